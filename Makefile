@@ -1,0 +1,52 @@
+# Two commands do everything: `make run` and `make test`. The rest are conveniences.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.run-installed
+TEST_STAMP := $(VENV)/.test-installed
+PYBABEL_EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k __ -k lazy_gettext --no-location \
+	--sort-output --project=jijiao -o locales/messages.pot .
+
+.PHONY: run test lint bench i18n i18n-compile migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/jijiao run
+
+migrate: $(RUN_STAMP)
+	$(BIN)/jijiao migrate
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(TEST_STAMP) lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(TEST_STAMP)
+	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+# Translators: `make i18n` refreshes the catalogs from the code; edit the .po files; commit.
+i18n: $(TEST_STAMP)
+	$(PYBABEL_EXTRACT)
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-location \
+		--ignore-obsolete -w 100
+	$(MAKE) i18n-compile
+
+i18n-compile: $(RUN_STAMP)
+	$(BIN)/pybabel compile -d locales -D messages --statistics
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

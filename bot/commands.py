@@ -1,0 +1,36 @@
+"""The command list Telegram shows, in each language."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from domain.locales import DEFAULT_LOCALE, Locale
+
+
+def command_list() -> list[BotCommand]:
+    return [
+        BotCommand(command="start", description=_("Welcome and main menu")),
+        BotCommand(command="menu", description=_("Main menu")),
+        BotCommand(command="help", description=_("What I can do")),
+        BotCommand(command="language", description=_("Switch language")),
+    ]
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """Chinese for everyone by default; English for Telegram clients set to English."""
+    with i18n.context():
+        with i18n.use_locale(DEFAULT_LOCALE.value):
+            await bot.set_my_commands(command_list(), scope=BotCommandScopeDefault())
+        with i18n.use_locale(Locale.EN.value):
+            await bot.set_my_commands(
+                command_list(), scope=BotCommandScopeDefault(), language_code="en"
+            )
+
+
+async def set_chat_commands(bot: Bot, chat_id: int, i18n: I18n, locale: str) -> None:
+    """A person who picked a language sees the commands in it, whatever their client says."""
+    with i18n.context(), i18n.use_locale(locale):
+        await bot.set_my_commands(command_list(), scope=BotCommandScopeChat(chat_id=chat_id))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.i18n import I18n
+
+from bot.handlers import errors, fallback, help, start, upcoming
+from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
+from domain.accounts import AccountRepository
+
+
+def make_dispatcher(
+    *,
+    storage: BaseStorage,
+    i18n: I18n,
+    accounts: AccountRepository,
+    **dependencies: Any,
+) -> Dispatcher:
+    """A fresh dispatcher with every feature router; `dependencies` reach handlers by name."""
+    dispatcher = Dispatcher(storage=storage, **dependencies)
+    dispatcher.update.outer_middleware(AccountMiddleware(accounts))
+    AccountLocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.include_routers(
+        errors.make_router(),
+        start.make_router(),
+        help.make_router(),
+        upcoming.make_router(),
+        fallback.make_router(),
+    )
+    return dispatcher

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+
+from bot import keyboards, texts
+from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
+from bot.commands import set_chat_commands
+from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
+
+
+def make_router() -> Router:
+    router = Router(name="start")
+
+    @router.message(CommandStart())
+    async def show_greeting(message: Message, account: ChatAccount, webapp_url: str) -> None:
+        await message.answer(
+            texts.greeting(account.first_name), reply_markup=keyboards.main_menu(webapp_url)
+        )
+
+    @router.message(Command("menu"))
+    async def show_menu(message: Message, webapp_url: str) -> None:
+        await message.answer(texts.menu_prompt(), reply_markup=keyboards.main_menu(webapp_url))
+
+    @router.callback_query(MenuCallback.filter(F.action == MenuAction.HOME))
+    async def return_to_menu(query: CallbackQuery, webapp_url: str) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                texts.menu_prompt(), reply_markup=keyboards.main_menu(webapp_url)
+            )
+
+    @router.message(Command("language"))
+    async def ask_language(message: Message, account: ChatAccount) -> None:
+        await message.answer(
+            texts.language_prompt(), reply_markup=keyboards.language_picker(account.locale)
+        )
+
+    @router.callback_query(MenuCallback.filter(F.action == MenuAction.LANGUAGE))
+    async def ask_language_from_menu(query: CallbackQuery, account: ChatAccount) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(
+                texts.language_prompt(), reply_markup=keyboards.language_picker(account.locale)
+            )
+
+    @router.callback_query(LanguageCallback.filter())
+    async def switch_language(
+        query: CallbackQuery,
+        callback_data: LanguageCallback,
+        choose_language: ChooseLanguage,
+        i18n: I18n,
+        webapp_url: str,
+    ) -> None:
+        locale = await choose_language(ChatUserId(query.from_user.id), callback_data.locale)
+        with i18n.use_locale(locale.value):
+            await query.answer(texts.language_set())
+            if isinstance(query.message, Message):
+                await query.message.edit_text(
+                    texts.language_set(), reply_markup=keyboards.language_picker(locale)
+                )
+                await query.message.answer(
+                    texts.menu_prompt(), reply_markup=keyboards.main_menu(webapp_url)
+                )
+        if query.bot is not None:
+            await set_chat_commands(query.bot, query.from_user.id, i18n, locale.value)
+
+    return router

@@ -1,0 +1,96 @@
+"""Longer texts shared by several handlers, as functions so they translate at call time."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import MenuAction
+
+
+def greeting(name: str) -> str:
+    return _(
+        "Hello, {name}! I am 继教 jijiao, your companion for construction-industry continuing "
+        "education in Yunnan: enrolment, payment, study, exam and certificate renewal, all in this "
+        "chat and on your phone. No software to install, no passwords.\n\n"
+        "Choose what you want to do:"
+    ).format(name=name)
+
+
+def menu_prompt() -> str:
+    return _("Main menu: choose what you want to do.")
+
+
+def help_text() -> str:
+    return _(
+        "<b>What I can do</b>\n"
+        "/start — welcome and main menu\n"
+        "/menu — main menu\n"
+        "/language — 切换语言 / switch language\n"
+        "/help — this help\n\n"
+        "Tap <b>📖 Study</b> to open the study page. Enrolment, payment, exams, applications and "
+        "the support desk are being added to this chat step by step; until each one is here, "
+        "its button tells you honestly whom to call instead."
+    )
+
+
+def upcoming(action: MenuAction) -> str:
+    texts = {
+        MenuAction.ENROL: _(
+            "Enrolment in this chat is coming soon. Until then, enrol the usual way:\n"
+            "• special operations, safety A/B, on-site professionals: "
+            "Construction Management Division, 0871-64332710\n"
+            "• safety C, tower-crane drivers, riggers/signallers: "
+            "Quality & Safety Division, 0871-64322249"
+        ),
+        MenuAction.STATUS: _(
+            "Your enrolments will show here once enrolment in this chat is available. "
+            "Nothing is recorded for you yet."
+        ),
+        MenuAction.PAY: _(
+            "Paying by QR code in this chat is coming soon. Nothing has been charged. "
+            "For a payment question today: 0871-64109371 ext. 8026 (technical) or 8010 (business)."
+        ),
+        MenuAction.EXAM: _(
+            "The exam opens here after you finish every lesson. This part is coming soon."
+        ),
+        MenuAction.APPLICATIONS: _(
+            "Extension and make-up applications in this chat are coming soon. Today: "
+            "0871-65631360 (extension and make-up questions)."
+        ),
+        MenuAction.SUPPORT: _(
+            "Chatting with the support desk here is coming soon. Today you can call the "
+            "continuing-education service desk: 0871-63122229 (special operations, safety A/B, "
+            "on-site professionals) or 0871-65651496 (safety C, tower-crane drivers, "
+            "riggers/signallers)."
+        ),
+    }
+    return texts.get(action, menu_prompt())
+
+
+def not_understood() -> str:
+    return _(
+        "Sorry, I did not understand that. Use the buttons below, "
+        "or send /help to see what I can do."
+    )
+
+
+def language_prompt() -> str:
+    return _("Choose your language / 请选择语言:")
+
+
+def language_set() -> str:
+    return _("Done: I will talk to you in English from now on.")
+
+
+def something_went_wrong() -> str:
+    return _(
+        "Sorry, something went wrong on our side and nothing was changed. Please try again in a "
+        "minute; if it happens again, send /help."
+    )
+
+
+def error_text(code: str) -> str:
+    texts = {
+        "unsupported_locale": _("That language is not available. Please choose one of the list."),
+    }
+    return texts.get(code, something_went_wrong())

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from domain.accounts import ChatAccount, ChatUserId
+from domain.locales import Locale
+from infra.db.models import ChatUser
+
+
+def _to_domain(row: ChatUser) -> ChatAccount:
+    return ChatAccount(
+        id=ChatUserId(row.id),
+        first_name=row.first_name,
+        language_code=row.language_code,
+        chosen_locale=row.locale,
+    )
+
+
+class TortoiseAccountRepository:
+    async def seen(self, id: ChatUserId, first_name: str, language_code: str | None) -> ChatAccount:
+        row, created = await ChatUser.get_or_create(
+            id=id, defaults={"first_name": first_name, "language_code": language_code}
+        )
+        if not created and (row.first_name, row.language_code) != (first_name, language_code):
+            row.first_name, row.language_code = first_name, language_code
+            await row.save(update_fields=["first_name", "language_code", "updated_at"])
+        return _to_domain(row)
+
+    async def set_locale(self, id: ChatUserId, locale: Locale) -> None:
+        await ChatUser.filter(id=id).update(locale=locale.value)
+
+    async def get(self, id: ChatUserId) -> ChatAccount | None:
+        row = await ChatUser.get_or_none(id=id)
+        return _to_domain(row) if row else None

@@ -1,0 +1,156 @@
+"""Every setting of the product, read once from the environment (and an optional `.env`).
+
+Sections map to environment names by their first underscore: `TELEGRAM_BOT_TOKEN` is
+`telegram.bot_token`, `DATABASE_URL` is `database.url`, `WEB_PORT` is `web.port`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_BOT_TOKEN = "7000000001:local-development-token"
+LOCAL_STAFF_GROUP_ID = -1001000000001
+
+
+class AppSection(BaseModel):
+    data_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    demo_data: bool = True
+
+
+class TelegramSection(BaseModel):
+    bot_token: SecretStr | None = None
+    staff_group_id: int | None = None
+    admin_ids: list[int] = Field(default_factory=list)
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        bot_id, _, rest = value.get_secret_value().partition(":")
+        if not bot_id.isdigit() or not rest:
+            raise ValueError("must look like 123456789:ABC... (the token BotFather gave you)")
+        return value
+
+
+class DatabaseSection(BaseModel):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value or None
+
+
+class RedisSection(BaseModel):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+
+class WebSection(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    initdata_max_age: int = Field(default=86400, gt=0)
+    link_ttl: int = Field(default=3600, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") if value else None
+
+
+class SecuritySection(BaseModel):
+    secret_key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    app: AppSection = AppSection()
+    telegram: TelegramSection = TelegramSection()
+    database: DatabaseSection = DatabaseSection()
+    redis: RedisSection = RedisSection()
+    web: WebSection = WebSection()
+    security: SecuritySection = SecuritySection()
+
+    @property
+    def local_mode(self) -> bool:
+        """No Telegram token: the local chat stands in for Telegram."""
+        return self.telegram.bot_token is None
+
+    @property
+    def bot_token(self) -> str:
+        token = self.telegram.bot_token
+        return token.get_secret_value() if token else LOCAL_BOT_TOKEN
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite://{self.app.data_dir / 'jijiao.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        return self.web.public_url or f"http://{self.web.host}:{self.web.port}"
+
+    @property
+    def staff_group_id(self) -> int | None:
+        if self.telegram.staff_group_id is not None:
+            return self.telegram.staff_group_id
+        return LOCAL_STAFF_GROUP_ID if self.local_mode else None
+
+    def secret_key(self) -> bytes:
+        """The key behind signed links; local mode keeps a generated one in the data dir."""
+        if self.security.secret_key is not None:
+            return self.security.secret_key.get_secret_value().encode()
+        if not self.local_mode:
+            raise SettingsError("SECURITY_SECRET_KEY", "is required when TELEGRAM_BOT_TOKEN is set")
+        path = self.app.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+class SettingsError(Exception):
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name} {problem}")
+        self.name = name
+        self.problem = problem
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or raise SettingsError naming the first bad environment variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"] if not isinstance(part, int)).upper()
+        raise SettingsError(name, error["msg"]) from None
+    if not settings.local_mode and settings.security.secret_key is None:
+        raise SettingsError("SECURITY_SECRET_KEY", "is required when TELEGRAM_BOT_TOKEN is set")
+    return settings

@@ -1,0 +1,56 @@
+"""Short-lived signed tokens: links the bot hands out and web view sessions.
+
+A token is `base64url(json payload) . base64url(hmac-sha256)`; the purpose is part of the MAC so
+a token made for one use is worthless for another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any
+
+
+class BadToken(Exception):
+    """Forged, altered, expired, or made for another purpose."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Signer:
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("the signing secret must be at least 16 bytes")
+        self._secret = secret
+
+    def _mac(self, purpose: str, body: str) -> str:
+        digest = hmac.new(self._secret, f"{purpose}\n{body}".encode(), hashlib.sha256).digest()
+        return _b64(digest)
+
+    def sign(self, purpose: str, payload: dict[str, Any], *, now: datetime, ttl: int) -> str:
+        body = _b64(
+            json.dumps({**payload, "exp": int(now.timestamp()) + ttl}, separators=(",", ":"))
+            .encode()
+        )
+        return f"{body}.{self._mac(purpose, body)}"
+
+    def unsign(self, purpose: str, token: str, *, now: datetime) -> dict[str, Any]:
+        body, _, mac = token.partition(".")
+        if not mac or not hmac.compare_digest(mac, self._mac(purpose, body)):
+            raise BadToken("signature")
+        try:
+            payload = json.loads(_unb64(body))
+        except ValueError:
+            raise BadToken("payload") from None
+        if not isinstance(payload, dict) or payload.get("exp", 0) < now.timestamp():
+            raise BadToken("expired")
+        return payload

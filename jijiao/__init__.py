@@ -1,0 +1,1 @@
+"""继教 jijiao: entry points and the composition root."""

@@ -1,0 +1,5 @@
+import sys
+
+from jijiao.cli import main
+
+sys.exit(main())

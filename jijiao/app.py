@@ -1,0 +1,166 @@
+"""The composition root: the one place where settings become running parts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import MenuButtonWebApp, WebAppInfo
+from aiohttp import web
+from tortoise import connections
+
+from bot.commands import register_commands
+from bot.dispatcher import make_dispatcher
+from domain.accounts import ChooseLanguage
+from domain.clock import Clock
+from infra.clock import SystemClock
+from infra.db import open_database
+from infra.fsm import DatabaseStorage
+from infra.i18n import make_i18n
+from infra.repositories.accounts import TortoiseAccountRepository
+from infra.settings import Settings
+from infra.signing import Signer
+from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from webview.app import make_web_app
+from webview.auth import Sessions
+from webview.keys import WebConfig
+
+log = logging.getLogger(__name__)
+
+SESSION_TTL = 12 * 3600
+LOCAL_BOT_USERNAME = "jijiao_local_bot"
+LOCAL_STAFF = [(900001, "客服小李 (demo staff)")]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    web_app: web.Application
+    localchat: LocalChat | None
+
+    @property
+    def local_url(self) -> str:
+        return f"{self.settings.base_url}/_local/"
+
+
+def make_storage(settings: Settings) -> BaseStorage:
+    if settings.redis.url:
+        return RedisStorage.from_url(settings.redis.url)
+    return DatabaseStorage()
+
+
+def make_bot(settings: Settings) -> Bot:
+    session = None
+    if settings.local_mode:
+        internal = f"http://127.0.0.1:{settings.web.port}/_local"
+        session = AiohttpSession(api=TelegramAPIServer.from_base(internal))
+    return Bot(
+        settings.bot_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def make_localchat(settings: Settings, limits: FloodLimits | None) -> LocalChat:
+    staff_group_id = settings.staff_group_id
+    assert staff_group_id is not None
+    data_dir = settings.app.data_dir
+    return LocalChat(
+        LocalChatConfig(
+            token=settings.bot_token,
+            bot_username=LOCAL_BOT_USERNAME,
+            bot_first_name="继教 jijiao",
+            staff_group_id=staff_group_id,
+            staff_group_title="继教客服 Support desk",
+            staff_members=LOCAL_STAFF,
+            state_path=data_dir / "localchat.json",
+            files_dir=data_dir / "localchat-files",
+            limits=limits or FloodLimits(),
+        )
+    )
+
+
+async def _database_alive() -> None:
+    await connections.get("default").execute_query("SELECT 1")
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    flood_limits: FloodLimits | None = None,
+) -> AsyncIterator[Runtime]:
+    """Everything up (database, web view, local chat, bot polling) until the block exits."""
+    clock = clock or SystemClock()
+    settings.app.data_dir.mkdir(parents=True, exist_ok=True)
+    database = await open_database(settings.database_url)
+    i18n = make_i18n()
+    storage = make_storage(settings)
+    accounts = TortoiseAccountRepository()
+    webapp_url = f"{settings.base_url}/app"
+    bot = make_bot(settings)
+    dispatcher = make_dispatcher(
+        storage=storage,
+        i18n=i18n,
+        accounts=accounts,
+        choose_language=ChooseLanguage(accounts),
+        webapp_url=webapp_url,
+    )
+    sessions = Sessions(
+        Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
+    )
+    app = make_web_app(
+        config=WebConfig(
+            bot_token=settings.bot_token,
+            base_url=settings.base_url,
+            initdata_max_age=settings.web.initdata_max_age,
+            local_mode=settings.local_mode,
+        ),
+        i18n=i18n,
+        sessions=sessions,
+        clock=clock,
+        accounts=accounts,
+        health_checks={"database": _database_alive},
+    )
+    localchat = make_localchat(settings, flood_limits) if settings.local_mode else None
+    if localchat is not None:
+        app.add_subapp("/_local", make_localchat_app(localchat))
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    polling: asyncio.Task[None] | None = None
+    try:
+        await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+        await register_commands(bot, i18n)
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(text="学习 Study", web_app=WebAppInfo(url=webapp_url))
+        )
+        polling = asyncio.create_task(
+            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+        )
+        yield Runtime(settings, bot, dispatcher, app, localchat)
+    finally:
+        if polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+        await runner.cleanup()
+        await bot.session.close()
+        await storage.close()
+        if localchat is not None:
+            await localchat.close()
+        await database.close_connections()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SetMyCommands
+
+from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
+from domain.accounts import ChatUserId
+from domain.locales import Locale
+from tests.conftest import WEBAPP_URL, BotHarness
+from tests.support import updates
+
+
+def _buttons(request: SendMessage) -> list[tuple[str, str | None]]:
+    markup = request.reply_markup
+    assert markup is not None
+    return [
+        (button.text, button.callback_data or (button.web_app.url if button.web_app else None))
+        for row in markup.inline_keyboard  # type: ignore[union-attr]
+        for button in row
+    ]
+
+
+async def test_start_greets_a_chinese_user_in_chinese_with_the_main_menu(harness: BotHarness):
+    await harness.feed(updates.message("/start", updates.user(first_name="张三")))
+
+    [reply] = harness.session.sent(SendMessage)
+    assert "张三，您好" in reply.text
+    labels = [text for text, _ in _buttons(reply)]
+    assert labels[:4] == ["📝 报名", "📋 我的进度", "💳 缴费", "📖 学习"]
+    assert ("📖 学习", WEBAPP_URL) in _buttons(reply)
+
+
+async def test_start_greets_an_english_telegram_user_in_english(harness: BotHarness):
+    await harness.feed(updates.message("/start", updates.user(first_name="Li", language_code="en")))
+
+    assert harness.last_text().startswith("Hello, Li!")
+
+
+async def test_a_language_we_do_not_speak_falls_back_to_chinese(harness: BotHarness):
+    await harness.feed(updates.message("/start", updates.user(language_code="ru")))
+    await harness.feed(updates.message("/start", updates.user(user_id=5, language_code=None)))
+
+    assert all("您好" in text for text in harness.session.texts())
+
+
+async def test_switching_to_english_is_remembered_for_later_messages(harness: BotHarness):
+    chinese_user = updates.user(first_name="王五")
+    await harness.feed(
+        updates.click(LanguageCallback(locale=Locale.EN).pack(), chinese_user, message_id=7)
+    )
+
+    [edit] = harness.session.sent(EditMessageText)
+    assert edit.text == "Done: I will talk to you in English from now on."
+    [commands] = harness.session.sent(SetMyCommands)
+    assert [c.description for c in commands.commands][0] == "Welcome and main menu"
+    account = await harness.accounts.get(ChatUserId(chinese_user["id"]))
+    assert account is not None and account.locale is Locale.EN
+
+    await harness.feed(updates.message("/start", chinese_user))
+    assert harness.last_text().startswith("Hello, 王五!")
+
+
+async def test_switching_back_to_chinese_answers_in_chinese(harness: BotHarness):
+    english_user = updates.user(first_name="Tom", language_code="en")
+    await harness.feed(updates.click(LanguageCallback(locale=Locale.ZH_CN).pack(), english_user))
+
+    assert harness.session.sent(EditMessageText)[0].text == "好的，之后我会用简体中文和您交流。"
+    await harness.feed(updates.message("/help", english_user))
+    assert "我能帮您做什么" in harness.last_text()
+
+
+async def test_help_lists_the_commands(harness: BotHarness):
+    await harness.feed(updates.message("/help", updates.user(language_code="en")))
+
+    text = harness.last_text()
+    for command in ("/start", "/menu", "/language", "/help"):
+        assert command in text
+
+
+async def test_unknown_text_gets_a_helpful_answer_and_the_menu(harness: BotHarness):
+    await harness.feed(updates.message("我的证书什么时候到期？"))
+
+    [reply] = harness.session.sent(SendMessage)
+    assert "没有看懂" in reply.text and "/help" in reply.text
+    assert len(_buttons(reply)) >= 8
+
+
+async def test_a_photo_without_context_is_answered_not_ignored(harness: BotHarness):
+    photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}]
+    await harness.feed(updates.message("", photo=photo))
+
+    assert "没有看懂" in harness.last_text()
+
+
+async def test_menu_items_not_built_yet_say_so_and_name_the_desk(harness: BotHarness):
+    english = updates.user(language_code="en")
+    expected = {
+        MenuAction.ENROL: "0871-64332710",
+        MenuAction.PAY: "Nothing has been charged",
+        MenuAction.SUPPORT: "0871-63122229",
+        MenuAction.APPLICATIONS: "0871-65631360",
+        MenuAction.STATUS: "Nothing is recorded for you yet",
+        MenuAction.EXAM: "coming soon",
+    }
+    for action, phrase in expected.items():
+        await harness.feed(updates.click(MenuCallback(action=action).pack(), english))
+        assert phrase in harness.last_text(), action
+    assert len(harness.session.sent(AnswerCallbackQuery)) == len(expected)
+
+
+async def test_a_button_from_an_unknown_old_message_is_answered(harness: BotHarness):
+    await harness.feed(updates.click("something-stale:1"))
+
+    [answer] = harness.session.sent(AnswerCallbackQuery)
+    assert answer.show_alert and "没有看懂" in (answer.text or "")

@@ -1,0 +1,161 @@
+"""Shared fixtures: a recording bot, a fresh database per test, and the real services.
+
+PostgreSQL and Redis tests run against JIJIAO_TEST_POSTGRES_URL / JIJIAO_TEST_REDIS_URL
+(defaults: the local servers). When a server is unreachable they skip with the reason, unless
+JIJIAO_REQUIRE_SERVICES=1 (set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import Update
+from aiogram.utils.i18n import I18n
+from tortoise.context import tortoise_test_context
+
+from bot.dispatcher import make_dispatcher
+from domain.accounts import ChooseLanguage
+from infra.i18n import make_i18n
+from infra.repositories.accounts import TortoiseAccountRepository
+from tests.support.recording import RecordingSession
+
+TEST_TOKEN = "7000000001:test-token"
+WEBAPP_URL = "http://127.0.0.1:8080/app"
+POSTGRES_URL = os.environ.get(
+    "JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("JIJIAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("JIJIAO_REQUIRE_SERVICES") == "1"
+
+
+@dataclass
+class FixedClock:
+    current: datetime = field(default_factory=lambda: datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def unavailable(service: str, reason: str) -> None:
+    message = f"{service} unreachable ({reason})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; JIJIAO_REQUIRE_SERVICES=1 makes it mandatory")
+    pytest.skip(f"{message}; set JIJIAO_REQUIRE_SERVICES=1 to make this a failure")
+
+
+def _reachable(url: str, default_port: int) -> str | None:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+            return None
+    except OSError as exc:
+        return str(exc)
+
+
+@pytest.fixture(scope="session")
+def i18n() -> I18n:
+    return make_i18n()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[None]:
+    """A fresh in-memory SQLite with every model, per test."""
+    async with tortoise_test_context(["infra.db.models"]):
+        yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    problem = _reachable(POSTGRES_URL, 5432)
+    if problem:
+        unavailable("PostgreSQL", problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import asyncpg
+
+    name = f"jijiao_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(postgres_server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        parts = urlsplit(postgres_server)
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    problem = _reachable(REDIS_URL, 6379)
+    if problem:
+        unavailable("Redis", problem)
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield REDIS_URL
+    await client.flushdb()
+    await client.aclose()
+
+
+@dataclass
+class BotHarness:
+    bot: Bot
+    session: RecordingSession
+    dispatcher: Dispatcher
+    accounts: TortoiseAccountRepository
+
+    async def feed(self, update: Update) -> None:
+        await self.dispatcher.feed_update(self.bot, update)
+
+    def last_text(self) -> str:
+        return self.session.texts()[-1]
+
+
+@pytest.fixture
+def recording_bot() -> Iterator[tuple[Bot, RecordingSession]]:
+    session = RecordingSession()
+    yield (
+        Bot(TEST_TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)),
+        session,
+    )
+
+
+@pytest.fixture
+async def harness(
+    database: None, i18n: I18n, recording_bot: tuple[Bot, RecordingSession]
+) -> BotHarness:
+    """The product's dispatcher, fresh per test, with a bot that records what it sends."""
+    bot, session = recording_bot
+    accounts = TortoiseAccountRepository()
+    dispatcher = make_dispatcher(
+        storage=MemoryStorage(),
+        i18n=i18n,
+        accounts=accounts,
+        choose_language=ChooseLanguage(accounts),
+        webapp_url=WEBAPP_URL,
+    )
+    return BotHarness(bot, session, dispatcher, accounts)

@@ -1,0 +1,73 @@
+"""A Bot API session that records what the bot sends and answers like Telegram would."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+
+
+class RecordingSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self._ids = itertools.count(1000)
+
+    def _result(self, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, SendMessage | SendPhoto | SendDocument | EditMessageText):
+            chat_id = getattr(method, "chat_id", None) or 0
+            message: dict[str, Any] = {
+                "message_id": getattr(method, "message_id", None) or next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "supergroup"},
+            }
+            text = getattr(method, "text", None)
+            if isinstance(text, str):
+                message["text"] = text
+            return message
+        if isinstance(method, EditMessageReplyMarkup):
+            return True
+        if isinstance(method, AnswerCallbackQuery):
+            return True
+        return True
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        self.requests.append(method)
+        content = json.dumps({"ok": True, "result": self._result(method)})
+        return self.check_response(bot, method, 200, content).result  # type: ignore[return-value]
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def close(self) -> None:
+        return None
+
+    def sent(self, kind: type[TelegramMethod[Any]] = SendMessage) -> list[Any]:
+        return [request for request in self.requests if isinstance(request, kind)]
+
+    def texts(self) -> list[str]:
+        return [request.text for request in self.sent(SendMessage)]

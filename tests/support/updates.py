@@ -1,0 +1,57 @@
+"""Telegram updates as a client would send them, for Dispatcher.feed_update."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from aiogram.types import Update
+
+_ids = itertools.count(1)
+
+
+def user(user_id: int = 100001, first_name: str = "张三", language_code: str | None = "zh-hans"):
+    data: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if language_code is not None:
+        data["language_code"] = language_code
+    return data
+
+
+def message(text: str, sender: dict[str, Any] | None = None, **extra: Any) -> Update:
+    sender = sender or user()
+    payload: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "chat": {"id": sender["id"], "type": "private", "first_name": sender["first_name"]},
+        "from": sender,
+        **extra,
+    }
+    if text:
+        payload["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            payload["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return Update.model_validate({"update_id": next(_ids), "message": payload})
+
+
+def click(data: str, sender: dict[str, Any] | None = None, message_id: int = 1) -> Update:
+    sender = sender or user()
+    return Update.model_validate(
+        {
+            "update_id": next(_ids),
+            "callback_query": {
+                "id": str(next(_ids)),
+                "from": sender,
+                "chat_instance": "local",
+                "data": data,
+                "message": {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "chat": {"id": sender["id"], "type": "private"},
+                    "from": {"id": 7000000001, "is_bot": True, "first_name": "jijiao"},
+                    "text": "menu",
+                },
+            },
+        }
+    )

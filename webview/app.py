@@ -1,0 +1,60 @@
+"""The web view: an aiohttp app serving the Telegram Mini App and public pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+
+from domain.clock import Clock
+from infra.repositories.accounts import TortoiseAccountRepository
+from webview import keys, middlewares, views
+from webview.auth import Sessions
+from webview.keys import WebConfig
+
+HERE = Path(__file__).resolve().parent
+MAX_BODY = 8 * 1024 * 1024
+
+
+def make_web_app(
+    *,
+    config: WebConfig,
+    i18n: I18n,
+    sessions: Sessions,
+    clock: Clock,
+    accounts: TortoiseAccountRepository,
+    health_checks: dict[str, Callable[[], Awaitable[None]]],
+) -> web.Application:
+    app = web.Application(
+        middlewares=[middlewares.errors, middlewares.viewer_and_locale],
+        client_max_size=MAX_BODY,
+    )
+    app[keys.CONFIG] = config
+    app[keys.I18N] = i18n
+    app[keys.SESSIONS] = sessions
+    app[keys.CLOCK] = clock
+    app[keys.ACCOUNTS] = accounts
+    app[keys.HEALTH_CHECKS] = health_checks
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.gettext, newstyle=True
+    )
+
+    app.router.add_get("/", views.index, name="index")
+    app.router.add_get("/app", views.miniapp, name="miniapp")
+    app.router.add_post("/app/auth", views.auth_with_init_data, name="auth")
+    app.router.add_get("/app/login", views.login_with_link, name="login")
+    app.router.add_get("/app/api/me", views.me, name="me")
+    app.router.add_get("/healthz", views.healthz, name="healthz")
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app

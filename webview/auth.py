@@ -1,0 +1,74 @@
+"""Who is looking at a Mini App page: Telegram initData, a signed link, or the session cookie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiogram.utils.web_app import safe_parse_webapp_init_data
+
+from infra.signing import BadToken, Signer
+
+SESSION_COOKIE = "jj_session"
+SESSION_PURPOSE = "webview-session"
+LINK_PURPOSE = "webview-link"
+
+
+class NotAuthenticated(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    user_id: int
+    first_name: str
+    language_code: str | None
+
+
+def viewer_from_init_data(
+    bot_token: str, init_data: str, *, now: datetime, max_age: int
+) -> Viewer:
+    """aiogram checks the HMAC; the age of auth_date is ours to check (replayed initData)."""
+    try:
+        data = safe_parse_webapp_init_data(bot_token, init_data)
+    except ValueError:
+        raise NotAuthenticated("bad_init_data") from None
+    if data.user is None:
+        raise NotAuthenticated("bad_init_data")
+    age = (now - data.auth_date).total_seconds()
+    if age > max_age or age < -60:
+        raise NotAuthenticated("expired_init_data")
+    return Viewer(data.user.id, data.user.first_name, data.user.language_code)
+
+
+class Sessions:
+    def __init__(self, signer: Signer, *, session_ttl: int, link_ttl: int) -> None:
+        self._signer = signer
+        self._session_ttl = session_ttl
+        self._link_ttl = link_ttl
+
+    def _token(self, purpose: str, viewer: Viewer, now: datetime, ttl: int) -> str:
+        payload = {"u": viewer.user_id, "n": viewer.first_name, "l": viewer.language_code}
+        return self._signer.sign(purpose, payload, now=now, ttl=ttl)
+
+    def _viewer(self, purpose: str, token: str, now: datetime) -> Viewer:
+        try:
+            payload = self._signer.unsign(purpose, token, now=now)
+            return Viewer(int(payload["u"]), str(payload["n"]), payload.get("l"))
+        except (BadToken, KeyError, TypeError, ValueError):
+            raise NotAuthenticated("bad_token") from None
+
+    def session_token(self, viewer: Viewer, now: datetime) -> str:
+        return self._token(SESSION_PURPOSE, viewer, now, self._session_ttl)
+
+    def link_token(self, viewer: Viewer, now: datetime) -> str:
+        """For a plain browser outside Telegram: a link the bot hands out, valid briefly."""
+        return self._token(LINK_PURPOSE, viewer, now, self._link_ttl)
+
+    def from_session(self, token: str, now: datetime) -> Viewer:
+        return self._viewer(SESSION_PURPOSE, token, now)
+
+    def from_link(self, token: str, now: datetime) -> Viewer:
+        return self._viewer(LINK_PURPOSE, token, now)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+
+from domain.clock import Clock
+from infra.repositories.accounts import TortoiseAccountRepository
+from webview.auth import Sessions
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    bot_token: str
+    base_url: str
+    initdata_max_age: int
+    local_mode: bool
+
+
+CONFIG = web.AppKey("config", WebConfig)
+I18N = web.AppKey("i18n", I18n)
+SESSIONS = web.AppKey("sessions", Sessions)
+CLOCK = web.AppKey("clock", Clock)
+ACCOUNTS = web.AppKey("accounts", TortoiseAccountRepository)
+HEALTH_CHECKS = web.AppKey(
+    "health_checks", dict[str, Callable[[], Awaitable[None]]]
+)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from domain.locales import resolve_locale
+from webview import keys
+from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+VIEWER = "viewer"
+LOCALE = "locale"
+
+
+def wants_json(request: web.Request) -> bool:
+    return "/api/" in request.path or request.path.startswith("/_local/bot") or (
+        "application/json" in request.headers.get("Accept", "")
+    )
+
+
+def _error_response(request: web.Request, status: int) -> web.StreamResponse:
+    if wants_json(request):
+        return web.json_response({"ok": False, "error_code": status}, status=status)
+    return aiohttp_jinja2.render_template(
+        "error.html", request, {"status": status}, status=status
+    )
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Friendly pages for people, JSON for the API; a 500 never shows a traceback."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        return _error_response(request, exc.status)
+    except Exception:
+        log.exception("request %s %s failed", request.method, request.path)
+        return _error_response(request, 500)
+
+
+@web.middleware
+async def viewer_and_locale(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Who is looking (from the session cookie) and which language to answer in."""
+    if request.path.startswith("/_local/"):
+        return await handler(request)
+    viewer: Viewer | None = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        try:
+            viewer = request.app[keys.SESSIONS].from_session(token, request.app[keys.CLOCK].now())
+        except NotAuthenticated:
+            viewer = None
+    chosen = None
+    language_code = viewer.language_code if viewer else None
+    if viewer is not None:
+        account = await request.app[keys.ACCOUNTS].get(viewer.user_id)  # type: ignore[arg-type]
+        chosen = account.chosen_locale if account else None
+    if request.query.get("lang"):
+        chosen = request.query["lang"]
+    if language_code is None:
+        language_code = request.headers.get("Accept-Language", "").split(",")[0] or None
+    locale = resolve_locale(chosen, language_code)
+    request[VIEWER] = viewer
+    request[LOCALE] = locale.value
+    i18n = request.app[keys.I18N]
+    with i18n.context(), i18n.use_locale(locale.value):
+        return await handler(request)

@@ -1,0 +1,24 @@
+// Signs the Mini App in with Telegram's initData once; the server answers with a session cookie.
+(function () {
+  "use strict";
+  var tg = window.Telegram && window.Telegram.WebApp;
+  if (tg) { tg.ready(); tg.expand(); }
+  var signin = document.getElementById("signin");
+  if (!signin) { return; }
+  var initData = tg ? tg.initData : "";
+  if (!initData) {
+    document.getElementById("signin-help").hidden = false;
+    return;
+  }
+  fetch(signin.dataset.authUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Requested-With": "jijiao" },
+    body: JSON.stringify({ init_data: initData })
+  }).then(function (response) {
+    if (response.ok) { window.location.reload(); return; }
+    document.getElementById("signin-error").hidden = false;
+  }).catch(function () {
+    document.getElementById("signin-error").hidden = false;
+  });
+})();

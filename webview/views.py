@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from webview import keys
+from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer, viewer_from_init_data
+from webview.middlewares import LOCALE, VIEWER
+
+
+def _context(request: web.Request, **values: Any) -> dict[str, Any]:
+    config = request.app[keys.CONFIG]
+    return {"locale": request[LOCALE], "local_mode": config.local_mode, **values}
+
+
+def _start_session(request: web.Request, response: web.StreamResponse, viewer: Viewer) -> None:
+    sessions = request.app[keys.SESSIONS]
+    token = sessions.session_token(viewer, request.app[keys.CLOCK].now())
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[keys.CONFIG].base_url.startswith("https://"),
+        path="/",
+    )
+
+
+@aiohttp_jinja2.template("index.html")
+async def index(request: web.Request) -> dict[str, Any]:
+    return _context(request)
+
+
+@aiohttp_jinja2.template("miniapp.html")
+async def miniapp(request: web.Request) -> dict[str, Any]:
+    return _context(request, viewer=request[VIEWER])
+
+
+async def auth_with_init_data(request: web.Request) -> web.Response:
+    """The Mini App posts Telegram's initData once; it gets a session cookie back."""
+    try:
+        body = await request.json()
+        init_data = body["init_data"]
+        if not isinstance(init_data, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"ok": False, "error": "bad_request"}, status=400)
+    config = request.app[keys.CONFIG]
+    try:
+        viewer = viewer_from_init_data(
+            config.bot_token,
+            init_data,
+            now=request.app[keys.CLOCK].now(),
+            max_age=config.initdata_max_age,
+        )
+    except NotAuthenticated as exc:
+        return web.json_response({"ok": False, "error": exc.reason}, status=401)
+    response = web.json_response({"ok": True, "user_id": viewer.user_id})
+    _start_session(request, response, viewer)
+    return response
+
+
+async def login_with_link(request: web.Request) -> web.StreamResponse:
+    """A signed link from the bot, for a browser outside Telegram."""
+    try:
+        viewer = request.app[keys.SESSIONS].from_link(
+            request.query.get("token", ""), request.app[keys.CLOCK].now()
+        )
+    except NotAuthenticated:
+        return aiohttp_jinja2.render_template(
+            "error.html", request, _context(request, status=401, reason="link"), status=401
+        )
+    response = web.HTTPFound(request.app.router["miniapp"].url_for())
+    _start_session(request, response, viewer)
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    viewer: Viewer | None = request[VIEWER]
+    if viewer is None:
+        return web.json_response({"ok": False, "error": "not_authenticated"}, status=401)
+    return web.json_response(
+        {"ok": True, "user_id": viewer.user_id, "first_name": viewer.first_name,
+         "locale": request[LOCALE]}
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    results: dict[str, str] = {}
+    healthy = True
+    for name, check in request.app[keys.HEALTH_CHECKS].items():
+        try:
+            await check()
+            results[name] = "ok"
+        except Exception as exc:  # a health check reports failures, it does not raise them
+            results[name] = f"error: {type(exc).__name__}"
+            healthy = False
+    return web.json_response(
+        {"status": "ok" if healthy else "unavailable", **results}, status=200 if healthy else 503
+    )
