@@ -41,8 +41,8 @@ bench: $(TEST_STAMP)
 # Translators: `make i18n` refreshes the catalogs from the code; edit the .po files; commit.
 i18n: $(TEST_STAMP)
 	$(PYBABEL_EXTRACT)
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-location \
-		--ignore-obsolete -w 100
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages \
+		--ignore-obsolete --no-fuzzy-matching -w 100
 	$(MAKE) i18n-compile
 
 i18n-compile: $(RUN_STAMP)

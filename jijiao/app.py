@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,14 +18,13 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiohttp import web
-from tortoise import connections
 
 from bot.commands import register_commands
 from bot.dispatcher import make_dispatcher
 from domain.accounts import ChooseLanguage
 from domain.clock import Clock
 from infra.clock import SystemClock
-from infra.db import open_database
+from infra.db import open_database, ping
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
 from infra.repositories.accounts import TortoiseAccountRepository
@@ -38,6 +38,7 @@ from webview.keys import WebConfig
 log = logging.getLogger(__name__)
 
 SESSION_TTL = 12 * 3600
+SHUTDOWN_GRACE = 10
 LOCAL_BOT_USERNAME = "jijiao_local_bot"
 LOCAL_STAFF = [(900001, "客服小李 (demo staff)")]
 
@@ -92,10 +93,6 @@ def make_localchat(settings: Settings, limits: FloodLimits | None) -> LocalChat:
     )
 
 
-async def _database_alive() -> None:
-    await connections.get("default").execute_query("SELECT 1")
-
-
 @contextlib.asynccontextmanager
 async def running(
     settings: Settings,
@@ -133,7 +130,7 @@ async def running(
         sessions=sessions,
         clock=clock,
         accounts=accounts,
-        health_checks={"database": _database_alive},
+        health_checks={"database": functools.partial(ping, settings.database_url)},
     )
     localchat = make_localchat(settings, flood_limits) if settings.local_mode else None
     if localchat is not None:
@@ -158,6 +155,11 @@ async def running(
                 await dispatcher.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await polling
+            # aiogram stops fetching but does not wait for updates in flight; let them finish
+            # while the web server (and so the local chat) is still up.
+            in_flight = set(dispatcher._handle_update_tasks)
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
         await storage.close()

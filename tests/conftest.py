@@ -32,9 +32,7 @@ from tests.support.recording import RecordingSession
 
 TEST_TOKEN = "7000000001:test-token"
 WEBAPP_URL = "http://127.0.0.1:8080/app"
-POSTGRES_URL = os.environ.get(
-    "JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("JIJIAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("JIJIAO_REQUIRE_SERVICES") == "1"
 
@@ -60,7 +58,9 @@ def unavailable(service: str, reason: str) -> None:
 def _reachable(url: str, default_port: int) -> str | None:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
             return None
     except OSError as exc:
         return str(exc)

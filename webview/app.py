@@ -30,7 +30,7 @@ def make_web_app(
     health_checks: dict[str, Callable[[], Awaitable[None]]],
 ) -> web.Application:
     app = web.Application(
-        middlewares=[middlewares.errors, middlewares.viewer_and_locale],
+        middlewares=[middlewares.viewer_and_locale, middlewares.errors],
         client_max_size=MAX_BODY,
     )
     app[keys.CONFIG] = config

@@ -6,15 +6,15 @@ from collections.abc import Awaitable, Callable
 import aiohttp_jinja2
 from aiohttp import web
 
-from domain.locales import resolve_locale
+from domain.locales import DEFAULT_LOCALE, resolve_locale
 from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-VIEWER = "viewer"
-LOCALE = "locale"
+VIEWER = web.RequestKey("viewer", Viewer | None)  # type: ignore[arg-type]
+LOCALE = web.RequestKey("locale", str)
 
 
 def wants_json(request: web.Request) -> bool:
@@ -26,9 +26,8 @@ def wants_json(request: web.Request) -> bool:
 def _error_response(request: web.Request, status: int) -> web.StreamResponse:
     if wants_json(request):
         return web.json_response({"ok": False, "error_code": status}, status=status)
-    return aiohttp_jinja2.render_template(
-        "error.html", request, {"status": status}, status=status
-    )
+    context = {"status": status, "locale": request.get(LOCALE, DEFAULT_LOCALE.value)}
+    return aiohttp_jinja2.render_template("error.html", request, context, status=status)
 
 
 @web.middleware
@@ -38,6 +37,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
         return _error_response(request, exc.status)
+    except web.HTTPException:
+        raise
     except Exception:
         log.exception("request %s %s failed", request.method, request.path)
         return _error_response(request, 500)
@@ -58,7 +59,11 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
     chosen = None
     language_code = viewer.language_code if viewer else None
     if viewer is not None:
-        account = await request.app[keys.ACCOUNTS].get(viewer.user_id)  # type: ignore[arg-type]
+        try:
+            account = await request.app[keys.ACCOUNTS].get(viewer.user_id)  # type: ignore[arg-type]
+        except Exception:  # the page still renders, in the viewer's Telegram language
+            log.warning("could not load the locale of user %s", viewer.user_id, exc_info=True)
+            account = None
         chosen = account.chosen_locale if account else None
     if request.query.get("lang"):
         chosen = request.query["lang"]

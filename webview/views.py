@@ -72,9 +72,9 @@ async def login_with_link(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template(
             "error.html", request, _context(request, status=401, reason="link"), status=401
         )
-    response = web.HTTPFound(request.app.router["miniapp"].url_for())
-    _start_session(request, response, viewer)
-    return response
+    redirect = web.HTTPFound(request.app.router["miniapp"].url_for())
+    _start_session(request, redirect, viewer)
+    raise redirect
 
 
 async def me(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api.migrate import migrate
 
@@ -13,7 +13,13 @@ MODELS = "infra.db.models"
 MIGRATIONS = "infra.db.migrations"
 
 
+def connection_name(database_url: str) -> str:
+    """Named by dialect: Tortoise caches SQL per connection name, not per dialect."""
+    return "sqlite" if database_url.startswith("sqlite://") else "postgres"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
+    name = connection_name(database_url)
     if database_url.startswith("postgresql://"):
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
     if database_url.startswith("sqlite://"):
@@ -21,12 +27,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     return {
-        "connections": {"default": database_url},
+        "connections": {name: database_url},
         "apps": {
             "jijiao": {
                 "models": [MODELS],
                 "migrations": MIGRATIONS,
-                "default_connection": "default",
+                "default_connection": name,
             }
         },
         "use_tz": True,
@@ -37,6 +43,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 async def apply_migrations(database_url: str) -> None:
     await migrate(config=tortoise_config(database_url))
     await Tortoise.close_connections()
+
+
+async def ping(database_url: str) -> None:
+    await connections.get(connection_name(database_url)).execute_query("SELECT 1")
 
 
 async def open_database(database_url: str) -> TortoiseContext:

@@ -9,7 +9,8 @@ from tortoise.models import Model
 class ChatUser(Model):
     """A Telegram account that has talked to the bot."""
 
-    id = fields.BigIntField(primary_key=True, generated=False)
+    # Telegram user id, always given explicitly (the column default is never used)
+    id = fields.BigIntField(primary_key=True)
     first_name = fields.CharField(max_length=128, default="")
     language_code = fields.CharField(max_length=16, null=True)
     locale = fields.CharField(max_length=8, null=True)

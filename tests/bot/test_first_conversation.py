@@ -51,7 +51,7 @@ async def test_switching_to_english_is_remembered_for_later_messages(harness: Bo
     [edit] = harness.session.sent(EditMessageText)
     assert edit.text == "Done: I will talk to you in English from now on."
     [commands] = harness.session.sent(SetMyCommands)
-    assert [c.description for c in commands.commands][0] == "Welcome and main menu"
+    assert commands.commands[0].description == "Welcome and main menu"
     account = await harness.accounts.get(ChatUserId(chinese_user["id"]))
     assert account is not None and account.locale is Locale.EN
 

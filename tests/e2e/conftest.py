@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from infra.settings import Settings, load_settings
+from jijiao.app import Runtime, running
+from tests.support.localchat_client import LocalChatClient
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Local-mode settings with nothing from the developer's environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return load_settings(
+        app={"data_dir": tmp_path / "var"}, web={"host": "127.0.0.1", "port": free_port()}
+    )
+
+
+@pytest.fixture
+def start_app(app_settings: Settings) -> Callable[..., AbstractAsyncContextManager[Runtime]]:
+    """Starts the whole product (the same `running` that `jijiao run` uses); may run twice."""
+    return lambda **overrides: running(app_settings, **overrides)
+
+
+@pytest.fixture
+async def live_app(start_app) -> AsyncIterator[Runtime]:
+    async with start_app() as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def chat(live_app: Runtime) -> AsyncIterator[LocalChatClient]:
+    async with aiohttp.ClientSession() as session:
+        yield LocalChatClient(live_app.settings.base_url, session)

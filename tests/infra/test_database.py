@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from tortoise import Tortoise
+from tortoise.cli.cli import tortoise_cli_context
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from infra.db import open_database, tortoise_config
+from infra.db.models import ChatUser
+from infra.fsm import DatabaseStorage
+
+KEY = StorageKey(bot_id=7000000001, chat_id=100001, user_id=100001)
+
+
+async def test_the_committed_migrations_match_the_models(tmp_path):
+    config = tortoise_config(f"sqlite://{tmp_path / 'check.sqlite3'}")
+    async with tortoise_cli_context(config) as ctx:
+        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    assert writers == [], "models changed without a migration: run `tortoise ... makemigrations`"
+
+
+async def _fsm_survives_a_restart(database_url: str) -> None:
+    first = await open_database(database_url)
+    await DatabaseStorage().set_state(KEY, "Enrolment:id_number")
+    await DatabaseStorage().update_data(KEY, {"name": "张三"})
+    await first.close_connections()
+
+    second = await open_database(database_url)
+    storage = DatabaseStorage()
+    assert await storage.get_state(KEY) == "Enrolment:id_number"
+    assert await storage.get_data(KEY) == {"name": "张三"}
+    await storage.set_state(KEY, None)
+    assert await storage.get_state(KEY) is None
+    assert await storage.get_data(KEY) == {"name": "张三"}
+    await second.close_connections()
+
+
+async def test_conversation_state_survives_a_restart_on_sqlite(tmp_path):
+    await _fsm_survives_a_restart(f"sqlite://{tmp_path / 'jijiao.sqlite3'}")
+
+
+@pytest.mark.postgres
+async def test_conversation_state_survives_a_restart_on_postgresql(postgres_url: str):
+    await _fsm_survives_a_restart(postgres_url)
+
+
+@pytest.mark.postgres
+async def test_migrations_apply_to_postgresql_and_are_idempotent(postgres_url: str):
+    context = await open_database(postgres_url)
+    await ChatUser.create(id=100001, first_name="张三", locale="en")
+    await context.close_connections()
+    again = await open_database(postgres_url)
+    assert (await ChatUser.get(id=100001)).locale == "en"
+    await again.close_connections()
+    await Tortoise.close_connections()
+
+
+@pytest.mark.redis
+async def test_redis_keeps_conversation_state_across_storage_instances(redis_url: str):
+    first = RedisStorage.from_url(redis_url)
+    await first.set_state(KEY, "Enrolment:phone")
+    await first.set_data(KEY, {"id_number": "masked"})
+    await first.close()
+
+    second = RedisStorage.from_url(redis_url)
+    assert await second.get_state(KEY) == "Enrolment:phone"
+    assert await second.get_data(KEY) == {"id_number": "masked"}
+    await second.close()

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from infra.i18n import LOCALES_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)s")
+
+
+def _catalog(locale: str):
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=locale)
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory) -> set[str]:
+    pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+         "-k", "__", "-k", "lazy_gettext", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with pot.open("rb") as file:
+        ids = {message.id for message in read_po(file) if message.id}
+    assert "📝 Enrol" in ids and "Page not found" in ids, "extraction missed code or templates"
+    return ids
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_message_in_the_code_is_translated(locale: str, extracted: set[str]):
+    catalog = _catalog(locale)
+    translated = {
+        message.id for message in catalog if message.id and message.string and not message.fuzzy
+    }
+    missing = sorted(extracted - translated)
+    assert not missing, f"{locale} lacks translations (run `make i18n`, then translate): {missing}"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_translations_keep_every_placeholder(locale: str):
+    for message in _catalog(locale):
+        if message.id:
+            assert sorted(PLACEHOLDER.findall(message.id)) == sorted(
+                PLACEHOLDER.findall(message.string)
+            ), message.id
