@@ -12,6 +12,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,10 +23,10 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
-from tortoise.context import tortoise_test_context
 
 from bot.dispatcher import make_dispatcher
 from domain.accounts import ChooseLanguage
+from infra.db import open_database
 from infra.i18n import make_i18n
 from infra.repositories.accounts import TortoiseAccountRepository
 from tests.support.recording import RecordingSession
@@ -77,10 +78,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def database() -> AsyncIterator[None]:
-    """A fresh in-memory SQLite with every model, per test."""
-    async with tortoise_test_context(["infra.db.models"]):
-        yield
+async def database(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh SQLite file per test, built by the committed migrations as production is."""
+    url = f"sqlite://{tmp_path / 'test.sqlite3'}"
+    context = await open_database(url)
+    yield url
+    await context.close_connections()
 
 
 @pytest.fixture(scope="session")
