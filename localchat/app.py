@@ -1,0 +1,63 @@
+"""The stand-in as one aiohttp sub-application: Bot API, user-playing API and the page."""
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from localchat.botapi import BotApi, add_bot_api_routes, json_reply
+from localchat.state import ApiError, LocalChat
+from localchat.userapi import UserApi, add_user_api_routes
+
+log = logging.getLogger(__name__)
+
+LOCALCHAT_KEY = web.AppKey("localchat", LocalChat)
+
+# Errors on these paths are answered in Telegram's JSON shape; the page keeps aiohttp's own.
+_API_PATH = re.compile(r"/(api/|bot[^/]*/|file/bot)")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def telegram_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return json_reply(exc.to_json(), exc.code)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not _API_PATH.search(request.path):
+            raise
+        body = {"ok": False, "error_code": exc.status, "description": exc.reason}
+        return json_reply(body, exc.status)
+    except Exception:
+        log.exception("localchat: unexpected error in %s %s", request.method, request.path)
+        body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        return json_reply(body, 500)
+
+
+def make_localchat_app(chat: LocalChat) -> web.Application:
+    app = web.Application(middlewares=[telegram_errors])
+    app[LOCALCHAT_KEY] = chat
+    bot_api = BotApi(chat)
+    add_bot_api_routes(app, bot_api)
+    add_user_api_routes(app, UserApi(chat))
+    from localchat.page import add_page_routes
+
+    add_page_routes(app)
+
+    async def resume_webhook(app: web.Application) -> None:
+        bot_api.start_webhook()
+
+    async def release_waiters(app: web.Application) -> None:
+        # Long polls would otherwise hold the server's graceful shutdown for their full timeout.
+        chat.wake_all()
+
+    async def stop(app: web.Application) -> None:
+        await chat.close()
+
+    app.on_startup.append(resume_webhook)
+    app.on_shutdown.append(release_waiters)
+    app.on_cleanup.append(stop)
+    return app
