@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -13,24 +16,34 @@ LANGUAGE_NAMES = {Locale.ZH_CN: "简体中文", Locale.EN: "English"}
 
 
 def main_menu(webapp_url: str) -> InlineKeyboardMarkup:
+    return _main_menu(get_i18n().current_locale, webapp_url)
+
+
+@functools.lru_cache(maxsize=64)
+def _main_menu(locale: str, webapp_url: str) -> InlineKeyboardMarkup:
+    """Sent with most answers: built once per language (aiogram's builder is slow)."""
+
     def item(text: str, action: MenuAction) -> InlineKeyboardButton:
         return InlineKeyboardButton(text=text, callback_data=MenuCallback(action=action).pack())
 
-    builder = InlineKeyboardBuilder()
-    builder.row(item(_("📝 Enrol"), MenuAction.ENROL), item(_("📋 My status"), MenuAction.STATUS))
-    builder.row(
-        item(_("💳 Pay"), MenuAction.PAY),
-        InlineKeyboardButton(text=_("📖 Study"), web_app=WebAppInfo(url=webapp_url)),
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [item(_("📝 Enrol"), MenuAction.ENROL), item(_("📋 My status"), MenuAction.STATUS)],
+            [
+                item(_("💳 Pay"), MenuAction.PAY),
+                InlineKeyboardButton(text=_("📖 Study"), web_app=WebAppInfo(url=webapp_url)),
+            ],
+            [
+                item(_("✍️ Exam"), MenuAction.EXAM),
+                item(_("📨 Applications"), MenuAction.APPLICATIONS),
+            ],
+            [
+                item(_("❓ Help"), MenuAction.HELP),
+                item(_("💬 Contact support"), MenuAction.SUPPORT),
+            ],
+            [item(_("🌐 Language"), MenuAction.LANGUAGE)],
+        ]
     )
-    builder.row(
-        item(_("✍️ Exam"), MenuAction.EXAM),
-        item(_("📨 Applications"), MenuAction.APPLICATIONS),
-    )
-    builder.row(
-        item(_("❓ Help"), MenuAction.HELP), item(_("💬 Contact support"), MenuAction.SUPPORT)
-    )
-    builder.row(item(_("🌐 Language"), MenuAction.LANGUAGE))
-    return builder.as_markup()
 
 
 def language_picker(current: Locale) -> InlineKeyboardMarkup:

@@ -74,7 +74,7 @@ def make_bot(settings: Settings) -> Bot:
     )
 
 
-def make_localchat(settings: Settings, limits: FloodLimits | None) -> LocalChat:
+def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool) -> LocalChat:
     staff_group_id = settings.staff_group_id
     assert staff_group_id is not None
     data_dir = settings.app.data_dir
@@ -86,8 +86,8 @@ def make_localchat(settings: Settings, limits: FloodLimits | None) -> LocalChat:
             staff_group_id=staff_group_id,
             staff_group_title="继教客服 Support desk",
             staff_members=LOCAL_STAFF,
-            state_path=data_dir / "localchat.json",
-            files_dir=data_dir / "localchat-files",
+            state_path=data_dir / "localchat.json" if persist else None,
+            files_dir=data_dir / "localchat-files" if persist else None,
             limits=limits or FloodLimits(),
         )
     )
@@ -99,6 +99,7 @@ async def running(
     *,
     clock: Clock | None = None,
     flood_limits: FloodLimits | None = None,
+    persist_localchat: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Everything up (database, web view, local chat, bot polling) until the block exits."""
     clock = clock or SystemClock()
@@ -132,7 +133,9 @@ async def running(
         accounts=accounts,
         health_checks={"database": functools.partial(ping, settings.database_url)},
     )
-    localchat = make_localchat(settings, flood_limits) if settings.local_mode else None
+    localchat = (
+        make_localchat(settings, flood_limits, persist_localchat) if settings.local_mode else None
+    )
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
 
