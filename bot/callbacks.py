@@ -25,3 +25,26 @@ class MenuCallback(CallbackData, prefix="menu"):
 
 class LanguageCallback(CallbackData, prefix="lang"):
     locale: Locale
+
+
+class EnrolAction(StrEnum):
+    MYSELF = "me"
+    COMPANY = "co"
+    TOGGLE = "t"
+    SUBMIT = "go"
+    CATEGORY_OK = "cok"
+    CATEGORY_WRONG = "cbad"
+    PAGE = "pg"
+    SEARCH = "q"
+    CLEAR_SEARCH = "qx"
+    ALL_DUE = "all"
+    NONE = "none"
+    BLOCKED = "blk"
+    SUPPORT = "help"
+    RETRY = "re"
+    CANCEL = "x"
+
+
+class EnrolCallback(CallbackData, prefix="enr"):
+    action: EnrolAction
+    item: int = -1

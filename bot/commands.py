@@ -13,6 +13,8 @@ from domain.locales import DEFAULT_LOCALE, Locale
 def command_list() -> list[BotCommand]:
     return [
         BotCommand(command="start", description=_("Welcome and main menu")),
+        BotCommand(command="enrol", description=_("Enrol for continuing education")),
+        BotCommand(command="status", description=_("My enrolments")),
         BotCommand(command="menu", description=_("Main menu")),
         BotCommand(command="help", description=_("What I can do")),
         BotCommand(command="language", description=_("Switch language")),

@@ -6,7 +6,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
-from bot.handlers import errors, fallback, help, start, upcoming
+from bot.handlers import enrolment, errors, fallback, help, start, upcoming
 from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
 from domain.accounts import AccountRepository
 
@@ -26,6 +26,7 @@ def make_dispatcher(
         errors.make_router(),
         start.make_router(),
         help.make_router(),
+        enrolment.make_router(),
         upcoming.make_router(),
         fallback.make_router(),
     )

@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -23,11 +24,27 @@ from bot.commands import register_commands
 from bot.dispatcher import make_dispatcher
 from domain.accounts import ChooseLanguage
 from domain.clock import Clock
+from domain.enrolment import (
+    EnrolCertificates,
+    EnrolEmployees,
+    EnterpriseEmployees,
+    MyCertificates,
+    MyStatus,
+    RequestCategoryCorrection,
+    RequestSupport,
+)
+from domain.identity import BindEnterprise, BindPerson
 from infra.clock import SystemClock
 from infra.db import open_database, ping
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
 from infra.repositories.accounts import TortoiseAccountRepository
+from infra.repositories.registry import (
+    TortoiseBindings,
+    TortoiseEnrolments,
+    TortoiseRegistry,
+    TortoiseSupportDesk,
+)
 from infra.settings import Settings
 from infra.signing import Signer
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
@@ -54,6 +71,30 @@ class Runtime:
     @property
     def local_url(self) -> str:
         return f"{self.settings.base_url}/_local/"
+
+
+def bot_dependencies(clock: Clock, webapp_url: str) -> dict[str, Any]:
+    """Every use case the bot's handlers ask for by name, wired to the database adapters."""
+    accounts = TortoiseAccountRepository()
+    registry = TortoiseRegistry()
+    bindings = TortoiseBindings()
+    enrolments = TortoiseEnrolments()
+    desk = TortoiseSupportDesk()
+    return {
+        "accounts": accounts,
+        "clock": clock,
+        "webapp_url": webapp_url,
+        "choose_language": ChooseLanguage(accounts),
+        "bind_person": BindPerson(registry, bindings, desk),
+        "bind_enterprise": BindEnterprise(registry, bindings),
+        "my_certificates": MyCertificates(registry, bindings, enrolments, clock),
+        "enrol_certificates": EnrolCertificates(registry, bindings, enrolments, clock),
+        "enterprise_employees": EnterpriseEmployees(registry, bindings, enrolments, clock),
+        "enrol_employees": EnrolEmployees(registry, bindings, enrolments, clock),
+        "my_status": MyStatus(bindings, enrolments),
+        "request_support": RequestSupport(desk),
+        "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
+    }
 
 
 def make_storage(settings: Settings) -> BaseStorage:
@@ -107,16 +148,11 @@ async def running(
     database = await open_database(settings.database_url)
     i18n = make_i18n()
     storage = make_storage(settings)
-    accounts = TortoiseAccountRepository()
     webapp_url = f"{settings.base_url}/app"
     bot = make_bot(settings)
-    dispatcher = make_dispatcher(
-        storage=storage,
-        i18n=i18n,
-        accounts=accounts,
-        choose_language=ChooseLanguage(accounts),
-        webapp_url=webapp_url,
-    )
+    dependencies = bot_dependencies(clock, webapp_url)
+    accounts = dependencies["accounts"]
+    dispatcher = make_dispatcher(storage=storage, i18n=i18n, **dependencies)
     sessions = Sessions(
         Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
     )

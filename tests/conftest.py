@@ -25,10 +25,10 @@ from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 
 from bot.dispatcher import make_dispatcher
-from domain.accounts import ChooseLanguage
 from infra.db import open_database
 from infra.i18n import make_i18n
 from infra.repositories.accounts import TortoiseAccountRepository
+from jijiao.app import bot_dependencies
 from tests.support.recording import RecordingSession
 
 TEST_TOKEN = "7000000001:test-token"
@@ -149,16 +149,10 @@ def recording_bot() -> Iterator[tuple[Bot, RecordingSession]]:
 
 @pytest.fixture
 async def harness(
-    database: None, i18n: I18n, recording_bot: tuple[Bot, RecordingSession]
+    database: str, i18n: I18n, clock: FixedClock, recording_bot: tuple[Bot, RecordingSession]
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
-    accounts = TortoiseAccountRepository()
-    dispatcher = make_dispatcher(
-        storage=MemoryStorage(),
-        i18n=i18n,
-        accounts=accounts,
-        choose_language=ChooseLanguage(accounts),
-        webapp_url=WEBAPP_URL,
-    )
-    return BotHarness(bot, session, dispatcher, accounts)
+    dependencies = bot_dependencies(clock, WEBAPP_URL)
+    dispatcher = make_dispatcher(storage=MemoryStorage(), i18n=i18n, **dependencies)
+    return BotHarness(bot, session, dispatcher, dependencies["accounts"])

@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from bot import texts
+from bot.texts import common as texts
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,7 @@ def make_router() -> Router:
 
     @router.errors()
     async def apologise(event: ErrorEvent) -> None:
-        log.exception(
-            "update %s failed", event.update.update_id, exc_info=event.exception
-        )
+        log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
         await _tell(event, texts.something_went_wrong())
 
     return router

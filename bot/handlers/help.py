@@ -4,8 +4,9 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards, texts
+from bot import keyboards
 from bot.callbacks import MenuAction, MenuCallback
+from bot.texts import common as texts
 
 
 def make_router() -> Router:

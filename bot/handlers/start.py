@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 
-from bot import keyboards, texts
+from bot import keyboards
 from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
 from bot.commands import set_chat_commands
+from bot.texts import common as texts
 from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
 
 
@@ -15,7 +17,10 @@ def make_router() -> Router:
     router = Router(name="start")
 
     @router.message(CommandStart())
-    async def show_greeting(message: Message, account: ChatAccount, webapp_url: str) -> None:
+    async def show_greeting(
+        message: Message, account: ChatAccount, webapp_url: str, state: FSMContext
+    ) -> None:
+        await state.clear()
         await message.answer(
             texts.greeting(account.first_name), reply_markup=keyboards.main_menu(webapp_url)
         )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards, texts
+from bot import keyboards
 from bot.callbacks import MenuCallback
+from bot.texts import common as texts
 
 
 def make_router() -> Router:

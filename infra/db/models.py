@@ -31,3 +31,131 @@ class FsmRecord(Model):
 
     class Meta:
         table = "fsm_record"
+
+
+class Person(Model):
+    """A registry person (imported from the provincial roster)."""
+
+    id = fields.IntField(primary_key=True)
+    id_number = fields.CharField(max_length=18, unique=True)
+    name = fields.CharField(max_length=64)
+    phone = fields.CharField(max_length=20, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "person"
+
+
+class Enterprise(Model):
+    id = fields.IntField(primary_key=True)
+    credit_code = fields.CharField(max_length=18, unique=True)
+    name = fields.CharField(max_length=128)
+    contact_phone = fields.CharField(max_length=20, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "enterprise"
+
+
+class Certificate(Model):
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=64, unique=True)
+    cert_type = fields.CharField(max_length=16)
+    category = fields.CharField(max_length=16, null=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "jijiao.Person", related_name="certificates", on_delete=fields.CASCADE
+    )
+    enterprise: fields.ForeignKeyNullableRelation[Enterprise] = fields.ForeignKeyField(
+        "jijiao.Enterprise", related_name="certificates", null=True, on_delete=fields.SET_NULL
+    )
+    issued_on = fields.DateField(null=True)
+    expires_on = fields.DateField(db_index=True)
+    status = fields.CharField(max_length=8, default="valid")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "certificate"
+
+
+class ImportRun(Model):
+    """One roster import, for the audit trail and the staff's report."""
+
+    id = fields.IntField(primary_key=True)
+    file_name = fields.CharField(max_length=255)
+    source = fields.CharField(max_length=16)  # cli | chat
+    new = fields.IntField(default=0)
+    updated = fields.IntField(default=0)
+    unchanged = fields.IntField(default=0)
+    rejected = fields.IntField(default=0)
+    started_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "import_run"
+
+
+class Binding(Model):
+    """A chat account proven to belong to a registry person (own contact, matching phone)."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(unique=True)
+    person: fields.OneToOneRelation[Person] = fields.OneToOneField(
+        "jijiao.Person", related_name="binding", on_delete=fields.CASCADE
+    )
+    bound_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "binding"
+
+
+class EnterpriseContact(Model):
+    """A chat account proven to be an enterprise's registered contact."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(unique=True)
+    enterprise: fields.ForeignKeyRelation[Enterprise] = fields.ForeignKeyField(
+        "jijiao.Enterprise", related_name="contacts", on_delete=fields.CASCADE
+    )
+    bound_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "enterprise_contact"
+
+
+class Enrolment(Model):
+    id = fields.IntField(primary_key=True)
+    certificate: fields.ForeignKeyRelation[Certificate] = fields.ForeignKeyField(
+        "jijiao.Certificate", related_name="enrolments", on_delete=fields.CASCADE
+    )
+    # The certificate number while the enrolment is active, NULL once it ends: a unique column
+    # that both SQLite and PostgreSQL enforce, so a certificate has one active enrolment at most.
+    active_key = fields.CharField(max_length=64, unique=True, null=True)
+    channel = fields.CharField(max_length=16)  # individual | enterprise
+    enterprise: fields.ForeignKeyNullableRelation[Enterprise] = fields.ForeignKeyField(
+        "jijiao.Enterprise", related_name="enrolments", null=True, on_delete=fields.SET_NULL
+    )
+    enrolled_by = fields.BigIntField()
+    state = fields.CharField(max_length=20, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "enrolment"
+
+
+class SupportRequest(Model):
+    """A case for staff, carrying what failed so nobody has to ask again."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(db_index=True)
+    kind = fields.CharField(max_length=40)
+    track = fields.CharField(max_length=4, null=True)
+    details = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=16, default="open")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "support_request"

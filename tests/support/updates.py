@@ -35,6 +35,27 @@ def message(text: str, sender: dict[str, Any] | None = None, **extra: Any) -> Up
     return Update.model_validate({"update_id": next(_ids), "message": payload})
 
 
+def contact(
+    phone: str,
+    sender: dict[str, Any] | None = None,
+    *,
+    owner_id: int | None = None,
+    forwarded: bool = False,
+) -> Update:
+    """A shared contact: the sender's own unless `owner_id` says whose it is."""
+    sender = sender or user()
+    extra: dict[str, Any] = {
+        "contact": {
+            "phone_number": phone,
+            "first_name": sender["first_name"],
+            "user_id": sender["id"] if owner_id is None else owner_id,
+        }
+    }
+    if forwarded:
+        extra["forward_origin"] = {"type": "hidden_user", "date": 0, "sender_user_name": "x"}
+    return message("", sender, **extra)
+
+
 def click(data: str, sender: dict[str, Any] | None = None, message_id: int = 1) -> Update:
     sender = sender or user()
     return Update.model_validate(

@@ -24,28 +24,21 @@ def help_text() -> str:
     return _(
         "<b>What I can do</b>\n"
         "/start — welcome and main menu\n"
+        "/enrol — confirm who you are and enrol certificates (for yourself or your company)\n"
+        "/status — your enrolments and the next step\n"
+        "/cancel — stop what you are doing\n"
         "/menu — main menu\n"
         "/language — 切换语言 / switch language\n"
         "/help — this help\n\n"
-        "Tap <b>📖 Study</b> to open the study page. Enrolment, payment, exams, applications and "
-        "the support desk are being added to this chat step by step; until each one is here, "
-        "its button tells you honestly whom to call instead."
+        "No passwords: you confirm who you are once, by sharing your phone number with "
+        "Telegram's button. Payment, exams, applications and the support desk are being added "
+        "to this chat step by step; until each one is here, its button tells you honestly whom "
+        "to call instead."
     )
 
 
 def upcoming(action: MenuAction) -> str:
     texts = {
-        MenuAction.ENROL: _(
-            "Enrolment in this chat is coming soon. Until then, enrol the usual way:\n"
-            "• special operations, safety A/B, on-site professionals: "
-            "Construction Management Division, 0871-64332710\n"
-            "• safety C, tower-crane drivers, riggers/signallers: "
-            "Quality & Safety Division, 0871-64322249"
-        ),
-        MenuAction.STATUS: _(
-            "Your enrolments will show here once enrolment in this chat is available. "
-            "Nothing is recorded for you yet."
-        ),
         MenuAction.PAY: _(
             "Paying by QR code in this chat is coming soon. Nothing has been charged. "
             "For a payment question today: 0871-64109371 ext. 8026 (technical) or 8010 (business)."

@@ -1,0 +1,164 @@
+"""The registry, bindings, enrolments and support cases, stored with Tortoise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tortoise.exceptions import IntegrityError
+
+from domain import registry as domain
+from domain.accounts import ChatUserId
+from domain.enrolment import ACTIVE_STATES, Channel, Enrolment, EnrolmentRefused, EnrolmentState
+from domain.registry import CertType, RegistryStatus, Track
+from infra.db import models
+
+
+def person_to_domain(row: models.Person) -> domain.Person:
+    return domain.Person(id_number=row.id_number, name=row.name, phone=row.phone)
+
+
+def enterprise_to_domain(row: models.Enterprise) -> domain.Enterprise:
+    return domain.Enterprise(
+        credit_code=row.credit_code, name=row.name, contact_phone=row.contact_phone
+    )
+
+
+def certificate_to_domain(row: models.Certificate) -> domain.Certificate:
+    """Needs `person` and `enterprise` fetched (select_related)."""
+    enterprise = row.enterprise
+    return domain.Certificate(
+        number=row.number,
+        cert_type=CertType(row.cert_type),
+        holder_id_number=row.person.id_number,
+        holder_name=row.person.name,
+        expires_on=row.expires_on,
+        status=RegistryStatus(row.status),
+        category=row.category,
+        enterprise_credit_code=enterprise.credit_code if enterprise else None,
+        issued_on=row.issued_on,
+    )
+
+
+class TortoiseRegistry:
+    async def person(self, id_number: str) -> domain.Person | None:
+        row = await models.Person.get_or_none(id_number=id_number)
+        return person_to_domain(row) if row else None
+
+    async def certificates_of_person(self, id_number: str) -> list[domain.Certificate]:
+        rows = await models.Certificate.filter(person__id_number=id_number).select_related(
+            "person", "enterprise"
+        )
+        return [certificate_to_domain(row) for row in rows]
+
+    async def enterprise(self, credit_code: str) -> domain.Enterprise | None:
+        row = await models.Enterprise.get_or_none(credit_code=credit_code)
+        return enterprise_to_domain(row) if row else None
+
+    async def certificates_of_enterprise(self, credit_code: str) -> list[domain.Certificate]:
+        rows = await models.Certificate.filter(enterprise__credit_code=credit_code).select_related(
+            "person", "enterprise"
+        )
+        return [certificate_to_domain(row) for row in rows]
+
+
+class TortoiseBindings:
+    async def person_of(self, account: ChatUserId) -> domain.Person | None:
+        row = await models.Binding.get_or_none(chat_user_id=account).select_related("person")
+        return person_to_domain(row.person) if row else None
+
+    async def account_of(self, id_number: str) -> ChatUserId | None:
+        row = await models.Binding.get_or_none(person__id_number=id_number)
+        return ChatUserId(row.chat_user_id) if row else None
+
+    async def bind_person(self, account: ChatUserId, id_number: str) -> None:
+        person = await models.Person.get(id_number=id_number)
+        await models.Binding.create(chat_user_id=account, person=person)
+
+    async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
+        row = await models.EnterpriseContact.get_or_none(chat_user_id=account).select_related(
+            "enterprise"
+        )
+        return enterprise_to_domain(row.enterprise) if row else None
+
+    async def bind_enterprise(self, account: ChatUserId, credit_code: str) -> None:
+        enterprise = await models.Enterprise.get(credit_code=credit_code)
+        await models.EnterpriseContact.update_or_create(
+            chat_user_id=account, defaults={"enterprise": enterprise}
+        )
+
+
+def enrolment_to_domain(row: models.Enrolment) -> Enrolment:
+    """Needs `certificate__person` and `certificate__enterprise` fetched."""
+    return Enrolment(
+        id=row.id,
+        certificate=certificate_to_domain(row.certificate),
+        state=EnrolmentState(row.state),
+        channel=Channel(row.channel),
+    )
+
+
+class TortoiseEnrolments:
+    _related = ("certificate__person", "certificate__enterprise")
+
+    async def active_for(self, numbers: Iterable[str]) -> dict[str, Enrolment]:
+        keys = list(numbers)
+        if not keys:
+            return {}
+        rows = await models.Enrolment.filter(active_key__in=keys).select_related(*self._related)
+        return {row.active_key: enrolment_to_domain(row) for row in rows if row.active_key}
+
+    async def create(
+        self,
+        certificate: domain.Certificate,
+        channel: Channel,
+        enrolled_by: ChatUserId,
+        enterprise_credit_code: str | None,
+    ) -> Enrolment:
+        row_certificate = await models.Certificate.get(number=certificate.number)
+        enterprise = (
+            await models.Enterprise.get(credit_code=enterprise_credit_code)
+            if enterprise_credit_code
+            else None
+        )
+        try:
+            row = await models.Enrolment.create(
+                certificate=row_certificate,
+                active_key=certificate.number,
+                channel=channel.value,
+                enterprise=enterprise,
+                enrolled_by=enrolled_by,
+                state=EnrolmentState.ENROLLED.value,
+            )
+        except IntegrityError:
+            # Two taps, two devices or the enterprise and the person at once: one wins.
+            raise EnrolmentRefused("already_enrolled") from None
+        return Enrolment(row.id, certificate, EnrolmentState.ENROLLED, channel)
+
+    async def of_person(self, id_number: str) -> list[Enrolment]:
+        rows = (
+            await models.Enrolment.filter(certificate__person__id_number=id_number)
+            .select_related(*self._related)
+            .order_by("-created_at")
+        )
+        return [enrolment_to_domain(row) for row in rows]
+
+    async def of_enterprise(self, credit_code: str) -> list[Enrolment]:
+        rows = (
+            await models.Enrolment.filter(
+                certificate__enterprise__credit_code=credit_code,
+                state__in=[state.value for state in ACTIVE_STATES | {EnrolmentState.PASSED}],
+            )
+            .select_related(*self._related)
+            .order_by("-created_at")
+        )
+        return [enrolment_to_domain(row) for row in rows]
+
+
+class TortoiseSupportDesk:
+    async def record(
+        self, account: ChatUserId, kind: str, track: Track | None, details: dict[str, object]
+    ) -> int:
+        row = await models.SupportRequest.create(
+            chat_user_id=account, kind=kind, track=track.value if track else None, details=details
+        )
+        return row.id

@@ -1,0 +1,300 @@
+"""Identity and enrolment in the chat (R-ENROL-1..5, S1-S5, S11)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+
+from bot.callbacks import EnrolAction, EnrolCallback, MenuAction, MenuCallback
+from domain.masking import mask_id_number
+from infra.db import models
+from tests.conftest import BotHarness
+from tests.support import registry, updates
+
+ZHANG = updates.user(100001, "张三")
+LI = updates.user(100002, "李四")
+BOSS = updates.user(100009, "王经理")
+ZHANG_PHONE = "13800000001"
+BOSS_PHONE = "13900000009"
+
+
+@pytest.fixture
+async def roster(database: str) -> dict[str, Any]:
+    zhang = await registry.person(1, "张三", ZHANG_PHONE)
+    await registry.certificate(zhang, "云建安B(2024)0001234", "safety_b", date(2027, 3, 31))
+    await registry.certificate(
+        zhang, "云建施(2024)0005678", "site_pro", date(2027, 6, 30), category="土建"
+    )
+    li = await registry.person(2, "李四", "13800000002")
+    await registry.certificate(
+        li, "云建安C(2023)0000002", "safety_c", date(2027, 1, 31), status="busy"
+    )
+    await registry.certificate(li, "云建特(2020)0000003", "special_ops", date(2026, 1, 31))
+    company = await registry.enterprise(1, "云南测试建设有限公司", BOSS_PHONE)
+    for n in range(12):
+        worker = await registry.person(100 + n, f"工人{n:02d}", f"137000001{n:02d}")
+        expires = date(2029, 1, 1) if n == 10 else date(2027, 2, 28)
+        status = "void" if n == 11 else "valid"
+        await registry.certificate(
+            worker, f"云建安B(2024)10{n:02d}", "safety_b", expires, status=status, employer=company
+        )
+    return {
+        "zhang_id": registry.id_number(1),
+        "li_id": registry.id_number(2),
+        "company": registry.credit_code(1),
+    }
+
+
+def data(action: EnrolAction, item: int = -1) -> str:
+    return EnrolCallback(action=action, item=item).pack()
+
+
+def buttons(request: SendMessage | EditMessageText) -> list[tuple[str, str]]:
+    markup = request.reply_markup
+    assert markup is not None and hasattr(markup, "inline_keyboard")
+    return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+
+
+def last_markup_message(harness: BotHarness) -> SendMessage | EditMessageText:
+    for request in reversed(harness.session.requests):
+        if isinstance(request, SendMessage | EditMessageText) and request.reply_markup:
+            if hasattr(request.reply_markup, "inline_keyboard"):
+                return request
+    raise AssertionError("no inline keyboard sent")
+
+
+async def identify(
+    harness: BotHarness, who: dict, id_number: str, name: str, phone: str, **contact: Any
+) -> None:
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), who))
+    await harness.feed(updates.message(id_number, who))
+    await harness.feed(updates.message(name, who))
+    await harness.feed(updates.contact(phone, who, **contact))
+
+
+async def test_enrol_asks_whether_for_oneself_or_a_company(harness: BotHarness, roster):
+    await harness.feed(updates.click(MenuCallback(action=MenuAction.ENROL).pack(), ZHANG))
+    labels = [text for text, _ in buttons(harness.session.sent(SendMessage)[-1])]
+    assert labels == ["👤 本人报名", "🏢 为本单位员工报名"]
+
+
+async def test_an_individual_confirms_identity_with_their_own_phone_and_enrols(
+    harness: BotHarness, roster
+):
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), ZHANG))
+    assert "18 位身份证号" in harness.last_text()
+    await harness.feed(updates.message(roster["zhang_id"], ZHANG))
+    await harness.feed(updates.message("张三", ZHANG))
+    ask_phone = harness.session.sent(SendMessage)[-1]
+    assert ask_phone.reply_markup.keyboard[0][0].request_contact  # type: ignore[union-attr]
+
+    await harness.feed(updates.contact("+86 138-0000-0001", ZHANG))
+    texts = harness.session.texts()
+    assert any("身份已确认：张*，身份证 530102********0011" in t for t in texts)
+    listing = last_markup_message(harness)
+    assert "云建安B****1234" in listing.text and roster["zhang_id"] not in listing.text
+    assert "类别 土建" in listing.text
+    assert [t for t, _ in buttons(listing)][:2] == [
+        "☑️ 1. 安全生产考核合格证书B证",
+        "☑️ 2. 现场专业人员",
+    ]
+
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), ZHANG))
+    assert "类别为<b>土建</b>" in harness.last_text()
+    await harness.feed(updates.click(data(EnrolAction.CATEGORY_OK), ZHANG))
+    assert "已报名继续教育（2 本）" in harness.last_text()
+    assert await models.Enrolment.filter(state="enrolled").count() == 2
+    assert await models.Binding.filter(chat_user_id=ZHANG["id"]).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "explanation"),
+    [
+        ("53010219850312001", "18 位，您发送了 17 位"),
+        ("5301021985031200AX", "17 位数字"),
+        ("530102198502300011", "出生日期"),
+        ("530102198503120012", "最后一位校验码"),
+    ],
+)
+async def test_a_wrong_id_number_is_explained_and_asked_again(
+    harness: BotHarness, roster, typed: str, explanation: str
+):
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), ZHANG))
+    await harness.feed(updates.message(typed, ZHANG))
+    assert explanation in harness.last_text()
+    await harness.feed(updates.message(roster["zhang_id"], ZHANG))
+    assert "姓名" in harness.last_text()
+
+
+async def test_full_width_digits_are_accepted(harness: BotHarness, roster):
+    full_width = roster["zhang_id"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), ZHANG))
+    await harness.feed(updates.message(full_width, ZHANG))
+    assert "姓名" in harness.last_text()
+
+
+async def test_a_forwarded_contact_cannot_confirm_identity(harness: BotHarness, roster):
+    await identify(harness, LI, roster["zhang_id"], "张三", ZHANG_PHONE, forwarded=True)
+    assert "不是您本人的联系人" in harness.last_text()
+    assert await models.Binding.all().count() == 0
+
+
+async def test_someone_elses_contact_cannot_confirm_identity(harness: BotHarness, roster):
+    await identify(harness, LI, roster["zhang_id"], "张三", ZHANG_PHONE, owner_id=ZHANG["id"])
+    assert "不是您本人的联系人" in harness.last_text()
+    assert await models.Binding.all().count() == 0
+
+
+async def test_someone_elses_id_number_with_ones_own_phone_is_refused(harness, roster):
+    await identify(harness, LI, roster["zhang_id"], "张三", "13800000002")
+    assert "不是登记库中该身份证号对应的号码" in harness.last_text()
+    assert await models.Binding.all().count() == 0
+
+
+async def test_a_typed_phone_number_is_not_accepted(harness: BotHarness, roster):
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), ZHANG))
+    await harness.feed(updates.message(roster["zhang_id"], ZHANG))
+    await harness.feed(updates.message("张三", ZHANG))
+    await harness.feed(updates.message(ZHANG_PHONE, ZHANG))
+    assert "请使用下方" in harness.last_text()
+    assert await models.Binding.all().count() == 0
+
+
+async def test_a_second_account_for_a_bound_person_goes_to_staff_not_rebinding(
+    harness: BotHarness, roster
+):
+    await identify(harness, ZHANG, roster["zhang_id"], "张三", ZHANG_PHONE)
+    new_phone_account = updates.user(100077, "张三")
+    await identify(harness, new_phone_account, roster["zhang_id"], "张三", ZHANG_PHONE)
+
+    assert "已关联另一个 Telegram 账号" in harness.last_text()
+    binding = await models.Binding.get(person__id_number=roster["zhang_id"])
+    assert binding.chat_user_id == ZHANG["id"]
+    case = await models.SupportRequest.get(kind="rebind_request")
+    assert case.chat_user_id == 100077 and case.track == "T1"
+    assert case.details["id_number"] == "530102********0011"
+    assert f"#{case.id}" in harness.last_text()
+
+
+async def test_an_unknown_id_number_is_refused_and_support_gets_the_case(
+    harness: BotHarness, roster
+):
+    await identify(harness, ZHANG, registry.id_number(999), "张三", ZHANG_PHONE)
+    assert "登记库中查不到" in harness.last_text()
+    await harness.feed(updates.click(data(EnrolAction.SUPPORT), ZHANG))
+
+    case = await models.SupportRequest.get(kind="person_not_found")
+    assert case.details == {"id_number": mask_id_number(registry.id_number(999))}
+    assert f"#{case.id}" in harness.last_text() and "0871-64332710" in harness.last_text()
+
+
+async def test_busy_and_void_certificates_are_shown_but_cannot_be_ticked(
+    harness: BotHarness, roster
+):
+    await identify(harness, LI, roster["li_id"], "李四", "13800000002")
+    listing = last_markup_message(harness)
+    assert "⛔ 正在办理其他业务" in listing.text and "⛔ 已作废" in listing.text
+    assert [t for t, _ in buttons(listing)][:2] == [
+        "⛔ 1. 特种作业人员",
+        "⛔ 2. 安全生产考核合格证书C证",
+    ]
+    assert not any("报名所选" in t for t, _ in buttons(listing))
+
+    await harness.feed(updates.click(data(EnrolAction.BLOCKED, 1), LI))
+    alert = harness.session.sent(AnswerCallbackQuery)[-1]
+    assert alert.show_alert and "正在办理其他业务" in (alert.text or "")
+
+
+async def test_a_certificate_is_enrolled_only_once(harness: BotHarness, roster):
+    await identify(harness, ZHANG, roster["zhang_id"], "张三", ZHANG_PHONE)
+    await harness.feed(updates.click(data(EnrolAction.TOGGLE, 1), ZHANG))  # untick 施工员
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), ZHANG))
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), ZHANG))
+    listing = last_markup_message(harness)
+    assert "📌 已报名，待缴费" in listing.text
+    assert buttons(listing)[0][0].startswith("⛔")
+    assert await models.Enrolment.all().count() == 1
+
+
+async def test_a_wrong_construction_worker_category_goes_to_staff(harness: BotHarness, roster):
+    await identify(harness, ZHANG, roster["zhang_id"], "张三", ZHANG_PHONE)
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), ZHANG))
+    await harness.feed(updates.click(data(EnrolAction.CATEGORY_WRONG), ZHANG))
+
+    case = await models.SupportRequest.get(kind="category_correction")
+    assert case.details["category"] == "土建"
+    assert any(f"#{case.id}" in t for t in harness.session.texts())
+    enrolled = await models.Enrolment.all().prefetch_related("certificate")
+    assert [e.certificate.cert_type for e in enrolled] == ["safety_b"]
+
+
+async def test_status_shows_each_enrolment_with_its_next_step(harness: BotHarness, roster):
+    await harness.feed(updates.message("/status", ZHANG))
+    assert "还没有报名" in harness.last_text()
+    await identify(harness, ZHANG, roster["zhang_id"], "张三", ZHANG_PHONE)
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), ZHANG))
+    await harness.feed(updates.click(data(EnrolAction.CATEGORY_OK), ZHANG))
+    await harness.feed(updates.message("/status", ZHANG))
+    status = harness.last_text()
+    assert status.count("已报名，待缴费") == 2 and "下一步：缴费" in status
+
+
+async def _company_roster(harness: BotHarness, roster) -> SendMessage | EditMessageText:
+    await harness.feed(updates.click(data(EnrolAction.COMPANY), BOSS))
+    await harness.feed(updates.message(roster["company"], BOSS))
+    await harness.feed(updates.contact(BOSS_PHONE, BOSS))
+    return last_markup_message(harness)
+
+
+async def test_an_enterprise_sees_due_employees_preselected_and_enrols_them(
+    harness: BotHarness, roster
+):
+    page = await _company_roster(harness, roster)
+    assert "已选 10 / 12" in page.text and "第 1 / 2 页" in page.text
+    labels = [t for t, _ in buttons(page)]
+    assert labels[0] == "☑️ 工人00 · 安全生产考核合格证书B证"
+
+    await harness.feed(updates.click(data(EnrolAction.TOGGLE, 0), BOSS))
+    await harness.feed(updates.click(data(EnrolAction.PAGE, 1), BOSS))
+    second = last_markup_message(harness)
+    assert "第 2 / 2 页" in second.text
+    assert "⬜ 工人10 · 安全生产考核合格证书B证 · 未到期" in [t for t, _ in buttons(second)]
+    assert "⛔ 工人11 · 安全生产考核合格证书B证 · 已作废" in [t for t, _ in buttons(second)]
+
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), BOSS))
+    assert "已报名继续教育（9 本）" in harness.last_text()
+    assert await models.Enrolment.filter(channel="enterprise").count() == 9
+
+
+async def test_an_enterprise_searches_its_list_by_name(harness: BotHarness, roster):
+    await _company_roster(harness, roster)
+    await harness.feed(updates.click(data(EnrolAction.SEARCH), BOSS))
+    await harness.feed(updates.message("工人07", BOSS))
+    found = last_markup_message(harness)
+    assert "（找到 1 个）" in found.text
+    assert buttons(found)[0][0] == "☑️ 工人07 · 安全生产考核合格证书B证"
+
+
+async def test_only_the_registered_contact_phone_can_act_for_a_company(harness: BotHarness, roster):
+    await harness.feed(updates.click(data(EnrolAction.COMPANY), ZHANG))
+    await harness.feed(updates.message(roster["company"], ZHANG))
+    await harness.feed(updates.contact(ZHANG_PHONE, ZHANG))
+    assert "不是该单位登记的联系电话" in harness.last_text()
+    assert await models.EnterpriseContact.all().count() == 0
+
+
+async def test_a_wrong_credit_code_is_explained(harness: BotHarness, roster):
+    await harness.feed(updates.click(data(EnrolAction.COMPANY), BOSS))
+    await harness.feed(updates.message(roster["company"][:-1] + "0", BOSS))
+    assert "最后一位校验码" in harness.last_text()
+
+
+async def test_cancel_leaves_the_conversation_clean(harness: BotHarness, roster):
+    await harness.feed(updates.click(data(EnrolAction.MYSELF), ZHANG))
+    await harness.feed(updates.message("/cancel", ZHANG))
+    assert "已取消" in harness.session.texts()[-2]
+    await harness.feed(updates.message(roster["zhang_id"], ZHANG))
+    assert "没有看懂" in harness.last_text()
