@@ -46,6 +46,7 @@ from infra.repositories.registry import (
     TortoiseSupportDesk,
 )
 from infra.settings import Settings
+from infra.telegram import RetryAfter
 from infra.signing import Signer
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from webview.app import make_web_app
@@ -108,11 +109,13 @@ def make_bot(settings: Settings) -> Bot:
     if settings.local_mode:
         internal = f"http://127.0.0.1:{settings.web.port}/_local"
         session = AiohttpSession(api=TelegramAPIServer.from_base(internal))
-    return Bot(
+    bot = Bot(
         settings.bot_token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    bot.session.middleware(RetryAfter())
+    return bot
 
 
 def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool) -> LocalChat:

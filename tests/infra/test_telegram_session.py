@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramRetryAfter
+from aiohttp import web
+
+from infra.telegram import RetryAfter
+from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+
+TOKEN = "7000000001:session-test"
+
+
+@pytest.fixture
+async def stand_in(aiohttp_server):
+    chat = LocalChat(
+        LocalChatConfig(
+            token=TOKEN,
+            bot_username="b",
+            bot_first_name="b",
+            staff_group_id=-1001,
+            staff_group_title="s",
+            staff_members=[],
+            state_path=None,
+            files_dir=None,
+            limits=FloodLimits(private_per_second=1, private_burst=2),
+        )
+    )
+    app = web.Application()
+    app.add_subapp("/_local", make_localchat_app(chat))
+    server = await aiohttp_server(app)
+    chat.send_text(100001, "hi")  # a bot may only write to users who wrote first
+    yield chat, str(server.make_url("/_local"))
+    await chat.close()
+
+
+async def test_replies_sent_faster_than_telegram_allows_wait_and_all_arrive(stand_in):
+    chat, base = stand_in
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    bot.session.middleware(RetryAfter(max_wait=10))
+    for n in range(4):
+        await bot.send_message(100001, f"第{n}条")
+    await bot.session.close()
+
+    texts = [m["text"] for m in chat.messages(100001)["messages"]]
+    assert texts == ["第0条", "第1条", "第2条", "第3条"]
+    assert chat.stats["rejected_429"] >= 1
+
+
+async def test_a_wait_longer_than_allowed_is_reported_not_hidden(stand_in):
+    chat, base = stand_in
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    bot.session.middleware(RetryAfter(max_wait=0))
+    with pytest.raises(TelegramRetryAfter):
+        for n in range(4):
+            await bot.send_message(100001, f"{n}")
+    await bot.session.close()
