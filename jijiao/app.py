@@ -46,8 +46,8 @@ from infra.repositories.registry import (
     TortoiseSupportDesk,
 )
 from infra.settings import Settings
-from infra.telegram import RetryAfter
 from infra.signing import Signer
+from infra.telegram import RetryAfter
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from webview.app import make_web_app
 from webview.auth import Sessions

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from infra.registry_import import ImportReport, RosterError
+
+# The rules' dates are Beijing dates; China has no daylight saving time.
+BEIJING = timezone(timedelta(hours=8))
 
 
 async def _serve(settings: Settings) -> None:
@@ -34,6 +44,90 @@ async def _migrate(settings: Settings) -> None:
     print("Database is up to date.")
 
 
+def _progress_bar(name: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        filled = 30 * done // total if total else 30
+        end = "\n" if done >= total else ""
+        bar = "#" * filled + "." * (30 - filled)
+        print(f"\r{name} [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _summary(name: str, report: ImportReport) -> str:
+    lines = [
+        f"{name}: {report.total} rows: {report.new} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.rejected} rejected."
+    ]
+    if report.rejection_path is not None:
+        lines.append(f"Rejected rows and reasons: {report.rejection_path}")
+    return "\n".join(lines)
+
+
+def _report_json(path: Path, report: ImportReport) -> str:
+    return json.dumps(
+        {
+            "file": str(path),
+            "run_id": report.run_id,
+            "total": report.total,
+            "new": report.new,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected,
+            "rejection_file": str(report.rejection_path) if report.rejection_path else None,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _describe(error: RosterError) -> str:
+    params = error.params
+    if error.code == "no_header":
+        missing = ", ".join(str(name) for name in params.get("missing_names", []))
+        return f"no header row found; missing columns: {missing}"
+    if error.code == "unsupported_file":
+        return f"unsupported file type {params.get('suffix')}: use .xlsx or .csv"
+    return f"cannot read the file ({params.get('reason')})"
+
+
+async def _import_registry(settings: Settings, path: Path, as_json: bool) -> int:
+    from infra.db import open_database
+    from infra.registry_import import RosterError, import_registry
+
+    context = await open_database(settings.database_url)
+    try:
+        report = await import_registry(
+            path, source="cli", progress=None if as_json else _progress_bar(path.name)
+        )
+    except RosterError as exc:
+        message = _describe(exc)
+        print(f"jijiao: {path}: {message}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"file": str(path), "error": exc.code, "message": message}))
+        return 2
+    finally:
+        await context.close_connections()
+    print(_report_json(path, report) if as_json else _summary(path.name, report))
+    return 0
+
+
+async def _seed_demo(settings: Settings) -> int:
+    from infra.db import open_database
+    from infra.demo import seed_demo
+
+    context = await open_database(settings.database_url)
+    try:
+        today = datetime.now(BEIJING).date()
+        report = await seed_demo(today, settings.app.data_dir)
+    finally:
+        await context.close_connections()
+    print(_summary("Demo registry", report))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jijiao",
@@ -52,6 +146,24 @@ def _parser() -> argparse.ArgumentParser:
         help="apply database migrations",
         description="Apply the committed database migrations to DATABASE_URL.",
     )
+    roster = commands.add_parser(
+        "import-registry",
+        help="import the roster exported from the provincial supervision system",
+        description="Apply migrations, then import a roster (.xlsx or .csv in UTF-8 or GB18030) "
+        "into the registry. Rows that cannot be imported are listed with their reasons in "
+        "<file>.rejected.csv next to the input. Exit status 0 when the import ran (even with "
+        "rejected rows), 2 when the file cannot be read. See docs/registry-import.md.",
+    )
+    roster.add_argument("file", type=Path, metavar="FILE", help="roster .xlsx or .csv")
+    roster.add_argument(
+        "--json", action="store_true", help="print one JSON object with the counts on stdout"
+    )
+    commands.add_parser(
+        "seed-demo",
+        help="load the demo registry (idempotent)",
+        description="Apply migrations, then write the demo roster (dates relative to today) "
+        "to APP_DATA_DIR and import it. Running it again the same day changes nothing.",
+    )
     return parser
 
 
@@ -69,4 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_serve(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
+    elif args.command == "import-registry":
+        return asyncio.run(_import_registry(settings, args.file.resolve(), args.json))
+    elif args.command == "seed-demo":
+        return asyncio.run(_seed_demo(settings))
     return 0

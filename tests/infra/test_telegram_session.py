@@ -50,7 +50,7 @@ async def test_replies_sent_faster_than_telegram_allows_wait_and_all_arrive(stan
 
 
 async def test_a_wait_longer_than_allowed_is_reported_not_hidden(stand_in):
-    chat, base = stand_in
+    _, base = stand_in
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
     bot.session.middleware(RetryAfter(max_wait=0))
     with pytest.raises(TelegramRetryAfter):
