@@ -6,7 +6,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
-from bot.handlers import enrolment, errors, fallback, help, start, upcoming
+from bot.handlers import enrolment, errors, fallback, help, staff_registry, start, upcoming
 from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
 from domain.accounts import AccountRepository
 
@@ -16,14 +16,16 @@ def make_dispatcher(
     storage: BaseStorage,
     i18n: I18n,
     accounts: AccountRepository,
+    staff_group_id: int | None = None,
     **dependencies: Any,
 ) -> Dispatcher:
     """A fresh dispatcher with every feature router; `dependencies` reach handlers by name."""
-    dispatcher = Dispatcher(storage=storage, **dependencies)
+    dispatcher = Dispatcher(storage=storage, accounts=accounts, **dependencies)
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
     AccountLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
         errors.make_router(),
+        staff_registry.make_router(staff_group_id),
         start.make_router(),
         help.make_router(),
         enrolment.make_router(),

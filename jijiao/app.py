@@ -34,10 +34,13 @@ from domain.enrolment import (
     RequestSupport,
 )
 from domain.identity import BindEnterprise, BindPerson
+from domain.timezone import local_date
 from infra.clock import SystemClock
-from infra.db import open_database, ping
+from infra.db import models, open_database, ping
+from infra.demo import seed_demo
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
+from infra.registry_import import import_registry
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.registry import (
     TortoiseBindings,
@@ -95,6 +98,7 @@ def bot_dependencies(clock: Clock, webapp_url: str) -> dict[str, Any]:
         "my_status": MyStatus(bindings, enrolments),
         "request_support": RequestSupport(desk),
         "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
+        "import_registry": import_registry,
     }
 
 
@@ -137,6 +141,14 @@ def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool
     )
 
 
+async def seed_demo_once(clock: Clock, settings: Settings) -> None:
+    """First local run: a demo registry, so every flow can be tried at once."""
+    if await models.Person.exists():
+        return
+    report = await seed_demo(local_date(clock.now()), settings.app.data_dir)
+    log.info("demo registry seeded: %s certificates", report.new)
+
+
 @contextlib.asynccontextmanager
 async def running(
     settings: Settings,
@@ -149,13 +161,17 @@ async def running(
     clock = clock or SystemClock()
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     database = await open_database(settings.database_url)
+    if settings.app.demo_data and settings.local_mode:
+        await seed_demo_once(clock, settings)
     i18n = make_i18n()
     storage = make_storage(settings)
     webapp_url = f"{settings.base_url}/app"
     bot = make_bot(settings)
     dependencies = bot_dependencies(clock, webapp_url)
     accounts = dependencies["accounts"]
-    dispatcher = make_dispatcher(storage=storage, i18n=i18n, **dependencies)
+    dispatcher = make_dispatcher(
+        storage=storage, i18n=i18n, staff_group_id=settings.staff_group_id, **dependencies
+    )
     sessions = Sessions(
         Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
     )

@@ -86,7 +86,8 @@ def _report_json(path: Path, report: ImportReport) -> str:
 def _describe(error: RosterError) -> str:
     params = error.params
     if error.code == "no_header":
-        missing = ", ".join(str(name) for name in params.get("missing_names", []))
+        names = params.get("missing_names")
+        missing = ", ".join(map(str, names)) if isinstance(names, list) else ""
         return f"no header row found; missing columns: {missing}"
     if error.code == "unsupported_file":
         return f"unsupported file type {params.get('suffix')}: use .xlsx or .csv"

@@ -33,6 +33,7 @@ from tests.support.recording import RecordingSession
 
 TEST_TOKEN = "7000000001:test-token"
 WEBAPP_URL = "http://127.0.0.1:8080/app"
+STAFF_GROUP_ID = -1001000000001
 POSTGRES_URL = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("JIJIAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("JIJIAO_REQUIRE_SERVICES") == "1"
@@ -154,5 +155,7 @@ async def harness(
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
     dependencies = bot_dependencies(clock, WEBAPP_URL)
-    dispatcher = make_dispatcher(storage=MemoryStorage(), i18n=i18n, **dependencies)
+    dispatcher = make_dispatcher(
+        storage=MemoryStorage(), i18n=i18n, staff_group_id=STAFF_GROUP_ID, **dependencies
+    )
     return BotHarness(bot, session, dispatcher, dependencies["accounts"])
