@@ -16,9 +16,7 @@ async def test_start_answers_in_chinese_through_the_whole_stack(chat: LocalChatC
     assert button_data(greeting, "报名") == "menu:enrol"
 
 
-async def test_english_chosen_in_the_chat_survives_a_restart(
-    start_app, app_settings: Settings
-):
+async def test_english_chosen_in_the_chat_survives_a_restart(start_app, app_settings: Settings):
     async with aiohttp.ClientSession() as http:
         chat = LocalChatClient(app_settings.base_url, http)
         async with start_app():
