@@ -77,7 +77,7 @@ class Runtime:
         return f"{self.settings.base_url}/_local/"
 
 
-def bot_dependencies(clock: Clock, webapp_url: str) -> dict[str, Any]:
+def bot_dependencies(clock: Clock, webapp_url: str, sessions: Sessions) -> dict[str, Any]:
     """Every use case the bot's handlers ask for by name, wired to the database adapters."""
     accounts = TortoiseAccountRepository()
     registry = TortoiseRegistry()
@@ -88,6 +88,7 @@ def bot_dependencies(clock: Clock, webapp_url: str) -> dict[str, Any]:
         "accounts": accounts,
         "clock": clock,
         "webapp_url": webapp_url,
+        "sessions": sessions,
         "choose_language": ChooseLanguage(accounts),
         "bind_person": BindPerson(registry, bindings, desk),
         "bind_enterprise": BindEnterprise(registry, bindings),
@@ -167,13 +168,13 @@ async def running(
     storage = make_storage(settings)
     webapp_url = f"{settings.base_url}/app"
     bot = make_bot(settings)
-    dependencies = bot_dependencies(clock, webapp_url)
+    sessions = Sessions(
+        Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
+    )
+    dependencies = bot_dependencies(clock, webapp_url, sessions)
     accounts = dependencies["accounts"]
     dispatcher = make_dispatcher(
         storage=storage, i18n=i18n, staff_group_id=settings.staff_group_id, **dependencies
-    )
-    sessions = Sessions(
-        Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
     )
     app = make_web_app(
         config=WebConfig(

@@ -28,8 +28,10 @@ from bot.dispatcher import make_dispatcher
 from infra.db import open_database
 from infra.i18n import make_i18n
 from infra.repositories.accounts import TortoiseAccountRepository
+from infra.signing import Signer
 from jijiao.app import bot_dependencies
 from tests.support.recording import RecordingSession
+from webview.auth import Sessions
 
 TEST_TOKEN = "7000000001:test-token"
 WEBAPP_URL = "http://127.0.0.1:8080/app"
@@ -154,7 +156,8 @@ async def harness(
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
-    dependencies = bot_dependencies(clock, WEBAPP_URL)
+    sessions = Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600)
+    dependencies = bot_dependencies(clock, WEBAPP_URL, sessions)
     dispatcher = make_dispatcher(
         storage=MemoryStorage(), i18n=i18n, staff_group_id=STAFF_GROUP_ID, **dependencies
     )

@@ -27,9 +27,7 @@ class Viewer:
     language_code: str | None
 
 
-def viewer_from_init_data(
-    bot_token: str, init_data: str, *, now: datetime, max_age: int
-) -> Viewer:
+def viewer_from_init_data(bot_token: str, init_data: str, *, now: datetime, max_age: int) -> Viewer:
     """aiogram checks the HMAC; the age of auth_date is ours to check (replayed initData)."""
     try:
         data = safe_parse_webapp_init_data(bot_token, init_data)
@@ -59,6 +57,10 @@ class Sessions:
             return Viewer(int(payload["u"]), str(payload["n"]), payload.get("l"))
         except (BadToken, KeyError, TypeError, ValueError):
             raise NotAuthenticated("bad_token") from None
+
+    @property
+    def link_ttl(self) -> int:
+        return self._link_ttl
 
     def session_token(self, viewer: Viewer, now: datetime) -> str:
         return self._token(SESSION_PURPOSE, viewer, now, self._session_ttl)

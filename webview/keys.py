@@ -24,6 +24,4 @@ I18N = web.AppKey("i18n", I18n)
 SESSIONS = web.AppKey("sessions", Sessions)
 CLOCK = web.AppKey("clock", Clock)
 ACCOUNTS = web.AppKey("accounts", TortoiseAccountRepository)
-HEALTH_CHECKS = web.AppKey(
-    "health_checks", dict[str, Callable[[], Awaitable[None]]]
-)
+HEALTH_CHECKS = web.AppKey("health_checks", dict[str, Callable[[], Awaitable[None]]])

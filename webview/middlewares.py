@@ -18,8 +18,10 @@ LOCALE = web.RequestKey("locale", str)
 
 
 def wants_json(request: web.Request) -> bool:
-    return "/api/" in request.path or request.path.startswith("/_local/bot") or (
-        "application/json" in request.headers.get("Accept", "")
+    return (
+        "/api/" in request.path
+        or request.path.startswith("/_local/bot")
+        or ("application/json" in request.headers.get("Accept", ""))
     )
 
 

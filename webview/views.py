@@ -82,8 +82,12 @@ async def me(request: web.Request) -> web.Response:
     if viewer is None:
         return web.json_response({"ok": False, "error": "not_authenticated"}, status=401)
     return web.json_response(
-        {"ok": True, "user_id": viewer.user_id, "first_name": viewer.first_name,
-         "locale": request[LOCALE]}
+        {
+            "ok": True,
+            "user_id": viewer.user_id,
+            "first_name": viewer.first_name,
+            "locale": request[LOCALE],
+        }
     )
 
 

@@ -11,6 +11,8 @@ from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
 from bot.commands import set_chat_commands
 from bot.texts import common as texts
 from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
+from domain.clock import Clock
+from webview.auth import Sessions, Viewer
 
 
 def make_router() -> Router:
@@ -71,5 +73,20 @@ def make_router() -> Router:
                 )
         if query.bot is not None:
             await set_chat_commands(query.bot, query.from_user.id, i18n, locale.value)
+
+    @router.message(Command("web"))
+    async def hand_out_a_browser_link(
+        message: Message, sessions: Sessions, clock: Clock, webapp_url: str
+    ) -> None:
+        """Outside Telegram's web view (a laptop, another browser) a signed link signs in."""
+        assert message.from_user is not None
+        user = message.from_user
+        token = sessions.link_token(
+            Viewer(user.id, user.first_name, user.language_code), clock.now()
+        )
+        await message.answer(
+            texts.browser_link(sessions.link_ttl // 60),
+            reply_markup=keyboards.open_link(f"{webapp_url}/login?token={token}"),
+        )
 
     return router

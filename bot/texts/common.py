@@ -27,6 +27,7 @@ def help_text() -> str:
         "/enrol — confirm who you are and enrol certificates (for yourself or your company)\n"
         "/status — your enrolments and the next step\n"
         "/cancel — stop what you are doing\n"
+        "/web — a sign-in link to the study page for another browser\n"
         "/menu — main menu\n"
         "/language — 切换语言 / switch language\n"
         "/help — this help\n\n"
@@ -58,6 +59,13 @@ def upcoming(action: MenuAction) -> str:
         ),
     }
     return texts.get(action, menu_prompt())
+
+
+def browser_link(minutes: int) -> str:
+    return _(
+        "Your personal link to the study page in any browser. It signs you in, so do not share "
+        "it; it works for {minutes} minutes. Send /web again for a new one."
+    ).format(minutes=minutes)
 
 
 def not_understood() -> str:

@@ -110,3 +110,17 @@ async def test_a_button_from_an_unknown_old_message_is_answered(harness: BotHarn
 
     [answer] = harness.session.sent(AnswerCallbackQuery)
     assert answer.show_alert and "没有看懂" in (answer.text or "")
+
+
+async def test_web_hands_out_a_signed_link_that_signs_the_person_in(harness: BotHarness, clock):
+    from webview.auth import Sessions
+
+    await harness.feed(updates.message("/web", updates.user(100123, "Li", "en")))
+
+    [reply] = harness.session.sent(SendMessage)
+    assert "10 minutes" in reply.text  # the harness signs links for 600 s
+    url = reply.reply_markup.inline_keyboard[0][0].url  # type: ignore[union-attr]
+    assert url.startswith(f"{WEBAPP_URL}/login?token=")
+    sessions: Sessions = harness.dispatcher["sessions"]
+    viewer = sessions.from_link(url.split("token=", 1)[1], clock.now())
+    assert (viewer.user_id, viewer.first_name) == (100123, "Li")
