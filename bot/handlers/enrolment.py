@@ -9,7 +9,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 
 from bot import enrolment_keyboards as kb
 from bot import keyboards
@@ -83,6 +83,21 @@ async def _refuse(
     )
 
 
+async def _show(message: Message, text: str, markup: InlineKeyboardMarkup, edit: bool) -> None:
+    """A list the person works on is edited in place; a new one is sent."""
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+async def _explain(message: Message, error: InvalidIdentifier) -> None:
+    length = error.params.get("length")
+    await message.answer(
+        texts.identifier_problem(error.code, length if isinstance(length, int) else None)
+    )
+
+
 def make_router() -> Router:
     router = Router(name="enrolment")
     router.message.filter(F.chat.type == "private")
@@ -134,8 +149,7 @@ def make_router() -> Router:
         try:
             id_number = validate_id_number(message.text or "", today=local_date(clock.now()))
         except InvalidIdentifier as exc:
-            length = exc.params.get("length")
-            await message.answer(texts.identifier_problem(exc.code, length))  # type: ignore[arg-type]
+            await _explain(message, exc)
             return
         await state.update_data(id_number=id_number)
         await state.set_state(Individual.name)
@@ -189,12 +203,9 @@ def make_router() -> Router:
             selected = set(data.get("selected", []))
         await state.set_state(Individual.choosing)
         await state.update_data(numbers=numbers, selected=sorted(selected))
-        text = texts.my_certificates(standings)
-        markup = kb.my_certificates(standings, selected)
-        if edit:
-            await message.edit_text(text, reply_markup=markup)
-        else:
-            await message.answer(text, reply_markup=markup)
+        await _show(
+            message, texts.my_certificates(standings), kb.my_certificates(standings, selected), edit
+        )
 
     @router.callback_query(
         Individual.choosing, EnrolCallback.filter(F.action == EnrolAction.TOGGLE)
@@ -321,8 +332,7 @@ def make_router() -> Router:
         try:
             credit_code = validate_credit_code(message.text or "")
         except InvalidIdentifier as exc:
-            length = exc.params.get("length")
-            await message.answer(texts.identifier_problem(exc.code, length))  # type: ignore[arg-type]
+            await _explain(message, exc)
             return
         await state.update_data(credit_code=credit_code)
         await state.set_state(Company.phone)
@@ -375,11 +385,9 @@ def make_router() -> Router:
             pages,
             query,
         )
-        markup = kb.roster(roster.standings, visible, selected, page, bool(query))
-        if edit:
-            await message.edit_text(text, reply_markup=markup)
-        else:
-            await message.answer(text, reply_markup=markup)
+        await _show(
+            message, text, kb.roster(roster.standings, visible, selected, page, bool(query)), edit
+        )
 
     @router.callback_query(Company.choosing, EnrolCallback.filter())
     async def roster_action(
