@@ -52,7 +52,7 @@ def make_localchat_app(chat: LocalChat) -> web.Application:
 
     async def release_waiters(app: web.Application) -> None:
         # Long polls would otherwise hold the server's graceful shutdown for their full timeout.
-        chat.wake_all()
+        chat.begin_shutdown()
 
     async def stop(app: web.Application) -> None:
         await chat.close()

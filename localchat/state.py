@@ -390,6 +390,7 @@ class LocalChat:
         self._poll_generation = 0
         # Bumped on shutdown so every long poll and message wait returns at once.
         self.epoch = 0
+        self.shutting_down = False
         self._dirty = False
         self._save_handle: asyncio.TimerHandle | None = None
         self._save_loop: asyncio.AbstractEventLoop | None = None
@@ -515,7 +516,7 @@ class LocalChat:
         generation = self._poll_generation
         self._pulse_updates()  # lets an older poll find out it was superseded
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + poll_seconds
+        deadline = loop.time() + (0 if self.shutting_down else poll_seconds)
         epoch = self.epoch
         while not self.updates and self.epoch == epoch:
             remaining = deadline - loop.time()
@@ -545,6 +546,11 @@ class LocalChat:
         except TimeoutError:
             return False
         return True
+
+    def begin_shutdown(self) -> None:
+        """From now on no poll waits: a page that re-polls must not hold the shutdown."""
+        self.shutting_down = True
+        self.wake_all()
 
     def wake_all(self) -> None:
         self.epoch += 1
@@ -1094,7 +1100,7 @@ class LocalChat:
         files_base: str = "/api/files/",
     ) -> Json:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(max(wait, 0), 60)
+        deadline = loop.time() + (0 if self.shutting_down else min(max(wait, 0), 60))
         epoch = self.epoch
         while True:
             chat = self.chats.get(chat_id)

@@ -69,7 +69,8 @@ async def test_allowed_updates_filters_new_updates_and_is_remembered(
 ) -> None:
     chat.send_text(USER, "/start")
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]])
+        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]]
+    )
     sent = await bot.send_message(USER, "pick", reply_markup=keyboard)
     first = await bot.get_updates(allowed_updates=["message"])
 
@@ -100,15 +101,17 @@ async def test_method_names_are_case_insensitive_and_unknown_ones_are_404(
 
     assert (await me.json())["result"]["is_bot"] is True
     assert unknown.status == 404
-    assert await unknown.json() == {"ok": False, "error_code": 404,
-                                    "description": "Not Found: method not found"}
+    assert await unknown.json() == {
+        "ok": False,
+        "error_code": 404,
+        "description": "Not Found: method not found",
+    }
 
 
 async def test_a_wrong_token_is_unauthorized(client: TestClient) -> None:
     response = await client.post("/_local/bot123456:wrong/getMe")
     assert response.status == 401
-    assert await response.json() == {"ok": False, "error_code": 401,
-                                     "description": "Unauthorized"}
+    assert await response.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
     api = TelegramAPIServer.from_base(str(client.make_url("/_local")))
     other = Bot("123456:wrong", session=AiohttpSession(api=api))
     with pytest.raises(TelegramUnauthorizedError):
@@ -121,13 +124,17 @@ async def test_commands_are_kept_per_scope_and_language_and_shown_to_the_user(
 ) -> None:
     chat.send_text(USER, "/start", language_code="zh")
     await bot.set_my_commands([BotCommand(command="start", description="Start")])
-    await bot.set_my_commands([BotCommand(command="start", description="开始"),
-                               BotCommand(command="help", description="帮助")],
-                              scope=BotCommandScopeAllPrivateChats(), language_code="zh")
+    await bot.set_my_commands(
+        [
+            BotCommand(command="start", description="开始"),
+            BotCommand(command="help", description="帮助"),
+        ],
+        scope=BotCommandScopeAllPrivateChats(),
+        language_code="zh",
+    )
 
     default = await bot.get_my_commands()
-    chinese = await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(),
-                                        language_code="zh")
+    chinese = await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="zh")
     for_chat = await bot.get_my_commands(scope=BotCommandScopeChat(chat_id=USER))
     shown = await (await client.get(f"/_local/api/users/{USER}/messages")).json()
     await bot.delete_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="zh")
@@ -180,5 +187,31 @@ async def test_descriptions_and_names_are_kept_per_language(bot: Bot) -> None:
     assert (await bot.get_my_description()).description == "继续教育助手"
     assert (await bot.get_my_description(language_code="en")).description == "继续教育助手"
     assert (await bot.get_my_short_description(language_code="en")).short_description == (
-        "Continuing education")
+        "Continuing education"
+    )
     assert (await bot.get_my_name()).name == "继教 jijiao"
+
+
+async def test_polls_arriving_after_shutdown_began_answer_at_once() -> None:
+    import asyncio
+
+    from localchat import FloodLimits, LocalChat, LocalChatConfig
+
+    chat = LocalChat(
+        LocalChatConfig(
+            token="1:t",
+            bot_username="b",
+            bot_first_name="b",
+            staff_group_id=-1001,
+            staff_group_title="s",
+            staff_members=[],
+            state_path=None,
+            files_dir=None,
+            limits=FloodLimits(enabled=False),
+        )
+    )
+    chat.begin_shutdown()
+    async with asyncio.timeout(5):  # each would otherwise wait its full 30 s
+        await chat.wait_messages(100001, wait=30)
+        assert await chat.get_updates(None, 100, 30, None) == []
+    await chat.close()
