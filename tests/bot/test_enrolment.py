@@ -298,3 +298,28 @@ async def test_cancel_leaves_the_conversation_clean(harness: BotHarness, roster)
     assert "已取消" in harness.session.texts()[-2]
     await harness.feed(updates.message(roster["zhang_id"], ZHANG))
     assert "没有看懂" in harness.last_text()
+
+
+async def test_a_name_that_does_not_match_the_registry_is_refused(harness: BotHarness, roster):
+    await identify(harness, ZHANG, roster["zhang_id"], "张四", ZHANG_PHONE)
+    assert "姓名与登记库中该身份证号的记录不一致" in harness.last_text()
+    assert await models.Binding.all().count() == 0
+
+
+async def test_a_bound_account_cannot_take_on_a_second_identity(harness: BotHarness, roster):
+    await identify(harness, LI, roster["li_id"], "李四", "13800000002")
+    await identify(harness, LI, roster["zhang_id"], "张三", ZHANG_PHONE, owner_id=LI["id"])
+
+    listings = [t for t in harness.session.texts() if t.startswith("登记库中您的证书")]
+    assert len(listings) == 2 and all("云建安B****1234" not in t for t in listings)
+    bindings = await models.Binding.all().prefetch_related("person")
+    assert [(b.chat_user_id, b.person.name) for b in bindings] == [(LI["id"], "李四")]
+
+
+async def test_an_unknown_credit_code_is_refused_with_support(harness: BotHarness, roster):
+    await harness.feed(updates.click(data(EnrolAction.COMPANY), BOSS))
+    await harness.feed(updates.message(registry.credit_code(999), BOSS))
+    await harness.feed(updates.contact(BOSS_PHONE, BOSS))
+    assert "查不到该信用代码" in harness.last_text()
+    await harness.feed(updates.click(data(EnrolAction.SUPPORT), BOSS))
+    assert await models.SupportRequest.filter(kind="enterprise_not_found").exists()
