@@ -48,3 +48,17 @@ class EnrolAction(StrEnum):
 class EnrolCallback(CallbackData, prefix="enr"):
     action: EnrolAction
     item: int = -1
+
+
+class PayAction(StrEnum):
+    CONFIRM = "ok"
+    INVOICE = "inv"
+    SKIP = "skip"
+    USE_SUGGESTION = "use"
+    CHECK = "chk"
+    RENEW = "new"
+
+
+class PayCallback(CallbackData, prefix="pay"):
+    action: PayAction
+    order: str = ""

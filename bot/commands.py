@@ -15,6 +15,7 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="start", description=_("Welcome and main menu")),
         BotCommand(command="enrol", description=_("Enrol for continuing education")),
         BotCommand(command="status", description=_("My enrolments")),
+        BotCommand(command="pay", description=_("Pay by QR code")),
         BotCommand(command="web", description=_("Study page link for another browser")),
         BotCommand(command="menu", description=_("Main menu")),
         BotCommand(command="help", description=_("What I can do")),

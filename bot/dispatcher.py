@@ -6,7 +6,17 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
-from bot.handlers import enrolment, errors, fallback, help, staff_registry, start, upcoming
+from bot.handlers import (
+    enrolment,
+    errors,
+    fallback,
+    help,
+    payment,
+    staff_payment,
+    staff_registry,
+    start,
+    upcoming,
+)
 from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
 from domain.accounts import AccountRepository
 
@@ -26,9 +36,11 @@ def make_dispatcher(
     dispatcher.include_routers(
         errors.make_router(),
         staff_registry.make_router(staff_group_id),
+        staff_payment.make_router(staff_group_id),
         start.make_router(),
         help.make_router(),
         enrolment.make_router(),
+        payment.make_router(),
         upcoming.make_router(),
         fallback.make_router(),
     )

@@ -78,6 +78,12 @@ class WebSection(BaseModel):
         return value.rstrip("/") if value else None
 
 
+class PaymentSection(BaseModel):
+    provider: Literal["sandbox", "wechatpay"] = "sandbox"
+    fee_fen: int = Field(default=30000, gt=0)
+    fees: dict[str, int] = Field(default_factory=dict)
+
+
 class SecuritySection(BaseModel):
     secret_key: SecretStr | None = None
 
@@ -96,6 +102,7 @@ class Settings(BaseSettings):
     database: DatabaseSection = DatabaseSection()
     redis: RedisSection = RedisSection()
     web: WebSection = WebSection()
+    payment: PaymentSection = PaymentSection()
     security: SecuritySection = SecuritySection()
 
     @property

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -18,11 +21,25 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
+from aiogram.utils.i18n import I18n
 from aiohttp import web
 
 from bot.commands import register_commands
 from bot.dispatcher import make_dispatcher
+from bot.notifier import BotPaymentNotifier
 from domain.accounts import ChooseLanguage
+from domain.checkout import (
+    ApplyPayment,
+    AttachInvoice,
+    CheckOrder,
+    ExpireOrders,
+    Fees,
+    OverdueInvoices,
+    PlaceOrder,
+    Reconcile,
+    SaveInvoiceDetails,
+    ShowBill,
+)
 from domain.clock import Clock
 from domain.enrolment import (
     EnrolCertificates,
@@ -34,27 +51,34 @@ from domain.enrolment import (
     RequestSupport,
 )
 from domain.identity import BindEnterprise, BindPerson
-from domain.timezone import local_date
+from domain.payment import PaymentProvider
+from domain.timezone import CHINA, local_date
 from infra.clock import SystemClock
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
+from infra.payments.sandbox import SandboxProvider
+from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
 from infra.repositories.accounts import TortoiseAccountRepository
+from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import (
     TortoiseBindings,
     TortoiseEnrolments,
     TortoiseRegistry,
     TortoiseSupportDesk,
 )
-from infra.settings import Settings
+from infra.settings import Settings, SettingsError
 from infra.signing import Signer
 from infra.telegram import RetryAfter
+from infra.workdays import ChineseWorkingDays
+from infra.workers import Job, Workers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.keys import WebConfig
+from webview.payments import PaymentWeb, add_payment_routes
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +101,45 @@ class Runtime:
         return f"{self.settings.base_url}/_local/"
 
 
-def bot_dependencies(clock: Clock, webapp_url: str, sessions: Sessions) -> dict[str, Any]:
-    """Every use case the bot's handlers ask for by name, wired to the database adapters."""
+@dataclass
+class Services:
+    """The wired use cases: `handlers` reach bot handlers by name; the rest serve the web
+    view and the periodic jobs."""
+
+    handlers: dict[str, Any]
+    apply_payment: ApplyPayment
+    payment_store: TortoisePaymentStore
+    jobs: list[Job]
+
+
+def build_services(
+    *,
+    bot: Bot,
+    i18n: I18n,
+    clock: Clock,
+    webapp_url: str,
+    sessions: Sessions,
+    provider: PaymentProvider,
+    fees: Fees,
+    staff_group_id: int | None,
+) -> Services:
     accounts = TortoiseAccountRepository()
     registry = TortoiseRegistry()
     bindings = TortoiseBindings()
     enrolments = TortoiseEnrolments()
     desk = TortoiseSupportDesk()
-    return {
+    store = TortoisePaymentStore()
+    notifier = BotPaymentNotifier(bot, i18n, accounts, staff_group_id, webapp_url)
+    apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name)
+    overdue = OverdueInvoices(store, clock)
+
+    async def flag_overdue_invoices() -> None:
+        late = await overdue()
+        if late and staff_group_id is not None:
+            await notifier.overdue_invoices([order.number for order in late])
+
+    payments = (bindings, store, fees, provider, clock, new_order_number)
+    handlers: dict[str, Any] = {
         "accounts": accounts,
         "clock": clock,
         "webapp_url": webapp_url,
@@ -100,7 +155,35 @@ def bot_dependencies(clock: Clock, webapp_url: str, sessions: Sessions) -> dict[
         "request_support": RequestSupport(desk),
         "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
         "import_registry": import_registry,
+        "show_bill": ShowBill(*payments),
+        "place_order": PlaceOrder(*payments),
+        "save_invoice_details": SaveInvoiceDetails(store),
+        "check_order": CheckOrder(store, provider, apply_payment),
+        "attach_invoice": AttachInvoice(store, notifier),
+        "overdue_invoices": overdue,
+        "notifier": notifier,
+        "payment_qr": payment_qr_png,
     }
+    jobs = [
+        Job("expire_orders", 15, ExpireOrders(store, provider, notifier, clock)),
+        Job("reconcile_payments", 60, Reconcile(store, provider, apply_payment, clock)),
+        Job("overdue_invoices", 6 * 3600, flag_overdue_invoices),
+    ]
+    return Services(handlers, apply_payment, store, jobs)
+
+
+def make_payment_provider(settings: Settings) -> SandboxProvider:
+    if settings.payment.provider != "sandbox":
+        raise SettingsError("PAYMENT_PROVIDER", "wechatpay is not wired in yet; use sandbox")
+    return SandboxProvider(
+        settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
+    )
+
+
+def new_order_number(now: datetime) -> str:
+    """JJ + Beijing date and time + 4 random digits: readable on the phone, unique in practice,
+    and the unique column catches the rest."""
+    return f"JJ{now.astimezone(CHINA):%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
 
 
 def make_storage(settings: Settings) -> BaseStorage:
@@ -171,10 +254,20 @@ async def running(
     sessions = Sessions(
         Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
     )
-    dependencies = bot_dependencies(clock, webapp_url, sessions)
-    accounts = dependencies["accounts"]
+    provider = make_payment_provider(settings)
+    services = build_services(
+        bot=bot,
+        i18n=i18n,
+        clock=clock,
+        webapp_url=webapp_url,
+        sessions=sessions,
+        provider=provider,
+        fees=Fees(settings.payment.fee_fen, settings.payment.fees),
+        staff_group_id=settings.staff_group_id,
+    )
+    accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(
-        storage=storage, i18n=i18n, staff_group_id=settings.staff_group_id, **dependencies
+        storage=storage, i18n=i18n, staff_group_id=settings.staff_group_id, **services.handlers
     )
     app = make_web_app(
         config=WebConfig(
@@ -194,6 +287,17 @@ async def running(
     )
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
+    add_payment_routes(
+        app,
+        PaymentWeb(
+            providers={provider.name: provider},
+            apply_payment=services.apply_payment,
+            find_order=services.payment_store.get,
+            sandbox=provider,
+            notify_base=f"http://127.0.0.1:{settings.web.port}",
+        ),
+    )
+    workers = Workers(services.jobs)
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -204,11 +308,13 @@ async def running(
         await bot.set_chat_menu_button(
             menu_button=MenuButtonWebApp(text="学习 Study", web_app=WebAppInfo(url=webapp_url))
         )
+        workers.start()
         polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
         )
         yield Runtime(settings, bot, dispatcher, app, localchat)
     finally:
+        await workers.stop()
         if polling is not None:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()

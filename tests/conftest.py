@@ -25,11 +25,13 @@ from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 
 from bot.dispatcher import make_dispatcher
+from domain.checkout import Fees
 from infra.db import open_database
 from infra.i18n import make_i18n
+from infra.payments.sandbox import SandboxProvider
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
-from jijiao.app import bot_dependencies
+from jijiao.app import Services, build_services
 from tests.support.recording import RecordingSession
 from webview.auth import Sessions
 
@@ -133,6 +135,7 @@ class BotHarness:
     session: RecordingSession
     dispatcher: Dispatcher
     accounts: TortoiseAccountRepository
+    services: Services
 
     async def feed(self, update: Update) -> None:
         await self.dispatcher.feed_update(self.bot, update)
@@ -156,9 +159,17 @@ async def harness(
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
-    sessions = Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600)
-    dependencies = bot_dependencies(clock, WEBAPP_URL, sessions)
-    dispatcher = make_dispatcher(
-        storage=MemoryStorage(), i18n=i18n, staff_group_id=STAFF_GROUP_ID, **dependencies
+    services = build_services(
+        bot=bot,
+        i18n=i18n,
+        clock=clock,
+        webapp_url=WEBAPP_URL,
+        sessions=Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
+        provider=SandboxProvider("http://127.0.0.1:8080", b"s" * 32),
+        fees=Fees(30000, {"tower_crane": 45000}),
+        staff_group_id=STAFF_GROUP_ID,
     )
-    return BotHarness(bot, session, dispatcher, dependencies["accounts"])
+    dispatcher = make_dispatcher(
+        storage=MemoryStorage(), i18n=i18n, staff_group_id=STAFF_GROUP_ID, **services.handlers
+    )
+    return BotHarness(bot, session, dispatcher, services.handlers["accounts"], services)

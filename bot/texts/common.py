@@ -26,13 +26,14 @@ def help_text() -> str:
         "/start — welcome and main menu\n"
         "/enrol — confirm who you are and enrol certificates (for yourself or your company)\n"
         "/status — your enrolments and the next step\n"
+        "/pay — pay for your enrolments by QR code\n"
         "/cancel — stop what you are doing\n"
         "/web — a sign-in link to the study page for another browser\n"
         "/menu — main menu\n"
         "/language — 切换语言 / switch language\n"
         "/help — this help\n\n"
         "No passwords: you confirm who you are once, by sharing your phone number with "
-        "Telegram's button. Payment, exams, applications and the support desk are being added "
+        "Telegram's button. Exams, applications and the support desk are being added "
         "to this chat step by step; until each one is here, its button tells you honestly whom "
         "to call instead."
     )
@@ -40,10 +41,6 @@ def help_text() -> str:
 
 def upcoming(action: MenuAction) -> str:
     texts = {
-        MenuAction.PAY: _(
-            "Paying by QR code in this chat is coming soon. Nothing has been charged. "
-            "For a payment question today: 0871-64109371 ext. 8026 (technical) or 8010 (business)."
-        ),
         MenuAction.EXAM: _(
             "The exam opens here after you finish every lesson. This part is coming soon."
         ),

@@ -35,10 +35,7 @@ def state_name(state: EnrolmentState) -> str:
 
 def next_step(state: EnrolmentState) -> str:
     return {
-        EnrolmentState.ENROLLED: _(
-            "Next: pay the fee. Paying by QR code in this chat is coming soon; nothing has "
-            "been charged."
-        ),
+        EnrolmentState.ENROLLED: _("Next: pay the fee (💳 Pay, or /pay)."),
         EnrolmentState.AWAITING_PAYMENT: _("Next: finish paying the open order."),
         EnrolmentState.STUDYING: _("Next: study the lessons (tap 📖 Study)."),
         EnrolmentState.EXAM: _("Next: take the exam."),

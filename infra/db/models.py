@@ -139,6 +139,8 @@ class Enrolment(Model):
     )
     enrolled_by = fields.BigIntField()
     state = fields.CharField(max_length=20, db_index=True)
+    paid_at = fields.DatetimeField(null=True)
+    study_deadline = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -159,3 +161,90 @@ class SupportRequest(Model):
 
     class Meta:
         table = "support_request"
+
+
+class InvoiceProfile(Model):
+    """Invoice details a payer confirmed once (R-PAY-1), reused and editable."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(unique=True)
+    title = fields.CharField(max_length=100)
+    taxpayer_id = fields.CharField(max_length=20, null=True)
+    email = fields.CharField(max_length=100, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "invoice_profile"
+
+
+class Order(Model):
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True)
+    payer_chat_user_id = fields.BigIntField(db_index=True)
+    channel = fields.CharField(max_length=16)
+    enterprise: fields.ForeignKeyNullableRelation[Enterprise] = fields.ForeignKeyField(
+        "jijiao.Enterprise", related_name="orders", null=True, on_delete=fields.SET_NULL
+    )
+    amount_fen = fields.IntField()
+    status = fields.CharField(max_length=10, db_index=True)
+    provider = fields.CharField(max_length=16)
+    pay_url = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+    warned_at = fields.DatetimeField(null=True)
+    paid_at = fields.DatetimeField(null=True)
+    transaction_id = fields.CharField(max_length=64, null=True)
+    invoice_title = fields.CharField(max_length=100)
+    invoice_taxpayer_id = fields.CharField(max_length=20, null=True)
+    invoice_email = fields.CharField(max_length=100, null=True)
+    invoice_due_on = fields.DateField(null=True, db_index=True)
+    invoice_file_id = fields.CharField(max_length=255, null=True)
+    invoice_sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "payment_order"
+
+
+class OrderItem(Model):
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "jijiao.Order", related_name="items", on_delete=fields.CASCADE
+    )
+    enrolment: fields.ForeignKeyRelation[Enrolment] = fields.ForeignKeyField(
+        "jijiao.Enrolment", related_name="order_items", on_delete=fields.CASCADE
+    )
+    amount_fen = fields.IntField()
+
+    class Meta:
+        table = "order_item"
+
+
+class PaymentLog(Model):
+    """Every word a provider said about an order, and what it did: the audit trail."""
+
+    id = fields.IntField(primary_key=True)
+    order_number = fields.CharField(max_length=32, db_index=True)
+    provider = fields.CharField(max_length=16)
+    source = fields.CharField(max_length=16)  # notification | query
+    outcome = fields.CharField(max_length=16)
+    transaction_id = fields.CharField(max_length=64, null=True)
+    amount_fen = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "payment_log"
+
+
+class SandboxPayment(Model):
+    """The sandbox provider's own ledger: what it would know as a real payment service."""
+
+    id = fields.IntField(primary_key=True)
+    order_number = fields.CharField(max_length=32, unique=True)
+    amount_fen = fields.IntField()
+    expires_at = fields.DatetimeField()
+    state = fields.CharField(max_length=10)  # open | paid | closed
+    transaction_id = fields.CharField(max_length=64, null=True)
+    paid_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sandbox_payment"

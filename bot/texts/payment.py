@@ -1,0 +1,172 @@
+"""Words for paying and invoices."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.texts.enrolment import cert_type_name, masked_number
+from domain.checkout import Bill, InvoiceDetails, Order
+from domain.payment import Outcome, format_yuan
+from domain.timezone import CHINA
+
+
+def _when(order: Order) -> str:
+    return order.expires_at.astimezone(CHINA).strftime("%H:%M")
+
+
+def never_passwords() -> str:
+    return _("🔒 We never ask for bank card numbers, passwords or any “upgrade”.")
+
+
+def bill(bill: Bill) -> str:
+    holder = bill.enterprise is not None
+    lines = [_("<b>To pay</b>")]
+    for item in bill.items:
+        who = f"{item.certificate.holder_name} · " if holder else ""
+        lines.append(
+            f"• {who}{cert_type_name(item.certificate.cert_type)} "
+            f"{masked_number(item.certificate.number)}: ¥{format_yuan(item.fee_fen)}"
+        )
+    lines.append(_("<b>Total: ¥{total}</b>").format(total=format_yuan(bill.total_fen)))
+    lines.append("")
+    lines.append(invoice(bill.invoice))
+    lines.append("")
+    lines.append(never_passwords())
+    return "\n".join(lines)
+
+
+def invoice(details: InvoiceDetails | None) -> str:
+    if details is None:
+        return _("Invoice details: not given yet. Tap 🧾 Invoice details first.")
+    return _("Invoice: {title}; taxpayer ID: {taxpayer}; email: {email}").format(
+        title=details.title,
+        taxpayer=details.taxpayer_id or "—",
+        email=details.email or "—",
+    )
+
+
+def nothing_to_pay() -> str:
+    return _(
+        "Nothing is waiting for payment. Enrol a certificate first (📝 Enrol), or see 📋 My status."
+    )
+
+
+def ask_title(suggestion: str) -> str:
+    return _(
+        "Invoice title: send the name the invoice should carry (a person's name or the "
+        "company's full name), or tap the suggestion: {suggestion}"
+    ).format(suggestion=suggestion)
+
+
+def ask_taxpayer() -> str:
+    return _("Taxpayer ID (the 18-character credit code) for a company invoice, or tap Skip.")
+
+
+def ask_email() -> str:
+    return _("Email address for the electronic invoice, or tap Skip.")
+
+
+def ask_credit_code_again() -> str:
+    return _(
+        "To confirm the payment, type your company's unified social credit code again, as the "
+        "payment rules require."
+    )
+
+
+def order_caption(order: Order) -> str:
+    return "\n".join(
+        [
+            _("<b>Order {number}</b>").format(number=order.number),
+            _("Amount: ¥{amount}").format(amount=format_yuan(order.amount_fen)),
+            _(
+                "Scan this QR code with WeChat, or tap the button below, and pay before {time} "
+                "(Beijing time). After that the order expires and you get a new one with one tap."
+            ).format(time=_when(order)),
+            never_passwords(),
+        ]
+    )
+
+
+def paid(order: Order, deadline: str, *, found_by_reconciliation: bool) -> str:
+    lines = [
+        _("✅ Payment of ¥{amount} received for order {number}.").format(
+            amount=format_yuan(order.amount_fen), number=order.number
+        )
+    ]
+    if found_by_reconciliation:
+        lines.append(_("We found your payment with the payment service: no need to pay again."))
+    lines.append(
+        _(
+            "Study and take the exam by {deadline} (30 days). The invoice is expected by {date}."
+        ).format(
+            deadline=deadline,
+            date=order.invoice_due_on.isoformat() if order.invoice_due_on else "—",
+        )
+    )
+    return "\n".join(lines)
+
+
+def already_paid() -> str:
+    return _("✅ This order is paid.")
+
+
+def not_paid_yet(order: Order) -> str:
+    return _(
+        "We have not received the payment for order {number} yet, and the payment service has "
+        "no payment either. If money left your account, do not pay again: tap "
+        "💬 Contact support."
+    ).format(number=order.number)
+
+
+def expiring(order: Order) -> str:
+    return _("⏳ Order {number} expires at {time}. Pay now with the QR code above.").format(
+        number=order.number, time=_when(order)
+    )
+
+
+def expired(order: Order) -> str:
+    return _(
+        "Order {number} expired after 30 minutes; nothing was charged. Tap below for a new QR code."
+    ).format(number=order.number)
+
+
+def for_staff(number: str, outcome: Outcome) -> str:
+    if outcome is Outcome.DOUBLE_CHARGE:
+        return _("⚠️ Order {number} was paid a second time. Refund the second payment.").format(
+            number=number
+        )
+    return _(
+        "⚠️ Order {number}: the payment's amount or currency does not match; it was not "
+        "applied. Please check."
+    ).format(number=number)
+
+
+def invoice_ready(order: Order) -> str:
+    return _("🧾 Your invoice for order {number}.").format(number=order.number)
+
+
+def invoice_attached(number: str) -> str:
+    return _("Invoice attached to order {number} and sent to the payer.").format(number=number)
+
+
+def overdue_invoices(numbers: list[str]) -> str:
+    if not numbers:
+        return _("No invoice is overdue.")
+    return _("Invoices overdue (reply with the PDF and /invoice ORDER): {orders}").format(
+        orders=", ".join(numbers)
+    )
+
+
+def refusal(code: str) -> str:
+    return {
+        "not_bound": _("First confirm who you are: tap 📝 Enrol."),
+        "nothing_to_pay": nothing_to_pay(),
+        "credit_code_mismatch": _(
+            "That is not your company's credit code. Nothing was ordered; try again."
+        ),
+        "invoice_title_missing": _("Please give the invoice details first."),
+        "bad_taxpayer_id": _("That taxpayer ID is not a valid 18-character credit code."),
+        "bad_email": _("That email address does not look right."),
+        "order_not_found": _("That order does not exist."),
+        "order_not_pending": _("That order is not paid, so it cannot have an invoice yet."),
+    }.get(code, _("This cannot be done right now."))

@@ -1,0 +1,367 @@
+"""Use cases of paying: what is due, the order and its QR, the payment, expiry, reconciliation
+and the invoice (R-PAY-1..5, S5-S9)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from domain.accounts import ChatUserId
+from domain.clock import Clock
+from domain.enrolment import Channel
+from domain.identifiers import InvalidIdentifier, validate_credit_code
+from domain.identity import Bindings
+from domain.payment import (
+    APPLYING,
+    EXPIRY_WARNING,
+    FOR_STAFF,
+    INVOICE_WORKING_DAYS,
+    OrderStatus,
+    Outcome,
+    PaymentEvent,
+    PaymentProvider,
+    PaymentRefused,
+    WorkingDays,
+    expires_at,
+)
+from domain.registry import Certificate, CertType, Enterprise
+from domain.timezone import local_date
+
+RECONCILE_EXPIRED_FOR = timedelta(hours=24)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDetails:
+    title: str
+    taxpayer_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    enrolment_id: int
+    certificate: Certificate
+    fee_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    number: str
+    payer: ChatUserId
+    channel: Channel
+    enterprise_credit_code: str | None
+    amount_fen: int
+    status: OrderStatus
+    created_at: datetime
+    expires_at: datetime
+    pay_url: str
+    items: tuple[DueItem, ...]
+    invoice: InvoiceDetails
+    paid_at: datetime | None = None
+    transaction_id: str | None = None
+    invoice_due_on: date | None = None
+    invoice_file_id: str | None = None
+
+
+class Fees:
+    """The fee per certificate type, in fen (configurable; R-PAY-1 shows it per enrolment)."""
+
+    def __init__(self, default_fen: int, by_type: dict[str, int] | None = None) -> None:
+        self._default = default_fen
+        self._by_type = by_type or {}
+
+    def of(self, cert_type: CertType) -> int:
+        return self._by_type.get(cert_type.value, self._default)
+
+
+class PaymentStore(Protocol):
+    async def due(
+        self, *, id_number: str | None, credit_code: str | None
+    ) -> list[tuple[int, Certificate]]:
+        """Enrolments waiting for payment (enrolled, no open order)."""
+        ...
+
+    async def open_orders(self, payer: ChatUserId) -> list[Order]: ...
+    async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None: ...
+    async def save_invoice_profile(self, payer: ChatUserId, details: InvoiceDetails) -> None: ...
+    async def create_order(self, order: Order) -> Order:
+        """Atomically moves the items' enrolments to awaiting payment; PaymentRefused
+        ('nothing_to_pay') when one of them is no longer waiting (ordered elsewhere)."""
+        ...
+
+    async def set_pay_url(self, number: str, url: str) -> None: ...
+    async def get(self, number: str) -> Order | None: ...
+    async def apply(
+        self, event: PaymentEvent, provider: str, source: str, invoice_due: Callable[[date], date]
+    ) -> tuple[Outcome, Order | None]:
+        """Under a lock on the order: decide(), then record the payment and start the study
+        window of its enrolments when the outcome applies. Logs every event."""
+        ...
+
+    async def expire(self, now: datetime) -> list[Order]:
+        """Pending orders past their expiry become expired; their enrolments wait again."""
+        ...
+
+    async def expiring_unwarned(self, now: datetime, within: timedelta) -> list[Order]: ...
+    async def mark_warned(self, number: str, at: datetime) -> bool: ...
+    async def to_reconcile(self, now: datetime, expired_since: datetime) -> list[Order]: ...
+    async def attach_invoice(self, number: str, file_id: str) -> Order | None: ...
+    async def overdue_invoices(self, today: date) -> list[Order]: ...
+
+
+class PaymentNotifier(Protocol):
+    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None: ...
+    async def expiring(self, order: Order) -> None: ...
+    async def expired(self, order: Order) -> None: ...
+    async def for_staff(self, order_number: str, outcome: Outcome) -> None: ...
+    async def invoice_ready(self, order: Order) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    channel: Channel
+    enterprise: Enterprise | None
+    items: list[DueItem]
+    invoice: InvoiceDetails | None
+    open_orders: list[Order]
+
+    @property
+    def total_fen(self) -> int:
+        return sum(item.fee_fen for item in self.items)
+
+
+class _Payments:
+    def __init__(
+        self,
+        bindings: Bindings,
+        store: PaymentStore,
+        fees: Fees,
+        provider: PaymentProvider,
+        clock: Clock,
+        new_number: Callable[[datetime], str],
+    ) -> None:
+        self._bindings = bindings
+        self._store = store
+        self._fees = fees
+        self._provider = provider
+        self._clock = clock
+        self._new_number = new_number
+
+    async def _bill(self, account: ChatUserId) -> Bill:
+        enterprise = await self._bindings.enterprise_of(account)
+        person = await self._bindings.person_of(account)
+        if enterprise is None and person is None:
+            raise PaymentRefused("not_bound")
+        if enterprise is not None:
+            due = await self._store.due(id_number=None, credit_code=enterprise.credit_code)
+            channel = Channel.ENTERPRISE
+        else:
+            assert person is not None
+            due = await self._store.due(id_number=person.id_number, credit_code=None)
+            channel = Channel.INDIVIDUAL
+        items = [DueItem(i, c, self._fees.of(c.cert_type)) for i, c in due]
+        return Bill(
+            channel=channel,
+            enterprise=enterprise,
+            items=items,
+            invoice=await self._store.invoice_profile(account),
+            open_orders=await self._store.open_orders(account),
+        )
+
+
+class ShowBill(_Payments):
+    async def __call__(self, account: ChatUserId) -> Bill:
+        return await self._bill(account)
+
+
+class SaveInvoiceDetails:
+    def __init__(self, store: PaymentStore) -> None:
+        self._store = store
+
+    async def __call__(
+        self, account: ChatUserId, title: str, taxpayer_id: str | None, email: str | None
+    ) -> InvoiceDetails:
+        title = " ".join(title.split())
+        if not title or len(title) > 100:
+            raise PaymentRefused("invoice_title_missing")
+        if taxpayer_id:
+            try:
+                taxpayer_id = validate_credit_code(taxpayer_id)
+            except InvalidIdentifier:
+                raise PaymentRefused("bad_taxpayer_id") from None
+        if email and not _EMAIL.match(email.strip()):
+            raise PaymentRefused("bad_email")
+        details = InvoiceDetails(title, taxpayer_id or None, email.strip() if email else None)
+        await self._store.save_invoice_profile(account, details)
+        return details
+
+
+class PlaceOrder(_Payments):
+    """One order for everything due; the QR's URL comes from the provider (R-PAY-1, R-PAY-2).
+    After an expiry the same call makes a fresh order for what is still due (S6)."""
+
+    async def __call__(self, account: ChatUserId, confirm_credit_code: str | None = None) -> Order:
+        bill = await self._bill(account)
+        if not bill.items:
+            open_order = next(iter(bill.open_orders), None)
+            if open_order is not None:
+                return open_order  # at most one open order per enrolment: show the same one
+            raise PaymentRefused("nothing_to_pay")
+        if bill.enterprise is not None:
+            # The manual asks the enterprise to confirm by re-entering its credit code.
+            typed = "".join((confirm_credit_code or "").split()).upper()
+            if typed != bill.enterprise.credit_code:
+                raise PaymentRefused("credit_code_mismatch")
+        if bill.invoice is None:
+            raise PaymentRefused("invoice_title_missing")
+        now = self._clock.now()
+        order = await self._store.create_order(
+            Order(
+                number=self._new_number(now),
+                payer=account,
+                channel=bill.channel,
+                enterprise_credit_code=bill.enterprise.credit_code if bill.enterprise else None,
+                amount_fen=bill.total_fen,
+                status=OrderStatus.PENDING,
+                created_at=now,
+                expires_at=expires_at(now),
+                pay_url="",
+                items=tuple(bill.items),
+                invoice=bill.invoice,
+            )
+        )
+        url = await self._provider.create(
+            order.number, order.amount_fen, "继续教育培训费", order.expires_at
+        )
+        await self._store.set_pay_url(order.number, url)
+        return replace(order, pay_url=url)
+
+
+class ApplyPayment:
+    """A provider's word, applied exactly once whatever arrives and in whatever order."""
+
+    def __init__(
+        self,
+        store: PaymentStore,
+        notifier: PaymentNotifier,
+        working_days: WorkingDays,
+        provider_name: str,
+    ) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._working_days = working_days
+        self._provider = provider_name
+
+    def _invoice_due(self, paid_on: date) -> date:
+        return self._working_days.add(paid_on, INVOICE_WORKING_DAYS)
+
+    async def __call__(self, event: PaymentEvent, source: str) -> Outcome:
+        outcome, order = await self._store.apply(event, self._provider, source, self._invoice_due)
+        if order is not None and outcome in APPLYING:
+            await self._notifier.paid(
+                order,
+                late=outcome is Outcome.APPLIED_LATE,
+                found_by_reconciliation=source == "query",
+            )
+        if outcome in FOR_STAFF:
+            await self._notifier.for_staff(event.order_number, outcome)
+        return outcome
+
+
+class ExpireOrders:
+    """R-PAY-2: after 30 minutes an order expires; a warning goes out a few minutes before."""
+
+    def __init__(
+        self,
+        store: PaymentStore,
+        provider: PaymentProvider,
+        notifier: PaymentNotifier,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._provider = provider
+        self._notifier = notifier
+        self._clock = clock
+
+    async def __call__(self) -> int:
+        now = self._clock.now()
+        for order in await self._store.expiring_unwarned(now, EXPIRY_WARNING):
+            if await self._store.mark_warned(order.number, now):
+                await self._notifier.expiring(order)
+        expired = await self._store.expire(now)
+        for order in expired:
+            await self._provider.close(order.number)
+            await self._notifier.expired(order)
+        return len(expired)
+
+
+class Reconcile:
+    """S9: "paid but shown unpaid" cannot last; the provider is asked about every open or
+    recently expired order, and what it says is applied like a notification."""
+
+    def __init__(
+        self, store: PaymentStore, provider: PaymentProvider, apply: ApplyPayment, clock: Clock
+    ) -> None:
+        self._store = store
+        self._provider = provider
+        self._apply = apply
+        self._clock = clock
+
+    async def __call__(self) -> list[Outcome]:
+        now = self._clock.now()
+        outcomes = []
+        for order in await self._store.to_reconcile(now, now - RECONCILE_EXPIRED_FOR):
+            event = await self._provider.query(order.number)
+            if event is not None and event.paid:
+                outcomes.append(await self._apply(event, "query"))
+        return outcomes
+
+
+class AttachInvoice:
+    """Staff attach the issued invoice; the payer gets it in the chat (S7)."""
+
+    def __init__(self, store: PaymentStore, notifier: PaymentNotifier) -> None:
+        self._store = store
+        self._notifier = notifier
+
+    async def __call__(self, number: str, file_id: str) -> Order:
+        order = await self._store.attach_invoice(number.strip().upper(), file_id)
+        if order is None:
+            raise PaymentRefused("order_not_found")
+        if order.status is not OrderStatus.PAID:
+            raise PaymentRefused("order_not_pending")
+        await self._notifier.invoice_ready(order)
+        return order
+
+
+class OverdueInvoices:
+    def __init__(self, store: PaymentStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def __call__(self) -> list[Order]:
+        return await self._store.overdue_invoices(local_date(self._clock.now()))
+
+
+class CheckOrder:
+    """ "I have paid": ask the provider at once instead of waiting for its callback (S9)."""
+
+    def __init__(self, store: PaymentStore, provider: PaymentProvider, apply: ApplyPayment) -> None:
+        self._store = store
+        self._provider = provider
+        self._apply = apply
+
+    async def __call__(self, account: ChatUserId, number: str) -> Order:
+        order = await self._store.get(number)
+        if order is None or order.payer != account:
+            raise PaymentRefused("order_not_found")
+        if order.status is not OrderStatus.PAID:
+            event = await self._provider.query(number)
+            if event is not None and event.paid:
+                await self._apply(event, "query")
+                order = await self._store.get(number) or order
+        return order

@@ -1,0 +1,263 @@
+"""Orders and payments in the database; the exactly-once rule runs under a row lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from domain.accounts import ChatUserId
+from domain.checkout import DueItem, InvoiceDetails, Order
+from domain.enrolment import Channel, EnrolmentState
+from domain.payment import (
+    APPLYING,
+    OrderState,
+    OrderStatus,
+    Outcome,
+    PaymentEvent,
+    PaymentRefused,
+    decide,
+    study_deadline,
+)
+from domain.registry import Certificate
+from domain.timezone import local_date
+from infra.db import models
+from infra.repositories.registry import certificate_to_domain
+
+_ITEMS = ("items__enrolment__certificate__person", "items__enrolment__certificate__enterprise")
+
+
+def _connection() -> str:
+    return models.Order._meta.default_connection or "default"
+
+
+def _to_domain(row: models.Order) -> Order:
+    """Needs the items prefetched with their certificates."""
+    items = tuple(
+        DueItem(
+            item.enrolment_id, certificate_to_domain(item.enrolment.certificate), item.amount_fen
+        )
+        for item in row.items
+    )
+    return Order(
+        number=row.number,
+        payer=ChatUserId(row.payer_chat_user_id),
+        channel=Channel(row.channel),
+        enterprise_credit_code=row.enterprise.credit_code if row.enterprise else None,
+        amount_fen=row.amount_fen,
+        status=OrderStatus(row.status),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        pay_url=row.pay_url,
+        items=items,
+        invoice=InvoiceDetails(row.invoice_title, row.invoice_taxpayer_id, row.invoice_email),
+        paid_at=row.paid_at,
+        transaction_id=row.transaction_id,
+        invoice_due_on=row.invoice_due_on,
+        invoice_file_id=row.invoice_file_id,
+    )
+
+
+async def _orders(**filters: object) -> list[Order]:
+    rows = (
+        await models.Order.filter(**filters).select_related("enterprise").prefetch_related(*_ITEMS)
+    )
+    return [_to_domain(row) for row in rows]
+
+
+class TortoisePaymentStore:
+    async def due(
+        self, *, id_number: str | None, credit_code: str | None
+    ) -> list[tuple[int, Certificate]]:
+        query = models.Enrolment.filter(state=EnrolmentState.ENROLLED.value)
+        if credit_code is not None:
+            query = query.filter(
+                channel=Channel.ENTERPRISE.value, enterprise__credit_code=credit_code
+            )
+        else:
+            query = query.filter(
+                channel=Channel.INDIVIDUAL.value, certificate__person__id_number=id_number
+            )
+        rows = await query.select_related(
+            "certificate__person", "certificate__enterprise"
+        ).order_by("id")
+        return [(row.id, certificate_to_domain(row.certificate)) for row in rows]
+
+    async def open_orders(self, payer: ChatUserId) -> list[Order]:
+        return await _orders(payer_chat_user_id=payer, status=OrderStatus.PENDING.value)
+
+    async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None:
+        row = await models.InvoiceProfile.get_or_none(chat_user_id=payer)
+        return InvoiceDetails(row.title, row.taxpayer_id, row.email) if row else None
+
+    async def save_invoice_profile(self, payer: ChatUserId, details: InvoiceDetails) -> None:
+        await models.InvoiceProfile.update_or_create(
+            chat_user_id=payer,
+            defaults={
+                "title": details.title,
+                "taxpayer_id": details.taxpayer_id,
+                "email": details.email,
+            },
+        )
+
+    async def create_order(self, order: Order) -> Order:
+        ids = [item.enrolment_id for item in order.items]
+        async with in_transaction(_connection()) as db:
+            # The state flip is the guard: two taps or two devices, only one order gets them.
+            moved = (
+                await models.Enrolment.filter(id__in=ids, state=EnrolmentState.ENROLLED.value)
+                .using_db(db)
+                .update(state=EnrolmentState.AWAITING_PAYMENT.value)
+            )
+            if moved != len(ids):
+                raise PaymentRefused("nothing_to_pay")
+            enterprise = (
+                await models.Enterprise.get(credit_code=order.enterprise_credit_code).using_db(db)
+                if order.enterprise_credit_code
+                else None
+            )
+            row = await models.Order.create(
+                using_db=db,
+                number=order.number,
+                payer_chat_user_id=order.payer,
+                channel=order.channel.value,
+                enterprise=enterprise,
+                amount_fen=order.amount_fen,
+                status=order.status.value,
+                provider="",
+                created_at=order.created_at,
+                expires_at=order.expires_at,
+                invoice_title=order.invoice.title,
+                invoice_taxpayer_id=order.invoice.taxpayer_id,
+                invoice_email=order.invoice.email,
+            )
+            for item in order.items:
+                await models.OrderItem.create(
+                    using_db=db, order=row, enrolment_id=item.enrolment_id, amount_fen=item.fee_fen
+                )
+        return order
+
+    async def set_pay_url(self, number: str, url: str) -> None:
+        await models.Order.filter(number=number).update(pay_url=url)
+
+    async def get(self, number: str) -> Order | None:
+        found = await _orders(number=number)
+        return found[0] if found else None
+
+    async def apply(
+        self, event: PaymentEvent, provider: str, source: str, invoice_due: Callable[[date], date]
+    ) -> tuple[Outcome, Order | None]:
+        async with in_transaction(_connection()) as db:
+            row = (
+                await models.Order.filter(number=event.order_number)
+                .select_for_update()
+                .using_db(db)
+                .first()
+            )
+            if row is None:
+                outcome = Outcome.UNKNOWN_ORDER
+            else:
+                state = OrderState(OrderStatus(row.status), row.amount_fen, row.transaction_id)
+                outcome = decide(state, event)
+            if row is not None and outcome in APPLYING:
+                paid_at = event.paid_at or datetime.now(tz=row.created_at.tzinfo)
+                row.status = OrderStatus.PAID.value
+                row.paid_at = paid_at
+                row.transaction_id = event.transaction_id
+                row.provider = provider
+                row.invoice_due_on = invoice_due(local_date(paid_at))
+                await row.save(
+                    using_db=db,
+                    update_fields=[
+                        "status",
+                        "paid_at",
+                        "transaction_id",
+                        "provider",
+                        "invoice_due_on",
+                    ],
+                )
+                enrolment_ids = (
+                    await models.OrderItem.filter(order_id=row.id)
+                    .using_db(db)
+                    .values_list("enrolment_id", flat=True)
+                )
+                await (
+                    models.Enrolment.filter(id__in=list(enrolment_ids))
+                    .using_db(db)
+                    .update(
+                        state=EnrolmentState.STUDYING.value,
+                        paid_at=paid_at,
+                        study_deadline=study_deadline(paid_at),
+                    )
+                )
+            await models.PaymentLog.create(
+                using_db=db,
+                order_number=event.order_number[:32],
+                provider=provider,
+                source=source,
+                outcome=outcome.value,
+                transaction_id=event.transaction_id,
+                amount_fen=event.amount_fen,
+            )
+        return outcome, (await self.get(event.order_number) if row is not None else None)
+
+    async def expire(self, now: datetime) -> list[Order]:
+        expired: list[Order] = []
+        candidates = await models.Order.filter(
+            status=OrderStatus.PENDING.value, expires_at__lte=now
+        ).values_list("id", flat=True)
+        for order_id in candidates:
+            async with in_transaction(_connection()) as db:
+                # Conditional: a payment that landed meanwhile wins over the expiry.
+                changed = (
+                    await models.Order.filter(id=order_id, status=OrderStatus.PENDING.value)
+                    .using_db(db)
+                    .update(status=OrderStatus.EXPIRED.value)
+                )
+                if not changed:
+                    continue
+                ids = (
+                    await models.OrderItem.filter(order_id=order_id)
+                    .using_db(db)
+                    .values_list("enrolment_id", flat=True)
+                )
+                await (
+                    models.Enrolment.filter(
+                        id__in=list(ids), state=EnrolmentState.AWAITING_PAYMENT.value
+                    )
+                    .using_db(db)
+                    .update(state=EnrolmentState.ENROLLED.value)
+                )
+            expired += await _orders(id=order_id)
+        return expired
+
+    async def expiring_unwarned(self, now: datetime, within: timedelta) -> list[Order]:
+        return await _orders(
+            status=OrderStatus.PENDING.value,
+            warned_at__isnull=True,
+            expires_at__lte=now + within,
+            expires_at__gt=now,
+        )
+
+    async def mark_warned(self, number: str, at: datetime) -> bool:
+        changed = await models.Order.filter(number=number, warned_at__isnull=True).update(
+            warned_at=at
+        )
+        return bool(changed)
+
+    async def to_reconcile(self, now: datetime, expired_since: datetime) -> list[Order]:
+        pending = await _orders(status=OrderStatus.PENDING.value)
+        expired = await _orders(status=OrderStatus.EXPIRED.value, expires_at__gte=expired_since)
+        return pending + expired
+
+    async def attach_invoice(self, number: str, file_id: str) -> Order | None:
+        await models.Order.filter(number=number, status=OrderStatus.PAID.value).update(
+            invoice_file_id=file_id
+        )
+        return await self.get(number)
+
+    async def overdue_invoices(self, today: date) -> list[Order]:
+        return await _orders(
+            status=OrderStatus.PAID.value, invoice_file_id__isnull=True, invoice_due_on__lt=today
+        )

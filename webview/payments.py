@@ -1,0 +1,139 @@
+"""Payment pages: provider notifications, and the sandbox provider's checkout page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import aiohttp
+import aiohttp_jinja2
+from aiohttp import web
+
+from domain.checkout import Order
+from domain.payment import InvalidNotification, OrderStatus, Outcome, PaymentEvent, format_yuan
+from domain.timezone import CHINA
+from infra.payments.sandbox import SandboxProvider
+from webview import keys
+from webview.middlewares import LOCALE
+
+log = logging.getLogger(__name__)
+
+
+class NotifyingProvider(Protocol):
+    def parse_notification(
+        self, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> PaymentEvent: ...
+
+
+@dataclass(frozen=True)
+class PaymentWeb:
+    providers: Mapping[str, NotifyingProvider]
+    apply_payment: Callable[[PaymentEvent, str], Awaitable[Outcome]]
+    find_order: Callable[[str], Awaitable[Order | None]]
+    sandbox: SandboxProvider | None
+    notify_base: str
+
+
+PAYMENTS = web.AppKey("payments", PaymentWeb)
+
+
+async def notify(request: web.Request) -> web.Response:
+    """A provider's callback. Answer success only once the payment is safely applied, so the
+    provider retries anything we could not take."""
+    payments = request.app[PAYMENTS]
+    provider = payments.providers.get(request.match_info["provider"])
+    if provider is None:
+        raise web.HTTPNotFound()
+    body = await request.read()
+    try:
+        event = provider.parse_notification(
+            request.headers, body, now=request.app[keys.CLOCK].now()
+        )
+    except InvalidNotification as exc:
+        log.warning("rejected %s notification: %s", request.match_info["provider"], exc.code)
+        return web.json_response({"code": "FAIL", "message": exc.code}, status=401)
+    outcome = await payments.apply_payment(event, "notification")
+    log.info("notification for order %s: %s", event.order_number, outcome.value)
+    return web.json_response({"code": "SUCCESS", "outcome": outcome.value})
+
+
+def _sandbox_order_number(request: web.Request) -> str:
+    payments = request.app[PAYMENTS]
+    number = request.match_info["number"]
+    if payments.sandbox is None or request.query.get("t") != payments.sandbox.checkout_token(
+        number
+    ):
+        raise web.HTTPNotFound()
+    return number
+
+
+async def sandbox_checkout(request: web.Request) -> web.Response:
+    number = _sandbox_order_number(request)
+    payments = request.app[PAYMENTS]
+    order = await payments.find_order(number)
+    if order is None:
+        raise web.HTTPNotFound()
+    return aiohttp_jinja2.render_template(
+        "sandbox_checkout.html",
+        request,
+        {
+            "locale": request[LOCALE],
+            "order": order,
+            "amount": format_yuan(order.amount_fen),
+            "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+            "paid": order.status is OrderStatus.PAID,
+            "open": order.status is OrderStatus.PENDING,
+            "token": request.query["t"],
+            "result": request.query.get("result"),
+        },
+    )
+
+
+async def sandbox_action(request: web.Request) -> web.StreamResponse:
+    """What a payer does on the provider's side; the product hears of it only by callback."""
+    number = _sandbox_order_number(request)
+    payments = request.app[PAYMENTS]
+    sandbox = payments.sandbox
+    assert sandbox is not None
+    action = request.match_info["action"]
+    now = request.app[keys.CLOCK].now()
+    order = await payments.find_order(number)
+    if order is None or action not in {"pay", "fail", "pay-twice", "pay-silently"}:
+        raise web.HTTPNotFound()
+    if action == "fail":
+        events: list[PaymentEvent] = [
+            PaymentEvent(number, False, order.amount_fen, "CNY", None, None)
+        ]
+        result = "failed"
+    else:
+        event = await sandbox.pay(number, now)
+        if event is None:
+            raise web.HTTPFound(
+                f"{request.path_qs.rsplit('/', 1)[0]}?t={request.query['t']}&result=closed"
+            )
+        events = {"pay": [event], "pay-twice": [event, event], "pay-silently": []}[action]
+        result = "paid"
+    async with aiohttp.ClientSession() as http:
+        for item in events:
+            headers, body = sandbox.notification(item, now)
+            async with http.post(
+                f"{payments.notify_base}/pay/notify/sandbox", data=body, headers=headers
+            ) as response:
+                log.info("sandbox notification answered %s", response.status)
+    raise web.HTTPFound(
+        str(
+            request.app.router["sandbox_checkout"]
+            .url_for(number=number)
+            .with_query(t=request.query["t"], result=result)
+        )
+    )
+
+
+def add_payment_routes(app: web.Application, payments: PaymentWeb) -> None:
+    app[PAYMENTS] = payments
+    app.router.add_post("/pay/notify/{provider}", notify, name="payment_notify")
+    app.router.add_get("/sandbox/pay/{number}", sandbox_checkout, name="sandbox_checkout")
+    app.router.add_post("/sandbox/pay/{number}/{action}", sandbox_action, name="sandbox_action")
