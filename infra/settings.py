@@ -10,7 +10,14 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_BOT_TOKEN = "7000000001:local-development-token"
@@ -82,6 +89,32 @@ class PaymentSection(BaseModel):
     provider: Literal["sandbox", "wechatpay"] = "sandbox"
     fee_fen: int = Field(default=30000, gt=0)
     fees: dict[str, int] = Field(default_factory=dict)
+    wechat_mchid: str | None = None
+    wechat_appid: str | None = None
+    wechat_api_v3_key: SecretStr | None = None
+    wechat_cert_serial_no: str | None = None
+    wechat_private_key_path: Path | None = None
+    wechat_public_key_path: Path | None = None
+    wechat_public_key_id: str | None = None
+
+    @model_validator(mode="after")
+    def _wechat_complete(self) -> PaymentSection:
+        if self.provider == "wechatpay":
+            for name in WECHAT_FIELDS:
+                if not getattr(self, name):
+                    raise ValueError(f"PAYMENT_{name.upper()} is required for wechatpay")
+        return self
+
+
+WECHAT_FIELDS = (
+    "wechat_mchid",
+    "wechat_appid",
+    "wechat_api_v3_key",
+    "wechat_cert_serial_no",
+    "wechat_private_key_path",
+    "wechat_public_key_path",
+    "wechat_public_key_id",
+)
 
 
 class SecuritySection(BaseModel):

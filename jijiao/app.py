@@ -95,6 +95,7 @@ class Runtime:
     dispatcher: Dispatcher
     web_app: web.Application
     localchat: LocalChat | None
+    services: Services
 
     @property
     def local_url(self) -> str:
@@ -293,7 +294,7 @@ async def running(
             providers={provider.name: provider},
             apply_payment=services.apply_payment,
             find_order=services.payment_store.get,
-            sandbox=provider,
+            sandbox=provider if isinstance(provider, SandboxProvider) else None,
             notify_base=f"http://127.0.0.1:{settings.web.port}",
         ),
     )
@@ -312,7 +313,7 @@ async def running(
         polling = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
         )
-        yield Runtime(settings, bot, dispatcher, app, localchat)
+        yield Runtime(settings, bot, dispatcher, app, localchat, services)
     finally:
         await workers.stop()
         if polling is not None:

@@ -80,3 +80,18 @@ def test_production_without_a_secret_key_refuses_to_start(monkeypatch):
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert caught.value.name == "SECURITY_SECRET_KEY"
+
+
+def test_wechat_pay_needs_all_of_its_settings(monkeypatch):
+    monkeypatch.setenv("PAYMENT_PROVIDER", "wechatpay")
+    monkeypatch.setenv("PAYMENT_WECHAT_MCHID", "1900000109")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "PAYMENT_WECHAT_APPID is required" in caught.value.problem
+
+
+def test_fees_are_configurable_per_certificate_type(monkeypatch):
+    monkeypatch.setenv("PAYMENT_FEE_FEN", "25000")
+    monkeypatch.setenv("PAYMENT_FEES", '{"tower_crane": 40000}')
+    settings = load_settings()
+    assert (settings.payment.fee_fen, settings.payment.fees) == (25000, {"tower_crane": 40000})

@@ -1,0 +1,295 @@
+"""WeChat Pay (APIv3, Native payment): the QR code a learner scans, and WeChat's word on it.
+
+Public-key mode: WeChat Pay signs answers and notifications with the public key shown on the
+merchant platform, so nothing downloads platform certificates. The SDK's client is synchronous
+(`requests`), so every call runs in a worker thread and the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from wechatpayv3 import WeChatPay as SdkClient
+from wechatpayv3 import WeChatPayType
+
+from domain.payment import CURRENCY, InvalidNotification, PaymentEvent
+
+__all__ = [
+    "InvalidNotification",
+    "WeChatPay",
+    "WeChatPayConfig",
+    "WeChatPayError",
+    "notification_answer",
+]
+
+log = logging.getLogger(__name__)
+
+GATEWAY = "https://api.mch.weixin.qq.com"
+BEIJING = timezone(timedelta(hours=8))
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+NOTIFICATION_MAX_AGE = timedelta(minutes=5)
+HTTP_TIMEOUT = (5, 15)  # seconds to connect, to read: a worker thread must never hang
+DESCRIPTION_MAX = 127
+OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")  # it is also a URL path segment
+PAID_STATES = frozenset({"SUCCESS", "REFUND"})  # REFUND: paid first, a refund began later
+NOTHING_TO_CLOSE = PAID_STATES | {"CLOSED", "REVOKED"}
+
+
+@dataclass(frozen=True, slots=True)
+class WeChatPayConfig:
+    mchid: str
+    appid: str
+    api_v3_key: str = field(repr=False)
+    cert_serial_no: str
+    private_key_pem: str = field(repr=False)
+    public_key_pem: str
+    public_key_id: str
+    notify_url: str
+    gateway: str = GATEWAY
+
+
+class WeChatPayError(Exception):
+    """WeChat Pay refused a call or could not be asked; nothing changed on our side."""
+
+    def __init__(self, operation: str, status: int, code: str, message: str = "") -> None:
+        self.operation = operation
+        self.status = status
+        self.code = code
+        super().__init__(f"{operation}: HTTP {status} {code} {message}".rstrip())
+
+
+def notification_answer(ok: bool) -> tuple[int, dict[str, str]]:
+    """What WeChat Pay expects back: a 2xx stops its retries, a 4xx/5xx with FAIL makes it send
+    the notification again (for about 24 hours)."""
+    if ok:
+        return 200, {}
+    return 500, {"code": "FAIL", "message": "失败"}
+
+
+class WeChatPay:
+    name = "wechatpay"
+    notification_answer = staticmethod(notification_answer)
+
+    def __init__(self, config: WeChatPayConfig) -> None:
+        if len(config.api_v3_key.encode()) != 32:
+            raise ValueError("the WeChat Pay APIv3 key must be 32 bytes")
+        public_key = load_pem_public_key(config.public_key_pem.encode())
+        if not isinstance(public_key, RSAPublicKey):
+            raise ValueError("the WeChat Pay public key must be an RSA key")
+        self._config = config
+        self._public_key = public_key
+        self._resource_cipher = AESGCM(config.api_v3_key.encode())
+        # No logger for the SDK: at debug level it writes headers and whole bodies.
+        self._sdk = SdkClient(
+            wechatpay_type=WeChatPayType.NATIVE,
+            mchid=config.mchid,
+            private_key=config.private_key_pem,
+            cert_serial_no=config.cert_serial_no,
+            appid=config.appid,
+            apiv3_key=config.api_v3_key,
+            notify_url=config.notify_url,
+            timeout=HTTP_TIMEOUT,
+            public_key=config.public_key_pem,
+            public_key_id=config.public_key_id,
+        )
+        self._sdk._core._gate_way = config.gateway.rstrip("/")
+
+    async def create(
+        self, order_number: str, amount_fen: int, description: str, expires_at: datetime
+    ) -> str:
+        _check_order_number(order_number)
+        if expires_at.tzinfo is None:
+            raise ValueError("expires_at must be timezone-aware")
+        status, answer = await self._call(
+            "create",
+            order_number,
+            self._sdk.pay,
+            description=description[:DESCRIPTION_MAX],
+            out_trade_no=order_number,
+            amount={"total": amount_fen, "currency": CURRENCY},
+            time_expire=expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
+            pay_type=WeChatPayType.NATIVE,
+        )
+        code_url = answer.get("code_url")
+        if status != 200 or not isinstance(code_url, str):
+            raise self._refused("create", order_number, status, answer)
+        return code_url
+
+    async def query(self, order_number: str) -> PaymentEvent | None:
+        transaction = await self._transaction(order_number)
+        if transaction is None:
+            return None
+        try:
+            return _event(transaction)
+        except (KeyError, TypeError, ValueError):
+            raise self._refused("query", order_number, 200, {"code": "bad_answer"}) from None
+
+    async def close(self, order_number: str) -> None:
+        _check_order_number(order_number)
+        status, answer = await self._call(
+            "close", order_number, self._sdk.close, out_trade_no=order_number
+        )
+        if status == 204:
+            return
+        # WeChat refuses to close an order that is paid, already closed or unknown to it; its
+        # state tells whether that is the caller's no-op or a failure worth retrying.
+        transaction = await self._transaction(order_number)
+        if transaction is None or transaction.get("trade_state") in NOTHING_TO_CLOSE:
+            return
+        raise self._refused("close", order_number, status, answer)
+
+    def parse_notification(
+        self, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> PaymentEvent:
+        fields = {name.lower(): value for name, value in headers.items()}
+        self._verify_signature(fields, body)
+        timestamp = fields["wechatpay-timestamp"]
+        if (
+            not timestamp.isdigit()
+            or abs(now.timestamp() - int(timestamp)) > NOTIFICATION_MAX_AGE.total_seconds()
+        ):
+            raise InvalidNotification("stale_timestamp")
+        envelope, transaction = self._decrypt(body)
+        if envelope.get("event_type") != "TRANSACTION.SUCCESS":
+            raise InvalidNotification("not_a_payment")
+        if (
+            transaction.get("mchid") != self._config.mchid
+            or transaction.get("appid") != self._config.appid
+        ):
+            raise InvalidNotification("wrong_merchant")
+        if transaction.get("trade_state") != "SUCCESS":
+            raise InvalidNotification("not_a_payment")
+        try:
+            return _event(transaction)
+        except (KeyError, TypeError, ValueError):
+            raise InvalidNotification("bad_resource") from None
+
+    async def _transaction(self, order_number: str) -> dict[str, Any] | None:
+        _check_order_number(order_number)
+        status, answer = await self._call(
+            "query", order_number, self._sdk.query, out_trade_no=order_number
+        )
+        if status == 404 and answer.get("code") == "ORDER_NOT_EXIST":
+            return None
+        if status != 200 or answer.get("out_trade_no") != order_number:
+            raise self._refused("query", order_number, status, answer)
+        return answer
+
+    async def _call(
+        self, operation: str, order_number: str, method: Callable[..., Any], **params: Any
+    ) -> tuple[int, dict[str, Any]]:
+        try:
+            status, text = await asyncio.to_thread(method, **params)
+        except Exception as exc:
+            # The SDK raises a bare Exception for an answer whose signature fails, requests its
+            # own for the network: either way WeChat's word is missing.
+            log.warning(
+                "wechatpay %s for order %s failed: %s: %s",
+                operation,
+                order_number,
+                type(exc).__name__,
+                exc,
+            )
+            raise WeChatPayError(operation, 0, "unavailable", type(exc).__name__) from exc
+        return status, _json_object(text)
+
+    def _refused(
+        self, operation: str, order_number: str, status: int, answer: Mapping[str, Any]
+    ) -> WeChatPayError:
+        code = str(answer.get("code") or "unexpected_answer")
+        log.warning(
+            "wechatpay %s for order %s refused: HTTP %s %s", operation, order_number, status, code
+        )
+        return WeChatPayError(operation, status, code, str(answer.get("message") or ""))
+
+    def _verify_signature(self, headers: Mapping[str, str], body: bytes) -> None:
+        signature = headers.get("wechatpay-signature", "")
+        timestamp = headers.get("wechatpay-timestamp", "")
+        nonce = headers.get("wechatpay-nonce", "")
+        if (
+            not (signature and timestamp and nonce)
+            or headers.get("wechatpay-serial") != self._config.public_key_id
+            or headers.get("wechatpay-signature-type", SIGNATURE_TYPE) != SIGNATURE_TYPE
+        ):
+            raise InvalidNotification("bad_signature")
+        message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+        try:
+            self._public_key.verify(
+                base64.b64decode(signature, validate=True),
+                message,
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, binascii.Error):
+            raise InvalidNotification("bad_signature") from None
+
+    def _decrypt(self, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+        try:
+            envelope = json.loads(body)
+            resource = envelope["resource"]
+            if (
+                envelope.get("resource_type") != "encrypt-resource"
+                or resource.get("algorithm") != "AEAD_AES_256_GCM"
+            ):
+                raise ValueError(resource.get("algorithm"))
+            plain = self._resource_cipher.decrypt(
+                str(resource["nonce"]).encode(),
+                base64.b64decode(resource["ciphertext"], validate=True),
+                str(resource.get("associated_data") or "").encode(),
+            )
+            transaction = json.loads(plain)
+            if not isinstance(transaction, dict):
+                raise TypeError(type(transaction).__name__)
+        except (InvalidTag, KeyError, TypeError, ValueError, AttributeError, binascii.Error):
+            raise InvalidNotification("bad_resource") from None
+        return envelope, transaction
+
+
+def _check_order_number(order_number: str) -> None:
+    if not OUT_TRADE_NO.fullmatch(order_number):
+        raise ValueError(f"WeChat Pay cannot take order number {order_number!r}")
+
+
+def _json_object(text: str | bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _event(transaction: Mapping[str, Any]) -> PaymentEvent:
+    """The query answer and a notification's resource share one shape: the transaction."""
+    amount = transaction["amount"]
+    paid = transaction["trade_state"] in PAID_STATES
+    fen = amount.get("payer_total") if paid else None
+    return PaymentEvent(
+        order_number=str(transaction["out_trade_no"]),
+        paid=paid,
+        amount_fen=int(amount["total"] if fen is None else fen),
+        currency=str(amount.get("currency") or CURRENCY),
+        transaction_id=str(transaction["transaction_id"]) if paid else None,
+        paid_at=_utc(transaction["success_time"]) if paid else None,
+    )
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time without an offset: {text}")
+    return moment.astimezone(UTC)

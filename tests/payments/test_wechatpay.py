@@ -1,0 +1,399 @@
+"""The WeChat Pay adapter against a loopback WeChat Pay that checks signatures as the real one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from domain.payment import InvalidNotification, PaymentEvent
+from infra.payments.wechatpay import (
+    WeChatPay,
+    WeChatPayConfig,
+    WeChatPayError,
+    notification_answer,
+)
+from tests.payments.wechatpay_fake import FakeWeChatPay, generate_key, private_pem, public_pem
+
+MCHID = "1900000109"
+APPID = "wxd678efh567hg6787"
+API_V3_KEY = "9A3F2C7E1B5D8F0A4C6E2B9D7F1A3C5E"
+CERT_SERIAL_NO = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001202611270000000000000001"
+NOTIFY_URL = "https://jijiao.example.cn/pay/notify/wechatpay"
+
+CREATED = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+EXPIRES = CREATED + timedelta(minutes=30)
+PAID = CREATED + timedelta(minutes=7)
+ORDER = "JJ2026112700000001"
+FEE = 36000
+DESCRIPTION = "二级建造师继续教育 2026 年度（建筑工程）"
+
+
+@dataclass(frozen=True)
+class Keys:
+    merchant: RSAPrivateKey
+    platform: RSAPrivateKey
+    stranger: RSAPrivateKey
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    return Keys(merchant=generate_key(), platform=generate_key(), stranger=generate_key())
+
+
+@pytest.fixture
+def fake(keys: Keys) -> FakeWeChatPay:
+    return FakeWeChatPay(
+        mchid=MCHID,
+        appid=APPID,
+        merchant_serial_no=CERT_SERIAL_NO,
+        merchant_key=keys.merchant.public_key(),
+        platform_key=keys.platform,
+        public_key_id=PUBLIC_KEY_ID,
+        api_v3_key=API_V3_KEY,
+    )
+
+
+@pytest.fixture
+async def gateway(fake: FakeWeChatPay, aiohttp_server: AiohttpServer) -> str:
+    server = await aiohttp_server(fake.make_app())
+    return str(server.make_url("")).rstrip("/")
+
+
+def make_config(
+    keys: Keys,
+    gateway: str,
+    *,
+    merchant_key: RSAPrivateKey | None = None,
+    wechat_key: RSAPrivateKey | None = None,
+) -> WeChatPayConfig:
+    return WeChatPayConfig(
+        mchid=MCHID,
+        appid=APPID,
+        api_v3_key=API_V3_KEY,
+        cert_serial_no=CERT_SERIAL_NO,
+        private_key_pem=private_pem(merchant_key or keys.merchant),
+        public_key_pem=public_pem(wechat_key or keys.platform),
+        public_key_id=PUBLIC_KEY_ID,
+        notify_url=NOTIFY_URL,
+        gateway=gateway,
+    )
+
+
+@pytest.fixture
+def wechat(keys: Keys, gateway: str) -> WeChatPay:
+    return WeChatPay(make_config(keys, gateway))
+
+
+@pytest.fixture
+async def order(wechat: WeChatPay) -> str:
+    await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+    return ORDER
+
+
+# Creating, querying and closing orders
+
+
+async def test_creating_an_order_returns_the_code_url_for_the_qr_code(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    code_url = await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+
+    assert code_url.startswith("weixin://wxpay/bizpayurl?pr=")
+    assert fake.orders[ORDER].code_url == code_url
+
+
+async def test_the_native_order_carries_amount_expiry_and_notify_url_as_wechat_wants(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+
+    assert fake.orders[ORDER].request == {
+        "appid": APPID,
+        "mchid": MCHID,
+        "description": DESCRIPTION,
+        "out_trade_no": ORDER,
+        "time_expire": "2026-11-27T10:30:00+08:00",
+        "notify_url": NOTIFY_URL,
+        "amount": {"total": FEE, "currency": "CNY"},
+    }
+
+
+async def test_creating_the_same_order_again_gives_the_same_qr_code(wechat: WeChatPay) -> None:
+    first = await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+
+    assert await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES) == first
+
+
+async def test_wechat_refuses_a_request_signed_with_a_key_that_is_not_the_merchants(
+    keys: Keys, gateway: str, fake: FakeWeChatPay
+) -> None:
+    impostor = WeChatPay(make_config(keys, gateway, merchant_key=keys.stranger))
+
+    with pytest.raises(WeChatPayError) as refused:
+        await impostor.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+
+    assert (refused.value.status, refused.value.code) == (401, "SIGN_ERROR")
+    assert fake.rejected == ["signature does not verify with the merchant certificate"]
+    assert fake.orders == {}
+
+
+async def test_an_answer_not_signed_by_wechat_pay_is_not_believed(keys: Keys, gateway: str) -> None:
+    misled = WeChatPay(make_config(keys, gateway, wechat_key=keys.stranger))
+
+    with pytest.raises(WeChatPayError) as failed:
+        await misled.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+
+    assert failed.value.code == "unavailable"
+
+
+async def test_an_order_number_wechat_cannot_take_is_refused_before_asking(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    with pytest.raises(ValueError):
+        await wechat.create("JJ/1", FEE, DESCRIPTION, EXPIRES)
+
+    assert fake.orders == {}
+
+
+async def test_an_unpaid_order_is_reported_as_not_paid(wechat: WeChatPay, order: str) -> None:
+    assert await wechat.query(order) == PaymentEvent(
+        order_number=order,
+        paid=False,
+        amount_fen=FEE,
+        currency="CNY",
+        transaction_id=None,
+        paid_at=None,
+    )
+
+
+async def test_a_paid_order_is_reported_with_its_transaction(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    transaction_id = fake.mark_paid(order, at=PAID)
+
+    assert await wechat.query(order) == PaymentEvent(
+        order_number=order,
+        paid=True,
+        amount_fen=FEE,
+        currency="CNY",
+        transaction_id=transaction_id,
+        paid_at=PAID,
+    )
+
+
+async def test_the_amount_reported_is_what_the_payer_paid(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID, payer_total=FEE - 500)
+
+    event = await wechat.query(order)
+
+    assert event is not None and event.amount_fen == FEE - 500
+
+
+async def test_an_order_wechat_never_saw_is_reported_as_unknown(wechat: WeChatPay) -> None:
+    assert await wechat.query("JJ2026112799999999") is None
+
+
+async def test_a_closed_order_can_no_longer_be_paid(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    await wechat.close(order)
+
+    assert fake.orders[order].trade_state == "CLOSED"
+    with pytest.raises(ValueError):
+        fake.mark_paid(order, at=PAID)
+    event = await wechat.query(order)
+    assert event is not None and not event.paid
+
+
+async def test_closing_a_paid_order_changes_nothing(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+
+    await wechat.close(order)
+
+    event = await wechat.query(order)
+    assert event is not None and event.paid
+
+
+async def test_closing_twice_or_closing_an_unknown_order_is_harmless(
+    wechat: WeChatPay, order: str
+) -> None:
+    await wechat.close(order)
+    await wechat.close(order)
+    await wechat.close("JJ2026112799999999")
+
+
+# Payment notifications
+
+
+async def test_a_genuine_notification_gives_the_payment(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    transaction_id = fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID)
+
+    event = wechat.parse_notification(headers, body, now=PAID + timedelta(seconds=2))
+
+    assert event == PaymentEvent(
+        order_number=order,
+        paid=True,
+        amount_fen=FEE,
+        currency="CNY",
+        transaction_id=transaction_id,
+        paid_at=PAID,
+    )
+
+
+async def test_header_names_are_read_whatever_their_case(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID)
+    lowered = {name.lower(): value for name, value in headers.items()}
+
+    assert wechat.parse_notification(lowered, body, now=PAID).paid
+
+
+def reason(wechat: WeChatPay, headers: dict[str, str], body: bytes, now: datetime) -> str:
+    with pytest.raises(InvalidNotification) as rejected:
+        wechat.parse_notification(headers, body, now=now)
+    return rejected.value.code
+
+
+async def test_a_notification_whose_body_was_changed_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID)
+    altered = json.loads(body) | {"summary": "支付成功 "}
+
+    assert reason(wechat, headers, json.dumps(altered).encode(), PAID) == "bad_signature"
+
+
+async def test_a_notification_signed_with_another_key_is_rejected(
+    keys: Keys, wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID, signed_by=keys.stranger)
+
+    assert reason(wechat, headers, body, PAID) == "bad_signature"
+
+
+async def test_a_notification_without_signature_headers_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    _, body = fake.notification(order, at=PAID)
+
+    assert reason(wechat, {"Content-Type": "application/json"}, body, PAID) == "bad_signature"
+
+
+async def test_a_notification_replayed_after_five_minutes_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID)
+
+    assert wechat.parse_notification(headers, body, now=PAID + timedelta(minutes=5)).paid
+    late = PAID + timedelta(minutes=5, seconds=1)
+    assert reason(wechat, headers, body, late) == "stale_timestamp"
+
+
+async def test_a_notification_for_another_merchant_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    other_mchid = fake.notification(order, at=PAID, mchid="1900000999")
+    other_appid = fake.notification(order, at=PAID, appid="wx0000000000000000")
+
+    assert reason(wechat, *other_mchid, PAID) == "wrong_merchant"
+    assert reason(wechat, *other_appid, PAID) == "wrong_merchant"
+
+
+async def test_a_notification_we_cannot_decrypt_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID, api_v3_key="0" * 32)
+
+    assert reason(wechat, headers, body, PAID) == "bad_resource"
+
+
+async def test_a_notification_that_is_not_a_successful_payment_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    unpaid = fake.notification(order, at=PAID)
+    fake.mark_paid(order, at=PAID)
+    failed = fake.notification(order, at=PAID, trade_state="PAYERROR")
+    refund = fake.notification(order, at=PAID, event_type="REFUND.SUCCESS")
+
+    assert reason(wechat, *unpaid, PAID) == "not_a_payment"
+    assert reason(wechat, *failed, PAID) == "not_a_payment"
+    assert reason(wechat, *refund, PAID) == "not_a_payment"
+
+
+# Answering WeChat Pay
+
+
+def test_the_answers_wechat_pay_expects() -> None:
+    assert notification_answer(True) == (200, {})
+    assert notification_answer(False) == (500, {"code": "FAIL", "message": "失败"})
+
+
+async def test_a_notification_posted_over_http_is_taken_once_and_a_forgery_is_refused(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str, aiohttp_client: AiohttpClient
+) -> None:
+    taken: list[PaymentEvent] = []
+
+    async def notify(request: web.Request) -> web.Response:
+        try:
+            event = wechat.parse_notification(request.headers, await request.read(), now=PAID)
+        except InvalidNotification:
+            status, answer = wechat.notification_answer(False)
+        else:
+            taken.append(event)
+            status, answer = wechat.notification_answer(True)
+        return web.json_response(answer, status=status)
+
+    app = web.Application()
+    app.router.add_post("/pay/notify/wechatpay", notify)
+    client = await aiohttp_client(app)
+    fake.mark_paid(order, at=PAID)
+    headers, body = fake.notification(order, at=PAID)
+
+    accepted = await client.post("/pay/notify/wechatpay", data=body, headers=headers)
+    forged = await client.post("/pay/notify/wechatpay", data=body + b" ", headers=headers)
+
+    assert accepted.status == 200
+    assert forged.status == 500
+    assert await forged.json() == {"code": "FAIL", "message": "失败"}
+    assert [event.order_number for event in taken] == [order]
+
+
+# Configuration
+
+
+def test_the_configuration_does_not_show_its_secrets(keys: Keys) -> None:
+    config = make_config(keys, "https://api.mch.weixin.qq.com")
+
+    shown = repr(config)
+
+    assert API_V3_KEY not in shown
+    assert "PRIVATE KEY" not in shown
+
+
+def test_an_apiv3_key_that_is_not_32_bytes_is_refused_at_start(keys: Keys) -> None:
+    config = make_config(keys, "https://api.mch.weixin.qq.com")
+
+    with pytest.raises(ValueError):
+        WeChatPay(replace(config, api_v3_key="short"))
