@@ -200,7 +200,9 @@ class TortoisePaymentStore:
                 transaction_id=event.transaction_id,
                 amount_fen=event.amount_fen,
             )
-        return outcome, (await self.get(event.order_number) if row is not None else None)
+        # Only a payment that applied needs the whole order (to tell the payer); duplicates,
+        # the common case under provider retries, stay cheap.
+        return outcome, (await self.get(event.order_number) if outcome in APPLYING else None)
 
     async def expire(self, now: datetime) -> list[Order]:
         expired: list[Order] = []

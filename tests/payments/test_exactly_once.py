@@ -248,3 +248,24 @@ async def test_random_interleavings_on_postgresql_with_concurrent_duplicates(pos
         await assert_consistent(world, order)
     finally:
         await context.close_connections()
+
+
+async def test_the_expiry_warning_goes_out_once_a_few_minutes_before(database):
+    warned: list[str] = []
+    world = make_world()
+
+    async def expiring(order: Order) -> None:
+        warned.append(order.number)
+
+    world.notifier.expiring = expiring  # type: ignore[method-assign]
+    _, order = await world.paying_trainee()
+    world.clock.advance(minutes=20)
+    await world.expire()
+    assert warned == []
+    world.clock.advance(minutes=6)
+    await world.expire()
+    await world.expire()
+    assert warned == [order.number]
+    world.clock.advance(minutes=5)
+    assert await world.expire() == 1
+    assert world.notifier.expired_orders == [order.number]

@@ -1,0 +1,125 @@
+"""Payment notifications per second with the exactly-once guarantee, beside a naive unguarded
+update, in one run on PostgreSQL (SQLite when PostgreSQL is not reachable).
+
+Guarded: row lock, the pure decide() rule, enrolments moved to studying, an audit row; every
+order is notified twice and 16 notifications are in flight at once. Naive: a bare
+`UPDATE ... SET status = 'paid'` per notification, the same count and concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.payment import CURRENCY, Outcome, PaymentEvent  # noqa: E402
+from infra.db import models, open_database  # noqa: E402
+from infra.repositories.payments import TortoisePaymentStore  # noqa: E402
+
+ORDERS = 1000
+CONCURRENCY = 16
+POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
+async def seed(prefix: str) -> list[str]:
+    person = await models.Person.create(id_number=f"{prefix}X", name="压测", phone="13800000000")
+    numbers = []
+    for n in range(ORDERS):
+        cert = await models.Certificate.create(
+            number=f"{prefix}C{n}", cert_type="safety_b", person=person,
+            expires_on=date(2027, 3, 31),
+        )
+        enrolment = await models.Enrolment.create(
+            certificate=cert, active_key=cert.number, channel="individual", enrolled_by=1,
+            state="awaiting_payment",
+        )
+        order = await models.Order.create(
+            number=f"{prefix}{n:06d}", payer_chat_user_id=1, channel="individual",
+            amount_fen=30000, status="pending", provider="sandbox", created_at=NOW,
+            expires_at=NOW, invoice_title="压测",
+        )
+        await models.OrderItem.create(order=order, enrolment=enrolment, amount_fen=30000)
+        numbers.append(order.number)
+    return numbers
+
+
+async def in_parallel(jobs: list, worker) -> float:
+    queue: asyncio.Queue = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+
+    async def run() -> None:
+        while not queue.empty():
+            await worker(queue.get_nowait())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run() for _ in range(CONCURRENCY)))
+    return len(jobs) / (time.perf_counter() - started)
+
+
+async def main() -> None:
+    admin = None
+    if postgres_reachable():
+        name = f"jijiao_bench_{secrets.token_hex(4)}"
+        admin = await asyncpg.connect(POSTGRES)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url, label = POSTGRES.rsplit("/", 1)[0] + f"/{name}", "postgresql"
+    else:
+        url, label = f"sqlite://{tempfile.mkdtemp()}/bench.sqlite3", "sqlite"
+    context = await open_database(url)
+    try:
+        store = TortoisePaymentStore()
+        guarded_orders = await seed("G")
+        naive_orders = await seed("N")
+        events = [
+            PaymentEvent(number, True, 30000, CURRENCY, f"T{number}", NOW)
+            for number in guarded_orders * 2
+        ]
+        outcomes: list[Outcome] = []
+
+        async def guarded(event: PaymentEvent) -> None:
+            outcome, _ = await store.apply(event, "sandbox", "notification", lambda day: day)
+            outcomes.append(outcome)
+
+        async def naive(number: str) -> None:
+            await models.Order.filter(number=number).update(status="paid")
+
+        naive_rate = await in_parallel(naive_orders * 2, naive)
+        guarded_rate = await in_parallel(events, guarded)
+        applied = outcomes.count(Outcome.APPLIED)
+        assert applied == ORDERS and outcomes.count(Outcome.DUPLICATE) == ORDERS, outcomes[:5]
+        print(f"{label}: guarded {guarded_rate:.0f}/s (applied {applied}, duplicates "
+              f"{outcomes.count(Outcome.DUPLICATE)}), naive {naive_rate:.0f}/s")
+        print(
+            f"BENCH payment_notifications db={label} guarded_per_s={guarded_rate:.0f} "
+            f"naive_per_s={naive_rate:.0f} notifications={len(events)} "
+            f"ratio={guarded_rate / naive_rate:.2f}"
+        )
+    finally:
+        await context.close_connections()
+        if admin is not None:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
