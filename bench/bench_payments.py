@@ -22,9 +22,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.payment import CURRENCY, Outcome, PaymentEvent  # noqa: E402
-from infra.db import models, open_database  # noqa: E402
-from infra.repositories.payments import TortoisePaymentStore  # noqa: E402
+from domain.payment import CURRENCY, Outcome, PaymentEvent
+from infra.db import models, open_database
+from infra.repositories.payments import TortoisePaymentStore
 
 ORDERS = 1000
 CONCURRENCY = 16
@@ -45,17 +45,28 @@ async def seed(prefix: str) -> list[str]:
     numbers = []
     for n in range(ORDERS):
         cert = await models.Certificate.create(
-            number=f"{prefix}C{n}", cert_type="safety_b", person=person,
+            number=f"{prefix}C{n}",
+            cert_type="safety_b",
+            person=person,
             expires_on=date(2027, 3, 31),
         )
         enrolment = await models.Enrolment.create(
-            certificate=cert, active_key=cert.number, channel="individual", enrolled_by=1,
+            certificate=cert,
+            active_key=cert.number,
+            channel="individual",
+            enrolled_by=1,
             state="awaiting_payment",
         )
         order = await models.Order.create(
-            number=f"{prefix}{n:06d}", payer_chat_user_id=1, channel="individual",
-            amount_fen=30000, status="pending", provider="sandbox", created_at=NOW,
-            expires_at=NOW, invoice_title="压测",
+            number=f"{prefix}{n:06d}",
+            payer_chat_user_id=1,
+            channel="individual",
+            amount_fen=30000,
+            status="pending",
+            provider="sandbox",
+            created_at=NOW,
+            expires_at=NOW,
+            invoice_title="压测",
         )
         await models.OrderItem.create(order=order, enrolment=enrolment, amount_fen=30000)
         numbers.append(order.number)
@@ -107,8 +118,10 @@ async def main() -> None:
         guarded_rate = await in_parallel(events, guarded)
         applied = outcomes.count(Outcome.APPLIED)
         assert applied == ORDERS and outcomes.count(Outcome.DUPLICATE) == ORDERS, outcomes[:5]
-        print(f"{label}: guarded {guarded_rate:.0f}/s (applied {applied}, duplicates "
-              f"{outcomes.count(Outcome.DUPLICATE)}), naive {naive_rate:.0f}/s")
+        print(
+            f"{label}: guarded {guarded_rate:.0f}/s (applied {applied}, duplicates "
+            f"{outcomes.count(Outcome.DUPLICATE)}), naive {naive_rate:.0f}/s"
+        )
         print(
             f"BENCH payment_notifications db={label} guarded_per_s={guarded_rate:.0f} "
             f"naive_per_s={naive_rate:.0f} notifications={len(events)} "

@@ -28,8 +28,19 @@ ROWS = 10_000
 PEOPLE = 8_000
 ENTERPRISES = 200
 POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
-HEADERS = ("身份证号", "姓名", "手机号", "统一社会信用代码", "企业名称", "证书类型", "证书编号",
-           "类别", "发证日期", "有效期至", "状态")
+HEADERS = (
+    "身份证号",
+    "姓名",
+    "手机号",
+    "统一社会信用代码",
+    "企业名称",
+    "证书类型",
+    "证书编号",
+    "类别",
+    "发证日期",
+    "有效期至",
+    "状态",
+)
 TYPES = ("A证", "B证", "C证", "施工员", "特种作业人员", "塔式起重机司机", "建筑起重司索信号工")
 
 
@@ -41,24 +52,28 @@ def write_roster(path: Path) -> None:
     first_day = datetime(2024, 1, 1)
     for n in range(ROWS):
         person = n % PEOPLE
-        first17 = f"5301{person % 90 + 10:02d}{1960 + person % 40}{person % 12 + 1:02d}" \
-                  f"{person % 28 + 1:02d}{person // 40 % 1000:03d}"
+        first17 = (
+            f"5301{person % 90 + 10:02d}{1960 + person % 40}{person % 12 + 1:02d}"
+            f"{person % 28 + 1:02d}{person // 40 % 1000:03d}"
+        )
         enterprise = f"91530100MA6K{n % ENTERPRISES:05d}"
         kind = TYPES[n % len(TYPES)]
         issued = first_day + timedelta(days=n % 700)
-        sheet.append([
-            first17 + id_check_char(first17),
-            f"学员{person}",
-            f"139{person:08d}",
-            enterprise + credit_check_char(enterprise),
-            f"云南第{n % ENTERPRISES}建设工程有限公司",
-            kind,
-            f"云BENCH{n:08d}",
-            "土建" if kind == "施工员" else "",
-            issued,
-            issued + timedelta(days=3 * 365),
-            "有效" if n % 50 else "办理中",
-        ])
+        sheet.append(
+            [
+                first17 + id_check_char(first17),
+                f"学员{person}",
+                f"139{person:08d}",
+                enterprise + credit_check_char(enterprise),
+                f"云南第{n % ENTERPRISES}建设工程有限公司",
+                kind,
+                f"云BENCH{n:08d}",
+                "土建" if kind == "施工员" else "",
+                issued,
+                issued + timedelta(days=3 * 365),
+                "有效" if n % 50 else "办理中",
+            ]
+        )
     book.save(path)
 
 
@@ -118,12 +133,16 @@ async def main() -> None:
         print(f"parse and validate only: {per_thousand(parse):.0f} ms per 1000 rows")
 
         imported, reimported = await import_twice(f"sqlite://{Path(tmp) / 'bench.sqlite3'}", path)
-        print(f"sqlite: import {per_thousand(imported):.0f} ms, re-import "
-              f"{per_thousand(reimported):.0f} ms per 1000 rows (the re-import wrote nothing)")
+        print(
+            f"sqlite: import {per_thousand(imported):.0f} ms, re-import "
+            f"{per_thousand(reimported):.0f} ms per 1000 rows (the re-import wrote nothing)"
+        )
         if reachable("127.0.0.1", 5432):
             pg_import, pg_reimport = await postgres(path)
-            print(f"postgresql: import {per_thousand(pg_import):.0f} ms, "
-                  f"re-import {per_thousand(pg_reimport):.0f} ms per 1000 rows")
+            print(
+                f"postgresql: import {per_thousand(pg_import):.0f} ms, "
+                f"re-import {per_thousand(pg_reimport):.0f} ms per 1000 rows"
+            )
         else:
             print("postgresql: not reachable at 127.0.0.1:5432, skipped")
     print(

@@ -56,9 +56,15 @@ async def echo_round(first_user: int, texts: list[str]) -> float:
     port = free_port()
     chat = LocalChat(
         LocalChatConfig(
-            token=TOKEN, bot_username="echo_bot", bot_first_name="echo",
-            staff_group_id=-1001000000001, staff_group_title="staff", staff_members=[],
-            state_path=None, files_dir=None, limits=FloodLimits(enabled=False),
+            token=TOKEN,
+            bot_username="echo_bot",
+            bot_first_name="echo",
+            staff_group_id=-1001000000001,
+            staff_group_title="staff",
+            staff_members=[],
+            state_path=None,
+            files_dir=None,
+            limits=FloodLimits(enabled=False),
         )
     )
     app = web.Application()
@@ -74,8 +80,10 @@ async def echo_round(first_user: int, texts: list[str]) -> float:
 
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
-    bot = Bot(TOKEN, session=AiohttpSession(
-        api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}/_local")))
+    bot = Bot(
+        TOKEN,
+        session=AiohttpSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}/_local")),
+    )
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
     await asyncio.sleep(0.2)
     try:
