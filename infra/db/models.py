@@ -14,6 +14,10 @@ class ChatUser(Model):
     first_name = fields.CharField(max_length=128, default="")
     language_code = fields.CharField(max_length=16, null=True)
     locale = fields.CharField(max_length=8, null=True)
+    # Blocked the bot or deleted the chat: sending stops until they write again.
+    unreachable = fields.BooleanField(default=False)
+    # Non-essential reminders muted by the trainee; deadline-critical ones still go out.
+    muted = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -248,3 +252,118 @@ class SandboxPayment(Model):
 
     class Meta:
         table = "sandbox_payment"
+
+
+class SupportTicket(Model):
+    """One forum topic per trainee in the staff group."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(unique=True)
+    thread_id = fields.BigIntField(null=True, db_index=True)
+    topic_name = fields.CharField(max_length=128, default="")
+    status = fields.CharField(max_length=8, default="open")  # open | closed
+    banned = fields.BooleanField(default=False)
+    card_message_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_message_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "support_ticket"
+
+
+class RelayedMessage(Model):
+    """A message copied between a trainee's private chat and their topic, both ids kept so
+    edits and replies follow it."""
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.ForeignKeyRelation[SupportTicket] = fields.ForeignKeyField(
+        "jijiao.SupportTicket", related_name="messages", on_delete=fields.CASCADE
+    )
+    direction = fields.CharField(max_length=4)  # in (trainee → staff) | out
+    private_message_id = fields.BigIntField(db_index=True)
+    group_message_id = fields.BigIntField(db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "relayed_message"
+
+
+class Application(Model):
+    """An extension or make-up application (R-EXT-1..3) and the one decision that counts."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=10)  # extension | makeup
+    enrolment: fields.ForeignKeyRelation[Enrolment] = fields.ForeignKeyField(
+        "jijiao.Enrolment", related_name="applications", on_delete=fields.CASCADE
+    )
+    chat_user_id = fields.BigIntField(db_index=True)
+    status = fields.CharField(max_length=10, default="pending", db_index=True)
+    form_file_id = fields.CharField(max_length=255, null=True)
+    staff_message_id = fields.BigIntField(null=True)
+    decided_by = fields.BigIntField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    reason = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "application"
+
+
+class AuditLog(Model):
+    """Who did what to whom, when and why: staff decisions, photo views, rebinding."""
+
+    id = fields.IntField(primary_key=True)
+    actor_id = fields.BigIntField(db_index=True)
+    action = fields.CharField(max_length=40)
+    subject = fields.CharField(max_length=64)
+    details = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "audit_log"
+
+
+class Broadcast(Model):
+    """A staff message to an audience, sent through the outbox at Telegram's pace."""
+
+    id = fields.IntField(primary_key=True)
+    created_by = fields.BigIntField()
+    audience = fields.JSONField(default=dict)
+    text = fields.TextField()
+    photo_file_id = fields.CharField(max_length=255, null=True)
+    status = fields.CharField(max_length=10, default="draft")  # draft|running|paused|cancelled|done
+    progress_chat_id = fields.BigIntField(null=True)
+    progress_message_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "broadcast"
+
+
+class Outbox(Model):
+    """A message to send, durable before it is sent: reminders and broadcasts.
+
+    `dedup_key` (recipient, kind, deadline, step) makes enqueueing idempotent."""
+
+    id = fields.BigIntField(primary_key=True)
+    chat_id = fields.BigIntField(db_index=True)
+    kind = fields.CharField(max_length=32)
+    dedup_key = fields.CharField(max_length=160, unique=True)
+    payload = fields.JSONField(default=dict)
+    essential = fields.BooleanField(default=True)
+    status = fields.CharField(max_length=12, default="pending")
+    attempts = fields.IntField(default=0)
+    not_before = fields.DatetimeField()
+    claimed_by = fields.CharField(max_length=64, null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    telegram_message_id = fields.BigIntField(null=True)
+    error = fields.TextField(null=True)
+    broadcast: fields.ForeignKeyNullableRelation[Broadcast] = fields.ForeignKeyField(
+        "jijiao.Broadcast", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outbox"
+        indexes = (("status", "not_before"),)
