@@ -62,3 +62,15 @@ class PayAction(StrEnum):
 class PayCallback(CallbackData, prefix="pay"):
     action: PayAction
     order: str = ""
+
+
+class ApplyAction(StrEnum):
+    START = "go"
+    APPROVE = "ok"
+    REJECT = "no"
+
+
+class ApplyCallback(CallbackData, prefix="app"):
+    action: ApplyAction
+    kind: str = ""
+    item: int = 0  # enrolment id when starting, application id when deciding

@@ -7,14 +7,17 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
 
 from bot.handlers import (
+    applications,
     enrolment,
     errors,
     fallback,
     help,
     payment,
+    staff_desk,
     staff_payment,
     staff_registry,
     start,
+    support,
     upcoming,
 )
 from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
@@ -37,11 +40,15 @@ def make_dispatcher(
         errors.make_router(),
         staff_registry.make_router(staff_group_id),
         staff_payment.make_router(staff_group_id),
+        staff_desk.make_router(staff_group_id),
         start.make_router(),
         help.make_router(),
         enrolment.make_router(),
         payment.make_router(),
+        applications.make_router(),
+        support.make_router(),
         upcoming.make_router(),
+        support.make_relay_router(),
         fallback.make_router(),
     )
     return dispatcher

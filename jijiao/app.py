@@ -24,7 +24,9 @@ from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.utils.i18n import I18n
 from aiohttp import web
 
+from bot.applications import Applications
 from bot.commands import register_commands
+from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
 from bot.notifier import BotPaymentNotifier
 from domain.accounts import ChooseLanguage
@@ -69,6 +71,7 @@ from infra.repositories.registry import (
     TortoiseRegistry,
     TortoiseSupportDesk,
 )
+from infra.repositories.support import TortoiseTickets
 from infra.settings import Settings, SettingsError
 from infra.signing import Signer
 from infra.telegram import RetryAfter
@@ -164,6 +167,8 @@ def build_services(
         "overdue_invoices": overdue,
         "notifier": notifier,
         "payment_qr": payment_qr_png,
+        "desk": Desk(bot, i18n, TortoiseTickets(), staff_group_id, clock),
+        "applications": Applications(clock, i18n),
     }
     jobs = [
         Job("expire_orders", 15, ExpireOrders(store, provider, notifier, clock)),

@@ -14,8 +14,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKey
 from bot import enrolment_keyboards as kb
 from bot import keyboards
 from bot.callbacks import EnrolAction, EnrolCallback, MenuAction, MenuCallback
+from bot.desk import Desk
 from bot.texts import common
 from bot.texts import enrolment as texts
+from bot.texts import support as support_texts
 from domain.accounts import ChatUserId
 from domain.clock import Clock
 from domain.enrolment import (
@@ -455,14 +457,19 @@ def make_router() -> Router:
 
     @router.callback_query(EnrolCallback.filter(F.action == EnrolAction.SUPPORT))
     async def contact_support(
-        query: CallbackQuery, state: FSMContext, request_support: RequestSupport
+        query: CallbackQuery, state: FSMContext, request_support: RequestSupport, desk: Desk
     ) -> None:
+        """The failed check goes with the trainee to the desk, so staff need not ask."""
         case = (await state.get_data()).get("case") or {"code": "enrolment_help", "details": {}}
         track = Track(case["track"]) if case.get("track") else None
-        ticket = await request_support(_account(query), case["code"], track, case["details"])
+        ticket_number = await request_support(_account(query), case["code"], track, case["details"])
+        ticket = await desk.open_ticket(query.from_user.id)
+        with desk.i18n.use_locale("zh_CN"):
+            note = support_texts.case_note(f"{case['code']} {case['details']}")
+        await desk.note(ticket, note)
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.answer(texts.support_recorded(ticket, track))
+            await query.message.answer(texts.support_recorded(ticket_number, track))
 
     @router.callback_query(MenuCallback.filter(F.action == MenuAction.STATUS))
     async def show_status(query: CallbackQuery, my_status: MyStatus) -> None:

@@ -27,13 +27,15 @@ def help_text() -> str:
         "/enrol — confirm who you are and enrol certificates (for yourself or your company)\n"
         "/status — your enrolments and the next step\n"
         "/pay — pay for your enrolments by QR code\n"
+        "/apply — extension and make-up applications\n"
+        "/support — talk to the support desk\n"
         "/cancel — stop what you are doing\n"
         "/web — a sign-in link to the study page for another browser\n"
         "/menu — main menu\n"
         "/language — 切换语言 / switch language\n"
         "/help — this help\n\n"
         "No passwords: you confirm who you are once, by sharing your phone number with "
-        "Telegram's button. Exams, applications and the support desk are being added "
+        "Telegram's button. Exams and lessons are being added "
         "to this chat step by step; until each one is here, its button tells you honestly whom "
         "to call instead."
     )
@@ -43,16 +45,6 @@ def upcoming(action: MenuAction) -> str:
     texts = {
         MenuAction.EXAM: _(
             "The exam opens here after you finish every lesson. This part is coming soon."
-        ),
-        MenuAction.APPLICATIONS: _(
-            "Extension and make-up applications in this chat are coming soon. Today: "
-            "0871-65631360 (extension and make-up questions)."
-        ),
-        MenuAction.SUPPORT: _(
-            "Chatting with the support desk here is coming soon. Today you can call the "
-            "continuing-education service desk: 0871-63122229 (special operations, safety A/B, "
-            "on-site professionals) or 0871-65651496 (safety C, tower-crane drivers, "
-            "riggers/signallers)."
         ),
     }
     return texts.get(action, menu_prompt())

@@ -221,9 +221,8 @@ def short_refusal(code: str) -> str:
 
 def support_recorded(ticket: int, track: Track | None) -> str:
     return _(
-        "Recorded as case #{ticket} with everything we checked, for the {desk}. The support "
-        "chat in this bot is coming soon; until then, if it is urgent, call the desk and quote "
-        "the case number."
+        "Recorded as case #{ticket} with everything we checked, and passed to the support desk "
+        "({desk}). Write your question here: staff answer in this chat."
     ).format(ticket=ticket, desk=desk(track))
 
 

@@ -12,6 +12,8 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
     AnswerCallbackQuery,
+    CopyMessage,
+    CreateForumTopic,
     EditMessageReplyMarkup,
     EditMessageText,
     SendDocument,
@@ -40,6 +42,10 @@ class RecordingSession(BaseSession):
             if isinstance(text, str):
                 message["text"] = text
             return message
+        if isinstance(method, CreateForumTopic):
+            return {"message_thread_id": next(self._ids), "name": method.name, "icon_color": 0}
+        if isinstance(method, CopyMessage):
+            return {"message_id": next(self._ids)}
         if isinstance(method, EditMessageReplyMarkup):
             return True
         if isinstance(method, AnswerCallbackQuery):

@@ -1,0 +1,188 @@
+"""Extension and make-up applications: eligibility, the form, the card, the one decision."""
+
+from __future__ import annotations
+
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import I18n
+
+from bot.callbacks import ApplyAction, ApplyCallback
+from bot.desk import Desk
+from bot.texts import support as texts
+from bot.texts.enrolment import cert_type_name, masked_number
+from domain.clock import Clock
+from domain.registry import CertType
+from domain.support import (
+    ApplicationKind,
+    ApplicationStatus,
+    Eligibility,
+    extended_deadline,
+    extension_eligibility,
+    makeup_eligibility,
+)
+from domain.timezone import CHINA
+from infra.db import models
+from infra.forms import application_form
+from infra.repositories.support import audit
+
+PASSED = "passed"
+
+
+class Applications:
+    def __init__(self, clock: Clock, i18n: I18n, extension_days: int = 30) -> None:
+        self._clock = clock
+        self._i18n = i18n
+        self._extension_days = extension_days
+
+    async def enrolments(self, user_id: int) -> list[models.Enrolment]:
+        binding = await models.Binding.get_or_none(chat_user_id=user_id)
+        if binding is None:
+            return []
+        return await models.Enrolment.filter(
+            certificate__person_id=binding.person_id, paid_at__isnull=False
+        ).select_related("certificate")
+
+    def eligibility(self, enrolment: models.Enrolment, kind: ApplicationKind) -> Eligibility:
+        passed = enrolment.state == PASSED
+        if kind is ApplicationKind.EXTENSION:
+            return extension_eligibility(enrolment.study_deadline, passed, self._clock.now())
+        return makeup_eligibility(failed_attempts=0, passed=passed)  # exams are not built yet
+
+    @staticmethod
+    def label(enrolment: models.Enrolment) -> str:
+        certificate = enrolment.certificate
+        return (
+            f"{cert_type_name(CertType(certificate.cert_type))} {masked_number(certificate.number)}"
+        )
+
+    async def start(
+        self, message: Message, user_id: int, kind: ApplicationKind, enrolment_id: int
+    ) -> bool:
+        enrolment = next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
+        if enrolment is None or not self.eligibility(enrolment, kind).allowed:
+            return False
+        form = application_form(kind.value, "individual")
+        await message.answer_document(
+            BufferedInputFile(form, filename=f"{kind.value}-application.docx"),
+            caption=texts.send_the_form(kind.value),
+        )
+        return True
+
+    async def submit(
+        self,
+        message: Message,
+        user_id: int,
+        kind: ApplicationKind,
+        enrolment_id: int,
+        file_id: str,
+        desk: Desk,
+    ) -> int | None:
+        enrolment = next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
+        if enrolment is None or not self.eligibility(enrolment, kind).allowed:
+            return None
+        application = await models.Application.create(
+            kind=kind.value, enrolment=enrolment, chat_user_id=user_id, form_file_id=file_id
+        )
+        ticket = await desk.open_ticket(user_id)
+        with self._i18n.use_locale("zh_CN"):
+            caption = texts.application_card(application.id, kind.value, self.label(enrolment))
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text="✅ 批准 Approve",
+                            callback_data=ApplyCallback(
+                                action=ApplyAction.APPROVE, item=application.id
+                            ).pack(),
+                        ),
+                        InlineKeyboardButton(
+                            text="❌ 驳回 Reject",
+                            callback_data=ApplyCallback(
+                                action=ApplyAction.REJECT, item=application.id
+                            ).pack(),
+                        ),
+                    ]
+                ]
+            )
+
+        async def send(thread_id: int | None) -> int:
+            if message.document is not None:
+                sent = await desk.bot.send_document(
+                    desk.staff_group_id,
+                    file_id,
+                    caption=caption,
+                    reply_markup=markup,  # type: ignore[arg-type]
+                    message_thread_id=thread_id,
+                )
+            else:
+                sent = await desk.bot.send_photo(
+                    desk.staff_group_id,
+                    file_id,
+                    caption=caption,
+                    reply_markup=markup,  # type: ignore[arg-type]
+                    message_thread_id=thread_id,
+                )
+            return sent.message_id
+
+        application.staff_message_id = await desk._into_topic(ticket, send)
+        await application.save(update_fields=["staff_message_id"])
+        return application.id
+
+    async def decide(
+        self,
+        application_id: int,
+        *,
+        approved: bool,
+        staff_id: int,
+        reason: str | None,
+        desk: Desk,
+        query: CallbackQuery | None = None,
+        reply: Message | None = None,
+    ) -> None:
+        now = self._clock.now()
+        status = ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED
+        # Conditional update: two staff pressing at once, one decision counts.
+        won = await models.Application.filter(
+            id=application_id, status=ApplicationStatus.PENDING.value
+        ).update(status=status.value, decided_by=staff_id, decided_at=now, reason=reason)
+        if not won:
+            if query is not None:
+                await query.answer(texts.decided_by_other(), show_alert=True)
+            elif reply is not None:
+                await reply.reply(texts.decided_by_other())
+            return
+        application = await models.Application.get(id=application_id).select_related("enrolment")
+        deadline: str | None = None
+        if approved and application.kind == ApplicationKind.EXTENSION.value:
+            enrolment = application.enrolment
+            new_deadline = extended_deadline(
+                enrolment.study_deadline or now, now, self._extension_days
+            )
+            enrolment.study_deadline = new_deadline
+            enrolment.state = "studying"
+            await enrolment.save(update_fields=["study_deadline", "state"])
+            deadline = new_deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        await audit(
+            staff_id,
+            f"application_{status.value}",
+            f"application:{application_id}",
+            reason=reason,
+            kind=application.kind,
+        )
+        account = await models.ChatUser.get_or_none(id=application.chat_user_id)
+        with self._i18n.use_locale(account.locale if account and account.locale else "zh_CN"):
+            await desk.bot.send_message(
+                application.chat_user_id,
+                texts.decision_for_trainee(application.kind, approved, reason, deadline),
+            )
+        if query is not None:
+            await query.answer(texts.decision_recorded(approved))
+            if isinstance(query.message, Message):
+                await query.message.edit_reply_markup(reply_markup=None)
+        elif reply is not None:
+            await reply.reply(texts.decision_recorded(approved))

@@ -1,0 +1,150 @@
+"""Staff side of the desk, in the staff group: replies in topics, commands, decisions."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot.applications import Applications
+from bot.callbacks import ApplyAction, ApplyCallback
+from bot.desk import Desk
+from bot.texts import support as texts
+from domain.support import is_staff_note
+from infra.db.models import SupportTicket
+from infra.repositories.support import audit, trainee_card
+
+CANNED = ("order", "invoice", "paid", "browser")
+
+
+class Deciding(StatesGroup):
+    reason = State()
+
+
+async def in_topic(message: Message, desk: Desk) -> bool | dict[str, SupportTicket]:
+    if message.message_thread_id is None:
+        return False
+    ticket = await desk.tickets.by_thread(message.message_thread_id)
+    return {"ticket": ticket} if ticket is not None else False
+
+
+def make_router(staff_group_id: int | None) -> Router:
+    router = Router(name="staff_desk")
+    router.message.filter(F.chat.id == staff_group_id)
+    router.callback_query.filter(F.message.chat.id == staff_group_id)
+
+    @router.message(Command("close"), in_topic)
+    async def close_ticket(
+        message: Message, command: CommandObject, desk: Desk, ticket: SupportTicket
+    ) -> None:
+        await desk.tickets.close(ticket)
+        await desk.bot.send_message(ticket.chat_user_id, texts.closed_for_trainee(command.args))
+        await desk.bot.close_forum_topic(message.chat.id, ticket.thread_id)  # type: ignore[arg-type]
+        await message.reply(texts.staff_done("closed"))
+
+    @router.message(Command("card"), in_topic)
+    async def refresh_card(message: Message, desk: Desk, ticket: SupportTicket) -> None:
+        await desk.post_card(ticket)
+
+    @router.message(Command("ban"), in_topic)
+    async def ban(message: Message, desk: Desk, ticket: SupportTicket) -> None:
+        await desk.tickets.set_banned(ticket, True)
+        assert message.from_user is not None
+        await audit(message.from_user.id, "ban", str(ticket.chat_user_id))
+        await desk.bot.send_message(ticket.chat_user_id, texts.banned_for_trainee())
+        await message.reply(texts.staff_done("banned"))
+
+    @router.message(Command("unban"), in_topic)
+    async def unban(message: Message, desk: Desk, ticket: SupportTicket) -> None:
+        await desk.tickets.set_banned(ticket, False)
+        assert message.from_user is not None
+        await audit(message.from_user.id, "unban", str(ticket.chat_user_id))
+        await desk.bot.send_message(ticket.chat_user_id, texts.unbanned_for_trainee())
+        await message.reply(texts.staff_done("unbanned"))
+
+    @router.message(Command("a"), in_topic)
+    async def canned_answer(
+        message: Message, command: CommandObject, desk: Desk, ticket: SupportTicket
+    ) -> None:
+        name = (command.args or "").strip()
+        card = await trainee_card(ticket.chat_user_id)
+        locale = card.locale or desk.i18n.default_locale
+        with desk.i18n.use_locale(locale):
+            text = texts.canned(name)
+        if text is None:
+            await message.reply(texts.staff_done("unknown_canned").format(names=", ".join(CANNED)))
+            return
+        await desk.bot.send_message(ticket.chat_user_id, text)
+
+    @router.message(Command("open"))
+    async def list_open(message: Message, desk: Desk) -> None:
+        rows = [
+            (
+                t.id,
+                t.topic_name,
+                t.last_message_at.strftime("%m-%d %H:%M") if t.last_message_at else "—",
+            )
+            for t in await desk.tickets.open_by_age()
+        ]
+        await message.reply(texts.open_tickets(rows))
+
+    @router.message(Command("find"))
+    async def find(message: Message, command: CommandObject, desk: Desk) -> None:
+        rows = []
+        for user_id in await desk.tickets.find(command.args or ""):
+            card = await trainee_card(user_id)
+            rows.append(f"{card.name} {card.id_number} {card.phone} (chat {user_id})")
+        await message.reply(texts.found(rows))
+
+    @router.message(Deciding.reason, in_topic, F.text)
+    async def reject_with_reason(
+        message: Message,
+        state: FSMContext,
+        applications: Applications,
+        desk: Desk,
+    ) -> None:
+        data = await state.get_data()
+        await state.clear()
+        assert message.from_user is not None
+        await applications.decide(
+            data["application"],
+            approved=False,
+            staff_id=message.from_user.id,
+            reason=message.text,
+            desk=desk,
+            reply=message,
+        )
+
+    @router.message(in_topic)
+    async def reply_to_trainee(message: Message, desk: Desk, ticket: SupportTicket) -> None:
+        if is_staff_note(message.text or message.caption) or (message.text or "").startswith("/"):
+            return
+        await desk.to_trainee(message, ticket)
+
+    @router.callback_query(ApplyCallback.filter(F.action == ApplyAction.APPROVE))
+    async def approve(
+        query: CallbackQuery,
+        callback_data: ApplyCallback,
+        applications: Applications,
+        desk: Desk,
+    ) -> None:
+        await applications.decide(
+            callback_data.item,
+            approved=True,
+            staff_id=query.from_user.id,
+            reason=None,
+            desk=desk,
+            query=query,
+        )
+
+    @router.callback_query(ApplyCallback.filter(F.action == ApplyAction.REJECT))
+    async def ask_reason(
+        query: CallbackQuery, callback_data: ApplyCallback, state: FSMContext
+    ) -> None:
+        await state.set_state(Deciding.reason)
+        await state.update_data(application=callback_data.item)
+        await query.answer(texts.ask_reject_reason(), show_alert=True)
+
+    return router

@@ -1,0 +1,205 @@
+"""Words for the support desk, the trainee card and applications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.texts.enrolment import cert_type_name, desk, masked_number, state_name
+from domain.enrolment import EnrolmentState
+from domain.support import Eligibility
+from domain.timezone import CHINA
+from infra.repositories.support import TraineeCard
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def connected(card: TraineeCard) -> str:
+    return _(
+        "💬 You are connected to the support desk ({desk}). Write your question here, send "
+        "photos or documents; staff answer in this chat. Your details are already with them."
+    ).format(desk=desk(card.track))
+
+
+def card(card: TraineeCard) -> str:
+    lines = [
+        _("<b>Trainee card</b> · ticket for chat {user}").format(user=card.chat_user_id),
+        _("Name: {name} · ID: {id_number} · phone: {phone}").format(
+            name=card.name or card.first_name or "—",
+            id_number=card.id_number or _("not bound"),
+            phone=card.phone or "—",
+        ),
+        _("Language: {locale} · desk: {desk}").format(
+            locale=card.locale or "zh_CN", desk=desk(card.track)
+        ),
+    ]
+    if card.enterprise:
+        lines.append(_("Enterprise contact of {company}").format(company=card.enterprise))
+    for item in card.enrolments:
+        deadline = f" · {_day(item.study_deadline)}" if item.study_deadline else ""
+        lines.append(
+            f"• {cert_type_name(item.cert_type)} {masked_number(item.number)}: "
+            f"{state_name(EnrolmentState(item.state))}{deadline}"
+        )
+    for number, status, amount in card.orders:
+        lines.append(
+            _("Order {number}: {status}, ¥{amount}").format(
+                number=number, status=status, amount=f"{amount / 100:.2f}"
+            )
+        )
+    for application_id, kind, status in card.applications:
+        lines.append(
+            _("Application #{id}: {kind}, {status}").format(
+                id=application_id, kind=kind, status=status
+            )
+        )
+    if card.recent_cases:
+        lines.append(
+            _("Recent checks that failed: {cases}").format(cases=", ".join(card.recent_cases))
+        )
+    return "\n".join(lines)
+
+
+def case_note(code: str) -> str:
+    return _("The trainee asked for help after this check failed: {code}").format(code=code)
+
+
+def closed_for_trainee(note: str | None) -> str:
+    base = _("Your support conversation was closed. Write again any time to reopen it.")
+    return f"{note}\n\n{base}" if note else base
+
+
+def banned_for_trainee() -> str:
+    return _(
+        "Messages to the support desk are paused for this account because of abuse. To "
+        "appeal, call the continuing-education service desk, 0871-63122229."
+    )
+
+
+def unbanned_for_trainee() -> str:
+    return _("You can write to the support desk again.")
+
+
+def too_fast() -> str:
+    return _("You are sending messages very fast; please wait a moment. Nothing is lost.")
+
+
+def staff_done(action: str) -> str:
+    return {
+        "closed": _("Ticket closed; the trainee was told."),
+        "banned": _("Trainee banned from the desk; they were told how to appeal."),
+        "unbanned": _("Ban lifted."),
+        "unknown_canned": _("No canned answer with that name. Known: {names}"),
+        "not_a_topic": _("Use this inside a trainee's topic."),
+    }[action]
+
+
+def canned(name: str) -> str | None:
+    return {
+        "order": _(
+            "An order is valid for 30 minutes. If it expired, tap 💳 Pay again: one tap makes a "
+            "new QR code. Nothing was charged for the expired one."
+        ),
+        "invoice": _(
+            "The invoice is issued 3 to 5 working days after payment and arrives in this chat as "
+            "a file. No special browser is needed."
+        ),
+        "paid": _(
+            "If money left your account but the order shows unpaid, do not pay again: we check "
+            "with the payment service and apply it, usually within minutes."
+        ),
+        "browser": _(
+            "Everything works in Telegram on your phone; there is nothing to install and no "
+            "password. Outside Telegram, send /web for a sign-in link."
+        ),
+    }.get(name)
+
+
+def open_tickets(rows: list[tuple[int, str, str]]) -> str:
+    if not rows:
+        return _("No open tickets.")
+    lines = [_("<b>Open tickets, oldest first</b>")]
+    lines += [f"• #{ticket} {name} · {since}" for ticket, name, since in rows]
+    return "\n".join(lines)
+
+
+def found(rows: list[str]) -> str:
+    return _("Found: {rows}").format(rows="; ".join(rows)) if rows else _("Nobody found.")
+
+
+def applications_intro() -> str:
+    return _("<b>Extension and make-up applications</b> (free of charge)")
+
+
+def eligibility_line(cert: str, kind: str, eligibility: Eligibility) -> str:
+    if eligibility.allowed:
+        return _("{cert}: you can apply now.").format(cert=cert)
+    if eligibility.code == "extension_too_early" and eligibility.opens_at is not None:
+        return _(
+            "{cert}: an extension can be requested only after your 30 days end, from {date}."
+        ).format(cert=cert, date=_day(eligibility.opens_at))
+    if eligibility.code == "makeup_too_early":
+        return _(
+            "{cert}: a make-up exam opens after the 5th failed attempt; you have used {used} of 5."
+        ).format(cert=cert, used=eligibility.attempts_used or 0)
+    return _("{cert}: no application needed.").format(cert=cert)
+
+
+def no_paid_enrolments() -> str:
+    return _("Applications concern paid enrolments; you have none yet.")
+
+
+def send_the_form(kind: str) -> str:
+    what = _("extension") if kind == "extension" else _("make-up exam")
+    return _(
+        "Here is the {what} application form. Fill it in (in WPS or Word on your phone, or "
+        "print it and take a photo) and send it back here as a file or photo."
+    ).format(what=what)
+
+
+def application_received(application_id: int) -> str:
+    return _(
+        "Received: application #{id}. Staff decide and you are told here; there is nothing "
+        "else to do."
+    ).format(id=application_id)
+
+
+def application_card(application_id: int, kind: str, cert: str) -> str:
+    return _("📨 Application #{id}: {kind} for {cert}. Form attached.").format(
+        id=application_id, kind=kind, cert=cert
+    )
+
+
+def decision_for_trainee(
+    kind: str, approved: bool, reason: str | None, deadline: str | None
+) -> str:
+    if approved and kind == "extension":
+        return _("✅ Your extension was approved. New deadline: {deadline}.").format(
+            deadline=deadline
+        )
+    if approved:
+        return _("✅ Your make-up exam was approved: you have 5 new attempts.")
+    return _("Your application was not approved. Reason: {reason}").format(reason=reason or "—")
+
+
+def decided_by_other() -> str:
+    return _("Someone already decided this application.")
+
+
+def ask_reject_reason() -> str:
+    return _("Reply in this topic with the reason; the trainee will see it.")
+
+
+def decision_recorded(approved: bool) -> str:
+    return _("Approved.") if approved else _("Rejected; the trainee was told.")
+
+
+def apply_button(kind: str) -> str:
+    return _("Apply for an extension") if kind == "extension" else _("Apply for a make-up exam")
+
+
+def send_the_form_again() -> str:
+    return _("Please send the filled form as a file or a photo, or /cancel.")

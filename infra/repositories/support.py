@@ -1,0 +1,163 @@
+"""Support tickets, relayed messages, applications and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Q
+
+from domain.masking import mask_id_number, mask_name, mask_phone
+from domain.registry import TRACKS, CertType, Track
+from infra.db import models
+
+
+@dataclass(frozen=True, slots=True)
+class CardEnrolment:
+    cert_type: CertType
+    number: str
+    state: str
+    study_deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TraineeCard:
+    """What staff see at the top of a trainee's topic: masked, complete, no need to ask."""
+
+    chat_user_id: int
+    first_name: str
+    locale: str | None
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    enterprise: str | None
+    enrolments: list[CardEnrolment]
+    orders: list[tuple[str, str, int]]  # number, status, amount
+    applications: list[tuple[int, str, str]]  # id, kind, status
+    recent_cases: list[str]
+    track: Track | None
+
+
+async def trainee_card(chat_user_id: int) -> TraineeCard:
+    account = await models.ChatUser.get_or_none(id=chat_user_id)
+    binding = await models.Binding.get_or_none(chat_user_id=chat_user_id).select_related("person")
+    contact = await models.EnterpriseContact.get_or_none(chat_user_id=chat_user_id).select_related(
+        "enterprise"
+    )
+    person = binding.person if binding else None
+    enrolment_rows = (
+        await models.Enrolment.filter(certificate__person_id=person.id)
+        .select_related("certificate")
+        .order_by("-created_at")
+        if person
+        else []
+    )
+    enrolments = [
+        CardEnrolment(
+            CertType(e.certificate.cert_type), e.certificate.number, e.state, e.study_deadline
+        )
+        for e in enrolment_rows
+    ]
+    orders = [
+        (o.number, o.status, o.amount_fen)
+        for o in await models.Order.filter(payer_chat_user_id=chat_user_id)
+        .order_by("-created_at")
+        .limit(5)
+    ]
+    applications = [
+        (a.id, a.kind, a.status)
+        for a in await models.Application.filter(chat_user_id=chat_user_id).order_by("-id").limit(5)
+    ]
+    cases = [
+        c.kind
+        for c in await models.SupportRequest.filter(chat_user_id=chat_user_id)
+        .order_by("-id")
+        .limit(5)
+    ]
+    track = TRACKS[enrolments[0].cert_type] if enrolments else None
+    return TraineeCard(
+        chat_user_id=chat_user_id,
+        first_name=account.first_name if account else "",
+        locale=account.locale if account else None,
+        name=mask_name(person.name) if person else None,
+        id_number=mask_id_number(person.id_number) if person else None,
+        phone=mask_phone(person.phone) if person and person.phone else None,
+        enterprise=contact.enterprise.name if contact else None,
+        enrolments=enrolments,
+        orders=orders,
+        applications=applications,
+        recent_cases=cases,
+        track=track,
+    )
+
+
+class TortoiseTickets:
+    async def get(self, chat_user_id: int) -> models.SupportTicket | None:
+        return await models.SupportTicket.get_or_none(chat_user_id=chat_user_id)
+
+    async def open(self, chat_user_id: int) -> models.SupportTicket:
+        ticket, _ = await models.SupportTicket.get_or_create(chat_user_id=chat_user_id)
+        if ticket.status != "open":
+            ticket.status = "open"
+            await ticket.save(update_fields=["status"])
+        return ticket
+
+    async def by_thread(self, thread_id: int) -> models.SupportTicket | None:
+        return await models.SupportTicket.get_or_none(thread_id=thread_id)
+
+    async def set_topic(self, ticket: models.SupportTicket, thread_id: int, name: str) -> None:
+        ticket.thread_id, ticket.topic_name = thread_id, name
+        await ticket.save(update_fields=["thread_id", "topic_name"])
+
+    async def set_card(self, ticket: models.SupportTicket, message_id: int) -> None:
+        ticket.card_message_id = message_id
+        await ticket.save(update_fields=["card_message_id"])
+
+    async def close(self, ticket: models.SupportTicket) -> None:
+        ticket.status = "closed"
+        await ticket.save(update_fields=["status"])
+
+    async def set_banned(self, ticket: models.SupportTicket, banned: bool) -> None:
+        ticket.banned = banned
+        await ticket.save(update_fields=["banned"])
+
+    async def relayed(
+        self,
+        ticket: models.SupportTicket,
+        direction: str,
+        private_id: int,
+        group_id: int,
+        at: datetime,
+    ) -> None:
+        await models.RelayedMessage.create(
+            ticket=ticket,
+            direction=direction,
+            private_message_id=private_id,
+            group_message_id=group_id,
+        )
+        ticket.last_message_at = at
+        await ticket.save(update_fields=["last_message_at"])
+
+    async def group_copy_of(self, ticket: models.SupportTicket, private_id: int) -> int | None:
+        row = await models.RelayedMessage.get_or_none(
+            ticket=ticket, direction="in", private_message_id=private_id
+        )
+        return row.group_message_id if row else None
+
+    async def open_by_age(self) -> list[models.SupportTicket]:
+        return await models.SupportTicket.filter(status="open", thread_id__isnull=False).order_by(
+            "last_message_at"
+        )
+
+    async def find(self, query: str) -> list[int]:
+        """Chat accounts whose bound person matches a name, phone or full ID number."""
+        query = query.strip()
+        people = await models.Person.filter(
+            Q(name__icontains=query) | Q(phone=query) | Q(id_number=query.upper())
+        ).limit(10)
+        bindings = await models.Binding.filter(person_id__in=[p.id for p in people])
+        return [b.chat_user_id for b in bindings]
+
+
+async def audit(actor_id: int, action: str, subject: str, **details: object) -> None:
+    await models.AuditLog.create(actor_id=actor_id, action=action, subject=subject, details=details)
