@@ -24,7 +24,7 @@ STAFF_LOCALE = "zh_CN"
 
 def _topic_gone(error: TelegramBadRequest) -> bool:
     text = error.message.lower()
-    return "thread not found" in text or "topic" in text
+    return "thread not found" in text or "topic_id_invalid" in text or "topic_deleted" in text
 
 
 class Desk:
@@ -76,15 +76,17 @@ class Desk:
         await self.tickets.set_card(ticket, sent.message_id)
 
     async def open_ticket(self, user_id: int) -> models.SupportTicket:
-        ticket = await self.tickets.open(user_id)
+        ticket, reopened = await self.tickets.open(user_id)
         if ticket.thread_id is None:
             await self._new_topic(ticket)
-        elif ticket.status == "open":
+        elif reopened:
             try:
                 await self.bot.reopen_forum_topic(self.staff_group_id, ticket.thread_id)  # type: ignore[arg-type]
             except TelegramBadRequest as error:
                 if _topic_gone(error):
                     await self._new_topic(ticket)
+                elif "not_modified" not in error.message.lower():
+                    raise
         return ticket
 
     async def _into_topic(self, ticket: models.SupportTicket, send) -> int:  # type: ignore[no-untyped-def]

@@ -73,10 +73,13 @@ def make_router() -> Router:
         await query.answer()
         assert isinstance(query.message, Message)
         kind = ApplicationKind(callback_data.kind)
-        if await applications.start(query.message, query.from_user.id, kind, callback_data.item):
-            await state.set_state(Applying.form)
-            await state.update_data(kind=kind.value, enrolment=callback_data.item)
-        else:
+        # Waiting for the form before it is sent: a quick reply must not arrive too early.
+        await state.set_state(Applying.form)
+        await state.update_data(kind=kind.value, enrolment=callback_data.item)
+        if not await applications.start(
+            query.message, query.from_user.id, kind, callback_data.item
+        ):
+            await state.clear()
             await _overview(query.message, query.from_user.id, applications)
 
     @router.message(Applying.form, F.document | F.photo)

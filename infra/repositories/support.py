@@ -95,12 +95,14 @@ class TortoiseTickets:
     async def get(self, chat_user_id: int) -> models.SupportTicket | None:
         return await models.SupportTicket.get_or_none(chat_user_id=chat_user_id)
 
-    async def open(self, chat_user_id: int) -> models.SupportTicket:
+    async def open(self, chat_user_id: int) -> tuple[models.SupportTicket, bool]:
+        """The trainee's ticket, open; True when it had been closed (its topic needs reopening)."""
         ticket, _ = await models.SupportTicket.get_or_create(chat_user_id=chat_user_id)
-        if ticket.status != "open":
-            ticket.status = "open"
-            await ticket.save(update_fields=["status"])
-        return ticket
+        if ticket.status == "open":
+            return ticket, False
+        ticket.status = "open"
+        await ticket.save(update_fields=["status"])
+        return ticket, True
 
     async def by_thread(self, thread_id: int) -> models.SupportTicket | None:
         return await models.SupportTicket.get_or_none(thread_id=thread_id)

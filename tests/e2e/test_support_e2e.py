@@ -1,0 +1,170 @@
+"""The support desk through the local chat: trainee and staff group, topics and applications."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from infra.db import models
+from infra.settings import LOCAL_STAFF_GROUP_ID
+from tests.support import registry
+from tests.support.localchat_client import LocalChatClient, button_data
+
+STAFF = 900001
+GROUP = LOCAL_STAFF_GROUP_ID
+
+
+async def group_messages(chat: LocalChatClient, thread_id: int | None = None) -> list[dict]:
+    params: dict[str, object] = {"all": 1}
+    if thread_id is not None:
+        params["thread_id"] = thread_id
+    async with chat.http.get(f"{chat.api}/chats/{GROUP}/messages", params=params) as response:
+        return (await response.json())["messages"]
+
+
+async def staff_says(chat: LocalChatClient, text: str, thread_id: int | None) -> None:
+    payload: dict[str, object] = {"from_user_id": STAFF, "text": text}
+    if thread_id is not None:
+        payload["message_thread_id"] = thread_id
+    async with chat.http.post(f"{chat.api}/chats/{GROUP}/send", json=payload) as response:
+        assert response.status == 200, await response.text()
+
+
+async def wait_for(predicate, attempts: int = 40):
+    import asyncio
+
+    for _ in range(attempts):
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.25)
+    raise AssertionError("condition not met in time")
+
+
+async def test_escalation_relay_close_and_a_deleted_topic_recreated(
+    chat: LocalChatClient, live_app
+):
+    user = 100071
+    await chat.send(user, "/enrol", first_name="吴十", language_code="zh-hans")
+    who = await chat.reply(user)
+    await chat.click(user, who["message_id"], button_data(who, "本人"))
+    await chat.reply(user)
+    await chat.send(user, registry.id_number(777))  # valid, but not in the registry
+    await chat.reply(user)
+    await chat.send(user, "吴十")
+    await chat.reply(user)
+    async with chat.http.post(
+        f"{chat.api}/users/{user}/send", json={"contact": {"phone_number": "13800000771"}}
+    ):
+        pass
+    heading, refusal = await chat.replies(user, count=2)
+    await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
+    assert "已登记为" in (await chat.reply(user))["text"]
+
+    ticket = await wait_for(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    topic = ticket.thread_id
+    in_topic = await wait_for(lambda: group_messages(chat, topic))
+    texts = " ".join(m.get("text") or "" for m in in_topic)
+    assert "学员卡片" in texts and "person_not_found" in texts
+    assert registry.id_number(777) not in texts
+
+    await chat.send(user, "我的证书明明还在，怎么查不到？")
+    await wait_for(lambda: _has(chat, topic, "怎么查不到"))
+    await staff_says(chat, "// 内部备注：先查一下登记库", topic)
+    await staff_says(chat, "您好，我们已转交建管处核实登记库。", topic)
+    reply = await chat.reply(user)
+    assert reply["text"] == "您好，我们已转交建管处核实登记库。"
+
+    await staff_says(chat, "/close 已处理，有问题随时联系。", topic)
+    closed = await chat.reply(user)
+    assert "已处理" in closed["text"] and "重新打开" in closed["text"]
+
+    await live_app.bot.delete_forum_topic(GROUP, topic)
+    await chat.send(user, "/support")
+    await chat.reply(user)
+    await chat.send(user, "话题删了还能收到吗？")
+    ticket = await wait_for(lambda: _ticket_moved(user, topic))
+    await wait_for(lambda: _has(chat, ticket.thread_id, "话题删了还能收到吗"))
+    assert any(
+        "学员卡片" in (m.get("text") or "") for m in await group_messages(chat, ticket.thread_id)
+    )
+
+
+async def _has(chat: LocalChatClient, thread_id: int, text: str) -> bool:
+    return any(text in (m.get("text") or "") for m in await group_messages(chat, thread_id))
+
+
+async def _ticket_moved(user: int, old_thread: int):
+    ticket = await models.SupportTicket.get(chat_user_id=user)
+    return ticket if ticket.thread_id != old_thread else None
+
+
+async def test_an_extension_is_refused_before_the_window_ends_and_approved_after(
+    chat: LocalChatClient, live_app
+):
+    user = 100072
+    person = await registry.person(72, "郑十一", "13800000072")
+    cert = await registry.certificate(person, "云建安B-S72", "safety_b", date(2027, 3, 31))
+    await models.Binding.create(chat_user_id=user, person=person)
+    now = datetime.now(UTC)
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=user,
+        state="studying",
+        paid_at=now - timedelta(days=10),
+        study_deadline=now + timedelta(days=20),
+    )
+
+    await chat.send(user, "/apply", first_name="郑十一", language_code="zh-hans")
+    early = await chat.reply(user)
+    assert "30 天学习期结束后才能申请延期" in early["text"]
+    assert early["reply_markup"] is None
+
+    enrolment.study_deadline = now - timedelta(hours=1)
+    enrolment.state = "overdue"
+    await enrolment.save()
+    await chat.send(user, "/apply")
+    offer = await chat.reply(user)
+    await chat.click(user, offer["message_id"], button_data(offer, "申请延期"))
+    form = await chat.reply(user)
+    assert form["document"]["file_name"].endswith(".docx")
+    import aiohttp
+
+    upload = aiohttp.FormData()
+    upload.add_field(
+        "document",
+        b"PK filled form",
+        filename="filled.docx",
+        content_type="application/octet-stream",
+    )
+    async with chat.http.post(f"{chat.api}/users/{user}/send", data=upload) as response:
+        assert response.status == 200
+    assert "已收到：申请" in (await chat.reply(user))["text"]
+
+    application = await models.Application.get(chat_user_id=user)
+    ticket = await models.SupportTicket.get(chat_user_id=user)
+    card = await wait_for(lambda: _card_of(chat, ticket.thread_id, application.id))
+    async with chat.http.post(
+        f"{chat.api}/chats/{GROUP}/click",
+        json={
+            "from_user_id": STAFF,
+            "message_id": card["message_id"],
+            "data": button_data(card, "批准"),
+        },
+    ) as response:
+        assert response.status == 200
+    approved = await chat.reply(user)
+    assert "延期申请已批准" in approved["text"]
+    await enrolment.refresh_from_db()
+    assert enrolment.state == "studying" and enrolment.study_deadline > now + timedelta(days=29)
+
+    await chat.send(user, "/status")
+    assert "学习中" in (await chat.reply(user))["text"]
+
+
+async def _card_of(chat: LocalChatClient, thread_id: int, application_id: int):
+    for message in await group_messages(chat, thread_id):
+        if f"#{application_id}" in (message.get("caption") or ""):
+            return message
+    return None
