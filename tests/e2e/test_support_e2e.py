@@ -56,7 +56,7 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
         f"{chat.api}/users/{user}/send", json={"contact": {"phone_number": "13800000771"}}
     ):
         pass
-    heading, refusal = await chat.replies(user, count=2)
+    _, refusal = await chat.replies(user, count=2)
     await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
     assert "已登记为" in (await chat.reply(user))["text"]
 
