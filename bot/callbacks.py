@@ -74,3 +74,17 @@ class ApplyCallback(CallbackData, prefix="app"):
     action: ApplyAction
     kind: str = ""
     item: int = 0  # enrolment id when starting, application id when deciding
+
+
+class HelpTopic(StrEnum):
+    COMMANDS = "cmd"
+    ORDER = "order"
+    INVOICE = "invoice"
+    DEVICE = "device"
+    FACE = "face"
+    EXAM = "exam"
+    DEADLINES = "deadlines"
+
+
+class HelpCallback(CallbackData, prefix="help"):
+    topic: HelpTopic

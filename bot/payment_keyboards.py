@@ -4,6 +4,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import PayAction, PayCallback
+from bot.texts import payment as texts
 from domain.checkout import Bill, Order
 
 
@@ -39,7 +40,7 @@ def order(order: Order) -> InlineKeyboardMarkup:
 
 
 def renew() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(_("🔁 New QR code"), PayAction.RENEW)]])
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(texts.new_qr(), PayAction.RENEW)]])
 
 
 def start_studying(webapp_url: str) -> InlineKeyboardMarkup:

@@ -170,3 +170,7 @@ def refusal(code: str) -> str:
         "order_not_found": _("That order does not exist."),
         "order_not_pending": _("That order is not paid, so it cannot have an invoice yet."),
     }.get(code, _("This cannot be done right now."))
+
+
+def new_qr() -> str:
+    return _("🔁 New QR code")

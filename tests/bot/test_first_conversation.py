@@ -65,14 +65,17 @@ async def test_switching_back_to_chinese_answers_in_chinese(harness: BotHarness)
 
     assert harness.session.sent(EditMessageText)[0].text == "好的，之后我会用简体中文和您交流。"
     await harness.feed(updates.message("/help", english_user))
-    assert "我能帮您做什么" in harness.last_text()
+    assert harness.last_text().startswith("<b>帮助</b>")
 
 
 async def test_help_lists_the_commands(harness: BotHarness):
-    await harness.feed(updates.message("/help", updates.user(language_code="en")))
+    from bot.callbacks import HelpCallback, HelpTopic
+
+    english = updates.user(language_code="en")
+    await harness.feed(updates.click(HelpCallback(topic=HelpTopic.COMMANDS).pack(), english))
 
     text = harness.last_text()
-    for command in ("/start", "/menu", "/language", "/help"):
+    for command in ("/start", "/enrol", "/pay", "/apply", "/support", "/language", "/help"):
         assert command in text
 
 
