@@ -165,6 +165,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply migrations, then write the demo roster (dates relative to today) "
         "to APP_DATA_DIR and import it. Running it again the same day changes nothing.",
     )
+    faces = commands.add_parser(
+        "face-verify",
+        help="compare a selfie with an enrolment photo (the production face check)",
+        description="Run the face check used in production (quality gate, detection, alignment, "
+        "embedding, threshold) and print one JSON object: match, score, threshold, reason (a "
+        "quality refusal code or null). Exit status 0 on a match, 1 otherwise, 2 when a file "
+        "cannot be read. Models are converted once into APP_DATA_DIR/models. See docs/faces.md.",
+    )
+    faces.add_argument("reference", type=Path, metavar="REFERENCE_PHOTO")
+    faces.add_argument("probe", type=Path, metavar="PROBE_PHOTO")
+    faces.add_argument("--threshold", type=float, help="cosine threshold (default: docs/faces.md)")
     return parser
 
 
@@ -186,4 +197,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_import_registry(settings, args.file.resolve(), args.json))
     elif args.command == "seed-demo":
         return asyncio.run(_seed_demo(settings))
+    elif args.command == "face-verify":
+        from infra.faces import ModelError, verify_files
+
+        try:
+            result = verify_files(
+                args.reference, args.probe, settings.app.data_dir / "models", args.threshold
+            )
+        except (OSError, ModelError) as exc:
+            print(f"jijiao: face-verify: {exc}", file=sys.stderr)
+            return 2
+        if result.photo is not None:
+            print(f"jijiao: the {result.photo} photo was refused: {result.reason}", file=sys.stderr)
+        print(json.dumps(result.as_json()))
+        return 0 if result.match else 1
     return 0
