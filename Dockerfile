@@ -9,6 +9,7 @@ COPY jijiao jijiao
 COPY localchat localchat
 COPY webview webview
 COPY locales locales
+COPY content content
 # Editable, so the catalogs and templates are read from /app as in development.
 RUN pip install --no-cache-dir -e . \
     && python -c "from infra.i18n import compile_catalogs; compile_catalogs()" \

@@ -8,6 +8,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.handlers import (
     applications,
+    broadcast,
     enrolment,
     errors,
     fallback,
@@ -16,6 +17,7 @@ from bot.handlers import (
     staff_desk,
     staff_payment,
     staff_registry,
+    staff_stats,
     start,
     support,
     upcoming,
@@ -40,9 +42,12 @@ def make_dispatcher(
         errors.make_router(),
         staff_registry.make_router(staff_group_id),
         staff_payment.make_router(staff_group_id),
+        broadcast.make_router(staff_group_id),
         staff_desk.make_router(staff_group_id),
+        staff_stats.make_router(staff_group_id),
         start.make_router(),
         help.make_router(),
+        broadcast.make_mute_router(),
         enrolment.make_router(),
         payment.make_router(),
         applications.make_router(),

@@ -7,6 +7,7 @@ Sections map to environment names by their first underscore: `TELEGRAM_BOT_TOKEN
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -121,6 +122,37 @@ class SecuritySection(BaseModel):
     secret_key: SecretStr | None = None
 
 
+class ReminderSection(BaseModel):
+    """Deadline reminders and the outbox sender (env `REMINDERS_*`)."""
+
+    # Beijing time; equal start and end switch quiet hours off.
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    study_days: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
+    cert_months: list[int] = Field(default_factory=lambda: [-3, -2, -1, 0, 1, 2])
+    void_days: list[int] = Field(default_factory=lambda: [7])
+    catchup_days: int = Field(default=3, ge=1, le=31)
+    void_lookback_days: int = Field(default=30, ge=0)
+    # Telegram: about 30 messages a second overall, 1 a second per chat, 20 a minute per group.
+    global_per_second: float = Field(default=30, gt=0)
+    private_per_second: float = Field(default=1, gt=0)
+    group_per_minute: float = Field(default=20, gt=0)
+    lease_seconds: float = Field(default=60, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    scan_every: float = Field(default=600, gt=0)
+    send_every: float = Field(default=2, gt=0)
+
+
+class StudySection(BaseModel):
+    """Lessons and face checks (env `STUDY_*`)."""
+
+    # Local mode may use e.g. 0.02 so a lesson takes seconds; production keeps 1.0.
+    minutes_scale: float = Field(default=1.0, gt=0)
+    heartbeat_seconds: float = Field(default=15, gt=0)
+    check_interval_seconds: float = Field(default=600, gt=0)
+    check_answer_seconds: float = Field(default=60, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -137,6 +169,8 @@ class Settings(BaseSettings):
     web: WebSection = WebSection()
     payment: PaymentSection = PaymentSection()
     security: SecuritySection = SecuritySection()
+    study: StudySection = StudySection()
+    reminders: ReminderSection = ReminderSection()
 
     @property
     def local_mode(self) -> bool:

@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -23,12 +23,15 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from redis.asyncio import Redis
 
 from bot.applications import Applications
 from bot.commands import register_commands
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
+from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
+from bot.texts.reminders import ReminderTexts
 from domain.accounts import ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -54,15 +57,27 @@ from domain.enrolment import (
 )
 from domain.identity import BindEnterprise, BindPerson
 from domain.payment import PaymentProvider
+from domain.reminders import (
+    ControlBroadcast,
+    CountAudience,
+    MuteReminders,
+    PreviewBroadcast,
+    QuietHours,
+    Schedule,
+    StartBroadcast,
+)
 from domain.timezone import CHINA, local_date
 from infra.clock import SystemClock
+from infra.content import load_courses
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
+from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
+from infra.reminders import OutboxRefresh, ReminderScanner, TortoiseReminderPreferences
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import (
@@ -72,8 +87,18 @@ from infra.repositories.registry import (
     TortoiseSupportDesk,
 )
 from infra.repositories.support import TortoiseTickets
-from infra.settings import Settings, SettingsError
+from infra.sender import (
+    BotTransport,
+    Limits,
+    LocalRateLimiter,
+    OutboxSender,
+    RateLimiter,
+    RedisRateLimiter,
+    SenderConfig,
+)
+from infra.settings import ReminderSection, Settings, SettingsError
 from infra.signing import Signer
+from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Workers
@@ -82,6 +107,7 @@ from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
+from webview.study import StudyWeb, add_study_routes
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +152,8 @@ def build_services(
     provider: PaymentProvider,
     fees: Fees,
     staff_group_id: int | None,
+    reminders: ReminderSection | None = None,
+    redis: Redis | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     registry = TortoiseRegistry()
@@ -175,7 +203,86 @@ def build_services(
         Job("reconcile_payments", 60, Reconcile(store, provider, apply_payment, clock)),
         Job("overdue_invoices", 6 * 3600, flag_overdue_invoices),
     ]
+    reminder_handlers, reminder_jobs = build_reminders(
+        bot=bot,
+        i18n=i18n,
+        clock=clock,
+        settings=reminders or ReminderSection(),
+        redis=redis,
+    )
+    handlers.update(reminder_handlers)
+    jobs.extend(reminder_jobs)
     return Services(handlers, apply_payment, store, jobs)
+
+
+def build_reminders(
+    *, bot: Bot, i18n: I18n, clock: Clock, settings: ReminderSection, redis: Redis | None
+) -> tuple[dict[str, Any], list[Job]]:
+    """Reminders and staff broadcasts (key flow 8): the scanner, the outbox sender under
+    Telegram's limits (shared through Redis when there is one), the composer's use cases."""
+    schedule = Schedule(
+        study_days=tuple(settings.study_days),
+        cert_months=tuple(settings.cert_months),
+        void_days=tuple(settings.void_days),
+        catchup_days=settings.catchup_days,
+        void_lookback_days=settings.void_lookback_days,
+    )
+    quiet = QuietHours(settings.quiet_start, settings.quiet_end)
+    limits = Limits(
+        settings.global_per_second, settings.private_per_second, settings.group_per_minute
+    )
+    limiter: RateLimiter = (
+        RedisRateLimiter(redis, limits) if redis is not None else LocalRateLimiter(limits)
+    )
+    outbox = TortoiseOutbox()
+    broadcasts = TortoiseBroadcasts(outbox)
+    preferences = TortoiseReminderPreferences()
+    reporter = BroadcastReporter(bot, i18n, broadcasts, clock, quiet)
+    sender = OutboxSender(
+        outbox,
+        BotTransport(bot),
+        limiter,
+        clock,
+        render=ReminderTexts(i18n),
+        refresh=OutboxRefresh(broadcasts),
+        quiet=quiet,
+        config=SenderConfig(
+            lease=timedelta(seconds=settings.lease_seconds),
+            max_attempts=settings.max_attempts,
+            # What the limit sends in a quarter of the lease: never more claimed than that.
+            batch=max(10, min(500, int(settings.global_per_second * settings.lease_seconds / 4))),
+        ),
+        on_progress=reporter,
+    )
+    handlers: dict[str, Any] = {
+        "mute_reminders": MuteReminders(preferences),
+        "reminder_preferences": preferences,
+        "count_audience": CountAudience(broadcasts),
+        "preview_broadcast": PreviewBroadcast(broadcasts),
+        "start_broadcast": StartBroadcast(broadcasts, quiet),
+        "control_broadcast": ControlBroadcast(broadcasts),
+        "broadcast_reporter": reporter,
+    }
+    jobs = [
+        Job("scan_reminders", settings.scan_every, ReminderScanner(outbox, clock, schedule, quiet)),
+        Job("send_outbox", settings.send_every, sender),
+    ]
+    return handlers, jobs
+
+
+def make_study(settings: Settings, faces: LazyFaces) -> Study:
+    config = settings.study
+    return Study(
+        load_courses(),
+        faces,
+        FaceStore(settings.app.data_dir / "faces"),
+        StudyConfig(
+            minutes_scale=config.minutes_scale,
+            heartbeat=timedelta(seconds=config.heartbeat_seconds),
+            check_interval=timedelta(seconds=config.check_interval_seconds),
+            check_answer=timedelta(seconds=config.check_answer_seconds),
+        ),
+    )
 
 
 def make_payment_provider(settings: Settings) -> SandboxProvider:
@@ -261,6 +368,8 @@ async def running(
         Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
     )
     provider = make_payment_provider(settings)
+    # One client for the instances' shared rate limits; closed with the app.
+    redis = Redis.from_url(settings.redis.url) if settings.redis.url else None
     services = build_services(
         bot=bot,
         i18n=i18n,
@@ -270,6 +379,8 @@ async def running(
         provider=provider,
         fees=Fees(settings.payment.fee_fen, settings.payment.fees),
         staff_group_id=settings.staff_group_id,
+        reminders=settings.reminders,
+        redis=redis,
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(
@@ -303,6 +414,8 @@ async def running(
             notify_base=f"http://127.0.0.1:{settings.web.port}",
         ),
     )
+    faces = LazyFaces(settings.app.data_dir)
+    add_study_routes(app, StudyWeb(make_study(settings, faces)))
     workers = Workers(services.jobs)
 
     runner = web.AppRunner(app, access_log=None)
@@ -334,6 +447,9 @@ async def running(
         await runner.cleanup()
         await bot.session.close()
         await storage.close()
+        if redis is not None:
+            await redis.aclose()
         if localchat is not None:
             await localchat.close()
+        faces.close()
         await database.close_connections()

@@ -29,15 +29,15 @@ def help_text() -> str:
         "/pay — pay for your enrolments by QR code\n"
         "/apply — extension and make-up applications\n"
         "/support — talk to the support desk\n"
+        "/mute, /unmute — non-essential reminders off or on\n"
         "/cancel — stop what you are doing\n"
         "/web — a sign-in link to the study page for another browser\n"
         "/menu — main menu\n"
         "/language — 切换语言 / switch language\n"
         "/help — this help\n\n"
         "No passwords: you confirm who you are once, by sharing your phone number with "
-        "Telegram's button. Exams and lessons are being added "
-        "to this chat step by step; until each one is here, its button tells you honestly whom "
-        "to call instead."
+        "Telegram's button. The exam is being added to this chat; "
+        "until it is here, its button tells you honestly whom to call instead."
     )
 
 

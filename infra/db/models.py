@@ -127,6 +127,7 @@ class EnterpriseContact(Model):
 
     class Meta:
         table = "enterprise_contact"
+        indexes = (("enterprise_id",),)
 
 
 class Enrolment(Model):
@@ -150,6 +151,9 @@ class Enrolment(Model):
 
     class Meta:
         table = "enrolment"
+        # Declared here because migration 0004 added study_deadline without its index, and
+        # foreign keys get none by themselves: the reminder scanner reads by these.
+        indexes = (("study_deadline",), ("certificate_id",))
 
 
 class SupportRequest(Model):
@@ -366,4 +370,4 @@ class Outbox(Model):
 
     class Meta:
         table = "outbox"
-        indexes = (("status", "not_before"),)
+        indexes = (("status", "not_before"), ("broadcast_id",))

@@ -19,9 +19,17 @@ class TortoiseAccountRepository:
         row, created = await ChatUser.get_or_create(
             id=id, defaults={"first_name": first_name, "language_code": language_code}
         )
-        if not created and (row.first_name, row.language_code) != (first_name, language_code):
-            row.first_name, row.language_code = first_name, language_code
-            await row.save(update_fields=["first_name", "language_code", "updated_at"])
+        changed = (row.first_name, row.language_code, row.unreachable) != (
+            first_name,
+            language_code,
+            False,
+        )
+        if not created and changed:
+            # Writing to us again also means we can reach them again.
+            row.first_name, row.language_code, row.unreachable = first_name, language_code, False
+            await row.save(
+                update_fields=["first_name", "language_code", "unreachable", "updated_at"]
+            )
         return _to_domain(row)
 
     async def set_locale(self, id: ChatUserId, locale: Locale) -> None:

@@ -1,0 +1,63 @@
+"""Study progress and face checks. Photos and embeddings are files (infra/study.py), never
+columns: other features read these tables, and a deletion must remove every copy."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from infra.db.models import Enrolment
+
+
+class LessonProgress(Model):
+    id = fields.IntField(primary_key=True)
+    enrolment: fields.ForeignKeyRelation[Enrolment] = fields.ForeignKeyField(
+        "jijiao.Enrolment", related_name="lesson_progress", on_delete=fields.CASCADE
+    )
+    lesson = fields.CharField(max_length=64)
+    # Copied from the enrolment's trainee so "the latest beat of this person" is one query.
+    chat_user_id = fields.BigIntField(db_index=True)
+    seconds_credited = fields.IntField(default=0)
+    last_beat_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "lesson_progress"
+        unique_together = (("enrolment", "lesson"),)
+
+
+class FaceProfile(Model):
+    """Consent and the enrolment photo of one trainee (files under APP_DATA_DIR/faces)."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(unique=True)
+    consent_at = fields.DatetimeField(null=True)
+    photo_path = fields.CharField(max_length=255, null=True)
+    embedding_path = fields.CharField(max_length=255, null=True)
+    photo_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "face_profile"
+
+
+class FaceCheck(Model):
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(db_index=True)
+    enrolment: fields.ForeignKeyNullableRelation[Enrolment] = fields.ForeignKeyField(
+        "jijiao.Enrolment", related_name="face_checks", null=True, on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=10)  # enrolment | start | random
+    requested_at = fields.DatetimeField()
+    answer_by = fields.DatetimeField(null=True)
+    answered_at = fields.DatetimeField(null=True)
+    result = fields.CharField(max_length=8, default="pending")  # pending | passed | failed
+    score = fields.FloatField(null=True)
+    reason = fields.CharField(max_length=32, null=True)
+    # After a pass: when the next random check falls due.
+    next_due_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "face_check"

@@ -1,0 +1,439 @@
+"""The reminder scanner (job `scan_reminders`), the send-time relevance check, and muting.
+
+The scanner reads only what can be due today: enrolments by a range of the `study_deadline`
+index, certificates by ranges of the `expires_on` index (`domain.reminders.expiry_spans`),
+then the few bindings and contacts of those rows by key. Its cost follows the number of
+reminders due, not the number of trainees (bench/bench_reminders.py measures both).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from domain.accounts import ChatUserId
+from domain.clock import Clock
+from domain.enrolment import EnrolmentState
+from domain.registry import RegistryStatus, void_date
+from domain.reminders import (
+    SUMMARY_OF,
+    BroadcastStatus,
+    QuietHours,
+    ReminderKind,
+    Schedule,
+    Step,
+    ce_counts_for,
+    cert_reminder_due,
+    cert_steps,
+    expiry_spans,
+    reminder_key,
+    scan_days,
+    should_void,
+    step_on,
+    study_deadline_span,
+    study_reminder_due,
+    study_steps,
+    summary_key,
+    void_span,
+)
+from domain.timezone import CHINA, local_date
+from infra.db import models
+from infra.outbox import NewMessage, Status, TortoiseBroadcasts, TortoiseOutbox
+
+STUDYING = (EnrolmentState.STUDYING.value, EnrolmentState.EXAM.value)
+LOOKUP_CHUNK = 1000
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=CHINA)
+
+
+def _chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    """One reminder for a holder: sent to them if their account is bound."""
+
+    kind: ReminderKind
+    person_id: int
+    subject: str
+    deadline: date
+    step: Step
+    params: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Summary:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    essential: bool = False
+
+
+@dataclass(slots=True)
+class ScanReport:
+    enqueued: int = 0
+    personal: int = 0
+    summaries: int = 0
+    voided: int = 0
+    candidates: int = 0
+
+
+class _Plan:
+    def __init__(self) -> None:
+        self.personal: list[_Due] = []
+        self.summaries: dict[tuple[ReminderKind, int, date], _Summary] = defaultdict(_Summary)
+
+    def summarise(
+        self,
+        kind: ReminderKind,
+        enterprise_id: int | None,
+        day: date,
+        step: Step,
+        item: dict[str, Any],
+    ) -> None:
+        if enterprise_id is None:
+            return
+        summary = self.summaries[(SUMMARY_OF[kind], enterprise_id, day)]
+        summary.items.append(item)
+        summary.essential = summary.essential or step.essential
+
+
+async def _ce_passed(certificates: Sequence[dict[str, Any]]) -> set[int]:
+    """Certificates whose CE pass counts for their current expiry date (R-CERT-1/2)."""
+    expiry = {row["id"]: row["expires_on"] for row in certificates}
+    passed: set[int] = set()
+    for chunk in _chunks(list(expiry)):
+        rows = await models.Enrolment.filter(
+            certificate_id__in=list(chunk), state=EnrolmentState.PASSED.value
+        ).values("certificate_id", "paid_at")
+        for row in rows:
+            paid_at = row["paid_at"]
+            certificate = row["certificate_id"]
+            if paid_at is None or ce_counts_for(expiry[certificate], local_date(paid_at)):
+                passed.add(certificate)
+    return passed
+
+
+def _certificate_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "certificate": row["id"],
+        "name": row["person__name"],
+        "cert_type": row["cert_type"],
+        "number": row["number"],
+        "expires_on": row["expires_on"].isoformat(),
+    }
+
+
+class ReminderScanner:
+    """Enqueues what is due today; running it again enqueues nothing new."""
+
+    def __init__(
+        self, outbox: TortoiseOutbox, clock: Clock, schedule: Schedule, quiet: QuietHours
+    ) -> None:
+        self._outbox = outbox
+        self._clock = clock
+        self._schedule = schedule
+        self._quiet = quiet
+
+    async def __call__(self) -> ScanReport:
+        now = self._clock.now()
+        today = local_date(now)
+        plan = _Plan()
+        report = ScanReport()
+        report.candidates += await self._study(plan, today)
+        report.candidates += await self._certificates(plan, today)
+        to_void, candidates = await self._void(plan, today)
+        report.candidates += candidates
+        messages = await self._messages(plan, self._quiet.next_allowed(now))
+        report.personal = sum(1 for m in messages if not m.kind.endswith("_summary"))
+        report.summaries = len(messages) - report.personal
+        # Notices first, then the status: a crash in between voids it on the next run, and
+        # the notices are not enqueued twice.
+        report.enqueued = await self._outbox.enqueue(messages)
+        for chunk in _chunks(to_void):
+            report.voided += await models.Certificate.filter(
+                id__in=list(chunk), status=RegistryStatus.VALID.value
+            ).update(status=RegistryStatus.VOID.value)
+        return report
+
+    async def _study(self, plan: _Plan, today: date) -> int:
+        first, last = study_deadline_span(today, self._schedule)
+        rows = await models.Enrolment.filter(
+            study_deadline__gte=_start_of(first),
+            study_deadline__lt=_start_of(last + timedelta(days=1)),
+            state__in=STUDYING,
+        ).values(
+            "id",
+            "state",
+            "study_deadline",
+            "enterprise_id",
+            "certificate__number",
+            "certificate__cert_type",
+            "certificate__person_id",
+            "certificate__person__name",
+        )
+        days = scan_days(today, self._schedule)
+        for row in rows:
+            deadline: datetime = row["study_deadline"]
+            deadline_day = local_date(deadline)
+            item = {
+                "enrolment": row["id"],
+                "name": row["certificate__person__name"],
+                "cert_type": row["certificate__cert_type"],
+                "number": row["certificate__number"],
+                "deadline": deadline.isoformat(),
+                "state": row["state"],
+            }
+            step = study_reminder_due(deadline, today, self._schedule)
+            if step is not None:
+                plan.personal.append(
+                    _Due(
+                        ReminderKind.STUDY_DEADLINE,
+                        row["certificate__person_id"],
+                        f"e{row['id']}",
+                        deadline_day,
+                        step,
+                        {**item, "step": step.name},
+                    )
+                )
+            steps = study_steps(deadline_day, self._schedule)
+            for day in days:
+                on_day = step_on(steps, day)
+                if on_day is not None:
+                    plan.summarise(
+                        ReminderKind.STUDY_DEADLINE, row["enterprise_id"], day, on_day, item
+                    )
+        return len(rows)
+
+    async def _certificate_rows(self, spans: Iterable[tuple[date, date]]) -> list[dict[str, Any]]:
+        rows: dict[int, dict[str, Any]] = {}
+        for low, high in spans:
+            for row in await models.Certificate.filter(
+                expires_on__gte=low, expires_on__lte=high, status=RegistryStatus.VALID.value
+            ).values(
+                "id",
+                "number",
+                "cert_type",
+                "expires_on",
+                "person_id",
+                "person__name",
+                "enterprise_id",
+            ):
+                rows[row["id"]] = row
+        return list(rows.values())
+
+    async def _certificates(self, plan: _Plan, today: date) -> int:
+        rows = await self._certificate_rows(expiry_spans(today, self._schedule))
+        passed = await _ce_passed(rows)
+        days = scan_days(today, self._schedule)
+        for row in rows:
+            if row["id"] in passed:
+                continue
+            expires_on: date = row["expires_on"]
+            item = _certificate_item(row)
+            step = cert_reminder_due(expires_on, today, self._schedule)
+            if step is not None:
+                plan.personal.append(
+                    _Due(
+                        ReminderKind.CERT_EXPIRY,
+                        row["person_id"],
+                        f"c{row['id']}",
+                        expires_on,
+                        step,
+                        {**item, "step": step.name},
+                    )
+                )
+            if today >= void_date(expires_on):
+                continue
+            steps = cert_steps(expires_on, self._schedule)
+            for day in days:
+                on_day = step_on(steps, day)
+                if on_day is not None:
+                    plan.summarise(
+                        ReminderKind.CERT_EXPIRY, row["enterprise_id"], day, on_day, item
+                    )
+        return len(rows)
+
+    async def _void(self, plan: _Plan, today: date) -> tuple[list[int], int]:
+        """R-CERT-2: certificates past their void date without a CE pass become void; the
+        holder and the enterprise are told once."""
+        rows = await self._certificate_rows([void_span(today, self._schedule)])
+        passed = await _ce_passed(rows)
+        days = set(scan_days(today, self._schedule))
+        to_void = []
+        for row in rows:
+            expires_on: date = row["expires_on"]
+            if not should_void(expires_on, today, row["id"] in passed):
+                continue
+            to_void.append(row["id"])
+            step = Step("void", void_date(expires_on), True)
+            item = _certificate_item(row)
+            plan.personal.append(
+                _Due(
+                    ReminderKind.CERT_VOID,
+                    row["person_id"],
+                    f"c{row['id']}",
+                    expires_on,
+                    step,
+                    item,
+                )
+            )
+            day = step.on if step.on in days else today
+            plan.summarise(ReminderKind.CERT_VOID, row["enterprise_id"], day, step, item)
+        return to_void, len(rows)
+
+    async def _messages(self, plan: _Plan, not_before: datetime) -> list[NewMessage]:
+        holders = await _bindings({due.person_id for due in plan.personal})
+        enterprises = {enterprise for _, enterprise, _ in plan.summaries}
+        contacts = await _contacts(enterprises)
+        names = await _enterprise_names(set(contacts))
+        messages = []
+        for due in plan.personal:
+            chat = holders.get(due.person_id)
+            if chat is None:
+                continue
+            messages.append(
+                NewMessage(
+                    chat_id=chat,
+                    kind=due.kind.value,
+                    dedup_key=reminder_key(
+                        due.kind, chat, due.subject, due.deadline, due.step.name
+                    ),
+                    payload={"text_key": due.kind.value, "params": due.params},
+                    essential=due.step.essential,
+                    not_before=not_before,
+                )
+            )
+        for (kind, enterprise, day), summary in sorted(plan.summaries.items()):
+            for chat in contacts.get(enterprise, []):
+                items = sorted(summary.items, key=lambda i: i.get("deadline") or i["expires_on"])
+                messages.append(
+                    NewMessage(
+                        chat_id=chat,
+                        kind=kind.value,
+                        dedup_key=summary_key(kind, chat, enterprise, day),
+                        payload={
+                            "text_key": kind.value,
+                            "params": {"enterprise": names.get(enterprise, ""), "items": items},
+                        },
+                        essential=summary.essential,
+                        not_before=not_before,
+                    )
+                )
+        return messages
+
+
+async def _bindings(person_ids: set[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in _chunks(sorted(person_ids)):
+        rows = await models.Binding.filter(person_id__in=list(chunk)).values(
+            "person_id", "chat_user_id"
+        )
+        found.update({row["person_id"]: row["chat_user_id"] for row in rows})
+    return found
+
+
+async def _contacts(enterprise_ids: set[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = defaultdict(list)
+    for chunk in _chunks(sorted(enterprise_ids)):
+        rows = await models.EnterpriseContact.filter(enterprise_id__in=list(chunk)).values(
+            "enterprise_id", "chat_user_id"
+        )
+        for row in rows:
+            found[row["enterprise_id"]].append(row["chat_user_id"])
+    return found
+
+
+async def _enterprise_names(enterprise_ids: set[int]) -> dict[int, str]:
+    rows = await models.Enterprise.filter(id__in=sorted(enterprise_ids)).values("id", "name")
+    return {row["id"]: row["name"] for row in rows}
+
+
+class OutboxRefresh:
+    """At send time: is the row still worth sending, and with what? A trainee who passed, an
+    enrolment cancelled or moved by an extension, a certificate renewed: dropped, not sent."""
+
+    def __init__(self, broadcasts: TortoiseBroadcasts) -> None:
+        self._broadcasts = broadcasts
+
+    async def __call__(self, item: Any, now: datetime) -> dict[str, Any] | Status:
+        payload: dict[str, Any] = item.payload
+        params: dict[str, Any] = payload.get("params", {})
+        kind = item.kind
+        if kind == ReminderKind.BROADCAST.value:
+            return await self._broadcast(item.broadcast_id)
+        if kind in {ReminderKind.STUDY_DEADLINE.value, ReminderKind.STUDY_SUMMARY.value}:
+            check = _live_enrolments
+        elif kind in {ReminderKind.CERT_EXPIRY.value, ReminderKind.CERT_SUMMARY.value}:
+            check = _live_certificates
+        else:
+            return payload
+        summary = "items" in params
+        items = params["items"] if summary else [params]
+        live = await check(items, now)
+        if not live:
+            return Status.DROPPED
+        fresh = {**params, "items": live} if summary else live[0]
+        return {**payload, "params": fresh}
+
+    async def _broadcast(self, broadcast_id: int | None) -> dict[str, Any] | Status:
+        snapshot = await self._broadcasts.content(broadcast_id) if broadcast_id else None
+        if snapshot is None or snapshot.status is BroadcastStatus.CANCELLED:
+            return Status.CANCELLED
+        if snapshot.status is BroadcastStatus.PAUSED:
+            return Status.PAUSED
+        return {"text": snapshot.html, "photo": snapshot.photo_file_id}
+
+
+async def _live_enrolments(items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    rows = await models.Enrolment.filter(id__in=[i["enrolment"] for i in items]).values(
+        "id", "state", "study_deadline"
+    )
+    current = {row["id"]: row for row in rows}
+    today = local_date(now)
+    live = []
+    for item in items:
+        row = current.get(item["enrolment"])
+        if row is None or row["study_deadline"] is None:
+            continue
+        deadline = datetime.fromisoformat(item["deadline"])
+        moved = abs((row["study_deadline"] - deadline).total_seconds()) >= 1
+        closed_day = today > local_date(deadline)
+        overdue_ok = row["state"] == EnrolmentState.OVERDUE.value and not closed_day
+        if moved or closed_day or not (row["state"] in STUDYING or overdue_ok):
+            continue
+        live.append({**item, "state": row["state"]})
+    return live
+
+
+async def _live_certificates(items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    rows = await models.Certificate.filter(id__in=[i["certificate"] for i in items]).values(
+        "id", "status", "expires_on"
+    )
+    passed = await _ce_passed(rows)
+    current = {row["id"]: row for row in rows}
+    today = local_date(now)
+    live = []
+    for item in items:
+        row = current.get(item["certificate"])
+        if row is None or row["id"] in passed or row["status"] != RegistryStatus.VALID.value:
+            continue
+        if row["expires_on"].isoformat() != item["expires_on"]:
+            continue  # renewed or corrected: new reminders follow the new date
+        if today >= void_date(row["expires_on"]):
+            continue
+        live.append(item)
+    return live
+
+
+class TortoiseReminderPreferences:
+    async def set_muted(self, account: ChatUserId, muted: bool) -> None:
+        await models.ChatUser.filter(id=account).update(muted=muted)
+
+    async def set_reachable(self, account: ChatUserId, reachable: bool) -> None:
+        await models.ChatUser.filter(id=account).update(unreachable=not reachable)

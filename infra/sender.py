@@ -1,0 +1,454 @@
+"""The outbox sender: delivers claimed rows under Telegram's rate limits, each exactly once but
+for one documented window.
+
+Limits (Bot API FAQ): about 30 messages a second overall, one a second per private chat,
+20 a minute per group. They are kept by a GCRA limiter, in process or shared by every instance
+through Redis, so a broadcast of 10,000 runs at the limit and Telegram never has to say 429.
+When it says so anyway (another bot instance without the shared limiter, a stricter limit than
+configured), the sender waits `retry_after` and sends again.
+
+Outcomes: 403 or "chat not found" → the row is `unreachable`, the ChatUser too, no retry.
+Network errors and 5xx → back to `pending` with a growing delay, `failed` after
+`max_attempts`. Other 400s (bad markup, message too long) → `failed` at once: repeating them
+cannot help.
+
+Exactly once, and its one gap: a row is claimed under a lease and the lease is renewed while
+the sender works, so a living sender keeps its rows and a crashed one's rows are taken over
+after the lease. The row is marked `sent` by the very next statement after Telegram's answer
+arrives, with nothing awaited in between. A crash (SIGKILL, power loss) after Telegram
+accepted a message and before that UPDATE committed leaves the row `sending`; after the lease
+another sender sends it again: that message reaches its recipient twice. The window is one
+database write long (about a millisecond), so a crash duplicates at most the few messages in
+flight at that instant, usually none. The same holds for a reply lost on the network after
+Telegram delivered: the Bot API has no idempotency key, so a retry cannot be told apart from a
+first send. Nothing else sends twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+
+from domain.clock import Clock
+from domain.reminders import QuietHours
+from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE_MARKERS = ("chat not found", "user is deactivated", "peer_id_invalid")
+RETRYABLE = (
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,  # a token being rotated: wait, do not give the row up
+    TelegramConflictError,
+    asyncio.TimeoutError,
+    OSError,
+)
+MAX_BACKOFF = 600.0
+DEFAULT_LOCALE = "zh_CN"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    photo: str | None = None
+
+
+class Transport(Protocol):
+    async def send(self, chat_id: int, message: Rendered) -> int:
+        """Sends and returns Telegram's message id; raises aiogram's exceptions."""
+        ...
+
+
+class BotTransport:
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, chat_id: int, message: Rendered) -> int:
+        if message.photo is not None:
+            sent = await self._bot.send_photo(chat_id, message.photo, caption=message.text or None)
+        else:
+            sent = await self._bot.send_message(chat_id, message.text)
+        return sent.message_id
+
+
+# What to send now (a payload), or the status to leave the row in (dropped, paused, ...).
+Refresh = Callable[[Claimed, datetime], Awaitable[dict[str, Any] | Status]]
+Render = Callable[[Claimed, dict[str, Any], str, datetime], Rendered]
+Progress = Callable[[], Awaitable[None]]
+
+
+# ---- rate limits ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    global_per_second: float = 30
+    private_per_second: float = 1
+    group_per_minute: float = 20
+    # A few messages of slack overall keep the average at the limit despite timer jitter;
+    # Telegram (and the local stand-in) tolerate bursts of up to a second's worth.
+    global_burst: int = 3
+
+    def chat(self, chat_id: int) -> tuple[float, int]:
+        """(seconds between messages, burst) for one chat: users have positive ids."""
+        if chat_id > 0:
+            return 1 / self.private_per_second, 1
+        return 60 / self.group_per_minute, 1
+
+    @property
+    def global_interval(self) -> float:
+        return 1 / self.global_per_second
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    wait: float  # 0: granted (and counted)
+    chat_bound: bool = False  # the wait is this chat's own: other chats may go now
+
+
+class RateLimiter(Protocol):
+    async def try_acquire(self, chat_id: int) -> Verdict: ...
+    async def hold(self, chat_id: int, seconds: float) -> None:
+        """Telegram said 429: nothing more to this chat for `seconds`."""
+        ...
+
+
+async def acquire(limiter: RateLimiter, chat_id: int) -> None:
+    while True:
+        verdict = await limiter.try_acquire(chat_id)
+        if verdict.wait <= 0:
+            return
+        await asyncio.sleep(verdict.wait)
+
+
+class LocalRateLimiter:
+    """GCRA (a token bucket kept as one timestamp per key) in this process."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._global = 0.0
+        self._chats: dict[int, float] = {}
+
+    async def try_acquire(self, chat_id: int) -> Verdict:
+        now = self._clock()
+        interval, burst = self._limits.chat(chat_id)
+        global_tat = max(self._global, now)
+        chat_tat = max(self._chats.get(chat_id, 0.0), now)
+        global_slack = (self._limits.global_burst - 1) * self._limits.global_interval
+        global_wait = global_tat - now - global_slack
+        chat_wait = chat_tat - now - (burst - 1) * interval
+        if global_wait > 0 or chat_wait > 0:
+            return Verdict(max(global_wait, chat_wait, 0.0), chat_wait > 0)
+        self._global = global_tat + self._limits.global_interval
+        self._chats[chat_id] = chat_tat + interval
+        if len(self._chats) > 100_000:
+            self._chats = {k: v for k, v in self._chats.items() if v > now}
+        return Verdict(0.0)
+
+    async def hold(self, chat_id: int, seconds: float) -> None:
+        self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), self._clock() + seconds)
+
+
+# Both keys checked and advanced in one atomic step, on Redis's clock (instances' clocks may
+# differ). Microseconds as integers: Lua numbers are doubles, exact up to 2^53.
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function tat_of(key)
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  return tat
+end
+local gi, gtol = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ci, ctol = tonumber(ARGV[3]), tonumber(ARGV[4])
+local gtat, ctat = tat_of(KEYS[1]), tat_of(KEYS[2])
+local gwait, cwait = gtat - now - gtol, ctat - now - ctol
+if gwait > 0 or cwait > 0 then
+  return {math.max(gwait, 0), math.max(cwait, 0)}
+end
+local function store(key, tat)
+  local ttl = math.ceil((tat - now) / 1000) + 1000
+  redis.call('SET', key, string.format('%.0f', tat), 'PX', ttl)
+end
+store(KEYS[1], gtat + gi)
+store(KEYS[2], ctat + ci)
+return {0, 0}
+"""
+
+_HOLD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < until_ then
+  local ttl = math.ceil(tonumber(ARGV[1]) / 1000) + 1000
+  redis.call('SET', KEYS[1], string.format('%.0f', until_), 'PX', ttl)
+end
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """The same GCRA, shared by every instance that uses the same Redis and prefix."""
+
+    def __init__(self, redis: Any, limits: Limits, prefix: str = "jijiao:rate") -> None:
+        self._redis = redis
+        self._limits = limits
+        self._prefix = prefix
+        self._gcra = redis.register_script(_GCRA)
+        self._hold = redis.register_script(_HOLD)
+
+    async def try_acquire(self, chat_id: int) -> Verdict:
+        interval, burst = self._limits.chat(chat_id)
+        global_interval = self._limits.global_interval
+        global_wait, chat_wait = await self._gcra(
+            keys=[f"{self._prefix}:global", f"{self._prefix}:chat:{chat_id}"],
+            args=[
+                round(global_interval * 1e6),
+                round((self._limits.global_burst - 1) * global_interval * 1e6),
+                round(interval * 1e6),
+                round((burst - 1) * interval * 1e6),
+            ],
+        )
+        wait = max(int(global_wait), int(chat_wait)) / 1e6
+        return Verdict(wait, int(chat_wait) > 0)
+
+    async def hold(self, chat_id: int, seconds: float) -> None:
+        await self._hold(keys=[f"{self._prefix}:chat:{chat_id}"], args=[round(seconds * 1e6)])
+
+
+# ---- the sender ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SenderConfig:
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 8
+    max_in_flight: int = 32
+    # Rows claimed at once: what the limit sends in a fraction of the lease, so a sender never
+    # holds more than it can deliver before its lease would matter.
+    batch: int = 200
+    progress_every: float = 5.0
+
+
+@dataclass(slots=True)
+class _Job:
+    item: Claimed
+    message: Rendered | None = None
+
+
+async def _keep_payload(item: Claimed, now: datetime) -> dict[str, Any] | Status:
+    return item.payload
+
+
+class OutboxSender:
+    """One run drains every due row (job `send_outbox`); safe to run in several instances."""
+
+    def __init__(
+        self,
+        outbox: TortoiseOutbox,
+        transport: Transport,
+        limiter: RateLimiter,
+        clock: Clock,
+        *,
+        render: Render,
+        refresh: Refresh = _keep_payload,
+        quiet: QuietHours | None = None,
+        config: SenderConfig | None = None,
+        on_progress: Progress | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._transport = transport
+        self._limiter = limiter
+        self._clock = clock
+        self._render = render
+        self._refresh = refresh
+        self._quiet = quiet or QuietHours()
+        self._config = config or SenderConfig()
+        self._on_progress = on_progress
+        self._slots = asyncio.Semaphore(self._config.max_in_flight)
+        self._sequence = itertools.count()
+        self.stats: Counter[str] = Counter()
+
+    async def __call__(self) -> int:
+        """Sends until nothing is due; returns how many messages went out."""
+        before = self.stats["sent"]
+        keeper = asyncio.create_task(self._keep_leases())
+        try:
+            while not self._quiet.contains(self._clock.now()):
+                batch = await self._outbox.claim(
+                    self._clock.now(), self._config.batch, self._config.lease
+                )
+                if not batch:
+                    break
+                await self._deliver(batch)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            await self._report()
+        return self.stats["sent"] - before
+
+    async def _keep_leases(self) -> None:
+        every = min(self._config.lease.total_seconds() / 3, self._config.progress_every)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._outbox.heartbeat(self._clock.now())
+            except Exception:
+                log.exception("outbox: lease renewal failed; retrying in %ss", every)
+            await self._report()
+
+    async def _report(self) -> None:
+        if self._on_progress is None:
+            return
+        try:
+            await self._on_progress()
+        except Exception:
+            log.exception("outbox: progress report failed")
+
+    async def _deliver(self, batch: list[Claimed]) -> None:
+        recipients = await self._outbox.recipients(item.chat_id for item in batch)
+        ready: deque[_Job] = deque(_Job(item) for item in batch)
+        later: list[tuple[float, int, _Job]] = []
+        tasks: set[asyncio.Task[None]] = set()
+        while ready or later:
+            while later and later[0][0] <= time.monotonic():
+                ready.append(heapq.heappop(later)[2])
+            if not ready:
+                await asyncio.sleep(max(0.0, later[0][0] - time.monotonic()))
+                continue
+            job = ready.popleft()
+            if job.message is None:
+                recipient = recipients.get(job.item.chat_id, Recipient(DEFAULT_LOCALE))
+                job.message = await self._prepare(job.item, recipient)
+                if job.message is None:
+                    continue
+            verdict = await self._limiter.try_acquire(job.item.chat_id)
+            if verdict.wait > 0:
+                if verdict.chat_bound:
+                    # This chat is busy; others may go meanwhile.
+                    entry = (time.monotonic() + verdict.wait, next(self._sequence), job)
+                    heapq.heappush(later, entry)
+                else:
+                    ready.appendleft(job)
+                    await asyncio.sleep(verdict.wait)
+                continue
+            await self._slots.acquire()
+            task = asyncio.create_task(self._send(job.item, job.message))
+            tasks.add(task)
+            task.add_done_callback(self._done(tasks))
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    def _done(self, tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def release(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            self._slots.release()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("outbox: send task failed", exc_info=task.exception())
+
+        return release
+
+    async def _prepare(self, item: Claimed, recipient: Recipient) -> Rendered | None:
+        """The message to send now, or None after settling the row without sending."""
+        now = self._clock.now()
+        if recipient.unreachable:
+            await self._settle(item, Status.UNREACHABLE, "blocked earlier")
+            return None
+        if recipient.muted and not item.essential:
+            await self._settle(item, Status.DROPPED, "muted")
+            return None
+        if item.attempts > self._config.max_attempts:
+            await self._settle(item, Status.FAILED, "too many attempts")
+            return None
+        try:
+            payload = await self._refresh(item, now)
+            if isinstance(payload, Status):
+                await self._settle(item, payload, "no longer relevant")
+                return None
+            return self._render(item, payload, recipient.locale, now)
+        except Exception as exc:
+            log.exception("outbox: row %s cannot be prepared", item.id)
+            await self._settle(item, Status.FAILED, f"prepare: {exc!r}")
+            return None
+
+    async def _settle(self, item: Claimed, status: Status, error: str | None) -> None:
+        self.stats[status.value] += 1
+        await self._outbox.finish(item, status, error)
+
+    async def _send(self, item: Claimed, message: Rendered) -> None:
+        while True:
+            try:
+                message_id = await self._transport.send(item.chat_id, message)
+            except TelegramRetryAfter as exc:
+                self.stats["retry_after"] += 1
+                log.warning("outbox: 429 for chat %s, waiting %ss", item.chat_id, exc.retry_after)
+                await self._limiter.hold(item.chat_id, exc.retry_after)
+                await acquire(self._limiter, item.chat_id)
+                continue
+            except TelegramForbiddenError as exc:
+                await self._unreachable(item, exc.message)
+            except TelegramBadRequest as exc:
+                if any(marker in exc.message.lower() for marker in UNREACHABLE_MARKERS):
+                    await self._unreachable(item, exc.message)
+                else:
+                    await self._settle(item, Status.FAILED, exc.message)
+            except RETRYABLE as exc:
+                await self._retry(item, exc)
+            except TelegramAPIError as exc:
+                await self._settle(item, Status.FAILED, exc.message)
+            else:
+                # Nothing between Telegram's answer and this write: see the module docstring.
+                await self._mark_sent(item, message_id)
+            return
+
+    async def _mark_sent(self, item: Claimed, message_id: int) -> None:
+        self.stats["sent"] += 1
+        for attempt in range(3):
+            try:
+                if not await self._outbox.mark_sent(item, message_id, self._clock.now()):
+                    log.warning("outbox: row %s was sent after its lease ran out", item.id)
+                return
+            except Exception:
+                # The message is out; a lost mark would resend it after the lease.
+                log.exception("outbox: row %s sent but not marked (try %s)", item.id, attempt + 1)
+                await asyncio.sleep(0.05 * (attempt + 1))
+
+    async def _unreachable(self, item: Claimed, reason: str) -> None:
+        await self._outbox.mark_unreachable(item.chat_id)
+        await self._settle(item, Status.UNREACHABLE, reason)
+
+    async def _retry(self, item: Claimed, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if item.attempts >= self._config.max_attempts:
+            await self._settle(item, Status.FAILED, reason)
+            return
+        delay = min(MAX_BACKOFF, 2.0**item.attempts) * random.uniform(0.8, 1.2)
+        self.stats["retried"] += 1
+        log.warning("outbox: row %s failed (%s), again in %.0fs", item.id, reason, delay)
+        await self._outbox.retry_later(item, self._clock.now() + timedelta(seconds=delay), reason)

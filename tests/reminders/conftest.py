@@ -1,0 +1,94 @@
+"""A migrated database per test, and the local Telegram stand-in served on a loopback port
+with users who have started the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+from tortoise import Tortoise
+
+from infra.db import apply_migrations, tortoise_config
+from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from tests.localchat.conftest import QuickSession
+
+TOKEN = "7000000001:reminder-test-token"
+STAFF_GROUP = -1001000000001
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed migrations applied once; each test gets a copy of the result."""
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    asyncio.run(apply_migrations(f"sqlite://{path}"))
+    return path
+
+
+@pytest.fixture
+async def database(tmp_path: Path, migrated: Path) -> AsyncIterator[str]:
+    """tests/conftest.py's fixture, from a copy: migrating took 0.6 s of every test here."""
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(migrated, path)
+    url = f"sqlite://{path}"
+    context = await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    yield url
+    await context.close_connections()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class StandIn:
+    chat: LocalChat
+    base: str  # what TelegramAPIServer.from_base takes
+    bot: Bot
+
+    def start_users(self, user_ids: Iterable[int], language: str = "en") -> None:
+        """Users who pressed Start at some point, so the bot may write to them."""
+        for user_id in user_ids:
+            self.chat.create_user(f"User {user_id}", language, user_id=user_id)
+            self.chat.users[user_id].started = True
+            self.chat.chat_for_user(user_id)
+
+    def received(self, user_id: int) -> int:
+        chat = self.chat.chats.get(user_id)
+        return 0 if chat is None else len(chat.messages)
+
+
+StandInFactory = Callable[[FloodLimits], Awaitable[StandIn]]
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[StandInFactory]:
+    """Starts the stand-in with the given flood limits (Telegram's by default)."""
+    runners: list[tuple[web.AppRunner, Bot]] = []
+
+    async def start(limits: FloodLimits = FloodLimits()) -> StandIn:  # noqa: B008
+        chat = LocalChat(LocalChatConfig(token=TOKEN, staff_group_id=STAFF_GROUP, limits=limits))
+        app = web.Application()
+        app.add_subapp("/_local", make_localchat_app(chat))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        base = f"http://127.0.0.1:{port}/_local"
+        bot = Bot(TOKEN, session=QuickSession(api=TelegramAPIServer.from_base(base)))
+        runners.append((runner, bot))
+        return StandIn(chat, base, bot)
+
+    yield start
+    for runner, bot in runners:
+        await bot.session.close()
+        await runner.cleanup()
