@@ -8,6 +8,7 @@ from aiohttp import web
 from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer, viewer_from_init_data
 from webview.middlewares import LOCALE, VIEWER
+from webview.study import STUDY
 
 
 def _context(request: web.Request, **values: Any) -> dict[str, Any]:
@@ -35,7 +36,10 @@ async def index(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("miniapp.html")
 async def miniapp(request: web.Request) -> dict[str, Any]:
-    return _context(request, viewer=request[VIEWER])
+    viewer = request[VIEWER]
+    study = request.app.get(STUDY)
+    can_study = bool(viewer and study and await study.study.enrolments(viewer.user_id))
+    return _context(request, viewer=viewer, can_study=can_study)
 
 
 async def auth_with_init_data(request: web.Request) -> web.Response:

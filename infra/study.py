@@ -1,0 +1,449 @@
+"""Study progress and face checks on Tortoise, photos and embeddings in a file store.
+
+The rules are domain/study.py; here they meet the rows. One lock per trainee serialises their
+heartbeats and check answers, so two tabs racing each other read each other's last beat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from tortoise.transactions import in_transaction
+
+from domain.registry import CertType
+from domain.study import (
+    CheckKind,
+    CheckResult,
+    LatestCheck,
+    NoCredit,
+    credit,
+    face_ok,
+    next_check_at,
+    percent,
+    total_percent,
+    why_no_credit,
+)
+from infra.content import Course
+from infra.db import models
+from infra.db.study_models import FaceCheck, FaceProfile, LessonProgress
+from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
+from infra.faces.engine import cosine
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = ("studying",)
+# A lesson opened again this soon after a passed check needs no new one (a reload, "back").
+START_GRACE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class StudyConfig:
+    minutes_scale: float = 1.0
+    heartbeat: timedelta = timedelta(seconds=15)
+    check_interval: timedelta = timedelta(minutes=10)
+    check_answer: timedelta = timedelta(seconds=60)
+
+    @property
+    def max_gap(self) -> timedelta:
+        """Beats come every `heartbeat`; a late one is still the same sitting, a much later one
+        is not."""
+        return self.heartbeat * 2.5
+
+    @property
+    def stale_after(self) -> timedelta:
+        return self.check_interval + self.check_answer + self.max_gap
+
+
+class FaceStore:
+    """One folder per trainee under APP_DATA_DIR/faces; files only, so deleting them is
+    deleting every copy (encryption at rest comes later)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, user_id: int) -> Path:
+        return self.root / str(int(user_id))
+
+    def save(self, user_id: int, photo: bytes, embedding: np.ndarray) -> tuple[Path, Path]:
+        folder = self.folder(user_id)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        photo_path, embedding_path = folder / "enrolment.jpg", folder / "enrolment.npy"
+        photo_path.write_bytes(photo)
+        np.save(embedding_path, embedding.astype(np.float32))
+        return photo_path, embedding_path
+
+    def embedding(self, path: str) -> np.ndarray:
+        return np.asarray(np.load(path), dtype=np.float32)
+
+    def delete(self, user_id: int) -> None:
+        shutil.rmtree(self.folder(user_id), ignore_errors=True)
+
+
+class LazyFaces:
+    """The engine is built on first use (model conversion, ~0.6 s), off the event loop."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._engine: AsyncFaceEngine | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> AsyncFaceEngine:
+        async with self._lock:
+            if self._engine is None:
+                engine = await asyncio.to_thread(
+                    FaceEngine.from_cache, default_cache_dir(self._data_dir)
+                )
+                self._engine = AsyncFaceEngine(engine)
+            return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+class ReadyFaces:
+    def __init__(self, engine: AsyncFaceEngine) -> None:
+        self._engine = engine
+
+    async def get(self) -> AsyncFaceEngine:
+        return self._engine
+
+
+@dataclass(frozen=True, slots=True)
+class StudyEnrolment:
+    id: int
+    cert_type: CertType
+    certificate_number: str
+    state: str
+    paid_at: datetime | None
+    deadline: datetime | None
+
+    def window_end(self) -> datetime:
+        """Closed unless studying; an enrolment without a deadline has none to study in."""
+        if self.state not in OPEN_STATES or self.deadline is None:
+            return self.paid_at or datetime.min.replace(tzinfo=UTC)
+        return self.deadline
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    consented: bool
+    has_photo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCheck:
+    id: int
+    kind: CheckKind
+    answer_by: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LessonState:
+    key: str
+    credited: int
+    required: int
+
+    @property
+    def percent(self) -> int:
+        return percent(self.credited, self.required)
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    lesson: LessonState
+    total_percent: int
+    credited_now: int
+    reason: NoCredit | None
+    check: PendingCheck | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    result: CheckResult
+    reason: str | None
+    score: float | None
+
+
+class Study:
+    def __init__(
+        self,
+        courses: dict[CertType, Course],
+        faces: LazyFaces | ReadyFaces,
+        store: FaceStore,
+        config: StudyConfig,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.courses = courses
+        self.faces = faces
+        self.store = store
+        self.config = config
+        self._rng = rng
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(user_id, asyncio.Lock())
+
+    # Enrolments: the trainee is the certificate's person bound to this chat account.
+
+    async def enrolments(self, user_id: int) -> list[StudyEnrolment]:
+        rows = (
+            await models.Enrolment.filter(
+                certificate__person__binding__chat_user_id=user_id, paid_at__isnull=False
+            )
+            .select_related("certificate")
+            .order_by("-paid_at")
+        )
+        return [
+            StudyEnrolment(
+                row.id,
+                CertType(row.certificate.cert_type),
+                row.certificate.number,
+                row.state,
+                row.paid_at,
+                row.study_deadline,
+            )
+            for row in rows
+        ]
+
+    async def enrolment(self, user_id: int, enrolment_id: int) -> StudyEnrolment | None:
+        return next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
+
+    def course(self, enrolment: StudyEnrolment) -> Course:
+        return self.courses[enrolment.cert_type]
+
+    def lesson_states(
+        self, enrolment: StudyEnrolment, credited: dict[str, int]
+    ) -> list[LessonState]:
+        scale = self.config.minutes_scale
+        return [
+            LessonState(lesson.key, credited.get(lesson.key, 0), lesson.required_seconds(scale))
+            for lesson in self.course(enrolment).lessons
+        ]
+
+    async def progress(self, enrolment: StudyEnrolment) -> list[LessonState]:
+        rows = await LessonProgress.filter(enrolment_id=enrolment.id)
+        return self.lesson_states(enrolment, {row.lesson: row.seconds_credited for row in rows})
+
+    # Consent and the enrolment photo.
+
+    async def profile(self, user_id: int) -> Profile:
+        row = await FaceProfile.get_or_none(chat_user_id=user_id)
+        if row is None or row.deleted_at is not None:
+            return Profile(False, False)
+        return Profile(row.consent_at is not None, row.photo_path is not None)
+
+    async def consent(self, user_id: int, now: datetime) -> None:
+        await FaceProfile.update_or_create(
+            chat_user_id=user_id, defaults={"consent_at": now, "deleted_at": None}
+        )
+        log.info("face consent given by user %s", user_id)
+
+    async def enrol_photo(self, user_id: int, photo: bytes, now: datetime) -> str | None:
+        """None when the photo is kept, else the refusal code. Consent comes first."""
+        profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
+        if profile is None or profile.consent_at is None:
+            return "no_consent"
+        if profile.photo_path is not None:
+            # R-STUDY-1: a wrong photo is changed by staff, not by the trainee.
+            return "photo_exists"
+        engine = await self.faces.get()
+        try:
+            analysis = await engine.analyse(photo)
+        except FaceRefused as refused:
+            log.info("enrolment photo of user %s refused: %s", user_id, refused.code.value)
+            return refused.code.value
+        photo_path, embedding_path = await asyncio.to_thread(
+            self.store.save, user_id, photo, analysis.embedding
+        )
+        async with in_transaction():
+            profile.photo_path, profile.embedding_path = str(photo_path), str(embedding_path)
+            profile.photo_at = now
+            await profile.save(update_fields=["photo_path", "embedding_path", "photo_at"])
+            await FaceCheck.create(
+                chat_user_id=user_id,
+                kind=CheckKind.ENROLMENT.value,
+                requested_at=now,
+                answered_at=now,
+                result=CheckResult.PASSED.value,
+                score=1.0,
+            )
+        log.info("enrolment photo of user %s kept", user_id)
+        return None
+
+    async def delete_photo(self, user_id: int, now: datetime) -> None:
+        """On request: the files go, the consent is withdrawn, the checks lose their scores."""
+        await asyncio.to_thread(self.store.delete, user_id)
+        await FaceProfile.filter(chat_user_id=user_id).update(
+            photo_path=None, embedding_path=None, consent_at=None, deleted_at=now
+        )
+        await FaceCheck.filter(chat_user_id=user_id).update(score=None)
+        await models.AuditLog.create(
+            actor_id=user_id, action="face_data_deleted", subject=f"chat_user:{user_id}"
+        )
+        log.info("face data of user %s deleted on request", user_id)
+
+    # Checks.
+
+    async def _latest(self, user_id: int, now: datetime) -> FaceCheck | None:
+        row = await FaceCheck.filter(chat_user_id=user_id).order_by("-requested_at", "-id").first()
+        if (
+            row is not None
+            and row.result == CheckResult.PENDING.value
+            and row.answer_by is not None
+            and now > row.answer_by
+        ):
+            row.result, row.reason, row.answered_at = CheckResult.FAILED.value, "too_late", now
+            await row.save(update_fields=["result", "reason", "answered_at"])
+        return row
+
+    async def _ask(
+        self, user_id: int, enrolment_id: int, kind: CheckKind, now: datetime
+    ) -> PendingCheck:
+        answer_by = now + self.config.check_answer
+        row = await FaceCheck.create(
+            chat_user_id=user_id,
+            enrolment_id=enrolment_id,
+            kind=kind.value,
+            requested_at=now,
+            answer_by=answer_by,
+        )
+        return PendingCheck(row.id, kind, answer_by)
+
+    @staticmethod
+    def _pending(row: FaceCheck | None) -> PendingCheck | None:
+        if row is None or row.result != CheckResult.PENDING.value or row.answer_by is None:
+            return None
+        return PendingCheck(row.id, CheckKind(row.kind), row.answer_by)
+
+    async def open_lesson(
+        self, user_id: int, enrolment: StudyEnrolment, now: datetime
+    ) -> PendingCheck | None:
+        """A lesson starts with a check, unless one is pending or just passed."""
+        if now >= enrolment.window_end():
+            return None
+        async with self._lock(user_id):
+            latest = await self._latest(user_id, now)
+            pending = self._pending(latest)
+            if pending is not None:
+                return pending
+            if (
+                latest is not None
+                and latest.kind != CheckKind.ENROLMENT.value
+                and latest.result == CheckResult.PASSED.value
+                and latest.answered_at is not None
+                and now - latest.answered_at <= START_GRACE
+            ):
+                return None
+            return await self._ask(user_id, enrolment.id, CheckKind.START, now)
+
+    async def answer_check(
+        self, user_id: int, check_id: int, photo: bytes, now: datetime
+    ) -> CheckOutcome | None:
+        """None when the check is not this trainee's."""
+        async with self._lock(user_id):
+            row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
+            if row is None:
+                return None
+            if row.result != CheckResult.PENDING.value:
+                return CheckOutcome(CheckResult(row.result), row.reason or "answered", row.score)
+            if row.answer_by is not None and now > row.answer_by:
+                return await self._finish(row, now, CheckResult.FAILED, "too_late", None)
+            profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
+            if profile is None or profile.embedding_path is None:
+                return await self._finish(row, now, CheckResult.FAILED, "no_photo", None)
+            engine = await self.faces.get()
+            try:
+                analysis = await engine.analyse(photo)
+            except FaceRefused as refused:
+                # A bad frame leaves the check open: the trainee may try again within the minute.
+                return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
+            reference = await asyncio.to_thread(self.store.embedding, profile.embedding_path)
+            score = cosine(reference, analysis.embedding)
+            if score < engine.engine.config.threshold:
+                return await self._finish(row, now, CheckResult.FAILED, "no_match", score)
+            return await self._finish(row, now, CheckResult.PASSED, None, score)
+
+    async def _finish(
+        self,
+        row: FaceCheck,
+        now: datetime,
+        result: CheckResult,
+        reason: str | None,
+        score: float | None,
+    ) -> CheckOutcome:
+        row.result, row.reason, row.answered_at = result.value, reason, now
+        row.score = round(score, 4) if score is not None else None
+        if result is CheckResult.PASSED:
+            row.next_due_at = next_check_at(now, self.config.check_interval, self._rng())
+        await row.save(update_fields=["result", "reason", "answered_at", "score", "next_due_at"])
+        log.info("face check %s of user %s: %s %s", row.id, row.chat_user_id, result, reason)
+        return CheckOutcome(result, reason, row.score)
+
+    # Heartbeats.
+
+    async def heartbeat(
+        self, user_id: int, enrolment: StudyEnrolment, lesson_key: str, now: datetime
+    ) -> Beat:
+        course = self.course(enrolment)
+        lesson = course.lesson(lesson_key)
+        assert lesson is not None
+        required = lesson.required_seconds(self.config.minutes_scale)
+        window_end = enrolment.window_end()
+        async with self._lock(user_id), in_transaction():
+            latest = await self._latest(user_id, now)
+            check = self._pending(latest)
+            if now < window_end and check is None:
+                due = (
+                    latest is None
+                    or latest.result == CheckResult.FAILED.value
+                    or (latest.next_due_at is not None and now >= latest.next_due_at)
+                )
+                if due:
+                    check = await self._ask(user_id, enrolment.id, CheckKind.RANDOM, now)
+            ok = check is None and face_ok(
+                LatestCheck(CheckResult(latest.result), latest.answered_at) if latest else None,
+                now,
+                self.config.stale_after,
+            )
+            last = await (
+                LessonProgress.filter(chat_user_id=user_id, last_beat_at__isnull=False)
+                .order_by("-last_beat_at")
+                .first()
+            )
+            last_beat = last.last_beat_at if last else None
+            # Time before the last pass is not credited, whatever the beats say.
+            if ok and latest is not None and latest.answered_at is not None and last_beat:
+                last_beat = max(last_beat, latest.answered_at)
+            row, _ = await LessonProgress.get_or_create(
+                enrolment_id=enrolment.id, lesson=lesson.key, defaults={"chat_user_id": user_id}
+            )
+            args = (
+                now,
+                last_beat,
+                required,
+                row.seconds_credited,
+                window_end,
+                ok,
+                self.config.max_gap,
+            )
+            gained = credit(*args)
+            reason = why_no_credit(*args) if gained == 0 else None
+            row.seconds_credited += gained
+            row.last_beat_at = now
+            if row.completed_at is None and row.seconds_credited >= required:
+                row.completed_at = now
+            await row.save(update_fields=["seconds_credited", "last_beat_at", "completed_at"])
+        states = await self.progress(enrolment)
+        state = next(s for s in states if s.key == lesson.key)
+        return Beat(
+            state, total_percent((s.credited, s.required) for s in states), gained, reason, check
+        )

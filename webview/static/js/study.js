@@ -1,0 +1,154 @@
+// Study pages: consent, the enrolment photo, heartbeats while the lesson is visible, face checks.
+// One camera stream per page, opened on first need and reused for every check.
+(function () {
+  "use strict";
+  var tg = window.Telegram && window.Telegram.WebApp;
+  if (tg) { tg.ready(); }
+  var stream = null;
+
+  function post(url, body, type) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": type || "application/json", "X-Requested-With": "jijiao" },
+      body: type ? body : JSON.stringify(body || {})
+    }).then(function (response) {
+      return response.json().then(function (data) { data.status = response.status; return data; });
+    });
+  }
+
+  function camera(video) {
+    if (stream) { video.srcObject = stream; return Promise.resolve(stream); }
+    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false })
+      .then(function (s) { stream = s; video.srcObject = s; return video.play().then(function () { return s; }); });
+  }
+
+  function frame(video) {
+    var canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth || 640;
+    canvas.height = video.videoHeight || 480;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.92); });
+  }
+
+  function show(el, text) { el.textContent = text; el.hidden = !text; }
+
+  // Consent
+  var accept = document.getElementById("consent-accept");
+  if (accept) {
+    accept.addEventListener("click", function () {
+      accept.disabled = true;
+      post(accept.dataset.url).then(function (data) {
+        if (data.ok) { window.location.reload(); return; }
+        accept.disabled = false;
+        document.getElementById("consent-error").hidden = false;
+      });
+    });
+  }
+
+  // Enrolment photo
+  var enrol = document.getElementById("enrol-photo");
+  if (enrol) {
+    var video = document.getElementById("camera");
+    var take = document.getElementById("photo-take");
+    var error = document.getElementById("photo-error");
+    camera(video).catch(function () { document.getElementById("camera-error").hidden = false; });
+    take.addEventListener("click", function () {
+      take.disabled = true;
+      show(error, "");
+      frame(video).then(function (blob) {
+        return post(enrol.dataset.url, blob, "image/jpeg");
+      }).then(function (data) {
+        if (data.ok) { window.location.reload(); return; }
+        take.disabled = false;
+        show(error, data.message || data.reason || "");
+      }).catch(function () { take.disabled = false; });
+    });
+  }
+
+  // Delete the photo
+  var del = document.getElementById("photo-delete");
+  if (del) {
+    del.addEventListener("click", function () {
+      if (!window.confirm(del.dataset.confirm)) { return; }
+      post(del.dataset.url).then(function () { window.location.reload(); });
+    });
+  }
+
+  // Lesson page
+  var lesson = document.getElementById("lesson");
+  if (!lesson) { return; }
+  var texts = document.getElementById("texts").dataset;
+  var status = document.getElementById("status");
+  var overlay = document.getElementById("check");
+  var checkVideo = document.getElementById("camera");
+  var checkTake = document.getElementById("check-take");
+  var checkError = document.getElementById("check-error");
+  var checkTimer = document.getElementById("check-timer");
+  var pending = null;
+  var timer = null;
+  var complete = false;
+
+  function render(data) {
+    if (!data.lesson) { return; }
+    document.getElementById("lesson-percent").textContent = data.lesson.percent + "%";
+    document.querySelector("#lesson-bar span").style.width = data.lesson.percent + "%";
+    document.getElementById("total-percent").textContent = data.total_percent + "%";
+    if (data.lesson.percent >= 100) { complete = true; status.textContent = texts.complete; }
+    else if (data.reason === "face_check" || data.check) { status.textContent = texts.paused; }
+    else if (data.message) { status.textContent = data.message; }
+    else { status.textContent = texts.counting; }
+  }
+
+  function askCheck(check) {
+    if (!check || (pending && pending.id === check.id)) { return; }
+    pending = check;
+    overlay.hidden = false;
+    show(checkError, "");
+    checkTake.disabled = false;
+    status.textContent = texts.paused;
+    camera(checkVideo).catch(function () { document.getElementById("camera-error").hidden = false; });
+    clearInterval(timer);
+    timer = setInterval(function () {
+      var left = Math.max(0, Math.round((Date.parse(check.answer_by) - Date.now()) / 1000));
+      checkTimer.textContent = texts.secondsLeft + " " + left;
+    }, 500);
+  }
+
+  function closeCheck() {
+    pending = null;
+    overlay.hidden = true;
+    clearInterval(timer);
+  }
+
+  checkTake.addEventListener("click", function () {
+    if (!pending) { return; }
+    checkTake.disabled = true;
+    show(checkError, "");
+    var id = pending.id;
+    frame(checkVideo).then(function (blob) {
+      return post(lesson.dataset.checkUrl + id, blob, "image/jpeg");
+    }).then(function (data) {
+      checkTake.disabled = false;
+      if (data.result === "passed") { closeCheck(); status.textContent = texts.passed; beat(); return; }
+      if (data.result === "failed") { closeCheck(); status.textContent = data.message || texts.paused; beat(); return; }
+      show(checkError, data.message || texts.error);
+    }).catch(function () { checkTake.disabled = false; show(checkError, texts.error); });
+  });
+
+  function beat() {
+    if (document.visibilityState !== "visible" || complete) { return; }
+    post(lesson.dataset.beatUrl, { enrolment: lesson.dataset.enrolment, lesson: lesson.dataset.lesson })
+      .then(function (data) { render(data); if (data.check) { askCheck(data.check); } })
+      .catch(function () { /* the next beat tries again */ });
+  }
+
+  post(lesson.dataset.openUrl, { enrolment: lesson.dataset.enrolment }).then(function (data) {
+    if (data.check) { askCheck(data.check); }
+    beat();
+  });
+  setInterval(beat, parseInt(lesson.dataset.heartbeatMs, 10) || 15000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { beat(); }
+  });
+})();

@@ -1,0 +1,330 @@
+"""Study pages of the Mini App: lessons with progress, consent, the enrolment photo, face checks.
+
+Every route needs the session viewer; an enrolment or check of somebody else is a 404, the same
+answer as one that does not exist. State-changing requests carry `X-Requested-With: jijiao`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from domain.timezone import CHINA
+from infra.study import Beat, LessonState, Study, StudyEnrolment
+from webview import keys
+from webview.auth import Viewer
+from webview.middlewares import LOCALE, VIEWER
+
+MAX_PHOTO = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StudyWeb:
+    study: Study
+
+
+STUDY = web.AppKey("study", StudyWeb)
+
+
+def _viewer(request: web.Request) -> Viewer:
+    viewer: Viewer | None = request[VIEWER]
+    if viewer is None:
+        if "/api/" in request.path:
+            raise web.HTTPUnauthorized(
+                text='{"ok": false, "error": "not_authenticated"}', content_type="application/json"
+            )
+        raise web.HTTPFound(request.app.router["miniapp"].url_for())
+    return viewer
+
+
+def _guard(request: web.Request) -> Viewer:
+    """A cross-site form cannot set this header; our own fetch() always does."""
+    viewer = _viewer(request)
+    if request.headers.get("X-Requested-With") != "jijiao":
+        raise web.HTTPForbidden(
+            text='{"ok": false, "error": "csrf"}', content_type="application/json"
+        )
+    return viewer
+
+
+def _now(request: web.Request) -> datetime:
+    return request.app[keys.CLOCK].now()
+
+
+def _id(value: str | None) -> int:
+    if value is None or not value.isdigit() or len(value) > 12:
+        raise web.HTTPNotFound()
+    return int(value)
+
+
+async def _enrolment(request: web.Request, viewer: Viewer, value: Any) -> StudyEnrolment:
+    enrolment_id = _id(str(value) if value is not None else None)
+    enrolment = await request.app[STUDY].study.enrolment(viewer.user_id, enrolment_id)
+    if enrolment is None:
+        raise web.HTTPNotFound()
+    return enrolment
+
+
+def _gettext(request: web.Request) -> Any:
+    return request.app[keys.I18N].gettext
+
+
+def reason_text(request: web.Request, reason: str | None) -> str:
+    """A sentence for each refusal code; the code itself stays in the JSON for the page."""
+    _ = _gettext(request)
+    texts = {
+        "not_an_image": _("We could not read this picture. Please take the photo again."),
+        "no_face": _("We could not find a face. Look straight into the camera."),
+        "several_faces": _("More than one face is in the picture. Please be alone in the frame."),
+        "face_too_small": _("Your face is too small in the picture. Come closer to the camera."),
+        "too_dark": _("The picture is too dark. Turn towards a light or a window."),
+        "too_blurred": _("The picture is blurred. Hold the phone still and try again."),
+        "eyes_not_visible": _(
+            "Your eyes are not visible. Take off sunglasses and move hair aside."
+        ),
+        "no_consent": _("Please agree to the face check first."),
+        "photo_exists": _("Your enrolment photo is already taken. Staff can change it for you."),
+        "no_match": _("The face does not match your enrolment photo. Progress is paused."),
+        "too_late": _(
+            "The minute for this check has passed. Progress is paused until the next check."
+        ),
+        "no_photo": _("There is no enrolment photo yet. Please take it on the study page first."),
+        "face_check": _("Progress is paused until the face check is passed."),
+        "window_closed": _(
+            "The 30-day study period has ended. You can apply for an extension in the chat."
+        ),
+        "complete": _("This lesson is complete."),
+        "gap": "",
+    }
+    return str(texts.get(reason or "", ""))
+
+
+def _lesson_json(state: LessonState) -> dict[str, Any]:
+    return {
+        "key": state.key,
+        "seconds": state.credited,
+        "required": state.required,
+        "percent": state.percent,
+    }
+
+
+def _beat_json(request: web.Request, beat: Beat) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "lesson": _lesson_json(beat.lesson),
+        "total_percent": beat.total_percent,
+        "credited": beat.credited_now,
+        "reason": beat.reason.value if beat.reason else None,
+        "message": reason_text(request, beat.reason.value if beat.reason else None),
+        "check": (
+            {
+                "id": beat.check.id,
+                "kind": beat.check.kind.value,
+                "answer_by": beat.check.answer_by.isoformat(),
+            }
+            if beat.check
+            else None
+        ),
+    }
+
+
+def _context(request: web.Request, **values: Any) -> dict[str, Any]:
+    return {"locale": request[LOCALE], "viewer": request[VIEWER], **values}
+
+
+def _countdown(enrolment: StudyEnrolment, now: datetime) -> dict[str, Any]:
+    deadline = enrolment.deadline
+    seconds = max(0, int((deadline - now).total_seconds())) if deadline else 0
+    return {
+        "deadline": deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if deadline else "",
+        "deadline_iso": deadline.isoformat() if deadline else "",
+        "days": seconds // 86400,
+        "hours": seconds % 86400 // 3600,
+        "open": enrolment.window_end() > now,
+    }
+
+
+async def study_home(request: web.Request) -> web.Response:
+    viewer = _viewer(request)
+    study = request.app[STUDY].study
+    profile = await study.profile(viewer.user_id)
+    enrolments = await study.enrolments(viewer.user_id)
+    context = _context(request, profile=profile, enrolments=enrolments)
+    if not enrolments:
+        return aiohttp_jinja2.render_template("study_home.html", request, context)
+    if "enrolment" in request.query:
+        current = await _enrolment(request, viewer, request.query["enrolment"])
+    else:
+        current = enrolments[0]
+    states = await study.progress(current)
+    course = study.course(current)
+    lessons = [(lesson, state) for lesson, state in zip(course.lessons, states, strict=True)]
+    resume = next((lesson for lesson, state in lessons if state.percent < 100), None)
+    context.update(
+        current=current,
+        course=course,
+        lessons=lessons,
+        resume=resume,
+        total=sum(s.credited for s in states) * 100 // max(1, sum(s.required for s in states)),
+        countdown=_countdown(current, _now(request)),
+    )
+    return aiohttp_jinja2.render_template("study_home.html", request, context)
+
+
+async def study_lesson(request: web.Request) -> web.Response:
+    viewer = _viewer(request)
+    study = request.app[STUDY].study
+    enrolment = await _enrolment(request, viewer, request.query.get("enrolment"))
+    lesson = study.course(enrolment).lesson(request.match_info["key"])
+    if lesson is None:
+        raise web.HTTPNotFound()
+    profile = await study.profile(viewer.user_id)
+    if not profile.has_photo:
+        raise web.HTTPFound(
+            request.app.router["study"].url_for().with_query(enrolment=str(enrolment.id))
+        )
+    states = await study.progress(enrolment)
+    state = next(s for s in states if s.key == lesson.key)
+    context = _context(
+        request,
+        enrolment=enrolment,
+        course=study.course(enrolment),
+        lesson=lesson,
+        state=state,
+        total=sum(s.credited for s in states) * 100 // max(1, sum(s.required for s in states)),
+        heartbeat_ms=int(study.config.heartbeat.total_seconds() * 1000),
+        countdown=_countdown(enrolment, _now(request)),
+    )
+    return aiohttp_jinja2.render_template("study_lesson.html", request, context)
+
+
+async def api_consent(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    await request.app[STUDY].study.consent(viewer.user_id, _now(request))
+    return web.json_response({"ok": True})
+
+
+async def _photo_bytes(request: web.Request) -> bytes:
+    data = await request.read()
+    if not data or len(data) > MAX_PHOTO:
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": "bad_request"}', content_type="application/json"
+        )
+    return data
+
+
+async def api_enrolment_photo(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    photo = await _photo_bytes(request)
+    refusal = await request.app[STUDY].study.enrol_photo(viewer.user_id, photo, _now(request))
+    if refusal is not None:
+        status = 409 if refusal in ("no_consent", "photo_exists") else 422
+        return web.json_response(
+            {"ok": False, "reason": refusal, "message": reason_text(request, refusal)},
+            status=status,
+        )
+    return web.json_response({"ok": True})
+
+
+async def api_delete_photo(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    await request.app[STUDY].study.delete_photo(viewer.user_id, _now(request))
+    return web.json_response({"ok": True})
+
+
+async def api_open_lesson(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    study = request.app[STUDY].study
+    body = await _json(request)
+    enrolment = await _enrolment(request, viewer, body.get("enrolment"))
+    check = await study.open_lesson(viewer.user_id, enrolment, _now(request))
+    return web.json_response(
+        {
+            "ok": True,
+            "check": (
+                {"id": check.id, "kind": check.kind.value, "answer_by": check.answer_by.isoformat()}
+                if check
+                else None
+            ),
+        }
+    )
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": "bad_request"}', content_type="application/json"
+        )
+    return body
+
+
+async def api_heartbeat(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    study = request.app[STUDY].study
+    body = await _json(request)
+    enrolment = await _enrolment(request, viewer, body.get("enrolment"))
+    lesson = body.get("lesson")
+    if not isinstance(lesson, str) or study.course(enrolment).lesson(lesson) is None:
+        raise web.HTTPNotFound()
+    beat = await study.heartbeat(viewer.user_id, enrolment, lesson, _now(request))
+    return web.json_response(_beat_json(request, beat))
+
+
+async def api_progress(request: web.Request) -> web.Response:
+    viewer = _viewer(request)
+    study = request.app[STUDY].study
+    enrolment = await _enrolment(request, viewer, request.query.get("enrolment"))
+    states = await study.progress(enrolment)
+    return web.json_response(
+        {
+            "ok": True,
+            "enrolment": enrolment.id,
+            "lessons": [_lesson_json(s) for s in states],
+            "total_percent": sum(s.credited for s in states)
+            * 100
+            // max(1, sum(s.required for s in states)),
+        }
+    )
+
+
+async def api_answer_check(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    check_id = _id(request.match_info["check_id"])
+    photo = await _photo_bytes(request)
+    outcome = await request.app[STUDY].study.answer_check(
+        viewer.user_id, check_id, photo, _now(request)
+    )
+    if outcome is None:
+        raise web.HTTPNotFound()
+    return web.json_response(
+        {
+            "ok": True,
+            "result": outcome.result.value,
+            "reason": outcome.reason,
+            "message": reason_text(request, outcome.reason),
+            "score": outcome.score,
+        }
+    )
+
+
+def add_study_routes(app: web.Application, study: StudyWeb) -> None:
+    app[STUDY] = study
+    app.router.add_get("/app/study", study_home, name="study")
+    app.router.add_get("/app/study/lesson/{key}", study_lesson, name="study_lesson")
+    app.router.add_post("/app/api/study/consent", api_consent, name="study_consent")
+    app.router.add_post("/app/api/study/photo", api_enrolment_photo, name="study_photo")
+    app.router.add_post("/app/api/study/photo/delete", api_delete_photo, name="study_photo_delete")
+    app.router.add_post("/app/api/study/open", api_open_lesson, name="study_open")
+    app.router.add_post("/app/api/study/heartbeat", api_heartbeat, name="study_heartbeat")
+    app.router.add_get("/app/api/study/progress", api_progress, name="study_progress")
+    app.router.add_post(
+        "/app/api/study/checks/{check_id}", api_answer_check, name="study_check_answer"
+    )
