@@ -137,3 +137,27 @@ async def test_two_staff_deciding_at_once_one_decision_counts(harness: BotHarnes
     assert enrolment.study_deadline is not None
     assert enrolment.study_deadline > now + timedelta(days=29)
     assert await models.AuditLog.filter(action="application_approved").count() == 1
+
+
+async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarness, ticket):
+    import io
+
+    from aiogram.methods import SendDocument, SendPhoto
+    from openpyxl import load_workbook
+
+    person = await registry.person(82, "孙十四", "13800000082")
+    cert = await registry.certificate(person, "B-82", "safety_b", date(2027, 3, 31))
+    await models.Enrolment.create(certificate=cert, active_key=cert.number,
+                                  channel="individual", enrolled_by=1, state="enrolled")
+    await harness.feed(group_message("/stats", STAFF))
+
+    overview = next(m.text for m in harness.session.sent(SendMessage) if "概况" in m.text)
+    assert "已报名，待缴费：1" in overview.replace(": ", "：")
+    assert "未关闭的工单：1" in overview
+    assert harness.session.sent(SendPhoto)
+    [document] = harness.session.sent(SendDocument)
+    sheet = load_workbook(io.BytesIO(document.document.data)).active  # type: ignore[union-attr]
+    rows = list(sheet.iter_rows(values_only=True))
+    from domain.masking import mask_id_number
+
+    assert rows[1][0] == "孙十四" and rows[1][1] == mask_id_number(registry.id_number(82))
