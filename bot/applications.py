@@ -40,12 +40,25 @@ class Applications:
         self._extension_days = extension_days
 
     async def enrolments(self, user_id: int) -> list[models.Enrolment]:
+        """Paid enrolments the account may apply for: its own, and its company's employees'
+        when it is an enterprise contact."""
         binding = await models.Binding.get_or_none(chat_user_id=user_id)
-        if binding is None:
-            return []
-        return await models.Enrolment.filter(
-            certificate__person_id=binding.person_id, paid_at__isnull=False
-        ).select_related("certificate")
+        contact = await models.EnterpriseContact.get_or_none(chat_user_id=user_id)
+        found: dict[int, models.Enrolment] = {}
+        if binding is not None:
+            for row in await models.Enrolment.filter(
+                certificate__person_id=binding.person_id, paid_at__isnull=False
+            ).select_related("certificate__person"):
+                found[row.id] = row
+        if contact is not None:
+            for row in await models.Enrolment.filter(
+                enterprise_id=contact.enterprise_id, paid_at__isnull=False
+            ).select_related("certificate__person"):
+                found[row.id] = row
+        return list(found.values())
+
+    async def is_enterprise(self, user_id: int) -> bool:
+        return await models.EnterpriseContact.exists(chat_user_id=user_id)
 
     def eligibility(self, enrolment: models.Enrolment, kind: ApplicationKind) -> Eligibility:
         passed = enrolment.state == PASSED
@@ -56,17 +69,27 @@ class Applications:
     @staticmethod
     def label(enrolment: models.Enrolment) -> str:
         certificate = enrolment.certificate
-        return (
-            f"{cert_type_name(CertType(certificate.cert_type))} {masked_number(certificate.number)}"
-        )
+        kind = cert_type_name(CertType(certificate.cert_type))
+        return f"{certificate.person.name} · {kind} {masked_number(certificate.number)}"
+
+    async def eligible(
+        self, user_id: int, kind: ApplicationKind, enrolment_id: int
+    ) -> list[models.Enrolment]:
+        """The one enrolment asked for, or with id 0 every eligible one (an enterprise applying
+        for several employees in one go)."""
+        return [
+            e
+            for e in await self.enrolments(user_id)
+            if enrolment_id in (0, e.id) and self.eligibility(e, kind).allowed
+        ]
 
     async def start(
         self, message: Message, user_id: int, kind: ApplicationKind, enrolment_id: int
     ) -> bool:
-        enrolment = next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
-        if enrolment is None or not self.eligibility(enrolment, kind).allowed:
+        if not await self.eligible(user_id, kind, enrolment_id):
             return False
-        form = application_form(kind.value, "individual")
+        several = enrolment_id == 0 and await self.is_enterprise(user_id)
+        form = application_form(kind.value, "enterprise" if several else "individual")
         await message.answer_document(
             BufferedInputFile(form, filename=f"{kind.value}-application.docx"),
             caption=texts.send_the_form(kind.value),
@@ -81,10 +104,22 @@ class Applications:
         enrolment_id: int,
         file_id: str,
         desk: Desk,
-    ) -> int | None:
-        enrolment = next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
-        if enrolment is None or not self.eligibility(enrolment, kind).allowed:
-            return None
+    ) -> list[int]:
+        """One application per enrolment (one filled form may cover several employees)."""
+        created = []
+        for enrolment in await self.eligible(user_id, kind, enrolment_id):
+            created.append(await self._submit_one(message, user_id, kind, enrolment, file_id, desk))
+        return created
+
+    async def _submit_one(
+        self,
+        message: Message,
+        user_id: int,
+        kind: ApplicationKind,
+        enrolment: models.Enrolment,
+        file_id: str,
+        desk: Desk,
+    ) -> int:
         application = await models.Application.create(
             kind=kind.value, enrolment=enrolment, chat_user_id=user_id, form_file_id=file_id
         )

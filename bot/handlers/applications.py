@@ -26,6 +26,19 @@ async def _overview(message: Message, user_id: int, applications: Applications) 
         return
     lines = [texts.applications_intro()]
     buttons = []
+    for kind in ApplicationKind:
+        several = [e for e in enrolments if applications.eligibility(e, kind).allowed]
+        if len(several) > 1:
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        text=texts.apply_for_all(kind.value, len(several)),
+                        callback_data=ApplyCallback(
+                            action=ApplyAction.START, kind=kind.value, item=0
+                        ).pack(),
+                    )
+                ]
+            )
     for enrolment in enrolments:
         label = applications.label(enrolment)
         for kind in ApplicationKind:
@@ -89,7 +102,7 @@ def make_router() -> Router:
         assert message.from_user is not None
         data = await state.get_data()
         file_id = message.document.file_id if message.document else message.photo[-1].file_id  # type: ignore[index]
-        application_id = await applications.submit(
+        created = await applications.submit(
             message,
             message.from_user.id,
             ApplicationKind(data["kind"]),
@@ -98,10 +111,10 @@ def make_router() -> Router:
             desk,
         )
         await state.clear()
-        if application_id is None:
+        if not created:
             await _overview(message, message.from_user.id, applications)
             return
-        await message.answer(texts.application_received(application_id))
+        await message.answer(texts.application_received(", #".join(map(str, created))))
 
     @router.message(Applying.form)
     async def ask_for_the_form(message: Message) -> None:

@@ -160,7 +160,13 @@ def send_the_form(kind: str) -> str:
     ).format(what=what)
 
 
-def application_received(application_id: int) -> str:
+def apply_for_all(kind: str, count: int) -> str:
+    if kind == "extension":
+        return _("📨 Apply for an extension for all {count} at once").format(count=count)
+    return _("📨 Apply for a make-up exam for all {count} at once").format(count=count)
+
+
+def application_received(application_id: int | str) -> str:
     return _(
         "Received: application #{id}. Staff decide and you are told here; there is nothing "
         "else to do."

@@ -147,8 +147,13 @@ async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarnes
 
     person = await registry.person(82, "孙十四", "13800000082")
     cert = await registry.certificate(person, "B-82", "safety_b", date(2027, 3, 31))
-    await models.Enrolment.create(certificate=cert, active_key=cert.number,
-                                  channel="individual", enrolled_by=1, state="enrolled")
+    await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=1,
+        state="enrolled",
+    )
     await harness.feed(group_message("/stats", STAFF))
 
     overview = next(m.text for m in harness.session.sent(SendMessage) if "概况" in m.text)
@@ -161,3 +166,79 @@ async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarnes
     from domain.masking import mask_id_number
 
     assert rows[1][0] == "孙十四" and rows[1][1] == mask_id_number(registry.id_number(82))
+
+
+async def test_an_enterprise_applies_for_several_employees_in_one_go(harness: BotHarness):
+    from aiogram.methods import SendDocument
+
+    boss = updates.user(100095, "王经理")
+    company = await registry.enterprise(95, "云南延期建设有限公司", "13900000095")
+    await models.EnterpriseContact.create(chat_user_id=boss["id"], enterprise=company)
+    now = datetime.now(UTC)
+    for n in range(2):
+        worker = await registry.person(950 + n, f"工人{n}", f"1370000950{n}")
+        cert = await registry.certificate(
+            worker, f"C-95{n}", "safety_c", date(2027, 5, 31), employer=company
+        )
+        await models.Enrolment.create(
+            certificate=cert,
+            active_key=cert.number,
+            channel="enterprise",
+            enterprise=company,
+            enrolled_by=boss["id"],
+            state="overdue",
+            paid_at=now - timedelta(days=31),
+            study_deadline=now - timedelta(days=1),
+        )
+    await harness.feed(updates.message("/apply", boss))
+    offer = harness.session.sent(SendMessage)[-1]
+    [all_button] = [
+        b
+        for row in offer.reply_markup.inline_keyboard
+        for b in row  # type: ignore[union-attr]
+        if "全部 2" in b.text
+    ]
+    await harness.feed(updates.click(all_button.callback_data, boss))
+    [form] = harness.session.sent(SendDocument)
+    assert form.document.filename == "extension-application.docx"  # type: ignore[union-attr]
+
+    document = {"file_id": "filled", "file_unique_id": "u", "file_name": "filled.docx"}
+    await harness.feed(updates.message("", boss, document=document))
+    assert await models.Application.filter(chat_user_id=boss["id"]).count() == 2
+    assert "已收到：申请 #" in harness.last_text() and ", #" in harness.last_text()
+    cards = [d for d in harness.session.sent(SendDocument) if d.chat_id == STAFF_GROUP_ID]
+    assert len(cards) == 2 and all("工人" in (c.caption or "") for c in cards)
+
+
+async def test_a_trainee_edit_is_shown_in_the_topic(harness: BotHarness, ticket):
+    from aiogram.methods import EditMessageText
+
+    message = updates.message("我的证书号是 B-1", TRAINEE)
+    await harness.feed(message)
+    edited = message.message.model_copy(update={"text": "我的证书号是 B-2", "edit_date": 1})  # type: ignore[union-attr]
+    await harness.feed(
+        Update.model_validate({"update_id": 777, "edited_message": edited.model_dump()})
+    )
+    [edit] = harness.session.sent(EditMessageText)
+    assert edit.chat_id == STAFF_GROUP_ID and "B-2" in edit.text
+
+
+async def test_canned_answers_open_tickets_and_find_for_staff(harness: BotHarness, ticket):
+    person = await registry.person(83, "钱十二", "13800000083")
+    await models.Binding.create(chat_user_id=TRAINEE["id"], person=person)
+    await harness.feed(group_message("/a invoice", STAFF, ticket.thread_id))
+    told = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == TRAINEE["id"]]
+    assert any("3 到 5 个工作日" in t for t in told)
+
+    await harness.feed(group_message("/open", STAFF))
+    assert f"#{ticket.id}" in harness.last_text()
+    await harness.feed(group_message("/find 钱十二", STAFF))
+    found = harness.last_text()
+    assert "138****0083" in found and registry.id_number(83) not in found
+
+
+async def test_a_trainee_flooding_the_desk_gets_a_polite_notice(harness: BotHarness, ticket):
+    for n in range(13):
+        await harness.feed(updates.message(f"在吗 {n}", TRAINEE))
+    assert "发送得太快" in harness.last_text()
+    assert await models.RelayedMessage.filter(direction="in").count() == 12
