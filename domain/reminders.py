@@ -39,6 +39,8 @@ class ReminderKind(StrEnum):
     CERT_SUMMARY = "cert_summary"
     VOID_SUMMARY = "void_summary"
     BROADCAST = "broadcast"
+    # To the staff group once a day: recipients who could not be reached (blocked the bot).
+    STAFF_DAILY = "staff_daily"
 
 
 SUMMARY_OF = {

@@ -17,6 +17,7 @@ from typing import Any
 from domain.accounts import ChatUserId
 from domain.clock import Clock
 from domain.enrolment import EnrolmentState
+from domain.masking import mask_name
 from domain.registry import RegistryStatus, void_date
 from domain.reminders import (
     SUMMARY_OF,
@@ -437,3 +438,53 @@ class TortoiseReminderPreferences:
 
     async def set_reachable(self, account: ChatUserId, reachable: bool) -> None:
         await models.ChatUser.filter(id=account).update(unreachable=not reachable)
+
+
+class StaffDailySummary:
+    """Once a day the staff group hears who could not be reached in the last 24 hours (they
+    blocked the bot or deleted the chat). It goes through the outbox itself, keyed by the day,
+    so several instances or a rerun still send it once."""
+
+    def __init__(self, outbox: TortoiseOutbox, staff_group_id: int | None, clock: Clock) -> None:
+        self._enqueue = outbox.enqueue
+        self._staff_group_id = staff_group_id
+        self._clock = clock
+
+    async def __call__(self) -> int:
+        if self._staff_group_id is None:
+            return 0
+        now: datetime = self._clock.now()
+        rows = await models.Outbox.filter(
+            status="unreachable", claimed_at__gte=now - timedelta(days=1)
+        ).values_list("chat_id", "kind")
+        if not rows:
+            return 0
+        chats = sorted({chat_id for chat_id, _ in rows})
+        names = dict(
+            await models.ChatUser.filter(id__in=chats[:20]).values_list("id", "first_name")
+        )
+        day = local_date(now).isoformat()
+        return int(
+            await self._enqueue(
+                [
+                    NewMessage(
+                        chat_id=self._staff_group_id,
+                        kind=ReminderKind.STAFF_DAILY.value,
+                        dedup_key=f"{ReminderKind.STAFF_DAILY.value}|{day}",
+                        payload={
+                            "text_key": ReminderKind.STAFF_DAILY.value,
+                            "params": {
+                                "day": day,
+                                "count": len(chats),
+                                "people": [
+                                    f"{mask_name(names.get(c, '')) or '—'} ({c})"
+                                    for c in chats[:20]
+                                ],
+                            },
+                        },
+                        essential=True,
+                        not_before=now,
+                    )
+                ]
+            )
+        )

@@ -77,7 +77,12 @@ from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
-from infra.reminders import OutboxRefresh, ReminderScanner, TortoiseReminderPreferences
+from infra.reminders import (
+    OutboxRefresh,
+    ReminderScanner,
+    StaffDailySummary,
+    TortoiseReminderPreferences,
+)
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import (
@@ -209,6 +214,7 @@ def build_services(
         clock=clock,
         settings=reminders or ReminderSection(),
         redis=redis,
+        staff_group_id=staff_group_id,
     )
     handlers.update(reminder_handlers)
     jobs.extend(reminder_jobs)
@@ -216,7 +222,13 @@ def build_services(
 
 
 def build_reminders(
-    *, bot: Bot, i18n: I18n, clock: Clock, settings: ReminderSection, redis: Redis | None
+    *,
+    bot: Bot,
+    i18n: I18n,
+    clock: Clock,
+    settings: ReminderSection,
+    redis: Redis | None,
+    staff_group_id: int | None = None,
 ) -> tuple[dict[str, Any], list[Job]]:
     """Reminders and staff broadcasts (key flow 8): the scanner, the outbox sender under
     Telegram's limits (shared through Redis when there is one), the composer's use cases."""
@@ -266,6 +278,7 @@ def build_reminders(
     jobs = [
         Job("scan_reminders", settings.scan_every, ReminderScanner(outbox, clock, schedule, quiet)),
         Job("send_outbox", settings.send_every, sender),
+        Job("staff_daily_summary", 3600, StaffDailySummary(outbox, staff_group_id, clock)),
     ]
     return handlers, jobs
 

@@ -228,6 +228,17 @@ def void_summary(params: dict[str, Any]) -> str:
     )
 
 
+def staff_daily(params: dict[str, Any]) -> str:
+    lines = [
+        _(
+            "📋 Daily summary {day}: {count} recipients could not be reached (they blocked the "
+            "bot or deleted the chat); nothing more is sent to them until they write again."
+        ).format(day=params["day"], count=params["count"])
+    ]
+    lines += [f"• {escape(person)}" for person in params["people"]]
+    return "\n".join(lines)
+
+
 class ReminderTexts:
     """`infra.sender.Render`: one outbox row in one language."""
 
@@ -258,6 +269,8 @@ def render(payload: dict[str, Any], now: datetime, *, essential: bool = True) ->
         return cert_summary(params)
     if kind is ReminderKind.VOID_SUMMARY:
         return void_summary(params)
+    if kind is ReminderKind.STAFF_DAILY:
+        return staff_daily(params)
     raise ValueError(f"no text for {kind}")
 
 

@@ -219,3 +219,26 @@ async def test_a_paused_broadcast_waits_and_a_cancelled_one_sends_nothing_more(
     assert sorted(chat for chat, _ in telegram.sent) == [300_001, 300_002]
     progress = await broadcasts.progress(cancelled, clock.now())
     assert progress is not None and (progress.sent, progress.dropped) == (0, 1)
+
+
+async def test_staff_hear_once_a_day_who_could_not_be_reached(
+    database, clock: FixedClock, i18n, standin: StandInFactory
+):
+    from bot.texts.reminders import render
+    from infra.reminders import StaffDailySummary
+
+    telegram = await standin(FloodLimits())
+    telegram.start_users([300_003])
+    await models.ChatUser.create(id=300_003, first_name="Blocked")
+    telegram.chat.block(300_003)
+    await world.broadcast_to([300_003], clock.now())
+    await world.sender(i18n, clock, BotTransport(telegram.bot))()
+
+    summary = StaffDailySummary(TortoiseOutbox(), -1001000000001, clock)
+    await summary()
+    await summary()  # a second instance, or the next hourly run: still one message a day
+
+    [row] = await models.Outbox.filter(chat_id=-1001000000001)
+    with i18n.context(), i18n.use_locale("en"):
+        text = render(row.payload, clock.now())
+    assert "1 recipients could not be reached" in text and "B****** (300003)" in text
