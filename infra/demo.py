@@ -17,8 +17,18 @@ from domain.registry import CertType
 from infra.registry_import import ImportReport, import_registry
 
 HEADERS = (
-    "身份证号", "姓名", "手机号", "统一社会信用代码", "企业名称", "企业联系人手机",
-    "证书类型", "证书编号", "类别", "发证日期", "有效期至", "状态",
+    "身份证号",
+    "姓名",
+    "手机号",
+    "统一社会信用代码",
+    "企业名称",
+    "企业联系人手机",
+    "证书类型",
+    "证书编号",
+    "类别",
+    "发证日期",
+    "有效期至",
+    "状态",
 )
 ROSTER_FILE = "demo-roster.csv"
 VALIDITY_MONTHS = 36
@@ -146,14 +156,45 @@ _INDIVIDUAL_CERTS: dict[str, tuple[_Cert, ...]] = {
 }
 
 _EMPLOYEE_NAMES = (
-    "杨建国", "周志强", "吴海燕", "孙立军", "马云飞", "朱文斌", "胡晓东", "郭丽华",
-    "何俊杰", "高红梅", "林国平", "罗春花", "郑永明", "梁秀英", "谢家豪", "宋晓峰",
-    "唐志刚", "许文静", "韩德勇", "冯玉兰", "邓少华", "曹建平", "彭学文", "曾小燕",
-    "肖永红", "田光辉", "董雪梅", "袁振宇", "潘丽娟", "蒋宏伟",
+    "杨建国",
+    "周志强",
+    "吴海燕",
+    "孙立军",
+    "马云飞",
+    "朱文斌",
+    "胡晓东",
+    "郭丽华",
+    "何俊杰",
+    "高红梅",
+    "林国平",
+    "罗春花",
+    "郑永明",
+    "梁秀英",
+    "谢家豪",
+    "宋晓峰",
+    "唐志刚",
+    "许文静",
+    "韩德勇",
+    "冯玉兰",
+    "邓少华",
+    "曹建平",
+    "彭学文",
+    "曾小燕",
+    "肖永红",
+    "田光辉",
+    "董雪梅",
+    "袁振宇",
+    "潘丽娟",
+    "蒋宏伟",
 )
 _EMPLOYEE_TYPES = (
-    CertType.SAFETY_A, CertType.SAFETY_B, CertType.SAFETY_C, CertType.SITE_PRO,
-    CertType.SPECIAL_OPS, CertType.TOWER_CRANE, CertType.RIGGER,
+    CertType.SAFETY_A,
+    CertType.SAFETY_B,
+    CertType.SAFETY_C,
+    CertType.SITE_PRO,
+    CertType.SPECIAL_OPS,
+    CertType.TOWER_CRANE,
+    CertType.RIGGER,
 )
 # Mostly due (expiry within the coming year or just past it, before the void date), some not
 # due yet; one void and one busy.

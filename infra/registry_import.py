@@ -58,38 +58,121 @@ class Column:
 
 COLUMNS = (
     Column(
-        "id_number", "身份证号", "ID number",
-        ("身份证号", "身份证号码", "证件号码", "证件号", "身份证", "公民身份号码",
-         "id number", "id_number", "id no", "id card"),
+        "id_number",
+        "身份证号",
+        "ID number",
+        (
+            "身份证号",
+            "身份证号码",
+            "证件号码",
+            "证件号",
+            "身份证",
+            "公民身份号码",
+            "id number",
+            "id_number",
+            "id no",
+            "id card",
+        ),
         required=True,
     ),
-    Column("name", "姓名", "name", ("姓名", "人员姓名", "name", "full name"),
-           required=True, max_length=64),
-    Column("phone", "手机号", "phone",
-           ("手机", "手机号", "手机号码", "联系电话", "电话", "phone", "mobile", "mobile phone")),
-    Column("credit_code", "统一社会信用代码", "credit code",
-           ("统一社会信用代码", "社会信用代码", "信用代码", "纳税人识别号", "credit code",
-            "unified social credit code")),
-    Column("enterprise_name", "企业名称", "enterprise name",
-           ("企业名称", "单位名称", "工作单位", "企业", "单位", "enterprise", "enterprise name",
-            "company", "company name"),
-           max_length=128),
-    Column("enterprise_phone", "企业联系人手机", "enterprise contact phone",
-           ("企业联系人手机", "企业联系人手机号", "企业联系电话", "联系人手机",
-            "enterprise contact phone", "contact phone")),
-    Column("cert_type", "证书类型", "certificate type",
-           ("证书类型", "证书类别", "证书种类", "工种", "certificate type", "cert type"),
-           required=True),
-    Column("cert_number", "证书编号", "certificate number",
-           ("证书编号", "证书号", "证书号码", "certificate number", "certificate no", "cert no"),
-           required=True, max_length=64),
+    Column(
+        "name",
+        "姓名",
+        "name",
+        ("姓名", "人员姓名", "name", "full name"),
+        required=True,
+        max_length=64,
+    ),
+    Column(
+        "phone",
+        "手机号",
+        "phone",
+        ("手机", "手机号", "手机号码", "联系电话", "电话", "phone", "mobile", "mobile phone"),
+    ),
+    Column(
+        "credit_code",
+        "统一社会信用代码",
+        "credit code",
+        (
+            "统一社会信用代码",
+            "社会信用代码",
+            "信用代码",
+            "纳税人识别号",
+            "credit code",
+            "unified social credit code",
+        ),
+    ),
+    Column(
+        "enterprise_name",
+        "企业名称",
+        "enterprise name",
+        (
+            "企业名称",
+            "单位名称",
+            "工作单位",
+            "企业",
+            "单位",
+            "enterprise",
+            "enterprise name",
+            "company",
+            "company name",
+        ),
+        max_length=128,
+    ),
+    Column(
+        "enterprise_phone",
+        "企业联系人手机",
+        "enterprise contact phone",
+        (
+            "企业联系人手机",
+            "企业联系人手机号",
+            "企业联系电话",
+            "联系人手机",
+            "enterprise contact phone",
+            "contact phone",
+        ),
+    ),
+    Column(
+        "cert_type",
+        "证书类型",
+        "certificate type",
+        ("证书类型", "证书类别", "证书种类", "工种", "certificate type", "cert type"),
+        required=True,
+    ),
+    Column(
+        "cert_number",
+        "证书编号",
+        "certificate number",
+        ("证书编号", "证书号", "证书号码", "certificate number", "certificate no", "cert no"),
+        required=True,
+        max_length=64,
+    ),
     Column("category", "类别", "category", ("类别", "专业类别", "专业", "category")),
-    Column("issued_on", "发证日期", "issue date",
-           ("发证日期", "发证时间", "颁发日期", "issue date", "issued on", "issued")),
-    Column("expires_on", "有效期至", "expiry date",
-           ("有效期至", "有效期截止", "有效期截止日期", "到期日期", "截止日期", "有效期",
-            "expiry date", "expiration date", "expires", "expires on", "valid until"),
-           required=True),
+    Column(
+        "issued_on",
+        "发证日期",
+        "issue date",
+        ("发证日期", "发证时间", "颁发日期", "issue date", "issued on", "issued"),
+    ),
+    Column(
+        "expires_on",
+        "有效期至",
+        "expiry date",
+        (
+            "有效期至",
+            "有效期截止",
+            "有效期截止日期",
+            "到期日期",
+            "截止日期",
+            "有效期",
+            "expiry date",
+            "expiration date",
+            "expires",
+            "expires on",
+            "valid until",
+        ),
+        required=True,
+    ),
     Column("status", "状态", "status", ("状态", "证书状态", "status")),
 )
 COLUMNS_BY_KEY = {column.key: column for column in COLUMNS}
@@ -115,19 +198,64 @@ HEADER_SYNONYMS = {_header_key(s): column.key for column in COLUMNS for s in col
 # accepted. 安全员 is the on-site professional (现场专业人员) role; the full-time safety manager's
 # certificate is written C证 / 专职安全生产管理人员.
 CERT_TYPE_NAMES: dict[CertType, tuple[str, ...]] = {
-    CertType.SPECIAL_OPS: ("特种作业人员", "特种作业", "特种作业操作证", "建筑施工特种作业人员",
-                           "special operations", "special operations personnel"),
-    CertType.SAFETY_A: ("A证", "A", "A类", "安全生产考核合格证书A", "安全生产考核合格证书(A)",
-                        "主要负责人", "企业主要负责人", "safety certificate A"),
-    CertType.SAFETY_B: ("B证", "B", "B类", "安全生产考核合格证书B", "安全生产考核合格证书(B)",
-                        "项目负责人", "safety certificate B"),
-    CertType.SITE_PRO: ("现场专业人员", "施工员", "质量员", "安全员", "标准员", "材料员", "机械员",
-                        "劳务员", "资料员", "on-site professional", "site professional"),
-    CertType.SAFETY_C: ("C证", "C", "C类", "安全生产考核合格证书C", "安全生产考核合格证书(C)",
-                        "专职安全生产管理人员", "safety certificate C"),
+    CertType.SPECIAL_OPS: (
+        "特种作业人员",
+        "特种作业",
+        "特种作业操作证",
+        "建筑施工特种作业人员",
+        "special operations",
+        "special operations personnel",
+    ),
+    CertType.SAFETY_A: (
+        "A证",
+        "A",
+        "A类",
+        "安全生产考核合格证书A",
+        "安全生产考核合格证书(A)",
+        "主要负责人",
+        "企业主要负责人",
+        "safety certificate A",
+    ),
+    CertType.SAFETY_B: (
+        "B证",
+        "B",
+        "B类",
+        "安全生产考核合格证书B",
+        "安全生产考核合格证书(B)",
+        "项目负责人",
+        "safety certificate B",
+    ),
+    CertType.SITE_PRO: (
+        "现场专业人员",
+        "施工员",
+        "质量员",
+        "安全员",
+        "标准员",
+        "材料员",
+        "机械员",
+        "劳务员",
+        "资料员",
+        "on-site professional",
+        "site professional",
+    ),
+    CertType.SAFETY_C: (
+        "C证",
+        "C",
+        "C类",
+        "安全生产考核合格证书C",
+        "安全生产考核合格证书(C)",
+        "专职安全生产管理人员",
+        "safety certificate C",
+    ),
     CertType.TOWER_CRANE: ("塔式起重机司机", "塔吊司机", "塔机司机", "tower crane driver"),
-    CertType.RIGGER: ("建筑起重司索信号工", "司索信号工", "司索工", "信号工", "rigger",
-                      "rigger and signaller"),
+    CertType.RIGGER: (
+        "建筑起重司索信号工",
+        "司索信号工",
+        "司索工",
+        "信号工",
+        "rigger",
+        "rigger and signaller",
+    ),
 }
 CERT_TYPES = {
     _key(name): cert_type
@@ -145,47 +273,76 @@ STATUSES = {_key(name): status for status, names in STATUS_NAMES.items() for nam
 # (zh, en) sentences for the rejection file, which staff of either language open in Excel.
 MESSAGES: dict[str, tuple[str, str]] = {
     "missing_value": ("缺少“{column_zh}”。", "The {column_en} is missing."),
-    "too_long": ("“{column_zh}”超过{limit}个字符。",
-                 "The {column_en} is longer than {limit} characters."),
-    "id_length": ("身份证号应为18位，这里是{length}位。",
-                  "The ID number must have 18 characters; this one has {length}."),
-    "id_format": ("身份证号应为17位数字加1位数字或X。",
-                  "The ID number must be 17 digits followed by a digit or X."),
-    "id_birth_date": ("身份证号中的出生日期（第7-14位）不是有效日期。",
-                      "The birth date in the ID number (characters 7-14) is not a real date."),
-    "id_check": ("身份证号最后一位（校验码）与前17位不符，可能有数字录错。",
-                 "The last character of the ID number (the check character) does not match the "
-                 "first 17; a digit is probably mistyped."),
-    "credit_length": ("统一社会信用代码应为18位，这里是{length}位。",
-                      "The credit code must have 18 characters; this one has {length}."),
-    "credit_format": ("统一社会信用代码含有不允许的字符"
-                      "（只用数字和除I、O、S、V、Z以外的大写字母）。",
-                      "The credit code has characters that are not allowed (digits and capital "
-                      "letters except I, O, S, V and Z)."),
-    "credit_check": ("统一社会信用代码最后一位（校验码）与前17位不符。",
-                     "The last character of the credit code (the check character) does not "
-                     "match the first 17."),
+    "too_long": (
+        "“{column_zh}”超过{limit}个字符。",
+        "The {column_en} is longer than {limit} characters.",
+    ),
+    "id_length": (
+        "身份证号应为18位，这里是{length}位。",
+        "The ID number must have 18 characters; this one has {length}.",
+    ),
+    "id_format": (
+        "身份证号应为17位数字加1位数字或X。",
+        "The ID number must be 17 digits followed by a digit or X.",
+    ),
+    "id_birth_date": (
+        "身份证号中的出生日期（第7-14位）不是有效日期。",
+        "The birth date in the ID number (characters 7-14) is not a real date.",
+    ),
+    "id_check": (
+        "身份证号最后一位（校验码）与前17位不符，可能有数字录错。",
+        "The last character of the ID number (the check character) does not match the "
+        "first 17; a digit is probably mistyped.",
+    ),
+    "credit_length": (
+        "统一社会信用代码应为18位，这里是{length}位。",
+        "The credit code must have 18 characters; this one has {length}.",
+    ),
+    "credit_format": (
+        "统一社会信用代码含有不允许的字符（只用数字和除I、O、S、V、Z以外的大写字母）。",
+        "The credit code has characters that are not allowed (digits and capital "
+        "letters except I, O, S, V and Z).",
+    ),
+    "credit_check": (
+        "统一社会信用代码最后一位（校验码）与前17位不符。",
+        "The last character of the credit code (the check character) does not match the first 17.",
+    ),
     "unknown_cert_type": ("无法识别的证书类型“{value}”。", "Unknown certificate type “{value}”."),
-    "bad_date": ("“{column_zh}”不是有效日期：“{value}”。",
-                 "The {column_en} is not a valid date: “{value}”."),
-    "issued_after_expiry": ("发证日期晚于有效期截止日期。",
-                            "The issue date is after the expiry date."),
-    "bad_category": ("施工员类别“{value}”无效，应为：{allowed}。",
-                     "The 施工员 category “{value}” is not one of: {allowed}."),
-    "duplicate_certificate": ("证书编号“{value}”已在第{first_row}行出现，但持证人不同。",
-                              "Certificate number “{value}” already appears in row {first_row} "
-                              "with a different holder."),
-    "unknown_status": ("无法识别的证书状态“{value}”（应为有效、办理中或作废）。",
-                       "Unknown certificate status “{value}” (expected valid, busy or void)."),
-    "bad_phone": ("“{column_zh}”不是11位手机号码：“{value}”。",
-                  "The {column_en} is not an 11-digit mobile number: “{value}”."),
+    "bad_date": (
+        "“{column_zh}”不是有效日期：“{value}”。",
+        "The {column_en} is not a valid date: “{value}”.",
+    ),
+    "issued_after_expiry": (
+        "发证日期晚于有效期截止日期。",
+        "The issue date is after the expiry date.",
+    ),
+    "bad_category": (
+        "施工员类别“{value}”无效，应为：{allowed}。",
+        "The 施工员 category “{value}” is not one of: {allowed}.",
+    ),
+    "duplicate_certificate": (
+        "证书编号“{value}”已在第{first_row}行出现，但持证人不同。",
+        "Certificate number “{value}” already appears in row {first_row} with a different holder.",
+    ),
+    "unknown_status": (
+        "无法识别的证书状态“{value}”（应为有效、办理中或作废）。",
+        "Unknown certificate status “{value}” (expected valid, busy or void).",
+    ),
+    "bad_phone": (
+        "“{column_zh}”不是11位手机号码：“{value}”。",
+        "The {column_en} is not an 11-digit mobile number: “{value}”.",
+    ),
 }
 # The reason code staff filter on; the message adds which part is wrong.
 REASON_CODES = {
-    "id_length": "bad_id_number", "id_format": "bad_id_number",
-    "id_birth_date": "bad_id_number", "id_check": "bad_id_number",
-    "credit_length": "bad_credit_code", "credit_format": "bad_credit_code",
-    "credit_check": "bad_credit_code", "issued_after_expiry": "bad_date",
+    "id_length": "bad_id_number",
+    "id_format": "bad_id_number",
+    "id_birth_date": "bad_id_number",
+    "id_check": "bad_id_number",
+    "credit_length": "bad_credit_code",
+    "credit_format": "bad_credit_code",
+    "credit_check": "bad_credit_code",
+    "issued_after_expiry": "bad_date",
 }
 
 
@@ -464,7 +621,8 @@ def parse_roster(path: Path) -> ParsedRoster:
 
 
 def _parse_rows(
-    rows: Iterator[tuple[int, tuple[object, ...]]], headers: tuple[str, ...],
+    rows: Iterator[tuple[int, tuple[object, ...]]],
+    headers: tuple[str, ...],
     positions: dict[str, int],
 ) -> ParsedRoster:
     roster = ParsedRoster(headers=headers)
@@ -472,8 +630,9 @@ def _parse_rows(
     for number, cells in rows:
         if all(_text(cell) == "" for cell in cells):
             continue
-        by_key = {key: cells[index] if index < len(cells) else None
-                  for key, index in positions.items()}
+        by_key = {
+            key: cells[index] if index < len(cells) else None for key, index in positions.items()
+        }
         try:
             parsed = _validate(number, by_key)
             first = holders.setdefault(parsed.cert_number, (number, parsed.id_number))
@@ -539,7 +698,8 @@ class _Store:
             if row.credit_code:
                 known = self.enterprises.get(row.credit_code, ("", ""))[1]
                 self.enterprises[row.credit_code] = (
-                    row.enterprise_name, row.enterprise_phone or known
+                    row.enterprise_name,
+                    row.enterprise_phone or known,
                 )
             self.last_row[row.cert_number] = row.row
         self.person_ids: dict[str, int] = {}
@@ -603,7 +763,8 @@ class _Store:
                 self.changed_enterprises.add(enterprise.credit_code)
         created = [
             Enterprise(
-                credit_code=key, name=self.enterprises[key][0],
+                credit_code=key,
+                name=self.enterprises[key][0],
                 contact_phone=self.enterprises[key][1],
             )
             for key in keys
@@ -611,8 +772,10 @@ class _Store:
         ]
         if changed:
             await Enterprise.bulk_update(
-                changed, ["name", "contact_phone", "updated_at"],
-                batch_size=UPDATE_BATCH, using_db=db,
+                changed,
+                ["name", "contact_phone", "updated_at"],
+                batch_size=UPDATE_BATCH,
+                using_db=db,
             )
         if created:
             await Enterprise.bulk_create(created, using_db=db)
@@ -622,9 +785,7 @@ class _Store:
 
     async def _certificates(self, chunk: list[RosterRow], db: BaseDBAsyncClient) -> None:
         numbers = list(dict.fromkeys(r.cert_number for r in chunk))
-        existing = {
-            c.number: c for c in await Certificate.filter(number__in=numbers).using_db(db)
-        }
+        existing = {c.number: c for c in await Certificate.filter(number__in=numbers).using_db(db)}
         created: dict[str, Certificate] = {}
         changed: dict[str, Certificate] = {}
         for row in chunk:
@@ -671,7 +832,13 @@ class _Store:
 
 
 CERTIFICATE_FIELDS = (
-    "cert_type", "category", "person_id", "enterprise_id", "issued_on", "expires_on", "status"
+    "cert_type",
+    "category",
+    "person_id",
+    "enterprise_id",
+    "issued_on",
+    "expires_on",
+    "status",
 )
 
 

@@ -38,8 +38,9 @@ class Signer:
 
     def sign(self, purpose: str, payload: dict[str, Any], *, now: datetime, ttl: int) -> str:
         body = _b64(
-            json.dumps({**payload, "exp": int(now.timestamp()) + ttl}, separators=(",", ":"))
-            .encode()
+            json.dumps(
+                {**payload, "exp": int(now.timestamp()) + ttl}, separators=(",", ":")
+            ).encode()
         )
         return f"{body}.{self._mac(purpose, body)}"
 

@@ -37,9 +37,7 @@ class SandboxProvider:
         return self._mac(f"checkout:{order_number}")[:32]
 
     def checkout_url(self, order_number: str) -> str:
-        return (
-            f"{self._base_url}/sandbox/pay/{order_number}?t={self.checkout_token(order_number)}"
-        )
+        return f"{self._base_url}/sandbox/pay/{order_number}?t={self.checkout_token(order_number)}"
 
     async def create(
         self, order_number: str, amount_fen: int, description: str, expires_at: datetime
