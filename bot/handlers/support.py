@@ -39,9 +39,11 @@ def make_router() -> Router:
     return router
 
 
-async def has_open_ticket(message: Message, desk: Desk) -> bool | dict[str, SupportTicket]:
+async def has_ticket(message: Message, desk: Desk) -> bool | dict[str, SupportTicket]:
+    """Once a trainee has talked to the desk, what the bot does not understand goes to staff;
+    a message after staff closed the ticket reopens it."""
     ticket = await desk.tickets.get(message.chat.id)
-    return {"ticket": ticket} if ticket is not None and ticket.status == "open" else False
+    return {"ticket": ticket} if ticket is not None else False
 
 
 def make_relay_router() -> Router:
@@ -50,7 +52,7 @@ def make_relay_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.edited_message.filter(F.chat.type == "private")
 
-    @router.message(has_open_ticket)
+    @router.message(has_ticket)
     async def relay_to_staff(message: Message, desk: Desk, ticket: SupportTicket) -> None:
         if ticket.banned:
             await message.answer(texts.banned_for_trainee())

@@ -78,9 +78,11 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     closed = await chat.reply(user)
     assert "已处理" in closed["text"] and "重新打开" in closed["text"]
 
+    await chat.send(user, "还有一个问题")  # a new message reopens the closed ticket
+    await wait_for(lambda: _has(chat, topic, "还有一个问题"))
+    assert (await models.SupportTicket.get(chat_user_id=user)).status == "open"
+
     await live_app.bot.delete_forum_topic(GROUP, topic)
-    await chat.send(user, "/support")
-    await chat.reply(user)
     await chat.send(user, "话题删了还能收到吗？")
     ticket = await wait_for(lambda: _ticket_moved(user, topic))
     await wait_for(lambda: _has(chat, ticket.thread_id, "话题删了还能收到吗"))
