@@ -145,26 +145,13 @@ class Applications:
                 ]
             )
 
-        async def send(thread_id: int | None) -> int:
-            if message.document is not None:
-                sent = await desk.bot.send_document(
-                    desk.staff_group_id,
-                    file_id,
-                    caption=caption,
-                    reply_markup=markup,  # type: ignore[arg-type]
-                    message_thread_id=thread_id,
-                )
-            else:
-                sent = await desk.bot.send_photo(
-                    desk.staff_group_id,
-                    file_id,
-                    caption=caption,
-                    reply_markup=markup,  # type: ignore[arg-type]
-                    message_thread_id=thread_id,
-                )
-            return sent.message_id
-
-        application.staff_message_id = await desk._into_topic(ticket, send)
+        application.staff_message_id = await desk.file_into_topic(
+            ticket,
+            file_id,
+            is_document=message.document is not None,
+            caption=caption,
+            markup=markup,
+        )
         await application.save(update_fields=["staff_message_id"])
         return application.id
 

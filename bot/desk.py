@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 
 from bot.texts import support as texts
@@ -89,7 +90,9 @@ class Desk:
                     raise
         return ticket
 
-    async def _into_topic(self, ticket: models.SupportTicket, send) -> int:  # type: ignore[no-untyped-def]
+    async def _into_topic(
+        self, ticket: models.SupportTicket, send: Callable[[int | None], Awaitable[int]]
+    ) -> int:
         """Sends into the trainee's topic; a topic staff deleted is recreated with a new card
         (the usual failure of such bots is to go silent here)."""
         try:
@@ -113,6 +116,28 @@ class Desk:
             return sent.message_id
 
         await self._into_topic(ticket, send)
+
+    async def file_into_topic(
+        self,
+        ticket: models.SupportTicket,
+        file_id: str,
+        *,
+        is_document: bool,
+        caption: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> int:
+        """A document or photo with a caption (and buttons) in the trainee's topic."""
+        assert self.staff_group_id is not None
+        group = self.staff_group_id
+
+        async def send(thread_id: int | None) -> int:
+            method = self.bot.send_document if is_document else self.bot.send_photo
+            sent = await method(
+                group, file_id, caption=caption, reply_markup=markup, message_thread_id=thread_id
+            )
+            return sent.message_id
+
+        return await self._into_topic(ticket, send)
 
     async def to_staff(self, message: Message) -> None:
         ticket = await self.open_ticket(message.chat.id)

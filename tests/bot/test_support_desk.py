@@ -242,3 +242,30 @@ async def test_a_trainee_flooding_the_desk_gets_a_polite_notice(harness: BotHarn
         await harness.feed(updates.message(f"在吗 {n}", TRAINEE))
     assert "发送得太快" in harness.last_text()
     assert await models.RelayedMessage.filter(direction="in").count() == 12
+
+
+async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(harness: BotHarness):
+    from aiogram.methods import SendPhoto
+
+    trainee = updates.user(100096, "褚十五")
+    person = await registry.person(96, "褚十五", "13800000096")
+    await models.Binding.create(chat_user_id=trainee["id"], person=person)
+    cert = await registry.certificate(person, "B-96", "safety_b", date(2027, 3, 31))
+    now = datetime.now(UTC)
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=trainee["id"],
+        state="overdue",
+        paid_at=now - timedelta(days=31),
+        study_deadline=now - timedelta(days=1),
+    )
+    start = ApplyCallback(action=ApplyAction.START, kind="extension", item=enrolment.id)
+    await harness.feed(updates.click(start.pack(), trainee))
+    photo = [{"file_id": "form-photo", "file_unique_id": "p", "width": 800, "height": 1200}]
+    await harness.feed(updates.message("", trainee, photo=photo))
+
+    [card] = [p for p in harness.session.sent(SendPhoto) if p.chat_id == STAFF_GROUP_ID]
+    assert card.photo == "form-photo" and "B-96" in (card.caption or "")
+    assert card.reply_markup is not None
