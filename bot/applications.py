@@ -27,6 +27,7 @@ from domain.support import (
 )
 from domain.timezone import CHINA
 from infra.db import models
+from infra.exam import exam_standing
 from infra.forms import application_form
 from infra.repositories.support import audit
 
@@ -60,11 +61,16 @@ class Applications:
     async def is_enterprise(self, user_id: int) -> bool:
         return await models.EnterpriseContact.exists(chat_user_id=user_id)
 
-    def eligibility(self, enrolment: models.Enrolment, kind: ApplicationKind) -> Eligibility:
+    async def eligibility(self, enrolment: models.Enrolment, kind: ApplicationKind) -> Eligibility:
         passed = enrolment.state == PASSED
+        if not passed and await models.Application.exists(
+            enrolment_id=enrolment.id, kind=kind.value, status=ApplicationStatus.PENDING.value
+        ):
+            return Eligibility(False, "already_pending")
         if kind is ApplicationKind.EXTENSION:
             return extension_eligibility(enrolment.study_deadline, passed, self._clock.now())
-        return makeup_eligibility(failed_attempts=0, passed=passed)  # exams are not built yet
+        used, _, passed_exam = await exam_standing(enrolment.id)
+        return makeup_eligibility(failed_attempts=used, passed=passed or passed_exam)
 
     @staticmethod
     def label(enrolment: models.Enrolment) -> str:
@@ -80,7 +86,7 @@ class Applications:
         return [
             e
             for e in await self.enrolments(user_id)
-            if enrolment_id in (0, e.id) and self.eligibility(e, kind).allowed
+            if enrolment_id in (0, e.id) and (await self.eligibility(e, kind)).allowed
         ]
 
     async def start(

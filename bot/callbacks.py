@@ -88,3 +88,7 @@ class HelpTopic(StrEnum):
 
 class HelpCallback(CallbackData, prefix="help"):
     topic: HelpTopic
+
+
+class ReceiptCallback(CallbackData, prefix="rcpt"):
+    receipt: int

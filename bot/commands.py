@@ -16,6 +16,8 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="enrol", description=_("Enrol for continuing education")),
         BotCommand(command="status", description=_("My enrolments")),
         BotCommand(command="pay", description=_("Pay by QR code")),
+        BotCommand(command="exam", description=_("Exam: where I stand")),
+        BotCommand(command="receipt", description=_("My completion receipt")),
         BotCommand(command="apply", description=_("Extension and make-up applications")),
         BotCommand(command="support", description=_("Talk to the support desk")),
         BotCommand(command="mute", description=_("Mute non-essential reminders")),

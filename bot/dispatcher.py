@@ -11,6 +11,7 @@ from bot.handlers import (
     broadcast,
     enrolment,
     errors,
+    exam,
     fallback,
     help,
     payment,
@@ -20,7 +21,6 @@ from bot.handlers import (
     staff_stats,
     start,
     support,
-    upcoming,
 )
 from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
 from domain.accounts import AccountRepository
@@ -45,14 +45,15 @@ def make_dispatcher(
         broadcast.make_router(staff_group_id),
         staff_desk.make_router(staff_group_id),
         staff_stats.make_router(staff_group_id),
+        exam.make_staff_router(staff_group_id),
         start.make_router(),
         help.make_router(),
         broadcast.make_mute_router(),
         enrolment.make_router(),
         payment.make_router(),
         applications.make_router(),
+        exam.make_router(),
         support.make_router(),
-        upcoming.make_router(),
         support.make_relay_router(),
         fallback.make_router(),
     )

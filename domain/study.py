@@ -111,3 +111,11 @@ def next_check_at(passed_at: datetime, interval: timedelta, fraction: float) -> 
 
 def required_seconds(minutes: float, scale: float) -> int:
     return max(1, round(minutes * 60 * scale))
+
+
+CLASS_HOUR_MINUTES = 45
+
+
+def class_hours(minutes: float) -> float:
+    """学时: a class hour is 45 minutes; one decimal is what a receipt prints."""
+    return round(minutes / CLASS_HOUR_MINUTES, 1)

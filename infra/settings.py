@@ -153,6 +153,13 @@ class StudySection(BaseModel):
     check_answer_seconds: float = Field(default=60, gt=0)
 
 
+class ExamSection(BaseModel):
+    """Timed exams (env `EXAM_*`)."""
+
+    questions: int = Field(default=20, ge=1, le=100)
+    time_limit_minutes: float = Field(default=60, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -164,6 +171,7 @@ class Settings(BaseSettings):
 
     app: AppSection = AppSection()
     telegram: TelegramSection = TelegramSection()
+    exam: ExamSection = ExamSection()
     database: DatabaseSection = DatabaseSection()
     redis: RedisSection = RedisSection()
     web: WebSection = WebSection()

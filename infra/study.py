@@ -39,7 +39,7 @@ from infra.faces.engine import cosine
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = ("studying",)
+OPEN_STATES = ("studying", "exam")
 # A lesson opened again this soon after a passed check needs no new one (a reload, "back").
 START_GRACE = timedelta(seconds=30)
 
@@ -345,6 +345,35 @@ class Study:
                 return None
             return await self._ask(user_id, enrolment.id, CheckKind.START, now)
 
+    async def exam_check(
+        self, user_id: int, enrolment_id: int, attempt_started_at: datetime, now: datetime
+    ) -> PendingCheck | None:
+        """Checks during an exam: one when the attempt starts, then at random moments. A failed
+        check pauses nothing (it is on the attempt's timeline for staff), so the next one comes
+        after the interval, not at once."""
+        async with self._lock(user_id):
+            latest = await self._latest(user_id, now)
+            pending = self._pending(latest)
+            if pending is not None:
+                return pending
+            if (
+                latest is None
+                or latest.kind == CheckKind.ENROLMENT.value
+                or latest.requested_at < attempt_started_at
+            ):
+                return await self._ask(user_id, enrolment_id, CheckKind.START, now)
+            due = latest.next_due_at or (
+                (latest.answered_at or latest.requested_at) + self.config.check_interval
+            )
+            if now >= due:
+                return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
+            return None
+
+    async def checks_between(self, user_id: int, start: datetime, end: datetime) -> list[FaceCheck]:
+        return await FaceCheck.filter(
+            chat_user_id=user_id, requested_at__gte=start, requested_at__lte=end
+        ).order_by("requested_at", "id")
+
     async def answer_check(
         self, user_id: int, check_id: int, photo: bytes, now: datetime
     ) -> CheckOutcome | None:
@@ -382,8 +411,9 @@ class Study:
     ) -> CheckOutcome:
         row.result, row.reason, row.answered_at = result.value, reason, now
         row.score = round(score, 4) if score is not None else None
-        if result is CheckResult.PASSED:
-            row.next_due_at = next_check_at(now, self.config.check_interval, self._rng())
+        # Study asks again at once after a failure (progress waits for a pass); an exam, where
+        # a failure pauses nothing, waits for this moment.
+        row.next_due_at = next_check_at(now, self.config.check_interval, self._rng())
         await row.save(update_fields=["result", "reason", "answered_at", "score", "next_due_at"])
         log.info("face check %s of user %s: %s %s", row.id, row.chat_user_id, result, reason)
         return CheckOutcome(result, reason, row.score)

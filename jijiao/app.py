@@ -11,6 +11,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -29,6 +30,7 @@ from bot.applications import Applications
 from bot.commands import register_commands
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
+from bot.exam_notifier import BotExamNotifier
 from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
 from bot.texts.reminders import ReminderTexts
@@ -68,9 +70,10 @@ from domain.reminders import (
 )
 from domain.timezone import CHINA, local_date
 from infra.clock import SystemClock
-from infra.content import load_courses
+from infra.content import load_banks, load_courses
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
+from infra.exam import ExamConfig, Exams
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
@@ -101,7 +104,7 @@ from infra.sender import (
     RedisRateLimiter,
     SenderConfig,
 )
-from infra.settings import ReminderSection, Settings, SettingsError
+from infra.settings import ExamSection, ReminderSection, Settings, SettingsError, StudySection
 from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter
@@ -110,6 +113,7 @@ from infra.workers import Job, Workers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from webview.app import make_web_app
 from webview.auth import Sessions
+from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
 from webview.study import StudyWeb, add_study_routes
@@ -145,6 +149,9 @@ class Services:
     apply_payment: ApplyPayment
     payment_store: TortoisePaymentStore
     jobs: list[Job]
+    study: Study
+    exams: Exams
+    faces: LazyFaces
 
 
 def build_services(
@@ -157,7 +164,12 @@ def build_services(
     provider: PaymentProvider,
     fees: Fees,
     staff_group_id: int | None,
+    data_dir: Path,
+    signer: Signer,
+    base_url: str = "http://127.0.0.1:8080",
     reminders: ReminderSection | None = None,
+    study: StudySection | None = None,
+    exam: ExamSection | None = None,
     redis: Redis | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
@@ -218,7 +230,31 @@ def build_services(
     )
     handlers.update(reminder_handlers)
     jobs.extend(reminder_jobs)
-    return Services(handlers, apply_payment, store, jobs)
+
+    faces = LazyFaces(data_dir)
+    exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
+    study_service = make_study(study or StudySection(), faces, data_dir)
+    exam = exam or ExamSection()
+    exams = Exams(
+        load_banks(),
+        study_service,
+        signer,
+        ExamConfig(
+            questions=exam.questions,
+            time_limit=timedelta(minutes=exam.time_limit_minutes),
+            verify_base=base_url,
+            receipts_dir=data_dir / "receipts",
+        ),
+        notifier=exam_notifier,
+    )
+    exam_notifier.attach(exams)
+    handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
+
+    async def close_exam_attempts() -> None:
+        await exams.close_overdue(clock.now())
+
+    jobs.append(Job("close_exam_attempts", 15, close_exam_attempts))
+    return Services(handlers, apply_payment, store, jobs, study_service, exams, faces)
 
 
 def build_reminders(
@@ -283,12 +319,11 @@ def build_reminders(
     return handlers, jobs
 
 
-def make_study(settings: Settings, faces: LazyFaces) -> Study:
-    config = settings.study
+def make_study(config: StudySection, faces: LazyFaces, data_dir: Path) -> Study:
     return Study(
         load_courses(),
         faces,
-        FaceStore(settings.app.data_dir / "faces"),
+        FaceStore(data_dir / "faces"),
         StudyConfig(
             minutes_scale=config.minutes_scale,
             heartbeat=timedelta(seconds=config.heartbeat_seconds),
@@ -377,9 +412,8 @@ async def running(
     storage = make_storage(settings)
     webapp_url = f"{settings.base_url}/app"
     bot = make_bot(settings)
-    sessions = Sessions(
-        Signer(settings.secret_key()), session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl
-    )
+    signer = Signer(settings.secret_key())
+    sessions = Sessions(signer, session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl)
     provider = make_payment_provider(settings)
     # One client for the instances' shared rate limits; closed with the app.
     redis = Redis.from_url(settings.redis.url) if settings.redis.url else None
@@ -392,7 +426,12 @@ async def running(
         provider=provider,
         fees=Fees(settings.payment.fee_fen, settings.payment.fees),
         staff_group_id=settings.staff_group_id,
+        data_dir=settings.app.data_dir,
+        signer=signer,
+        base_url=settings.base_url,
         reminders=settings.reminders,
+        study=settings.study,
+        exam=settings.exam,
         redis=redis,
     )
     accounts = services.handlers["accounts"]
@@ -427,8 +466,8 @@ async def running(
             notify_base=f"http://127.0.0.1:{settings.web.port}",
         ),
     )
-    faces = LazyFaces(settings.app.data_dir)
-    add_study_routes(app, StudyWeb(make_study(settings, faces)))
+    add_study_routes(app, StudyWeb(services.study))
+    add_exam_routes(app, services.exams)
     workers = Workers(services.jobs)
 
     runner = web.AppRunner(app, access_log=None)
@@ -464,5 +503,5 @@ async def running(
             await redis.aclose()
         if localchat is not None:
             await localchat.close()
-        faces.close()
+        services.faces.close()
         await database.close_connections()

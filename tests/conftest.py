@@ -155,16 +155,23 @@ def recording_bot() -> Iterator[tuple[Bot, RecordingSession]]:
 
 @pytest.fixture
 async def harness(
-    database: str, i18n: I18n, clock: FixedClock, recording_bot: tuple[Bot, RecordingSession]
+    database: str,
+    i18n: I18n,
+    clock: FixedClock,
+    recording_bot: tuple[Bot, RecordingSession],
+    tmp_path: Path,
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
+    signer = Signer(b"k" * 32)
     services = build_services(
         bot=bot,
         i18n=i18n,
         clock=clock,
         webapp_url=WEBAPP_URL,
-        sessions=Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
+        sessions=Sessions(signer, session_ttl=3600, link_ttl=600),
+        data_dir=tmp_path,
+        signer=signer,
         provider=SandboxProvider("http://127.0.0.1:8080", b"s" * 32),
         fees=Fees(30000, {"tower_crane": 45000}),
         staff_group_id=STAFF_GROUP_ID,

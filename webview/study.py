@@ -37,7 +37,10 @@ def _viewer(request: web.Request) -> Viewer:
             raise web.HTTPUnauthorized(
                 text='{"ok": false, "error": "not_authenticated"}', content_type="application/json"
             )
-        raise web.HTTPFound(request.app.router["miniapp"].url_for())
+        # Signed in, the Mini App comes back here (the bot's exam button opens /app/exam).
+        raise web.HTTPFound(
+            request.app.router["miniapp"].url_for().with_query(next=request.path_qs)
+        )
     return viewer
 
 

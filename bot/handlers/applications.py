@@ -27,7 +27,7 @@ async def _overview(message: Message, user_id: int, applications: Applications) 
     lines = [texts.applications_intro()]
     buttons = []
     for kind in ApplicationKind:
-        several = [e for e in enrolments if applications.eligibility(e, kind).allowed]
+        several = [e for e in enrolments if (await applications.eligibility(e, kind)).allowed]
         if len(several) > 1:
             buttons.append(
                 [
@@ -42,7 +42,7 @@ async def _overview(message: Message, user_id: int, applications: Applications) 
     for enrolment in enrolments:
         label = applications.label(enrolment)
         for kind in ApplicationKind:
-            eligibility = applications.eligibility(enrolment, kind)
+            eligibility = await applications.eligibility(enrolment, kind)
             lines.append(texts.eligibility_line(label, kind.value, eligibility))
             if eligibility.allowed:
                 buttons.append(

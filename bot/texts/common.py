@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import MenuAction
-
 
 def greeting(name: str) -> str:
     return _(
@@ -27,6 +25,8 @@ def help_text() -> str:
         "/enrol — confirm who you are and enrol certificates (for yourself or your company)\n"
         "/status — your enrolments and the next step\n"
         "/pay — pay for your enrolments by QR code\n"
+        "/exam — the exam: what is missing, attempts, best score\n"
+        "/receipt — your completion receipt again (image and PDF)\n"
         "/apply — extension and make-up applications\n"
         "/support — talk to the support desk\n"
         "/mute, /unmute — non-essential reminders off or on\n"
@@ -36,18 +36,8 @@ def help_text() -> str:
         "/language — 切换语言 / switch language\n"
         "/help — this help\n\n"
         "No passwords: you confirm who you are once, by sharing your phone number with "
-        "Telegram's button. The exam is being added to this chat; "
-        "until it is here, its button tells you honestly whom to call instead."
+        "Telegram's button."
     )
-
-
-def upcoming(action: MenuAction) -> str:
-    texts = {
-        MenuAction.EXAM: _(
-            "The exam opens here after you finish every lesson. This part is coming soon."
-        ),
-    }
-    return texts.get(action, menu_prompt())
 
 
 def browser_link(minutes: int) -> str:

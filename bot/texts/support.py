@@ -145,6 +145,10 @@ def eligibility_line(cert: str, kind: str, eligibility: Eligibility) -> str:
         return _(
             "{cert}: a make-up exam opens after the 5th failed attempt; you have used {used} of 5."
         ).format(cert=cert, used=eligibility.attempts_used or 0)
+    if eligibility.code == "already_pending":
+        return _("{cert}: your application is with staff; the decision comes here.").format(
+            cert=cert
+        )
     return _("{cert}: no application needed.").format(cert=cert)
 
 

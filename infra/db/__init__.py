@@ -30,7 +30,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "connections": {name: database_url},
         "apps": {
             "jijiao": {
-                "models": [MODELS, "infra.db.study_models"],
+                "models": [MODELS, "infra.db.study_models", "infra.db.exam_models"],
                 "migrations": MIGRATIONS,
                 "default_connection": name,
             }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SetMyCommands
 
-from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
+from bot.callbacks import LanguageCallback
 from domain.accounts import ChatUserId
 from domain.locales import Locale
 from tests.conftest import WEBAPP_URL, BotHarness
@@ -92,17 +92,6 @@ async def test_a_photo_without_context_is_answered_not_ignored(harness: BotHarne
     await harness.feed(updates.message("", photo=photo))
 
     assert "没有看懂" in harness.last_text()
-
-
-async def test_menu_items_not_built_yet_say_so_and_name_the_desk(harness: BotHarness):
-    english = updates.user(language_code="en")
-    expected = {
-        MenuAction.EXAM: "coming soon",
-    }
-    for action, phrase in expected.items():
-        await harness.feed(updates.click(MenuCallback(action=action).pack(), english))
-        assert phrase in harness.last_text(), action
-    assert len(harness.session.sent(AnswerCallbackQuery)) == len(expected)
 
 
 async def test_a_button_from_an_unknown_old_message_is_answered(harness: BotHarness):

@@ -21,14 +21,22 @@ async def test_a_roster_sent_in_the_staff_group_is_imported_with_a_report(
     with roster.open("w", encoding="gb18030", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["身份证号", "姓名", "手机号", "证书类型", "证书编号", "有效期至"])
-        writer.writerow([registry.id_number(41), "钱八", "13800000041", "B证", "云建安B-41",
-                         "2027-04-30"])
-        writer.writerow([registry.id_number(42)[:-1] + "0", "孙九", "13800000042", "B证",
-                         "云建安B-42", "2027-04-30"])
+        writer.writerow(
+            [registry.id_number(41), "钱八", "13800000041", "B证", "云建安B-41", "2027-04-30"]
+        )
+        writer.writerow(
+            [
+                registry.id_number(42)[:-1] + "0",
+                "孙九",
+                "13800000042",
+                "B证",
+                "云建安B-42",
+                "2027-04-30",
+            ]
+        )
     form = aiohttp.FormData()
     form.add_field("from_user_id", str(STAFF))
-    form.add_field("document", roster.read_bytes(), filename=roster.name,
-                   content_type="text/csv")
+    form.add_field("document", roster.read_bytes(), filename=roster.name, content_type="text/csv")
     async with chat.http.post(f"{chat.api}/chats/{LOCAL_STAFF_GROUP_ID}/send", data=form) as r:
         assert r.status == 200, await r.text()
 

@@ -530,12 +530,21 @@ async def test_a_roster_of_a_few_hundred_rows_imports_twice_on_postgresql(postgr
     try:
         first = await import_registry(path)
         again = await import_registry(path)
-        changed = write_csv(tmp_path / "changed.csv", [
-            *rows[:-2],
-            row(299, 证书类型="C证", 有效期至="2030-01-15", 状态="作废", 统一社会信用代码="",
-                企业名称=""),
-            row(300, 手机号="13988888888"),
-        ])
+        changed = write_csv(
+            tmp_path / "changed.csv",
+            [
+                *rows[:-2],
+                row(
+                    299,
+                    证书类型="C证",
+                    有效期至="2030-01-15",
+                    状态="作废",
+                    统一社会信用代码="",
+                    企业名称="",
+                ),
+                row(300, 手机号="13988888888"),
+            ],
+        )
         third = await import_registry(changed)
         assert (first.new, first.rejected) == (300, 0)
         assert (again.new, again.updated, again.unchanged) == (0, 0, 300)
@@ -543,7 +552,9 @@ async def test_a_roster_of_a_few_hundred_rows_imports_twice_on_postgresql(postgr
         assert await Person.filter(phone="13988888888").count() == 1
         moved = await Certificate.get(number="云建安B0000299")
         assert (moved.expires_on, moved.status, moved.enterprise_id) == (
-            date(2030, 1, 15), "void", None
+            date(2030, 1, 15),
+            "void",
+            None,
         )
         assert await Certificate.filter(category="土建").count() == 100
     finally:

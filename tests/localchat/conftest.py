@@ -95,8 +95,9 @@ class Polling:
 
         self.dp.startup.register(mark_started)
         self.task = asyncio.create_task(
-            self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                  polling_timeout=1)
+            self.dp.start_polling(
+                self.bot, handle_signals=False, close_bot_session=False, polling_timeout=1
+            )
         )
         async with asyncio.timeout(5):
             await started.wait()

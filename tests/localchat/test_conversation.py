@@ -46,8 +46,11 @@ async def test_a_user_message_reaches_the_polling_bot_and_its_reply_shows_in_the
         await message.answer(f"<b>你好</b>, {message.from_user.first_name}", parse_mode="HTML")
 
     async with polling(dp):
-        sent = await post_json(client, f"/_local/api/users/{USER}/send",
-                               {"text": "/start", "first_name": "王芳", "language_code": "zh"})
+        sent = await post_json(
+            client,
+            f"/_local/api/users/{USER}/send",
+            {"text": "/start", "first_name": "王芳", "language_code": "zh"},
+        )
         reply = await get_json(client, f"/_local/api/users/{USER}/messages", wait=5)
 
     assert sent["message_id"] == 1 and isinstance(sent["update_id"], int)
@@ -92,9 +95,11 @@ async def test_clicking_an_inline_button_brings_a_callback_the_bot_answers_and_e
 
     @dp.message(F.text == "menu")
     async def menu(message: Message) -> None:
-        keyboard = InlineKeyboardMarkup(inline_keyboard=[
-            [InlineKeyboardButton(text="报名 Enrol", callback_data="enrol:7")],
-        ])
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="报名 Enrol", callback_data="enrol:7")],
+            ]
+        )
         await message.answer("Choose", reply_markup=keyboard)
 
     @dp.callback_query(F.data.startswith("enrol:"))
@@ -108,13 +113,17 @@ async def test_clicking_an_inline_button_brings_a_callback_the_bot_answers_and_e
         await post_json(client, f"/_local/api/users/{USER}/send", {"text": "menu"})
         shown = await get_json(client, f"/_local/api/users/{USER}/messages", wait=5)
         menu_message = shown["messages"][0]
-        clicked = await post_json(client, f"/_local/api/users/{USER}/click",
-                                  {"message_id": menu_message["message_id"], "data": "enrol:7"})
+        clicked = await post_json(
+            client,
+            f"/_local/api/users/{USER}/click",
+            {"message_id": menu_message["message_id"], "data": "enrol:7"},
+        )
         revision = shown["revision"]
         edited: dict[str, Any] = {}
         for _ in range(10):
-            changes = await get_json(client, f"/_local/api/users/{USER}/messages",
-                                     changed_after=revision, wait=5)
+            changes = await get_json(
+                client, f"/_local/api/users/{USER}/messages", changed_after=revision, wait=5
+            )
             revision = changes["revision"]
             edited.setdefault("toasts", []).extend(changes["toasts"])
             if changes["messages"]:
@@ -135,11 +144,13 @@ async def test_clicking_a_button_the_message_does_not_have_is_refused(
 ) -> None:
     chat.send_text(USER, "hi")
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]])
+        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]]
+    )
     sent = await bot.send_message(USER, "pick", reply_markup=keyboard)
 
-    response = await client.post(f"/_local/api/users/{USER}/click",
-                                 json={"message_id": sent.message_id, "data": "b"})
+    response = await client.post(
+        f"/_local/api/users/{USER}/click", json={"message_id": sent.message_id, "data": "b"}
+    )
 
     assert response.status == 400
     assert (await response.json())["ok"] is False
@@ -156,13 +167,23 @@ async def test_a_user_shares_their_own_contact_or_forwards_someone_elses(
         contacts.append(message)
 
     async with polling(dp):
-        await post_json(client, f"/_local/api/users/{USER}/send",
-                        {"contact": {"phone_number": "+8613800000000"}, "first_name": "李雷"})
-        await post_json(client, f"/_local/api/users/{USER}/send", {
-            "contact": {"phone_number": "+8613900000000", "first_name": "韩梅梅",
-                        "user_id": 100777},
-            "forwarded": True,
-        })
+        await post_json(
+            client,
+            f"/_local/api/users/{USER}/send",
+            {"contact": {"phone_number": "+8613800000000"}, "first_name": "李雷"},
+        )
+        await post_json(
+            client,
+            f"/_local/api/users/{USER}/send",
+            {
+                "contact": {
+                    "phone_number": "+8613900000000",
+                    "first_name": "韩梅梅",
+                    "user_id": 100777,
+                },
+                "forwarded": True,
+            },
+        )
         await eventually(lambda: len(contacts) == 2)
 
     own, other = contacts
@@ -203,8 +224,11 @@ async def test_a_user_edit_reaches_the_bot_as_an_edited_message(
 
     async with polling(dp):
         sent = chat.send_text(USER, "姓名: 张三")
-        await post_json(client, f"/_local/api/users/{USER}/edit",
-                        {"message_id": sent["message_id"], "text": "姓名: 张三丰"})
+        await post_json(
+            client,
+            f"/_local/api/users/{USER}/edit",
+            {"message_id": sent["message_id"], "text": "姓名: 张三丰"},
+        )
         await get_json(client, f"/_local/api/users/{USER}/messages", wait=5)
 
     assert edits[0].text == "姓名: 张三丰" and edits[0].edit_date is not None
@@ -229,8 +253,9 @@ async def test_a_user_who_blocked_the_bot_makes_sends_fail_with_403_until_unbloc
 async def test_the_bot_cannot_write_first_to_a_user_who_never_opened_the_chat(
     client: TestClient, bot: Bot
 ) -> None:
-    created = await post_json(client, "/_local/api/users",
-                              {"first_name": "Lurker", "language_code": "en"})
+    created = await post_json(
+        client, "/_local/api/users", {"first_name": "Lurker", "language_code": "en"}
+    )
 
     with pytest.raises(TelegramForbiddenError, match="can't initiate conversation"):
         await bot.send_message(created["id"], "hello?")
@@ -240,13 +265,16 @@ async def test_the_bot_cannot_write_first_to_a_user_who_never_opened_the_chat(
 
 async def test_created_users_get_fresh_ids_and_are_listed(client: TestClient) -> None:
     first = await post_json(client, "/_local/api/users", {"first_name": "A"})
-    second = await post_json(client, "/_local/api/users", {"first_name": "B",
-                                                           "language_code": "en"})
+    second = await post_json(
+        client, "/_local/api/users", {"first_name": "B", "language_code": "en"}
+    )
     listed = await get_json(client, "/_local/api/users")
 
     assert second["id"] != first["id"] and first["id"] >= 100001
     assert {u["id"]: u["language_code"] for u in listed["users"]} == {
-        first["id"]: "zh", second["id"]: "en"}
+        first["id"]: "zh",
+        second["id"]: "en",
+    }
     assert all(u["blocked"] is False for u in listed["users"])
 
 
@@ -257,11 +285,13 @@ async def test_deleting_a_message_shows_as_deleted_to_a_page_watching_changes(
     sent = await bot.send_message(USER, "temporary")
     before = await get_json(client, f"/_local/api/users/{USER}/messages")
     await bot.delete_message(USER, sent.message_id)
-    changes = await get_json(client, f"/_local/api/users/{USER}/messages",
-                             changed_after=before["revision"])
+    changes = await get_json(
+        client, f"/_local/api/users/{USER}/messages", changed_after=before["revision"]
+    )
 
     assert [(m["message_id"], m["deleted"]) for m in changes["messages"]] == [
-        (sent.message_id, True)]
+        (sent.message_id, True)
+    ]
     with pytest.raises(TelegramBadRequest, match="message to delete not found"):
         await bot.delete_message(USER, sent.message_id)
 

@@ -104,8 +104,7 @@ async def test_photos_and_documents_a_user_uploads_reach_the_bot_and_download(
         form.add_field("caption", "我的照片")
         sent = await client.post(f"/_local/api/users/{USER}/send", data=form)
         form = FormData()
-        form.add_field("document", b"id card scan", filename="id.txt",
-                       content_type="text/plain")
+        form.add_field("document", b"id card scan", filename="id.txt", content_type="text/plain")
         await client.post(f"/_local/api/users/{USER}/send", data=form)
         await eventually(lambda: len(got) == 2)
 

@@ -57,7 +57,9 @@ async def test_the_raw_429_carries_retry_after_in_parameters(
 
     assert response.status == 429
     assert await response.json() == {
-        "ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
         "parameters": {"retry_after": 1},
     }
 
@@ -101,16 +103,18 @@ async def test_copies_count_against_the_limits_too(chat: LocalChat, bot: Bot) ->
 async def test_limits_switched_off_never_answer_429(
     aiohttp_client: Callable[..., Awaitable[TestClient]], clock: FakeClock
 ) -> None:
-    local = LocalChat(LocalChatConfig(token=TOKEN, limits=FloodLimits(enabled=False)),
-                      clock=clock)
+    local = LocalChat(LocalChatConfig(token=TOKEN, limits=FloodLimits(enabled=False)), clock=clock)
     app = web.Application()
     app.add_subapp("/_local", make_localchat_app(local))
     client = await aiohttp_client(app)
     local.send_text(USER, "/start")
 
     statuses = [
-        (await client.post(f"/_local/bot{TOKEN}/sendMessage",
-                           data={"chat_id": str(USER), "text": "x"})).status
+        (
+            await client.post(
+                f"/_local/bot{TOKEN}/sendMessage", data={"chat_id": str(USER), "text": "x"}
+            )
+        ).status
         for _ in range(50)
     ]
 

@@ -21,8 +21,9 @@ def started(chat: LocalChat) -> LocalChat:
 
 
 def keyboard(data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=data,
-                                                                      callback_data=data)]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=data, callback_data=data)]]
+    )
 
 
 @pytest.mark.usefixtures("started")
@@ -36,18 +37,25 @@ async def test_html_becomes_plain_text_with_entities_counted_in_utf16(bot: Bot) 
 
     assert sent.text == "👷 学时 72 课程 x = 1 1 < 2"
     assert [(e.type, e.offset, e.length) for e in sent.entities] == [
-        ("bold", 3, 2), ("italic", 6, 2), ("text_link", 9, 2), ("pre", 12, 5)]
+        ("bold", 3, 2),
+        ("italic", 6, 2),
+        ("text_link", 9, 2),
+        ("pre", 12, 5),
+    ]
     assert sent.entities[2].url == "https://example.test/c"
     assert sent.entities[3].language == "python"
 
 
 @pytest.mark.usefixtures("started")
-@pytest.mark.parametrize(("text", "detail"), [
-    ("<b>unclosed", 'Can\'t find end tag corresponding to start tag "b"'),
-    ("<b>x</i>", "Unmatched end tag"),
-    ("1 < 2", 'Unsupported start tag ""'),
-    ("<blink>x</blink>", 'Unsupported start tag "blink"'),
-])
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("<b>unclosed", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b>x</i>", "Unmatched end tag"),
+        ("1 < 2", 'Unsupported start tag ""'),
+        ("<blink>x</blink>", 'Unsupported start tag "blink"'),
+    ],
+)
 async def test_malformed_html_is_refused_with_cant_parse_entities(
     bot: Bot, text: str, detail: str
 ) -> None:
@@ -81,14 +89,16 @@ async def test_an_edit_that_changes_nothing_is_refused_as_not_modified(bot: Bot)
     sent = await bot.send_message(USER, "Pay 480 元", reply_markup=keyboard("pay"))
 
     with pytest.raises(TelegramBadRequest, match="message is not modified: specified new"):
-        await bot.edit_message_text("Pay 480 元", chat_id=USER, message_id=sent.message_id,
-                                    reply_markup=keyboard("pay"))
+        await bot.edit_message_text(
+            "Pay 480 元", chat_id=USER, message_id=sent.message_id, reply_markup=keyboard("pay")
+        )
     edited = await bot.edit_message_text("Paid", chat_id=USER, message_id=sent.message_id)
     assert isinstance(edited, Message) and edited.reply_markup is None
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
         await bot.edit_message_reply_markup(chat_id=USER, message_id=sent.message_id)
-    await bot.edit_message_reply_markup(chat_id=USER, message_id=sent.message_id,
-                                        reply_markup=keyboard("receipt"))
+    await bot.edit_message_reply_markup(
+        chat_id=USER, message_id=sent.message_id, reply_markup=keyboard("receipt")
+    )
 
 
 @pytest.mark.usefixtures("started")
@@ -105,8 +115,9 @@ async def test_the_bot_cannot_edit_what_the_user_wrote(started: LocalChat, bot: 
 @pytest.mark.usefixtures("started")
 async def test_captions_are_edited_with_edit_message_caption(bot: Bot) -> None:
     sent = await bot.send_document(USER, BufferedInputFile(b"abc", "a.txt"), caption="draft")
-    edited = await bot.edit_message_caption(chat_id=USER, message_id=sent.message_id,
-                                            caption="<b>final</b>", parse_mode="HTML")
+    edited = await bot.edit_message_caption(
+        chat_id=USER, message_id=sent.message_id, caption="<b>final</b>", parse_mode="HTML"
+    )
     assert isinstance(edited, Message) and edited.caption == "final"
     with pytest.raises(TelegramBadRequest, match="there is no caption in the message"):
         text = await bot.send_message(USER, "plain")
@@ -123,7 +134,8 @@ async def test_replies_quote_the_message_they_answer(bot: Bot) -> None:
 
 @pytest.mark.usefixtures("started")
 async def test_inline_buttons_need_an_action_and_short_callback_data(bot: Bot) -> None:
-    too_long = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-        text="x", callback_data="d" * 65)]])
+    too_long = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="d" * 65)]]
+    )
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(USER, "x", reply_markup=too_long)

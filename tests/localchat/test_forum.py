@@ -21,8 +21,9 @@ USER = 100001
 
 
 async def chat_messages(client: TestClient, **params: Any) -> Any:
-    response = await client.get(f"/_local/api/chats/{GROUP_ID}/messages",
-                                params={k: str(v) for k, v in params.items()})
+    response = await client.get(
+        f"/_local/api/chats/{GROUP_ID}/messages", params={k: str(v) for k, v in params.items()}
+    )
     assert response.status == 200
     return await response.json()
 
@@ -35,9 +36,15 @@ async def test_the_staff_group_is_a_forum_supergroup_listed_with_its_topics(
 
     [group] = listed["chats"]
     assert group["id"] == GROUP_ID and group["is_forum"] is True
-    assert group["topics"] == [{"message_thread_id": topic.message_thread_id,
-                                "name": "王芳 #100001", "icon_color": 16766590,
-                                "closed": False, "deleted": False}]
+    assert group["topics"] == [
+        {
+            "message_thread_id": topic.message_thread_id,
+            "name": "王芳 #100001",
+            "icon_color": 16766590,
+            "closed": False,
+            "deleted": False,
+        }
+    ]
     info = await bot.get_chat(GROUP_ID)
     assert info.type == "supergroup" and info.is_forum is True
 
@@ -55,24 +62,33 @@ async def test_a_users_message_copied_into_a_topic_and_a_staff_reply_copied_back
 
     question = chat.send_text(USER, "证书什么时候发?")
     topic = await bot.create_forum_topic(GROUP_ID, "王芳")
-    copied = await bot.copy_message(GROUP_ID, USER, question["message_id"],
-                                    message_thread_id=topic.message_thread_id)
+    copied = await bot.copy_message(
+        GROUP_ID, USER, question["message_id"], message_thread_id=topic.message_thread_id
+    )
     async with polling(dp):
-        response = await client.post(f"/_local/api/chats/{GROUP_ID}/send", json={
-            "from_user_id": STAFF_ID, "text": "明天发放",
-            "message_thread_id": topic.message_thread_id,
-        })
+        response = await client.post(
+            f"/_local/api/chats/{GROUP_ID}/send",
+            json={
+                "from_user_id": STAFF_ID,
+                "text": "明天发放",
+                "message_thread_id": topic.message_thread_id,
+            },
+        )
         assert response.status == 200
         await eventually(lambda: len(staff_replies) == 1)
-        reply = await (await client.get(f"/_local/api/users/{USER}/messages",
-                                        params={"wait": "5"})).json()
+        reply = await (
+            await client.get(f"/_local/api/users/{USER}/messages", params={"wait": "5"})
+        ).json()
 
     in_topic = await chat_messages(client, all=1, thread_id=topic.message_thread_id)
     assert [m["text"] for m in in_topic["messages"]] == [None, "证书什么时候发?", "明天发放"]
     assert in_topic["messages"][0]["service"]["type"] == "forum_topic_created"
     assert in_topic["messages"][1]["message_id"] == copied.message_id
-    assert in_topic["messages"][2]["from"] == {"id": STAFF_ID, "first_name": "客服小李",
-                                              "is_bot": False}
+    assert in_topic["messages"][2]["from"] == {
+        "id": STAFF_ID,
+        "first_name": "客服小李",
+        "is_bot": False,
+    }
     assert staff_replies[0].is_topic_message is True
     assert staff_replies[0].chat.is_forum is True
     assert [m["text"] for m in reply["messages"]] == ["明天发放"]
@@ -135,8 +151,10 @@ async def test_posting_in_the_group_as_a_non_member_is_forbidden(
 ) -> None:
     chat.send_text(USER, "hi")
     for user_id in (USER, 424242):
-        response = await client.post(f"/_local/api/chats/{GROUP_ID}/send",
-                                     json={"from_user_id": user_id, "text": "let me in"})
+        response = await client.post(
+            f"/_local/api/chats/{GROUP_ID}/send",
+            json={"from_user_id": user_id, "text": "let me in"},
+        )
         assert response.status == 403
         assert (await response.json())["error_code"] == 403
 
@@ -153,11 +171,14 @@ async def test_staff_click_buttons_in_the_group(
         await query.answer()
 
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="Close", callback_data="close:1")]])
+        inline_keyboard=[[InlineKeyboardButton(text="Close", callback_data="close:1")]]
+    )
     sent = await bot.send_message(GROUP_ID, "Ticket", reply_markup=keyboard)
     async with polling(dp):
-        response = await client.post(f"/_local/api/chats/{GROUP_ID}/click", json={
-            "from_user_id": STAFF_ID, "message_id": sent.message_id, "data": "close:1"})
+        response = await client.post(
+            f"/_local/api/chats/{GROUP_ID}/click",
+            json={"from_user_id": STAFF_ID, "message_id": sent.message_id, "data": "close:1"},
+        )
         assert response.status == 200
         await eventually(lambda: len(clicks) == 1)
 
@@ -165,7 +186,10 @@ async def test_staff_click_buttons_in_the_group(
 
 
 async def test_mini_app_buttons_are_refused_in_groups_like_telegram_does(bot: Bot) -> None:
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-        text="Open", web_app=WebAppInfo(url="https://example.test/app"))]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="Open", web_app=WebAppInfo(url="https://example.test/app"))]
+        ]
+    )
     with pytest.raises(TelegramBadRequest, match="BUTTON_TYPE_INVALID"):
         await bot.send_message(GROUP_ID, "x", reply_markup=keyboard)

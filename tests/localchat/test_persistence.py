@@ -23,8 +23,12 @@ USER = 100001
 
 
 def persistent(tmp_path: Path) -> LocalChatConfig:
-    return LocalChatConfig(token=TOKEN, state_path=tmp_path / "chat.json",
-                           files_dir=tmp_path / "files", limits=FloodLimits(enabled=False))
+    return LocalChatConfig(
+        token=TOKEN,
+        state_path=tmp_path / "chat.json",
+        files_dir=tmp_path / "files",
+        limits=FloodLimits(enabled=False),
+    )
 
 
 async def test_a_restart_from_the_same_state_path_keeps_the_conversation(
@@ -34,17 +38,21 @@ async def test_a_restart_from_the_same_state_path_keeps_the_conversation(
     app = web.Application()
     app.add_subapp("/_local", make_localchat_app(first))
     client = await aiohttp_client(app)
-    bot = Bot(TOKEN, session=AiohttpSession(
-        api=TelegramAPIServer.from_base(str(client.make_url("/_local")))))
+    bot = Bot(
+        TOKEN,
+        session=AiohttpSession(api=TelegramAPIServer.from_base(str(client.make_url("/_local")))),
+    )
     first.send_text(USER, "/start", first_name="王芳")
     keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="Go", callback_data="go")]])
+        inline_keyboard=[[InlineKeyboardButton(text="Go", callback_data="go")]]
+    )
     await bot.send_message(USER, "Welcome", reply_markup=keyboard)
     certificate = await bot.send_document(USER, BufferedInputFile(b"certificate", "cert.pdf"))
     await bot.create_forum_topic(GROUP_ID, "王芳")
     await bot.set_my_commands([BotCommand(command="start", description="开始")])
-    await bot.set_chat_menu_button(USER, MenuButtonWebApp(
-        text="Open", web_app=WebAppInfo(url="https://example.test/app")))
+    await bot.set_chat_menu_button(
+        USER, MenuButtonWebApp(text="Open", web_app=WebAppInfo(url="https://example.test/app"))
+    )
     first.send_text(USER, "unread")
     await bot.session.close()
     await first.close()
@@ -62,8 +70,9 @@ async def test_a_restart_from_the_same_state_path_keeps_the_conversation(
     pending = [u["message"]["text"] for u in second.updates]
     assert pending[-1] == "unread"
     next_update = second.send_text(USER, "after restart")
-    assert next_update["update_id"] > max(u["update_id"] for u in second.updates
-                                          if u["update_id"] != next_update["update_id"])
+    assert next_update["update_id"] > max(
+        u["update_id"] for u in second.updates if u["update_id"] != next_update["update_id"]
+    )
     assert next_update["message_id"] == 5
 
 

@@ -17,8 +17,10 @@ async def test_a_mini_app_opened_by_a_user_gets_init_data_that_aiogram_accepts(
 ) -> None:
     chat.send_text(USER, "/start", first_name="王芳", language_code="zh")
 
-    response = await client.get(f"/_local/api/users/{USER}/webapp",
-                                params={"url": "http://127.0.0.1:8080/app/enrol?course=7"})
+    response = await client.get(
+        f"/_local/api/users/{USER}/webapp",
+        params={"url": "http://127.0.0.1:8080/app/enrol?course=7"},
+    )
 
     url = urlsplit((await response.json())["url"])
     assert (url.path, url.query) == ("/app/enrol", "course=7")
@@ -37,15 +39,17 @@ async def test_init_data_signed_for_this_bot_fails_for_another_token(
     client: TestClient, chat: LocalChat
 ) -> None:
     chat.send_text(USER, "/start")
-    response = await client.get(f"/_local/api/users/{USER}/webapp",
-                                params={"url": "https://example.test/"})
+    response = await client.get(
+        f"/_local/api/users/{USER}/webapp", params={"url": "https://example.test/"}
+    )
     init_data = dict(parse_qsl(urlsplit((await response.json())["url"]).fragment))
     with pytest.raises(ValueError, match="Invalid init data signature"):
         safe_parse_webapp_init_data("654321:other", init_data["tgWebAppData"])
 
 
 async def test_a_mini_app_url_must_be_http_and_the_user_must_exist(client: TestClient) -> None:
-    unknown = await client.get("/_local/api/users/4242/webapp",
-                               params={"url": "https://example.test/"})
+    unknown = await client.get(
+        "/_local/api/users/4242/webapp", params={"url": "https://example.test/"}
+    )
     missing = await client.get("/_local/api/users/4242/webapp")
     assert unknown.status == 400 and missing.status == 400

@@ -115,13 +115,15 @@ async def test_an_aiogram_webhook_handler_receives_updates_and_may_answer_in_the
 
     app = web.Application()
     SimpleRequestHandler(dp, bot, secret_token="abc", handle_in_background=False).register(
-        app, path="/tg")
+        app, path="/tg"
+    )
     server = await aiohttp_server(app)
     await bot.set_webhook(str(server.make_url("/tg")), secret_token="abc")
 
     chat.send_text(USER, "ping")
-    reply = await (await client.get(f"/_local/api/users/{USER}/messages",
-                                    params={"wait": "5"})).json()
+    reply = await (
+        await client.get(f"/_local/api/users/{USER}/messages", params={"wait": "5"})
+    ).json()
 
     assert seen[0].text == "ping"
     assert [m["text"] for m in reply["messages"]] == ["got ping"]

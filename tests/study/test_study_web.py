@@ -57,7 +57,7 @@ def jpeg_of(image: Image.Image) -> bytes:
 async def test_the_study_page_needs_a_session(trainees: Trainees):
     client = trainees.client
     page = await client.get("/app/study", allow_redirects=False)
-    assert page.status == 302 and page.headers["Location"] == "/app"
+    assert page.status == 302 and page.headers["Location"] == "/app?next=/app/study"
     api = await client.post("/app/api/study/heartbeat", json={}, headers=H)
     assert api.status == 401
 

@@ -16,7 +16,12 @@
     headers: { "Content-Type": "application/json", "X-Requested-With": "jijiao" },
     body: JSON.stringify({ init_data: initData })
   }).then(function (response) {
-    if (response.ok) { window.location.reload(); return; }
+    if (response.ok) {
+      // Back to the page that asked for the sign-in, if it is one of ours.
+      var next = new URLSearchParams(window.location.search).get("next") || "";
+      if (/^\/app\/[^/]/.test(next)) { window.location.replace(next); } else { window.location.reload(); }
+      return;
+    }
     document.getElementById("signin-error").hidden = false;
   }).catch(function () {
     document.getElementById("signin-error").hidden = false;

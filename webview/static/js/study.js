@@ -1,37 +1,9 @@
 // Study pages: consent, the enrolment photo, heartbeats while the lesson is visible, face checks.
-// One camera stream per page, opened on first need and reused for every check.
+// Helpers (post, camera, frame) are in common.js.
 (function () {
   "use strict";
-  var tg = window.Telegram && window.Telegram.WebApp;
-  if (tg) { tg.ready(); }
-  var stream = null;
-
-  function post(url, body, type) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": type || "application/json", "X-Requested-With": "jijiao" },
-      body: type ? body : JSON.stringify(body || {})
-    }).then(function (response) {
-      return response.json().then(function (data) { data.status = response.status; return data; });
-    });
-  }
-
-  function camera(video) {
-    if (stream) { video.srcObject = stream; return Promise.resolve(stream); }
-    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false })
-      .then(function (s) { stream = s; video.srcObject = s; return video.play().then(function () { return s; }); });
-  }
-
-  function frame(video) {
-    var canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth || 640;
-    canvas.height = video.videoHeight || 480;
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.92); });
-  }
-
-  function show(el, text) { el.textContent = text; el.hidden = !text; }
+  var j = window.jijiao;
+  var post = j.post, camera = j.camera, frame = j.frame, show = j.show;
 
   // Consent
   var accept = document.getElementById("consent-accept");

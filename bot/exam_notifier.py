@@ -1,0 +1,79 @@
+"""The exam's messages on the bot's initiative: the receipt on a pass, a time-out, 10 minutes
+left. Each in the trainee's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from aiogram.utils.i18n import I18n
+
+from bot.texts import exam as texts
+from domain.accounts import ChatUserId
+from domain.exam import Attempt
+from infra.repositories.accounts import TortoiseAccountRepository
+
+if TYPE_CHECKING:
+    from infra.exam import Exams
+
+
+class BotExamNotifier:
+    def __init__(
+        self, bot: Bot, i18n: I18n, accounts: TortoiseAccountRepository, webapp_url: str
+    ) -> None:
+        self._bot = bot
+        self._i18n = i18n
+        self._accounts = accounts
+        self._webapp_url = webapp_url
+        self._exams: Exams | None = None
+
+    def attach(self, exams: Exams) -> None:
+        """The receipts come from the exam service, which is built with this notifier."""
+        self._exams = exams
+
+    async def _locale(self, user_id: int) -> str:
+        account = await self._accounts.get(ChatUserId(user_id))
+        return account.locale.value if account else self._i18n.default_locale
+
+    async def passed(self, user_id: int, receipt_id: int) -> None:
+        await self.send_receipt(self._bot, user_id, receipt_id)
+
+    async def send_receipt(self, bot: Bot, chat_id: int, receipt_id: int) -> None:
+        """The image to look at and the PDF to print, or why not (revoked)."""
+        assert self._exams is not None
+        receipt = await self._exams.receipt(receipt_id)
+        with self._i18n.context(), self._i18n.use_locale(await self._locale(chat_id)):
+            if receipt.revoked_at is not None:
+                await bot.send_message(chat_id, texts.receipt_revoked(receipt.number))
+                return
+            png, pdf = await self._exams.receipt_files(receipt_id)
+            await bot.send_photo(
+                chat_id,
+                BufferedInputFile(png, filename=f"receipt-{receipt.number}.png"),
+                caption=texts.receipt_caption(receipt.number, receipt.score),
+            )
+            await bot.send_document(
+                chat_id, BufferedInputFile(pdf, filename=f"receipt-{receipt.number}.pdf")
+            )
+
+    async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None:
+        with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
+            await self._bot.send_message(user_id, texts.timed_out(attempt, passed))
+
+    async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None:
+        with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=texts.open_exam_button(),
+                            web_app=WebAppInfo(url=f"{self._webapp_url}/exam/attempt/{attempt_id}"),
+                        )
+                    ]
+                ]
+            )
+            await self._bot.send_message(
+                user_id, texts.ten_minutes_left(deadline), reply_markup=markup
+            )

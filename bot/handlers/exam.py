@@ -1,0 +1,149 @@
+"""✍️ Exam in the chat: where each enrolment stands (S13, S14), the button into the exam page,
+the receipt again at any time (/receipt); for staff, /exam and /revoke."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    WebAppInfo,
+)
+from aiogram.utils.i18n import get_i18n
+
+from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback
+from bot.exam_notifier import BotExamNotifier
+from bot.texts import exam as texts
+from bot.texts.enrolment import cert_type_name, masked_number
+from domain.clock import Clock
+from infra.db import models
+from infra.exam import Exams
+
+
+async def _show_exam(message: Message, user_id: int, exams: Exams, clock: Clock, url: str) -> None:
+    study = exams.study
+    enrolments = await study.enrolments(user_id)
+    if not enrolments:
+        await message.answer(texts.no_paid_enrolment())
+        return
+    lang = get_i18n().current_locale
+    paragraphs, buttons = [], []
+    for enrolment in enrolments:
+        overview = await exams.overview(user_id, enrolment, clock.now())
+        titles = {lesson.key: lesson.title[lang] for lesson in study.course(enrolment).lessons}
+        label = (
+            f"{cert_type_name(enrolment.cert_type)} {masked_number(enrolment.certificate_number)}"
+        )
+        paragraphs.append(texts.standing(label, overview.eligibility, overview.best, titles))
+        if overview.eligibility.allowed and message.chat.type == "private":
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        text=texts.open_exam_button(),
+                        web_app=WebAppInfo(url=f"{url}/exam?enrolment={enrolment.id}"),
+                    )
+                ]
+            )
+        if overview.receipt_id is not None:
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        text=texts.receipt_button(),
+                        callback_data=ReceiptCallback(receipt=overview.receipt_id).pack(),
+                    )
+                ]
+            )
+    await message.answer(
+        "\n\n".join(paragraphs),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None,
+    )
+
+
+def make_router() -> Router:
+    router = Router(name="exam")
+    router.message.filter(F.chat.type == "private")
+
+    @router.callback_query(MenuCallback.filter(F.action == MenuAction.EXAM))
+    async def exam_menu(query: CallbackQuery, exams: Exams, clock: Clock, webapp_url: str) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await _show_exam(query.message, query.from_user.id, exams, clock, webapp_url)
+
+    @router.message(Command("exam"))
+    async def exam_command(message: Message, exams: Exams, clock: Clock, webapp_url: str) -> None:
+        assert message.from_user is not None
+        await _show_exam(message, message.from_user.id, exams, clock, webapp_url)
+
+    @router.message(Command("receipt"))
+    async def receipt_command(
+        message: Message, bot: Bot, exams: Exams, exam_notifier: BotExamNotifier
+    ) -> None:
+        assert message.from_user is not None
+        receipts = await exams.receipts_of(message.from_user.id)
+        if not receipts:
+            await message.answer(texts.no_receipt())
+            return
+        for receipt in receipts:
+            await exam_notifier.send_receipt(bot, message.chat.id, receipt.id)
+
+    @router.callback_query(ReceiptCallback.filter())
+    async def receipt_again(
+        query: CallbackQuery,
+        callback_data: ReceiptCallback,
+        bot: Bot,
+        exams: Exams,
+        exam_notifier: BotExamNotifier,
+    ) -> None:
+        await query.answer()
+        mine = {r.id for r in await exams.receipts_of(query.from_user.id)}
+        if callback_data.receipt in mine:
+            await exam_notifier.send_receipt(bot, query.from_user.id, callback_data.receipt)
+
+    return router
+
+
+def make_staff_router(staff_group_id: int | None) -> Router:
+    router = Router(name="staff_exam")
+    router.message.filter(F.chat.id == staff_group_id)
+
+    @router.message(Command("exam"))
+    async def attempts(message: Message, command: CommandObject, exams: Exams) -> None:
+        """Every attempt of the enrolment of a certificate, with its timeline."""
+        number = (command.args or "").strip()
+        if not number:
+            await message.reply(texts.staff_exam_usage())
+            return
+        enrolment = (
+            await models.Enrolment.filter(certificate__number=number, paid_at__isnull=False)
+            .order_by("-paid_at")
+            .first()
+        )
+        if enrolment is None:
+            await message.reply(texts.staff_not_found())
+            return
+        rows = await exams.attempt_rows(enrolment.id)
+        if not rows:
+            await message.reply(texts.staff_not_found())
+            return
+        lines = []
+        for attempt_id, attempt in rows:
+            lines.append(texts.staff_attempt_line(attempt_id, attempt))
+            lines += [texts.staff_event_line(*event) for event in await exams.timeline(attempt_id)]
+        await message.reply("\n".join(lines)[:4000])
+
+    @router.message(Command("revoke"))
+    async def revoke(message: Message, command: CommandObject, exams: Exams, clock: Clock) -> None:
+        number, _, reason = (command.args or "").strip().partition(" ")
+        if not number or not reason.strip():
+            await message.reply(texts.staff_revoke_usage())
+            return
+        assert message.from_user is not None
+        if await exams.revoke(number, message.from_user.id, reason.strip(), clock.now()):
+            await message.reply(texts.staff_revoked(number))
+        else:
+            await message.reply(texts.staff_not_revoked(number))
+
+    return router

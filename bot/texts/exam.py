@@ -1,0 +1,135 @@
+"""Words of the exam and the receipt in the chat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram.utils.i18n import gettext as _
+
+from domain.exam import Attempt, ExamBlock, ExamEligibility
+from domain.timezone import CHINA
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def standing(
+    label: str, eligibility: ExamEligibility, best: int | None, titles: dict[str, str]
+) -> str:
+    """S13/S14 in one paragraph: what is missing or what is possible, and the best score."""
+    lines = [f"<b>{label}</b>"]
+    if eligibility.resume is not None:
+        lines.append(
+            _("Attempt {number} is running until {deadline}: continue it now.").format(
+                number=eligibility.resume.number, deadline=_when(eligibility.resume.deadline)
+            )
+        )
+    elif eligibility.block is ExamBlock.LESSONS:
+        lines.append(_("The exam opens when every lesson is at 100%. Still to finish:"))
+        lines += [
+            _("• {lesson}: {percent}%").format(lesson=titles.get(key, key), percent=percent)
+            for key, percent in eligibility.short_lessons
+        ]
+    elif eligibility.block is ExamBlock.WINDOW_CLOSED:
+        lines.append(
+            _(
+                "Your study window closed on {date}. You can apply for an extension under "
+                "📨 Applications."
+            ).format(date=_when(eligibility.window_end))
+        )
+    elif eligibility.block is ExamBlock.NO_ATTEMPTS:
+        lines.append(
+            _(
+                "All attempts are used without a pass. You can apply for a make-up exam under "
+                "📨 Applications; approved, it gives 5 new attempts."
+            )
+        )
+    elif eligibility.block is ExamBlock.PASSED:
+        lines.append(_("Passed. Your completion receipt is below."))
+    else:
+        lines.append(
+            _("The exam is open: {left} attempts left, 60 points pass.").format(
+                left=eligibility.attempts_left
+            )
+        )
+    if best is not None:
+        lines.append(_("Best score so far: {best}").format(best=best))
+    return "\n".join(lines)
+
+
+def no_paid_enrolment() -> str:
+    return _("The exam opens after your enrolment is paid and every lesson is finished.")
+
+
+def open_exam_button() -> str:
+    return _("✍️ Open the exam")
+
+
+def receipt_button() -> str:
+    return _("🧾 Send my receipt")
+
+
+def receipt_caption(number: str, score: int) -> str:
+    return _(
+        "🎓 Congratulations, you passed with {score} points. Here is your completion receipt "
+        "{number}: keep the PDF for the certificate renewal; its QR code proves it is genuine."
+    ).format(score=score, number=number)
+
+
+def receipt_revoked(number: str) -> str:
+    return _("Receipt {number} was revoked by staff. Please contact support.").format(number=number)
+
+
+def no_receipt() -> str:
+    return _("You have no completion receipt yet: it comes with a pass in the exam.")
+
+
+def timed_out(attempt: Attempt, passed: bool) -> str:
+    text = _(
+        "⏰ The time of exam attempt {number} ran out. It was submitted with the answers saved "
+        "until then: {score} points."
+    ).format(number=attempt.number, score=attempt.score)
+    if not passed:
+        text += "\n" + _("60 points are needed to pass. The review of your answers is on the page.")
+    return text
+
+
+def ten_minutes_left(deadline: datetime) -> str:
+    return _(
+        "⏳ 10 minutes left in your exam attempt (until {deadline}). At the deadline it is "
+        "submitted with the answers saved so far."
+    ).format(deadline=_when(deadline))
+
+
+# Staff.
+
+
+def staff_exam_usage() -> str:
+    return _("Usage: /exam CERTIFICATE_NUMBER — the attempts of that enrolment and their timeline.")
+
+
+def staff_revoke_usage() -> str:
+    return _("Usage: /revoke RECEIPT_NUMBER reason")
+
+
+def staff_not_found() -> str:
+    return _("Nothing found for that number.")
+
+
+def staff_revoked(number: str) -> str:
+    return _("Receipt {number} is revoked; its QR code now shows “revoked”.").format(number=number)
+
+
+def staff_not_revoked(number: str) -> str:
+    return _("Receipt {number} does not exist or is already revoked.").format(number=number)
+
+
+def staff_attempt_line(attempt_id: int, attempt: Attempt) -> str:
+    return _("<b>Attempt {number}</b> (id {id}): {status}, score {score}").format(
+        number=attempt.number, id=attempt_id, status=attempt.status.value, score=attempt.score
+    )
+
+
+def staff_event_line(at: datetime, kind: str, detail: str | None) -> str:
+    return f"  {_when(at)[11:]} {kind}" + (f" {detail}" if detail else "")

@@ -1,0 +1,535 @@
+"""Exams on Tortoise: attempts with one server deadline, autosave, closing, receipts.
+
+The rules are domain/exam.py. Closing an attempt is one conditional UPDATE (`status = 'open'`),
+so the trainee's "submit" and the server's deadline job can race and exactly one of them scores
+it; only that one goes on to the pass and the receipt. Saves of one attempt are serialised in
+the process (two tabs of the same attempt), and refused once the deadline has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from domain.enrolment import EnrolmentState
+from domain.exam import (
+    Attempt,
+    AttemptStatus,
+    Drawn,
+    ExamEligibility,
+    InvalidAnswer,
+    accepts_answers,
+    best_score,
+    deadline_for,
+    draw,
+    exam_eligibility,
+    failed_in_current_set,
+    normalise_answer,
+    overdue,
+    passes,
+    score,
+    warning_due,
+)
+from domain.masking import mask_id_number
+from domain.registry import CertType
+from domain.study import class_hours
+from domain.support import ApplicationKind, ApplicationStatus
+from domain.timezone import local_date
+from infra.content import Bank, BankQuestion, ContentError
+from infra.db import models
+from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
+from infra.db.study_models import FaceProfile
+from infra.receipt import ReceiptData, render_pdf, render_png
+from infra.signing import BadToken, Signer
+from infra.study import PendingCheck, Study, StudyEnrolment
+
+log = logging.getLogger(__name__)
+
+RECEIPT_PURPOSE = "receipt"
+
+
+@dataclass(frozen=True, slots=True)
+class ExamConfig:
+    questions: int = 20
+    time_limit: timedelta = timedelta(minutes=60)
+    # Where the receipt's QR code points: `{verify_base}/verify/{token}`.
+    verify_base: str = "http://127.0.0.1:8080"
+    # Rendered receipts are kept here (they carry the photo as it was at the pass).
+    receipts_dir: Path = Path("var/receipts")
+
+
+class ExamNotifier(Protocol):
+    """What the trainee hears in the chat about attempts closed or nearly closed by the server
+    and about a pass (with the receipt)."""
+
+    async def passed(self, user_id: int, receipt_id: int) -> None: ...
+
+    async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None: ...
+
+    async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    id: int
+    enrolment_id: int
+    attempt: Attempt
+    draw: tuple[Drawn, ...]
+    answers: dict[str, frozenset[str]]
+    check: PendingCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    eligibility: ExamEligibility
+    attempts: tuple[tuple[int, Attempt], ...]  # (id, attempt), oldest first
+    best: int | None
+    makeup_open: bool
+    receipt_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    ok: bool
+    code: str | None = None  # closed | deadline_passed | unknown_question | unknown_option | ...
+    check: PendingCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    attempt: Attempt
+    passed: bool
+    receipt_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    question: str
+    picked: frozenset[str]
+    right: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    status: str  # genuine | revoked | invalid
+    receipt: Receipt | None = None
+
+
+def _attempt(row: ExamAttempt) -> Attempt:
+    return Attempt(row.number, AttemptStatus(row.status), row.started_at, row.deadline, row.score)
+
+
+def _draw(row: ExamAttempt) -> tuple[Drawn, ...]:
+    return tuple(Drawn(str(item["q"]), tuple(item["o"])) for item in row.draw)
+
+
+def _answers(row: ExamAttempt) -> dict[str, frozenset[str]]:
+    return {key: frozenset(value) for key, value in (row.answers or {}).items()}
+
+
+async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
+    """(attempts used of the current set of five, make-ups granted, passed): what the make-up
+    application rule (R-EXT-2) reads."""
+    attempts = [_attempt(row) for row in await ExamAttempt.filter(enrolment_id=enrolment_id)]
+    granted = await makeups_granted(enrolment_id)
+    best = best_score(attempts)
+    return failed_in_current_set(len(attempts), granted), granted, best is not None and passes(best)
+
+
+async def makeups_granted(enrolment_id: int) -> int:
+    return await models.Application.filter(
+        enrolment_id=enrolment_id,
+        kind=ApplicationKind.MAKEUP.value,
+        status=ApplicationStatus.APPROVED.value,
+    ).count()
+
+
+class Exams:
+    def __init__(
+        self,
+        banks: dict[CertType, Bank],
+        study: Study,
+        signer: Signer,
+        config: ExamConfig,
+        notifier: ExamNotifier | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.banks = banks
+        self.study = study
+        self.config = config
+        self.notifier = notifier
+        self._signer = signer
+        self._rng = rng or random.SystemRandom()
+        self._locks: dict[int, asyncio.Lock] = {}
+        # Every question by key: an attempt's draw names them, whichever bank it came from.
+        self.questions: dict[str, BankQuestion] = {}
+        for bank in banks.values():
+            for question in bank.questions:
+                if self.questions.setdefault(question.key, question) != question:
+                    raise ContentError(f"question {question.key} differs between banks")
+
+    def _lock(self, attempt_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(attempt_id, asyncio.Lock())
+
+    def bank(self, enrolment: StudyEnrolment) -> Bank:
+        return self.banks[enrolment.cert_type]
+
+    # Where the trainee stands.
+
+    async def attempt_rows(self, enrolment_id: int) -> list[tuple[int, Attempt]]:
+        return [(row.id, _attempt(row)) for row in await self._rows(enrolment_id)]
+
+    async def _rows(self, enrolment_id: int) -> list[ExamAttempt]:
+        return await ExamAttempt.filter(enrolment_id=enrolment_id).order_by("number")
+
+    async def overview(self, user_id: int, enrolment: StudyEnrolment, now: datetime) -> Overview:
+        await self.close_overdue(now, enrolment_id=enrolment.id)
+        rows = await self._rows(enrolment.id)
+        attempts = [_attempt(row) for row in rows]
+        granted = await makeups_granted(enrolment.id)
+        lessons = [(s.key, s.percent) for s in await self.study.progress(enrolment)]
+        eligibility = exam_eligibility(
+            lessons=lessons,
+            window_end=enrolment.window_end() if enrolment.deadline else None,
+            now=now,
+            attempts=attempts,
+            makeups_granted=granted,
+        )
+        receipt = await Receipt.get_or_none(enrolment_id=enrolment.id)
+        used = failed_in_current_set(len(attempts), granted)
+        return Overview(
+            eligibility,
+            tuple((row.id, a) for row, a in zip(rows, attempts, strict=True)),
+            best_score(attempts),
+            used >= 5
+            and receipt is None
+            and not any(a.status is AttemptStatus.OPEN for a in attempts),
+            receipt.id if receipt else None,
+        )
+
+    # Attempts.
+
+    async def start(
+        self, user_id: int, enrolment: StudyEnrolment, now: datetime
+    ) -> AttemptView | ExamEligibility:
+        """The running attempt if there is one (a second tap, another phone), else a new one,
+        else why not."""
+        overview = await self.overview(user_id, enrolment, now)
+        eligibility = overview.eligibility
+        if not eligibility.allowed:
+            return eligibility
+        if eligibility.resume is None:
+            bank = self.bank(enrolment)
+            drawn = draw([q.rule for q in bank.questions], self.config.questions, self._rng)
+            number = len(overview.attempts) + 1
+            try:
+                async with in_transaction():
+                    row = await ExamAttempt.create(
+                        enrolment_id=enrolment.id,
+                        chat_user_id=user_id,
+                        number=number,
+                        bank_version=bank.version,
+                        started_at=now,
+                        deadline=deadline_for(now, self.config.time_limit),
+                        draw=[{"q": d.question, "o": list(d.options)} for d in drawn],
+                        answers={},
+                    )
+                    await ExamEvent.create(attempt=row, at=now, kind="started", detail=None)
+                    await models.Enrolment.filter(
+                        id=enrolment.id, state=EnrolmentState.STUDYING.value
+                    ).update(state=EnrolmentState.EXAM.value)
+                log.info("exam attempt %s (#%s) started by user %s", row.id, number, user_id)
+            except IntegrityError:
+                # Two taps at once: the other one made attempt `number`; use it.
+                pass
+        latest = await ExamAttempt.filter(enrolment_id=enrolment.id).order_by("-number").first()
+        assert latest is not None
+        return await self._view(latest, now)
+
+    async def _view(self, row: ExamAttempt, now: datetime) -> AttemptView:
+        check = None
+        if accepts_answers(_attempt(row), now):
+            check = await self.study.exam_check(
+                row.chat_user_id, row.enrolment_id, row.started_at, now
+            )
+        return AttemptView(
+            row.id, row.enrolment_id, _attempt(row), _draw(row), _answers(row), check
+        )
+
+    async def _own(self, user_id: int, attempt_id: int) -> ExamAttempt | None:
+        return await ExamAttempt.get_or_none(id=attempt_id, chat_user_id=user_id)
+
+    async def attempt(self, user_id: int, attempt_id: int, now: datetime) -> AttemptView | None:
+        """None when it is not this trainee's. An overdue attempt is closed first (the job
+        may not have come round yet)."""
+        row = await self._own(user_id, attempt_id)
+        if row is None:
+            return None
+        if overdue(_attempt(row), now):
+            await self._close(row.id, now, AttemptStatus.TIMED_OUT)
+            row = await ExamAttempt.get(id=attempt_id)
+        return await self._view(row, now)
+
+    async def save(
+        self, user_id: int, attempt_id: int, question: str, picked: Sequence[str], now: datetime
+    ) -> Saved | None:
+        async with self._lock(attempt_id):
+            row = await self._own(user_id, attempt_id)
+            if row is None:
+                return None
+            attempt = _attempt(row)
+            if not accepts_answers(attempt, now):
+                return Saved(False, "closed" if attempt.closed else "deadline_passed")
+            drawn = next((d for d in _draw(row) if d.question == question), None)
+            bank_question = self.questions.get(question)
+            if drawn is None or bank_question is None:
+                return Saved(False, "unknown_question")
+            try:
+                answer = normalise_answer(bank_question.rule, picked)
+            except InvalidAnswer as refused:
+                return Saved(False, refused.code)
+            answers = dict(row.answers or {})
+            answers[question] = sorted(answer)
+            updated = await ExamAttempt.filter(id=attempt_id, status="open").update(answers=answers)
+            if not updated:
+                return Saved(False, "closed")
+            await ExamEvent.create(attempt_id=attempt_id, at=now, kind="saved", detail=question)
+        check = await self.study.exam_check(user_id, row.enrolment_id, row.started_at, now)
+        return Saved(True, None, check)
+
+    # Closing: by the trainee, or by the server at the deadline.
+
+    async def submit(self, user_id: int, attempt_id: int, now: datetime) -> Closed | None:
+        row = await self._own(user_id, attempt_id)
+        if row is None:
+            return None
+        status = AttemptStatus.TIMED_OUT if overdue(_attempt(row), now) else AttemptStatus.SUBMITTED
+        closed = await self._close(row.id, now, status)
+        if closed is not None:
+            return closed
+        row = await ExamAttempt.get(id=attempt_id)
+        receipt = await Receipt.get_or_none(enrolment_id=row.enrolment_id)
+        return Closed(
+            _attempt(row),
+            row.score is not None and passes(row.score),
+            receipt.id if receipt else None,
+        )
+
+    async def _close(self, attempt_id: int, now: datetime, status: AttemptStatus) -> Closed | None:
+        """Score and close; None when somebody else closed it first."""
+        async with self._lock(attempt_id):
+            row = await ExamAttempt.get(id=attempt_id)
+            if row.status != AttemptStatus.OPEN.value:
+                return None
+            drawn = [d.question for d in _draw(row)]
+            rules = {key: self.questions[key].rule for key in drawn}
+            value = score(rules, drawn, _answers(row))
+            async with in_transaction():
+                won = await ExamAttempt.filter(id=attempt_id, status="open").update(
+                    status=status.value, score=value, closed_at=now
+                )
+                if not won:
+                    return None
+                await ExamEvent.create(
+                    attempt_id=attempt_id, at=now, kind=status.value, detail=str(value)
+                )
+                receipt_id = await self._on_pass(row, value, now) if passes(value) else None
+        row = await ExamAttempt.get(id=attempt_id)
+        log.info("exam attempt %s %s with %s", attempt_id, status.value, value)
+        closed = Closed(_attempt(row), passes(value), receipt_id)
+        if self.notifier is not None:
+            # Whoever closed it (the trainee, a page load after the deadline, the job), the
+            # chat hears once: the attempt ended by time, and the receipt on a pass.
+            if status is AttemptStatus.TIMED_OUT:
+                await self._notify(
+                    self.notifier.timed_out(row.chat_user_id, closed.attempt, closed.passed)
+                )
+            if receipt_id is not None:
+                await self._notify(self.notifier.passed(row.chat_user_id, receipt_id))
+        return closed
+
+    async def _on_pass(self, row: ExamAttempt, value: int, now: datetime) -> int | None:
+        """The first pass ends the enrolment and makes the receipt; a later, better attempt
+        cannot happen (a pass closes the exam), so the receipt's score is the best."""
+        if await Receipt.exists(enrolment_id=row.enrolment_id):
+            return None
+        enrolment = await models.Enrolment.get(id=row.enrolment_id).select_related("certificate")
+        enrolment.state = EnrolmentState.PASSED.value
+        enrolment.active_key = None
+        await enrolment.save(update_fields=["state", "active_key"])
+        course = self.study.courses[CertType(enrolment.certificate.cert_type)]
+        receipt = await Receipt.create(
+            enrolment_id=enrolment.id,
+            number=f"JJ{local_date(now):%Y%m%d}{enrolment.id:06d}",
+            score=value,
+            hours=class_hours(sum(lesson.required_minutes for lesson in course.lessons)),
+            passed_at=now,
+        )
+        return receipt.id
+
+    async def close_overdue(self, now: datetime, enrolment_id: int | None = None) -> int:
+        """The job: every open attempt past its deadline is scored with what was saved, whether
+        or not a page is open; attempts with ten minutes left are warned once in the chat."""
+        query = ExamAttempt.filter(status="open", deadline__lte=now)
+        if enrolment_id is not None:
+            query = query.filter(enrolment_id=enrolment_id)
+        closed = 0
+        for row in await query.order_by("deadline").limit(500):
+            result = await self._close(row.id, now, AttemptStatus.TIMED_OUT)
+            if result is None:
+                continue
+            closed += 1
+        if enrolment_id is None and self.notifier is not None:
+            await self._warn(now)
+        return closed
+
+    async def _warn(self, now: datetime) -> None:
+        soon = now + timedelta(minutes=10)
+        for row in await ExamAttempt.filter(
+            status="open", deadline__gt=now, deadline__lte=soon, warned_at__isnull=True
+        ).limit(500):
+            if not warning_due(row.deadline, now):
+                continue
+            won = await ExamAttempt.filter(id=row.id, warned_at__isnull=True).update(warned_at=now)
+            if won and self.notifier is not None:
+                await self._notify(
+                    self.notifier.ten_minutes_left(row.chat_user_id, row.id, row.deadline)
+                )
+
+    @staticmethod
+    async def _notify(call: Awaitable[None]) -> None:
+        """A chat message that does not arrive must not undo a closed attempt: the page and
+        the bot show the same facts on request."""
+        try:
+            await call
+        except Exception:
+            log.exception("exam notification failed")
+
+    # After an attempt.
+
+    async def review(self, user_id: int, attempt_id: int) -> list[ReviewItem] | None:
+        """Every question of a closed attempt with what was picked; None while it runs."""
+        row = await self._own(user_id, attempt_id)
+        if row is None or row.status == AttemptStatus.OPEN.value:
+            return None
+        answers = _answers(row)
+        items = []
+        for drawn in _draw(row):
+            picked = answers.get(drawn.question, frozenset())
+            rule = self.questions[drawn.question].rule
+            items.append(ReviewItem(drawn.question, picked, picked == rule.correct))
+        return items
+
+    async def timeline(self, attempt_id: int) -> list[tuple[datetime, str, str | None]]:
+        """For staff: the attempt's own events and the face checks during it, in time order."""
+        row = await ExamAttempt.get_or_none(id=attempt_id)
+        if row is None:
+            return []
+        events = [(e.at, e.kind, e.detail) for e in await ExamEvent.filter(attempt_id=attempt_id)]
+        end = row.closed_at or row.deadline
+        for check in await self.study.checks_between(row.chat_user_id, row.started_at, end):
+            detail = check.result if check.reason is None else f"{check.result} {check.reason}"
+            events.append((check.requested_at, f"check_{check.kind}", detail))
+        return sorted(events, key=lambda event: event[0])
+
+    # Receipts.
+
+    def receipt_token(self, receipt: Receipt) -> str:
+        return self._signer.seal(RECEIPT_PURPOSE, receipt.number)
+
+    async def receipt(self, receipt_id: int) -> Receipt:
+        return await Receipt.get(id=receipt_id).select_related("enrolment__certificate__person")
+
+    async def receipt_of_enrolment(self, enrolment_id: int) -> Receipt | None:
+        return await Receipt.get_or_none(enrolment_id=enrolment_id)
+
+    async def receipts_of(self, user_id: int) -> list[Receipt]:
+        return (
+            await Receipt.filter(enrolment__certificate__person__binding__chat_user_id=user_id)
+            .select_related("enrolment__certificate__person")
+            .order_by("-passed_at")
+        )
+
+    async def verify(self, token: str) -> Verification:
+        try:
+            number = self._signer.unseal(RECEIPT_PURPOSE, token)
+        except BadToken:
+            return Verification("invalid")
+        receipt = await Receipt.get_or_none(number=number).select_related(
+            "enrolment__certificate__person"
+        )
+        if receipt is None:
+            return Verification("invalid")
+        return Verification("revoked" if receipt.revoked_at else "genuine", receipt)
+
+    async def revoke(self, number: str, staff_id: int, reason: str, now: datetime) -> bool:
+        won = await Receipt.filter(number=number, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=staff_id, revoked_reason=reason
+        )
+        if won:
+            await models.AuditLog.create(
+                actor_id=staff_id, action="receipt_revoked", subject=f"receipt:{number}"
+            )
+        return bool(won)
+
+    def verify_url(self, receipt: Receipt) -> str:
+        return f"{self.config.verify_base}/verify/{self.receipt_token(receipt)}"
+
+    async def receipt_files(self, receipt_id: int) -> tuple[bytes, bytes]:
+        """(PNG, PDF), rendered on first need and kept: a receipt keeps the photo it was issued
+        with even after the face data is deleted at the end of the retention period."""
+        receipt = await self.receipt(receipt_id)
+        folder = self.config.receipts_dir
+        png_path, pdf_path = folder / f"{receipt.number}.png", folder / f"{receipt.number}.pdf"
+        if png_path.is_file() and pdf_path.is_file():
+            return await asyncio.to_thread(lambda: (png_path.read_bytes(), pdf_path.read_bytes()))
+        enrolment = receipt.enrolment
+        certificate = enrolment.certificate
+        person = certificate.person
+        # The photo is the trainee's: the chat account bound to the certificate's person.
+        binding = await models.Binding.get_or_none(person_id=person.id)
+        profile = (
+            await FaceProfile.get_or_none(chat_user_id=binding.chat_user_id, deleted_at=None)
+            if binding is not None
+            else None
+        )
+        cert_type = CertType(certificate.cert_type)
+        course = self.study.courses[cert_type]
+        data = ReceiptData(
+            receipt_number=receipt.number,
+            name=person.name,
+            id_number_masked=mask_id_number(person.id_number),
+            cert_type_zh=course.title["zh_CN"],
+            cert_type_en=course.title["en"],
+            certificate_number=certificate.number,
+            hours=receipt.hours,
+            passed_on=local_date(receipt.passed_at),
+            best_score=receipt.score,
+            photo=None,
+            verify_url=self.verify_url(receipt),
+        )
+
+        def render() -> tuple[bytes, bytes]:
+            photo = None
+            if profile is not None and profile.photo_path and Path(profile.photo_path).is_file():
+                photo = Path(profile.photo_path).read_bytes()
+            full = dataclasses.replace(data, photo=photo)
+            png, pdf = render_png(full), render_pdf(full)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for path, content in ((png_path, png), (pdf_path, pdf)):
+                partial = path.with_suffix(path.suffix + ".part")
+                partial.write_bytes(content)
+                partial.replace(path)
+            return png, pdf
+
+        return await asyncio.to_thread(render)

@@ -1,0 +1,161 @@
+"""A web app with the study and exam routes on a fresh database, the real face engine, a
+notifier that records what the chat would hear."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.exam import Attempt
+from infra.content import load_banks, load_courses
+from infra.db.study_models import LessonProgress
+from infra.exam import ExamConfig, Exams
+from infra.repositories.accounts import TortoiseAccountRepository
+from infra.signing import Signer
+from infra.study import FaceStore, ReadyFaces, Study
+from tests.conftest import TEST_TOKEN, FixedClock
+from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
+from webview.app import make_web_app
+from webview.auth import Sessions
+from webview.exam import add_exam_routes
+from webview.keys import WebConfig
+from webview.study import StudyWeb, add_study_routes
+
+H = {"X-Requested-With": "jijiao"}
+JPEG = {**H, "Content-Type": "image/jpeg"}
+QUESTIONS = 10
+TIME_LIMIT = timedelta(minutes=30)
+
+
+@dataclass
+class RecordingNotifier:
+    passed_calls: list[tuple[int, int]] = field(default_factory=list)
+    timed_out_calls: list[tuple[int, Attempt, bool]] = field(default_factory=list)
+    warnings: list[tuple[int, int, datetime]] = field(default_factory=list)
+
+    async def passed(self, user_id: int, receipt_id: int) -> None:
+        self.passed_calls.append((user_id, receipt_id))
+
+    async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None:
+        self.timed_out_calls.append((user_id, attempt, passed))
+
+    async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None:
+        self.warnings.append((user_id, attempt_id, deadline))
+
+
+class Examinees(Trainees):
+    def __init__(self, trainees: Trainees, exams: Exams, notifier: RecordingNotifier) -> None:
+        super().__init__(trainees.client, trainees.sessions, trainees.clock)
+        self.exams = exams
+        self.notifier = notifier
+
+    async def ready(self, user_id: int, number: str, *, finished: bool = True) -> int:
+        """A paid enrolment with the enrolment photo taken and (by default) every lesson at
+        100 %."""
+        enrolment_id = await seed_enrolment(user_id, number, self.clock.now() - timedelta(days=1))
+        client = self.as_user(user_id)
+        assert (await client.post("/app/api/study/consent", headers=H)).status == 200
+        response = await client.post("/app/api/study/photo", data=photo("person_b_1"), headers=JPEG)
+        assert response.status == 200, await response.text()
+        if finished:
+            enrolment = await self.exams.study.enrolment(user_id, enrolment_id)
+            assert enrolment is not None
+            for state in await self.exams.study.progress(enrolment):
+                await LessonProgress.create(
+                    enrolment_id=enrolment_id,
+                    lesson=state.key,
+                    chat_user_id=user_id,
+                    seconds_credited=state.required,
+                )
+        return enrolment_id
+
+    async def start(self, user_id: int, enrolment_id: int) -> dict:
+        response = await self.as_user(user_id).post(
+            "/app/api/exam/start", json={"enrolment": enrolment_id}, headers=H
+        )
+        return {"status": response.status, **(await response.json())}
+
+    async def answer(self, user_id: int, attempt_id: int, question: str, options: list[str]):
+        return await self.as_user(user_id).post(
+            f"/app/api/exam/attempt/{attempt_id}/answer",
+            json={"question": question, "options": options},
+            headers=H,
+        )
+
+    async def draw(self, attempt_id: int) -> list[tuple[str, tuple[str, ...]]]:
+        from infra.db.exam_models import ExamAttempt
+
+        row = await ExamAttempt.get(id=attempt_id)
+        return [(item["q"], tuple(item["o"])) for item in row.draw]
+
+    def right(self, question: str) -> list[str]:
+        return sorted(self.exams.questions[question].rule.correct)
+
+    def wrong(self, question: str) -> list[str]:
+        rule = self.exams.questions[question].rule
+        return [next(o for o in rule.options if o not in rule.correct)]
+
+    async def answer_all(self, user_id: int, attempt_id: int, right: int) -> None:
+        """The first `right` questions answered right, the rest wrong."""
+        for n, (question, _) in enumerate(await self.draw(attempt_id)):
+            options = self.right(question) if n < right else self.wrong(question)
+            response = await self.answer(user_id, attempt_id, question, options)
+            assert response.status == 200, await response.text()
+
+    async def submit(self, user_id: int, attempt_id: int) -> dict:
+        response = await self.as_user(user_id).post(
+            f"/app/api/exam/attempt/{attempt_id}/submit", headers=H
+        )
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+@pytest.fixture
+async def examinees(
+    database,
+    i18n,
+    clock: FixedClock,
+    aiohttp_client,
+    face_engine,  # noqa: F811 (the study tests' session fixture, imported above)
+    tmp_path: Path,
+) -> AsyncIterator[Examinees]:
+    signer = Signer(b"k" * 32)
+    sessions = Sessions(signer, session_ttl=30 * 86400, link_ttl=600)
+
+    async def alive() -> None:
+        return None
+
+    app = make_web_app(
+        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
+        i18n=i18n,
+        sessions=sessions,
+        clock=clock,
+        accounts=TortoiseAccountRepository(),
+        health_checks={"database": alive},
+    )
+    study = Study(
+        load_courses(), ReadyFaces(face_engine), FaceStore(tmp_path / "faces"), CONFIG, lambda: 0.0
+    )
+    notifier = RecordingNotifier()
+    exams = Exams(
+        load_banks(),
+        study,
+        signer,
+        ExamConfig(
+            questions=QUESTIONS,
+            time_limit=TIME_LIMIT,
+            verify_base="http://verify.test",
+            receipts_dir=tmp_path / "receipts",
+        ),
+        notifier=notifier,
+        rng=random.Random(5),
+    )
+    add_study_routes(app, StudyWeb(study))
+    add_exam_routes(app, exams)
+    trainees = Trainees(await aiohttp_client(app), sessions, clock)
+    yield Examinees(trainees, exams, notifier)

@@ -1,0 +1,280 @@
+"""The exam through HTTP: eligibility, start and resume, autosave, the deadline, the server's
+auto-submit, best score, make-up, the receipt and its verification page (S13-S16, R-EXAM-*)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+
+from domain.exam import AttemptStatus
+from infra.db import models
+from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
+from infra.db.study_models import LessonProgress
+from tests.exam.conftest import JPEG, QUESTIONS, TIME_LIMIT, Examinees, H
+from tests.study.conftest import LI, ZHANG, photo
+
+
+async def test_s13_the_exam_names_the_lesson_that_is_short_of_100(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-100", finished=False)
+    await LessonProgress.create(
+        enrolment_id=enrolment, lesson="falls", chat_user_id=ZHANG, seconds_credited=6
+    )
+    started = await examinees.start(ZHANG, enrolment)
+    assert started["status"] == 409 and started["reason"] == "lessons"
+    assert "落实高处作业防护" in started["message"] or "%" in started["message"]
+    page = await (await examinees.as_user(ZHANG).get(f"/app/exam?enrolment={enrolment}")).text()
+    assert 'data-reason="lessons"' in page and "50%" in page and "0%" in page
+    assert await ExamAttempt.all().count() == 0
+
+
+async def test_a_closed_window_points_to_an_extension(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-101")
+    examinees.clock.advance(days=31)
+    started = await examinees.start(ZHANG, enrolment)
+    assert started["status"] == 409 and started["reason"] == "window_closed"
+    assert "延期" in started["message"]
+
+
+async def test_start_twice_is_one_attempt_with_a_fixed_draw_and_a_start_check(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-102")
+    first = await examinees.start(ZHANG, enrolment)
+    again = await examinees.start(ZHANG, enrolment)
+    assert first["ok"] and first["id"] == again["id"]
+    assert first["seconds_left"] == TIME_LIMIT.total_seconds()
+    assert first["check"]["kind"] == "start"
+    draw = await examinees.draw(first["id"])
+    assert len(draw) == QUESTIONS == len({q for q, _ in draw})
+    assert draw == await examinees.draw(again["id"])
+    row = await models.Enrolment.get(id=enrolment)
+    assert row.state == "exam"
+
+
+async def test_s15_answers_autosave_and_the_attempt_resumes_on_another_device(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-103")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    (q1, _), (q2, _) = (await examinees.draw(attempt))[:2]
+    assert (await examinees.answer(ZHANG, attempt, q1, examinees.right(q1))).status == 200
+    assert (await examinees.answer(ZHANG, attempt, q2, examinees.wrong(q2))).status == 200
+    # Changing an answer replaces it.
+    assert (await examinees.answer(ZHANG, attempt, q2, examinees.right(q2))).status == 200
+
+    examinees.clock.advance(minutes=5)  # the phone crashed; another one opens the page
+    state = await (await examinees.as_user(ZHANG).get(f"/app/api/exam/attempt/{attempt}")).json()
+    assert state["status"] == "open"
+    assert state["answers"] == {q1: examinees.right(q1), q2: examinees.right(q2)}
+    assert state["seconds_left"] == (TIME_LIMIT - timedelta(minutes=5)).total_seconds()
+    page = await (await examinees.as_user(ZHANG).get(f"/app/exam/attempt/{attempt}")).text()
+    for option in examinees.right(q1):
+        assert re.search(rf'name="q-{q1}" value="{option}" checked', page)
+    # Resuming from the exam home: the same attempt, not a new one.
+    assert (await examinees.start(ZHANG, enrolment))["id"] == attempt
+    saves = await ExamEvent.filter(attempt_id=attempt, kind="saved").count()
+    assert saves == 3
+
+
+async def test_bad_answers_are_refused_clearly(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-104")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    question, _ = (await examinees.draw(attempt))[0]
+    unknown = await examinees.answer(ZHANG, attempt, "not-in-the-draw", ["a"])
+    assert unknown.status == 422 and (await unknown.json())["reason"] == "unknown_question"
+    bad_option = await examinees.answer(ZHANG, attempt, question, ["zz"])
+    assert bad_option.status == 422 and (await bad_option.json())["reason"] == "unknown_option"
+    garbage = await examinees.as_user(ZHANG).post(
+        f"/app/api/exam/attempt/{attempt}/answer", data=b"{not json", headers=H
+    )
+    assert garbage.status == 400
+    no_csrf = await examinees.as_user(ZHANG).post(
+        f"/app/api/exam/attempt/{attempt}/answer", json={"question": question, "options": []}
+    )
+    assert no_csrf.status == 403
+
+
+async def test_another_trainees_attempt_is_not_found(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-105")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    question, _ = (await examinees.draw(attempt))[0]
+    await examinees.ready(LI, "C-106")
+    li = examinees.as_user(LI)
+    assert (await li.get(f"/app/api/exam/attempt/{attempt}")).status == 404
+    assert (await li.get(f"/app/exam/attempt/{attempt}")).status == 404
+    assert (await examinees.answer(LI, attempt, question, ["a"])).status == 404
+    assert (await li.post(f"/app/api/exam/attempt/{attempt}/submit", headers=H)).status == 404
+    assert (
+        await li.post("/app/api/exam/start", json={"enrolment": enrolment}, headers=H)
+    ).status == 404
+    assert (await li.get(f"/app/exam?enrolment={enrolment}")).status == 404
+    assert (await examinees.client.get("/app/api/exam/attempt/1")).status in (401, 404)
+
+
+async def test_s16_answers_stop_at_the_deadline_and_the_server_submits_what_was_saved(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-107")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    draw = await examinees.draw(attempt)
+    for question, _ in draw[:7]:  # 7 of 10 right: 70 points
+        assert (
+            await examinees.answer(ZHANG, attempt, question, examinees.right(question))
+        ).status == 200
+
+    examinees.clock.advance(minutes=21)
+    await examinees.exams.close_overdue(examinees.clock.now())
+    assert [w[1] for w in examinees.notifier.warnings] == [attempt]  # 9 minutes left: warned once
+    await examinees.exams.close_overdue(examinees.clock.now())
+    assert len(examinees.notifier.warnings) == 1
+
+    examinees.clock.advance(minutes=9)  # exactly the deadline
+    late = await examinees.answer(ZHANG, attempt, draw[8][0], examinees.right(draw[8][0]))
+    assert late.status == 409 and (await late.json())["reason"] == "deadline_passed"
+
+    # Nobody has the page open: the job closes it.
+    assert await examinees.exams.close_overdue(examinees.clock.now()) == 1
+    assert await examinees.exams.close_overdue(examinees.clock.now()) == 0
+    row = await ExamAttempt.get(id=attempt)
+    assert row.status == AttemptStatus.TIMED_OUT.value and row.score == 70
+    [(user, closed, passed)] = examinees.notifier.timed_out_calls
+    assert user == ZHANG and closed.score == 70 and passed
+    assert examinees.notifier.passed_calls == [(ZHANG, (await Receipt.get()).id)]
+
+
+async def test_a_page_reopened_after_the_deadline_shows_the_result_not_the_questions(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-108")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    examinees.clock.advance(minutes=31)
+    page = await examinees.as_user(ZHANG).get(f"/app/exam/attempt/{attempt}", allow_redirects=False)
+    assert page.status == 302 and page.headers["Location"].endswith("/review")
+    review = await (
+        await examinees.as_user(ZHANG).get(f"/app/exam/attempt/{attempt}/review")
+    ).text()
+    assert 'id="timed-out"' in review and 'data-score="0"' in review
+    assert len(examinees.notifier.timed_out_calls) == 1
+
+
+async def test_submit_and_the_deadline_job_racing_close_the_attempt_once(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-109")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    await examinees.answer_all(ZHANG, attempt, right=10)
+    examinees.clock.advance(minutes=30)
+    await asyncio.gather(
+        examinees.submit(ZHANG, attempt),
+        examinees.exams.close_overdue(examinees.clock.now()),
+        examinees.submit(ZHANG, attempt),
+    )
+    closes = await ExamEvent.filter(attempt_id=attempt, kind__in=["submitted", "timed_out"])
+    assert len(closes) == 1
+    assert await Receipt.all().count() == 1
+    assert len(examinees.notifier.passed_calls) == 1
+
+
+async def test_s14_every_attempt_is_listed_with_the_best_marked_and_a_review_of_wrong_answers(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-110")
+    scores = []
+    for right in (3, 5, 4):
+        attempt = (await examinees.start(ZHANG, enrolment))["id"]
+        await examinees.answer_all(ZHANG, attempt, right=right)
+        result = await examinees.submit(ZHANG, attempt)
+        scores.append(result["score"])
+        assert not result["passed"]
+    assert scores == [30, 50, 40]
+    review = await (await examinees.as_user(ZHANG).get(result["url"])).text()
+    assert review.count('class="review-item"') == 6  # the six wrong answers, with explanations
+    assert 'id="failed"' in review
+    home = await (await examinees.as_user(ZHANG).get(f"/app/exam?enrolment={enrolment}")).text()
+    assert '<strong id="best-score">50</strong>' in home
+    assert home.count("data-attempt=") == 3
+    assert re.search(r'class="best">\s*<td>2</td>', home)
+    assert "剩余次数：2" in home or "2" in home
+
+
+async def test_five_failures_close_the_exam_until_a_makeup_is_approved(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-111")
+    for _ in range(5):
+        attempt = (await examinees.start(ZHANG, enrolment))["id"]
+        await examinees.submit(ZHANG, attempt)
+    sixth = await examinees.start(ZHANG, enrolment)
+    assert sixth["status"] == 409 and sixth["reason"] == "no_attempts"
+    assert "补考" in sixth["message"]
+    await models.Application.create(
+        kind="makeup", enrolment_id=enrolment, chat_user_id=ZHANG, status="approved"
+    )
+    again = await examinees.start(ZHANG, enrolment)
+    assert again["ok"]
+    assert (await ExamAttempt.get(id=again["id"])).number == 6
+
+
+async def test_a_pass_makes_a_receipt_that_verifies_and_can_be_revoked(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-112")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    await examinees.answer_all(ZHANG, attempt, right=8)
+    result = await examinees.submit(ZHANG, attempt)
+    assert result == {
+        "ok": True,
+        "score": 80,
+        "passed": True,
+        "url": f"/app/exam/attempt/{attempt}/review",
+    }
+    receipt = await Receipt.get(enrolment_id=enrolment)
+    assert receipt.score == 80 and receipt.hours > 0
+    assert (await models.Enrolment.get(id=enrolment)).state == "passed"
+    assert examinees.notifier.passed_calls == [(ZHANG, receipt.id)]
+    # Passed: no further attempt.
+    assert (await examinees.start(ZHANG, enrolment))["reason"] == "passed"
+
+    client = examinees.as_user(ZHANG)
+    png = await client.get(f"/app/receipt/{receipt.id}.png")
+    assert png.status == 200 and png.content_type == "image/png"
+    assert (await png.read()).startswith(b"\x89PNG")
+    pdf = await client.get(f"/app/receipt/{receipt.id}.pdf")
+    assert (await pdf.read()).startswith(b"%PDF")
+    await examinees.ready(LI, "C-113")
+    assert (await examinees.as_user(LI).get(f"/app/receipt/{receipt.id}.png")).status == 404
+
+    token = examinees.exams.receipt_token(receipt)
+    genuine = await (await examinees.client.get(f"/verify/{token}")).text()
+    assert 'data-status="genuine"' in genuine and receipt.number in genuine
+    assert "C-112" in genuine and "p100001" not in genuine  # the name is masked
+    altered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for bad in (altered, receipt.number, "x", token.replace(receipt.number, "JJ20261127000999")):
+        page = await (await examinees.client.get(f"/verify/{bad}")).text()
+        assert 'data-status="invalid"' in page, bad
+
+    assert await examinees.exams.revoke(
+        receipt.number, 900001, "issued in error", examinees.clock.now()
+    )
+    revoked = await (await examinees.client.get(f"/verify/{token}")).text()
+    assert 'data-status="revoked"' in revoked
+    assert await models.AuditLog.filter(action="receipt_revoked").count() == 1
+
+
+async def test_a_face_check_failing_during_the_exam_pauses_nothing_but_is_on_the_timeline(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-114")
+    started = await examinees.start(ZHANG, enrolment)
+    check = started["check"]
+    answer = await examinees.as_user(ZHANG).post(
+        f"/app/api/study/checks/{check['id']}", data=photo("person_a_2"), headers=JPEG
+    )
+    assert (await answer.json())["result"] == "failed"
+    question, _ = (await examinees.draw(started["id"]))[0]
+    saved = await examinees.answer(ZHANG, started["id"], question, examinees.right(question))
+    assert saved.status == 200
+    assert (await saved.json())["check"] is None  # no new check at once after a failure
+    timeline = await examinees.exams.timeline(started["id"])
+    kinds = [kind for _, kind, _ in timeline]
+    assert kinds[:1] == ["started"] and "check_start" in kinds and "saved" in kinds
+    assert any(detail and "no_match" in detail for _, _, detail in timeline)
+    # A random check comes later in the attempt.
+    examinees.clock.advance(minutes=2)
+    later = await examinees.answer(ZHANG, started["id"], question, examinees.right(question))
+    assert (await later.json())["check"]["kind"] == "random"

@@ -1,0 +1,300 @@
+"""Exam pages of the Mini App, the trainee's receipt files, and the public verification page.
+
+Same rules as the study pages: every route needs the session viewer, another trainee's
+enrolment or attempt is a 404, state changes carry `X-Requested-With: jijiao`. The page's
+countdown is drawn from the server's deadline and the server's clock, sent with every answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility
+from domain.masking import mask_id_number, mask_name
+from domain.timezone import CHINA
+from infra.exam import AttemptView, Exams
+from infra.study import PendingCheck, StudyEnrolment
+from webview import keys
+from webview.middlewares import LOCALE
+from webview.study import STUDY, _context, _enrolment, _guard, _id, _json, _now, _viewer
+
+EXAMS = web.AppKey("exams", Exams)
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _check_json(check: PendingCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {"id": check.id, "kind": check.kind.value, "answer_by": check.answer_by.isoformat()}
+
+
+def blocked_text(
+    request: web.Request, enrolment: StudyEnrolment, eligibility: ExamEligibility
+) -> list[str]:
+    """S13: exactly what is missing, lesson by lesson, or which date closed the window."""
+    _ = request.app[keys.I18N].gettext
+    locale = request[LOCALE]
+    course = request.app[STUDY].study.course(enrolment)
+    if eligibility.block is ExamBlock.LESSONS:
+        titles = {lesson.key: lesson.title[locale] for lesson in course.lessons}
+        return [_("The exam opens when every lesson is at 100%.")] + [
+            _("{lesson} is at {percent}%.").format(lesson=titles.get(key, key), percent=percent)
+            for key, percent in eligibility.short_lessons
+        ]
+    if eligibility.block is ExamBlock.WINDOW_CLOSED:
+        return [
+            _(
+                "Your study window closed on {date}. You can apply for an extension in the "
+                "chat (📨 Applications)."
+            ).format(date=_local(eligibility.window_end or enrolment.deadline))
+        ]
+    if eligibility.block is ExamBlock.NO_ATTEMPTS:
+        return [
+            _(
+                "All attempts are used. You can apply for a make-up exam in the chat "
+                "(📨 Applications); once staff approve it you get 5 new attempts."
+            )
+        ]
+    if eligibility.block is ExamBlock.PASSED:
+        return [_("You passed. Your completion receipt is below and in the chat.")]
+    return []
+
+
+async def exam_home(request: web.Request) -> web.Response:
+    viewer = _viewer(request)
+    study = request.app[STUDY].study
+    exams = request.app[EXAMS]
+    enrolments = await study.enrolments(viewer.user_id)
+    context = _context(request, enrolments=enrolments)
+    if not enrolments:
+        return aiohttp_jinja2.render_template("exam_home.html", request, context)
+    if "enrolment" in request.query:
+        current = await _enrolment(request, viewer, request.query["enrolment"])
+    else:
+        current = enrolments[0]
+    overview = await exams.overview(viewer.user_id, current, _now(request))
+    context.update(
+        current=current,
+        course=study.course(current),
+        overview=overview,
+        blocked=blocked_text(request, current, overview.eligibility),
+        questions=exams.config.questions,
+        minutes=int(exams.config.time_limit.total_seconds() // 60),
+        local=_local,
+    )
+    return aiohttp_jinja2.render_template("exam_home.html", request, context)
+
+
+def _attempt_json(request: web.Request, view: AttemptView) -> dict[str, Any]:
+    now = _now(request)
+    return {
+        "ok": True,
+        "id": view.id,
+        "status": view.attempt.status.value,
+        "deadline": view.attempt.deadline.isoformat(),
+        "now": now.isoformat(),
+        "seconds_left": max(0, int((view.attempt.deadline - now).total_seconds())),
+        "answers": {key: sorted(value) for key, value in view.answers.items()},
+        "check": _check_json(view.check),
+    }
+
+
+async def api_start(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    body = await _json(request)
+    enrolment = await _enrolment(request, viewer, body.get("enrolment"))
+    result = await request.app[EXAMS].start(viewer.user_id, enrolment, _now(request))
+    if isinstance(result, ExamEligibility):
+        return web.json_response(
+            {
+                "ok": False,
+                "reason": result.block.value if result.block else None,
+                "message": " ".join(blocked_text(request, enrolment, result)),
+            },
+            status=409,
+        )
+    return web.json_response(
+        {**_attempt_json(request, result), "url": f"/app/exam/attempt/{result.id}"}
+    )
+
+
+async def _own_attempt(request: web.Request) -> AttemptView:
+    viewer = _viewer(request)
+    attempt_id = _id(request.match_info["attempt_id"])
+    view = await request.app[EXAMS].attempt(viewer.user_id, attempt_id, _now(request))
+    if view is None:
+        raise web.HTTPNotFound()
+    return view
+
+
+async def exam_attempt(request: web.Request) -> web.Response:
+    view = await _own_attempt(request)
+    if view.attempt.closed:
+        raise web.HTTPFound(f"/app/exam/attempt/{view.id}/review")
+    exams = request.app[EXAMS]
+    questions = [(exams.questions[d.question], d.options) for d in view.draw]
+    context = _context(
+        request,
+        view=view,
+        questions=questions,
+        answers=view.answers,
+        state=_attempt_json(request, view),
+        warning_seconds=int(WARNING_BEFORE.total_seconds()),
+        deadline=_local(view.attempt.deadline),
+    )
+    return aiohttp_jinja2.render_template("exam_attempt.html", request, context)
+
+
+async def api_attempt(request: web.Request) -> web.Response:
+    """What a reopened or reconnected page needs: status, answers, time left, a pending check."""
+    return web.json_response(_attempt_json(request, await _own_attempt(request)))
+
+
+async def api_answer(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    attempt_id = _id(request.match_info["attempt_id"])
+    body = await _json(request)
+    question, picked = body.get("question"), body.get("options")
+    if (
+        not isinstance(question, str)
+        or not isinstance(picked, list)
+        or len(picked) > 10
+        or not all(isinstance(option, str) for option in picked)
+    ):
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": "bad_request"}', content_type="application/json"
+        )
+    saved = await request.app[EXAMS].save(
+        viewer.user_id, attempt_id, question, picked, _now(request)
+    )
+    if saved is None:
+        raise web.HTTPNotFound()
+    _ = request.app[keys.I18N].gettext
+    if not saved.ok:
+        messages = {
+            "deadline_passed": _("Time is up: answers are no longer accepted."),
+            "closed": _("This attempt is already submitted."),
+        }
+        return web.json_response(
+            {
+                "ok": False,
+                "reason": saved.code,
+                "message": messages.get(saved.code or "", _("This answer was not accepted.")),
+            },
+            status=409 if saved.code in messages else 422,
+        )
+    return web.json_response(
+        {"ok": True, "now": _now(request).isoformat(), "check": _check_json(saved.check)}
+    )
+
+
+async def api_submit(request: web.Request) -> web.Response:
+    viewer = _guard(request)
+    attempt_id = _id(request.match_info["attempt_id"])
+    closed = await request.app[EXAMS].submit(viewer.user_id, attempt_id, _now(request))
+    if closed is None:
+        raise web.HTTPNotFound()
+    return web.json_response(
+        {
+            "ok": True,
+            "score": closed.attempt.score,
+            "passed": closed.passed,
+            "url": f"/app/exam/attempt/{attempt_id}/review",
+        }
+    )
+
+
+async def exam_review(request: web.Request) -> web.Response:
+    viewer = _viewer(request)
+    attempt_id = _id(request.match_info["attempt_id"])
+    exams = request.app[EXAMS]
+    view = await exams.attempt(viewer.user_id, attempt_id, _now(request))
+    if view is None:
+        raise web.HTTPNotFound()
+    if not view.attempt.closed:
+        raise web.HTTPFound(f"/app/exam/attempt/{attempt_id}")
+    items = await exams.review(viewer.user_id, attempt_id) or []
+    wrong = [(exams.questions[item.question], item.picked) for item in items if not item.right]
+    context = _context(
+        request,
+        view=view,
+        wrong=wrong,
+        right=len(items) - len(wrong),
+        total=len(items),
+        passed=view.attempt.score is not None and view.attempt.score >= 60,
+        receipt=await exams.receipt_of_enrolment(view.enrolment_id),
+    )
+    return aiohttp_jinja2.render_template("exam_review.html", request, context)
+
+
+async def receipt_file(request: web.Request) -> web.Response:
+    """The trainee's own receipt as PNG or PDF."""
+    viewer = _viewer(request)
+    receipt_id = _id(request.match_info["receipt_id"])
+    exams = request.app[EXAMS]
+    mine = {r.id: r for r in await exams.receipts_of(viewer.user_id)}
+    receipt = mine.get(receipt_id)
+    if receipt is None:
+        raise web.HTTPNotFound()
+    png, pdf = await exams.receipt_files(receipt_id)
+    kind = request.match_info["kind"]
+    body, content_type = (png, "image/png") if kind == "png" else (pdf, "application/pdf")
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="receipt-{receipt.number}.{kind}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def verify(request: web.Request) -> web.Response:
+    """Public: a certificate office scans the QR code. Shows only what it needs, masked."""
+    result = await request.app[EXAMS].verify(request.match_info["token"])
+    details = None
+    if result.receipt is not None:
+        receipt = result.receipt
+        certificate = receipt.enrolment.certificate
+        course = request.app[STUDY].study.courses.get(certificate.cert_type)
+        details = {
+            "number": receipt.number,
+            "name": mask_name(certificate.person.name),
+            "id_number": mask_id_number(certificate.person.id_number),
+            "cert_type": course.title[request[LOCALE]] if course else certificate.cert_type,
+            "certificate": certificate.number,
+            "hours": receipt.hours,
+            "score": receipt.score,
+            "passed_on": _local(receipt.passed_at)[:10],
+            "revoked_on": _local(receipt.revoked_at)[:10],
+        }
+    response = aiohttp_jinja2.render_template(
+        "verify.html",
+        request,
+        {"locale": request[LOCALE], "status": result.status, "details": details},
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def add_exam_routes(app: web.Application, exams: Exams) -> None:
+    app[EXAMS] = exams
+    app.router.add_get("/app/exam", exam_home, name="exam")
+    app.router.add_get("/app/exam/attempt/{attempt_id}", exam_attempt, name="exam_attempt")
+    app.router.add_get("/app/exam/attempt/{attempt_id}/review", exam_review, name="exam_review")
+    app.router.add_post("/app/api/exam/start", api_start, name="exam_start")
+    app.router.add_get("/app/api/exam/attempt/{attempt_id}", api_attempt, name="exam_state")
+    app.router.add_post("/app/api/exam/attempt/{attempt_id}/answer", api_answer, name="exam_answer")
+    app.router.add_post("/app/api/exam/attempt/{attempt_id}/submit", api_submit, name="exam_submit")
+    app.router.add_get(
+        "/app/receipt/{receipt_id}.{kind:png|pdf}", receipt_file, name="receipt_file"
+    )
+    app.router.add_get("/verify/{token}", verify, name="verify")

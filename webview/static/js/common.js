@@ -1,0 +1,44 @@
+// Shared by the study and exam pages: JSON posts with the CSRF header, one camera stream per
+// page (Telegram's Android webview asks for permission again on every getUserMedia call), and
+// a JPEG frame from it.
+(function () {
+  "use strict";
+  var tg = window.Telegram && window.Telegram.WebApp;
+  if (tg) { tg.ready(); }
+  var stream = null;
+
+  function post(url, body, type) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": type || "application/json", "X-Requested-With": "jijiao" },
+      body: type ? body : JSON.stringify(body || {})
+    }).then(function (response) {
+      return response.json().then(function (data) { data.status = response.status; return data; });
+    });
+  }
+
+  function get(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      return response.json().then(function (data) { data.status = response.status; return data; });
+    });
+  }
+
+  function camera(video) {
+    if (stream) { video.srcObject = stream; return Promise.resolve(stream); }
+    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false })
+      .then(function (s) { stream = s; video.srcObject = s; return video.play().then(function () { return s; }); });
+  }
+
+  function frame(video) {
+    var canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth || 640;
+    canvas.height = video.videoHeight || 480;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.92); });
+  }
+
+  function show(el, text) { el.textContent = text; el.hidden = !text; }
+
+  window.jijiao = { post: post, get: get, camera: camera, frame: frame, show: show };
+})();

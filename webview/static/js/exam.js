@@ -1,0 +1,214 @@
+// Exam pages: start or resume, autosave every answer (queued and retried while offline, kept in
+// localStorage across a reload), one countdown from the server's deadline, face checks, submit.
+(function () {
+  "use strict";
+  var j = window.jijiao;
+
+  // The exam home: start or continue.
+  var home = document.getElementById("exam");
+  var start = document.getElementById("exam-start");
+  if (home && start) {
+    start.addEventListener("click", function () {
+      start.disabled = true;
+      j.post(home.dataset.startUrl, { enrolment: home.dataset.enrolment }).then(function (data) {
+        if (data.ok) { window.location.href = data.url; return; }
+        start.disabled = false;
+        j.show(document.getElementById("start-error"), data.message || data.reason || "");
+      }).catch(function () { start.disabled = false; });
+    });
+  }
+
+  var attempt = document.getElementById("attempt");
+  if (!attempt) { return; }
+  var texts = document.getElementById("texts").dataset;
+  var state = JSON.parse(document.getElementById("state").textContent);
+  var storeKey = "jijiao-exam-" + attempt.dataset.attempt;
+  var offset = Date.parse(state.now) - Date.now();  // server clock minus this phone's
+  var deadline = Date.parse(state.deadline);
+  var warningMs = parseInt(attempt.dataset.warningSeconds, 10) * 1000;
+  var queue = {};  // question -> options not yet confirmed by the server
+  var flushing = false;
+  var finished = false;
+  var retryMs = 1000;
+
+  try { queue = JSON.parse(window.localStorage.getItem(storeKey) || "{}") || {}; } catch (e) { queue = {}; }
+
+  function remember() {
+    try { window.localStorage.setItem(storeKey, JSON.stringify(queue)); } catch (e) { /* private mode */ }
+  }
+
+  function fieldset(question) {
+    return document.querySelector('fieldset[data-question="' + question + '"]');
+  }
+
+  function picked(set) {
+    return Array.prototype.filter.call(set.querySelectorAll("input"), function (i) { return i.checked; })
+      .map(function (i) { return i.value; });
+  }
+
+  function mark(question, text) {
+    var set = fieldset(question);
+    if (set) { set.querySelector(".save-state").textContent = text; }
+  }
+
+  function answeredCount() {
+    var sets = document.querySelectorAll("fieldset.question");
+    var n = Array.prototype.filter.call(sets, function (s) { return picked(s).length > 0; }).length;
+    document.getElementById("saved-count").textContent =
+      texts.answered.replace("{n}", n).replace("{total}", sets.length);
+    return { n: n, total: sets.length };
+  }
+
+  function review() {
+    finished = true;
+    try { window.localStorage.removeItem(storeKey); } catch (e) { /* ignore */ }
+    window.location.href = "/app/exam/attempt/" + attempt.dataset.attempt + "/review";
+  }
+
+  function offline(on) { document.getElementById("offline").hidden = !on; }
+
+  function flush() {
+    if (flushing || finished) { return Promise.resolve(); }
+    var keys = Object.keys(queue);
+    if (!keys.length) { return Promise.resolve(); }
+    flushing = true;
+    var question = keys[0];
+    var options = queue[question];
+    mark(question, texts.saving);
+    return j.post(attempt.dataset.answerUrl, { question: question, options: options }).then(function (data) {
+      flushing = false;
+      if (data.ok) {
+        offline(false);
+        retryMs = 1000;
+        if (JSON.stringify(queue[question]) === JSON.stringify(options)) { delete queue[question]; }
+        remember();
+        mark(question, texts.saved);
+        if (data.now) { offset = Date.parse(data.now) - Date.now(); }
+        if (data.check) { askCheck(data.check); }
+        return flush();
+      }
+      if (data.status === 409) { delete queue[question]; remember(); review(); return; }
+      if (data.status >= 500) { throw new Error("server"); }
+      delete queue[question];  // refused for good (a bad option): do not loop on it
+      remember();
+      mark(question, data.message || texts.error);
+      return flush();
+    }).catch(function () {
+      flushing = false;
+      offline(true);
+      setTimeout(flush, retryMs);
+      retryMs = Math.min(retryMs * 2, 15000);
+    });
+  }
+
+  document.getElementById("questions").addEventListener("change", function (event) {
+    var set = event.target.closest("fieldset.question");
+    if (!set || finished) { return; }
+    queue[set.dataset.question] = picked(set);
+    remember();
+    answeredCount();
+    flush();
+  });
+
+  // Answers kept on this phone but not yet on the server (closed page, lost connection).
+  Object.keys(queue).forEach(function (question) {
+    var set = fieldset(question);
+    if (!set) { delete queue[question]; return; }
+    set.querySelectorAll("input").forEach(function (i) { i.checked = queue[question].indexOf(i.value) >= 0; });
+  });
+  answeredCount();
+  flush();
+
+  // The countdown.
+  var countdown = document.getElementById("countdown");
+  var submitting = false;
+  function tick() {
+    var left = Math.max(0, deadline - (Date.now() + offset));
+    var minutes = Math.floor(left / 60000);
+    var seconds = Math.floor(left % 60000 / 1000);
+    countdown.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
+    if (left <= warningMs) {
+      document.getElementById("exam-bar").classList.add("late");
+      document.getElementById("warning").hidden = left === 0;
+    }
+    if (left === 0 && !submitting && !finished) {
+      submitting = true;
+      j.show(document.getElementById("submit-error"), texts.timeUp);
+      j.post(attempt.dataset.submitUrl).then(review).catch(function () { submitting = false; });
+    }
+  }
+  tick();
+  setInterval(tick, 500);
+
+  // Keep in step with the server: a check to answer, an attempt closed elsewhere.
+  function poll() {
+    if (finished) { return; }
+    j.get(attempt.dataset.stateUrl).then(function (data) {
+      offline(false);
+      if (data.now) { offset = Date.parse(data.now) - Date.now(); }
+      if (data.status && data.status !== "open") { review(); return; }
+      if (data.check) { askCheck(data.check); }
+      flush();
+    }).catch(function () { offline(true); });
+  }
+  setInterval(poll, 30000);
+  window.addEventListener("online", flush);
+  if (state.check) { askCheck(state.check); }
+
+  // Submit.
+  var submit = document.getElementById("submit");
+  submit.addEventListener("click", function () {
+    var count = answeredCount();
+    var question = count.n < count.total ? submit.dataset.unanswered : submit.dataset.confirm;
+    if (!window.confirm(question)) { return; }
+    submit.disabled = true;
+    flush().then(function () {
+      return j.post(attempt.dataset.submitUrl);
+    }).then(function (data) {
+      if (data.ok) { review(); return; }
+      submit.disabled = false;
+      j.show(document.getElementById("submit-error"), data.message || texts.error);
+    }).catch(function () {
+      submit.disabled = false;
+      offline(true);
+    });
+  });
+
+  // Face checks: the clock keeps running and a failure is only recorded.
+  var overlay = document.getElementById("check");
+  var video = document.getElementById("camera");
+  var take = document.getElementById("check-take");
+  var checkError = document.getElementById("check-error");
+  var pending = null;
+  var timer = null;
+
+  function closeCheck() { pending = null; overlay.hidden = true; clearInterval(timer); }
+
+  function askCheck(check) {
+    if (!check || (pending && pending.id === check.id)) { return; }
+    pending = check;
+    overlay.hidden = false;
+    j.show(checkError, "");
+    take.disabled = false;
+    j.camera(video).catch(function () { document.getElementById("camera-error").hidden = false; });
+    clearInterval(timer);
+    timer = setInterval(function () {
+      var left = Math.max(0, Math.round((Date.parse(check.answer_by) - (Date.now() + offset)) / 1000));
+      document.getElementById("check-timer").textContent = texts.secondsLeft + " " + left;
+      if (left === 0) { closeCheck(); }
+    }, 500);
+  }
+
+  take.addEventListener("click", function () {
+    if (!pending) { return; }
+    take.disabled = true;
+    var id = pending.id;
+    j.frame(video).then(function (blob) {
+      return j.post(attempt.dataset.checkUrl + id, blob, "image/jpeg");
+    }).then(function (data) {
+      take.disabled = false;
+      if (data.result === "passed" || data.result === "failed") { closeCheck(); return; }
+      j.show(checkError, data.message || texts.error);
+    }).catch(function () { take.disabled = false; j.show(checkError, texts.error); });
+  });
+})();
