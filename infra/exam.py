@@ -26,6 +26,7 @@ from domain.exam import (
     Attempt,
     AttemptStatus,
     Drawn,
+    ExamBlock,
     ExamEligibility,
     InvalidAnswer,
     accepts_answers,
@@ -206,6 +207,9 @@ class Exams:
             makeups_granted=granted,
         )
         receipt = await Receipt.get_or_none(enrolment_id=enrolment.id)
+        if receipt is not None and eligibility.block is not ExamBlock.PASSED:
+            # A receipt is the pass on record, whatever happened to the attempts since.
+            eligibility = ExamEligibility(ExamBlock.PASSED, eligibility.attempts_left)
         used = failed_in_current_set(len(attempts), granted)
         return Overview(
             eligibility,
