@@ -39,6 +39,8 @@ class ReminderKind(StrEnum):
     CERT_SUMMARY = "cert_summary"
     VOID_SUMMARY = "void_summary"
     BROADCAST = "broadcast"
+    # After a failed attempt, if no new one was started: attempts left and the window's end.
+    EXAM_ATTEMPTS = "exam_attempts"
     # To the staff group once a day: recipients who could not be reached (blocked the bot).
     STAFF_DAILY = "staff_daily"
 

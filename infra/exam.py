@@ -12,11 +12,12 @@ import asyncio
 import dataclasses
 import logging
 import random
+import weakref
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -30,11 +31,13 @@ from domain.exam import (
     ExamEligibility,
     InvalidAnswer,
     accepts_answers,
+    allowance,
     best_score,
     deadline_for,
     draw,
     exam_eligibility,
     failed_in_current_set,
+    has_passed,
     normalise_answer,
     overdue,
     passes,
@@ -43,6 +46,7 @@ from domain.exam import (
 )
 from domain.masking import mask_id_number
 from domain.registry import CertType
+from domain.reminders import ReminderKind
 from domain.study import class_hours
 from domain.support import ApplicationKind, ApplicationStatus
 from domain.timezone import local_date
@@ -50,6 +54,7 @@ from infra.content import Bank, BankQuestion, ContentError
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceProfile
+from infra.outbox import NewMessage, TortoiseOutbox
 from infra.receipt import ReceiptData, render_pdf, render_png
 from infra.signing import BadToken, Signer
 from infra.study import PendingCheck, Study, StudyEnrolment
@@ -67,6 +72,8 @@ class ExamConfig:
     verify_base: str = "http://127.0.0.1:8080"
     # Rendered receipts are kept here (they carry the photo as it was at the pass).
     receipts_dir: Path = Path("var/receipts")
+    # A failed attempt with no new one after this long gets a reminder of the attempts left.
+    retry_reminder: timedelta = timedelta(hours=24)
 
 
 class ExamNotifier(Protocol):
@@ -164,14 +171,17 @@ class Exams:
         config: ExamConfig,
         notifier: ExamNotifier | None = None,
         rng: random.Random | None = None,
+        outbox: TortoiseOutbox | None = None,
     ) -> None:
         self.banks = banks
         self.study = study
         self.config = config
         self.notifier = notifier
+        self._outbox = outbox
         self._signer = signer
         self._rng = rng or random.SystemRandom()
-        self._locks: dict[int, asyncio.Lock] = {}
+        # Weak: a lock lives while someone waits on it, so the map does not grow forever.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         # Every question by key: an attempt's draw names them, whichever bank it came from.
         self.questions: dict[str, BankQuestion] = {}
         for bank in banks.values():
@@ -180,7 +190,10 @@ class Exams:
                     raise ContentError(f"question {question.key} differs between banks")
 
     def _lock(self, attempt_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(attempt_id, asyncio.Lock())
+        lock = self._locks.get(attempt_id)
+        if lock is None:
+            lock = self._locks[attempt_id] = asyncio.Lock()
+        return lock
 
     def bank(self, enrolment: StudyEnrolment) -> Bank:
         return self.banks[enrolment.cert_type]
@@ -351,6 +364,8 @@ class Exams:
         row = await ExamAttempt.get(id=attempt_id)
         log.info("exam attempt %s %s with %s", attempt_id, status.value, value)
         closed = Closed(_attempt(row), passes(value), receipt_id)
+        if not closed.passed and self._outbox is not None:
+            await self._remind_attempts_left(row, now)
         if self.notifier is not None:
             # Whoever closed it (the trainee, a page load after the deadline, the job), the
             # chat hears once: the attempt ended by time, and the receipt on a pass.
@@ -396,6 +411,37 @@ class Exams:
         if enrolment_id is None and self.notifier is not None:
             await self._warn(now)
         return closed
+
+    async def _remind_attempts_left(self, row: ExamAttempt, now: datetime) -> None:
+        """One outbox row per failed attempt, due a while later; the sender drops it if a new
+        attempt was started or the exam passed meanwhile (`still_useful`)."""
+        assert self._outbox is not None
+        enrolment = await models.Enrolment.get(id=row.enrolment_id).select_related("certificate")
+        await self._outbox.enqueue(
+            [
+                NewMessage(
+                    chat_id=row.chat_user_id,
+                    kind=ReminderKind.EXAM_ATTEMPTS.value,
+                    dedup_key=f"{ReminderKind.EXAM_ATTEMPTS.value}|{row.enrolment_id}|{row.number}",
+                    payload={
+                        "text_key": ReminderKind.EXAM_ATTEMPTS.value,
+                        "params": {
+                            "enrolment": row.enrolment_id,
+                            "attempt": row.number,
+                            "cert_type": enrolment.certificate.cert_type,
+                            "number": enrolment.certificate.number,
+                            "deadline": (
+                                enrolment.study_deadline.isoformat()
+                                if enrolment.study_deadline
+                                else None
+                            ),
+                        },
+                    },
+                    essential=False,
+                    not_before=now + self.config.retry_reminder,
+                )
+            ]
+        )
 
     async def _warn(self, now: datetime) -> None:
         soon = now + timedelta(minutes=10)
@@ -537,3 +583,18 @@ class Exams:
             return png, pdf
 
         return await asyncio.to_thread(render)
+
+
+async def still_useful(params: dict[str, Any]) -> dict[str, Any] | None:
+    """At send time: the attempts-left reminder with today's count, or None when a newer
+    attempt exists or the exam is passed."""
+    enrolment_id = int(params["enrolment"])
+    rows = await ExamAttempt.filter(enrolment_id=enrolment_id).order_by("number")
+    attempts = [_attempt(row) for row in rows]
+    if not attempts or attempts[-1].number != params["attempt"] or has_passed(attempts):
+        return None
+    if any(a.status is AttemptStatus.OPEN for a in attempts):
+        return None
+    granted = await makeups_granted(enrolment_id)
+    left = max(0, allowance(granted) - len(attempts))
+    return {**params, "left": left, "best": best_score(attempts)}

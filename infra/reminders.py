@@ -42,6 +42,7 @@ from domain.reminders import (
 )
 from domain.timezone import CHINA, local_date
 from infra.db import models
+from infra.exam import still_useful as exam_reminder_still_useful
 from infra.outbox import NewMessage, Status, TortoiseBroadcasts, TortoiseOutbox
 
 STUDYING = (EnrolmentState.STUDYING.value, EnrolmentState.EXAM.value)
@@ -368,6 +369,9 @@ class OutboxRefresh:
         kind = item.kind
         if kind == ReminderKind.BROADCAST.value:
             return await self._broadcast(item.broadcast_id)
+        if kind == ReminderKind.EXAM_ATTEMPTS.value:
+            fresh_exam = await exam_reminder_still_useful(params)
+            return Status.DROPPED if fresh_exam is None else {**payload, "params": fresh_exam}
         if kind in {ReminderKind.STUDY_DEADLINE.value, ReminderKind.STUDY_SUMMARY.value}:
             check = _live_enrolments
         elif kind in {ReminderKind.CERT_EXPIRY.value, ReminderKind.CERT_SUMMARY.value}:

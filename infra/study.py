@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 import shutil
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -187,10 +188,14 @@ class Study:
         self.store = store
         self.config = config
         self._rng = rng
-        self._locks: dict[int, asyncio.Lock] = {}
+        # Weak: a lock lives while someone waits on it, so the map does not grow forever.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, user_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(user_id, asyncio.Lock())
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = self._locks[user_id] = asyncio.Lock()
+        return lock
 
     # Enrolments: the trainee is the certificate's person bound to this chat account.
 

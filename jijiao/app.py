@@ -246,6 +246,7 @@ def build_services(
             receipts_dir=data_dir / "receipts",
         ),
         notifier=exam_notifier,
+        outbox=TortoiseOutbox(),
     )
     exam_notifier.attach(exams)
     handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)

@@ -239,6 +239,24 @@ def staff_daily(params: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def exam_attempts(params: dict[str, Any]) -> str:
+    certificate = _certificate(params)
+    if params["left"] <= 0:
+        return _(
+            "✍️ Your {certificate}: all exam attempts are used (best {best}). You can apply for "
+            "a free make-up exam under 📨 Applications; approved, it gives 5 new attempts."
+        ).format(certificate=certificate, best=params.get("best"))
+    text = _(
+        "✍️ Your {certificate}: your best exam score so far is {best}; 60 passes. You have "
+        "{left} attempts left. Review the wrong answers on the exam page, then try again."
+    ).format(certificate=certificate, best=params.get("best"), left=params["left"])
+    if params.get("deadline"):
+        text += "\n" + _("The lessons and the exam must be finished by {deadline}.").format(
+            deadline=_moment(params["deadline"]).strftime("%Y-%m-%d %H:%M")
+        )
+    return text + "\n" + _mute_hint()
+
+
 class ReminderTexts:
     """`infra.sender.Render`: one outbox row in one language."""
 
@@ -271,6 +289,8 @@ def render(payload: dict[str, Any], now: datetime, *, essential: bool = True) ->
         return void_summary(params)
     if kind is ReminderKind.STAFF_DAILY:
         return staff_daily(params)
+    if kind is ReminderKind.EXAM_ATTEMPTS:
+        return exam_attempts(params)
     raise ValueError(f"no text for {kind}")
 
 

@@ -15,6 +15,7 @@ from domain.exam import Attempt
 from infra.content import load_banks, load_courses
 from infra.db.study_models import LessonProgress
 from infra.exam import ExamConfig, Exams
+from infra.outbox import TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study
@@ -154,6 +155,7 @@ async def examinees(
         ),
         notifier=notifier,
         rng=random.Random(5),
+        outbox=TortoiseOutbox(),
     )
     add_study_routes(app, StudyWeb(study))
     add_exam_routes(app, exams)

@@ -278,3 +278,30 @@ async def test_a_face_check_failing_during_the_exam_pauses_nothing_but_is_on_the
     examinees.clock.advance(minutes=2)
     later = await examinees.answer(ZHANG, started["id"], question, examinees.right(question))
     assert (await later.json())["check"]["kind"] == "random"
+
+
+async def test_a_failed_attempt_is_followed_by_an_attempts_left_reminder_unless_retried(
+    examinees: Examinees, i18n
+):
+    from bot.texts.reminders import render
+    from infra.outbox import Status
+    from infra.reminders import OutboxRefresh
+
+    enrolment = await examinees.ready(ZHANG, "C-115")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    await examinees.answer_all(ZHANG, attempt, right=4)
+    await examinees.submit(ZHANG, attempt)
+    [row] = await models.Outbox.filter(kind="exam_attempts")
+    assert row.chat_id == ZHANG and not row.essential
+    assert row.not_before == examinees.clock.now() + timedelta(hours=24)
+
+    refresh = OutboxRefresh(broadcasts=None)  # type: ignore[arg-type]
+    fresh = await refresh(row, examinees.clock.now())
+    assert fresh["params"]["left"] == 4 and fresh["params"]["best"] == 40
+    with i18n.context(), i18n.use_locale("en"):
+        text = render(fresh, examinees.clock.now(), essential=False)
+    assert "4 attempts left" in text and "best exam score so far is 40" in text
+
+    # A new attempt started before the reminder is due: it is dropped, not sent.
+    await examinees.start(ZHANG, enrolment)
+    assert await refresh(row, examinees.clock.now()) is Status.DROPPED
