@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from domain.enrolment import EnrolmentState
+from domain.enrolment import ACTIVE_STATES, EnrolmentState
 from domain.exam import (
     Attempt,
     AttemptStatus,
@@ -62,6 +62,7 @@ from infra.study import PendingCheck, Study, StudyEnrolment
 log = logging.getLogger(__name__)
 
 RECEIPT_PURPOSE = "receipt"
+ACTIVE = frozenset(state.value for state in ACTIVE_STATES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,3 +599,29 @@ async def still_useful(params: dict[str, Any]) -> dict[str, Any] | None:
     granted = await makeups_granted(enrolment_id)
     left = max(0, allowance(granted) - len(attempts))
     return {**params, "left": left, "best": best_score(attempts)}
+
+
+async def purge_face_data(exams: Exams, now: datetime, retention: timedelta) -> int:
+    """Retention: the enrolment photo and embedding of a trainee whose last pass is older than
+    `retention` and who studies nothing else now are deleted. The receipts are rendered first,
+    so they keep the photo they were issued with."""
+    cutoff = now - retention
+    deleted = 0
+    profiles = await FaceProfile.filter(photo_path__isnull=False, deleted_at__isnull=True)
+    for profile in profiles:
+        user_id = profile.chat_user_id
+        enrolments = await models.Enrolment.filter(
+            certificate__person__binding__chat_user_id=user_id
+        ).values_list("state", flat=True)
+        if not enrolments or any(state in ACTIVE for state in enrolments):
+            continue
+        receipts = await exams.receipts_of(user_id)
+        if not receipts or max(r.passed_at for r in receipts) > cutoff:
+            continue
+        for receipt in receipts:
+            await exams.receipt_files(receipt.id)
+        await exams.study.delete_photo(user_id, now, reason="retention")
+        deleted += 1
+    if deleted:
+        log.info("face data of %s trainees deleted after the retention period", deleted)
+    return deleted

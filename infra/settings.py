@@ -151,6 +151,8 @@ class StudySection(BaseModel):
     heartbeat_seconds: float = Field(default=15, gt=0)
     check_interval_seconds: float = Field(default=600, gt=0)
     check_answer_seconds: float = Field(default=60, gt=0)
+    # Face data is deleted this long after the trainee's last pass (nothing else studied).
+    retention_days: int = Field(default=30, ge=0)
 
 
 class ExamSection(BaseModel):

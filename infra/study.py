@@ -284,17 +284,20 @@ class Study:
         log.info("enrolment photo of user %s kept", user_id)
         return None
 
-    async def delete_photo(self, user_id: int, now: datetime) -> None:
-        """On request: the files go, the consent is withdrawn, the checks lose their scores."""
+    async def delete_photo(self, user_id: int, now: datetime, reason: str = "request") -> None:
+        """On request or at the end of the retention period: the files go, the consent is
+        withdrawn, the checks lose their scores."""
         await asyncio.to_thread(self.store.delete, user_id)
         await FaceProfile.filter(chat_user_id=user_id).update(
             photo_path=None, embedding_path=None, consent_at=None, deleted_at=now
         )
         await FaceCheck.filter(chat_user_id=user_id).update(score=None)
         await models.AuditLog.create(
-            actor_id=user_id, action="face_data_deleted", subject=f"chat_user:{user_id}"
+            actor_id=user_id,
+            action="face_data_deleted" if reason == "request" else f"face_data_deleted_{reason}",
+            subject=f"chat_user:{user_id}",
         )
-        log.info("face data of user %s deleted on request", user_id)
+        log.info("face data of user %s deleted (%s)", user_id, reason)
 
     # Checks.
 

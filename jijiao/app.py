@@ -73,7 +73,7 @@ from infra.clock import SystemClock
 from infra.content import load_banks, load_courses
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
-from infra.exam import ExamConfig, Exams
+from infra.exam import ExamConfig, Exams, purge_face_data
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
@@ -254,7 +254,13 @@ def build_services(
     async def close_exam_attempts() -> None:
         await exams.close_overdue(clock.now())
 
+    retention = timedelta(days=(study or StudySection()).retention_days)
+
+    async def purge_faces() -> None:
+        await purge_face_data(exams, clock.now(), retention)
+
     jobs.append(Job("close_exam_attempts", 15, close_exam_attempts))
+    jobs.append(Job("face_data_retention", 3600, purge_faces))
     return Services(handlers, apply_payment, store, jobs, study_service, exams, faces)
 
 

@@ -305,3 +305,31 @@ async def test_a_failed_attempt_is_followed_by_an_attempts_left_reminder_unless_
     # A new attempt started before the reminder is due: it is dropped, not sent.
     await examinees.start(ZHANG, enrolment)
     assert await refresh(row, examinees.clock.now()) is Status.DROPPED
+
+
+async def test_face_data_is_deleted_after_the_retention_period_and_the_receipt_keeps_its_photo(
+    examinees: Examinees, tmp_path
+):
+    from infra.db.study_models import FaceProfile
+    from infra.exam import purge_face_data
+
+    enrolment = await examinees.ready(ZHANG, "C-116")
+    await examinees.ready(LI, "C-117")  # still studying: never purged
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    await examinees.answer_all(ZHANG, attempt, right=10)
+    await examinees.submit(ZHANG, attempt)
+    exams, now, month = examinees.exams, examinees.clock.now(), timedelta(days=30)
+    photo_path = (await FaceProfile.get(chat_user_id=ZHANG)).photo_path
+    assert photo_path and (tmp_path / "faces" / str(ZHANG)).is_dir()
+
+    assert await purge_face_data(exams, now + timedelta(days=29), month) == 0
+    assert await purge_face_data(exams, now + timedelta(days=31), month) == 1
+    profile = await FaceProfile.get(chat_user_id=ZHANG)
+    assert profile.photo_path is None and profile.deleted_at is not None
+    assert not (tmp_path / "faces" / str(ZHANG)).exists()
+    assert (await FaceProfile.get(chat_user_id=LI)).photo_path is not None
+    assert await models.AuditLog.filter(action="face_data_deleted_retention").count() == 1
+    receipt = await Receipt.get(enrolment_id=enrolment)
+    assert (tmp_path / "receipts" / f"{receipt.number}.png").is_file()
+    png, _ = await exams.receipt_files(receipt.id)  # from the kept file, photo and all
+    assert png.startswith(b"\x89PNG")
