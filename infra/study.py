@@ -353,6 +353,12 @@ class Study:
                 return None
             return await self._ask(user_id, enrolment.id, CheckKind.START, now)
 
+    async def pending_check(self, user_id: int, now: datetime) -> PendingCheck | None:
+        """The check waiting for this trainee's selfie, if any (the chat answers it when the
+        page has no camera)."""
+        async with self._lock(user_id):
+            return self._pending(await self._latest(user_id, now))
+
     async def exam_check(
         self, user_id: int, enrolment_id: int, attempt_started_at: datetime, now: datetime
     ) -> PendingCheck | None:

@@ -4,6 +4,7 @@ staff's attempt timeline and revocation."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 
@@ -14,6 +15,7 @@ from tests.bot.test_support_desk import group_message
 from tests.conftest import BotHarness
 from tests.support import updates
 
+FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 TRAINEE = updates.user(100091, "孙十三")
 ENGLISH = updates.user(100092, "Sun", "en")
 STAFF = updates.user(900001, "客服小李")
@@ -109,3 +111,28 @@ async def test_staff_see_an_attempts_timeline(harness: BotHarness, clock):
     await harness.feed(group_message("/exam NO-SUCH", STAFF))
     assert "未找到" in harness.last_text()
     assert not harness.session.sent(SendMessage)[0].chat_id == TRAINEE["id"]
+
+
+async def test_a_selfie_sent_in_the_chat_answers_a_pending_face_check(harness: BotHarness, clock):
+    faces = FACES
+    study = harness.services.study
+    enrolment = await enrolment_of(TRAINEE, "C-BOT-4", "studying", clock.now())
+    await study.consent(TRAINEE["id"], clock.now())
+    assert (
+        await study.enrol_photo(TRAINEE["id"], (faces / "person_b_1.jpg").read_bytes(), clock.now())
+        is None
+    )
+    current = await study.enrolment(TRAINEE["id"], enrolment.id)
+    assert current is not None
+    check = await study.open_lesson(TRAINEE["id"], current, clock.now())
+    assert check is not None
+
+    harness.session.files["selfie-1"] = (faces / "person_b_2.jpg").read_bytes()
+    photo = [{"file_id": "selfie-1", "file_unique_id": "s1", "width": 600, "height": 800}]
+    await harness.feed(updates.message("", TRAINEE, photo=photo))
+    assert "人脸核验已通过" in harness.last_text()
+    assert await study.pending_check(TRAINEE["id"], clock.now()) is None
+
+    # With no check waiting, a photo is not taken for a selfie.
+    await harness.feed(updates.message("", TRAINEE, photo=photo))
+    assert "人脸核验" not in harness.last_text()

@@ -16,6 +16,7 @@ from aiogram.methods import (
     CreateForumTopic,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -29,6 +30,8 @@ class RecordingSession(BaseSession):
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
         self._ids = itertools.count(1000)
+        # What getFile + download return, by file_id (a photo a user "sent").
+        self.files: dict[str, bytes] = {}
 
     def _result(self, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, SendMessage | SendPhoto | SendDocument | EditMessageText):
@@ -50,6 +53,8 @@ class RecordingSession(BaseSession):
             return True
         if isinstance(method, AnswerCallbackQuery):
             return True
+        if isinstance(method, GetFile):
+            return {"file_id": method.file_id, "file_unique_id": "u", "file_path": method.file_id}
         return True
 
     async def make_request(
@@ -67,7 +72,7 @@ class RecordingSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        yield b""
+        yield self.files.get(url.rsplit("/", 1)[-1], b"")
 
     async def close(self) -> None:
         return None

@@ -147,7 +147,7 @@
       offline(false);
       if (data.now) { offset = Date.parse(data.now) - Date.now(); }
       if (data.status && data.status !== "open") { review(); return; }
-      if (data.check) { askCheck(data.check); }
+      if (data.check) { askCheck(data.check); } else if (pending) { closeCheck(); }
       flush();
     }).catch(function () { offline(true); });
   }

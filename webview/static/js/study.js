@@ -111,7 +111,11 @@
   function beat() {
     if (document.visibilityState !== "visible" || complete) { return; }
     post(lesson.dataset.beatUrl, { enrolment: lesson.dataset.enrolment, lesson: lesson.dataset.lesson })
-      .then(function (data) { render(data); if (data.check) { askCheck(data.check); } })
+      .then(function (data) {
+        render(data);
+        // A check answered elsewhere (a selfie sent in the chat) closes the overlay here.
+        if (data.check) { askCheck(data.check); } else if (pending) { closeCheck(); }
+      })
       .catch(function () { /* the next beat tries again */ });
   }
 
