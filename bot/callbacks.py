@@ -92,3 +92,13 @@ class HelpCallback(CallbackData, prefix="help"):
 
 class ReceiptCallback(CallbackData, prefix="rcpt"):
     receipt: int
+
+
+class ReviewAction(StrEnum):
+    CLEAR = "ok"
+    REJECT = "no"
+
+
+class FaceReviewCallback(CallbackData, prefix="frv"):
+    action: ReviewAction
+    review: int

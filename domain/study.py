@@ -18,6 +18,7 @@ class CheckKind(StrEnum):
     ENROLMENT = "enrolment"
     START = "start"
     RANDOM = "random"
+    STAFF = "staff"  # cleared by staff after a review
 
 
 class CheckResult(StrEnum):

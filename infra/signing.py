@@ -56,6 +56,10 @@ class Signer:
             raise BadToken("expired")
         return payload
 
+    def key_for(self, purpose: str) -> bytes:
+        """A key for another use (encrypting files), derived so it is not the signing key."""
+        return hmac.new(self._secret, f"key\n{purpose}".encode(), hashlib.sha256).digest()
+
     def seal(self, purpose: str, value: str) -> str:
         """A token that never expires, for a printed QR code: `value.tag`, the tag a truncated
         MAC (96 bits: unguessable, and short enough for a QR code a phone reads at a glance)."""

@@ -7,16 +7,21 @@ heartbeats and check answers, so two tabs racing each other read each other's la
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import io
 import logging
 import random
 import shutil
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
+from cryptography.fernet import Fernet
 from tortoise.transactions import in_transaction
 
 from domain.registry import CertType
@@ -34,15 +39,19 @@ from domain.study import (
 )
 from infra.content import Course
 from infra.db import models
-from infra.db.study_models import FaceCheck, FaceProfile, LessonProgress
+from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
-from infra.faces.engine import cosine
+from infra.faces.engine import Refusal, cosine
+from infra.faces.liveness import Fingerprint, fingerprint, seen_before
 
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("studying", "exam")
 # A lesson opened again this soon after a passed check needs no new one (a reload, "back").
 START_GRACE = timedelta(seconds=30)
+# Three failed checks in a row go to staff; a selfie is compared with this many earlier ones.
+REVIEW_AFTER = 3
+FINGERPRINTS_KEPT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,25 +73,58 @@ class StudyConfig:
 
 
 class FaceStore:
-    """One folder per trainee under APP_DATA_DIR/faces; files only, so deleting them is
-    deleting every copy (encryption at rest comes later)."""
+    """One folder per trainee under APP_DATA_DIR/faces; files only, so deleting the folder is
+    deleting every copy. With a key (the app derives one from SECURITY_SECRET_KEY) every file is
+    encrypted at rest (Fernet: AES-128-CBC with an HMAC); a copied disk shows no face."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, key: bytes | None = None) -> None:
         self.root = root
+        self._fernet = (
+            Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"faces\n" + key).digest()))
+            if key is not None
+            else None
+        )
 
     def folder(self, user_id: int) -> Path:
         return self.root / str(int(user_id))
 
+    def _write(self, path: Path, data: bytes) -> Path:
+        if self._fernet is not None:
+            path, data = path.with_name(path.name + ".enc"), self._fernet.encrypt(data)
+        partial = path.with_name(path.name + ".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+        return path
+
+    def read(self, path: str | Path) -> bytes:
+        data = Path(path).read_bytes()
+        return self._fernet.decrypt(data) if str(path).endswith(".enc") and self._fernet else data
+
     def save(self, user_id: int, photo: bytes, embedding: np.ndarray) -> tuple[Path, Path]:
         folder = self.folder(user_id)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        photo_path, embedding_path = folder / "enrolment.jpg", folder / "enrolment.npy"
-        photo_path.write_bytes(photo)
-        np.save(embedding_path, embedding.astype(np.float32))
-        return photo_path, embedding_path
+        buffer = io.BytesIO()
+        np.save(buffer, embedding.astype(np.float32))
+        return (
+            self._write(folder / "enrolment.jpg", photo),
+            self._write(folder / "enrolment.npy", buffer.getvalue()),
+        )
+
+    def save_evidence(self, user_id: int, check_id: int, photo: bytes) -> Path:
+        """A selfie that failed to match, kept for the staff review (deleted with the rest)."""
+        folder = self.folder(user_id) / "checks"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self._write(folder / f"{int(check_id)}.jpg", photo)
+
+    def evidence(self, user_id: int, check_id: int) -> bytes | None:
+        folder = self.folder(user_id) / "checks"
+        for name in (f"{int(check_id)}.jpg.enc", f"{int(check_id)}.jpg"):
+            if (folder / name).is_file():
+                return self.read(folder / name)
+        return None
 
     def embedding(self, path: str) -> np.ndarray:
-        return np.asarray(np.load(path), dtype=np.float32)
+        return np.asarray(np.load(io.BytesIO(self.read(path))), dtype=np.float32)
 
     def delete(self, user_id: int) -> None:
         shutil.rmtree(self.folder(user_id), ignore_errors=True)
@@ -167,6 +209,22 @@ class Beat:
     check: PendingCheck | None
 
 
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    CLEARED = "cleared"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEvidence:
+    id: int
+    user_id: int
+    status: ReviewStatus
+    checks: tuple[tuple[datetime, str, str | None, float | None], ...]
+    enrolment_photo: bytes | None
+    selfie: bytes | None
+
+
 @dataclass(frozen=True, slots=True)
 class CheckOutcome:
     result: CheckResult
@@ -182,12 +240,15 @@ class Study:
         store: FaceStore,
         config: StudyConfig,
         rng: Callable[[], float] = random.random,
+        on_review: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.courses = courses
         self.faces = faces
         self.store = store
         self.config = config
         self._rng = rng
+        # Posts a new review to staff (the bot's FaceReviewDesk), set by the composition root.
+        self.on_review = on_review
         # Weak: a lock lives while someone waits on it, so the map does not grow forever.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -280,6 +341,7 @@ class Study:
                 answered_at=now,
                 result=CheckResult.PASSED.value,
                 score=1.0,
+                fingerprint=(await asyncio.to_thread(fingerprint, photo)).to_text(),
             )
         log.info("enrolment photo of user %s kept", user_id)
         return None
@@ -298,6 +360,18 @@ class Study:
             subject=f"chat_user:{user_id}",
         )
         log.info("face data of user %s deleted (%s)", user_id, reason)
+
+    async def allow_new_photo(self, user_id: int, staff_id: int, now: datetime) -> None:
+        """Staff replace a wrong enrolment photo: the files go, consent stays, the trainee's
+        study page asks for a new photo."""
+        await asyncio.to_thread(self.store.delete, user_id)
+        await FaceProfile.filter(chat_user_id=user_id).update(
+            photo_path=None, embedding_path=None, photo_at=None
+        )
+        await models.AuditLog.create(
+            actor_id=staff_id, action="face_photo_reset", subject=f"chat_user:{user_id}"
+        )
+        log.info("enrolment photo of user %s removed by staff %s", user_id, staff_id)
 
     # Checks.
 
@@ -405,15 +479,121 @@ class Study:
                 return await self._finish(row, now, CheckResult.FAILED, "no_photo", None)
             engine = await self.faces.get()
             try:
+                probe = await asyncio.to_thread(fingerprint, photo)
+                if seen_before(probe, await self._fingerprints(user_id)):
+                    # Liveness: a picture sent before (or a re-saved copy) is no selfie.
+                    raise FaceRefused(Refusal.SAME_IMAGE)
                 analysis = await engine.analyse(photo)
             except FaceRefused as refused:
                 # A bad frame leaves the check open: the trainee may try again within the minute.
                 return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
+            row.fingerprint = probe.to_text()
             reference = await asyncio.to_thread(self.store.embedding, profile.embedding_path)
             score = cosine(reference, analysis.embedding)
             if score < engine.engine.config.threshold:
-                return await self._finish(row, now, CheckResult.FAILED, "no_match", score)
-            return await self._finish(row, now, CheckResult.PASSED, None, score)
+                await asyncio.to_thread(self.store.save_evidence, user_id, row.id, photo)
+                outcome = await self._finish(row, now, CheckResult.FAILED, "no_match", score)
+            else:
+                outcome = await self._finish(row, now, CheckResult.PASSED, None, score)
+        if outcome.result is CheckResult.FAILED:
+            await self._maybe_review(user_id, row.enrolment_id, now)
+        return outcome
+
+    async def _fingerprints(self, user_id: int) -> list[Fingerprint]:
+        texts = await (
+            FaceCheck.filter(chat_user_id=user_id, fingerprint__isnull=False)
+            .order_by("-id")
+            .limit(FINGERPRINTS_KEPT)
+            .values_list("fingerprint", flat=True)
+        )
+        return [Fingerprint.from_text(str(text)) for text in texts]
+
+    # Staff review after three failures in a row.
+
+    async def _maybe_review(self, user_id: int, enrolment_id: int | None, now: datetime) -> None:
+        latest = (
+            await FaceCheck.filter(chat_user_id=user_id)
+            .order_by("-requested_at", "-id")
+            .limit(REVIEW_AFTER)
+        )
+        if len(latest) < REVIEW_AFTER or any(c.result != CheckResult.FAILED.value for c in latest):
+            return
+        if await FaceReview.exists(chat_user_id=user_id, status=ReviewStatus.PENDING.value):
+            return
+        review = await FaceReview.create(
+            chat_user_id=user_id,
+            enrolment_id=enrolment_id,
+            check_ids=[c.id for c in reversed(latest)],
+            created_at=now,
+        )
+        log.info(
+            "face checks of user %s failed %s times: review %s", user_id, REVIEW_AFTER, review.id
+        )
+        if self.on_review is not None:
+            try:
+                await self.on_review(review.id)
+            except Exception:
+                log.exception("face review %s could not be posted to staff", review.id)
+
+    async def review_evidence(self, review_id: int) -> ReviewEvidence | None:
+        review = await FaceReview.get_or_none(id=review_id)
+        if review is None:
+            return None
+        checks = await FaceCheck.filter(id__in=review.check_ids).order_by("requested_at", "id")
+        profile = await FaceProfile.get_or_none(chat_user_id=review.chat_user_id, deleted_at=None)
+
+        def photos() -> tuple[bytes | None, bytes | None]:
+            enrolment = (
+                self.store.read(profile.photo_path) if profile and profile.photo_path else None
+            )
+            selfie = next(
+                (
+                    data
+                    for c in reversed(checks)
+                    if (data := self.store.evidence(review.chat_user_id, c.id)) is not None
+                ),
+                None,
+            )
+            return enrolment, selfie
+
+        enrolment_photo, selfie = await asyncio.to_thread(photos)
+        return ReviewEvidence(
+            review.id,
+            review.chat_user_id,
+            ReviewStatus(review.status),
+            tuple((c.requested_at, c.kind, c.reason, c.score) for c in checks),
+            enrolment_photo,
+            selfie,
+        )
+
+    async def decide_review(
+        self, review_id: int, *, cleared: bool, staff_id: int, now: datetime
+    ) -> FaceReview | None:
+        """One decision counts. Cleared: a staff pass, so progress resumes at the next beat."""
+        status = ReviewStatus.CLEARED if cleared else ReviewStatus.REJECTED
+        won = await FaceReview.filter(id=review_id, status=ReviewStatus.PENDING.value).update(
+            status=status.value, decided_by=staff_id, decided_at=now
+        )
+        if not won:
+            return None
+        review = await FaceReview.get(id=review_id)
+        if cleared:
+            async with self._lock(review.chat_user_id):
+                await FaceCheck.create(
+                    chat_user_id=review.chat_user_id,
+                    enrolment_id=review.enrolment_id,
+                    kind=CheckKind.STAFF.value,
+                    requested_at=now,
+                    answered_at=now,
+                    result=CheckResult.PASSED.value,
+                    next_due_at=next_check_at(now, self.config.check_interval, self._rng()),
+                )
+        await models.AuditLog.create(
+            actor_id=staff_id,
+            action=f"face_review_{status.value}",
+            subject=f"chat_user:{review.chat_user_id}",
+        )
+        return review
 
     async def _finish(
         self,
@@ -428,7 +608,9 @@ class Study:
         # Study asks again at once after a failure (progress waits for a pass); an exam, where
         # a failure pauses nothing, waits for this moment.
         row.next_due_at = next_check_at(now, self.config.check_interval, self._rng())
-        await row.save(update_fields=["result", "reason", "answered_at", "score", "next_due_at"])
+        await row.save(
+            update_fields=["result", "reason", "answered_at", "score", "next_due_at", "fingerprint"]
+        )
         log.info("face check %s of user %s: %s %s", row.id, row.chat_user_id, result, reason)
         return CheckOutcome(result, reason, row.score)
 

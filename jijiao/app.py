@@ -31,6 +31,7 @@ from bot.commands import register_commands
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
 from bot.exam_notifier import BotExamNotifier
+from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
 from bot.texts.reminders import ReminderTexts
@@ -233,7 +234,8 @@ def build_services(
 
     faces = LazyFaces(data_dir)
     exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
-    study_service = make_study(study or StudySection(), faces, data_dir)
+    study_service = make_study(study or StudySection(), faces, data_dir, signer.key_for("faces"))
+    study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service).post
     exam = exam or ExamSection()
     exams = Exams(
         load_banks(),
@@ -326,11 +328,11 @@ def build_reminders(
     return handlers, jobs
 
 
-def make_study(config: StudySection, faces: LazyFaces, data_dir: Path) -> Study:
+def make_study(config: StudySection, faces: LazyFaces, data_dir: Path, key: bytes) -> Study:
     return Study(
         load_courses(),
         faces,
-        FaceStore(data_dir / "faces"),
+        FaceStore(data_dir / "faces", key),
         StudyConfig(
             minutes_scale=config.minutes_scale,
             heartbeat=timedelta(seconds=config.heartbeat_seconds),

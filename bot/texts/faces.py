@@ -1,8 +1,14 @@
-"""Why a face check or photo was refused, in words: shared by the study page and the chat."""
+"""Face checks in words: why one was refused (shared by the study page and the chat) and the
+staff review card."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+
+from aiogram.utils.i18n import gettext as _
+
+from domain.timezone import CHINA
 
 
 def face_reason(_: Callable[[str], str], reason: str | None) -> str:
@@ -17,6 +23,7 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
         "eyes_not_visible": _(
             "Your eyes are not visible. Take off sunglasses and move hair aside."
         ),
+        "same_image": _("This picture was sent before. Please take a new selfie now."),
         "no_consent": _("Please agree to the face check first."),
         "photo_exists": _("Your enrolment photo is already taken. Staff can change it for you."),
         "no_match": _("The face does not match your enrolment photo. Progress is paused."),
@@ -32,3 +39,81 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
         "gap": "",
     }
     return str(texts.get(reason or "", ""))
+
+
+# The staff review after three failed checks.
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%m-%d %H:%M:%S")
+
+
+def review_card(
+    review_id: int,
+    checks: tuple[tuple[datetime, str, str | None, float | None], ...],
+    *,
+    has_photos: bool,
+) -> str:
+    lines = [
+        _(
+            "🔍 Face review {id}: three face checks in a row failed. Above: the enrolment photo "
+            "and the last selfie that did not match."
+        ).format(id=review_id)
+        if has_photos
+        else _("🔍 Face review {id}: three face checks in a row failed.").format(id=review_id)
+    ]
+    for at, kind, reason, score in checks:
+        shown = "—" if score is None else f"{score:.3f}"
+        lines.append(f"• {_when(at)} {kind}: {reason or ''} ({_('score')} {shown})")
+    lines.append(
+        _("Clear if it is the trainee (progress resumes), reject if not (progress stays paused).")
+    )
+    return "\n".join(lines)
+
+
+def clear_button() -> str:
+    return _("✅ It is the trainee")
+
+
+def reject_button() -> str:
+    return _("❌ Not the trainee")
+
+
+def review_decided_by_other() -> str:
+    return _("Someone already decided this review.")
+
+
+def review_recorded(cleared: bool) -> str:
+    return _("Cleared: progress resumes.") if cleared else _("Rejected: progress stays paused.")
+
+
+def review_cleared_for_trainee() -> str:
+    return _(
+        "✅ Staff looked at your face checks and confirmed it is you. Your progress continues on "
+        "the study page."
+    )
+
+
+def review_rejected_for_trainee() -> str:
+    return _(
+        "Staff could not confirm from your face checks that it is you studying, so progress stays "
+        "paused. If this is wrong, write to 💬 Contact support: staff can take a new enrolment "
+        "photo with you."
+    )
+
+
+def new_photo_usage() -> str:
+    return _("Usage: /newphoto CERTIFICATE_NUMBER — the trainee takes a new enrolment photo.")
+
+
+def new_photo_done(number: str) -> str:
+    return _("The enrolment photo of {number} is removed; the trainee takes a new one.").format(
+        number=number
+    )
+
+
+def new_photo_for_trainee() -> str:
+    return _(
+        "📷 Staff removed your enrolment photo as you asked. Open 📖 Study to take a new one; "
+        "face checks compare with the new photo from then on."
+    )

@@ -56,8 +56,29 @@ class FaceCheck(Model):
     result = fields.CharField(max_length=8, default="pending")  # pending | passed | failed
     score = fields.FloatField(null=True)
     reason = fields.CharField(max_length=32, null=True)
-    # After a pass: when the next random check falls due.
+    # After an answer: when the next random check falls due.
     next_due_at = fields.DatetimeField(null=True)
+    # Of the selfie that answered it (hashes only, no face data): a picture sent again is refused.
+    fingerprint = fields.CharField(max_length=130, null=True)
 
     class Meta:
         table = "face_check"
+
+
+class FaceReview(Model):
+    """Three failed checks in a row: staff look at the evidence and clear or reject."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(db_index=True)
+    enrolment: fields.ForeignKeyNullableRelation[Enrolment] = fields.ForeignKeyField(
+        "jijiao.Enrolment", related_name="face_reviews", null=True, on_delete=fields.CASCADE
+    )
+    # The failed checks, oldest first: [id, ...]
+    check_ids = fields.JSONField()
+    status = fields.CharField(max_length=10, default="pending", db_index=True)
+    created_at = fields.DatetimeField()
+    decided_by = fields.BigIntField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "face_review"

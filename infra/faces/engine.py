@@ -53,6 +53,7 @@ class Refusal(StrEnum):
     TOO_DARK = "too_dark"
     TOO_BLURRED = "too_blurred"
     EYES_NOT_VISIBLE = "eyes_not_visible"
+    SAME_IMAGE = "same_image"  # liveness: a picture sent before
 
 
 class FaceRefused(Exception):

@@ -18,6 +18,7 @@ from aiogram.methods import (
     EditMessageText,
     GetFile,
     SendDocument,
+    SendMediaGroup,
     SendMessage,
     SendPhoto,
     TelegramMethod,
@@ -53,6 +54,15 @@ class RecordingSession(BaseSession):
             return True
         if isinstance(method, AnswerCallbackQuery):
             return True
+        if isinstance(method, SendMediaGroup):
+            return [
+                {
+                    "message_id": next(self._ids),
+                    "date": int(time.time()),
+                    "chat": {"id": int(method.chat_id), "type": "supergroup"},
+                }
+                for _ in method.media
+            ]
         if isinstance(method, GetFile):
             return {"file_id": method.file_id, "file_unique_id": "u", "file_path": method.file_id}
         return True

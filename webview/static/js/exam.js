@@ -153,7 +153,6 @@
   }
   setInterval(poll, 30000);
   window.addEventListener("online", flush);
-  if (state.check) { askCheck(state.check); }
 
   // Submit.
   var submit = document.getElementById("submit");
@@ -211,4 +210,7 @@
       j.show(checkError, data.message || texts.error);
     }).catch(function () { take.disabled = false; j.show(checkError, texts.error); });
   });
+
+  // The check that was waiting when the page loaded (a new attempt starts with one).
+  if (state.check) { askCheck(state.check); }
 })();

@@ -1,0 +1,79 @@
+"""Staff and face data: the review after three failed checks (clear or reject), and a new
+enrolment photo when the trainee's was wrong (R-STUDY-1: only staff change it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+
+from bot.callbacks import FaceReviewCallback, ReviewAction
+from bot.texts import faces as texts
+from domain.clock import Clock
+from infra.db import models
+from infra.study import Study
+
+
+async def _tell(bot: Bot, i18n: I18n, user_id: int, text_of: Callable[[], str]) -> None:
+    """In the trainee's language, not the staff member's."""
+    account = await models.ChatUser.get_or_none(id=user_id)
+    locale = account.locale if account and account.locale else i18n.default_locale
+    with i18n.context(), i18n.use_locale(locale):
+        await bot.send_message(user_id, text_of())
+
+
+def make_router(staff_group_id: int | None) -> Router:
+    router = Router(name="staff_faces")
+    router.message.filter(F.chat.id == staff_group_id)
+    router.callback_query.filter(F.message.chat.id == staff_group_id)
+
+    @router.callback_query(FaceReviewCallback.filter())
+    async def decide(
+        query: CallbackQuery,
+        callback_data: FaceReviewCallback,
+        study: Study,
+        clock: Clock,
+        i18n: I18n,
+    ) -> None:
+        cleared = callback_data.action is ReviewAction.CLEAR
+        review = await study.decide_review(
+            callback_data.review, cleared=cleared, staff_id=query.from_user.id, now=clock.now()
+        )
+        if review is None:
+            await query.answer(texts.review_decided_by_other(), show_alert=True)
+            return
+        await query.answer(texts.review_recorded(cleared))
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+        assert query.bot is not None
+        await _tell(
+            query.bot,
+            i18n,
+            review.chat_user_id,
+            texts.review_cleared_for_trainee if cleared else texts.review_rejected_for_trainee,
+        )
+
+    @router.message(Command("newphoto"))
+    async def new_photo(
+        message: Message, command: CommandObject, study: Study, clock: Clock, i18n: I18n
+    ) -> None:
+        """/newphoto CERTIFICATE: the trainee takes the enrolment photo again; consent stays."""
+        number = (command.args or "").strip()
+        binding = (
+            await models.Binding.filter(person__certificates__number=number).first()
+            if number
+            else None
+        )
+        if binding is None:
+            await message.reply(texts.new_photo_usage())
+            return
+        assert message.from_user is not None
+        await study.allow_new_photo(binding.chat_user_id, message.from_user.id, clock.now())
+        await message.reply(texts.new_photo_done(number))
+        assert message.bot is not None
+        await _tell(message.bot, i18n, binding.chat_user_id, texts.new_photo_for_trainee)
+
+    return router
