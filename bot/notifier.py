@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Bot
 from aiogram.types import BufferedInputFile
 from aiogram.utils.i18n import I18n
 
 from bot import payment_keyboards as kb
 from bot.texts import payment as texts
+from bot.texts.reminders import render_urgent
 from domain.accounts import ChatUserId
 from domain.checkout import Order
+from domain.clock import Clock
 from domain.payment import Outcome, study_deadline
+from domain.reminders import ReminderKind
 from domain.timezone import CHINA
+from infra.outbox import NewMessage, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 
 
@@ -23,12 +29,16 @@ class BotPaymentNotifier:
         accounts: TortoiseAccountRepository,
         staff_group_id: int | None,
         webapp_url: str,
+        outbox: TortoiseOutbox | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._bot = bot
         self._i18n = i18n
         self._accounts = accounts
         self._staff_group_id = staff_group_id
         self._webapp_url = webapp_url
+        self._outbox = outbox
+        self._clock = clock
 
     async def _locale(self, user_id: ChatUserId) -> str:
         account = await self._accounts.get(user_id)
@@ -45,12 +55,48 @@ class BotPaymentNotifier:
             )
 
     async def expiring(self, order: Order) -> None:
-        with self._i18n.context(), self._i18n.use_locale(await self._locale(order.payer)):
-            await self._bot.send_message(order.payer, texts.expiring(order))
+        await self._outbox_or_send(
+            order,
+            ReminderKind.ORDER_EXPIRING,
+            f"{ReminderKind.ORDER_EXPIRING.value}|{order.number}",
+            {"order": order.number, "expires_at": order.expires_at.isoformat()},
+        )
 
     async def expired(self, order: Order) -> None:
+        await self._outbox_or_send(
+            order,
+            ReminderKind.ORDER_EXPIRED,
+            f"{ReminderKind.ORDER_EXPIRED.value}|{order.number}",
+            {"order": order.number},
+        )
+
+    async def _outbox_or_send(
+        self, order: Order, kind: ReminderKind, key: str, params: dict[str, Any]
+    ) -> None:
+        """Through the outbox (durable, once per key, under the rate limits) when there is
+        one; directly otherwise."""
+        if self._outbox is not None:
+            await self._outbox.enqueue(
+                [
+                    NewMessage(
+                        chat_id=int(order.payer),
+                        kind=kind.value,
+                        dedup_key=key,
+                        payload={"text_key": kind.value, "params": params},
+                        essential=True,
+                        not_before=self._clock.now() if self._clock else order.created_at,
+                    )
+                ]
+            )
+            return
         with self._i18n.context(), self._i18n.use_locale(await self._locale(order.payer)):
-            await self._bot.send_message(order.payer, texts.expired(order), reply_markup=kb.renew())
+            rendered = render_urgent(kind, params)
+            if rendered.document is not None:
+                await self._bot.send_document(order.payer, rendered.document, caption=rendered.text)
+            else:
+                await self._bot.send_message(
+                    order.payer, rendered.text, reply_markup=rendered.markup
+                )
 
     async def for_staff(self, order_number: str, outcome: Outcome) -> None:
         if self._staff_group_id is None:
@@ -68,10 +114,13 @@ class BotPaymentNotifier:
 
     async def invoice_ready(self, order: Order) -> None:
         assert order.invoice_file_id is not None
-        with self._i18n.context(), self._i18n.use_locale(await self._locale(order.payer)):
-            await self._bot.send_document(
-                order.payer, order.invoice_file_id, caption=texts.invoice_ready(order)
-            )
+        await self._outbox_or_send(
+            order,
+            ReminderKind.INVOICE_READY,
+            # A corrected invoice (another file) is another message.
+            f"{ReminderKind.INVOICE_READY.value}|{order.number}|{order.invoice_file_id[-24:]}",
+            {"order": order.number, "file_id": order.invoice_file_id},
+        )
 
     async def send_order(self, chat_id: int, order: Order, qr_png: bytes) -> None:
         await self._bot.send_photo(

@@ -41,8 +41,17 @@ class ReminderKind(StrEnum):
     BROADCAST = "broadcast"
     # After a failed attempt, if no new one was started: attempts left and the window's end.
     EXAM_ATTEMPTS = "exam_attempts"
+    # Answers to the trainee's own action minutes ago: sent in quiet hours too.
+    ORDER_EXPIRING = "order_expiring"
+    ORDER_EXPIRED = "order_expired"
+    INVOICE_READY = "invoice_ready"
     # To the staff group once a day: recipients who could not be reached (blocked the bot).
     STAFF_DAILY = "staff_daily"
+
+
+URGENT_KINDS = frozenset(
+    {ReminderKind.ORDER_EXPIRING, ReminderKind.ORDER_EXPIRED, ReminderKind.INVOICE_READY}
+)
 
 
 SUMMARY_OF = {

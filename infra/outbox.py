@@ -160,11 +160,17 @@ class TortoiseOutbox:
             added += len(fresh)
         return added
 
-    async def claim(self, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-        """Up to `limit` due rows, now ours until `now + lease` (renewed by `heartbeat`)."""
+    async def claim(
+        self, now: datetime, limit: int, lease: timedelta, kinds: Iterable[str] | None = None
+    ) -> list[Claimed]:
+        """Up to `limit` due rows (of `kinds` only, if given), now ours until `now + lease`
+        (renewed by `heartbeat`)."""
         expired = now - lease
         due = Q(status=Status.PENDING.value, not_before__lte=now)
         stale = Q(status=Status.SENDING.value, claimed_at__lt=expired)
+        if kinds is not None:
+            only = Q(kind__in=list(kinds))
+            due, stale = due & only, stale & only
         for _ in range(CLAIM_ROUNDS):
             if _is_postgres():
                 async with in_transaction(_connection()) as db:

@@ -369,6 +369,11 @@ class OutboxRefresh:
         kind = item.kind
         if kind == ReminderKind.BROADCAST.value:
             return await self._broadcast(item.broadcast_id)
+        if kind in (ReminderKind.ORDER_EXPIRING.value, ReminderKind.ORDER_EXPIRED.value):
+            # Paid or replaced meanwhile: the warning would only confuse.
+            wanted = "pending" if kind == ReminderKind.ORDER_EXPIRING.value else "expired"
+            live = await models.Order.exists(number=params["order"], status=wanted)
+            return payload if live else Status.DROPPED
         if kind == ReminderKind.EXAM_ATTEMPTS.value:
             fresh_exam = await exam_reminder_still_useful(params)
             return Status.DROPPED if fresh_exam is None else {**payload, "params": fresh_exam}

@@ -50,9 +50,10 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.types import InlineKeyboardMarkup
 
 from domain.clock import Clock
-from domain.reminders import QuietHours
+from domain.reminders import URGENT_KINDS, QuietHours
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ DEFAULT_LOCALE = "zh_CN"
 class Rendered:
     text: str
     photo: str | None = None
+    document: str | None = None  # a Telegram file_id (an invoice)
+    markup: InlineKeyboardMarkup | None = None
 
 
 class Transport(Protocol):
@@ -87,10 +90,17 @@ class BotTransport:
         self._bot = bot
 
     async def send(self, chat_id: int, message: Rendered) -> int:
+        markup = message.markup
         if message.photo is not None:
-            sent = await self._bot.send_photo(chat_id, message.photo, caption=message.text or None)
+            sent = await self._bot.send_photo(
+                chat_id, message.photo, caption=message.text or None, reply_markup=markup
+            )
+        elif message.document is not None:
+            sent = await self._bot.send_document(
+                chat_id, message.document, caption=message.text or None, reply_markup=markup
+            )
         else:
-            sent = await self._bot.send_message(chat_id, message.text)
+            sent = await self._bot.send_message(chat_id, message.text, reply_markup=markup)
         return sent.message_id
 
 
@@ -299,9 +309,14 @@ class OutboxSender:
         before = self.stats["sent"]
         keeper = asyncio.create_task(self._keep_leases())
         try:
-            while not self._quiet.contains(self._clock.now()):
+            while True:
+                # In quiet hours only the answers to what a trainee just did go out.
+                quiet = self._quiet.contains(self._clock.now())
                 batch = await self._outbox.claim(
-                    self._clock.now(), self._config.batch, self._config.lease
+                    self._clock.now(),
+                    self._config.batch,
+                    self._config.lease,
+                    kinds=[kind.value for kind in URGENT_KINDS] if quiet else None,
                 )
                 if not batch:
                     break

@@ -6,6 +6,7 @@ Sections map to environment names by their first underscore: `TELEGRAM_BOT_TOKEN
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_BOT_TOKEN = "7000000001:local-development-token"
 LOCAL_STAFF_GROUP_ID = -1001000000001
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class AppSection(BaseModel):
@@ -36,7 +38,26 @@ class TelegramSection(BaseModel):
     bot_token: SecretStr | None = None
     staff_group_id: int | None = None
     admin_ids: list[int] = Field(default_factory=list)
+    # Public base URL Telegram posts updates to (the app serves them at /telegram/webhook);
+    # unset: the bot long-polls.
+    webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_absolute(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
 
     @field_validator("bot_token")
     @classmethod
@@ -206,6 +227,14 @@ class Settings(BaseSettings):
             return self.telegram.staff_group_id
         return LOCAL_STAFF_GROUP_ID if self.local_mode else None
 
+    def webhook_secret(self) -> str:
+        secret = self.telegram.webhook_secret
+        if secret is None:
+            raise SettingsError(
+                "TELEGRAM_WEBHOOK_SECRET", "is required when TELEGRAM_WEBHOOK_URL is set"
+            )
+        return secret.get_secret_value()
+
     def secret_key(self) -> bytes:
         """The key behind signed links; local mode keeps a generated one in the data dir."""
         if self.security.secret_key is not None:
@@ -237,4 +266,9 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(name, error["msg"]) from None
     if not settings.local_mode and settings.security.secret_key is None:
         raise SettingsError("SECURITY_SECRET_KEY", "is required when TELEGRAM_BOT_TOKEN is set")
+    telegram = settings.telegram
+    if telegram.webhook_url:
+        settings.webhook_secret()
+        if not settings.local_mode and not telegram.webhook_url.startswith("https://"):
+            raise SettingsError("TELEGRAM_WEBHOOK_URL", "must be https:// (Telegram's rule)")
     return settings

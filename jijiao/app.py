@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -35,6 +36,7 @@ from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
 from bot.texts.reminders import ReminderTexts
+from bot.webhook import WEBHOOK_PATH, Webhook
 from domain.accounts import ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -110,7 +112,7 @@ from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter
 from infra.workdays import ChineseWorkingDays
-from infra.workers import Job, Workers
+from infra.workers import Job, Lease, NoLease, RedisLease, Workers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from webview.app import make_web_app
 from webview.auth import Sessions
@@ -179,7 +181,9 @@ def build_services(
     enrolments = TortoiseEnrolments()
     desk = TortoiseSupportDesk()
     store = TortoisePaymentStore()
-    notifier = BotPaymentNotifier(bot, i18n, accounts, staff_group_id, webapp_url)
+    notifier = BotPaymentNotifier(
+        bot, i18n, accounts, staff_group_id, webapp_url, outbox=TortoiseOutbox(), clock=clock
+    )
     apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name)
     overdue = OverdueInvoices(store, clock)
 
@@ -376,6 +380,37 @@ def make_bot(settings: Settings) -> Bot:
     return bot
 
 
+def ready_checks(
+    settings: Settings, redis: Redis | None, faces: LazyFaces
+) -> dict[str, Callable[[], Awaitable[None]]]:
+    checks: dict[str, Callable[[], Awaitable[None]]] = {
+        "database": functools.partial(ping, settings.database_url)
+    }
+    if redis is not None:
+
+        async def redis_ping() -> None:
+            await redis.ping()
+
+        checks["redis"] = redis_ping
+    checks["faces"] = ready_once(faces.get)
+    return checks
+
+
+def ready_once(load: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """A readiness check over a slow first load: a probe that times out leaves the load running
+    for the next one, instead of starting it again."""
+    task: asyncio.Task[object] | None = None
+
+    async def check() -> None:
+        nonlocal task
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            task = asyncio.create_task(load())
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        await asyncio.shield(task)
+
+    return check
+
+
 def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool) -> LocalChat:
     staff_group_id = settings.staff_group_id
     assert staff_group_id is not None
@@ -411,7 +446,8 @@ async def running(
     flood_limits: FloodLimits | None = None,
     persist_localchat: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Everything up (database, web view, local chat, bot polling) until the block exits."""
+    """Everything up (database, web view, local chat, bot by polling or webhook) until the
+    block exits."""
     clock = clock or SystemClock()
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     database = await open_database(settings.database_url)
@@ -459,6 +495,7 @@ async def running(
         clock=clock,
         accounts=accounts,
         health_checks={"database": functools.partial(ping, settings.database_url)},
+        ready_checks=ready_checks(settings, redis, services.faces),
     )
     localchat = (
         make_localchat(settings, flood_limits, persist_localchat) if settings.local_mode else None
@@ -477,7 +514,13 @@ async def running(
     )
     add_study_routes(app, StudyWeb(services.study))
     add_exam_routes(app, services.exams)
-    workers = Workers(services.jobs)
+    webhook: Webhook | None = None
+    if settings.telegram.webhook_url:
+        webhook = Webhook(dispatcher, bot, settings.webhook_secret())
+        webhook.register(app, path=WEBHOOK_PATH)
+        setup_application(app, dispatcher, bot=bot)
+    lease: Lease = RedisLease(redis) if redis is not None else NoLease()
+    workers = Workers(services.jobs, lease)
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -489,12 +532,27 @@ async def running(
             menu_button=MenuButtonWebApp(text="学习 Study", web_app=WebAppInfo(url=webapp_url))
         )
         workers.start()
-        polling = asyncio.create_task(
-            dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
-        )
+        if webhook is not None:
+            # Every instance sets the same webhook; none deletes it on the way out.
+            await bot.set_webhook(
+                f"{settings.telegram.webhook_url}{WEBHOOK_PATH}",
+                secret_token=settings.webhook_secret(),
+                drop_pending_updates=False,
+                allowed_updates=dispatcher.resolve_used_update_types(),
+            )
+        else:
+            # A webhook left from an earlier run would make getUpdates fail with a conflict.
+            pass  # CHECK
+            polling = asyncio.create_task(
+                dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+            )
         yield Runtime(settings, bot, dispatcher, app, localchat, services)
     finally:
         await workers.stop()
+        if webhook is not None:
+            # New deliveries get 503 (Telegram retries them); those in flight finish while the
+            # web server, the bot session (and the local chat) are still up.
+            await webhook.drain(SHUTDOWN_GRACE)
         if polling is not None:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()

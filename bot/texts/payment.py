@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram.utils.i18n import gettext as _
 
 from bot.texts.enrolment import cert_type_name, masked_number
@@ -118,16 +120,16 @@ def not_paid_yet(order: Order) -> str:
     ).format(number=order.number)
 
 
-def expiring(order: Order) -> str:
+def expiring(number: str, expires_at: datetime) -> str:
     return _("⏳ Order {number} expires at {time}. Pay now with the QR code above.").format(
-        number=order.number, time=_when(order)
+        number=number, time=expires_at.astimezone(CHINA).strftime("%H:%M")
     )
 
 
-def expired(order: Order) -> str:
+def expired(number: str) -> str:
     return _(
         "Order {number} expired after 30 minutes; nothing was charged. Tap below for a new QR code."
-    ).format(number=order.number)
+    ).format(number=number)
 
 
 def for_staff(number: str, outcome: Outcome) -> str:
@@ -141,8 +143,8 @@ def for_staff(number: str, outcome: Outcome) -> str:
     ).format(number=number)
 
 
-def invoice_ready(order: Order) -> str:
-    return _("🧾 Your invoice for order {number}.").format(number=order.number)
+def invoice_ready(number: str) -> str:
+    return _("🧾 Your invoice for order {number}.").format(number=number)
 
 
 def invoice_attached(number: str) -> str:

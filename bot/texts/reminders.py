@@ -13,10 +13,13 @@ from typing import Any
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot import payment_keyboards
+from bot.texts import payment
 from bot.texts.enrolment import cert_type_name, desk, masked_number, next_step, state_name
 from domain.enrolment import EnrolmentState
 from domain.registry import TRACKS, CertType, Track, renewal_window, void_date
 from domain.reminders import (
+    URGENT_KINDS,
     Audience,
     AudienceKind,
     BroadcastProgress,
@@ -257,6 +260,19 @@ def exam_attempts(params: dict[str, Any]) -> str:
     return text + "\n" + _mute_hint()
 
 
+def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
+    """The order and invoice notices: a button for a new QR code, the invoice as the file."""
+    if kind is ReminderKind.ORDER_EXPIRING:
+        return Rendered(
+            payment.expiring(params["order"], datetime.fromisoformat(params["expires_at"]))
+        )
+    if kind is ReminderKind.ORDER_EXPIRED:
+        return Rendered(payment.expired(params["order"]), markup=payment_keyboards.renew())
+    if kind is ReminderKind.INVOICE_READY:
+        return Rendered(payment.invoice_ready(params["order"]), document=params["file_id"])
+    raise ValueError(f"not an urgent kind: {kind}")
+
+
 class ReminderTexts:
     """`infra.sender.Render`: one outbox row in one language."""
 
@@ -269,6 +285,9 @@ class ReminderTexts:
         if item.kind == ReminderKind.BROADCAST.value:
             return Rendered(payload["text"], payload.get("photo"))
         with self._i18n.context(), self._i18n.use_locale(locale):
+            kind = ReminderKind(payload["text_key"])
+            if kind in URGENT_KINDS:
+                return render_urgent(kind, payload.get("params", {}))
             return Rendered(render(payload, now, essential=item.essential))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,6 +21,7 @@ from tests.study.conftest import seed_enrolment
 from webview.auth import Viewer
 
 FACE = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "person_b_1.jpg"
+OTHER_FACE = FACE.with_name("person_b_2.jpg")
 TRAINEE = 555001
 
 
@@ -44,11 +46,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def camera_browser(tmp_path: Path) -> AsyncIterator[Browser]:
+@contextlib.asynccontextmanager
+async def chromium_with_camera(photo: Path, folder: Path) -> AsyncIterator[Browser]:
     """Its own Chromium: the fake-camera flags are per launch."""
     _require_chromium()
-    y4m = write_y4m(FACE, tmp_path / "face.y4m")
+    y4m = write_y4m(photo, folder / f"{photo.stem}.y4m")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -63,6 +65,20 @@ async def camera_browser(tmp_path: Path) -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def camera_browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    async with chromium_with_camera(FACE, tmp_path) as browser:
+        yield browser
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def second_phone(tmp_path: Path) -> AsyncIterator[Browser]:
+    """Another phone of the same trainee, its camera showing another photo of them: a fake
+    camera repeats one frame, and the same picture twice is refused as a replay."""
+    async with chromium_with_camera(OTHER_FACE, tmp_path) as browser:
+        yield browser
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -97,7 +113,7 @@ async def page(camera_browser: Browser, product: Runtime) -> AsyncIterator[Page]
 
 
 async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_lesson(
-    page: Page, product: Runtime
+    page: Page, product: Runtime, second_phone: Browser
 ) -> None:
     now = product.services.handlers["clock"].now()
     await seed_enrolment(TRAINEE, "C-BROWSER-1", now - timedelta(hours=1))
@@ -116,6 +132,18 @@ async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_
 
     await expect(page.locator("#course")).to_be_visible(timeout=30_000)
     await expect(page.locator("#total-percent")).to_have_text("0%")
+
+    # The lesson on the other phone, signed in with a new link: resuming works anywhere.
+    context = await second_phone.new_context(
+        viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    token = sessions.link_token(Viewer(TRAINEE, "王五", "zh-hans"), now)
+    await page.goto(f"{product.settings.base_url}/app/login?token={token}")
+    await page.locator("#study-link").click()
     await page.locator("#resume").click()
 
     await expect(page.locator("#check")).to_be_visible()
@@ -126,3 +154,5 @@ async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_
     await expect(page.locator("#lesson-percent")).to_have_text("100%", timeout=20_000)
     await page.locator("#back").click()
     await expect(page.locator('li[data-lesson="officer_duties"] .percent')).to_have_text("100%")
+    await context.close()
+    assert not errors, f"JavaScript errors on the second phone: {errors}"

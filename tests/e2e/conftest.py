@@ -23,7 +23,14 @@ def free_port() -> int:
 def app_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Local-mode settings with nothing from the developer's environment."""
     monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_WEBHOOK_URL",
+        "TELEGRAM_WEBHOOK_SECRET",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WEB_PUBLIC_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return load_settings(
         app={"data_dir": tmp_path / "var"}, web={"host": "127.0.0.1", "port": free_port()}

@@ -95,3 +95,53 @@ def test_fees_are_configurable_per_certificate_type(monkeypatch):
     monkeypatch.setenv("PAYMENT_FEES", '{"tower_crane": 40000}')
     settings = load_settings()
     assert (settings.payment.fee_fen, settings.payment.fees) == (25000, {"tower_crane": 40000})
+
+
+def test_without_a_webhook_url_the_bot_long_polls(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "")
+    assert load_settings().telegram.webhook_url is None
+
+
+def test_a_webhook_url_needs_its_secret_token(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "http://127.0.0.1:8080")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.name == "TELEGRAM_WEBHOOK_SECRET"
+    assert caught.value.problem == "is required when TELEGRAM_WEBHOOK_URL is set"
+
+
+def test_webhook_settings_are_read_and_the_secret_kept_out_of_reprs(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABC")
+    monkeypatch.setenv("SECURITY_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.jijiao.example.cn/")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s3cret_Token-1")
+    settings = load_settings()
+    assert settings.telegram.webhook_url == "https://bot.jijiao.example.cn"
+    assert settings.webhook_secret() == "s3cret_Token-1"
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("TELEGRAM_WEBHOOK_URL", "bot.jijiao.example.cn", "absolute http(s) URL"),
+        ("TELEGRAM_WEBHOOK_SECRET", "no spaces!", "A-Z, a-z, 0-9, _ and -"),
+        ("TELEGRAM_WEBHOOK_SECRET", "x" * 257, "1-256 characters"),
+    ],
+)
+def test_a_bad_webhook_setting_is_named_with_its_problem(monkeypatch, name, value, problem):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.name == name
+    assert problem in caught.value.problem
+
+
+def test_telegram_itself_posts_webhooks_only_over_https(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABC")
+    monkeypatch.setenv("SECURITY_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "http://bot.jijiao.example.cn")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s3cret")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.name == "TELEGRAM_WEBHOOK_URL"
