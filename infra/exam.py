@@ -602,9 +602,9 @@ async def still_useful(params: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def purge_face_data(exams: Exams, now: datetime, retention: timedelta) -> int:
-    """Retention: the enrolment photo and embedding of a trainee whose last pass is older than
-    `retention` and who studies nothing else now are deleted. The receipts are rendered first,
-    so they keep the photo they were issued with."""
+    """Retention: the enrolment photo and embedding of a trainee who studies nothing now are
+    deleted `retention` after their last pass (or the end of their last enrolment). The
+    receipts are rendered first, so they keep the photo they were issued with."""
     cutoff = now - retention
     deleted = 0
     profiles = await FaceProfile.filter(photo_path__isnull=False, deleted_at__isnull=True)
@@ -612,11 +612,14 @@ async def purge_face_data(exams: Exams, now: datetime, retention: timedelta) -> 
         user_id = profile.chat_user_id
         enrolments = await models.Enrolment.filter(
             certificate__person__binding__chat_user_id=user_id
-        ).values_list("state", flat=True)
-        if not enrolments or any(state in ACTIVE for state in enrolments):
+        ).values("state", "updated_at")
+        if any(row["state"] in ACTIVE for row in enrolments):
             continue
         receipts = await exams.receipts_of(user_id)
-        if not receipts or max(r.passed_at for r in receipts) > cutoff:
+        # The last pass, or for a trainee who never finished the moment their last enrolment
+        # ended (cancelled, void), or the photo itself when nothing is enrolled any more.
+        ended = [r.passed_at for r in receipts] + [row["updated_at"] for row in enrolments]
+        if max(ended, default=profile.photo_at or profile.created_at) > cutoff:
             continue
         for receipt in receipts:
             await exams.receipt_files(receipt.id)

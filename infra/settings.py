@@ -109,6 +109,9 @@ class WebSection(BaseModel):
 
 class PaymentSection(BaseModel):
     provider: Literal["sandbox", "wechatpay"] = "sandbox"
+    # The sandbox's checkout page marks orders paid for anyone: local mode only, unless a
+    # staging server says so explicitly.
+    sandbox_outside_local_mode: bool = False
     fee_fen: int = Field(default=30000, gt=0)
     fees: dict[str, int] = Field(default_factory=dict)
     wechat_mchid: str | None = None
@@ -172,6 +175,8 @@ class StudySection(BaseModel):
     heartbeat_seconds: float = Field(default=15, gt=0)
     check_interval_seconds: float = Field(default=600, gt=0)
     check_answer_seconds: float = Field(default=60, gt=0)
+    # Liveness: the check opening a lesson or an exam asks the trainee to turn their head.
+    head_turn: bool = True
     # Face data is deleted this long after the trainee's last pass (nothing else studied).
     retention_days: int = Field(default=30, ge=0)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import io
 import logging
@@ -42,7 +43,14 @@ from infra.db import models
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
 from infra.faces.engine import Refusal, cosine
-from infra.faces.liveness import Fingerprint, fingerprint, seen_before
+from infra.faces.liveness import (
+    Fingerprint,
+    HeadTurnChallenge,
+    LivenessChecker,
+    Turn,
+    fingerprint,
+    seen_before,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,8 @@ class StudyConfig:
     heartbeat: timedelta = timedelta(seconds=15)
     check_interval: timedelta = timedelta(minutes=10)
     check_answer: timedelta = timedelta(seconds=60)
+    # Liveness challenge on the check that opens a lesson or an exam (the app turns it on).
+    head_turn: bool = False
 
     @property
     def max_gap(self) -> timedelta:
@@ -187,6 +197,15 @@ class PendingCheck:
     id: int
     kind: CheckKind
     answer_by: datetime
+    challenge: str | None = None  # "left" | "right": two frames, the head turning that way
+
+    def as_json(self) -> dict[str, str | int | None]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "answer_by": self.answer_by.isoformat(),
+            "challenge": self.challenge,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +266,7 @@ class Study:
         self.store = store
         self.config = config
         self._rng = rng
+        self._choice = random.Random()
         # Posts a new review to staff (the bot's FaceReviewDesk), set by the composition root.
         self.on_review = on_review
         # Weak: a lock lives while someone waits on it, so the map does not grow forever.
@@ -391,20 +411,27 @@ class Study:
         self, user_id: int, enrolment_id: int, kind: CheckKind, now: datetime
     ) -> PendingCheck:
         answer_by = now + self.config.check_answer
+        # The check that opens a lesson or an exam asks for a head turn (liveness).
+        challenge = (
+            HeadTurnChallenge.random(self._choice).direction.value
+            if self.config.head_turn and kind is CheckKind.START
+            else None
+        )
         row = await FaceCheck.create(
             chat_user_id=user_id,
             enrolment_id=enrolment_id,
             kind=kind.value,
             requested_at=now,
             answer_by=answer_by,
+            challenge=challenge,
         )
-        return PendingCheck(row.id, kind, answer_by)
+        return PendingCheck(row.id, kind, answer_by, challenge)
 
     @staticmethod
     def _pending(row: FaceCheck | None) -> PendingCheck | None:
         if row is None or row.result != CheckResult.PENDING.value or row.answer_by is None:
             return None
-        return PendingCheck(row.id, CheckKind(row.kind), row.answer_by)
+        return PendingCheck(row.id, CheckKind(row.kind), row.answer_by, row.challenge)
 
     async def open_lesson(
         self, user_id: int, enrolment: StudyEnrolment, now: datetime
@@ -463,9 +490,18 @@ class Study:
         ).order_by("requested_at", "id")
 
     async def answer_check(
-        self, user_id: int, check_id: int, photo: bytes, now: datetime
+        self,
+        user_id: int,
+        check_id: int,
+        photo: bytes,
+        now: datetime,
+        *,
+        before: bytes | None = None,
+        from_chat: bool = False,
     ) -> CheckOutcome | None:
-        """None when the check is not this trainee's."""
+        """None when the check is not this trainee's. A check with a head-turn challenge is
+        answered with two frames, `before` (facing the camera) and `photo` (turned); a selfie
+        sent in the chat (no camera in the Mini App) cannot turn and is taken as it is."""
         async with self._lock(user_id):
             row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
             if row is None:
@@ -480,9 +516,23 @@ class Study:
             engine = await self.faces.get()
             try:
                 probe = await asyncio.to_thread(fingerprint, photo)
-                if seen_before(probe, await self._fingerprints(user_id)):
+                earlier = await self._fingerprints(user_id)
+                if seen_before(probe, earlier):
                     # Liveness: a picture sent before (or a re-saved copy) is no selfie.
                     raise FaceRefused(Refusal.SAME_IMAGE)
+                if row.challenge and not from_chat:
+                    if before is None:
+                        return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
+                    turned = await engine.run(
+                        functools.partial(LivenessChecker(engine.engine).check, earlier=earlier),
+                        HeadTurnChallenge(Turn(row.challenge)),
+                        before,
+                        photo,
+                    )
+                    if not turned.passed:
+                        return CheckOutcome(CheckResult.PENDING, turned.reason, None)
+                    # The frame facing the camera is the one compared with the enrolment photo.
+                    photo, probe = before, await asyncio.to_thread(fingerprint, before)
                 analysis = await engine.analyse(photo)
             except FaceRefused as refused:
                 # A bad frame leaves the check open: the trainee may try again within the minute.

@@ -81,6 +81,7 @@ from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
+from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
 from infra.reminders import (
@@ -342,13 +343,40 @@ def make_study(config: StudySection, faces: LazyFaces, data_dir: Path, key: byte
             heartbeat=timedelta(seconds=config.heartbeat_seconds),
             check_interval=timedelta(seconds=config.check_interval_seconds),
             check_answer=timedelta(seconds=config.check_answer_seconds),
+            head_turn=config.head_turn,
         ),
     )
 
 
-def make_payment_provider(settings: Settings) -> SandboxProvider:
-    if settings.payment.provider != "sandbox":
-        raise SettingsError("PAYMENT_PROVIDER", "wechatpay is not wired in yet; use sandbox")
+def make_payment_provider(settings: Settings) -> SandboxProvider | WeChatPay:
+    """WeChat Pay (Native, APIv3) with its keys from the files the settings name; the sandbox
+    only in local mode, since its checkout page lets anyone mark an order paid."""
+    payment = settings.payment
+    if payment.provider == "wechatpay":
+
+        def read(path: Path | None) -> str:
+            assert path is not None  # the settings refuse wechatpay without every field
+            return path.read_text(encoding="utf-8")
+
+        assert payment.wechat_api_v3_key is not None
+        return WeChatPay(
+            WeChatPayConfig(
+                mchid=str(payment.wechat_mchid),
+                appid=str(payment.wechat_appid),
+                api_v3_key=payment.wechat_api_v3_key.get_secret_value(),
+                cert_serial_no=str(payment.wechat_cert_serial_no),
+                private_key_pem=read(payment.wechat_private_key_path),
+                public_key_pem=read(payment.wechat_public_key_path),
+                public_key_id=str(payment.wechat_public_key_id),
+                notify_url=f"{settings.base_url}/pay/notify/wechatpay",
+            )
+        )
+    if not settings.local_mode and not payment.sandbox_outside_local_mode:
+        raise SettingsError(
+            "PAYMENT_PROVIDER",
+            "the sandbox lets anyone mark an order paid; set wechatpay (or, for a staging "
+            "server, PAYMENT_SANDBOX_OUTSIDE_LOCAL_MODE=true)",
+        )
     return SandboxProvider(
         settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
     )
@@ -542,7 +570,7 @@ async def running(
             )
         else:
             # A webhook left from an earlier run would make getUpdates fail with a conflict.
-            pass  # CHECK
+            await bot.delete_webhook(drop_pending_updates=False)
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
             )

@@ -28,7 +28,10 @@ def make_web_app(
     clock: Clock,
     accounts: TortoiseAccountRepository,
     health_checks: dict[str, Callable[[], Awaitable[None]]],
+    ready_checks: dict[str, Callable[[], Awaitable[None]]] | None = None,
 ) -> web.Application:
+    """`health_checks` answer /healthz (liveness); `ready_checks` answer /readyz (may this
+    instance take traffic), the health checks when not given."""
     app = web.Application(
         middlewares=[middlewares.viewer_and_locale, middlewares.errors],
         client_max_size=MAX_BODY,
@@ -39,6 +42,7 @@ def make_web_app(
     app[keys.CLOCK] = clock
     app[keys.ACCOUNTS] = accounts
     app[keys.HEALTH_CHECKS] = health_checks
+    app[keys.READY_CHECKS] = health_checks if ready_checks is None else ready_checks
 
     env = aiohttp_jinja2.setup(
         app,
@@ -56,5 +60,6 @@ def make_web_app(
     app.router.add_get("/app/login", views.login_with_link, name="login")
     app.router.add_get("/app/api/me", views.me, name="me")
     app.router.add_get("/healthz", views.healthz, name="healthz")
+    app.router.add_get("/readyz", views.readyz, name="readyz")
     app.router.add_static("/static/", HERE / "static", name="static")
     return app

@@ -30,9 +30,7 @@ def _local(moment: datetime | None) -> str:
 
 
 def _check_json(check: PendingCheck | None) -> dict[str, Any] | None:
-    if check is None:
-        return None
-    return {"id": check.id, "kind": check.kind.value, "answer_by": check.answer_by.isoformat()}
+    return check.as_json() if check is not None else None
 
 
 def blocked_text(

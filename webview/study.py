@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.texts.faces import face_reason
 from domain.timezone import CHINA
@@ -99,15 +99,7 @@ def _beat_json(request: web.Request, beat: Beat) -> dict[str, Any]:
         "credited": beat.credited_now,
         "reason": beat.reason.value if beat.reason else None,
         "message": reason_text(request, beat.reason.value if beat.reason else None),
-        "check": (
-            {
-                "id": beat.check.id,
-                "kind": beat.check.kind.value,
-                "answer_by": beat.check.answer_by.isoformat(),
-            }
-            if beat.check
-            else None
-        ),
+        "check": beat.check.as_json() if beat.check else None,
     }
 
 
@@ -224,11 +216,7 @@ async def api_open_lesson(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "ok": True,
-            "check": (
-                {"id": check.id, "kind": check.kind.value, "answer_by": check.answer_by.isoformat()}
-                if check
-                else None
-            ),
+            "check": check.as_json() if check else None,
         }
     )
 
@@ -274,12 +262,31 @@ async def api_progress(request: web.Request) -> web.Response:
     )
 
 
+async def _frames(request: web.Request) -> tuple[bytes | None, bytes]:
+    """One JPEG as the body, or a head-turn answer: multipart `before` and `after`."""
+    if not request.content_type.startswith("multipart/"):
+        return None, await _photo_bytes(request)
+    frames: dict[str, bytes] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None and len(frames) < 2:
+        if isinstance(part, BodyPartReader) and part.name in ("before", "after"):
+            data = await part.read(decode=False)
+            if not data or len(data) > MAX_PHOTO:
+                break
+            frames[part.name] = bytes(data)
+    if set(frames) != {"before", "after"}:
+        raise web.HTTPBadRequest(
+            text='{"ok": false, "error": "bad_request"}', content_type="application/json"
+        )
+    return frames["before"], frames["after"]
+
+
 async def api_answer_check(request: web.Request) -> web.Response:
     viewer = _guard(request)
     check_id = _id(request.match_info["check_id"])
-    photo = await _photo_bytes(request)
+    before, photo = await _frames(request)
     outcome = await request.app[STUDY].study.answer_check(
-        viewer.user_id, check_id, photo, _now(request)
+        viewer.user_id, check_id, photo, _now(request), before=before
     )
     if outcome is None:
         raise web.HTTPNotFound()

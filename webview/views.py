@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp_jinja2
@@ -9,6 +11,9 @@ from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer, viewer_from_init_data
 from webview.middlewares import LOCALE, VIEWER
 from webview.study import STUDY
+
+# A hung dependency is reported as such instead of hanging the probe.
+READY_TIMEOUT = 5.0
 
 
 def _context(request: web.Request, **values: Any) -> dict[str, Any]:
@@ -108,3 +113,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok" if healthy else "unavailable", **results}, status=200 if healthy else 503
     )
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: every dependency answers within READY_TIMEOUT, checked side by side."""
+    checks = request.app[keys.READY_CHECKS]
+    outcomes = await asyncio.gather(*(_ready(check) for check in checks.values()))
+    results = dict(zip(checks, outcomes, strict=True))
+    failing = [name for name, outcome in results.items() if outcome != "ok"]
+    body: dict[str, object] = {"status": "unavailable" if failing else "ready", "checks": results}
+    if failing:
+        body["failing"] = failing
+    return web.json_response(body, status=503 if failing else 200)
+
+
+async def _ready(check: Callable[[], Awaitable[None]]) -> str:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await check()
+    except TimeoutError:
+        return "error: timeout"
+    except Exception as exc:  # the exception's text may name hosts: only its type goes out
+        return f"error: {type(exc).__name__}"
+    return "ok"

@@ -30,7 +30,7 @@ def make_router() -> Router:
         buffer = io.BytesIO()
         await bot.download(message.photo[-1].file_id, destination=buffer)
         outcome = await study.answer_check(
-            message.from_user.id, check.id, buffer.getvalue(), clock.now()
+            message.from_user.id, check.id, buffer.getvalue(), clock.now(), from_chat=True
         )
         if outcome is None:
             raise SkipHandler

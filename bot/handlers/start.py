@@ -74,7 +74,8 @@ def make_router() -> Router:
         if query.bot is not None:
             await set_chat_commands(query.bot, query.from_user.id, i18n, locale.value)
 
-    @router.message(Command("web"))
+    # A sign-in link is for its owner only: never posted where a group can read it.
+    @router.message(Command("web"), F.chat.type == "private")
     async def hand_out_a_browser_link(
         message: Message, sessions: Sessions, clock: Clock, webapp_url: str
     ) -> None:

@@ -24,6 +24,12 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
             "Your eyes are not visible. Take off sunglasses and move hair aside."
         ),
         "same_image": _("This picture was sent before. Please take a new selfie now."),
+        "challenge_needed": _("Please follow the instruction and turn your head when asked."),
+        "not_facing_camera": _("Look straight into the camera first, then turn when asked."),
+        "no_head_turn": _("We did not see your head turn. Try again and turn it clearly."),
+        "wrong_direction": _("You turned the other way. Try again and turn as shown."),
+        "flat_image": _("This looks like a photo of a photo. Please use the camera yourself."),
+        "different_person": _("The two pictures show different people. Please try again."),
         "no_consent": _("Please agree to the face check first."),
         "photo_exists": _("Your enrolment photo is already taken. Staff can change it for you."),
         "no_match": _("The face does not match your enrolment photo. Progress is paused."),

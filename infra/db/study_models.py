@@ -60,6 +60,8 @@ class FaceCheck(Model):
     next_due_at = fields.DatetimeField(null=True)
     # Of the selfie that answered it (hashes only, no face data): a picture sent again is refused.
     fingerprint = fields.CharField(max_length=130, null=True)
+    # Liveness: "left" or "right" when the answer must show the head turning that way.
+    challenge = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "face_check"

@@ -113,3 +113,23 @@ async def test_web_hands_out_a_signed_link_that_signs_the_person_in(harness: Bot
     sessions: Sessions = harness.dispatcher["sessions"]
     viewer = sessions.from_link(url.split("token=", 1)[1], clock.now())
     assert (viewer.user_id, viewer.first_name) == (100123, "Li")
+
+
+async def test_web_links_are_never_posted_in_a_group(harness: BotHarness):
+    from aiogram.types import Update
+
+    group = Update.model_validate(
+        {
+            "update_id": 77,
+            "message": {
+                "message_id": 7,
+                "date": 0,
+                "text": "/web",
+                "from": updates.user(100124, "Li", "en"),
+                "chat": {"id": -100777, "type": "supergroup", "title": "somewhere"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 4}],
+            },
+        }
+    )
+    await harness.feed(group)
+    assert not any("login?token=" in str(m.reply_markup) for m in harness.session.sent(SendMessage))

@@ -81,6 +81,8 @@ async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         app={"data_dir": tmp_path / "var", "demo_data": False},
         web={"host": "127.0.0.1", "port": _free_port()},
         exam={"questions": QUESTIONS, "time_limit_minutes": TIME_LIMIT_MINUTES},
+        # A fake camera repeats one frame: it cannot turn its head (tests/study cover that).
+        study={"head_turn": False},
     )
     async with running(settings) as runtime:
         yield runtime

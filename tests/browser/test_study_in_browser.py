@@ -90,7 +90,8 @@ async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         app={"data_dir": tmp_path / "var", "demo_data": False},
         web={"host": "127.0.0.1", "port": _free_port()},
         # 20-minute lessons take 4 s; a beat every second.
-        study={"minutes_scale": 0.0034, "heartbeat_seconds": 1},
+        # A fake camera repeats one frame: it cannot turn its head (tests/study cover that).
+        study={"minutes_scale": 0.0034, "heartbeat_seconds": 1, "head_turn": False},
     )
     async with running(settings) as runtime:
         yield runtime

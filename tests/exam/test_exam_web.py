@@ -333,3 +333,17 @@ async def test_face_data_is_deleted_after_the_retention_period_and_the_receipt_k
     assert (tmp_path / "receipts" / f"{receipt.number}.png").is_file()
     png, _ = await exams.receipt_files(receipt.id)  # from the kept file, photo and all
     assert png.startswith(b"\x89PNG")
+
+
+async def test_face_data_of_a_trainee_who_never_finished_goes_after_the_enrolment_ended(
+    examinees: Examinees,
+):
+    from infra.db.study_models import FaceProfile
+    from infra.exam import purge_face_data
+
+    enrolment = await examinees.ready(LI, "C-118")
+    await models.Enrolment.filter(id=enrolment).update(state="cancelled")
+    now, month = examinees.clock.now(), timedelta(days=30)
+    assert await purge_face_data(examinees.exams, now, month) == 0
+    assert await purge_face_data(examinees.exams, now + timedelta(days=31), month) == 1
+    assert (await FaceProfile.get(chat_user_id=LI)).photo_path is None

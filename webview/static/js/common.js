@@ -40,5 +40,29 @@
 
   function show(el, text) { el.textContent = text; el.hidden = !text; }
 
-  window.jijiao = { post: post, get: get, camera: camera, frame: frame, show: show };
+  // A face check's answer: one frame, or for a head-turn challenge a frame facing the camera
+  // and one taken after `say(direction)` told the trainee to turn that way.
+  function answerCheck(url, check, video, say) {
+    if (!check.challenge) {
+      return frame(video).then(function (blob) { return post(url, blob, "image/jpeg"); });
+    }
+    return frame(video).then(function (before) {
+      say(check.challenge);
+      return new Promise(function (resolve) { setTimeout(resolve, 1800); })
+        .then(function () { return frame(video); })
+        .then(function (after) {
+          var form = new FormData();
+          form.append("before", before, "before.jpg");
+          form.append("after", after, "after.jpg");
+          return fetch(url, {
+            method: "POST", credentials: "same-origin",
+            headers: { "X-Requested-With": "jijiao" }, body: form
+          }).then(function (response) {
+            return response.json().then(function (data) { data.status = response.status; return data; });
+          });
+        });
+    });
+  }
+
+  window.jijiao = { post: post, get: get, camera: camera, frame: frame, show: show, answerCheck: answerCheck };
 })();

@@ -188,6 +188,7 @@
     pending = check;
     overlay.hidden = false;
     j.show(checkError, "");
+    j.show(document.getElementById("check-instruction"), check.challenge ? texts.lookFirst : "");
     take.disabled = false;
     j.camera(video).catch(function () { document.getElementById("camera-error").hidden = false; });
     clearInterval(timer);
@@ -201,10 +202,11 @@
   take.addEventListener("click", function () {
     if (!pending) { return; }
     take.disabled = true;
-    var id = pending.id;
-    j.frame(video).then(function (blob) {
-      return j.post(attempt.dataset.checkUrl + id, blob, "image/jpeg");
+    var instruction = document.getElementById("check-instruction");
+    j.answerCheck(attempt.dataset.checkUrl + pending.id, pending, video, function (direction) {
+      j.show(instruction, direction === "left" ? texts.turnLeft : texts.turnRight);
     }).then(function (data) {
+      j.show(instruction, "");
       take.disabled = false;
       if (data.result === "passed" || data.result === "failed") { closeCheck(); return; }
       j.show(checkError, data.message || texts.error);

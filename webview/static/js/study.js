@@ -77,6 +77,7 @@
     pending = check;
     overlay.hidden = false;
     show(checkError, "");
+    show(document.getElementById("check-instruction"), check.challenge ? texts.lookFirst : "");
     checkTake.disabled = false;
     status.textContent = texts.paused;
     camera(checkVideo).catch(function () { document.getElementById("camera-error").hidden = false; });
@@ -97,10 +98,11 @@
     if (!pending) { return; }
     checkTake.disabled = true;
     show(checkError, "");
-    var id = pending.id;
-    frame(checkVideo).then(function (blob) {
-      return post(lesson.dataset.checkUrl + id, blob, "image/jpeg");
+    var instruction = document.getElementById("check-instruction");
+    j.answerCheck(lesson.dataset.checkUrl + pending.id, pending, checkVideo, function (direction) {
+      j.show(instruction, direction === "left" ? texts.turnLeft : texts.turnRight);
     }).then(function (data) {
+      j.show(instruction, "");
       checkTake.disabled = false;
       if (data.result === "passed") { closeCheck(); status.textContent = texts.passed; beat(); return; }
       if (data.result === "failed") { closeCheck(); status.textContent = data.message || texts.paused; beat(); return; }
