@@ -10,10 +10,20 @@ from domain.masking import redact_text
 
 
 class RedactingFilter(logging.Filter):
+    """The message, and the traceback too: an exception's text may quote the input."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact_text(record.getMessage())
         record.args = None
+        if record.exc_info:
+            record.exc_text = redact_text(_TRACEBACKS.formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,6 +39,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exc"] = redact_text(self.formatException(record.exc_info))
+        elif record.exc_text:  # already formatted (and redacted) by RedactingFilter
+            entry["exc"] = redact_text(record.exc_text)
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -6,6 +6,7 @@ Sections map to environment names by their first underscore: `TELEGRAM_BOT_TOKEN
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from datetime import time
@@ -271,9 +272,22 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(name, error["msg"]) from None
     if not settings.local_mode and settings.security.secret_key is None:
         raise SettingsError("SECURITY_SECRET_KEY", "is required when TELEGRAM_BOT_TOKEN is set")
+    if settings.local_mode and not _loopback(settings.web.host):
+        raise SettingsError(
+            "WEB_HOST",
+            "local mode (no TELEGRAM_BOT_TOKEN) listens on this machine only: its chat page lets "
+            "anyone act as any user. Set TELEGRAM_BOT_TOKEN for a server",
+        )
     telegram = settings.telegram
     if telegram.webhook_url:
         settings.webhook_secret()
         if not settings.local_mode and not telegram.webhook_url.startswith("https://"):
             raise SettingsError("TELEGRAM_WEBHOOK_URL", "must be https:// (Telegram's rule)")
     return settings
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -126,6 +126,7 @@ log = logging.getLogger(__name__)
 
 SESSION_TTL = 12 * 3600
 SHUTDOWN_GRACE = 10
+FSM_TTL = timedelta(days=7)
 LOCAL_BOT_USERNAME = "jijiao_local_bot"
 LOCAL_STAFF = [(900001, "客服小李 (demo staff)")]
 
@@ -390,7 +391,9 @@ def new_order_number(now: datetime) -> str:
 
 def make_storage(settings: Settings) -> BaseStorage:
     if settings.redis.url:
-        return RedisStorage.from_url(settings.redis.url)
+        # A conversation left half-way (an ID number typed, the phone never shared) does not
+        # keep what it holds for ever.
+        return RedisStorage.from_url(settings.redis.url, state_ttl=FSM_TTL, data_ttl=FSM_TTL)
     return DatabaseStorage()
 
 

@@ -36,6 +36,7 @@ def make_web_app(
         middlewares=[middlewares.viewer_and_locale, middlewares.errors],
         client_max_size=MAX_BODY,
     )
+    app.on_response_prepare.append(middlewares.security_headers)
     app[keys.CONFIG] = config
     app[keys.I18N] = i18n
     app[keys.SESSIONS] = sessions

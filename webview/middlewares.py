@@ -77,3 +77,34 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
     i18n = request.app[keys.I18N]
     with i18n.context(), i18n.use_locale(locale.value):
         return await handler(request)
+
+
+# The pages are the Mini App: Telegram Web shows it in a frame, the local chat page in its phone
+# frame. Scripts only from our own files (no inline ones), photos only to ourselves.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",  # progress bars set their width in a style attribute
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org",
+    ]
+)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response of the web view (the local chat sets its own)."""
+    if request.path.startswith("/_local/"):
+        return
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")  # sign-in links carry a token
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if request.app[keys.CONFIG].base_url.startswith("https://"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -164,7 +164,7 @@ async def start_attempt(product: Runtime, page: Page, enrolment_id: int) -> int:
     await expect(page.locator("#countdown")).to_have_text(re.compile(r"^(29|30):\d\d$"))
     # Hidden here with a "JavaScript errors on the page" report: the page script broke early.
     await expect(page.locator("#check"), "the start face check asks for a selfie").to_be_visible()
-    await page.wait_for_function("document.getElementById('camera').videoWidth > 0")
+    await page.wait_for_function("() => document.getElementById('camera').videoWidth > 0")
     await page.locator("#check-take").click()
     await expect(page.locator("#check")).to_be_hidden(timeout=30_000)
     return attempt_id

@@ -128,7 +128,9 @@ async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_
     await page.locator("#consent-accept").click()
 
     await expect(page.locator("#enrol-photo")).to_be_visible()
-    await page.wait_for_function("document.getElementById('camera').videoWidth > 0", timeout=15_000)
+    await page.wait_for_function(
+        "() => document.getElementById('camera').videoWidth > 0", timeout=15_000
+    )
     await page.locator("#photo-take").click()
 
     await expect(page.locator("#course")).to_be_visible(timeout=30_000)
@@ -148,7 +150,9 @@ async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_
     await page.locator("#resume").click()
 
     await expect(page.locator("#check")).to_be_visible()
-    await page.wait_for_function("document.getElementById('camera').videoWidth > 0", timeout=15_000)
+    await page.wait_for_function(
+        "() => document.getElementById('camera').videoWidth > 0", timeout=15_000
+    )
     await page.locator("#check-take").click()
     await expect(page.locator("#check")).to_be_hidden()
 

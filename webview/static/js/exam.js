@@ -101,6 +101,9 @@
     });
   }
 
+  document.getElementById("questions").addEventListener("submit", function (event) {
+    event.preventDefault();  // answers are saved one by one, never posted as a form
+  });
   document.getElementById("questions").addEventListener("change", function (event) {
     var set = event.target.closest("fieldset.question");
     if (!set || finished) { return; }
