@@ -65,3 +65,20 @@ def test_translations_keep_every_placeholder(locale: str):
             assert sorted(PLACEHOLDER.findall(message.id)) == sorted(
                 PLACEHOLDER.findall(message.string)
             ), message.id
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_template_translations_survive_jinjas_percent_formatting(locale: str):
+    """Jinja's newstyle gettext applies `%` to every translation used in a template, so a
+    literal percent sign there must be written `%%` (a lone one breaks the page)."""
+    folder = Path(__file__).resolve().parents[2] / "webview" / "templates"
+    templates = "".join(path.read_text(encoding="utf-8") for path in folder.glob("*.html"))
+    broken = [
+        (message.id, message.string)
+        for message in _catalog(locale)
+        if isinstance(message.id, str)
+        and message.id
+        and message.id in templates
+        and re.search(r"%(?![(%])", str(message.string).replace("%%", ""))
+    ]
+    assert not broken, broken
