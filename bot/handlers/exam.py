@@ -19,6 +19,7 @@ from bot.exam_notifier import BotExamNotifier
 from bot.texts import exam as texts
 from bot.texts.enrolment import cert_type_name, masked_number
 from domain.clock import Clock
+from domain.study import class_hours
 from infra.db import models
 from infra.exam import Exams
 
@@ -133,6 +134,27 @@ def make_staff_router(staff_group_id: int | None) -> Router:
             lines.append(texts.staff_attempt_line(attempt_id, attempt))
             lines += [texts.staff_event_line(*event) for event in await exams.timeline(attempt_id)]
         await message.reply("\n".join(lines)[:4000])
+
+    @router.message(Command("courses"))
+    async def courses(message: Message, exams: Exams) -> None:
+        """Each certificate type's course: lessons, required minutes and class hours, and the
+        size of its question bank (content/courses, content/exams)."""
+        lang = get_i18n().current_locale
+        lines = [texts.courses_heading()]
+        for cert_type, course in exams.study.courses.items():
+            minutes = sum(lesson.required_minutes for lesson in course.lessons)
+            lines.append(
+                texts.course_line(
+                    cert_type_name(cert_type),
+                    course.title[lang],
+                    course.version,
+                    len(course.lessons),
+                    minutes,
+                    class_hours(minutes),
+                    len(exams.banks[cert_type].questions),
+                )
+            )
+        await message.reply("\n".join(lines))
 
     @router.message(Command("revoke"))
     async def revoke(message: Message, command: CommandObject, exams: Exams, clock: Clock) -> None:

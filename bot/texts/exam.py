@@ -133,3 +133,24 @@ def staff_attempt_line(attempt_id: int, attempt: Attempt) -> str:
 
 def staff_event_line(at: datetime, kind: str, detail: str | None) -> str:
     return f"  {_when(at)[11:]} {kind}" + (f" {detail}" if detail else "")
+
+
+def courses_heading() -> str:
+    return _("<b>Courses</b> (a class hour is 45 minutes):")
+
+
+def course_line(
+    kind: str, title: str, version: int, lessons: int, minutes: float, hours: float, bank: int
+) -> str:
+    return _(
+        "• {kind}: {title} (v{version}), {lessons} lessons, {minutes} min = {hours} class hours; "
+        "{bank} exam questions"
+    ).format(
+        kind=kind,
+        title=title,
+        version=version,
+        lessons=lessons,
+        minutes=f"{minutes:g}",
+        hours=f"{hours:g}",
+        bank=bank,
+    )

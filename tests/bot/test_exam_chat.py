@@ -136,3 +136,38 @@ async def test_a_selfie_sent_in_the_chat_answers_a_pending_face_check(harness: B
     # With no check waiting, a photo is not taken for a selfie.
     await harness.feed(updates.message("", TRAINEE, photo=photo))
     assert "人脸核验" not in harness.last_text()
+
+
+async def test_staff_list_the_courses_with_their_hours_and_question_banks(harness: BotHarness):
+    await harness.feed(group_message("/courses", STAFF))
+    text = harness.last_text()
+    assert text.count("• ") == 7  # one line per certificate type
+    assert "学时" in text and "考题" in text
+
+
+async def test_a_makeup_application_opens_after_the_fifth_failed_attempt(
+    harness: BotHarness, clock
+):
+    from domain.support import ApplicationKind
+
+    enrolment = await enrolment_of(TRAINEE, "C-BOT-5", "exam", clock.now())
+    applications = harness.dispatcher["applications"]
+    for number in range(1, 6):
+        await ExamAttempt.create(
+            enrolment=enrolment,
+            chat_user_id=TRAINEE["id"],
+            number=number,
+            status="submitted",
+            bank_version=1,
+            started_at=clock.now(),
+            deadline=clock.now() + timedelta(hours=1),
+            draw=[],
+            score=30,
+        )
+        eligibility = await applications.eligibility(enrolment, ApplicationKind.MAKEUP)
+        assert eligibility.allowed == (number == 5), number
+    await models.Application.create(
+        kind="makeup", enrolment=enrolment, chat_user_id=TRAINEE["id"], status="approved"
+    )
+    again = await applications.eligibility(enrolment, ApplicationKind.MAKEUP)
+    assert not again.allowed and again.attempts_used == 0  # a new set of five to use first
