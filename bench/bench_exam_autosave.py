@@ -260,7 +260,9 @@ async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
         clock = FixedClock()
         signer = Signer(b"b" * 32)
         sessions = Sessions(signer, session_ttl=12 * 3600, link_ttl=600)
-        study = make_study(StudySection(), LazyFaces(data_dir), data_dir)
+        study = make_study(
+            StudySection(), LazyFaces(data_dir), data_dir, b"bench-face-key-0123456789abcdef"
+        )
         exam = ExamSection()
         exams = Exams(
             load_banks(),
