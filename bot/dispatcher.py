@@ -24,8 +24,9 @@ from bot.handlers import (
     start,
     support,
 )
-from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware
+from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware, UpdateMetricsMiddleware
 from domain.accounts import AccountRepository
+from infra.metrics import Metrics
 
 
 def make_dispatcher(
@@ -34,10 +35,14 @@ def make_dispatcher(
     i18n: I18n,
     accounts: AccountRepository,
     staff_group_id: int | None = None,
+    metrics: Metrics | None = None,
     **dependencies: Any,
 ) -> Dispatcher:
     """A fresh dispatcher with every feature router; `dependencies` reach handlers by name."""
     dispatcher = Dispatcher(storage=storage, accounts=accounts, **dependencies)
+    if metrics is not None:
+        # First of ours, so the time includes loading the account.
+        dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
     AccountLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(

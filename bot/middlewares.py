@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import TelegramObject, Update, User
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18nMiddleware
 
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
 from domain.locales import resolve_locale
+from infra.metrics import Metrics
 
 
 class AccountMiddleware(BaseMiddleware):
@@ -38,3 +42,33 @@ class AccountLocaleMiddleware(I18nMiddleware):
             return account.locale.value
         user: User | None = data.get("event_from_user")
         return resolve_locale(None, user.language_code if user else None).value
+
+
+class UpdateMetricsMiddleware(BaseMiddleware):
+    """Times every update and counts it by type and outcome. It sits inside aiogram's errors
+    middleware, so a handler's exception is counted as `failed` before the errors router
+    answers the user."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        kind = "unknown"
+        if isinstance(event, Update):
+            try:
+                kind = event.event_type
+            except UpdateTypeLookupError:
+                pass
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = await handler(event, data)
+            outcome = "unhandled" if result is UNHANDLED else "handled"
+            return result
+        finally:
+            self._metrics.observe_update(kind, outcome, time.perf_counter() - started)

@@ -99,6 +99,8 @@ class WebSection(BaseModel):
     public_url: str | None = None
     initdata_max_age: int = Field(default=86400, gt=0)
     link_ttl: int = Field(default=3600, gt=0)
+    # Bearer token for /metrics; unset: only this machine may scrape.
+    metrics_token: SecretStr | None = None
 
     @field_validator("public_url")
     @classmethod
@@ -106,6 +108,11 @@ class WebSection(BaseModel):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/") if value else None
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
 
 
 class PaymentSection(BaseModel):

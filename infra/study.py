@@ -143,8 +143,9 @@ class FaceStore:
 class LazyFaces:
     """The engine is built on first use (model conversion, ~0.6 s), off the event loop."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, observe: Callable[[float], None] | None = None) -> None:
         self._data_dir = data_dir
+        self._observe = observe
         self._engine: AsyncFaceEngine | None = None
         self._lock = asyncio.Lock()
 
@@ -154,7 +155,7 @@ class LazyFaces:
                 engine = await asyncio.to_thread(
                     FaceEngine.from_cache, default_cache_dir(self._data_dir)
                 )
-                self._engine = AsyncFaceEngine(engine)
+                self._engine = AsyncFaceEngine(engine, observe=self._observe)
             return self._engine
 
     def close(self) -> None:

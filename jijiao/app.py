@@ -79,6 +79,7 @@ from infra.demo import seed_demo
 from infra.exam import ExamConfig, Exams, purge_face_data
 from infra.fsm import DatabaseStorage
 from infra.i18n import make_i18n
+from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
 from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
@@ -176,6 +177,7 @@ def build_services(
     study: StudySection | None = None,
     exam: ExamSection | None = None,
     redis: Redis | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     registry = TortoiseRegistry()
@@ -234,11 +236,12 @@ def build_services(
         settings=reminders or ReminderSection(),
         redis=redis,
         staff_group_id=staff_group_id,
+        metrics=metrics,
     )
     handlers.update(reminder_handlers)
     jobs.extend(reminder_jobs)
 
-    faces = LazyFaces(data_dir)
+    faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
     exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
     study_service = make_study(study or StudySection(), faces, data_dir, signer.key_for("faces"))
     study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service).post
@@ -280,6 +283,7 @@ def build_reminders(
     settings: ReminderSection,
     redis: Redis | None,
     staff_group_id: int | None = None,
+    metrics: Metrics | None = None,
 ) -> tuple[dict[str, Any], list[Job]]:
     """Reminders and staff broadcasts (key flow 8): the scanner, the outbox sender under
     Telegram's limits (shared through Redis when there is one), the composer's use cases."""
@@ -317,6 +321,8 @@ def build_reminders(
         ),
         on_progress=reporter,
     )
+    if metrics is not None:
+        metrics.watch_sender(sender.stats)
     handlers: dict[str, Any] = {
         "mute_reminders": MuteReminders(preferences),
         "reminder_preferences": preferences,
@@ -493,6 +499,7 @@ async def running(
     provider = make_payment_provider(settings)
     # One client for the instances' shared rate limits; closed with the app.
     redis = Redis.from_url(settings.redis.url) if settings.redis.url else None
+    metrics = Metrics(pending=outbox_pending)
     services = build_services(
         bot=bot,
         i18n=i18n,
@@ -509,10 +516,15 @@ async def running(
         study=settings.study,
         exam=settings.exam,
         redis=redis,
+        metrics=metrics,
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(
-        storage=storage, i18n=i18n, staff_group_id=settings.staff_group_id, **services.handlers
+        storage=storage,
+        i18n=i18n,
+        staff_group_id=settings.staff_group_id,
+        metrics=metrics,
+        **services.handlers,
     )
     app = make_web_app(
         config=WebConfig(
@@ -520,6 +532,11 @@ async def running(
             base_url=settings.base_url,
             initdata_max_age=settings.web.initdata_max_age,
             local_mode=settings.local_mode,
+            metrics_token=(
+                settings.web.metrics_token.get_secret_value()
+                if settings.web.metrics_token
+                else None
+            ),
         ),
         i18n=i18n,
         sessions=sessions,
@@ -527,6 +544,7 @@ async def running(
         accounts=accounts,
         health_checks={"database": functools.partial(ping, settings.database_url)},
         ready_checks=ready_checks(settings, redis, services.faces),
+        metrics=metrics,
     )
     localchat = (
         make_localchat(settings, flood_limits, persist_localchat) if settings.local_mode else None

@@ -11,10 +11,12 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 
 from domain.clock import Clock
+from infra.metrics import Metrics
 from infra.repositories.accounts import TortoiseAccountRepository
 from webview import keys, middlewares, views
 from webview.auth import Sessions
 from webview.keys import WebConfig
+from webview.metrics import metrics_view, request_metrics
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 8 * 1024 * 1024
@@ -29,13 +31,19 @@ def make_web_app(
     accounts: TortoiseAccountRepository,
     health_checks: dict[str, Callable[[], Awaitable[None]]],
     ready_checks: dict[str, Callable[[], Awaitable[None]]] | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     """`health_checks` answer /healthz (liveness); `ready_checks` answer /readyz (may this
-    instance take traffic), the health checks when not given."""
+    instance take traffic), the health checks when not given. With `metrics`, every request
+    is counted and /metrics serves them."""
+    # Outermost: the status counted is the one the client got, error pages included.
+    observed = [] if metrics is None else [request_metrics(metrics)]
     app = web.Application(
-        middlewares=[middlewares.viewer_and_locale, middlewares.errors],
+        middlewares=[*observed, middlewares.viewer_and_locale, middlewares.errors],
         client_max_size=MAX_BODY,
     )
+    if metrics is not None:
+        app[keys.METRICS] = metrics
     app.on_response_prepare.append(middlewares.security_headers)
     app[keys.CONFIG] = config
     app[keys.I18N] = i18n
@@ -62,5 +70,7 @@ def make_web_app(
     app.router.add_get("/app/api/me", views.me, name="me")
     app.router.add_get("/healthz", views.healthz, name="healthz")
     app.router.add_get("/readyz", views.readyz, name="readyz")
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_view, name="metrics")
     app.router.add_static("/static/", HERE / "static", name="static")
     return app

@@ -7,6 +7,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 
 from domain.clock import Clock
+from infra.metrics import Metrics
 from infra.repositories.accounts import TortoiseAccountRepository
 from webview.auth import Sessions
 
@@ -17,6 +18,8 @@ class WebConfig:
     base_url: str
     initdata_max_age: int
     local_mode: bool
+    # Unset: /metrics answers loopback clients only.
+    metrics_token: str | None = None
 
 
 CONFIG = web.AppKey("config", WebConfig)
@@ -26,3 +29,4 @@ CLOCK = web.AppKey("clock", Clock)
 ACCOUNTS = web.AppKey("accounts", TortoiseAccountRepository)
 HEALTH_CHECKS = web.AppKey("health_checks", dict[str, Callable[[], Awaitable[None]]])
 READY_CHECKS = web.AppKey("ready_checks", dict[str, Callable[[], Awaitable[None]]])
+METRICS = web.AppKey("metrics", Metrics)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -366,11 +367,19 @@ class AsyncFaceEngine:
 
     `workers` bounds the CPU given to faces (onnxruntime and OpenCV release the GIL while they
     compute). At most `max_pending` jobs are handed to the pool at once; later callers wait on
-    the semaphore, where a cancelled request (a closed page) costs nothing.
+    the semaphore, where a cancelled request (a closed page) costs nothing. `observe` is told
+    how long each job took, its wait for a slot included (the metrics' face check latency).
     """
 
-    def __init__(self, engine: FaceEngine, workers: int | None = None, max_pending: int = 32):
+    def __init__(
+        self,
+        engine: FaceEngine,
+        workers: int | None = None,
+        max_pending: int = 32,
+        observe: Callable[[float], None] | None = None,
+    ):
         self.engine = engine
+        self._observe = observe
         # One core stays with the event loop: the checks queue rather than slow every page.
         self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="faces")
@@ -378,9 +387,14 @@ class AsyncFaceEngine:
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Any face work (a liveness check, say) on the engine's threads."""
-        async with self._slots:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, function, *args)
+        started = time.perf_counter()
+        try:
+            async with self._slots:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._executor, function, *args)
+        finally:
+            if self._observe is not None:
+                self._observe(time.perf_counter() - started)
 
     async def verify(self, reference: bytes, probe: bytes) -> FaceResult:
         return await self.run(self.engine.verify, reference, probe)
