@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 from domain.locales import Locale
+from domain.support import ApplicationKind
+
+# A row id from a button: a tampered one beyond the database's integers does not unpack, so the
+# button is answered as stale instead of reaching a query.
+RowId = Annotated[int, Field(ge=-1, le=2**31 - 1)]
 
 
 class MenuAction(StrEnum):
@@ -47,7 +54,7 @@ class EnrolAction(StrEnum):
 
 class EnrolCallback(CallbackData, prefix="enr"):
     action: EnrolAction
-    item: int = -1
+    item: RowId = -1
 
 
 class PayAction(StrEnum):
@@ -72,8 +79,8 @@ class ApplyAction(StrEnum):
 
 class ApplyCallback(CallbackData, prefix="app"):
     action: ApplyAction
-    kind: str = ""
-    item: int = 0  # enrolment id when starting, application id when deciding
+    kind: ApplicationKind | None = None
+    item: RowId = 0  # enrolment id when starting, application id when deciding
 
 
 class HelpTopic(StrEnum):
@@ -91,7 +98,7 @@ class HelpCallback(CallbackData, prefix="help"):
 
 
 class ReceiptCallback(CallbackData, prefix="rcpt"):
-    receipt: int
+    receipt: RowId
 
 
 class ReviewAction(StrEnum):
@@ -101,4 +108,4 @@ class ReviewAction(StrEnum):
 
 class FaceReviewCallback(CallbackData, prefix="frv"):
     action: ReviewAction
-    review: int
+    review: RowId

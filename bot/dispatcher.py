@@ -24,7 +24,13 @@ from bot.handlers import (
     start,
     support,
 )
-from bot.middlewares import AccountLocaleMiddleware, AccountMiddleware, UpdateMetricsMiddleware
+from bot.middlewares import (
+    AccountLocaleMiddleware,
+    AccountMiddleware,
+    OldButtons,
+    TrackAnswers,
+    UpdateMetricsMiddleware,
+)
 from domain.accounts import AccountRepository
 from infra.metrics import Metrics
 
@@ -45,6 +51,8 @@ def make_dispatcher(
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
     AccountLocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.callback_query.outer_middleware(TrackAnswers())
+    dispatcher.callback_query.outer_middleware(OldButtons(dependencies.get("webapp_url", "")))
     dispatcher.include_routers(
         errors.make_router(),
         staff_registry.make_router(staff_group_id),

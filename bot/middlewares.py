@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.types import TelegramObject, Update, User
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18nMiddleware
 
+from bot import keyboards
+from bot.texts import common as texts
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
 from domain.locales import resolve_locale
 from infra.metrics import Metrics
@@ -72,3 +83,82 @@ class UpdateMetricsMiddleware(BaseMiddleware):
             return result
         finally:
             self._metrics.observe_update(kind, outcome, time.perf_counter() - started)
+
+
+class OldButtons(BaseMiddleware):
+    """A button on a message Telegram no longer lets the bot touch (older than 48 hours) or on
+    an inline message: handlers edit or answer under that message, so they are not run. The
+    person is told and, in a private chat, gets the menu to carry on from."""
+
+    def __init__(self, webapp_url: str) -> None:
+        self._webapp_url = webapp_url
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, CallbackQuery) or isinstance(event.message, Message):
+            return await handler(event, data)
+        await event.answer(texts.old_button(), show_alert=True)
+        private = event.message is not None and event.message.chat.type == "private"
+        if (private or event.message is None) and event.bot is not None:
+            with contextlib.suppress(TelegramAPIError):  # never talked to the bot in private
+                await event.bot.send_message(
+                    event.from_user.id,
+                    texts.menu_prompt(),
+                    reply_markup=keyboards.main_menu(self._webapp_url),
+                )
+        return None
+
+
+class AnsweredQueries(BaseRequestMiddleware):
+    """Which button presses were answered already: Telegram takes one answer per press, so a
+    refusal raised after a handler answered its button is said in the chat instead."""
+
+    KEPT = 10_000
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        response = await make_request(bot, method)
+        if isinstance(method, AnswerCallbackQuery):
+            self._ids[method.callback_query_id] = None
+            while len(self._ids) > self.KEPT:
+                self._ids.popitem(last=False)
+        return response
+
+    def answered(self, query_id: str) -> bool:
+        return query_id in self._ids
+
+
+def answered_queries(bot: Bot) -> AnsweredQueries:
+    """The bot's tracker, registered on its session the first time it is asked for."""
+    for middleware in bot.session.middleware:
+        if isinstance(middleware, AnsweredQueries):
+            return middleware
+    tracker = AnsweredQueries()
+    bot.session.middleware(tracker)
+    return tracker
+
+
+class TrackAnswers(BaseMiddleware):
+    """Makes sure the bot tracks its answers before any button handler runs."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        bot = data.get("bot")
+        if isinstance(bot, Bot):
+            answered_queries(bot)
+        return await handler(event, data)

@@ -46,7 +46,7 @@ class Signer:
 
     def unsign(self, purpose: str, token: str, *, now: datetime) -> dict[str, Any]:
         body, _, mac = token.partition(".")
-        if not mac or not hmac.compare_digest(mac, self._mac(purpose, body)):
+        if not mac or not hmac.compare_digest(mac.encode(), self._mac(purpose, body).encode()):
             raise BadToken("signature")
         try:
             payload = json.loads(_unb64(body))
@@ -67,6 +67,8 @@ class Signer:
 
     def unseal(self, purpose: str, token: str) -> str:
         value, _, tag = token.rpartition(".")
-        if not value or not hmac.compare_digest(tag, self._mac(purpose, value)[:16]):
+        # Bytes: compare_digest refuses non-ASCII str, and a token is whatever a URL carried.
+        expected = self._mac(purpose, value)[:16].encode()
+        if not value or not hmac.compare_digest(tag.encode(), expected):
             raise BadToken("signature")
         return value

@@ -31,7 +31,7 @@ def viewer_from_init_data(bot_token: str, init_data: str, *, now: datetime, max_
     """aiogram checks the HMAC; the age of auth_date is ours to check (replayed initData)."""
     try:
         data = safe_parse_webapp_init_data(bot_token, init_data)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a non-ASCII hash reaches compare_digest
         raise NotAuthenticated("bad_init_data") from None
     if data.user is None:
         raise NotAuthenticated("bad_init_data")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -37,8 +38,13 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Friendly pages for people, JSON for the API; a 500 never shows a traceback."""
     try:
         return await handler(request)
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed, web.HTTPRequestEntityTooLarge) as exc:
         return _error_response(request, exc.status)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:  # a static file name longer than the disk takes
+            return _error_response(request, 404)
+        log.exception("request %s %s failed", request.method, request.path)
+        return _error_response(request, 500)
     except web.HTTPException:
         raise
     except Exception:
@@ -99,7 +105,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """On every response of the web view (the local chat sets its own)."""
-    if request.path.startswith("/_local/"):
+    if request.path.startswith("/_local"):
         return
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

@@ -60,7 +60,7 @@ def _now(request: web.Request) -> datetime:
 
 
 def _id(value: str | None) -> int:
-    if value is None or not value.isdigit() or len(value) > 12:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 12:
         raise web.HTTPNotFound()
     return int(value)
 
@@ -224,7 +224,7 @@ async def api_open_lesson(request: web.Request) -> web.Response:
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, LookupError, RecursionError):  # bad JSON, unknown charset, too deep
         body = None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(
@@ -267,13 +267,16 @@ async def _frames(request: web.Request) -> tuple[bytes | None, bytes]:
     if not request.content_type.startswith("multipart/"):
         return None, await _photo_bytes(request)
     frames: dict[str, bytes] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None and len(frames) < 2:
-        if isinstance(part, BodyPartReader) and part.name in ("before", "after"):
-            data = await part.read(decode=False)
-            if not data or len(data) > MAX_PHOTO:
-                break
-            frames[part.name] = bytes(data)
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None and len(frames) < 2:
+            if isinstance(part, BodyPartReader) and part.name in ("before", "after"):
+                data = await part.read(decode=False)
+                if not data or len(data) > MAX_PHOTO:
+                    break
+                frames[part.name] = bytes(data)
+    except (ValueError, AssertionError, LookupError):  # no boundary, a broken body
+        frames = {}
     if set(frames) != {"before", "after"}:
         raise web.HTTPBadRequest(
             text='{"ok": false, "error": "bad_request"}', content_type="application/json"

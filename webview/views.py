@@ -54,7 +54,7 @@ async def auth_with_init_data(request: web.Request) -> web.Response:
         init_data = body["init_data"]
         if not isinstance(init_data, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, LookupError, RecursionError):
         return web.json_response({"ok": False, "error": "bad_request"}, status=400)
     config = request.app[keys.CONFIG]
     try:

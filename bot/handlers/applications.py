@@ -76,7 +76,9 @@ def make_router() -> Router:
         assert message.from_user is not None
         await _overview(message, message.from_user.id, applications)
 
-    @router.callback_query(ApplyCallback.filter(F.action == ApplyAction.START))
+    @router.callback_query(
+        ApplyCallback.filter(F.action == ApplyAction.START), ApplyCallback.filter(F.kind)
+    )
     async def send_form(
         query: CallbackQuery,
         callback_data: ApplyCallback,
@@ -85,7 +87,8 @@ def make_router() -> Router:
     ) -> None:
         await query.answer()
         assert isinstance(query.message, Message)
-        kind = ApplicationKind(callback_data.kind)
+        assert callback_data.kind is not None  # the filter above
+        kind = callback_data.kind
         # Waiting for the form before it is sent: a quick reply must not arrive too early.
         await state.set_state(Applying.form)
         await state.update_data(kind=kind.value, enrolment=callback_data.item)

@@ -28,6 +28,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 
+from bot.callbacks import RowId
 from bot.texts import reminders as texts
 from bot.texts.enrolment import cert_type_name
 from domain.accounts import ChatUserId
@@ -79,7 +80,7 @@ class ComposeCallback(CallbackData, prefix="bcc"):
 
 class BroadcastCallback(CallbackData, prefix="bcp"):
     command: BroadcastCommand
-    broadcast: int
+    broadcast: RowId
 
 
 # ---- keyboards ------------------------------------------------------------------------------

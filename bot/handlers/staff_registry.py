@@ -34,7 +34,8 @@ def make_router(staff_group_id: int | None) -> Router:
                 await progress.edit_text(texts.import_progress(done, total))
 
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(message.document.file_name or "roster.xlsx").name
+            # Our own short name: Telegram allows file names longer than the disk does.
+            path = Path(folder) / f"roster{Path(message.document.file_name or '').suffix.lower()}"
             await bot.download(message.document, destination=path)
             try:
                 report = await import_registry(path, source="chat", progress=show)

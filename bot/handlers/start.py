@@ -18,7 +18,8 @@ from webview.auth import Sessions, Viewer
 def make_router() -> Router:
     router = Router(name="start")
 
-    @router.message(CommandStart())
+    # The menu's 📖 Study is a Mini App button, which Telegram allows in private chats only.
+    @router.message(CommandStart(), F.chat.type == "private")
     async def show_greeting(
         message: Message, account: ChatAccount, webapp_url: str, state: FSMContext
     ) -> None:
@@ -27,7 +28,7 @@ def make_router() -> Router:
             texts.greeting(account.first_name), reply_markup=keyboards.main_menu(webapp_url)
         )
 
-    @router.message(Command("menu"))
+    @router.message(Command("menu"), F.chat.type == "private")
     async def show_menu(message: Message, webapp_url: str) -> None:
         await message.answer(texts.menu_prompt(), reply_markup=keyboards.main_menu(webapp_url))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram.utils.i18n import gettext as _
 
 
@@ -11,7 +13,7 @@ def greeting(name: str) -> str:
         "education in Yunnan: enrolment, payment, study, exam and certificate renewal, all in this "
         "chat and on your phone. No software to install, no passwords.\n\n"
         "Choose what you want to do:"
-    ).format(name=name)
+    ).format(name=escape(name))
 
 
 def menu_prompt() -> str:
@@ -73,4 +75,17 @@ def error_text(code: str) -> str:
     texts = {
         "unsupported_locale": _("That language is not available. Please choose one of the list."),
     }
-    return texts.get(code, something_went_wrong())
+    return texts.get(code, refused())
+
+
+def refused() -> str:
+    """A refusal without words of its own (a button from an earlier step, a state that moved
+    on): not "something went wrong", since nothing did."""
+    return _(
+        "That can't be done from here any more: things have moved on since this button was "
+        "shown. Open /menu to see what you can do now."
+    )
+
+
+def old_button() -> str:
+    return _("This button belongs to an old message. Use the menu below to carry on.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram.utils.i18n import gettext as _
 
 from domain.enrolment import CertificateStanding, EnrolmentState
@@ -295,7 +297,7 @@ def enrolment_result(
 
 
 def _line(certificate: Certificate, holder: bool) -> str:
-    who = f"{certificate.holder_name} · " if holder else ""
+    who = f"{escape(certificate.holder_name)} · " if holder else ""
     return f"{who}{cert_type_name(certificate.cert_type)} {masked_number(certificate.number)}"
 
 
@@ -310,7 +312,9 @@ def roster(
         ),
     ]
     if query:
-        lines.append(_("Search: “{query}” ({shown} found)").format(query=query, shown=shown))
+        lines.append(
+            _("Search: “{query}” ({shown} found)").format(query=escape(query), shown=shown)
+        )
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
@@ -118,11 +119,13 @@ def staff_not_found() -> str:
 
 
 def staff_revoked(number: str) -> str:
-    return _("Receipt {number} is revoked; its QR code now shows “revoked”.").format(number=number)
+    return _("Receipt {number} is revoked; its QR code now shows “revoked”.").format(
+        number=escape(number)
+    )
 
 
 def staff_not_revoked(number: str) -> str:
-    return _("Receipt {number} does not exist or is already revoked.").format(number=number)
+    return _("Receipt {number} does not exist or is already revoked.").format(number=escape(number))
 
 
 def staff_attempt_line(attempt_id: int, attempt: Attempt) -> str:

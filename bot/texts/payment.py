@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
@@ -24,7 +25,7 @@ def bill(bill: Bill) -> str:
     holder = bill.enterprise is not None
     lines = [_("<b>To pay</b>")]
     for item in bill.items:
-        who = f"{item.certificate.holder_name} · " if holder else ""
+        who = f"{escape(item.certificate.holder_name)} · " if holder else ""
         lines.append(
             f"• {who}{cert_type_name(item.certificate.cert_type)} "
             f"{masked_number(item.certificate.number)}: ¥{format_yuan(item.fee_fen)}"
@@ -41,9 +42,9 @@ def invoice(details: InvoiceDetails | None) -> str:
     if details is None:
         return _("Invoice details: not given yet. Tap 🧾 Invoice details first.")
     return _("Invoice: {title}; taxpayer ID: {taxpayer}; email: {email}").format(
-        title=details.title,
-        taxpayer=details.taxpayer_id or "—",
-        email=details.email or "—",
+        title=escape(details.title),
+        taxpayer=escape(details.taxpayer_id or "—"),
+        email=escape(details.email or "—"),
     )
 
 
@@ -57,7 +58,7 @@ def ask_title(suggestion: str) -> str:
     return _(
         "Invoice title: send the name the invoice should carry (a person's name or the "
         "company's full name), or tap the suggestion: {suggestion}"
-    ).format(suggestion=suggestion)
+    ).format(suggestion=escape(suggestion))
 
 
 def ask_taxpayer() -> str:

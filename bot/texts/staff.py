@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
 
 def import_started(file_name: str) -> str:
-    return _("Importing the roster {file}…").format(file=file_name)
+    return _("Importing the roster {file}…").format(file=escape(file_name))
 
 
 def import_progress(done: int, total: int) -> str:

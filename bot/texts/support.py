@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
@@ -28,7 +29,7 @@ def card(card: TraineeCard) -> str:
     lines = [
         _("<b>Trainee card</b> · ticket for chat {user}").format(user=card.chat_user_id),
         _("Name: {name} · ID: {id_number} · phone: {phone}").format(
-            name=card.name or card.first_name or "—",
+            name=escape(card.name or card.first_name or "—"),
             id_number=card.id_number or _("not bound"),
             phone=card.phone or "—",
         ),
@@ -37,7 +38,7 @@ def card(card: TraineeCard) -> str:
         ),
     ]
     if card.enterprise:
-        lines.append(_("Enterprise contact of {company}").format(company=card.enterprise))
+        lines.append(_("Enterprise contact of {company}").format(company=escape(card.enterprise)))
     for item in card.enrolments:
         deadline = f" · {_day(item.study_deadline)}" if item.study_deadline else ""
         lines.append(
@@ -69,7 +70,7 @@ def case_note(code: str) -> str:
 
 def closed_for_trainee(note: str | None) -> str:
     base = _("Your support conversation was closed. Write again any time to reopen it.")
-    return f"{note}\n\n{base}" if note else base
+    return f"{escape(note)}\n\n{base}" if note else base
 
 
 def banned_for_trainee() -> str:
@@ -122,12 +123,16 @@ def open_tickets(rows: list[tuple[int, str, str]]) -> str:
     if not rows:
         return _("No open tickets.")
     lines = [_("<b>Open tickets, oldest first</b>")]
-    lines += [f"• #{ticket} {name} · {since}" for ticket, name, since in rows]
+    lines += [f"• #{ticket} {escape(name)} · {since}" for ticket, name, since in rows]
     return "\n".join(lines)
 
 
 def found(rows: list[str]) -> str:
-    return _("Found: {rows}").format(rows="; ".join(rows)) if rows else _("Nobody found.")
+    return (
+        _("Found: {rows}").format(rows="; ".join(escape(r) for r in rows))
+        if rows
+        else _("Nobody found.")
+    )
 
 
 def applications_intro() -> str:

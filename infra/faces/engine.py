@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 import onnxruntime as ort
+from PIL import Image
 
 from infra.faces.models import FaceModels, ensure_models
 
@@ -131,10 +134,31 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
+MAX_PIXELS = 50_000_000  # a 50-megapixel photo is plenty; a small file declaring more is a bomb
+
+
+def refuse_bombs(data: bytes) -> None:
+    """Reads only the header (Pillow opens lazily): a picture declaring more pixels than any
+    phone takes is refused before anything is decoded."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below
+            with Image.open(io.BytesIO(data)) as header:
+                width, height = header.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return  # not something Pillow reads: OpenCV decides below
+    if width * height > MAX_PIXELS:
+        raise FaceRefused(Refusal.NOT_AN_IMAGE)
+
+
 def decode_image(data: bytes, config: FaceConfig) -> np.ndarray:
     if not data or len(data) > config.max_image_bytes:
         raise FaceRefused(Refusal.NOT_AN_IMAGE)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    refuse_bombs(data)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:  # e.g. a PNG declaring more pixels than OpenCV will allocate
+        raise FaceRefused(Refusal.NOT_AN_IMAGE) from None
     if image is None or image.ndim != 3 or min(image.shape[:2]) < 16:
         raise FaceRefused(Refusal.NOT_AN_IMAGE)
     longest = max(image.shape[:2])

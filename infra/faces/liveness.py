@@ -28,6 +28,7 @@ from infra.faces.engine import (
     align,
     cosine,
     decode_image,
+    refuse_bombs,
 )
 
 HASH_SIDE = 16
@@ -69,7 +70,11 @@ class Fingerprint:
 
 
 def fingerprint(data: bytes) -> Fingerprint:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    refuse_bombs(data)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error:  # a decompression bomb
+        raise FaceRefused(Refusal.NOT_AN_IMAGE) from None
     if image is None:
         raise FaceRefused(Refusal.NOT_AN_IMAGE)
     small = cv2.resize(image, (HASH_SIDE + 1, HASH_SIDE), interpolation=cv2.INTER_AREA)

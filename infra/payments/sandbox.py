@@ -94,7 +94,7 @@ class SandboxProvider:
     ) -> PaymentEvent:
         timestamp = headers.get(TIMESTAMP, "")
         expected = self._mac(f"{timestamp}\n{body.decode(errors='replace')}")
-        if not hmac.compare_digest(headers.get(SIGNATURE, ""), expected):
+        if not hmac.compare_digest(headers.get(SIGNATURE, "").encode(), expected.encode()):
             raise InvalidNotification("bad_signature")
         if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > MAX_SKEW:
             raise InvalidNotification("stale_timestamp")
