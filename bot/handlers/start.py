@@ -17,6 +17,9 @@ from webview.auth import Sessions, Viewer
 
 def make_router() -> Router:
     router = Router(name="start")
+    # Its menus carry the Mini App button, which Telegram allows in private chats only.
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
 
     # The menu's 📖 Study is a Mini App button, which Telegram allows in private chats only.
     @router.message(CommandStart(), F.chat.type == "private")

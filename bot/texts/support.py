@@ -13,6 +13,8 @@ from domain.support import Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
 
+REASON_MAX = 1000
+
 
 def _day(moment: datetime) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
@@ -197,7 +199,11 @@ def decision_for_trainee(
         )
     if approved:
         return _("✅ Your make-up exam was approved: you have 5 new attempts.")
-    return _("Your application was not approved. Reason: {reason}").format(reason=reason or "—")
+    # Telegram takes 4096 characters a message: a reason longer than a page is cut.
+    shown = reason if reason is None or len(reason) <= REASON_MAX else reason[:REASON_MAX] + "…"
+    return _("Your application was not approved. Reason: {reason}").format(
+        reason=escape(shown or "—")
+    )
 
 
 def decided_by_other() -> str:

@@ -91,6 +91,9 @@ async def trainee_card(chat_user_id: int) -> TraineeCard:
     )
 
 
+PHONE_MAX, ID_MAX = 20, 18  # the columns' lengths
+
+
 class TortoiseTickets:
     async def get(self, chat_user_id: int) -> models.SupportTicket | None:
         return await models.SupportTicket.get_or_none(chat_user_id=chat_user_id)
@@ -155,7 +158,11 @@ class TortoiseTickets:
         """Chat accounts whose bound person matches a name, phone or full ID number."""
         query = query.strip()
         people = await models.Person.filter(
-            Q(name__icontains=query) | Q(phone=query) | Q(id_number=query.upper())
+            # Exact matches only where the words could be a phone or an ID number: longer words
+            # do not fit those columns (and Tortoise refuses them).
+            Q(name__icontains=query)
+            | (Q(phone=query) if len(query) <= PHONE_MAX else Q(name__icontains=query))
+            | (Q(id_number=query.upper()) if len(query) <= ID_MAX else Q(name__icontains=query))
         ).limit(10)
         bindings = await models.Binding.filter(person_id__in=[p.id for p in people])
         return [b.chat_user_id for b in bindings]
