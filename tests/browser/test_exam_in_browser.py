@@ -23,7 +23,6 @@ from playwright.async_api import (
     Dialog,
     Locator,
     Page,
-    async_playwright,
     expect,
 )
 
@@ -32,13 +31,10 @@ from infra.db.study_models import FaceCheck, LessonProgress
 from infra.settings import load_settings
 from jijiao.app import Runtime, running
 from tests.browser.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORT,
     _collect_csp_violation,
-    _require_chromium,
 )
-from tests.browser.test_study_in_browser import FACE, _free_port, write_y4m
+from tests.browser.test_study_in_browser import FACE, _free_port, chromium_with_camera
 from tests.study.conftest import seed_enrolment
 from webview.auth import Viewer
 
@@ -53,22 +49,8 @@ ATTEMPT_URL = re.compile(r"/app/exam/attempt/(\d+)$")
 @pytest_asyncio.fixture(loop_scope="session")
 async def camera_browser(tmp_path: Path) -> AsyncIterator[Browser]:
     """Its own Chromium: the fake-camera flags are per launch; the camera shows person B."""
-    _require_chromium()
-    y4m = write_y4m(FACE, tmp_path / "face.y4m")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={y4m}",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium_with_camera(FACE, tmp_path) as browser:
+        yield browser
 
 
 @pytest_asyncio.fixture(loop_scope="session")
