@@ -1,9 +1,8 @@
 """Bot bugs the fuzz suite found, one test each, on the exact input that showed it.
 
-Fixed ones (18944d9) are regression tests and say what the bug was. Open ones are strict xfails
-with "BUG:" reasons; the fuzzers tolerate (and count) an update that hits one of them
-(bot.known_bug). When a fix lands, its test XPASSes, strict xfail fails the run, and both the
-marker and the tolerance come off."""
+All are fixed (in 18944d9 and bc65fd4); the tests stay as regression tests and say what the bug was.
+A new bug goes here as a strict xfail with a "BUG:" reason and into bot.OPEN_BUGS, so that the
+fuzzers tolerate (and count) it and keep looking; both come off with the fix."""
 
 from __future__ import annotations
 
@@ -169,6 +168,10 @@ async def test_what_staff_type_is_escaped_in_html_messages(harness: BotHarness, 
     assert found == []
 
 
+# Found by the fuzz suite, fixed in bc65fd4: the reason staff give when rejecting an
+# application went to the trainee in HTML unescaped (bot/texts/support.py decision_for_trainee):
+# with '<' in it Telegram refused the message, so the trainee was never told the application was
+# rejected, nor why, while it was already marked rejected
 async def test_a_rejection_reason_reaches_the_trainee(harness: BotHarness, i18n: Any):
     victim = await seed_victim(harness)
     ticket = await models.SupportTicket.get(chat_user_id=victim.user_id)
@@ -218,6 +221,10 @@ async def test_a_roster_file_with_a_very_long_name_is_refused_clearly(
     assert await _problems(harness, i18n, roster, DESK["id"], locale=None) == []
 
 
+# Found by the fuzz suite, fixed in bc65fd4: the main menu (its 📖 Study Mini App button is
+# allowed in private chats only) was still sent into groups by /language (bot/handlers/start.py
+# ask_language, then switch_language) and by '⬅️ Main menu' (return_to_menu): BUTTON_TYPE_INVALID,
+# a crash, and "something went wrong" in the group
 async def test_the_language_and_menu_buttons_in_a_group_do_not_crash(
     harness: BotHarness, i18n: Any
 ):
@@ -235,6 +242,10 @@ async def test_the_language_and_menu_buttons_in_a_group_do_not_crash(
     assert found == []
 
 
+# Found by the fuzz suite, fixed in bc65fd4: /find passed its words to
+# infra/repositories/support.py TortoiseTickets.find as Q(phone=...) | Q(id_number=...), which
+# Tortoise validates against the columns' lengths (20, 18): a longer query (a company's full
+# name) raised ValidationError and staff got "something went wrong"
 async def test_staff_can_find_with_a_long_query(harness: BotHarness, i18n: Any):
     query = "/find 云南省昆明市官渡区某某建筑工程集团有限公司"
     assert await _problems(harness, i18n, text(STAFF, query, DESK), DESK["id"], None) == []
