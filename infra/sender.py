@@ -27,7 +27,6 @@ first send. Nothing else sends twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -55,6 +54,7 @@ from aiogram.types import InlineKeyboardMarkup
 from domain.clock import Clock
 from domain.reminders import URGENT_KINDS, QuietHours
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
+from infra.workers import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -322,9 +322,7 @@ class OutboxSender:
                     break
                 await self._deliver(batch)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await stop_task(keeper)
             await self._report()
         return self.stats["sent"] - before
 

@@ -87,6 +87,19 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+async def stop_task(task: asyncio.Task[Any]) -> None:
+    """Cancels a helper task and waits for it. A plain `suppress(CancelledError)` around the
+    wait would also swallow the cancellation of the task doing the waiting (when it is being
+    stopped at that moment), and that task would then run on for ever."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
 class Workers:
     def __init__(self, jobs: list[Job], lease: Lease | None = None) -> None:
         self._jobs = jobs
@@ -117,9 +130,7 @@ class Workers:
                     await self._lease.give_back(job.name)
             raise
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await stop_task(keeper)
         # A failed run keeps the lease too: retried next interval, not at once elsewhere.
         if loop.time() - started >= job.every:
             await self._lease.give_back(job.name)

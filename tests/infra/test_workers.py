@@ -123,3 +123,30 @@ async def test_without_redis_every_instance_runs_its_jobs():
     await run_for(0.5, *workers)
 
     assert recorder.runs.count("one") == 2 and recorder.runs.count("two") == 2
+
+
+async def test_a_job_stopped_while_it_stops_its_helper_task_really_stops():
+    """Stopping the app cancels each job's task; a job caught waiting for its own helper task
+    (the lease keeper, the outbox's lease renewal) must end, or shutdown waits for ever."""
+    import asyncio
+
+    from infra.workers import stop_task
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)  # cleaning up
+            raise
+
+    async def job() -> None:
+        while True:
+            helper = asyncio.create_task(slow_to_stop())
+            await asyncio.sleep(0)
+            await stop_task(helper)
+
+    running = asyncio.create_task(job())
+    await asyncio.sleep(0.1)  # inside stop_task, waiting for the helper
+    running.cancel()
+    done, _ = await asyncio.wait({running}, timeout=2)
+    assert running in done and running.cancelled()
