@@ -17,7 +17,7 @@ from bot.texts.enrolment import cert_type_name
 from domain.clock import Clock
 from domain.masking import mask_name
 from infra.db import models
-from infra.repositories.support import TortoiseTickets, trainee_card
+from infra.repositories.support import TortoiseTickets
 
 log = logging.getLogger(__name__)
 STAFF_LOCALE = "zh_CN"
@@ -59,7 +59,7 @@ class Desk:
 
     async def _new_topic(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None
-        card = await trainee_card(ticket.chat_user_id)
+        card = await self.tickets.card(ticket.chat_user_id)
         kind = cert_type_name(card.enrolments[0].cert_type) if card.enrolments else "—"
         who = card.name or mask_name(card.first_name) or str(ticket.chat_user_id)
         name = f"{who} · {kind} · #{ticket.id}"[:128]
@@ -70,7 +70,7 @@ class Desk:
     async def post_card(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None and ticket.thread_id is not None
         with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
-            text = texts.card(await trainee_card(ticket.chat_user_id))
+            text = texts.card(await self.tickets.card(ticket.chat_user_id))
         sent = await self.bot.send_message(
             self.staff_group_id, text, message_thread_id=ticket.thread_id
         )

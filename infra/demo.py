@@ -14,6 +14,7 @@ from pathlib import Path
 from domain.calendar import add_months
 from domain.identifiers import credit_check_char, id_check_char
 from domain.registry import CertType
+from infra.pii import Pii
 from infra.registry_import import ImportReport, import_registry
 
 HEADERS = (
@@ -260,7 +261,7 @@ def write_demo_roster(today: date, path: Path) -> Path:
     return path
 
 
-async def seed_demo(today: date, data_dir: Path) -> ImportReport:
+async def seed_demo(today: date, data_dir: Path, pii: Pii) -> ImportReport:
     """Idempotent for a given day; on a later day the relative dates move and rows update."""
     path = write_demo_roster(today, data_dir / ROSTER_FILE)
-    return await import_registry(path, source="demo")
+    return await import_registry(path, pii=pii, source="demo")

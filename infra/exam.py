@@ -55,6 +55,7 @@ from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceProfile
 from infra.outbox import NewMessage, TortoiseOutbox
+from infra.pii import Pii
 from infra.receipt import ReceiptData, render_pdf, render_png
 from infra.signing import BadToken, Signer
 from infra.study import PendingCheck, Study, StudyEnrolment
@@ -132,6 +133,7 @@ class ReviewItem:
 class Verification:
     status: str  # genuine | revoked | invalid
     receipt: Receipt | None = None
+    id_number_masked: str = ""
 
 
 def _attempt(row: ExamAttempt) -> Attempt:
@@ -169,6 +171,7 @@ class Exams:
         banks: dict[CertType, Bank],
         study: Study,
         signer: Signer,
+        pii: Pii,
         config: ExamConfig,
         notifier: ExamNotifier | None = None,
         rng: random.Random | None = None,
@@ -180,6 +183,7 @@ class Exams:
         self.notifier = notifier
         self._outbox = outbox
         self._signer = signer
+        self._pii = pii
         self._rng = rng or random.SystemRandom()
         # Weak: a lock lives while someone waits on it, so the map does not grow forever.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -521,7 +525,11 @@ class Exams:
         )
         if receipt is None:
             return Verification("invalid")
-        return Verification("revoked" if receipt.revoked_at else "genuine", receipt)
+        return Verification(
+            "revoked" if receipt.revoked_at else "genuine",
+            receipt,
+            mask_id_number(self._pii.open(receipt.enrolment.certificate.person.id_number_sealed)),
+        )
 
     async def revoke(self, number: str, staff_id: int, reason: str, now: datetime) -> bool:
         won = await Receipt.filter(number=number, revoked_at__isnull=True).update(
@@ -559,7 +567,7 @@ class Exams:
         data = ReceiptData(
             receipt_number=receipt.number,
             name=person.name,
-            id_number_masked=mask_id_number(person.id_number),
+            id_number_masked=mask_id_number(self._pii.open(person.id_number_sealed)),
             cert_type_zh=course.title["zh_CN"],
             cert_type_en=course.title["en"],
             certificate_number=certificate.number,

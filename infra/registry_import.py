@@ -29,6 +29,7 @@ from domain.identifiers import (
 from domain.masking import mask_id_number
 from domain.registry import SITE_PRO_CATEGORIES, CertType, RegistryStatus
 from infra.db.models import Certificate, Enterprise, ImportRun, Person
+from infra.pii import Pii
 
 Progress = Callable[[int, int], Awaitable[None] | None]
 Cells = Generator[tuple[int, tuple[object, ...]], None, None]
@@ -686,7 +687,8 @@ def _chunks(items: list[RosterRow], size: int) -> Iterable[list[RosterRow]]:
 class _Store:
     """Writes one roster chunk by chunk, reading existing rows by key, never one at a time."""
 
-    def __init__(self, rows: list[RosterRow]) -> None:
+    def __init__(self, rows: list[RosterRow], pii: Pii) -> None:
+        self.pii = pii
         # Where rows disagree about a person or an enterprise, the later row wins; an empty
         # phone never erases a known one.
         self.people: dict[str, tuple[str, str]] = {}
@@ -717,30 +719,47 @@ class _Store:
         keys = list(dict.fromkeys(r.id_number for r in chunk if r.id_number not in self.person_ids))
         if not keys:
             return
+        pii = self.pii
+        # Found by their digests; a phone is compared with the opened seal, since a new seal
+        # of the same phone never reads the same.
+        by_digest = {pii.digest(key): key for key in keys}
         changed = []
-        for person in await Person.filter(id_number__in=keys).using_db(db):
-            self.person_ids[person.id_number] = person.id
-            name, phone = self.people[person.id_number]
-            phone = phone or person.phone
-            if (person.name, person.phone) != (name, phone):
-                person.name, person.phone = name, phone
+        for person in await Person.filter(id_number_hash__in=list(by_digest)).using_db(db):
+            id_number = by_digest[person.id_number_hash]
+            self.person_ids[id_number] = person.id
+            name, phone = self.people[id_number]
+            known_phone = pii.open(person.phone_sealed)
+            phone = phone or known_phone
+            if (person.name, known_phone) != (name, phone):
+                person.name = name
+                person.phone_hash, person.phone_sealed = pii.digest(phone), pii.seal(phone)
                 changed.append(person)
-                self.changed_people.add(person.id_number)
+                self.changed_people.add(id_number)
         created = [
-            Person(id_number=key, name=self.people[key][0], phone=self.people[key][1])
+            Person(
+                id_number_hash=pii.digest(key),
+                id_number_sealed=pii.seal(key),
+                name=self.people[key][0],
+                phone_hash=pii.digest(self.people[key][1]),
+                phone_sealed=pii.seal(self.people[key][1]),
+            )
             for key in keys
             if key not in self.person_ids
         ]
         if changed:
             await Person.bulk_update(
-                changed, ["name", "phone", "updated_at"], batch_size=UPDATE_BATCH, using_db=db
+                changed,
+                ["name", "phone_hash", "phone_sealed", "updated_at"],
+                batch_size=UPDATE_BATCH,
+                using_db=db,
             )
         if created:
             await Person.bulk_create(created, using_db=db)
             # bulk_create does not report generated keys on every backend.
-            rows = Person.filter(id_number__in=[p.id_number for p in created]).using_db(db)
-            for id_number, pk in await rows.values_list("id_number", "id"):
-                self.person_ids[id_number] = pk
+            digests = [p.id_number_hash for p in created]
+            rows = Person.filter(id_number_hash__in=digests).using_db(db)
+            for digest, pk in await rows.values_list("id_number_hash", "id"):
+                self.person_ids[by_digest[digest]] = pk
 
     async def _enterprises(self, chunk: list[RosterRow], db: BaseDBAsyncClient) -> None:
         keys = list(
@@ -756,16 +775,18 @@ class _Store:
         for enterprise in await Enterprise.filter(credit_code__in=keys).using_db(db):
             self.enterprise_ids[enterprise.credit_code] = enterprise.id
             name, phone = self.enterprises[enterprise.credit_code]
-            phone = phone or enterprise.contact_phone
-            if (enterprise.name, enterprise.contact_phone) != (name, phone):
-                enterprise.name, enterprise.contact_phone = name, phone
+            known_phone = self.pii.open(enterprise.contact_phone_sealed)
+            phone = phone or known_phone
+            if (enterprise.name, known_phone) != (name, phone):
+                enterprise.name = name
+                enterprise.contact_phone_sealed = self.pii.seal(phone)
                 changed.append(enterprise)
                 self.changed_enterprises.add(enterprise.credit_code)
         created = [
             Enterprise(
                 credit_code=key,
                 name=self.enterprises[key][0],
-                contact_phone=self.enterprises[key][1],
+                contact_phone_sealed=self.pii.seal(self.enterprises[key][1]),
             )
             for key in keys
             if key not in self.enterprise_ids
@@ -773,7 +794,7 @@ class _Store:
         if changed:
             await Enterprise.bulk_update(
                 changed,
-                ["name", "contact_phone", "updated_at"],
+                ["name", "contact_phone_sealed", "updated_at"],
                 batch_size=UPDATE_BATCH,
                 using_db=db,
             )
@@ -851,7 +872,7 @@ async def _report(progress: Progress | None, done: int, total: int) -> None:
 
 
 async def import_registry(
-    path: Path, *, source: str = "cli", progress: Progress | None = None
+    path: Path, *, pii: Pii, source: str = "cli", progress: Progress | None = None
 ) -> ImportReport:
     """Import a roster file; bad rows go to `<stem>.rejected.csv` and never stop the good ones.
 
@@ -859,7 +880,7 @@ async def import_registry(
     started_at = datetime.now(UTC)
     roster = parse_roster(path)
     rejection_path = write_rejections(path, roster)
-    store = _Store(roster.rows)
+    store = _Store(roster.rows, pii)
     connection = Person._meta.default_connection
     done = len(roster.rejections)
     for chunk in _chunks(roster.rows, CHUNK_ROWS):

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from domain.masking import mask_id_number, mask_phone
 from domain.timezone import CHINA, local_date
 from infra.db import models
+from infra.pii import Pii
 
 WEEKS = 8
 
@@ -82,7 +83,7 @@ def weekly_chart(weekly: list[tuple[str, int, int]], title: str, legend: tuple[s
     return buffer.getvalue()
 
 
-async def trainees_workbook(headers: list[str]) -> bytes:
+async def trainees_workbook(headers: list[str], pii: Pii) -> bytes:
     """One row per enrolment, personal data masked as everywhere else."""
     book = Workbook()
     sheet = book.active
@@ -100,8 +101,8 @@ async def trainees_workbook(headers: list[str]) -> bytes:
         sheet.append(
             [
                 person.name,
-                mask_id_number(person.id_number),
-                mask_phone(person.phone) if person.phone else "",
+                mask_id_number(pii.open(person.id_number_sealed)),
+                mask_phone(pii.open(person.phone_sealed)) if person.phone_sealed else "",
                 enterprise.name if enterprise else "",
                 row.certificate.cert_type,
                 row.certificate.number,

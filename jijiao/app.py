@@ -36,7 +36,7 @@ from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
 from bot.texts.reminders import ReminderTexts
-from bot.webhook import WEBHOOK_PATH, Webhook
+from bot.webhook import WEBHOOK_PATH, LocalClaims, RedisClaims, Webhook
 from domain.accounts import ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -83,6 +83,7 @@ from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
 from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
+from infra.pii import Pii
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
 from infra.reminders import (
@@ -180,11 +181,12 @@ def build_services(
     metrics: Metrics | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
-    registry = TortoiseRegistry()
-    bindings = TortoiseBindings()
-    enrolments = TortoiseEnrolments()
+    pii = Pii.from_signer(signer)
+    registry = TortoiseRegistry(pii)
+    bindings = TortoiseBindings(pii)
+    enrolments = TortoiseEnrolments(pii)
     desk = TortoiseSupportDesk()
-    store = TortoisePaymentStore()
+    store = TortoisePaymentStore(pii)
     notifier = BotPaymentNotifier(
         bot, i18n, accounts, staff_group_id, webapp_url, outbox=TortoiseOutbox(), clock=clock
     )
@@ -200,6 +202,7 @@ def build_services(
     handlers: dict[str, Any] = {
         "accounts": accounts,
         "clock": clock,
+        "pii": pii,
         "webapp_url": webapp_url,
         "sessions": sessions,
         "choose_language": ChooseLanguage(accounts),
@@ -212,7 +215,7 @@ def build_services(
         "my_status": MyStatus(bindings, enrolments),
         "request_support": RequestSupport(desk),
         "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
-        "import_registry": import_registry,
+        "import_registry": functools.partial(import_registry, pii=pii),
         "show_bill": ShowBill(*payments),
         "place_order": PlaceOrder(*payments),
         "save_invoice_details": SaveInvoiceDetails(store),
@@ -221,7 +224,7 @@ def build_services(
         "overdue_invoices": overdue,
         "notifier": notifier,
         "payment_qr": payment_qr_png,
-        "desk": Desk(bot, i18n, TortoiseTickets(), staff_group_id, clock),
+        "desk": Desk(bot, i18n, TortoiseTickets(pii), staff_group_id, clock),
         "applications": Applications(clock, i18n),
     }
     jobs = [
@@ -250,6 +253,7 @@ def build_services(
         load_banks(),
         study_service,
         signer,
+        pii,
         ExamConfig(
             questions=exam.questions,
             time_limit=timedelta(minutes=exam.time_limit_minutes),
@@ -395,19 +399,21 @@ def new_order_number(now: datetime) -> str:
     return f"JJ{now.astimezone(CHINA):%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
 
 
-def make_storage(settings: Settings) -> BaseStorage:
+def make_storage(settings: Settings, pii: Pii) -> BaseStorage:
     if settings.redis.url:
         # A conversation left half-way (an ID number typed, the phone never shared) does not
         # keep what it holds for ever.
         return RedisStorage.from_url(settings.redis.url, state_ttl=FSM_TTL, data_ttl=FSM_TTL)
-    return DatabaseStorage()
+    return DatabaseStorage(pii)
 
 
 def make_bot(settings: Settings) -> Bot:
     session = None
-    if settings.local_mode:
-        internal = f"http://127.0.0.1:{settings.web.port}/_local"
-        session = AiohttpSession(api=TelegramAPIServer.from_base(internal))
+    api_url = settings.telegram.api_url
+    if api_url is None and settings.local_mode:
+        api_url = f"http://127.0.0.1:{settings.web.port}/_local"
+    if api_url is not None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
     bot = Bot(
         settings.bot_token,
         session=session,
@@ -467,11 +473,11 @@ def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool
     )
 
 
-async def seed_demo_once(clock: Clock, settings: Settings) -> None:
+async def seed_demo_once(clock: Clock, settings: Settings, pii: Pii) -> None:
     """First local run: a demo registry, so every flow can be tried at once."""
     if await models.Person.exists():
         return
-    report = await seed_demo(local_date(clock.now()), settings.app.data_dir)
+    report = await seed_demo(local_date(clock.now()), settings.app.data_dir, pii)
     log.info("demo registry seeded: %s certificates", report.new)
 
 
@@ -487,14 +493,15 @@ async def running(
     block exits."""
     clock = clock or SystemClock()
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
-    database = await open_database(settings.database_url)
+    signer = Signer(settings.secret_key())
+    pii = Pii.from_signer(signer)
+    database = await open_database(settings.database_url, pii)
     if settings.app.demo_data and settings.local_mode:
-        await seed_demo_once(clock, settings)
+        await seed_demo_once(clock, settings, pii)
     i18n = make_i18n()
-    storage = make_storage(settings)
+    storage = make_storage(settings, pii)
     webapp_url = f"{settings.base_url}/app"
     bot = make_bot(settings)
-    signer = Signer(settings.secret_key())
     sessions = Sessions(signer, session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl)
     provider = make_payment_provider(settings)
     # One client for the instances' shared rate limits; closed with the app.
@@ -547,7 +554,9 @@ async def running(
         metrics=metrics,
     )
     localchat = (
-        make_localchat(settings, flood_limits, persist_localchat) if settings.local_mode else None
+        make_localchat(settings, flood_limits, persist_localchat)
+        if settings.local_mode and settings.telegram.api_url is None
+        else None
     )
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
@@ -565,7 +574,12 @@ async def running(
     add_exam_routes(app, services.exams)
     webhook: Webhook | None = None
     if settings.telegram.webhook_url:
-        webhook = Webhook(dispatcher, bot, settings.webhook_secret())
+        webhook = Webhook(
+            dispatcher,
+            bot,
+            settings.webhook_secret(),
+            claims=RedisClaims(redis) if redis is not None else LocalClaims(),
+        )
         webhook.register(app, path=WEBHOOK_PATH)
         setup_application(app, dispatcher, bot=bot)
     lease: Lease = RedisLease(redis) if redis is not None else NoLease()

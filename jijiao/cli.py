@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from infra.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from infra.pii import Pii
     from infra.registry_import import ImportReport, RosterError
 
 # The rules' dates are Beijing dates; China has no daylight saving time.
@@ -37,10 +38,18 @@ async def _serve(settings: Settings) -> None:
     print("Stopped.", flush=True)
 
 
+def _pii(settings: Settings) -> Pii:
+    from infra.pii import Pii
+    from infra.signing import Signer
+
+    return Pii.from_signer(Signer(settings.secret_key()))
+
+
 async def _migrate(settings: Settings) -> None:
     from infra.db import apply_migrations
 
-    await apply_migrations(settings.database_url)
+    # With the key: ID numbers and phones an older version stored in plaintext are sealed.
+    await apply_migrations(settings.database_url, _pii(settings))
     print("Database is up to date.")
 
 
@@ -98,10 +107,11 @@ async def _import_registry(settings: Settings, path: Path, as_json: bool) -> int
     from infra.db import open_database
     from infra.registry_import import RosterError, import_registry
 
-    context = await open_database(settings.database_url)
+    pii = _pii(settings)
+    context = await open_database(settings.database_url, pii)
     try:
         report = await import_registry(
-            path, source="cli", progress=None if as_json else _progress_bar(path.name)
+            path, pii=pii, source="cli", progress=None if as_json else _progress_bar(path.name)
         )
     except RosterError as exc:
         message = _describe(exc)
@@ -119,10 +129,11 @@ async def _seed_demo(settings: Settings) -> int:
     from infra.db import open_database
     from infra.demo import seed_demo
 
-    context = await open_database(settings.database_url)
+    pii = _pii(settings)
+    context = await open_database(settings.database_url, pii)
     try:
         today = datetime.now(BEIJING).date()
-        report = await seed_demo(today, settings.app.data_dir)
+        report = await seed_demo(today, settings.app.data_dir, pii)
     finally:
         await context.close_connections()
     print(_summary("Demo registry", report))

@@ -14,7 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility
-from domain.masking import mask_id_number, mask_name
+from domain.masking import mask_name
 from domain.timezone import CHINA
 from infra.exam import AttemptView, Exams
 from infra.study import PendingCheck, StudyEnrolment
@@ -265,7 +265,7 @@ async def verify(request: web.Request) -> web.Response:
         details = {
             "number": receipt.number,
             "name": mask_name(certificate.person.name),
-            "id_number": mask_id_number(certificate.person.id_number),
+            "id_number": result.id_number_masked,
             "cert_type": course.title[request[LOCALE]] if course else certificate.cert_type,
             "certificate": certificate.number,
             "hours": receipt.hours,

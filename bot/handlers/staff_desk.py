@@ -14,7 +14,7 @@ from bot.desk import Desk
 from bot.texts import support as texts
 from domain.support import is_staff_note
 from infra.db.models import SupportTicket
-from infra.repositories.support import audit, trainee_card
+from infra.repositories.support import audit
 
 CANNED = ("order", "invoice", "paid", "browser")
 
@@ -69,7 +69,7 @@ def make_router(staff_group_id: int | None) -> Router:
         message: Message, command: CommandObject, desk: Desk, ticket: SupportTicket
     ) -> None:
         name = (command.args or "").strip()
-        card = await trainee_card(ticket.chat_user_id)
+        card = await desk.tickets.card(ticket.chat_user_id)
         locale = card.locale or desk.i18n.default_locale
         with desk.i18n.use_locale(locale):
             text = texts.canned(name)
@@ -94,7 +94,7 @@ def make_router(staff_group_id: int | None) -> Router:
     async def find(message: Message, command: CommandObject, desk: Desk) -> None:
         rows = []
         for user_id in await desk.tickets.find(command.args or ""):
-            card = await trainee_card(user_id)
+            card = await desk.tickets.card(user_id)
             rows.append(f"{card.name} {card.id_number} {card.phone} (chat {user_id})")
         await message.reply(texts.found(rows))
 

@@ -12,6 +12,7 @@ from domain.clock import Clock
 from domain.enrolment import EnrolmentState
 from domain.payment import format_yuan
 from domain.registry import CertType
+from infra.pii import Pii
 from infra.reports import overview, trainees_workbook, weekly_chart
 
 
@@ -20,7 +21,7 @@ def make_router(staff_group_id: int | None) -> Router:
     router.message.filter(F.chat.id == staff_group_id)
 
     @router.message(Command("stats"))
-    async def show_stats(message: Message, clock: Clock) -> None:
+    async def show_stats(message: Message, clock: Clock, pii: Pii) -> None:
         numbers = await overview(clock.now())
         lines = [_("<b>Overview</b>")]
         lines += [
@@ -57,7 +58,8 @@ def make_router(staff_group_id: int | None) -> Router:
                 _("Certificate number"),
                 _("State"),
                 _("Study deadline"),
-            ]
+            ],
+            pii,
         )
         await message.reply_document(
             BufferedInputFile(workbook, filename="trainees.xlsx"),

@@ -10,7 +10,6 @@ from bot.callbacks import MenuAction, MenuCallback
 from bot.desk import Desk
 from bot.texts import support as texts
 from infra.db.models import SupportTicket
-from infra.repositories.support import trainee_card
 
 
 async def _connect(message: Message, user_id: int, desk: Desk) -> None:
@@ -18,7 +17,7 @@ async def _connect(message: Message, user_id: int, desk: Desk) -> None:
     if ticket.banned:
         await message.answer(texts.banned_for_trainee())
         return
-    await message.answer(texts.connected(await trainee_card(user_id)))
+    await message.answer(texts.connected(await desk.tickets.card(user_id)))
 
 
 def make_router() -> Router:

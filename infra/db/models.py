@@ -41,21 +41,28 @@ class Person(Model):
     """A registry person (imported from the provincial roster)."""
 
     id = fields.IntField(primary_key=True)
-    id_number = fields.CharField(max_length=18, unique=True)
+    # ID number and phone never in plaintext (infra.pii): the keyed digest finds and keeps
+    # them unique, the seal holds the value; "" for no phone.
+    id_number_hash = fields.CharField(max_length=64, unique=True)
+    id_number_sealed = fields.CharField(max_length=128)
     name = fields.CharField(max_length=64)
-    phone = fields.CharField(max_length=20, default="")
+    phone_hash = fields.CharField(max_length=64, default="")
+    phone_sealed = fields.CharField(max_length=128, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "person"
+        # Declared here, not as db_index: SQLite rebuilds the table to drop a column, and the
+        # rebuild keeps no index of its own (migration 0012 adds this one after its rebuilds).
+        indexes = (("phone_hash",),)
 
 
 class Enterprise(Model):
     id = fields.IntField(primary_key=True)
     credit_code = fields.CharField(max_length=18, unique=True)
     name = fields.CharField(max_length=128)
-    contact_phone = fields.CharField(max_length=20, default="")
+    contact_phone_sealed = fields.CharField(max_length=128, default="")  # infra.pii
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -23,6 +23,7 @@ from domain.payment import (
 from domain.registry import Certificate
 from domain.timezone import local_date
 from infra.db import models
+from infra.pii import Pii
 from infra.repositories.registry import certificate_to_domain
 
 _ITEMS = ("items__enrolment__certificate__person", "items__enrolment__certificate__enterprise")
@@ -32,11 +33,13 @@ def _connection() -> str:
     return models.Order._meta.default_connection or "default"
 
 
-def _to_domain(row: models.Order) -> Order:
+def _to_domain(row: models.Order, pii: Pii) -> Order:
     """Needs the items prefetched with their certificates."""
     items = tuple(
         DueItem(
-            item.enrolment_id, certificate_to_domain(item.enrolment.certificate), item.amount_fen
+            item.enrolment_id,
+            certificate_to_domain(item.enrolment.certificate, pii),
+            item.amount_fen,
         )
         for item in row.items
     )
@@ -59,14 +62,18 @@ def _to_domain(row: models.Order) -> Order:
     )
 
 
-async def _orders(**filters: object) -> list[Order]:
-    rows = (
-        await models.Order.filter(**filters).select_related("enterprise").prefetch_related(*_ITEMS)
-    )
-    return [_to_domain(row) for row in rows]
-
-
 class TortoisePaymentStore:
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
+    async def _orders(self, **filters: object) -> list[Order]:
+        rows = (
+            await models.Order.filter(**filters)
+            .select_related("enterprise")
+            .prefetch_related(*_ITEMS)
+        )
+        return [_to_domain(row, self._pii) for row in rows]
+
     async def due(
         self, *, id_number: str | None, credit_code: str | None
     ) -> list[tuple[int, Certificate]]:
@@ -77,15 +84,16 @@ class TortoisePaymentStore:
             )
         else:
             query = query.filter(
-                channel=Channel.INDIVIDUAL.value, certificate__person__id_number=id_number
+                channel=Channel.INDIVIDUAL.value,
+                certificate__person__id_number_hash=self._pii.digest(id_number or ""),
             )
         rows = await query.select_related(
             "certificate__person", "certificate__enterprise"
         ).order_by("id")
-        return [(row.id, certificate_to_domain(row.certificate)) for row in rows]
+        return [(row.id, certificate_to_domain(row.certificate, self._pii)) for row in rows]
 
     async def open_orders(self, payer: ChatUserId) -> list[Order]:
-        return await _orders(payer_chat_user_id=payer, status=OrderStatus.PENDING.value)
+        return await self._orders(payer_chat_user_id=payer, status=OrderStatus.PENDING.value)
 
     async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None:
         row = await models.InvoiceProfile.get_or_none(chat_user_id=payer)
@@ -142,7 +150,7 @@ class TortoisePaymentStore:
         await models.Order.filter(number=number).update(pay_url=url)
 
     async def get(self, number: str) -> Order | None:
-        found = await _orders(number=number)
+        found = await self._orders(number=number)
         return found[0] if found else None
 
     async def apply(
@@ -231,11 +239,11 @@ class TortoisePaymentStore:
                     .using_db(db)
                     .update(state=EnrolmentState.ENROLLED.value)
                 )
-            expired += await _orders(id=order_id)
+            expired += await self._orders(id=order_id)
         return expired
 
     async def expiring_unwarned(self, now: datetime, within: timedelta) -> list[Order]:
-        return await _orders(
+        return await self._orders(
             status=OrderStatus.PENDING.value,
             warned_at__isnull=True,
             expires_at__lte=now + within,
@@ -249,8 +257,10 @@ class TortoisePaymentStore:
         return bool(changed)
 
     async def to_reconcile(self, now: datetime, expired_since: datetime) -> list[Order]:
-        pending = await _orders(status=OrderStatus.PENDING.value)
-        expired = await _orders(status=OrderStatus.EXPIRED.value, expires_at__gte=expired_since)
+        pending = await self._orders(status=OrderStatus.PENDING.value)
+        expired = await self._orders(
+            status=OrderStatus.EXPIRED.value, expires_at__gte=expired_since
+        )
         return pending + expired
 
     async def attach_invoice(self, number: str, file_id: str) -> Order | None:
@@ -260,6 +270,6 @@ class TortoisePaymentStore:
         return await self.get(number)
 
     async def overdue_invoices(self, today: date) -> list[Order]:
-        return await _orders(
+        return await self._orders(
             status=OrderStatus.PAID.value, invoice_file_id__isnull=True, invoice_due_on__lt=today
         )

@@ -11,25 +11,30 @@ from domain.accounts import ChatUserId
 from domain.enrolment import ACTIVE_STATES, Channel, Enrolment, EnrolmentRefused, EnrolmentState
 from domain.registry import CertType, RegistryStatus, Track
 from infra.db import models
+from infra.pii import Pii
 
 
-def person_to_domain(row: models.Person) -> domain.Person:
-    return domain.Person(id_number=row.id_number, name=row.name, phone=row.phone)
-
-
-def enterprise_to_domain(row: models.Enterprise) -> domain.Enterprise:
-    return domain.Enterprise(
-        credit_code=row.credit_code, name=row.name, contact_phone=row.contact_phone
+def person_to_domain(row: models.Person, pii: Pii) -> domain.Person:
+    return domain.Person(
+        id_number=pii.open(row.id_number_sealed), name=row.name, phone=pii.open(row.phone_sealed)
     )
 
 
-def certificate_to_domain(row: models.Certificate) -> domain.Certificate:
+def enterprise_to_domain(row: models.Enterprise, pii: Pii) -> domain.Enterprise:
+    return domain.Enterprise(
+        credit_code=row.credit_code,
+        name=row.name,
+        contact_phone=pii.open(row.contact_phone_sealed),
+    )
+
+
+def certificate_to_domain(row: models.Certificate, pii: Pii) -> domain.Certificate:
     """Needs `person` and `enterprise` fetched (select_related)."""
     enterprise = row.enterprise
     return domain.Certificate(
         number=row.number,
         cert_type=CertType(row.cert_type),
-        holder_id_number=row.person.id_number,
+        holder_id_number=pii.open(row.person.id_number_sealed),
         holder_name=row.person.name,
         expires_on=row.expires_on,
         status=RegistryStatus(row.status),
@@ -40,45 +45,51 @@ def certificate_to_domain(row: models.Certificate) -> domain.Certificate:
 
 
 class TortoiseRegistry:
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
     async def person(self, id_number: str) -> domain.Person | None:
-        row = await models.Person.get_or_none(id_number=id_number)
-        return person_to_domain(row) if row else None
+        row = await models.Person.get_or_none(id_number_hash=self._pii.digest(id_number))
+        return person_to_domain(row, self._pii) if row else None
 
     async def certificates_of_person(self, id_number: str) -> list[domain.Certificate]:
-        rows = await models.Certificate.filter(person__id_number=id_number).select_related(
-            "person", "enterprise"
-        )
-        return [certificate_to_domain(row) for row in rows]
+        rows = await models.Certificate.filter(
+            person__id_number_hash=self._pii.digest(id_number)
+        ).select_related("person", "enterprise")
+        return [certificate_to_domain(row, self._pii) for row in rows]
 
     async def enterprise(self, credit_code: str) -> domain.Enterprise | None:
         row = await models.Enterprise.get_or_none(credit_code=credit_code)
-        return enterprise_to_domain(row) if row else None
+        return enterprise_to_domain(row, self._pii) if row else None
 
     async def certificates_of_enterprise(self, credit_code: str) -> list[domain.Certificate]:
         rows = await models.Certificate.filter(enterprise__credit_code=credit_code).select_related(
             "person", "enterprise"
         )
-        return [certificate_to_domain(row) for row in rows]
+        return [certificate_to_domain(row, self._pii) for row in rows]
 
 
 class TortoiseBindings:
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
     async def person_of(self, account: ChatUserId) -> domain.Person | None:
         row = await models.Binding.get_or_none(chat_user_id=account).select_related("person")
-        return person_to_domain(row.person) if row else None
+        return person_to_domain(row.person, self._pii) if row else None
 
     async def account_of(self, id_number: str) -> ChatUserId | None:
-        row = await models.Binding.get_or_none(person__id_number=id_number)
+        row = await models.Binding.get_or_none(person__id_number_hash=self._pii.digest(id_number))
         return ChatUserId(row.chat_user_id) if row else None
 
     async def bind_person(self, account: ChatUserId, id_number: str) -> None:
-        person = await models.Person.get(id_number=id_number)
+        person = await models.Person.get(id_number_hash=self._pii.digest(id_number))
         await models.Binding.create(chat_user_id=account, person=person)
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
         row = await models.EnterpriseContact.get_or_none(chat_user_id=account).select_related(
             "enterprise"
         )
-        return enterprise_to_domain(row.enterprise) if row else None
+        return enterprise_to_domain(row.enterprise, self._pii) if row else None
 
     async def bind_enterprise(self, account: ChatUserId, credit_code: str) -> None:
         enterprise = await models.Enterprise.get(credit_code=credit_code)
@@ -87,11 +98,11 @@ class TortoiseBindings:
         )
 
 
-def enrolment_to_domain(row: models.Enrolment) -> Enrolment:
+def enrolment_to_domain(row: models.Enrolment, pii: Pii) -> Enrolment:
     """Needs `certificate__person` and `certificate__enterprise` fetched."""
     return Enrolment(
         id=row.id,
-        certificate=certificate_to_domain(row.certificate),
+        certificate=certificate_to_domain(row.certificate, pii),
         state=EnrolmentState(row.state),
         channel=Channel(row.channel),
     )
@@ -100,12 +111,17 @@ def enrolment_to_domain(row: models.Enrolment) -> Enrolment:
 class TortoiseEnrolments:
     _related = ("certificate__person", "certificate__enterprise")
 
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
     async def active_for(self, numbers: Iterable[str]) -> dict[str, Enrolment]:
         keys = list(numbers)
         if not keys:
             return {}
         rows = await models.Enrolment.filter(active_key__in=keys).select_related(*self._related)
-        return {row.active_key: enrolment_to_domain(row) for row in rows if row.active_key}
+        return {
+            row.active_key: enrolment_to_domain(row, self._pii) for row in rows if row.active_key
+        }
 
     async def create(
         self,
@@ -136,11 +152,13 @@ class TortoiseEnrolments:
 
     async def of_person(self, id_number: str) -> list[Enrolment]:
         rows = (
-            await models.Enrolment.filter(certificate__person__id_number=id_number)
+            await models.Enrolment.filter(
+                certificate__person__id_number_hash=self._pii.digest(id_number)
+            )
             .select_related(*self._related)
             .order_by("-created_at")
         )
-        return [enrolment_to_domain(row) for row in rows]
+        return [enrolment_to_domain(row, self._pii) for row in rows]
 
     async def of_enterprise(self, credit_code: str) -> list[Enrolment]:
         rows = (
@@ -151,7 +169,7 @@ class TortoiseEnrolments:
             .select_related(*self._related)
             .order_by("-created_at")
         )
-        return [enrolment_to_domain(row) for row in rows]
+        return [enrolment_to_domain(row, self._pii) for row in rows]
 
 
 class TortoiseSupportDesk:

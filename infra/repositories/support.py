@@ -10,6 +10,7 @@ from tortoise.expressions import Q
 from domain.masking import mask_id_number, mask_name, mask_phone
 from domain.registry import TRACKS, CertType, Track
 from infra.db import models
+from infra.pii import Pii
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class TraineeCard:
     track: Track | None
 
 
-async def trainee_card(chat_user_id: int) -> TraineeCard:
+async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
     account = await models.ChatUser.get_or_none(id=chat_user_id)
     binding = await models.Binding.get_or_none(chat_user_id=chat_user_id).select_related("person")
     contact = await models.EnterpriseContact.get_or_none(chat_user_id=chat_user_id).select_related(
@@ -80,8 +81,8 @@ async def trainee_card(chat_user_id: int) -> TraineeCard:
         first_name=account.first_name if account else "",
         locale=account.locale if account else None,
         name=mask_name(person.name) if person else None,
-        id_number=mask_id_number(person.id_number) if person else None,
-        phone=mask_phone(person.phone) if person and person.phone else None,
+        id_number=mask_id_number(pii.open(person.id_number_sealed)) if person else None,
+        phone=mask_phone(pii.open(person.phone_sealed)) if person and person.phone_sealed else None,
         enterprise=contact.enterprise.name if contact else None,
         enrolments=enrolments,
         orders=orders,
@@ -91,10 +92,13 @@ async def trainee_card(chat_user_id: int) -> TraineeCard:
     )
 
 
-PHONE_MAX, ID_MAX = 20, 18  # the columns' lengths
-
-
 class TortoiseTickets:
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
+    async def card(self, chat_user_id: int) -> TraineeCard:
+        return await trainee_card(chat_user_id, self._pii)
+
     async def get(self, chat_user_id: int) -> models.SupportTicket | None:
         return await models.SupportTicket.get_or_none(chat_user_id=chat_user_id)
 
@@ -155,14 +159,13 @@ class TortoiseTickets:
         )
 
     async def find(self, query: str) -> list[int]:
-        """Chat accounts whose bound person matches a name, phone or full ID number."""
+        """Chat accounts whose bound person matches a name, or a full phone or ID number (their
+        digests: equality is all the sealed columns allow)."""
         query = query.strip()
         people = await models.Person.filter(
-            # Exact matches only where the words could be a phone or an ID number: longer words
-            # do not fit those columns (and Tortoise refuses them).
             Q(name__icontains=query)
-            | (Q(phone=query) if len(query) <= PHONE_MAX else Q(name__icontains=query))
-            | (Q(id_number=query.upper()) if len(query) <= ID_MAX else Q(name__icontains=query))
+            | Q(phone_hash=self._pii.digest(query))
+            | Q(id_number_hash=self._pii.digest(query.upper()))
         ).limit(10)
         bindings = await models.Binding.filter(person_id__in=[p.id for p in people])
         return [b.chat_user_id for b in bindings]

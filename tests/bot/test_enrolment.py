@@ -171,7 +171,9 @@ async def test_a_second_account_for_a_bound_person_goes_to_staff_not_rebinding(
     await identify(harness, new_phone_account, roster["zhang_id"], "张三", ZHANG_PHONE)
 
     assert "已关联另一个 Telegram 账号" in harness.last_text()
-    binding = await models.Binding.get(person__id_number=roster["zhang_id"])
+    binding = await models.Binding.get(
+        person__id_number_hash=registry.PII.digest(roster["zhang_id"])
+    )
     assert binding.chat_user_id == ZHANG["id"]
     case = await models.SupportRequest.get(kind="rebind_request")
     assert case.chat_user_id == 100077 and case.track == "T1"

@@ -13,7 +13,7 @@ from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from tests.bot.test_support_desk import group_message
 from tests.conftest import BotHarness
-from tests.support import updates
+from tests.support import registry, updates
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 TRAINEE = updates.user(100091, "孙十三")
@@ -22,9 +22,7 @@ STAFF = updates.user(900001, "客服小李")
 
 
 async def enrolment_of(user: dict, number: str, state: str, now) -> models.Enrolment:
-    person = await models.Person.create(
-        id_number=f"53010219800101{user['id'] % 10000:04d}", name="孙十三"
-    )
+    person = await registry.holder(f"53010219800101{user['id'] % 10000:04d}", "孙十三")
     await models.Binding.create(chat_user_id=user["id"], person=person)
     certificate = await models.Certificate.create(
         number=number, cert_type="safety_c", person=person, expires_on=date(2027, 6, 30)

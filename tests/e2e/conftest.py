@@ -30,8 +30,13 @@ def app_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         "DATABASE_URL",
         "REDIS_URL",
         "WEB_PUBLIC_URL",
+        "SECURITY_SECRET_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
+    # Local mode's key file, holding the secret tests/support/registry.py seals with: rows a
+    # test adds open in the app, whatever settings share this data dir.
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret.key").write_text("k" * 32)
     return load_settings(
         app={"data_dir": tmp_path / "var"}, web={"host": "127.0.0.1", "port": free_port()}
     )

@@ -21,6 +21,7 @@ from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study
 from tests.conftest import TEST_TOKEN, FixedClock
 from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
+from tests.support import registry
 from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.exam import add_exam_routes
@@ -147,6 +148,7 @@ async def examinees(
         load_banks(),
         study,
         signer,
+        registry.PII,
         ExamConfig(
             questions=QUESTIONS,
             time_limit=TIME_LIMIT,

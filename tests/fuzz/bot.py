@@ -382,7 +382,7 @@ async def new_trainee(harness: BotHarness, language: str | None, first_name: str
 
 
 async def _registered(t: Trainee) -> None:
-    holder = await models.Person.create(id_number=t.id_number, name="学员", phone=t.phone)
+    holder = await registry.holder(t.id_number, "学员", t.phone)
     await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", date(2027, 3, 31))
     await registry.certificate(
         holder, f"F-{t.seq}-2", "site_pro", date(2027, 6, 30), category="土建"
@@ -390,7 +390,7 @@ async def _registered(t: Trainee) -> None:
 
 
 async def _bound(t: Trainee, state: str = "enrolled") -> models.Enrolment:
-    holder = await models.Person.create(id_number=t.id_number, name="学员", phone=t.phone)
+    holder = await registry.holder(t.id_number, "学员", t.phone)
     await models.Binding.create(chat_user_id=t.id, person=holder)
     cert = await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", date(2027, 3, 31))
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -409,10 +409,10 @@ async def _bound(t: Trainee, state: str = "enrolled") -> models.Enrolment:
 async def _company(t: Trainee, contact: bool) -> None:
     company = await registry.enterprise(t.seq, f"云南{t.seq}建设有限公司", t.phone)
     for n in range(3):
-        worker = await models.Person.create(
-            id_number=registry.id_number(n, region=f"53{t.seq % 10_000:04d}"),
-            name=f"工人{n}",
-            phone=f"13711{t.seq % 1000:03d}{n:03d}",
+        worker = await registry.holder(
+            registry.id_number(n, region=f"53{t.seq % 10_000:04d}"),
+            f"工人{n}",
+            f"13711{t.seq % 1000:03d}{n:03d}",
         )
         await registry.certificate(
             worker, f"W-{t.seq}-{n}", "safety_b", date(2027, 2, 28), employer=company

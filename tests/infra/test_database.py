@@ -10,6 +10,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from infra.db import open_database, tortoise_config
 from infra.db.models import ChatUser
 from infra.fsm import DatabaseStorage
+from tests.support.registry import PII
 
 KEY = StorageKey(bot_id=7000000001, chat_id=100001, user_id=100001)
 
@@ -23,12 +24,12 @@ async def test_the_committed_migrations_match_the_models(tmp_path):
 
 async def _fsm_survives_a_restart(database_url: str) -> None:
     first = await open_database(database_url)
-    await DatabaseStorage().set_state(KEY, "Enrolment:id_number")
-    await DatabaseStorage().update_data(KEY, {"name": "张三"})
+    await DatabaseStorage(PII).set_state(KEY, "Enrolment:id_number")
+    await DatabaseStorage(PII).update_data(KEY, {"name": "张三"})
     await first.close_connections()
 
     second = await open_database(database_url)
-    storage = DatabaseStorage()
+    storage = DatabaseStorage(PII)
     assert await storage.get_state(KEY) == "Enrolment:id_number"
     assert await storage.get_data(KEY) == {"name": "张三"}
     await storage.set_state(KEY, None)

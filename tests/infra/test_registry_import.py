@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 from datetime import date, datetime
@@ -11,6 +12,7 @@ from openpyxl import Workbook
 
 from domain.identifiers import credit_check_char, id_check_char
 from domain.registry import CertType
+from infra import registry_import
 from infra.db import open_database
 from infra.db.models import Certificate, Enterprise, ImportRun, Person
 from infra.demo import (
@@ -20,8 +22,12 @@ from infra.demo import (
     demo_roster,
     seed_demo,
 )
-from infra.registry_import import RosterError, import_registry
+from infra.registry_import import RosterError
 from jijiao.cli import main
+from tests.support.registry import PII, opened, person_by_id_number
+
+# The product's importer, with the key the tests seal with.
+import_registry = functools.partial(registry_import.import_registry, pii=PII)
 
 TODAY = date(2026, 11, 27)
 HEADERS = [
@@ -128,7 +134,7 @@ async def test_an_xlsx_roster_with_title_rows_imports_every_certificate(database
     site_pro = await certificate("云建现0000001")
     assert (site_pro.cert_type, site_pro.category) == (CertType.SITE_PRO, "土建")
     assert (site_pro.issued_on, site_pro.expires_on) == (date(2024, 3, 1), date(2027, 3, 1))
-    assert (site_pro.person.name, site_pro.person.phone) == ("张三", "13900000001")
+    assert (site_pro.person.name, opened(site_pro.person)[1]) == ("张三", "13900000001")
     assert site_pro.enterprise.credit_code == credit_code(1)
     crane = await certificate("云建塔0000002")
     assert (crane.cert_type, crane.status, crane.enterprise) == ("tower_crane", "busy", None)
@@ -190,9 +196,12 @@ async def test_a_utf8_csv_with_english_headers_and_codes_imports(database, tmp_p
     assert (report.new, report.rejected) == (2, 0)
     special = await certificate("YN-SO-1")
     assert (special.cert_type, special.expires_on) == ("special_ops", date(2027, 3, 1))
-    assert special.person.phone == "13900000001"
+    assert opened(special.person)[1] == "13900000001"
     enterprise = await Enterprise.get(credit_code=credit_code(2))
-    assert (enterprise.name, enterprise.contact_phone) == ("Yunnan Test Co.", "13900000099")
+    assert (enterprise.name, PII.open(enterprise.contact_phone_sealed)) == (
+        "Yunnan Test Co.",
+        "13900000099",
+    )
     assert (await certificate("YN-A-2")).status == "busy"
 
 
@@ -313,7 +322,8 @@ async def test_each_bad_row_is_listed_with_its_row_number_and_reason_and_good_ro
     assert rejected[5]["身份证号"] == bad_check[:6] + "********" + bad_check[-4:]
     assert id_number(2) not in report.rejection_path.read_text(encoding="utf-8-sig")
     assert rejected[9]["证书类型"] == "木工证"
-    assert await Person.filter(id_number__in=[id_number(1), id_number(13)]).count() == 2
+    found = [PII.digest(id_number(1)), PII.digest(id_number(13))]
+    assert await Person.filter(id_number_hash__in=found).count() == 2
     assert await Certificate.all().count() == 2
 
 
@@ -324,14 +334,14 @@ async def test_reimporting_the_same_file_changes_nothing(database, tmp_path, cap
     )
     await import_registry(path)
     stamps = {c.number: c.updated_at for c in await Certificate.all()}
-    people = {p.id_number: p.updated_at for p in await Person.all()}
+    people = {p.id_number_hash: p.updated_at for p in await Person.all()}
 
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
         again = await import_registry(path)
 
     assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 1)
     assert {c.number: c.updated_at for c in await Certificate.all()} == stamps
-    assert {p.id_number: p.updated_at for p in await Person.all()} == people
+    assert {p.id_number_hash: p.updated_at for p in await Person.all()} == people
     statements = [r.getMessage() for r in caplog.records]
     assert any(s.startswith("SELECT") for s in statements)  # the log does show the queries
     assert [s for s in statements if s.startswith("UPDATE")] == []
@@ -339,7 +349,7 @@ async def test_reimporting_the_same_file_changes_nothing(database, tmp_path, cap
 
 async def test_a_changed_phone_counts_as_updated_and_the_later_row_wins(database, tmp_path):
     await import_registry(write_csv(tmp_path / "first.csv", [HEADERS, row(1), row(2)]))
-    before = await Person.get(id_number=id_number(1))
+    before = await person_by_id_number(id_number(1))
 
     second = write_csv(
         tmp_path / "second.csv",
@@ -354,8 +364,8 @@ async def test_a_changed_phone_counts_as_updated_and_the_later_row_wins(database
     report = await import_registry(second)
 
     assert (report.new, report.updated, report.unchanged) == (1, 1, 1)
-    after = await Person.get(id_number=id_number(1))
-    assert after.phone == "13922222222"
+    after = await person_by_id_number(id_number(1))
+    assert opened(after) == (id_number(1), "13922222222")
     assert after.updated_at > before.updated_at
     assert (await import_registry(second)).unchanged == 3
 
@@ -434,6 +444,7 @@ async def test_a_file_that_is_not_a_roster_is_refused(database, tmp_path):
 
 def test_the_command_line_prints_one_json_object_with_the_counts(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", f"sqlite://{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "var"))  # the generated key goes there
     path = write_csv(tmp_path / "roster.csv", [HEADERS, row(1), row(2), row(3, 证书类型="?")])
 
     assert main(["import-registry", str(path), "--json"]) == 0
@@ -458,6 +469,7 @@ def test_the_command_line_exits_2_with_one_line_for_a_file_it_cannot_read(
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("DATABASE_URL", f"sqlite://{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "var"))
     path = write_csv(tmp_path / "roster.csv", [["姓名", "电话"], ["张三", "13900000001"]])
     assert main(["import-registry", str(path)]) == 2
     error = capsys.readouterr().err.strip().splitlines()
@@ -477,14 +489,14 @@ def test_seed_demo_from_the_command_line_twice_adds_nothing_the_second_time(
 
 
 async def test_the_demo_registry_covers_every_situation_of_the_demo_script(database, tmp_path):
-    first = await seed_demo(TODAY, tmp_path)
-    again = await seed_demo(TODAY, tmp_path)
+    first = await seed_demo(TODAY, tmp_path, PII)
+    again = await seed_demo(TODAY, tmp_path, PII)
 
     assert first.rejected == 0 and first.new == first.total
     assert (again.new, again.updated, again.unchanged) == (0, 0, first.total)
     assert set(await Certificate.all().values_list("cert_type", flat=True)) == set(CertType)
     enterprise = await Enterprise.get(credit_code=DEMO_ENTERPRISE["credit_code"])
-    assert (enterprise.name, enterprise.contact_phone) == (
+    assert (enterprise.name, PII.open(enterprise.contact_phone_sealed)) == (
         DEMO_ENTERPRISE["name"],
         DEMO_ENTERPRISE["contact_phone"],
     )
@@ -498,11 +510,11 @@ async def test_the_demo_registry_covers_every_situation_of_the_demo_script(datab
 
     people = {p["key"]: p for p in DEMO_PEOPLE}
     for person in DEMO_PEOPLE:
-        stored = await Person.get(id_number=person["id_number"])
-        assert (stored.name, stored.phone) == (person["name"], person["phone"])
+        stored = await person_by_id_number(person["id_number"])
+        assert (stored.name, opened(stored)[1]) == (person["name"], person["phone"])
 
     async def certificates_of(key: str) -> list[Certificate]:
-        return await Certificate.filter(person__id_number=people[key]["id_number"])
+        return await Certificate.filter(person__id_number_hash=PII.digest(people[key]["id_number"]))
 
     (t1,) = await certificates_of("t1_due")
     assert t1.cert_type == "safety_b" and t1.expires_on <= date(2027, 11, 27)
@@ -513,7 +525,7 @@ async def test_the_demo_registry_covers_every_situation_of_the_demo_script(datab
     assert [c.status for c in await certificates_of("busy")] == ["busy"]
     assert [c.status for c in await certificates_of("void")] == ["void"]
     assert len(await certificates_of("two_certificates")) == 2
-    assert not await Person.exists(id_number=DEMO_NOT_FOUND_ID_NUMBER)
+    assert not await Person.exists(id_number_hash=PII.digest(DEMO_NOT_FOUND_ID_NUMBER))
 
 
 @pytest.mark.postgres
@@ -549,7 +561,7 @@ async def test_a_roster_of_a_few_hundred_rows_imports_twice_on_postgresql(postgr
         assert (first.new, first.rejected) == (300, 0)
         assert (again.new, again.updated, again.unchanged) == (0, 0, 300)
         assert (third.updated, third.unchanged) == (2, 298)
-        assert await Person.filter(phone="13988888888").count() == 1
+        assert await Person.filter(phone_hash=PII.digest("13988888888")).count() == 1
         moved = await Certificate.get(number="云建安B0000299")
         assert (moved.expires_on, moved.status, moved.enterprise_id) == (
             date(2030, 1, 15),

@@ -77,13 +77,18 @@ class World:
 
 def make_world() -> World:
     clock = FixedClock()
-    store = TortoisePaymentStore()
+    store = TortoisePaymentStore(registry.PII)
     provider = SandboxProvider("http://127.0.0.1:8080", b"s" * 32)
     notifier = RecordingNotifier()
     apply = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name)
     numbers = (f"JJT{n:08d}" for n in itertools.count(next(_people) * 1000))
     place = PlaceOrder(
-        TortoiseBindings(), store, Fees(30000), provider, clock, lambda now: next(numbers)
+        TortoiseBindings(registry.PII),
+        store,
+        Fees(30000),
+        provider,
+        clock,
+        lambda now: next(numbers),
     )
     return World(
         clock,

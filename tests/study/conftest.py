@@ -16,6 +16,7 @@ from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study, StudyConfig
 from tests.conftest import TEST_TOKEN, FixedClock
+from tests.support import registry
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.keys import WebConfig
@@ -44,9 +45,7 @@ def face_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncFaceEngine:
 async def seed_enrolment(
     user_id: int, number: str, paid_at, cert_type: str = "safety_c", state: str = "studying"
 ) -> int:
-    person = await models.Person.create(
-        id_number=f"53010219850101{user_id % 10000:04d}", name=f"p{user_id}"
-    )
+    person = await registry.holder(f"53010219850101{user_id % 10000:04d}", f"p{user_id}")
     await models.Binding.create(chat_user_id=user_id, person=person)
     certificate = await models.Certificate.create(
         number=number, cert_type=cert_type, person=person, expires_on=date(2027, 6, 30)

@@ -1,4 +1,5 @@
-"""Registry rows for tests, with ID numbers and credit codes that pass their checks."""
+"""Registry rows for tests, with ID numbers and credit codes that pass their checks, stored the
+way the product stores them: ID numbers and phones sealed (infra.pii), never in plaintext."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ from datetime import date
 
 from domain.identifiers import credit_check_char, id_check_char
 from infra.db import models
+from infra.pii import Pii
+from infra.signing import Signer
+
+# The secret every test fixture signs with (tests/conftest.py and friends), so the services a
+# test builds open what these helpers seal.
+PII = Pii.from_signer(Signer(b"k" * 32))
 
 
 def id_number(sequence: int, born: str = "19850312", region: str = "530102") -> str:
@@ -18,14 +25,34 @@ def credit_code(sequence: int) -> str:
     return first17 + credit_check_char(first17)
 
 
+async def holder(id_number: str, name: str, phone: str = "") -> models.Person:
+    """A registry person with this exact ID number."""
+    return await models.Person.create(
+        id_number_hash=PII.digest(id_number),
+        id_number_sealed=PII.seal(id_number),
+        name=name,
+        phone_hash=PII.digest(phone),
+        phone_sealed=PII.seal(phone),
+    )
+
+
 async def person(sequence: int, name: str, phone: str) -> models.Person:
-    return await models.Person.create(id_number=id_number(sequence), name=name, phone=phone)
+    return await holder(id_number(sequence), name, phone)
 
 
 async def enterprise(sequence: int, name: str, contact_phone: str) -> models.Enterprise:
     return await models.Enterprise.create(
-        credit_code=credit_code(sequence), name=name, contact_phone=contact_phone
+        credit_code=credit_code(sequence), name=name, contact_phone_sealed=PII.seal(contact_phone)
     )
+
+
+async def person_by_id_number(id_number: str) -> models.Person:
+    return await models.Person.get(id_number_hash=PII.digest(id_number))
+
+
+def opened(row: models.Person) -> tuple[str, str]:
+    """The ID number and phone a person row holds."""
+    return PII.open(row.id_number_sealed), PII.open(row.phone_sealed)
 
 
 async def certificate(
