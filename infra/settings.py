@@ -43,8 +43,12 @@ class TelegramSection(BaseModel):
     # unset: the bot long-polls.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Bot API server base, e.g. a self-hosted telegram-bot-api, or one local chat that several
+    # instances share (`jijiao localchat`); unset: Telegram's own (or, in local mode, the
+    # embedded local chat).
+    api_url: str | None = None
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "api_url")
     @classmethod
     def _webhook_absolute(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
@@ -288,7 +292,12 @@ def load_settings(**overrides: object) -> Settings:
     telegram = settings.telegram
     if telegram.webhook_url:
         settings.webhook_secret()
-        if not settings.local_mode and not telegram.webhook_url.startswith("https://"):
+        # A self-hosted Bot API server (--local) also posts to http:// webhooks.
+        if (
+            not settings.local_mode
+            and not telegram.api_url
+            and not telegram.webhook_url.startswith("https://")
+        ):
             raise SettingsError("TELEGRAM_WEBHOOK_URL", "must be https:// (Telegram's rule)")
     return settings
 

@@ -36,7 +36,7 @@ from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
 from bot.texts.reminders import ReminderTexts
-from bot.webhook import WEBHOOK_PATH, Webhook
+from bot.webhook import WEBHOOK_PATH, LocalClaims, RedisClaims, Webhook
 from domain.accounts import ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -405,9 +405,11 @@ def make_storage(settings: Settings) -> BaseStorage:
 
 def make_bot(settings: Settings) -> Bot:
     session = None
-    if settings.local_mode:
-        internal = f"http://127.0.0.1:{settings.web.port}/_local"
-        session = AiohttpSession(api=TelegramAPIServer.from_base(internal))
+    api_url = settings.telegram.api_url
+    if api_url is None and settings.local_mode:
+        api_url = f"http://127.0.0.1:{settings.web.port}/_local"
+    if api_url is not None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
     bot = Bot(
         settings.bot_token,
         session=session,
@@ -547,7 +549,9 @@ async def running(
         metrics=metrics,
     )
     localchat = (
-        make_localchat(settings, flood_limits, persist_localchat) if settings.local_mode else None
+        make_localchat(settings, flood_limits, persist_localchat)
+        if settings.local_mode and settings.telegram.api_url is None
+        else None
     )
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
@@ -565,7 +569,12 @@ async def running(
     add_exam_routes(app, services.exams)
     webhook: Webhook | None = None
     if settings.telegram.webhook_url:
-        webhook = Webhook(dispatcher, bot, settings.webhook_secret())
+        webhook = Webhook(
+            dispatcher,
+            bot,
+            settings.webhook_secret(),
+            claims=RedisClaims(redis) if redis is not None else LocalClaims(),
+        )
         webhook.register(app, path=WEBHOOK_PATH)
         setup_application(app, dispatcher, bot=bot)
     lease: Lease = RedisLease(redis) if redis is not None else NoLease()

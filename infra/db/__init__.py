@@ -40,9 +40,27 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+# Any fixed 64-bit number, the same for every instance: the name of the migrations lock.
+MIGRATIONS_LOCK = 0x6A696A69616F
+
+
 async def apply_migrations(database_url: str) -> None:
-    await migrate(config=tortoise_config(database_url))
-    await Tortoise.close_connections()
+    """Several instances starting at once against one PostgreSQL take turns: the first applies
+    the migrations, the others wait on an advisory lock and then find nothing left to do."""
+    config = tortoise_config(database_url)
+    if connection_name(database_url) != "postgres":
+        await migrate(config=config)
+        await Tortoise.close_connections()
+        return
+    import asyncpg
+
+    lock = await asyncpg.connect(config["connections"]["postgres"])
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK)
+        await migrate(config=config)
+        await Tortoise.close_connections()
+    finally:
+        await lock.close()  # ends the session, which releases the lock
 
 
 async def ping(database_url: str) -> None:
