@@ -39,13 +39,17 @@ class Conversation:
         self.seen: dict[int, int] = {}
         self.expected: Counter[int] = Counter()
 
-    async def next(self, chat_id: int, has: str = "", wait: float = 30) -> dict[str, Any]:
+    async def next(self, chat_id: int, has: str = "", wait: float = 60) -> dict[str, Any]:
         """The next bot message that says `has`; others in between (reminders, which the outbox
         accounts for) are passed over."""
         while True:
             found = await self.chat.wait_messages(chat_id, self.seen.get(chat_id, 0), wait=wait)
             messages = found["messages"]
-            assert messages, f"no message saying {has!r} in chat {chat_id} within {wait}s"
+            assert messages, (
+                f"no message saying {has!r} in chat {chat_id} within {wait}s; local chat: "
+                f"{self.chat.stats}, pending {[u['update_id'] for u in self.chat.updates]}, "
+                f"webhook {self.chat.webhook}"
+            )
             message = messages[0]
             self.seen[chat_id] = message["message_id"]
             if has in (message.get("text") or message.get("caption") or ""):
