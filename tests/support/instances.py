@@ -19,7 +19,7 @@ import signal
 import socket
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,12 +210,15 @@ class Fleet:
         assert process.returncode == 0, f"jijiao {' '.join(args)} failed:\n{text}"
         return text
 
-    async def start(self, name: str, port: int | None = None) -> Instance:
+    async def start(
+        self, name: str, port: int | None = None, python_args: Sequence[str] = ()
+    ) -> Instance:
+        """`python_args` go before `-m jijiao run`: e.g. `-m cProfile -o FILE` to profile."""
         port = port or free_port()
         log_path = self.data_dir / f"{name}.log"
         with log_path.open("ab") as log_file:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "jijiao", "run",
+                sys.executable, *python_args, "-m", "jijiao", "run",
                 cwd=ROOT, env=self.environment(port), stdout=log_file, stderr=log_file,
             )  # fmt: skip
         instance = Instance(name, f"http://127.0.0.1:{port}", process, log_path)
