@@ -16,6 +16,7 @@ reachable, else skipped with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -25,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +38,7 @@ from tortoise.transactions import in_transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domain.clock import Clock
 from domain.exam import QuestionKind
 from domain.registry import CertType
 from infra.content import load_banks
@@ -111,6 +114,19 @@ def postgres_problem() -> str | None:
         return str(exc)
 
 
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """A new, empty database on the PostgreSQL server at POSTGRES, dropped afterwards."""
+    name = f"jijiao_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 def answer(taker: Taker, rng: random.Random) -> tuple[str, list[str]]:
     """A question of the taker's draw and a valid pick for it."""
     key, kind, options = rng.choice(taker.questions)
@@ -174,8 +190,32 @@ def bare_app() -> web.Application:
     return app
 
 
-async def seed(exams: Exams, sessions: Sessions, clock: FixedClock) -> list[Taker]:
-    """TAKERS trainees, each with a paid enrolment whose lessons are all credited, and one
+def make_exams(data_dir: Path, signer: Signer) -> Exams:
+    study = make_study(
+        StudySection(), LazyFaces(data_dir), data_dir, b"bench-face-key-0123456789abcdef"
+    )
+    exam = ExamSection()
+    return Exams(
+        load_banks(),
+        study,
+        signer,
+        ExamConfig(
+            questions=exam.questions,
+            time_limit=timedelta(minutes=exam.time_limit_minutes),
+            receipts_dir=data_dir / "receipts",
+        ),
+        rng=random.Random(7),
+    )
+
+
+async def seed(
+    exams: Exams,
+    sessions: Sessions,
+    clock: Clock,
+    count: int = TAKERS,
+    first_user: int = FIRST_USER,
+) -> list[Taker]:
+    """`count` trainees, each with a paid enrolment whose lessons are all credited, and one
     attempt started through Exams.start (which also asks the start face check)."""
     now = clock.now()
     paid = now - timedelta(days=10)
@@ -186,8 +226,8 @@ async def seed(exams: Exams, sessions: Sessions, clock: FixedClock) -> list[Take
     ]
     progress = []
     async with in_transaction():
-        for n in range(TAKERS):
-            user_id = FIRST_USER + n
+        for n in range(count):
+            user_id = first_user + n
             person = await models.Person.create(id_number=f"5301021985{n:08d}", name=f"考生{n}")
             await models.Binding.create(chat_user_id=user_id, person=person)
             certificate = await models.Certificate.create(
@@ -218,14 +258,14 @@ async def seed(exams: Exams, sessions: Sessions, clock: FixedClock) -> list[Take
             ]
         await models.ChatUser.bulk_create(
             [
-                models.ChatUser(id=FIRST_USER + n, first_name=f"考生{n}", language_code="zh-hans")
-                for n in range(TAKERS)
+                models.ChatUser(id=first_user + n, first_name=f"考生{n}", language_code="zh-hans")
+                for n in range(count)
             ]
         )
         await LessonProgress.bulk_create(progress)
     takers = []
-    for n in range(TAKERS):
-        user_id = FIRST_USER + n
+    for n in range(count):
+        user_id = first_user + n
         (current,) = await study.enrolments(user_id)
         view = await exams.start(user_id, current, now)
         assert isinstance(view, AttemptView), view
@@ -260,21 +300,7 @@ async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
         clock = FixedClock()
         signer = Signer(b"b" * 32)
         sessions = Sessions(signer, session_ttl=12 * 3600, link_ttl=600)
-        study = make_study(
-            StudySection(), LazyFaces(data_dir), data_dir, b"bench-face-key-0123456789abcdef"
-        )
-        exam = ExamSection()
-        exams = Exams(
-            load_banks(),
-            study,
-            signer,
-            ExamConfig(
-                questions=exam.questions,
-                time_limit=timedelta(minutes=exam.time_limit_minutes),
-                receipts_dir=data_dir / "receipts",
-            ),
-            rng=random.Random(7),
-        )
+        exams = make_exams(data_dir, signer)
         takers = await seed(exams, sessions, clock)
         print(
             f"{label}: {TAKERS} trainees seeded, attempts started in "
@@ -288,7 +314,7 @@ async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
             accounts=TortoiseAccountRepository(),
             health_checks={},
         )
-        add_study_routes(app, StudyWeb(study))
+        add_study_routes(app, StudyWeb(exams.study))
         add_exam_routes(app, exams)
         runner, port = await serve(app)
         bare: list[Load] = []
@@ -347,19 +373,8 @@ async def main() -> None:
             if problem is not None:
                 print(f"postgresql skipped: {POSTGRES} unreachable ({problem})")
                 return
-            name = f"jijiao_bench_{secrets.token_hex(4)}"
-            try:
-                admin = await asyncpg.connect(POSTGRES)
-            except (OSError, asyncpg.PostgresError) as exc:
-                print(f"postgresql skipped: cannot connect to {POSTGRES} ({exc})")
-                return
-            try:
-                await admin.execute(f'CREATE DATABASE "{name}"')
-                url = urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
+            async with fresh_database() as url:
                 await measure("postgres", url, bare_port, Path(tmp) / "postgres")
-            finally:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await admin.close()
     finally:
         await bare_runner.cleanup()
     print(f"cores: {os.cpu_count()}")

@@ -52,6 +52,19 @@ async def drive(chat: LocalChat, first_user: int, texts: list[str]) -> float:
     return USERS * len(texts) / (time.perf_counter() - started)
 
 
+def echo_bot(token: str, api_url: str) -> tuple[Dispatcher, Bot]:
+    """The bare baseline: a dispatcher whose one handler answers each text with itself."""
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher, Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+
+
 async def echo_round(first_user: int, texts: list[str]) -> float:
     port = free_port()
     chat = LocalChat(
@@ -72,18 +85,7 @@ async def echo_round(first_user: int, texts: list[str]) -> float:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    router = Router()
-
-    @router.message()
-    async def echo(message: Message) -> None:
-        await message.answer(message.text or "")
-
-    dispatcher = Dispatcher()
-    dispatcher.include_router(router)
-    bot = Bot(
-        TOKEN,
-        session=AiohttpSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}/_local")),
-    )
+    dispatcher, bot = echo_bot(TOKEN, f"http://127.0.0.1:{port}/_local")
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
     await asyncio.sleep(0.2)
     try:

@@ -27,6 +27,7 @@ from bot.handlers import (
 from bot.middlewares import (
     AccountLocaleMiddleware,
     AccountMiddleware,
+    LogContext,
     OldButtons,
     TrackAnswers,
     UpdateMetricsMiddleware,
@@ -46,6 +47,7 @@ def make_dispatcher(
 ) -> Dispatcher:
     """A fresh dispatcher with every feature router; `dependencies` reach handlers by name."""
     dispatcher = Dispatcher(storage=storage, accounts=accounts, **dependencies)
+    dispatcher.update.outer_middleware(LogContext())
     if metrics is not None:
         # First of ours, so the time includes loading the account.
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))

@@ -25,6 +25,7 @@ from bot import keyboards
 from bot.texts import common as texts
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
 from domain.locales import resolve_locale
+from infra.logging import UPDATE_ID
 from infra.metrics import Metrics
 
 
@@ -162,3 +163,20 @@ class TrackAnswers(BaseMiddleware):
         if isinstance(bot, Bot):
             answered_queries(bot)
         return await handler(event, data)
+
+
+class LogContext(BaseMiddleware):
+    """Every line logged while an update is handled carries its update_id."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        token = UPDATE_ID.set(event.update_id) if isinstance(event, Update) else None
+        try:
+            return await handler(event, data)
+        finally:
+            if token is not None:
+                UPDATE_ID.reset(token)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 from domain.masking import redact_text
+
+# Which Telegram update or web request a log line belongs to: set where each starts (the bot's
+# and the web view's outermost middleware), read by every line logged while it runs, in any
+# module. Ids only: no name, phone or ID number.
+UPDATE_ID: ContextVar[int | None] = ContextVar("update_id", default=None)
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 class RedactingFilter(logging.Filter):
@@ -24,6 +32,15 @@ class RedactingFilter(logging.Filter):
 
 
 _TRACEBACKS = logging.Formatter()
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, var in (("update_id", UPDATE_ID), ("request_id", REQUEST_ID)):
+            value = var.get()
+            if value is not None and not hasattr(record, key):
+                setattr(record, key, value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,9 +61,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
-    handler = logging.StreamHandler()
+def setup_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RedactingFilter())
+    handler.addFilter(ContextFilter())
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"

@@ -44,8 +44,8 @@ class TelegramSection(BaseModel):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     # Bot API server base, e.g. a self-hosted telegram-bot-api, or one local chat that several
-    # instances share (`jijiao localchat`); unset: Telegram's own (or, in local mode, the
-    # embedded local chat).
+    # instances share (tests/support/instances.py); unset: Telegram's own (or, in local mode,
+    # the embedded local chat).
     api_url: str | None = None
 
     @field_validator("webhook_url", "api_url")

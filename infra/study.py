@@ -1,7 +1,8 @@
 """Study progress and face checks on Tortoise, photos and embeddings in a file store.
 
 The rules are domain/study.py; here they meet the rows. One lock per trainee serialises their
-heartbeats and check answers, so two tabs racing each other read each other's last beat.
+heartbeats and check answers, so two tabs racing each other read each other's last beat; on
+PostgreSQL a transaction-scoped advisory lock per trainee does the same across instances.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from cryptography.fernet import Fernet
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from domain.registry import CertType
@@ -675,7 +677,8 @@ class Study:
         assert lesson is not None
         required = lesson.required_seconds(self.config.minutes_scale)
         window_end = enrolment.window_end()
-        async with self._lock(user_id), in_transaction():
+        async with self._lock(user_id), in_transaction() as connection:
+            await _lock_trainee(connection, user_id)
             latest = await self._latest(user_id, now)
             check = self._pending(latest)
             if now < window_end and check is None:
@@ -723,4 +726,13 @@ class Study:
         state = next(s for s in states if s.key == lesson.key)
         return Beat(
             state, total_percent((s.credited, s.required) for s in states), gained, reason, check
+        )
+
+
+async def _lock_trainee(connection: BaseDBAsyncClient, user_id: int) -> None:
+    """Two tabs served by two instances: the second beat waits for the first to commit, and so
+    reads it. SQLite has one writer (and one instance) already."""
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [f"jijiao:study:{user_id}"]
         )

@@ -39,7 +39,12 @@ def make_web_app(
     # Outermost: the status counted is the one the client got, error pages included.
     observed = [] if metrics is None else [request_metrics(metrics)]
     app = web.Application(
-        middlewares=[*observed, middlewares.viewer_and_locale, middlewares.errors],
+        middlewares=[
+            middlewares.request_id,
+            *observed,
+            middlewares.viewer_and_locale,
+            middlewares.errors,
+        ],
         client_max_size=MAX_BODY,
     )
     if metrics is not None:

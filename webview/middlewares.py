@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
+import uuid
 from collections.abc import Awaitable, Callable
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from domain.locales import DEFAULT_LOCALE, resolve_locale
+from infra.logging import REQUEST_ID
 from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer
 
@@ -31,6 +34,28 @@ def _error_response(request: web.Request, status: int) -> web.StreamResponse:
         return web.json_response({"ok": False, "error_code": status}, status=status)
     context = {"status": status, "locale": request.get(LOCALE, DEFAULT_LOCALE.value)}
     return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every line logged for a request carries its id, echoed in `X-Request-ID` so a trainee's
+    report or the reverse proxy's log leads to it; a well-formed id from the proxy is kept."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    value = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    token = REQUEST_ID.set(value)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers[REQUEST_ID_HEADER] = value
+        raise
+    finally:
+        REQUEST_ID.reset(token)
+    response.headers[REQUEST_ID_HEADER] = value
+    return response
 
 
 @web.middleware

@@ -117,9 +117,10 @@ def make_router(staff_group_id: int | None) -> Router:
             reply=message,
         )
 
-    @router.message(in_topic)
+    # Commands are not relayed; they go on to the other staff routers (/exam, /revoke, ...).
+    @router.message(in_topic, ~F.text.regexp(r"^/[A-Za-z]"))
     async def reply_to_trainee(message: Message, desk: Desk, ticket: SupportTicket) -> None:
-        if is_staff_note(message.text or message.caption) or (message.text or "").startswith("/"):
+        if is_staff_note(message.text or message.caption):
             return
         await desk.to_trainee(message, ticket)
 

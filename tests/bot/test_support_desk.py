@@ -269,3 +269,14 @@ async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(harness: Bot
     [card] = [p for p in harness.session.sent(SendPhoto) if p.chat_id == STAFF_GROUP_ID]
     assert card.photo == "form-photo" and "B-96" in (card.caption or "")
     assert card.reply_markup is not None
+
+
+async def test_staff_commands_typed_in_a_trainees_topic_are_answered_not_relayed(
+    harness: BotHarness, ticket
+):
+    before = len(harness.session.sent(SendMessage))
+    await harness.feed(group_message("/courses", STAFF, ticket.thread_id))
+
+    [answer] = harness.session.sent(SendMessage)[before:]
+    assert answer.chat_id == STAFF_GROUP_ID and answer.message_thread_id == ticket.thread_id
+    assert not await models.RelayedMessage.filter(direction="out").exists()

@@ -99,3 +99,63 @@ async def test_shutting_down_finishes_updates_in_flight_and_turns_new_ones_back(
     # aiogram's handler closes the bot session on the web app's shutdown; ours leaves that to
     # the composition root, after every update (polled or posted) is done with it.
     assert not session.closed
+
+
+async def test_an_update_delivered_again_is_not_answered_again(harness: BotHarness, aiohttp_client):
+    # Telegram redelivers an update whose answer it did not see (a timeout after the handler
+    # started): the trainee must not get two replies.
+    client, webhook = await serve(aiohttp_client, harness.dispatcher, harness.bot)
+    update = as_json(updates.message("/start", updates.user(100003, first_name="张三")))
+    for _ in range(3):
+        response = await client.post(WEBHOOK_PATH, json=update, headers={HEADER: SECRET})
+        assert response.status == 200
+    await webhook.drain(5)
+
+    assert len(harness.session.sent(SendMessage)) == 1
+
+
+async def test_two_instances_sharing_redis_answer_a_redelivered_update_once(
+    harness: BotHarness, aiohttp_client, redis_url: str
+):
+    from redis.asyncio import Redis
+
+    from bot.webhook import RedisClaims
+
+    redis = Redis.from_url(redis_url)
+    first, second = web.Application(), web.Application()
+    hooks = []
+    for app in (first, second):
+        hook = Webhook(harness.dispatcher, harness.bot, SECRET, claims=RedisClaims(redis))
+        hook.register(app, path=WEBHOOK_PATH)
+        hooks.append(hook)
+    clients = [await aiohttp_client(first), await aiohttp_client(second)]
+    update = as_json(updates.message("/start", updates.user(100004, first_name="李四")))
+
+    responses = await asyncio.gather(
+        *(c.post(WEBHOOK_PATH, json=update, headers={HEADER: SECRET}) for c in clients)
+    )
+    for hook in hooks:
+        await hook.drain(5)
+    await redis.aclose()
+
+    assert [r.status for r in responses] == [200, 200]
+    assert len(harness.session.sent(SendMessage)) == 1
+
+
+async def test_with_redis_down_an_update_is_still_answered(harness: BotHarness, aiohttp_client):
+    from redis.asyncio import Redis
+
+    from bot.webhook import RedisClaims
+
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    app = web.Application()
+    webhook = Webhook(harness.dispatcher, harness.bot, SECRET, claims=RedisClaims(unreachable))
+    webhook.register(app, path=WEBHOOK_PATH)
+    client = await aiohttp_client(app)
+    update = as_json(updates.message("/start", updates.user(100005, first_name="王五")))
+
+    assert (await client.post(WEBHOOK_PATH, json=update, headers={HEADER: SECRET})).status == 200
+    await webhook.drain(5)
+    await unreachable.aclose()
+
+    assert len(harness.session.sent(SendMessage)) == 1
