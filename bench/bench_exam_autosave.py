@@ -47,6 +47,7 @@ from infra.db.exam_models import ExamAttempt, ExamEvent
 from infra.db.study_models import LessonProgress
 from infra.exam import AttemptView, ExamConfig, Exams
 from infra.i18n import make_i18n
+from infra.pii import Pii
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.settings import ExamSection, StudySection
 from infra.signing import Signer
@@ -67,6 +68,7 @@ CERT_TYPE = CertType.SAFETY_C
 POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 TOKEN = "7000000001:bench"
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+PII = Pii.from_signer(Signer(b"b" * 32))
 
 
 class FixedClock:
@@ -199,6 +201,7 @@ def make_exams(data_dir: Path, signer: Signer) -> Exams:
         load_banks(),
         study,
         signer,
+        Pii.from_signer(signer),
         ExamConfig(
             questions=exam.questions,
             time_limit=timedelta(minutes=exam.time_limit_minutes),
@@ -214,6 +217,7 @@ async def seed(
     clock: Clock,
     count: int = TAKERS,
     first_user: int = FIRST_USER,
+    pii: Pii = PII,
 ) -> list[Taker]:
     """`count` trainees, each with a paid enrolment whose lessons are all credited, and one
     attempt started through Exams.start (which also asks the start face check)."""
@@ -228,7 +232,12 @@ async def seed(
     async with in_transaction():
         for n in range(count):
             user_id = first_user + n
-            person = await models.Person.create(id_number=f"5301021985{n:08d}", name=f"考生{n}")
+            id_number = f"5301021985{n:08d}"
+            person = await models.Person.create(
+                id_number_hash=pii.digest(id_number),
+                id_number_sealed=pii.seal(id_number),
+                name=f"考生{n}",
+            )
             await models.Binding.create(chat_user_id=user_id, person=person)
             certificate = await models.Certificate.create(
                 number=f"BENCH-{n:05d}",

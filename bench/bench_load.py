@@ -68,6 +68,7 @@ from bot.webhook import WEBHOOK_PATH
 from domain.registry import CertType
 from infra.clock import SystemClock
 from infra.db import connection_name, models, open_database
+from infra.pii import Pii
 from infra.signing import Signer
 from localchat import FloodLimits, LocalChat
 from tests.support.instances import (
@@ -151,7 +152,8 @@ async def seed_trainees(count: int, data_dir: Path) -> list[Taker]:
     clock = SystemClock()
     signer = Signer(SECRET_KEY.encode())
     sessions = Sessions(signer, session_ttl=12 * 3600, link_ttl=600)
-    takers = await seed(make_exams(data_dir, signer), sessions, clock, count, FIRST_USER)
+    exams = make_exams(data_dir, signer)
+    takers = await seed(exams, sessions, clock, count, FIRST_USER, Pii.from_signer(signer))
     async with in_transaction():
         bindings = await models.Binding.filter(chat_user_id__in=[t.user_id for t in takers])
         for n, binding in enumerate(bindings):

@@ -24,12 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.payment import CURRENCY, Outcome, PaymentEvent
 from infra.db import models, open_database
+from infra.pii import Pii
 from infra.repositories.payments import TortoisePaymentStore
+from infra.signing import Signer
 
 ORDERS = 1000
 CONCURRENCY = 16
 POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+PII = Pii.from_signer(Signer(b"b" * 32))
 
 
 def postgres_reachable() -> bool:
@@ -41,7 +45,13 @@ def postgres_reachable() -> bool:
 
 
 async def seed(prefix: str) -> list[str]:
-    person = await models.Person.create(id_number=f"{prefix}X", name="压测", phone="13800000000")
+    person = await models.Person.create(
+        id_number_hash=PII.digest(f"{prefix}X"),
+        id_number_sealed=PII.seal(f"{prefix}X"),
+        name="压测",
+        phone_hash=PII.digest("13800000000"),
+        phone_sealed=PII.seal("13800000000"),
+    )
     numbers = []
     for n in range(ORDERS):
         cert = await models.Certificate.create(
@@ -98,7 +108,7 @@ async def main() -> None:
         url, label = f"sqlite://{tempfile.mkdtemp()}/bench.sqlite3", "sqlite"
     context = await open_database(url)
     try:
-        store = TortoisePaymentStore()
+        store = TortoisePaymentStore(PII)
         guarded_orders = await seed("G")
         naive_orders = await seed("N")
         events = [

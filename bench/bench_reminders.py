@@ -172,10 +172,13 @@ def fill_sql(size: int) -> list[str]:
     half = DUE // 2
     deadline_soon = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=CHINA) + timedelta(3)
     return [
-        f"""INSERT INTO person (id, id_number, name, phone, created_at, updated_at)
-            SELECT i, lpad(i::text, 18, '0'), 'P' || i, '138' || lpad(i::text, 8, '0'), now(), now()
+        # The scanner reads no ID number or phone: unique stand-ins for the digests suffice.
+        f"""INSERT INTO person (id, id_number_hash, id_number_sealed, name, phone_hash,
+                                phone_sealed, created_at, updated_at)
+            SELECT i, lpad(i::text, 64, '0'), '', 'P' || i, '', '', now(), now()
             FROM generate_series(1, {size}) i""",
-        f"""INSERT INTO enterprise (id, credit_code, name, contact_phone, created_at, updated_at)
+        f"""INSERT INTO enterprise (id, credit_code, name, contact_phone_sealed, created_at,
+                                    updated_at)
             SELECT e, 'E' || lpad(e::text, 17, '0'), 'Company ' || e, '', now(), now()
             FROM generate_series(1, {enterprises}) e""",
         f"""INSERT INTO certificate (id, number, cert_type, person_id, enterprise_id, expires_on,
