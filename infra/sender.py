@@ -54,6 +54,7 @@ from aiogram.types import InlineKeyboardMarkup
 from domain.clock import Clock
 from domain.reminders import URGENT_KINDS, QuietHours
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
+from infra.telegram import own_retries
 from infra.workers import stop_task
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,11 @@ class BotTransport:
         self._bot = bot
 
     async def send(self, chat_id: int, message: Rendered) -> int:
+        # One call, whatever Telegram answers: the sender retries later under its lease.
+        with own_retries():
+            return await self._send(chat_id, message)
+
+    async def _send(self, chat_id: int, message: Rendered) -> int:
         markup = message.markup
         if message.photo is not None:
             sent = await self._bot.send_photo(

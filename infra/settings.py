@@ -47,6 +47,9 @@ class TelegramSection(BaseModel):
     # instances share (`jijiao localchat`); unset: Telegram's own (or, in local mode, the
     # embedded local chat).
     api_url: str | None = None
+    # Seconds a call to the Bot API may take before it counts as failed (and, for a reply, is
+    # tried again: infra/telegram.py). Telegram answers in well under a second.
+    request_timeout: float = Field(default=20, gt=0)
 
     @field_validator("webhook_url", "api_url")
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -112,7 +112,7 @@ from infra.sender import (
 from infra.settings import ExamSection, ReminderSection, Settings, SettingsError, StudySection
 from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
-from infra.telegram import RetryAfter
+from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
@@ -404,18 +404,18 @@ def make_storage(settings: Settings) -> BaseStorage:
 
 
 def make_bot(settings: Settings) -> Bot:
-    session = None
     api_url = settings.telegram.api_url
     if api_url is None and settings.local_mode:
         api_url = f"http://127.0.0.1:{settings.web.port}/_local"
-    if api_url is not None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    api = PRODUCTION if api_url is None else TelegramAPIServer.from_base(api_url)
+    session = AiohttpSession(api=api, timeout=settings.telegram.request_timeout)
     bot = Bot(
         settings.bot_token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
     bot.session.middleware(RetryAfter())
+    bot.session.middleware(TransientErrors())
     return bot
 
 
@@ -601,6 +601,9 @@ async def running(
         else:
             # A webhook left from an earlier run would make getUpdates fail with a conflict.
             await bot.delete_webhook(drop_pending_updates=False)
+            # aiogram's polling asks getMe once before its loop, where a failure ends the task
+            # for good and the bot would go deaf: ask now, while a failure still stops the start.
+            await bot.me()
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
             )
