@@ -128,6 +128,8 @@ class PaymentSection(BaseModel):
     # staging server says so explicitly.
     sandbox_outside_local_mode: bool = False
     fee_fen: int = Field(default=30000, gt=0)
+    # Seconds between asking the provider about open orders (a lost notification, S9).
+    reconcile_every: float = Field(default=60, gt=0)
     fees: dict[str, int] = Field(default_factory=dict)
     wechat_mchid: str | None = None
     wechat_appid: str | None = None

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ import pytest
 from aiohttp import web
 
 from infra.settings import LOCAL_BOT_TOKEN, LOCAL_STAFF_GROUP_ID, Settings, load_settings
+from jijiao.app import Runtime
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from tests.e2e.conftest import free_port
-from tests.support.faults import FaultyTelegram
+from tests.support.faults import FaultyTelegram, TcpProxy
 from tests.support.prometheus import sample
+from webview.auth import SESSION_COOKIE, Viewer
 
 ENVIRONMENT = (
     "TELEGRAM_BOT_TOKEN",
@@ -112,6 +115,66 @@ def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[.
         return load_settings(app=app, web=web_section, **sections)
 
     return make
+
+
+@dataclass
+class Product:
+    """The app running in this process with its embedded local chat, a proxy in front of one
+    of its dependencies, and a web client."""
+
+    runtime: Runtime
+    proxy: TcpProxy
+    http: aiohttp.ClientSession
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def chat(self) -> LocalChat:
+        assert self.runtime.localchat is not None
+        return self.runtime.localchat
+
+    def cookie(self, user_id: int, language: str) -> dict[str, str]:
+        sessions = self.runtime.services.handlers["sessions"]
+        viewer = Viewer(user_id, "Lin", language)
+        return {SESSION_COOKIE: sessions.session_token(viewer, datetime.now(UTC))}
+
+    async def get(self, path: str, **kwargs) -> tuple[int, str, aiohttp.ClientResponse]:
+        async with self.http.get(f"{self.settings.base_url}{path}", **kwargs) as response:
+            return response.status, await response.text(), response
+
+    def last_id(self, chat_id: int) -> int:
+        if chat_id not in self.chat.chats:
+            return 0
+        messages = self.chat.messages(chat_id)["messages"]
+        return messages[-1]["message_id"] if messages else 0
+
+    async def answer(self, chat_id: int, after: int) -> dict[str, Any]:
+        found = (await self.chat.wait_messages(chat_id, after, wait=20))["messages"]
+        assert found, f"no answer in chat {chat_id} within 20 s"
+        return found[0]
+
+    async def send(self, user_id: int, text: str, language: str) -> dict[str, Any]:
+        """The bot's next message in this chat after the user says `text`."""
+        after = self.last_id(user_id)
+        self.chat.send_text(user_id, text, first_name="Lin", language_code=language)
+        return await self.answer(user_id, after)
+
+    async def say(self, user_id: int, text: str, language: str) -> str:
+        return str((await self.send(user_id, text, language))["text"])
+
+    async def press(self, user_id: int, message: dict[str, Any], label: str) -> dict[str, Any]:
+        """Presses the button whose text has `label`; the bot's next message."""
+        data = next(
+            button["callback_data"]
+            for row in message["reply_markup"]["inline_keyboard"]
+            for button in row
+            if label in button["text"]
+        )
+        after = self.last_id(user_id)
+        self.chat.click(user_id, message["message_id"], data)
+        return await self.answer(user_id, after)
 
 
 async def updates_done(settings: Settings, count: int, kind: str = "message") -> None:
