@@ -13,6 +13,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from infra.settings import LOCAL_BOT_TOKEN, LOCAL_STAFF_GROUP_ID, Settings, load_settings
@@ -99,6 +102,20 @@ async def serve_telegram(token: str = LOCAL_BOT_TOKEN) -> AsyncIterator[Telegram
 async def telegram() -> AsyncIterator[Telegram]:
     async with serve_telegram() as served:
         yield served
+
+
+TIMEOUT = 1.0  # seconds a Bot API call may take here before it counts as timed out
+
+
+@pytest.fixture
+async def bot(telegram: Telegram) -> AsyncIterator[Bot]:
+    """A bare bot (no retrying middlewares) whose calls go through the faulty network."""
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(telegram.faults.api_url), timeout=TIMEOUT
+    )
+    bot = Bot(LOCAL_BOT_TOKEN, session=session)
+    yield bot
+    await bot.session.close()
 
 
 @pytest.fixture

@@ -13,28 +13,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from infra.db import models
 from infra.sender import BotTransport
-from infra.settings import LOCAL_BOT_TOKEN, Settings
+from infra.settings import Settings
 from jijiao.app import Runtime, make_bot, running
 from tests.conftest import FixedClock
-from tests.faults.conftest import Telegram, eventually, updates_done
+from tests.faults.conftest import TIMEOUT, Telegram, eventually, updates_done
 from tests.reminders import world
-
-TIMEOUT = 1.0  # seconds a Bot API call may take here before it counts as timed out
-
-
-@pytest.fixture
-async def bot(telegram: Telegram) -> AsyncIterator[Bot]:
-    session = AiohttpSession(
-        api=TelegramAPIServer.from_base(telegram.faults.api_url), timeout=TIMEOUT
-    )
-    bot = Bot(LOCAL_BOT_TOKEN, session=session)
-    yield bot
-    await bot.session.close()
 
 
 async def send_until_settled(send: Callable, clock: FixedClock, rounds: int = 30) -> None:

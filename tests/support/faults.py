@@ -20,7 +20,7 @@ import json
 import re
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -138,7 +138,7 @@ EVERY = None  # a rule for every method but getUpdates
 
 @dataclass
 class _Rule:
-    action: str  # fail | lose | hang
+    action: str  # fail | lose | hold | hang
     methods: frozenset[str] | None
     chats: frozenset[int] | None
     times: int | None  # None: until cleared
@@ -163,6 +163,8 @@ class FaultyTelegram:
     forwarded: Counter[str] = field(default_factory=Counter)  # reached Telegram
     faults: Counter[str] = field(default_factory=Counter)  # answered here, by action
     failed: Counter[str] = field(default_factory=Counter)  # answered here, by method
+    # Awaited with the method's name once Telegram did a call, before its answer goes back.
+    before_answer: Callable[[str], Awaitable[None]] | None = None
     _rules: list[_Rule] = field(default_factory=list)
     _down: asyncio.Event = field(default_factory=asyncio.Event)
     _in_flight: int = 0
@@ -209,6 +211,11 @@ class FaultyTelegram:
     def lose_answers(self, *methods: str, times: int | None = 1, status: int = 502) -> None:
         """Pass the call on (Telegram does it), then answer `status`: the answer was lost."""
         self._add("lose", methods, times, status, None)
+
+    def hold_answers(self, *methods: str, times: int | None = 1) -> None:
+        """Pass the call on (Telegram does it), then keep its answer until `clear()`: the caller
+        waits, not knowing that the message is out (`faults["hold"]` counts them)."""
+        self._add("hold", methods, times, 504, None)
 
     def hang(
         self, *methods: str, times: int | None = 1, chats: Collection[int] | None = None
@@ -322,8 +329,12 @@ class FaultyTelegram:
                 self._idle.set()
         if method:
             self.forwarded[method] += 1
-        if rule is not None:  # lose: Telegram did it, the caller hears otherwise
+            if self.before_answer is not None:
+                await self.before_answer(method)
+        if rule is not None:  # lose, hold: Telegram did it, the caller hears otherwise
             self.faults[rule.action] += 1
             self.failed[method] += 1
+            if rule.action == "hold":
+                await self._release.wait()
             return self._error(rule.status)
         return web.Response(status=status, body=answer, content_type=content_type)
