@@ -45,14 +45,23 @@ class BotPaymentNotifier:
         return account.locale.value if account else self._i18n.default_locale
 
     async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
+        """Queued in the payment's own transaction (ApplyPayment): the confirmation goes out
+        once even if this process dies right after the commit."""
         assert order.paid_at is not None
         deadline = study_deadline(order.paid_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-        with self._i18n.context(), self._i18n.use_locale(await self._locale(order.payer)):
-            await self._bot.send_message(
-                order.payer,
-                texts.paid(order, deadline, found_by_reconciliation=found_by_reconciliation),
-                reply_markup=kb.start_studying(self._webapp_url),
-            )
+        await self._outbox_or_send(
+            order,
+            ReminderKind.ORDER_PAID,
+            f"{ReminderKind.ORDER_PAID.value}|{order.number}",
+            {
+                "order": order.number,
+                "amount_fen": order.amount_fen,
+                "deadline": deadline,
+                "invoice_due": order.invoice_due_on.isoformat() if order.invoice_due_on else None,
+                "found_by_reconciliation": found_by_reconciliation,
+                "webapp_url": self._webapp_url,
+            },
+        )
 
     async def expiring(self, order: Order) -> None:
         await self._outbox_or_send(

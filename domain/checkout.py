@@ -4,7 +4,7 @@ and the invoice (R-PAY-1..5, S5-S9)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -15,7 +15,6 @@ from domain.enrolment import Channel
 from domain.identifiers import InvalidIdentifier, validate_credit_code
 from domain.identity import Bindings
 from domain.payment import (
-    APPLYING,
     EXPIRY_WARNING,
     FOR_STAFF,
     INVOICE_WORKING_DAYS,
@@ -96,10 +95,17 @@ class PaymentStore(Protocol):
     async def set_pay_url(self, number: str, url: str) -> None: ...
     async def get(self, number: str) -> Order | None: ...
     async def apply(
-        self, event: PaymentEvent, provider: str, source: str, invoice_due: Callable[[date], date]
+        self,
+        event: PaymentEvent,
+        provider: str,
+        source: str,
+        invoice_due: Callable[[date], date],
+        on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
         """Under a lock on the order: decide(), then record the payment and start the study
-        window of its enrolments when the outcome applies. Logs every event."""
+        window of its enrolments when the outcome applies. Logs every event. `on_applied` runs
+        with the paid order inside the same transaction, so what it writes commits together
+        with the payment or not at all."""
         ...
 
     async def expire(self, now: datetime) -> list[Order]:
@@ -114,7 +120,11 @@ class PaymentStore(Protocol):
 
 
 class PaymentNotifier(Protocol):
-    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None: ...
+    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
+        """Runs inside the payment's transaction: it queues the payer's confirmation (to go
+        out once, whatever happens to this process after the commit); it does not send."""
+        ...
+
     async def expiring(self, order: Order) -> None: ...
     async def expired(self, order: Order) -> None: ...
     async def for_staff(self, order_number: str, outcome: Outcome) -> None: ...
@@ -260,13 +270,18 @@ class ApplyPayment:
         return self._working_days.add(paid_on, INVOICE_WORKING_DAYS)
 
     async def __call__(self, event: PaymentEvent, source: str) -> Outcome:
-        outcome, order = await self._store.apply(event, self._provider, source, self._invoice_due)
-        if order is not None and outcome in APPLYING:
+        async def confirm(order: Order, outcome: Outcome) -> None:
+            # With the payment, not after it: a crash between the two would leave the payer
+            # paid and unconfirmed, and the provider's retries are duplicates that say nothing.
             await self._notifier.paid(
                 order,
                 late=outcome is Outcome.APPLIED_LATE,
                 found_by_reconciliation=source == "query",
             )
+
+        outcome, _ = await self._store.apply(
+            event, self._provider, source, self._invoice_due, on_applied=confirm
+        )
         if outcome in FOR_STAFF:
             await self._notifier.for_staff(event.order_number, outcome)
         return outcome

@@ -42,6 +42,7 @@ class ReminderKind(StrEnum):
     # After a failed attempt, if no new one was started: attempts left and the window's end.
     EXAM_ATTEMPTS = "exam_attempts"
     # Answers to the trainee's own action minutes ago: sent in quiet hours too.
+    ORDER_PAID = "order_paid"
     ORDER_EXPIRING = "order_expiring"
     ORDER_EXPIRED = "order_expired"
     INVOICE_READY = "invoice_ready"
@@ -50,7 +51,12 @@ class ReminderKind(StrEnum):
 
 
 URGENT_KINDS = frozenset(
-    {ReminderKind.ORDER_EXPIRING, ReminderKind.ORDER_EXPIRED, ReminderKind.INVOICE_READY}
+    {
+        ReminderKind.ORDER_PAID,
+        ReminderKind.ORDER_EXPIRING,
+        ReminderKind.ORDER_EXPIRED,
+        ReminderKind.INVOICE_READY,
+    }
 )
 
 

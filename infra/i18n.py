@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -22,8 +23,12 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parts[-3])
-        with mo_path.open("wb") as mo_file:
+        # Written aside and renamed into place: instances starting at once from one tree
+        # compile side by side, and one must never read another's half-written file.
+        partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial, mo_path)
         written.append(mo_path)
     return written
 

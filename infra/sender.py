@@ -14,14 +14,19 @@ cannot help.
 
 Exactly once, and its one gap: a row is claimed under a lease and the lease is renewed while
 the sender works, so a living sender keeps its rows and a crashed one's rows are taken over
-after the lease. The row is marked `sent` by the very next statement after Telegram's answer
-arrives, with nothing awaited in between. A crash (SIGKILL, power loss) after Telegram
-accepted a message and before that UPDATE committed leaves the row `sending`; after the lease
-another sender sends it again: that message reaches its recipient twice. The window is one
-database write long (about a millisecond), so a crash duplicates at most the few messages in
-flight at that instant, usually none. The same holds for a reply lost on the network after
-Telegram delivered: the Bot API has no idempotency key, so a retry cannot be told apart from a
-first send. Nothing else sends twice.
+after the lease. Claimed rows not yet handed to Telegram are simply sent later. The row is
+marked `sent` by the very next statement after Telegram's answer arrives, with nothing awaited
+in between (Telegram's message id is stored with it). A crash (SIGKILL, power loss) after
+Telegram stored a message and before that UPDATE committed leaves the row `sending`; after the
+lease another sender sends it again: that message reaches its recipient twice. The window is
+Telegram's answer on its way back plus one database write (a few milliseconds), and at most
+`max_in_flight` messages are in it at once; tests/faults/test_process_killed.py measures it at
+the kill and finds the duplicates to be exactly the messages it held (none, in practice, when
+the kill lands anywhere; every one when Telegram's answers are held back at that moment). The
+same holds for an answer lost on the network after Telegram delivered, and for a mark that
+cannot be written within half a lease (a database away for longer than that): the Bot API has
+no idempotency key, so a second send cannot be told apart from a first. Nothing else sends
+twice.
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ from aiogram.types import InlineKeyboardMarkup
 
 from domain.clock import Clock
 from domain.reminders import URGENT_KINDS, QuietHours
+from infra.outages import describe
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
+from infra.telegram import own_retries
 from infra.workers import stop_task
 
 log = logging.getLogger(__name__)
@@ -90,6 +97,11 @@ class BotTransport:
         self._bot = bot
 
     async def send(self, chat_id: int, message: Rendered) -> int:
+        # One call, whatever Telegram answers: the sender retries later under its lease.
+        with own_retries():
+            return await self._send(chat_id, message)
+
+    async def _send(self, chat_id: int, message: Rendered) -> int:
         markup = message.markup
         if message.photo is not None:
             sent = await self._bot.send_photo(
@@ -441,16 +453,35 @@ class OutboxSender:
             return
 
     async def _mark_sent(self, item: Claimed, message_id: int) -> None:
+        """The message is out; a mark lost for good would send it again after the lease. The
+        row stays ours until then, so a database that is away for a moment (restarting) is
+        waited for, up to half a lease: the lease was renewed at most a third of a lease before
+        the send, and the update is conditional on still holding the row anyway."""
         self.stats["sent"] += 1
-        for attempt in range(3):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.lease.total_seconds() / 2
+        delay = 0.05
+        attempt = 1
+        while True:
             try:
                 if not await self._outbox.mark_sent(item, message_id, self._clock.now()):
                     log.warning("outbox: row %s was sent after its lease ran out", item.id)
                 return
-            except Exception:
-                # The message is out; a lost mark would resend it after the lease.
-                log.exception("outbox: row %s sent but not marked (try %s)", item.id, attempt + 1)
-                await asyncio.sleep(0.05 * (attempt + 1))
+            except Exception as exc:
+                if loop.time() + delay > deadline:
+                    log.exception("outbox: row %s sent but not marked: it goes out again", item.id)
+                    return
+                if attempt == 1:
+                    log.warning(
+                        "outbox: row %s sent but not marked yet (%s); trying again",
+                        item.id,
+                        describe(exc),
+                    )
+                else:
+                    log.debug("outbox: row %s still not marked (try %s)", item.id, attempt)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            attempt += 1
 
     async def _unreachable(self, item: Claimed, reason: str) -> None:
         await self._outbox.mark_unreachable(item.chat_id)

@@ -47,6 +47,9 @@ class TelegramSection(BaseModel):
     # instances share (tests/support/instances.py); unset: Telegram's own (or, in local mode,
     # the embedded local chat).
     api_url: str | None = None
+    # Seconds a call to the Bot API may take before it counts as failed (and, for a reply, is
+    # tried again: infra/telegram.py). Telegram answers in well under a second.
+    request_timeout: float = Field(default=20, gt=0)
 
     @field_validator("webhook_url", "api_url")
     @classmethod
@@ -125,6 +128,8 @@ class PaymentSection(BaseModel):
     # staging server says so explicitly.
     sandbox_outside_local_mode: bool = False
     fee_fen: int = Field(default=30000, gt=0)
+    # Seconds between asking the provider about open orders (a lost notification, S9).
+    reconcile_every: float = Field(default=60, gt=0)
     fees: dict[str, int] = Field(default_factory=dict)
     wechat_mchid: str | None = None
     wechat_appid: str | None = None

@@ -1,20 +1,56 @@
-"""The bot's HTTP session to Telegram: flood-control answers are waited out, not lost."""
+"""The bot's HTTP session to Telegram: flood-control answers are waited out, and a 5xx or a
+timeout is tried again a couple of times, not lost.
+
+What a retry may cost. The Bot API has no idempotency key. A 5xx or a timeout does not say
+whether Telegram did the call: a 502 from its front usually means it did not, but a timeout, or
+an answer lost on the way back, may come after the message was delivered. Trying again can
+then send the same message twice; not trying again leaves the trainee with no answer at all.
+For a reply to what a person just did, a rare duplicate is the lesser harm, so every call but
+`getUpdates` (polling has its own backoff) is tried up to `attempts` times within `budget`
+seconds. A button's answer tried again after the first one did arrive is refused by Telegram as
+too old; that refusal is taken as the success it stands for. Past the budget the error goes to
+the caller: the handler's error, logged, and the trainee hears nothing more from that update.
+
+The outbox sender opts out (`own_retries`): it retries with its own growing delay under a
+lease, honours 429s through the shared rate limiter, and must not hold a send slot for seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
+import random
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
 log = logging.getLogger(__name__)
+
+_OWN_RETRIES: contextvars.ContextVar[bool] = contextvars.ContextVar("own_retries", default=False)
+
+
+@contextlib.contextmanager
+def own_retries() -> Iterator[None]:
+    """Calls made inside go to Telegram once: the caller handles 429s, 5xx and timeouts."""
+    token = _OWN_RETRIES.set(True)
+    try:
+        yield
+    finally:
+        _OWN_RETRIES.reset(token)
 
 
 class RetryAfter(BaseRequestMiddleware):
@@ -31,6 +67,8 @@ class RetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
+        if _OWN_RETRIES.get():
+            return await make_request(bot, method)
         waited = 0.0
         while True:
             try:
@@ -41,3 +79,49 @@ class RetryAfter(BaseRequestMiddleware):
                 log.info("flood control on %s: waiting %ss", type(method).__name__, exc.retry_after)
                 await asyncio.sleep(exc.retry_after)
                 waited += exc.retry_after
+
+
+class TransientErrors(BaseRequestMiddleware):
+    """A 5xx or a network error (a timeout included) is tried again, `attempts` times in all,
+    after `first_delay`, then three times as long, with jitter; no new try starts after
+    `budget` seconds. See the module docstring for the duplicate this may cause."""
+
+    def __init__(self, attempts: int = 3, first_delay: float = 0.5, budget: float = 30.0) -> None:
+        self.attempts = attempts
+        self.first_delay = first_delay
+        self.budget = budget
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        if _OWN_RETRIES.get() or isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        delay = self.first_delay
+        attempt = 1
+        while True:
+            try:
+                return await make_request(bot, method)
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                waited = loop.time() - started
+                if attempt >= self.attempts or waited + delay > self.budget:
+                    raise
+                log.warning(
+                    "telegram: %s failed (%s), try %s of %s in %.1fs",
+                    type(method).__name__,
+                    exc.message,
+                    attempt + 1,
+                    self.attempts,
+                    delay,
+                )
+            except TelegramBadRequest:
+                if attempt > 1 and isinstance(method, AnswerCallbackQuery):
+                    return True  # the earlier try reached Telegram: the button is answered
+                raise
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay *= 3
+            attempt += 1

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from infra.outages import describe, is_outage
+
 log = logging.getLogger(__name__)
 
 
@@ -110,8 +112,17 @@ class Workers:
         while True:
             try:
                 await self._turn(job)
-            except Exception:
-                log.exception("job %s failed; it runs again in %ss", job.name, job.every)
+            except Exception as exc:
+                if is_outage(exc):
+                    # Redis (no lease) or PostgreSQL down: skip this turn, the next one may run.
+                    log.warning(
+                        "job %s skipped, a dependency is unavailable (%s); next try in %ss",
+                        job.name,
+                        describe(exc),
+                        job.every,
+                    )
+                else:
+                    log.exception("job %s failed; it runs again in %ss", job.name, job.every)
             await asyncio.sleep(job.every)
 
     async def _turn(self, job: Job) -> None:
@@ -140,8 +151,11 @@ class Workers:
             await asyncio.sleep(job.every / 2)
             try:
                 kept = await self._lease.keep(job.name, job.every)
-            except Exception:
-                log.exception("job %s: could not keep its lease", job.name)
+            except Exception as exc:
+                if is_outage(exc):
+                    log.warning("job %s: could not keep its lease (%s)", job.name, describe(exc))
+                else:
+                    log.exception("job %s: could not keep its lease", job.name)
                 return
             if not kept:
                 log.warning("job %s lost its lease while running", job.name)

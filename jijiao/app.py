@@ -17,7 +17,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -113,7 +113,7 @@ from infra.sender import (
 from infra.settings import ExamSection, ReminderSection, Settings, SettingsError, StudySection
 from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
-from infra.telegram import RetryAfter
+from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
@@ -179,6 +179,7 @@ def build_services(
     exam: ExamSection | None = None,
     redis: Redis | None = None,
     metrics: Metrics | None = None,
+    reconcile_every: float = 60,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     pii = Pii.from_signer(signer)
@@ -229,7 +230,11 @@ def build_services(
     }
     jobs = [
         Job("expire_orders", 15, ExpireOrders(store, provider, notifier, clock)),
-        Job("reconcile_payments", 60, Reconcile(store, provider, apply_payment, clock)),
+        Job(
+            "reconcile_payments",
+            reconcile_every,
+            Reconcile(store, provider, apply_payment, clock),
+        ),
         Job("overdue_invoices", 6 * 3600, flag_overdue_invoices),
     ]
     reminder_handlers, reminder_jobs = build_reminders(
@@ -408,18 +413,18 @@ def make_storage(settings: Settings, pii: Pii) -> BaseStorage:
 
 
 def make_bot(settings: Settings) -> Bot:
-    session = None
     api_url = settings.telegram.api_url
     if api_url is None and settings.local_mode:
         api_url = f"http://127.0.0.1:{settings.web.port}/_local"
-    if api_url is not None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    api = PRODUCTION if api_url is None else TelegramAPIServer.from_base(api_url)
+    session = AiohttpSession(api=api, timeout=settings.telegram.request_timeout)
     bot = Bot(
         settings.bot_token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
     bot.session.middleware(RetryAfter())
+    bot.session.middleware(TransientErrors())
     return bot
 
 
@@ -524,6 +529,7 @@ async def running(
         exam=settings.exam,
         redis=redis,
         metrics=metrics,
+        reconcile_every=settings.payment.reconcile_every,
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(
@@ -549,7 +555,9 @@ async def running(
         sessions=sessions,
         clock=clock,
         accounts=accounts,
-        health_checks={"database": functools.partial(ping, settings.database_url)},
+        # Liveness is this process answering: a database outage is for /readyz to report, and
+        # restarting the app would not bring the database back.
+        health_checks={},
         ready_checks=ready_checks(settings, redis, services.faces),
         metrics=metrics,
     )
@@ -606,6 +614,9 @@ async def running(
         else:
             # A webhook left from an earlier run would make getUpdates fail with a conflict.
             await bot.delete_webhook(drop_pending_updates=False)
+            # aiogram's polling asks getMe once before its loop, where a failure ends the task
+            # for good and the bot would go deaf: ask now, while a failure still stops the start.
+            await bot.me()
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
             )

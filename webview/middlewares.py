@@ -11,6 +11,7 @@ from aiohttp import web
 
 from domain.locales import DEFAULT_LOCALE, resolve_locale
 from infra.logging import REQUEST_ID
+from infra.outages import describe, is_outage
 from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer
 
@@ -29,11 +30,27 @@ def wants_json(request: web.Request) -> bool:
     )
 
 
+# What a client is told to wait before trying again while a dependency is down.
+RETRY_AFTER = 60
+
+
 def _error_response(request: web.Request, status: int) -> web.StreamResponse:
     if wants_json(request):
-        return web.json_response({"ok": False, "error_code": status}, status=status)
-    context = {"status": status, "locale": request.get(LOCALE, DEFAULT_LOCALE.value)}
-    return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+        body: dict[str, object] = {"ok": False, "error_code": status}
+        if status == 503:
+            i18n = request.app[keys.I18N]
+            with i18n.context(), i18n.use_locale(request.get(LOCALE, DEFAULT_LOCALE.value)):
+                body["error"] = "temporarily_unavailable"
+                body["message"] = i18n.gettext(
+                    "The service is temporarily unavailable. Please try again in a minute."
+                )
+        response = web.json_response(body, status=status)
+    else:
+        context = {"status": status, "locale": request.get(LOCALE, DEFAULT_LOCALE.value)}
+        response = aiohttp_jinja2.render_template("error.html", request, context, status=status)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -60,19 +77,26 @@ async def request_id(request: web.Request, handler: Handler) -> web.StreamRespon
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Friendly pages for people, JSON for the API; a 500 never shows a traceback."""
+    """Friendly pages for people, JSON for the API; a 500 never shows a traceback. PostgreSQL
+    or Redis unreachable is a 503 ("temporarily unavailable"), logged in one line: the drivers
+    reconnect by themselves, so the same request works again once the outage is over."""
     try:
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed, web.HTTPRequestEntityTooLarge) as exc:
         return _error_response(request, exc.status)
-    except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG:  # a static file name longer than the disk takes
-            return _error_response(request, 404)
-        log.exception("request %s %s failed", request.method, request.path)
-        return _error_response(request, 500)
     except web.HTTPException:
         raise
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+            return _error_response(request, 404)  # a static file name longer than the disk takes
+        if is_outage(exc):
+            log.warning(
+                "request %s %s: a dependency is unavailable (%s)",
+                request.method,
+                request.path,
+                describe(exc),
+            )
+            return _error_response(request, 503)
         log.exception("request %s %s failed", request.method, request.path)
         return _error_response(request, 500)
 

@@ -11,6 +11,7 @@ from aiogram.types import ErrorEvent
 from bot.middlewares import answered_queries
 from bot.texts import common as texts
 from domain.errors import DomainError
+from infra.outages import describe, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,17 @@ async def _tell(event: ErrorEvent, text: str) -> None:
 
 def make_router() -> Router:
     router = Router(name="errors")
+
+    @router.errors(lambda event: is_outage(event.exception))
+    async def temporarily_unavailable(event: ErrorEvent) -> None:
+        """PostgreSQL or Redis unreachable: one line in the log (it is not a bug) and a clear
+        answer; the drivers reconnect by themselves, so the next try after the outage works."""
+        log.warning(
+            "update %s: a dependency is unavailable (%s)",
+            event.update.update_id,
+            describe(event.exception),
+        )
+        await _tell(event, texts.temporarily_unavailable())
 
     @router.errors(ExceptionTypeFilter(DomainError))
     async def explain_refusal(event: ErrorEvent) -> None:

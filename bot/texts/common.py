@@ -71,6 +71,10 @@ def something_went_wrong() -> str:
     )
 
 
+def temporarily_unavailable() -> str:
+    return _("Sorry, the service is temporarily unavailable. Please try again in a minute.")
+
+
 def error_text(code: str) -> str:
     texts = {
         "unsupported_locale": _("That language is not available. Please choose one of the list."),

@@ -90,10 +90,17 @@ def order_caption(order: Order) -> str:
     )
 
 
-def paid(order: Order, deadline: str, *, found_by_reconciliation: bool) -> str:
+def paid(
+    number: str,
+    amount_fen: int,
+    deadline: str,
+    invoice_due: str | None,
+    *,
+    found_by_reconciliation: bool,
+) -> str:
     lines = [
         _("✅ Payment of ¥{amount} received for order {number}.").format(
-            amount=format_yuan(order.amount_fen), number=order.number
+            amount=format_yuan(amount_fen), number=number
         )
     ]
     if found_by_reconciliation:
@@ -101,10 +108,7 @@ def paid(order: Order, deadline: str, *, found_by_reconciliation: bool) -> str:
     lines.append(
         _(
             "Study and take the exam by {deadline} (30 days). The invoice is expected by {date}."
-        ).format(
-            deadline=deadline,
-            date=order.invoice_due_on.isoformat() if order.invoice_due_on else "—",
-        )
+        ).format(deadline=deadline, date=invoice_due or "—")
     )
     return "\n".join(lines)
 

@@ -261,7 +261,17 @@ def exam_attempts(params: dict[str, Any]) -> str:
 
 
 def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
-    """The order and invoice notices: a button for a new QR code, the invoice as the file."""
+    """The order and invoice notices: a button to start studying once paid, a button for a new
+    QR code after an expiry, the invoice as the file."""
+    if kind is ReminderKind.ORDER_PAID:
+        text = payment.paid(
+            params["order"],
+            params["amount_fen"],
+            params["deadline"],
+            params.get("invoice_due"),
+            found_by_reconciliation=params.get("found_by_reconciliation", False),
+        )
+        return Rendered(text, markup=payment_keyboards.start_studying(params["webapp_url"]))
     if kind is ReminderKind.ORDER_EXPIRING:
         return Rendered(
             payment.expiring(params["order"], datetime.fromisoformat(params["expires_at"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
@@ -154,8 +154,14 @@ class TortoisePaymentStore:
         return found[0] if found else None
 
     async def apply(
-        self, event: PaymentEvent, provider: str, source: str, invoice_due: Callable[[date], date]
+        self,
+        event: PaymentEvent,
+        provider: str,
+        source: str,
+        invoice_due: Callable[[date], date],
+        on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
+        order: Order | None = None
         async with in_transaction(_connection()) as db:
             row = (
                 await models.Order.filter(number=event.order_number)
@@ -208,9 +214,14 @@ class TortoisePaymentStore:
                 transaction_id=event.transaction_id,
                 amount_fen=event.amount_fen,
             )
-        # Only a payment that applied needs the whole order (to tell the payer); duplicates,
-        # the common case under provider retries, stay cheap.
-        return outcome, (await self.get(event.order_number) if outcome in APPLYING else None)
+            # Only a payment that applied needs the whole order (to tell the payer); duplicates,
+            # the common case under provider retries, stay cheap. Read inside the transaction
+            # (this task's queries run in it), and so is what `on_applied` writes.
+            if outcome in APPLYING:
+                order = await self.get(event.order_number)
+                if order is not None and on_applied is not None:
+                    await on_applied(order, outcome)
+        return outcome, order
 
     async def expire(self, now: datetime) -> list[Order]:
         expired: list[Order] = []

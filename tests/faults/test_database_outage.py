@@ -1,0 +1,133 @@
+"""PostgreSQL going away while the app runs, and coming back.
+
+The app (in this process, as `jijiao run` starts it) reaches its database through a proxy that
+the test cuts: every connection closed, new ones refused, as a restarted server does. Meanwhile
+the web server stays up, /healthz stays alive, /readyz says the database is down, pages and
+the Mini App's API answer 503 with a clear localized text, a trainee writing to the bot is told
+to try again in a minute, and the jobs skip their turns. Once the proxy accepts again,
+everything works by itself: no restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+from aiogram import Bot
+
+from infra.db import models, open_database
+from infra.sender import BotTransport
+from jijiao.app import running
+from tests.conftest import FixedClock
+from tests.faults.conftest import Product, Telegram, eventually
+from tests.reminders import world
+from tests.support.faults import TcpProxy
+
+ZH_USER, EN_USER = 630_001, 630_002
+UNAVAILABLE_ZH = "服务暂时不可用"
+UNAVAILABLE_EN = "temporarily unavailable"
+
+
+@pytest.fixture
+async def product(postgres_url: str, make_settings) -> AsyncIterator[Product]:
+    async with TcpProxy.to(postgres_url) as database:
+        settings = make_settings(
+            database={"url": database.url_for(postgres_url)},
+            reminders={"send_every": 0.2, "quiet_start": "00:00", "quiet_end": "00:00"},
+        )
+        async with running(settings) as runtime, aiohttp.ClientSession() as http:
+            yield Product(runtime, database, http)
+
+
+async def test_a_database_outage_is_explained_everywhere_and_ends_by_itself(
+    product: Product, caplog: pytest.LogCaptureFixture
+):
+    assert (await product.say(ZH_USER, "/start", "zh-hans")).startswith("Lin，您好！")
+    assert (await product.get("/app/study", cookies=product.cookie(EN_USER, "en")))[0] == 200
+
+    await product.proxy.cut()
+    caplog.set_level(logging.WARNING)
+
+    # The web server is up: alive, but not ready, and it says why.
+    status, _, _ = await product.get("/healthz")
+    assert status == 200
+    status, body, _ = await product.get("/readyz")
+    assert status == 503 and '"failing": ["database"]' in body
+
+    # Pages and the Mini App's API: 503, in the viewer's language, no traceback.
+    status, page, response = await product.get("/app/study", cookies=product.cookie(EN_USER, "en"))
+    assert status == 503 and response.headers["Retry-After"] == "60"
+    assert "Temporarily unavailable" in page and "Traceback" not in page
+    status, page, _ = await product.get("/app/study", cookies=product.cookie(ZH_USER, "zh-hans"))
+    assert status == 503 and UNAVAILABLE_ZH in page
+    status, body, response = await product.get(
+        "/app/api/study/progress?enrolment=1", cookies=product.cookie(EN_USER, "en")
+    )
+    assert status == 503 and response.content_type == "application/json"
+    assert '"error": "temporarily_unavailable"' in body and UNAVAILABLE_EN in body
+
+    # The bot: a short answer instead of silence, in each person's language.
+    assert UNAVAILABLE_ZH in await product.say(ZH_USER, "/start", "zh-hans")
+    assert UNAVAILABLE_EN in await product.say(EN_USER, "/start", "en")
+
+    # The jobs skip their turns with one line each, and keep going.
+    async def a_job_skipped() -> bool:
+        return any("send_outbox skipped" in r.getMessage() for r in caplog.records)
+
+    await eventually(a_job_skipped, what="the outbox job skips its turn")
+    assert not any(r.exc_info for r in caplog.records if r.name == "infra.workers")
+
+    await product.proxy.restore()
+
+    async def ready() -> bool:
+        return (await product.get("/readyz"))[0] == 200
+
+    await eventually(ready, what="/readyz is 200 again")
+    assert (await product.say(ZH_USER, "/start", "zh-hans")).startswith("Lin，您好！")
+    status, page, _ = await product.get("/app/study", cookies=product.cookie(EN_USER, "en"))
+    assert status == 200 and "Temporarily unavailable" not in page
+    # ...and the jobs run again: a notice queued now reaches the trainee.
+    after = product.chat.messages(ZH_USER)["messages"][-1]["message_id"]
+    await world.broadcast_to([ZH_USER], datetime.now(UTC), "数据库已恢复 The database is back")
+    notice = (await product.chat.wait_messages(ZH_USER, after, wait=20))["messages"]
+    assert [m["text"] for m in notice] == ["数据库已恢复 The database is back"]
+
+
+async def test_a_database_blip_just_after_telegram_took_messages_sends_none_twice(
+    postgres_url: str, i18n, telegram: Telegram, bot: Bot, caplog: pytest.LogCaptureFixture
+):
+    """The outbox sender handed messages to Telegram and then could not mark them: it keeps
+    trying while the rows are still its own (half a lease), instead of leaving them to be
+    sent again after the lease."""
+    clock = FixedClock()
+    users = [631_001, 631_002, 631_003]
+    async with TcpProxy.to(postgres_url) as database:
+        context = await open_database(database.url_for(postgres_url))
+        try:
+            telegram.start_users(users)
+            await world.broadcast_to(users, clock.now(), "Notice")
+
+            async def cut_when_telegram_took_the_first(method: str) -> None:
+                if method == "sendmessage" and telegram.faults.forwarded[method] == 1:
+                    await database.cut()
+
+            telegram.faults.before_answer = cut_when_telegram_took_the_first
+            caplog.set_level(logging.DEBUG, logger="infra.sender")
+            sending = asyncio.create_task(world.sender(i18n, clock, BotTransport(bot))())
+
+            async def marks_failing() -> bool:  # beyond the three quick tries there used to be
+                return any("still not marked (try 4)" in r.getMessage() for r in caplog.records)
+
+            await eventually(marks_failing, timeout=10, what="the sender keeps trying to mark")
+            await database.restore()
+            assert await sending == len(users)
+
+            assert [len(telegram.received(user)) for user in users] == [1, 1, 1]
+            rows = await models.Outbox.all().values_list("status", "attempts")
+            assert sorted(rows) == [("sent", 1)] * len(users)
+        finally:
+            await context.close_connections()

@@ -1,0 +1,58 @@
+"""The payer's confirmation is written with the payment, in one transaction: nothing can come
+between them (a crash, an error) that leaves an order paid and its payer never told. The
+process-level proof is in test_process_killed.py; this one is quick and exact."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.notifier import BotPaymentNotifier
+from domain.checkout import ApplyPayment, Order
+from domain.payment import CURRENCY, Outcome, PaymentEvent
+from infra.db import models
+from infra.outbox import TortoiseOutbox
+from infra.repositories.accounts import TortoiseAccountRepository
+from infra.repositories.payments import TortoisePaymentStore
+from infra.workdays import ChineseWorkingDays
+from tests.conftest import FixedClock
+from tests.payments.test_exactly_once import make_world
+
+
+class DiesWhileQueueing(BotPaymentNotifier):
+    """Fails the first time it queues a confirmation, as a process dying there would."""
+
+    died = False
+
+    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
+        if not self.died:
+            self.died = True
+            raise ConnectionResetError("the process died here")
+        await super().paid(order, late=late, found_by_reconciliation=found_by_reconciliation)
+
+
+async def test_a_payment_whose_confirmation_was_not_queued_is_not_applied_either(
+    database, i18n, recording_bot, clock: FixedClock
+):
+    bot, _ = recording_bot
+    world = make_world()
+    _, order = await world.paying_trainee()
+    notifier = DiesWhileQueueing(
+        bot, i18n, TortoiseAccountRepository(), None, "http://app", TortoiseOutbox(), clock
+    )
+    apply = ApplyPayment(TortoisePaymentStore(), notifier, ChineseWorkingDays(), "sandbox")
+    event = PaymentEvent(order.number, True, order.amount_fen, CURRENCY, "TXN-1", None)
+
+    with pytest.raises(ConnectionResetError):  # the provider hears no success
+        await apply(event, "notification")
+    assert (await models.Order.get(number=order.number)).status == "pending"
+    assert not await models.PaymentLog.exists()
+    assert not await models.Outbox.exists()
+
+    # The provider repeats the notification (it heard no success), and then once more.
+    assert await apply(event, "notification") is Outcome.APPLIED
+    assert await apply(event, "notification") is Outcome.DUPLICATE
+
+    assert (await models.Order.get(number=order.number)).status == "paid"
+    [confirmation] = await models.Outbox.filter(kind="order_paid")
+    assert confirmation.chat_id == order.payer and confirmation.status == "pending"
+    assert confirmation.payload["params"]["order"] == order.number
