@@ -16,6 +16,7 @@ from infra.repositories.payments import TortoisePaymentStore
 from infra.workdays import ChineseWorkingDays
 from tests.conftest import FixedClock
 from tests.payments.test_exactly_once import make_world
+from tests.support import registry
 
 
 class DiesWhileQueueing(BotPaymentNotifier):
@@ -39,7 +40,9 @@ async def test_a_payment_whose_confirmation_was_not_queued_is_not_applied_either
     notifier = DiesWhileQueueing(
         bot, i18n, TortoiseAccountRepository(), None, "http://app", TortoiseOutbox(), clock
     )
-    apply = ApplyPayment(TortoisePaymentStore(), notifier, ChineseWorkingDays(), "sandbox")
+    apply = ApplyPayment(
+        TortoisePaymentStore(registry.PII), notifier, ChineseWorkingDays(), "sandbox"
+    )
     event = PaymentEvent(order.number, True, order.amount_fen, CURRENCY, "TXN-1", None)
 
     with pytest.raises(ConnectionResetError):  # the provider hears no success

@@ -143,8 +143,8 @@ async def open_order(world: World, user_id: int) -> Order:
     )  # fmt: skip
     await models.InvoiceProfile.create(chat_user_id=user_id, title=person.name)
     place = PlaceOrder(
-        TortoiseBindings(), TortoisePaymentStore(), Fees(30000), world.provider, SystemClock(),
-        new_order_number,
+        TortoiseBindings(registry.PII), TortoisePaymentStore(registry.PII), Fees(30000),
+        world.provider, SystemClock(), new_order_number,
     )  # fmt: skip
     return await place(ChatUserId(user_id))
 
@@ -265,7 +265,7 @@ async def test_a_broadcast_killed_midway_reaches_everyone_and_repeats_only_what_
     world.start_users(RECIPIENTS)
     await models.Person.bulk_create(
         [
-            models.Person(id_number=registry.id_number(n), name=f"学员{n}", phone=f"139{n:08d}")
+            registry.unsaved_person(registry.id_number(n), f"学员{n}", f"139{n:08d}")
             for n in range(len(RECIPIENTS))
         ]
     )

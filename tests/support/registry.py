@@ -25,15 +25,22 @@ def credit_code(sequence: int) -> str:
     return first17 + credit_check_char(first17)
 
 
-async def holder(id_number: str, name: str, phone: str = "") -> models.Person:
-    """A registry person with this exact ID number."""
-    return await models.Person.create(
+def unsaved_person(id_number: str, name: str, phone: str = "") -> models.Person:
+    """A registry person as stored, not yet saved (for bulk_create)."""
+    return models.Person(
         id_number_hash=PII.digest(id_number),
         id_number_sealed=PII.seal(id_number),
         name=name,
         phone_hash=PII.digest(phone),
         phone_sealed=PII.seal(phone),
     )
+
+
+async def holder(id_number: str, name: str, phone: str = "") -> models.Person:
+    """A registry person with this exact ID number."""
+    person = unsaved_person(id_number, name, phone)
+    await person.save()
+    return person
 
 
 async def person(sequence: int, name: str, phone: str) -> models.Person:
