@@ -21,8 +21,8 @@ from aiohttp import web
 from infra.settings import LOCAL_BOT_TOKEN, LOCAL_STAFF_GROUP_ID, Settings, load_settings
 from jijiao.app import Runtime
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
-from tests.e2e.conftest import free_port
 from tests.support.faults import FaultyTelegram, TcpProxy
+from tests.support.instances import free_port
 from tests.support.prometheus import sample
 from webview.auth import SESSION_COOKIE, Viewer
 

@@ -9,6 +9,7 @@ it was at, and the jobs run again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -73,3 +74,22 @@ async def test_a_redis_outage_is_explained_and_the_conversation_resumes_after_it
     await world.broadcast_to([TRAINEE], datetime.now(UTC), "缓存已恢复 Redis is back")
     notice = await product.answer(TRAINEE, after)
     assert notice["text"] == "缓存已恢复 Redis is back"
+
+
+async def test_a_redis_that_hangs_is_an_outage_after_its_timeout_not_a_silent_bot(
+    product: Product,
+):
+    """No connection closed, no answer either (a network black hole): redis-py's socket
+    timeout (5 s) turns it into an error, and the trainee hears the same answer."""
+    assert (await product.say(TRAINEE, "/start", "zh-hans")).startswith("Lin，您好！")
+    product.proxy.freeze()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    assert await product.say(TRAINEE, "/start", "zh-hans") == UNAVAILABLE
+    assert loop.time() - started < 15
+
+    product.proxy.thaw()
+    await product.proxy.cut()  # the hung connections go, as the timeouts left them
+    await product.proxy.restore()
+    assert (await product.say(TRAINEE, "/start", "zh-hans")).startswith("Lin，您好！")

@@ -1,9 +1,12 @@
 """A sender process really killed (SIGKILL) in the middle of a broadcast: another one takes
 over its rows after the lease, and every recipient ends up with exactly one message.
 
-The one message that may arrive twice is documented in infra/sender.py: Telegram accepted it
-and the process died before the row was marked. That window is a single database write, so
-the test allows at most one duplicate; in practice it sees none.
+The messages that may arrive twice are documented in infra/sender.py: Telegram accepted them
+and the process died before their rows were marked. Only rows the dead sender held can be in
+that window, so duplicates go only to those recipients. On a quiet machine there are none; on
+a loaded one the marks (SQLite commits) fall behind the sends and some are (seen once, with
+the whole suite running: 14 of the 39 rows in flight).
+tests/faults/test_process_killed.py measures the window exactly, against PostgreSQL.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ async def test_a_killed_sender_is_replaced_and_every_recipient_gets_one_message(
     os.kill(first.pid, signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
     sent_before_kill = telegram.chat.stats["sent"]
-    in_flight = await models.Outbox.filter(status="sending").count()
+    held = set(await models.Outbox.filter(status="sending").values_list("chat_id", flat=True))
+    in_flight = len(held)
 
     second = await spawn(database, telegram)
     assert await asyncio.wait_for(second.wait(), 60) == 0
@@ -67,6 +71,7 @@ async def test_a_killed_sender_is_replaced_and_every_recipient_gets_one_message(
     story = f"sent before the kill: {sent_before_kill}, in flight: {in_flight}"
     assert sent_before_kill < len(USERS) and in_flight > 0, story  # it died mid-broadcast
     assert min(received) == 1, story  # nobody missed out
-    assert sum(received) - len(USERS) <= 1, story  # the documented window: one message at most
+    twice = {user for user, count in zip(USERS, received, strict=True) if count > 1}
+    assert twice <= held and max(received) <= 2, story  # the documented window, nothing else
     assert await models.Outbox.filter(status="sent").count() == len(USERS), story
     assert telegram.chat.stats["rejected_429"] == 0, story
