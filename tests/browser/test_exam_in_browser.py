@@ -36,6 +36,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_study_in_browser import FACE, _free_port, chromium_with_camera
 from tests.study.conftest import seed_enrolment
+from tests.support import registry
 from webview.auth import Viewer
 
 QUESTIONS = 6
@@ -61,6 +62,8 @@ async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(
         app={"data_dir": tmp_path / "var", "demo_data": False},
+        # The key the test's registry rows are sealed with (tests/support/registry.py).
+        security={"secret_key": registry.SECRET},
         web={"host": "127.0.0.1", "port": _free_port()},
         exam={"questions": QUESTIONS, "time_limit_minutes": TIME_LIMIT_MINUTES},
         # A fake camera repeats one frame: it cannot turn its head (tests/study cover that).

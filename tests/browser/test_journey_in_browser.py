@@ -28,6 +28,7 @@ from jijiao.app import Runtime, running
 from tests.browser.conftest import VIEWPORT, _collect_csp_violation
 from tests.browser.test_study_in_browser import FACE, OTHER_FACE, _free_port, chromium_with_camera
 from tests.e2e.test_payment_e2e import _enrolled_trainee, _order_qr
+from tests.support import registry
 from tests.support.localchat_client import LocalChatClient
 
 TRAINEE = 100071
@@ -51,6 +52,8 @@ async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(
         app={"data_dir": tmp_path / "var", "demo_data": False},
+        # The key the test's registry rows are sealed with (tests/support/registry.py).
+        security={"secret_key": registry.SECRET},
         web={"host": "127.0.0.1", "port": _free_port()},
         # 20-minute lessons take 3 s; a beat every second; no head turn for a still camera.
         study={"minutes_scale": 0.0025, "heartbeat_seconds": 1, "head_turn": False},

@@ -12,7 +12,8 @@ from infra.signing import Signer
 
 # The secret every test fixture signs with (tests/conftest.py and friends), so the services a
 # test builds open what these helpers seal.
-PII = Pii.from_signer(Signer(b"k" * 32))
+SECRET = "k" * 32
+PII = Pii.from_signer(Signer(SECRET.encode()))
 
 
 def id_number(sequence: int, born: str = "19850312", region: str = "530102") -> str:
