@@ -3,9 +3,8 @@ settings, and waiting for what the app does in the background (deadlines, no gue
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_ap
 from tests.support.faults import FaultyTelegram, TcpProxy
 from tests.support.instances import free_port
 from tests.support.prometheus import sample
+from tests.support.waiting import eventually
 from webview.auth import SESSION_COOKIE, Viewer
 
 ENVIRONMENT = (
@@ -35,21 +35,6 @@ ENVIRONMENT = (
     "REDIS_URL",
     "WEB_PUBLIC_URL",
 )
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout: float = 30, what: str = ""
-) -> Any:
-    """Polls `check` until it returns something true; fails after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -23,9 +23,10 @@ from infra.db import models, open_database
 from infra.sender import BotTransport
 from jijiao.app import running
 from tests.conftest import FixedClock
-from tests.faults.conftest import Product, Telegram, eventually
+from tests.faults.conftest import Product, Telegram
 from tests.reminders import world
 from tests.support.faults import TcpProxy
+from tests.support.waiting import eventually
 
 ZH_USER, EN_USER = 630_001, 630_002
 UNAVAILABLE_ZH = "服务暂时不可用"

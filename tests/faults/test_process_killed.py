@@ -39,10 +39,10 @@ from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import TortoiseBindings
 from infra.sender import SenderConfig
 from jijiao.app import new_order_number
-from tests.faults.conftest import eventually
 from tests.support import registry
 from tests.support.faults import FaultyTelegram, TcpProxy
 from tests.support.instances import SECRET_KEY, Balancer, Fleet, Instance, Telegram
+from tests.support.waiting import eventually
 
 CONFIRMED = "已收到订单"
 FOUND_BY_RECONCILIATION = "我们已在支付平台查到您的付款"

@@ -18,10 +18,11 @@ import aiohttp
 import pytest
 
 from jijiao.app import running
-from tests.faults.conftest import Product, eventually
+from tests.faults.conftest import Product
 from tests.reminders import world
 from tests.support import registry
 from tests.support.faults import TcpProxy
+from tests.support.waiting import eventually
 
 TRAINEE = 640_001
 UNAVAILABLE = "抱歉，服务暂时不可用，请一分钟后再试。"

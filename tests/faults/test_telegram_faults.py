@@ -19,8 +19,9 @@ from infra.sender import BotTransport
 from infra.settings import Settings
 from jijiao.app import Runtime, make_bot, running
 from tests.conftest import FixedClock
-from tests.faults.conftest import TIMEOUT, Telegram, eventually, updates_done
+from tests.faults.conftest import TIMEOUT, Telegram, updates_done
 from tests.reminders import world
+from tests.support.waiting import eventually
 
 
 async def send_until_settled(send: Callable, clock: FixedClock, rounds: int = 30) -> None:

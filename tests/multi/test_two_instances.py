@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from infra.payments.sandbox import SandboxProvider
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from localchat import LocalChat
 from tests.support.instances import SECRET_KEY, STAFF, Balancer, Fleet, Instance, Telegram
+from tests.support.waiting import eventually
 
 USERS = list(range(300_001, 300_007))  # one per demo person
 
@@ -67,18 +68,6 @@ class Conversation:
             if has in b.get("text", "") or has == b.get("callback_data")
         )
         return self.chat.click(user, message["message_id"], data, chat_id=chat_id)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        await asyncio.sleep(0.25)
 
 
 @pytest.fixture
