@@ -118,7 +118,9 @@ async def main() -> None:
         outcomes: list[Outcome] = []
 
         async def guarded(event: PaymentEvent) -> None:
-            outcome, _ = await store.apply(event, "sandbox", "notification", lambda day: day)
+            outcome, _ = await store.apply(
+                event, "sandbox", "notification", lambda day: day, received_at=NOW
+            )
             outcomes.append(outcome)
 
         async def naive(number: str) -> None:

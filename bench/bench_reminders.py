@@ -52,6 +52,7 @@ from domain.reminders import (
     study_deadline_span,
 )
 from domain.timezone import CHINA
+from infra.clock import SystemClock
 from infra.db import connection_name, models, open_database
 from infra.i18n import make_i18n
 from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
@@ -118,7 +119,8 @@ async def send_rate() -> tuple[float, int, int]:
         chat.chat_for_user(user)
     broadcast = await models.Broadcast.create(created_by=1, text="通知", status="running")
     outbox = TortoiseOutbox()
-    now = datetime.now(UTC)
+    clock = SystemClock()  # the local chat beside it keeps the host's time, as Telegram does
+    now = clock.now()
     await outbox.enqueue(
         [
             NewMessage(
@@ -128,15 +130,11 @@ async def send_rate() -> tuple[float, int, int]:
         ]
     )
 
-    class Now:
-        def now(self) -> datetime:
-            return datetime.now(UTC)
-
     sender = OutboxSender(
         outbox,
         BotTransport(bot),
         LocalRateLimiter(Limits()),  # Telegram's: 30/s, 1/s per chat
-        Now(),
+        clock,
         render=ReminderTexts(make_i18n()),
         refresh=OutboxRefresh(TortoiseBroadcasts(outbox)),
         quiet=QuietHours(datetime.min.time(), datetime.min.time()),

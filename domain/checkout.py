@@ -100,10 +100,12 @@ class PaymentStore(Protocol):
         provider: str,
         source: str,
         invoice_due: Callable[[date], date],
+        received_at: datetime,
         on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
         """Under a lock on the order: decide(), then record the payment and start the study
-        window of its enrolments when the outcome applies. Logs every event. `on_applied` runs
+        window of its enrolments when the outcome applies (paid at the provider's time, or
+        `received_at` when it gives none). Logs every event. `on_applied` runs
         with the paid order inside the same transaction, so what it writes commits together
         with the payment or not at all."""
         ...
@@ -260,11 +262,13 @@ class ApplyPayment:
         notifier: PaymentNotifier,
         working_days: WorkingDays,
         provider_name: str,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._notifier = notifier
         self._working_days = working_days
         self._provider = provider_name
+        self._clock = clock
 
     def _invoice_due(self, paid_on: date) -> date:
         return self._working_days.add(paid_on, INVOICE_WORKING_DAYS)
@@ -280,7 +284,12 @@ class ApplyPayment:
             )
 
         outcome, _ = await self._store.apply(
-            event, self._provider, source, self._invoice_due, on_applied=confirm
+            event,
+            self._provider,
+            source,
+            self._invoice_due,
+            received_at=self._clock.now(),
+            on_applied=confirm,
         )
         if outcome in FOR_STAFF:
             await self._notifier.for_staff(event.order_number, outcome)

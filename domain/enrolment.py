@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -89,6 +89,7 @@ class Enrolments(Protocol):
         channel: Channel,
         enrolled_by: ChatUserId,
         enterprise_credit_code: str | None,
+        at: datetime,
     ) -> Enrolment:
         """Raises EnrolmentRefused('already_enrolled') if another active one exists."""
         ...
@@ -154,7 +155,8 @@ class _Enrol:
         if unknown:
             # Only certificates of this person / this enterprise can be chosen at all.
             raise EnrolmentRefused("certificate_not_found")
-        today = local_date(self._clock.now())
+        now = self._clock.now()
+        today = local_date(now)
         active = await self._enrolments.active_for(numbers)
         enrolled: list[Enrolment] = []
         refused: list[tuple[Certificate, str]] = []
@@ -166,7 +168,7 @@ class _Enrol:
                 continue
             try:
                 enrolled.append(
-                    await self._enrolments.create(certificate, channel, account, enterprise)
+                    await self._enrolments.create(certificate, channel, account, enterprise, now)
                 )
             except EnrolmentRefused as exc:
                 refused.append((certificate, exc.code))

@@ -12,8 +12,10 @@ from datetime import date
 from pathlib import Path
 
 from domain.calendar import add_months
+from domain.clock import Clock
 from domain.identifiers import credit_check_char, id_check_char
 from domain.registry import CertType
+from domain.timezone import local_date
 from infra.pii import Pii
 from infra.registry_import import ImportReport, import_registry
 
@@ -261,7 +263,7 @@ def write_demo_roster(today: date, path: Path) -> Path:
     return path
 
 
-async def seed_demo(today: date, data_dir: Path, pii: Pii) -> ImportReport:
+async def seed_demo(clock: Clock, data_dir: Path, pii: Pii) -> ImportReport:
     """Idempotent for a given day; on a later day the relative dates move and rows update."""
-    path = write_demo_roster(today, data_dir / ROSTER_FILE)
-    return await import_registry(path, pii=pii, source="demo")
+    path = write_demo_roster(local_date(clock.now()), data_dir / ROSTER_FILE)
+    return await import_registry(path, pii=pii, clock=clock, source="demo")

@@ -390,7 +390,8 @@ class Exams:
         enrolment = await models.Enrolment.get(id=row.enrolment_id).select_related("certificate")
         enrolment.state = EnrolmentState.PASSED.value
         enrolment.active_key = None
-        await enrolment.save(update_fields=["state", "active_key"])
+        enrolment.ended_at = now
+        await enrolment.save(update_fields=["state", "active_key", "ended_at"])
         course = self.study.courses[CertType(enrolment.certificate.cert_type)]
         receipt = await Receipt.create(
             enrolment_id=enrolment.id,
@@ -620,14 +621,16 @@ async def purge_face_data(exams: Exams, now: datetime, retention: timedelta) -> 
         user_id = profile.chat_user_id
         enrolments = await models.Enrolment.filter(
             certificate__person__binding__chat_user_id=user_id
-        ).values("state", "updated_at")
+        ).values("state", "ended_at")
         if any(row["state"] in ACTIVE for row in enrolments):
             continue
         receipts = await exams.receipts_of(user_id)
         # The last pass, or for a trainee who never finished the moment their last enrolment
-        # ended (cancelled, void), or the photo itself when nothing is enrolled any more.
-        ended = [r.passed_at for r in receipts] + [row["updated_at"] for row in enrolments]
-        if max(ended, default=profile.photo_at or profile.created_at) > cutoff:
+        # ended (cancelled), or the photo itself when nothing is enrolled any more.
+        ended = [r.passed_at for r in receipts] + [
+            row["ended_at"] for row in enrolments if row["ended_at"] is not None
+        ]
+        if max(ended, default=profile.photo_at or profile.consent_at or now) > cutoff:
             continue
         for receipt in receipts:
             await exams.receipt_files(receipt.id)

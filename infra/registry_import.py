@@ -13,12 +13,13 @@ import zipfile
 from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from domain.clock import Clock
 from domain.errors import DomainError
 from domain.identifiers import (
     InvalidIdentifier,
@@ -872,12 +873,17 @@ async def _report(progress: Progress | None, done: int, total: int) -> None:
 
 
 async def import_registry(
-    path: Path, *, pii: Pii, source: str = "cli", progress: Progress | None = None
+    path: Path,
+    *,
+    pii: Pii,
+    clock: Clock,
+    source: str = "cli",
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import a roster file; bad rows go to `<stem>.rejected.csv` and never stop the good ones.
 
     Raises RosterError when the file as a whole cannot be read."""
-    started_at = datetime.now(UTC)
+    started_at = clock.now()
     roster = parse_roster(path)
     rejection_path = write_rejections(path, roster)
     store = _Store(roster.rows, pii)
@@ -899,7 +905,7 @@ async def import_registry(
         unchanged=counts.unchanged,
         rejected=len(roster.rejections),
         started_at=started_at,
-        finished_at=datetime.now(UTC),
+        finished_at=clock.now(),
     )
     return ImportReport(
         new=counts.new,

@@ -43,7 +43,10 @@ async def overview(now: datetime) -> Overview:
         first = start + timedelta(days=7 * week)
         last = first + timedelta(days=7)
         enrolled = sum(first <= local_date(r.created_at) < last for r in rows)
-        passed = sum(r.state == "passed" and first <= local_date(r.updated_at) < last for r in rows)
+        passed = sum(
+            r.state == "passed" and r.ended_at and first <= local_date(r.ended_at) < last
+            for r in rows
+        )
         weekly.append((first.strftime("%m-%d"), enrolled, passed))
     return Overview(
         by_state=dict(Counter(r.state for r in rows)),

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from datetime import date, timedelta
 
 import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _unknown_year(year: int) -> None:
+    """Said once per year and process: every invoice due date of that year is approximate."""
+    log.warning(
+        "chinese-calendar %s does not know the holidays of %s (they are announced each "
+        "November): working days that year are counted Monday to Friday; update the package",
+        chinese_calendar.__version__,
+        year,
+    )
 
 
 def is_workday(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        # A year the package does not know yet (holidays are announced each November):
-        # Monday to Friday is the honest approximation.
+        # A year the package does not know yet: Monday to Friday is the honest approximation.
+        _unknown_year(day.year)
         return day.weekday() < 5
 
 

@@ -71,7 +71,7 @@ from domain.reminders import (
     Schedule,
     StartBroadcast,
 )
-from domain.timezone import CHINA, local_date
+from domain.timezone import CHINA
 from infra.clock import SystemClock
 from infra.content import load_banks, load_courses
 from infra.db import models, open_database, ping
@@ -141,6 +141,7 @@ class Runtime:
     web_app: web.Application
     localchat: LocalChat | None
     services: Services
+    clock: Clock
 
     @property
     def local_url(self) -> str:
@@ -191,7 +192,7 @@ def build_services(
     notifier = BotPaymentNotifier(
         bot, i18n, accounts, staff_group_id, webapp_url, outbox=TortoiseOutbox(), clock=clock
     )
-    apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name)
+    apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
     overdue = OverdueInvoices(store, clock)
 
     async def flag_overdue_invoices() -> None:
@@ -216,7 +217,7 @@ def build_services(
         "my_status": MyStatus(bindings, enrolments),
         "request_support": RequestSupport(desk),
         "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
-        "import_registry": functools.partial(import_registry, pii=pii),
+        "import_registry": functools.partial(import_registry, pii=pii, clock=clock),
         "show_bill": ShowBill(*payments),
         "place_order": PlaceOrder(*payments),
         "save_invoice_details": SaveInvoiceDetails(store),
@@ -459,7 +460,11 @@ def ready_once(load: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[
     return check
 
 
-def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool) -> LocalChat:
+def make_localchat(
+    settings: Settings, limits: FloodLimits | None, persist: bool, clock: Clock
+) -> LocalChat:
+    """Telegram's stand-in keeps the app's time, as Telegram's servers and ours agree on it:
+    the initData it signs is as fresh as the app sees it."""
     staff_group_id = settings.staff_group_id
     assert staff_group_id is not None
     data_dir = settings.app.data_dir
@@ -474,7 +479,8 @@ def make_localchat(settings: Settings, limits: FloodLimits | None, persist: bool
             state_path=data_dir / "localchat.json" if persist else None,
             files_dir=data_dir / "localchat-files" if persist else None,
             limits=limits or FloodLimits(),
-        )
+        ),
+        wall_clock=lambda: clock.now().timestamp(),
     )
 
 
@@ -482,7 +488,7 @@ async def seed_demo_once(clock: Clock, settings: Settings, pii: Pii) -> None:
     """First local run: a demo registry, so every flow can be tried at once."""
     if await models.Person.exists():
         return
-    report = await seed_demo(local_date(clock.now()), settings.app.data_dir, pii)
+    report = await seed_demo(clock, settings.app.data_dir, pii)
     log.info("demo registry seeded: %s certificates", report.new)
 
 
@@ -562,7 +568,7 @@ async def running(
         metrics=metrics,
     )
     localchat = (
-        make_localchat(settings, flood_limits, persist_localchat)
+        make_localchat(settings, flood_limits, persist_localchat, clock)
         if settings.local_mode and settings.telegram.api_url is None
         else None
     )
@@ -620,7 +626,7 @@ async def running(
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
             )
-        yield Runtime(settings, bot, dispatcher, app, localchat, services)
+        yield Runtime(settings, bot, dispatcher, app, localchat, services, clock)
     finally:
         await workers.stop()
         if webhook is not None:

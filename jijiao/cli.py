@@ -8,18 +8,15 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.clock import SystemClock
 from infra.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from infra.pii import Pii
     from infra.registry_import import ImportReport, RosterError
-
-# The rules' dates are Beijing dates; China has no daylight saving time.
-BEIJING = timezone(timedelta(hours=8))
 
 
 async def _serve(settings: Settings) -> None:
@@ -111,7 +108,11 @@ async def _import_registry(settings: Settings, path: Path, as_json: bool) -> int
     context = await open_database(settings.database_url, pii)
     try:
         report = await import_registry(
-            path, pii=pii, source="cli", progress=None if as_json else _progress_bar(path.name)
+            path,
+            pii=pii,
+            clock=SystemClock(),
+            source="cli",
+            progress=None if as_json else _progress_bar(path.name),
         )
     except RosterError as exc:
         message = _describe(exc)
@@ -132,8 +133,7 @@ async def _seed_demo(settings: Settings) -> int:
     pii = _pii(settings)
     context = await open_database(settings.database_url, pii)
     try:
-        today = datetime.now(BEIJING).date()
-        report = await seed_demo(today, settings.app.data_dir, pii)
+        report = await seed_demo(SystemClock(), settings.app.data_dir, pii)
     finally:
         await context.close_connections()
     print(_summary("Demo registry", report))

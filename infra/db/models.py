@@ -153,6 +153,9 @@ class Enrolment(Model):
     state = fields.CharField(max_length=20, db_index=True)
     paid_at = fields.DatetimeField(null=True)
     study_deadline = fields.DatetimeField(null=True, db_index=True)
+    # When it stopped being active (passed, cancelled), by the app's clock: face data retention
+    # counts from it. `updated_at` is the row's bookkeeping, which bulk updates do not touch.
+    ended_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

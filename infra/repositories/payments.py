@@ -159,6 +159,7 @@ class TortoisePaymentStore:
         provider: str,
         source: str,
         invoice_due: Callable[[date], date],
+        received_at: datetime,
         on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
         order: Order | None = None
@@ -175,7 +176,7 @@ class TortoisePaymentStore:
                 state = OrderState(OrderStatus(row.status), row.amount_fen, row.transaction_id)
                 outcome = decide(state, event)
             if row is not None and outcome in APPLYING:
-                paid_at = event.paid_at or datetime.now(tz=row.created_at.tzinfo)
+                paid_at = event.paid_at or received_at
                 row.status = OrderStatus.PAID.value
                 row.paid_at = paid_at
                 row.transaction_id = event.transaction_id

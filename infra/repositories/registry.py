@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -129,6 +130,7 @@ class TortoiseEnrolments:
         channel: Channel,
         enrolled_by: ChatUserId,
         enterprise_credit_code: str | None,
+        at: datetime,
     ) -> Enrolment:
         row_certificate = await models.Certificate.get(number=certificate.number)
         enterprise = (
@@ -144,6 +146,7 @@ class TortoiseEnrolments:
                 enterprise=enterprise,
                 enrolled_by=enrolled_by,
                 state=EnrolmentState.ENROLLED.value,
+                created_at=at,
             )
         except IntegrityError:
             # Two taps, two devices or the enterprise and the person at once: one wins.
