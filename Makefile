@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.test-installed
 PYBABEL_EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k __ -k lazy_gettext --no-location \
 	--sort-output --project=jijiao -o locales/messages.pot .
 
-.PHONY: run test lint bench i18n i18n-compile migrate clean
+.PHONY: run test test-later lint bench i18n i18n-compile migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -34,6 +34,15 @@ lint: $(TEST_STAMP)
 
 test: $(TEST_STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that touch dates once more, with the clock fixture 2 years and 5 months later
+# (across a new year and the 2028 leap day, in a year the holiday calendar does not know): a
+# test or a rule that secretly depends on today's date fails here. .ci/run runs it.
+LATER ?= 2029-04-27T02:00:00+00:00
+DATE_TESTS := tests/unit tests/bot tests/exam tests/study tests/reminders tests/payments \
+	tests/web tests/e2e tests/infra
+test-later: $(TEST_STAMP)
+	JIJIAO_TEST_NOW=$(LATER) $(BIN)/python -m pytest $(DATE_TESTS) $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
 	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done

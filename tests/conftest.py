@@ -11,8 +11,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,6 +31,7 @@ from infra.payments.sandbox import SandboxProvider
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from jijiao.app import Services, build_services
+from tests.support.clock import FixedClock
 from tests.support.recording import RecordingSession
 from webview.auth import Sessions
 
@@ -41,17 +41,6 @@ STAFF_GROUP_ID = -1001000000001
 POSTGRES_URL = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("JIJIAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("JIJIAO_REQUIRE_SERVICES") == "1"
-
-
-@dataclass
-class FixedClock:
-    current: datetime = field(default_factory=lambda: datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
 
 
 def unavailable(service: str, reason: str) -> None:

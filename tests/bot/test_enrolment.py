@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from domain.masking import mask_id_number
 from infra.db import models
 from tests.conftest import BotHarness
 from tests.support import registry, updates
+from tests.support.clock import days_from_today
 
 ZHANG = updates.user(100001, "张三")
 LI = updates.user(100002, "李四")
@@ -24,19 +24,19 @@ BOSS_PHONE = "13900000009"
 @pytest.fixture
 async def roster(database: str) -> dict[str, Any]:
     zhang = await registry.person(1, "张三", ZHANG_PHONE)
-    await registry.certificate(zhang, "云建安B(2024)0001234", "safety_b", date(2027, 3, 31))
+    await registry.certificate(zhang, "云建安B(2024)0001234", "safety_b", days_from_today(124))
     await registry.certificate(
-        zhang, "云建施(2024)0005678", "site_pro", date(2027, 6, 30), category="土建"
+        zhang, "云建施(2024)0005678", "site_pro", days_from_today(215), category="土建"
     )
     li = await registry.person(2, "李四", "13800000002")
     await registry.certificate(
-        li, "云建安C(2023)0000002", "safety_c", date(2027, 1, 31), status="busy"
+        li, "云建安C(2023)0000002", "safety_c", days_from_today(65), status="busy"
     )
-    await registry.certificate(li, "云建特(2020)0000003", "special_ops", date(2026, 1, 31))
+    await registry.certificate(li, "云建特(2020)0000003", "special_ops", days_from_today(-300))
     company = await registry.enterprise(1, "云南测试建设有限公司", BOSS_PHONE)
     for n in range(12):
         worker = await registry.person(100 + n, f"工人{n:02d}", f"137000001{n:02d}")
-        expires = date(2029, 1, 1) if n == 10 else date(2027, 2, 28)
+        expires = days_from_today(766) if n == 10 else days_from_today(93)
         status = "void" if n == 11 else "valid"
         await registry.certificate(
             worker, f"云建安B(2024)10{n:02d}", "safety_b", expires, status=status, employer=company

@@ -3,7 +3,7 @@ staff's attempt timeline and revocation."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
@@ -14,6 +14,7 @@ from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from tests.bot.test_support_desk import group_message
 from tests.conftest import BotHarness
 from tests.support import registry, updates
+from tests.support.clock import days_from_today
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 TRAINEE = updates.user(100091, "孙十三")
@@ -25,7 +26,7 @@ async def enrolment_of(user: dict, number: str, state: str, now) -> models.Enrol
     person = await registry.holder(f"53010219800101{user['id'] % 10000:04d}", "孙十三")
     await models.Binding.create(chat_user_id=user["id"], person=person)
     certificate = await models.Certificate.create(
-        number=number, cert_type="safety_c", person=person, expires_on=date(2027, 6, 30)
+        number=number, cert_type="safety_c", person=person, expires_on=days_from_today(215)
     )
     return await models.Enrolment.create(
         certificate=certificate,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from aiogram.methods import SendMessage
 
@@ -10,6 +10,7 @@ from bot.callbacks import HelpCallback, HelpTopic
 from infra.db import models
 from tests.conftest import BotHarness
 from tests.support import registry, updates
+from tests.support.clock import days_from_today
 
 TRAINEE = updates.user(100091, "冯十三")
 
@@ -27,7 +28,7 @@ async def test_an_order_that_expired_minutes_ago_is_named_with_a_new_qr_button(
     harness: BotHarness, clock
 ):
     person = await registry.person(91, "冯十三", "13800000091")
-    cert = await registry.certificate(person, "B-91", "safety_b", date(2027, 3, 31))
+    cert = await registry.certificate(person, "B-91", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=TRAINEE["id"], person=person)
     await models.Enrolment.create(
         certificate=cert,

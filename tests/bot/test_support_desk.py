@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,12 +11,16 @@ from aiogram.methods import AnswerCallbackQuery, CloseForumTopic, SendMessage
 from aiogram.types import Update
 
 from bot.callbacks import ApplyAction, ApplyCallback
+from domain.calendar import add_months
 from infra.db import models
 from tests.conftest import STAFF_GROUP_ID, BotHarness
 from tests.support import registry, updates
+from tests.support.clock import TODAY, FixedClock
 
 TRAINEE = updates.user(100081, "钱十二")
 STAFF = updates.user(900001, "客服小李")
+in_four_months = add_months(TODAY, 4)
+in_six_months = add_months(TODAY, 6)
 
 
 def group_message(
@@ -107,10 +111,12 @@ async def test_staff_notes_starting_with_slashes_stay_internal(harness: BotHarne
     assert not await models.RelayedMessage.filter(direction="out").exists()
 
 
-async def test_two_staff_deciding_at_once_one_decision_counts(harness: BotHarness, ticket):
+async def test_two_staff_deciding_at_once_one_decision_counts(
+    harness: BotHarness, ticket, clock: FixedClock
+):
     person = await registry.person(81, "钱十二", "13800000081")
-    cert = await registry.certificate(person, "B-81", "safety_b", date(2027, 3, 31))
-    now = datetime.now(UTC)
+    cert = await registry.certificate(person, "B-81", "safety_b", in_four_months)
+    now = clock.now()
     enrolment = await models.Enrolment.create(
         certificate=cert,
         active_key=cert.number,
@@ -146,7 +152,7 @@ async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarnes
     from openpyxl import load_workbook
 
     person = await registry.person(82, "孙十四", "13800000082")
-    cert = await registry.certificate(person, "B-82", "safety_b", date(2027, 3, 31))
+    cert = await registry.certificate(person, "B-82", "safety_b", in_four_months)
     await models.Enrolment.create(
         certificate=cert,
         active_key=cert.number,
@@ -168,17 +174,19 @@ async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarnes
     assert rows[1][0] == "孙十四" and rows[1][1] == mask_id_number(registry.id_number(82))
 
 
-async def test_an_enterprise_applies_for_several_employees_in_one_go(harness: BotHarness):
+async def test_an_enterprise_applies_for_several_employees_in_one_go(
+    harness: BotHarness, clock: FixedClock
+):
     from aiogram.methods import SendDocument
 
     boss = updates.user(100095, "王经理")
     company = await registry.enterprise(95, "云南延期建设有限公司", "13900000095")
     await models.EnterpriseContact.create(chat_user_id=boss["id"], enterprise=company)
-    now = datetime.now(UTC)
+    now = clock.now()
     for n in range(2):
         worker = await registry.person(950 + n, f"工人{n}", f"1370000950{n}")
         cert = await registry.certificate(
-            worker, f"C-95{n}", "safety_c", date(2027, 5, 31), employer=company
+            worker, f"C-95{n}", "safety_c", in_six_months, employer=company
         )
         await models.Enrolment.create(
             certificate=cert,
@@ -244,14 +252,16 @@ async def test_a_trainee_flooding_the_desk_gets_a_polite_notice(harness: BotHarn
     assert await models.RelayedMessage.filter(direction="in").count() == 12
 
 
-async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(harness: BotHarness):
+async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(
+    harness: BotHarness, clock: FixedClock
+):
     from aiogram.methods import SendPhoto
 
     trainee = updates.user(100096, "褚十五")
     person = await registry.person(96, "褚十五", "13800000096")
     await models.Binding.create(chat_user_id=trainee["id"], person=person)
-    cert = await registry.certificate(person, "B-96", "safety_b", date(2027, 3, 31))
-    now = datetime.now(UTC)
+    cert = await registry.certificate(person, "B-96", "safety_b", in_four_months)
+    now = clock.now()
     enrolment = await models.Enrolment.create(
         certificate=cert,
         active_key=cert.number,

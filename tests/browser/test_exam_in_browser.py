@@ -29,7 +29,7 @@ from playwright.async_api import (
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceCheck, LessonProgress
 from infra.settings import load_settings
-from jijiao.app import Runtime, running
+from jijiao.app import Runtime
 from tests.browser.conftest import (
     VIEWPORT,
     _collect_csp_violation,
@@ -37,6 +37,7 @@ from tests.browser.conftest import (
 from tests.browser.test_study_in_browser import FACE, _free_port, chromium_with_camera
 from tests.study.conftest import seed_enrolment
 from tests.support import registry
+from tests.support.app import running
 from webview.auth import Viewer
 
 QUESTIONS = 6

@@ -24,11 +24,12 @@ from playwright.async_api import Browser, Page, expect
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, Receipt
 from infra.settings import load_settings
-from jijiao.app import Runtime, running
+from jijiao.app import Runtime
 from tests.browser.conftest import VIEWPORT, _collect_csp_violation
 from tests.browser.test_study_in_browser import FACE, OTHER_FACE, _free_port, chromium_with_camera
 from tests.e2e.test_payment_e2e import _enrolled_trainee, _order_qr
 from tests.support import registry
+from tests.support.app import running
 from tests.support.localchat_client import LocalChatClient
 
 TRAINEE = 100071

@@ -11,8 +11,9 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from infra.settings import load_settings
-from jijiao.app import Runtime, running
+from jijiao.app import Runtime
 from tests.browser.test_localchat_page import bot_bubble, bot_row, create_trainee, send
+from tests.support.app import running
 
 
 def _free_port() -> int:

@@ -15,9 +15,10 @@ from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from infra.settings import load_settings
-from jijiao.app import Runtime, running
+from jijiao.app import Runtime
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _require_chromium
 from tests.study.conftest import seed_enrolment
+from tests.support.app import running
 from webview.auth import Viewer
 
 FACE = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "person_b_1.jpg"

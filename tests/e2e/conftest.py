@@ -9,7 +9,8 @@ import aiohttp
 import pytest
 
 from infra.settings import Settings, load_settings
-from jijiao.app import Runtime, running
+from jijiao.app import Runtime
+from tests.support.app import running
 from tests.support.localchat_client import LocalChatClient
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from infra.db import models
 from tests.support import registry
+from tests.support.clock import days_from_today
 from tests.support.localchat_client import LocalChatClient, button_data
 
 
 async def test_an_individual_enrols_through_the_local_chat(chat: LocalChatClient, live_app):
     person = await registry.person(5, "周七", "13800000005")
-    await registry.certificate(person, "云建安B(2024)0009999", "safety_b", date(2027, 3, 31))
+    await registry.certificate(person, "云建安B(2024)0009999", "safety_b", days_from_today(124))
     user = 100051
 
     await chat.send(user, "/start", first_name="周七", language_code="zh-hans")
@@ -46,7 +45,7 @@ async def test_an_enterprise_enrols_its_due_employees_through_the_local_chat(
     for n in range(3):
         worker = await registry.person(300 + n, f"员工{n}", f"1370000030{n}")
         await registry.certificate(
-            worker, f"云建安C(2024)30{n}", "safety_c", date(2027, 5, 31), employer=company
+            worker, f"云建安C(2024)30{n}", "safety_c", days_from_today(185), employer=company
         )
     user = 100052
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 
 from infra.settings import Settings, load_settings
-from jijiao.app import running
+from tests.support.app import running
 from tests.support.localchat_client import LocalChatClient
 from tests.support.prometheus import label_values, sample
 

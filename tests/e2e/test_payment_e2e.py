@@ -4,19 +4,19 @@ callback → exactly-once payment → the bot confirms."""
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import zxingcpp
 from PIL import Image
 
 from infra.db import models
 from tests.support import registry
+from tests.support.clock import days_from_today
 from tests.support.localchat_client import LocalChatClient, button_data
 
 
 async def _enrolled_trainee(chat: LocalChatClient, user: int, seq: int) -> None:
     person = await registry.person(seq, f"付款人{seq}", f"138000{seq:05d}")
-    cert = await registry.certificate(person, f"云建安B-P{seq}", "safety_b", date(2027, 3, 31))
+    cert = await registry.certificate(person, f"云建安B-P{seq}", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=user, person=person)
     await models.Enrolment.create(
         certificate=cert,
@@ -27,19 +27,19 @@ async def _enrolled_trainee(chat: LocalChatClient, user: int, seq: int) -> None:
     )
 
 
-async def _order_qr(chat: LocalChatClient, user: int) -> tuple[dict, str]:
+async def _order_qr(chat: LocalChatClient, user: int, payer: str = "付款人") -> tuple[dict, str]:
     await chat.send(user, "/pay", first_name="付款人", language_code="zh-hans")
     bill = await chat.reply(user)
     assert "合计：¥300.00" in bill["text"] and "绝不会索要" in bill["text"]
     await chat.click(user, bill["message_id"], button_data(bill, "开票信息"))
     ask_title = await chat.reply(user)
-    await chat.click(user, ask_title["message_id"], button_data(ask_title, "付款人"))
+    await chat.click(user, ask_title["message_id"], button_data(ask_title, payer))
     ask_taxpayer = await chat.reply(user)
     await chat.click(user, ask_taxpayer["message_id"], button_data(ask_taxpayer, "跳过"))
     ask_email = await chat.reply(user)
     await chat.click(user, ask_email["message_id"], button_data(ask_email, "跳过"))
     bill = await chat.reply(user)
-    assert "发票抬头：付款人" in bill["text"]
+    assert f"发票抬头：{payer}" in bill["text"]
     await chat.click(user, bill["message_id"], button_data(bill, "确认并支付"))
     order_message = await chat.reply(user)
     assert order_message["photo"] is not None and "订单" in order_message["caption"]
@@ -125,7 +125,7 @@ async def test_an_enterprise_confirms_with_its_credit_code_and_gets_the_invoice_
     for n in range(2):
         worker = await registry.person(640 + n, f"员工{n}", f"1370000640{n}")
         cert = await registry.certificate(
-            worker, f"云建安C-E{n}", "safety_c", date(2027, 5, 31), employer=company
+            worker, f"云建安C-E{n}", "safety_c", days_from_today(185), employer=company
         )
         await models.Enrolment.create(
             certificate=cert,

@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 
 from infra.settings import Settings, load_settings
-from jijiao.app import running
 from tests.e2e.conftest import free_port
+from tests.support.app import running
 
 
 def with_redis(app_settings: Settings, url: str) -> Settings:

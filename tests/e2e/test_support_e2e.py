@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from infra.db import models
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from tests.support import registry
+from tests.support.clock import days_from_today
 from tests.support.localchat_client import LocalChatClient, button_data
 
 STAFF = 900001
@@ -105,9 +106,9 @@ async def test_an_extension_is_refused_before_the_window_ends_and_approved_after
 ):
     user = 100072
     person = await registry.person(72, "郑十一", "13800000072")
-    cert = await registry.certificate(person, "云建安B-S72", "safety_b", date(2027, 3, 31))
+    cert = await registry.certificate(person, "云建安B-S72", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=user, person=person)
-    now = datetime.now(UTC)
+    now = live_app.clock.now()
     enrolment = await models.Enrolment.create(
         certificate=cert,
         active_key=cert.number,

@@ -8,8 +8,8 @@ import pytest
 
 from bot.webhook import WEBHOOK_PATH
 from infra.settings import Settings, load_settings
-from jijiao.app import running
 from tests.support import updates
+from tests.support.app import running
 from tests.support.localchat_client import LocalChatClient
 
 SECRET = "e2e-webhook_secret"

@@ -19,9 +19,10 @@ from infra.outbox import TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study
-from tests.conftest import TEST_TOKEN, FixedClock
+from tests.conftest import TEST_TOKEN
 from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
 from tests.support import registry
+from tests.support.clock import FixedClock
 from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.exam import add_exam_routes

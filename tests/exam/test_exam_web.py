@@ -342,7 +342,9 @@ async def test_face_data_of_a_trainee_who_never_finished_goes_after_the_enrolmen
     from infra.exam import purge_face_data
 
     enrolment = await examinees.ready(LI, "C-118")
-    await models.Enrolment.filter(id=enrolment).update(state="cancelled")
+    await models.Enrolment.filter(id=enrolment).update(
+        state="cancelled", active_key=None, ended_at=examinees.clock.now()
+    )
     now, month = examinees.clock.now(), timedelta(days=30)
     assert await purge_face_data(examinees.exams, now, month) == 0
     assert await purge_face_data(examinees.exams, now + timedelta(days=31), month) == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +139,7 @@ class Product:
     def cookie(self, user_id: int, language: str) -> dict[str, str]:
         sessions = self.runtime.services.handlers["sessions"]
         viewer = Viewer(user_id, "Lin", language)
-        return {SESSION_COOKIE: sessions.session_token(viewer, datetime.now(UTC))}
+        return {SESSION_COOKIE: sessions.session_token(viewer, self.runtime.clock.now())}
 
     async def get(self, path: str, **kwargs) -> tuple[int, str, aiohttp.ClientResponse]:
         async with self.http.get(f"{self.settings.base_url}{path}", **kwargs) as response:

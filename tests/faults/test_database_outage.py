@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -21,10 +20,10 @@ from aiogram import Bot
 
 from infra.db import models, open_database
 from infra.sender import BotTransport
-from jijiao.app import running
-from tests.conftest import FixedClock
 from tests.faults.conftest import Product, Telegram
 from tests.reminders import world
+from tests.support.app import running
+from tests.support.clock import FixedClock
 from tests.support.faults import TcpProxy
 from tests.support.waiting import eventually
 
@@ -93,7 +92,9 @@ async def test_a_database_outage_is_explained_everywhere_and_ends_by_itself(
     assert status == 200 and "Temporarily unavailable" not in page
     # ...and the jobs run again: a notice queued now reaches the trainee.
     after = product.chat.messages(ZH_USER)["messages"][-1]["message_id"]
-    await world.broadcast_to([ZH_USER], datetime.now(UTC), "数据库已恢复 The database is back")
+    await world.broadcast_to(
+        [ZH_USER], product.runtime.clock.now(), "数据库已恢复 The database is back"
+    )
     notice = (await product.chat.wait_messages(ZH_USER, after, wait=20))["messages"]
     assert [m["text"] for m in notice] == ["数据库已恢复 The database is back"]
 

@@ -14,9 +14,9 @@ from infra.outbox import TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
 from infra.workdays import ChineseWorkingDays
-from tests.conftest import FixedClock
 from tests.payments.test_exactly_once import make_world
 from tests.support import registry
+from tests.support.clock import FixedClock
 
 
 class DiesWhileQueueing(BotPaymentNotifier):
@@ -41,7 +41,7 @@ async def test_a_payment_whose_confirmation_was_not_queued_is_not_applied_either
         bot, i18n, TortoiseAccountRepository(), None, "http://app", TortoiseOutbox(), clock
     )
     apply = ApplyPayment(
-        TortoisePaymentStore(registry.PII), notifier, ChineseWorkingDays(), "sandbox"
+        TortoisePaymentStore(registry.PII), notifier, ChineseWorkingDays(), "sandbox", clock
     )
     event = PaymentEvent(order.number, True, order.amount_fen, CURRENCY, "TXN-1", None)
 

@@ -21,7 +21,6 @@ import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
@@ -40,8 +39,9 @@ from infra.repositories.registry import TortoiseBindings
 from infra.sender import SenderConfig
 from jijiao.app import new_order_number
 from tests.support import registry
+from tests.support.clock import days_from_today
 from tests.support.faults import FaultyTelegram, TcpProxy
-from tests.support.instances import SECRET_KEY, Balancer, Fleet, Instance, Telegram
+from tests.support.instances import HOST_CLOCK, SECRET_KEY, Balancer, Fleet, Instance, Telegram
 from tests.support.waiting import eventually
 
 CONFIRMED = "已收到订单"
@@ -133,7 +133,7 @@ async def open_order(world: World, user_id: int) -> Order:
     n = user_id % 1000
     person = await registry.person(n, f"学员{n}", f"1380000{n:04d}")
     cert = await registry.certificate(
-        person, f"云建安B(2024){n:07d}", "safety_b", date(2027, 3, 31)
+        person, f"云建安B(2024){n:07d}", "safety_b", days_from_today(124)
     )
     await models.Binding.create(chat_user_id=user_id, person=person)
     await models.ChatUser.create(id=user_id, first_name=person.name, language_code="zh-hans")
@@ -153,13 +153,13 @@ def payment(order: Order) -> PaymentEvent:
     """What the provider says of a payment that its ledger (the one reconciliation queries)
     does not show yet: only a notification can apply it."""
     return PaymentEvent(
-        order.number, True, order.amount_fen, CURRENCY, f"SBX-{order.number}", datetime.now(UTC)
+        order.number, True, order.amount_fen, CURRENCY, f"SBX-{order.number}", HOST_CLOCK.now()
     )
 
 
 async def notify(world: World, event: PaymentEvent) -> int | str:
     """The provider's notification: the HTTP status, or the error that cut it off."""
-    headers, body = world.provider.notification(event, datetime.now(UTC))
+    headers, body = world.provider.notification(event, HOST_CLOCK.now())
     url = f"{world.fleet.balancer.url}/pay/notify/sandbox"
     try:
         async with aiohttp.ClientSession() as http:
@@ -186,7 +186,7 @@ async def test_a_payment_killed_mid_notification_or_just_after_is_applied_and_co
     # kill lands inside the handler, before anything commits).
     world.database.freeze()
     held = world.database.held
-    paid = await world.provider.pay(orders[reconciled].number, datetime.now(UTC))
+    paid = await world.provider.pay(orders[reconciled].number, HOST_CLOCK.now())
     assert paid is not None
     events[reconciled] = paid
     taking = [asyncio.create_task(notify(world, events[u])) for u in (retried, reconciled)]
@@ -277,7 +277,7 @@ async def test_a_broadcast_killed_midway_reaches_everyone_and_repeats_only_what_
         ]
     )
     broadcasts = TortoiseBroadcasts(TortoiseOutbox())
-    now = datetime.now(UTC)
+    now = HOST_CLOCK.now()
     content = BroadcastContent(BROADCAST, len(BROADCAST))
     await broadcasts.start(Audience(AudienceKind.ALL), content, ChatUserId(900001), now, now)
 

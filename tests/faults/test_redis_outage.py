@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
 
 import aiohttp
 import pytest
 
-from jijiao.app import running
 from tests.faults.conftest import Product
 from tests.reminders import world
 from tests.support import registry
+from tests.support.app import running
+from tests.support.clock import days_from_today
 from tests.support.faults import TcpProxy
 from tests.support.waiting import eventually
 
@@ -43,7 +43,7 @@ async def test_a_redis_outage_is_explained_and_the_conversation_resumes_after_it
     product: Product, caplog: pytest.LogCaptureFixture
 ):
     person = await registry.person(41, "赵六", "13800000041")
-    await registry.certificate(person, "云建安B(2024)0004141", "safety_b", date(2027, 3, 31))
+    await registry.certificate(person, "云建安B(2024)0004141", "safety_b", days_from_today(124))
     who = await product.send(TRAINEE, "/enrol", "zh-hans")
     ask_id = await product.press(TRAINEE, who, "本人")
     assert "身份证号" in ask_id["text"]  # the conversation's step is kept in Redis
@@ -72,7 +72,7 @@ async def test_a_redis_outage_is_explained_and_the_conversation_resumes_after_it
 
     await eventually(ready, what="/readyz is 200 again")
     after = product.last_id(TRAINEE)
-    await world.broadcast_to([TRAINEE], datetime.now(UTC), "缓存已恢复 Redis is back")
+    await world.broadcast_to([TRAINEE], product.runtime.clock.now(), "缓存已恢复 Redis is back")
     notice = await product.answer(TRAINEE, after)
     assert notice["text"] == "缓存已恢复 Redis is back"
 

@@ -17,10 +17,11 @@ from aiogram import Bot
 from infra.db import models
 from infra.sender import BotTransport
 from infra.settings import Settings
-from jijiao.app import Runtime, make_bot, running
-from tests.conftest import FixedClock
+from jijiao.app import Runtime, make_bot
 from tests.faults.conftest import TIMEOUT, Telegram, updates_done
 from tests.reminders import world
+from tests.support.app import running
+from tests.support.clock import FixedClock
 from tests.support.waiting import eventually
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiogram.fsm.storage.base import StorageKey
@@ -45,6 +44,7 @@ from tests.fuzz.conftest import snapshot
 from tests.fuzz.hostile import hostile_text, message_text, pick
 from tests.fuzz.telegram import TelegramLikeSession
 from tests.support import registry
+from tests.support.clock import EPOCH, days_from_today
 
 _ids = itertools.count(50_000_000)
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -79,7 +79,7 @@ def _chat(sender: dict[str, Any], chat: dict[str, Any] | None) -> dict[str, Any]
 def message(sender: dict, chat: dict | None = None, **content: Any) -> Update:
     payload = {
         "message_id": next(_ids),
-        "date": int(time.time()),
+        "date": int(EPOCH.timestamp()),
         "chat": _chat(sender, chat),
         "from": sender,
         **content,
@@ -98,8 +98,8 @@ def text(sender: dict, value: str, chat: dict | None = None) -> Update:
 def edited(sender: dict, value: str) -> Update:
     payload = {
         "message_id": next(_ids),
-        "date": int(time.time()) - 60,
-        "edit_date": int(time.time()),
+        "date": int(EPOCH.timestamp()) - 60,
+        "edit_date": int(EPOCH.timestamp()),
         "chat": _chat(sender, None),
         "from": sender,
         "text": value,
@@ -135,7 +135,7 @@ def click(
     if where == "message":
         query["message"] = {
             "message_id": message_id,
-            "date": int(time.time()),
+            "date": int(EPOCH.timestamp()),
             "chat": chat,
             "from": BOT,
             "text": "…",
@@ -287,7 +287,7 @@ async def seed_victim(harness: BotHarness) -> Victim:
     holder = await registry.person(901, "被害人", "13800000901")
     await models.Binding.create(chat_user_id=victim.user_id, person=holder)
     now = harness.services.handlers["clock"].now()
-    overdue = await registry.certificate(holder, "V-901-A", "safety_b", date(2027, 3, 31))
+    overdue = await registry.certificate(holder, "V-901-A", "safety_b", days_from_today(124))
     enrolment = await models.Enrolment.create(
         certificate=overdue,
         active_key=overdue.number,
@@ -310,7 +310,7 @@ async def seed_victim(harness: BotHarness) -> Victim:
         chat_user_id=victim.user_id, enrolment=enrolment, check_ids=[], created_at=now
     )
     victim.review = review.id
-    due = await registry.certificate(holder, "V-901-B", "safety_b", date(2027, 3, 31))
+    due = await registry.certificate(holder, "V-901-B", "safety_b", days_from_today(124))
     await models.Enrolment.create(
         certificate=due,
         active_key=due.number,
@@ -383,17 +383,17 @@ async def new_trainee(harness: BotHarness, language: str | None, first_name: str
 
 async def _registered(t: Trainee) -> None:
     holder = await registry.holder(t.id_number, "学员", t.phone)
-    await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", date(2027, 3, 31))
+    await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", days_from_today(124))
     await registry.certificate(
-        holder, f"F-{t.seq}-2", "site_pro", date(2027, 6, 30), category="土建"
+        holder, f"F-{t.seq}-2", "site_pro", days_from_today(215), category="土建"
     )
 
 
 async def _bound(t: Trainee, state: str = "enrolled") -> models.Enrolment:
     holder = await registry.holder(t.id_number, "学员", t.phone)
     await models.Binding.create(chat_user_id=t.id, person=holder)
-    cert = await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", date(2027, 3, 31))
-    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    cert = await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", days_from_today(124))
+    now = EPOCH
     paid = state in {"overdue", "studying"}
     return await models.Enrolment.create(
         certificate=cert,
@@ -415,7 +415,7 @@ async def _company(t: Trainee, contact: bool) -> None:
             f"13711{t.seq % 1000:03d}{n:03d}",
         )
         await registry.certificate(
-            worker, f"W-{t.seq}-{n}", "safety_b", date(2027, 2, 28), employer=company
+            worker, f"W-{t.seq}-{n}", "safety_b", days_from_today(93), employer=company
         )
     if contact:
         await models.EnterpriseContact.create(chat_user_id=t.id, enterprise=company)

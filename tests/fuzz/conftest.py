@@ -14,7 +14,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,11 @@ from infra.signing import Signer
 from infra.study import ReadyFaces
 from jijiao.app import Services, build_services
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
-from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL, FixedClock
+from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL
 from tests.fuzz.telegram import TelegramLikeSession
 from tests.study.conftest import face_engine, photo  # noqa: F401 (a session fixture)
 from tests.support import registry
+from tests.support.clock import FixedClock, days_from_today
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
@@ -168,7 +169,7 @@ async def _trainee(
 
 
 async def _enrolment(user_id: int, person: models.Person, number: str, clock: FixedClock) -> int:
-    certificate = await registry.certificate(person, number, "safety_c", date(2027, 6, 30))
+    certificate = await registry.certificate(person, number, "safety_c", days_from_today(215))
     paid_at = clock.now() - timedelta(days=1)
     enrolment = await models.Enrolment.create(
         certificate=certificate,
@@ -243,7 +244,9 @@ async def _world(site: Site) -> World:
     world.attacker_check = own.id
     # An order waiting for payment, for the sandbox checkout.
     payer = await registry.person(3, "付款人", "13800000003")
-    cert = await registry.certificate(payer, "云建安B(2024)0000004", "safety_b", date(2027, 3, 31))
+    cert = await registry.certificate(
+        payer, "云建安B(2024)0000004", "safety_b", days_from_today(124)
+    )
     await models.Binding.create(chat_user_id=NEWCOMER, person=payer)
     await models.Enrolment.create(
         certificate=cert,

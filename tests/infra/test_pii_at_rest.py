@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ from infra.signing import Signer
 from jijiao.app import build_services
 from jijiao.cli import main
 from tests.bot.test_support_desk import STAFF, group_message
-from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL, BotHarness, FixedClock
+from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL, BotHarness
 from tests.support import registry, updates
+from tests.support.clock import EPOCH, FixedClock, days_from_today
 from tests.support.recording import RecordingSession
 from webview.auth import Sessions
 
@@ -80,14 +82,14 @@ def roster_row(
 
 
 ROSTER = [
-    roster_row(ZHANG_ID, "张三", ZHANG_PHONE, "云建安B-1", "2027-03-31"),
-    roster_row(LI_ID, "李四", LI_PHONE, "云建安B-2", "2027-04-30"),
+    roster_row(ZHANG_ID, "张三", ZHANG_PHONE, "云建安B-1", f"{days_from_today(124)}"),
+    roster_row(LI_ID, "李四", LI_PHONE, "云建安B-2", f"{days_from_today(154)}"),
     roster_row(
         WORKER_ID,
         "工人",
         WORKER_PHONE,
         "云建安B-101",
-        "2027-02-28",
+        f"{days_from_today(93)}",
         (COMPANY, "云南测试建设有限公司", BOSS_PHONE),
     ),
 ]
@@ -186,7 +188,7 @@ async def _nothing_in_plaintext_after_import_binding_and_enrolment(
     context = await open_database(database_url, PII)
     try:
         report = await import_registry(
-            write_roster(tmp_path / "roster.csv", ROSTER), pii=PII, source="cli"
+            write_roster(tmp_path / "roster.csv", ROSTER), pii=PII, clock=FixedClock(), source="cli"
         )
         assert (report.new, report.rejected) == (3, 0)
         harness = product(i18n, FixedClock(), tmp_path)
@@ -237,7 +239,9 @@ async def test_nothing_in_plaintext_after_import_binding_and_enrolment_on_postgr
 async def _lookups_go_through_the_digests(database_url: str, i18n: I18n, tmp_path: Path) -> None:
     context = await open_database(database_url, PII)
     try:
-        await import_registry(write_roster(tmp_path / "roster.csv", ROSTER), pii=PII)
+        await import_registry(
+            write_roster(tmp_path / "roster.csv", ROSTER), pii=PII, clock=FixedClock()
+        )
         harness = product(i18n, FixedClock(), tmp_path)
         await identify(harness, ZHANG, ZHANG_ID, "张三", "+86 138-0000-0001")
 
@@ -277,18 +281,22 @@ async def test_lookups_and_staff_find_go_through_the_digests_on_postgresql(
 async def test_a_changed_phone_is_seen_by_the_next_import_and_binds_with_the_new_one(
     database: str, tmp_path: Path
 ):
-    await import_registry(write_roster(tmp_path / "a.csv", ROSTER), pii=PII)
+    await import_registry(write_roster(tmp_path / "a.csv", ROSTER), pii=PII, clock=FixedClock())
     changed = [{**ROSTER[0], "手机号": "13811111111"}, *ROSTER[1:]]
-    report = await import_registry(write_roster(tmp_path / "b.csv", changed), pii=PII)
+    report = await import_registry(
+        write_roster(tmp_path / "b.csv", changed), pii=PII, clock=FixedClock()
+    )
     assert (report.new, report.updated, report.unchanged) == (0, 1, 2)
     assert await TortoiseRegistry(PII).person(ZHANG_ID) == Person(ZHANG_ID, "张三", "13811111111")
-    again = await import_registry(write_roster(tmp_path / "c.csv", changed), pii=PII)
+    again = await import_registry(
+        write_roster(tmp_path / "c.csv", changed), pii=PII, clock=FixedClock()
+    )
     assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
 
 
 # --- an older database: plaintext moved at start-up, nothing lost ---------------------------
 
-T = "'2026-01-05 08:00:00+00:00'"
+T = f"'{EPOCH - timedelta(days=326)}'"  # written long before the tests' now
 LEGACY_ROWS = f"""
 INSERT INTO person (id, id_number, name, phone, created_at, updated_at) VALUES
     (1, '{ZHANG_ID}', '张三', '{ZHANG_PHONE}', {T}, {T}),
@@ -299,9 +307,9 @@ INSERT INTO enterprise (id, credit_code, name, contact_phone, created_at, update
     (2, '{OTHER_COMPANY}', '没有联系电话的公司', '', {T}, {T});
 INSERT INTO certificate (id, number, cert_type, category, person_id, enterprise_id, issued_on,
         expires_on, status, created_at, updated_at) VALUES
-    (1, '云建安B-1', 'safety_b', NULL, 1, NULL, NULL, '2027-03-31', 'valid', {T}, {T}),
-    (2, '云建安B-2', 'safety_b', NULL, 2, NULL, NULL, '2027-04-30', 'valid', {T}, {T}),
-    (3, '云建安B-101', 'safety_b', NULL, 3, 1, NULL, '2027-02-28', 'valid', {T}, {T});
+    (1, '云建安B-1', 'safety_b', NULL, 1, NULL, NULL, '{days_from_today(124)}', 'valid', {T}, {T}),
+    (2, '云建安B-2', 'safety_b', NULL, 2, NULL, NULL, '{days_from_today(154)}', 'valid', {T}, {T}),
+    (3, '云建安B-101', 'safety_b', NULL, 3, 1, NULL, '{days_from_today(93)}', 'valid', {T}, {T});
 INSERT INTO binding (id, chat_user_id, person_id, bound_at) VALUES (1, 100001, 1, {T});
 INSERT INTO enterprise_contact (id, chat_user_id, enterprise_id, bound_at)
     VALUES (1, 100009, 1, {T});
@@ -365,7 +373,9 @@ async def _an_older_database_is_sealed_at_start_up_and_loses_nothing(
         assert await TortoiseBindings(PII).account_of(ZHANG_ID) == 100001
         enterprise = await TortoiseRegistry(PII).enterprise(COMPANY)
         assert enterprise is not None and enterprise.contact_phone == BOSS_PHONE
-        report = await import_registry(write_roster(tmp_path / "r.csv", LEGACY_ROSTER), pii=PII)
+        report = await import_registry(
+            write_roster(tmp_path / "r.csv", LEGACY_ROSTER), pii=PII, clock=FixedClock()
+        )
         assert (report.new, report.updated, report.unchanged) == (0, 0, 3)
     finally:
         await context.close_connections()

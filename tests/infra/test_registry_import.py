@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from domain.calendar import add_months
 from domain.identifiers import credit_check_char, id_check_char
 from domain.registry import CertType
 from infra import registry_import
@@ -24,12 +25,15 @@ from infra.demo import (
 )
 from infra.registry_import import RosterError
 from jijiao.cli import main
+from tests.support.clock import TODAY, FixedClock
 from tests.support.registry import PII, opened, person_by_id_number
 
 # The product's importer, with the key the tests seal with.
-import_registry = functools.partial(registry_import.import_registry, pii=PII)
+import_registry = functools.partial(
+    registry_import.import_registry, pii=PII, clock=FixedClock()
+)
 
-TODAY = date(2026, 11, 27)
+A_YEAR_ON = add_months(TODAY, 12)
 HEADERS = [
     "身份证号",
     "姓名",
@@ -489,8 +493,8 @@ def test_seed_demo_from_the_command_line_twice_adds_nothing_the_second_time(
 
 
 async def test_the_demo_registry_covers_every_situation_of_the_demo_script(database, tmp_path):
-    first = await seed_demo(TODAY, tmp_path, PII)
-    again = await seed_demo(TODAY, tmp_path, PII)
+    first = await seed_demo(FixedClock(), tmp_path, PII)
+    again = await seed_demo(FixedClock(), tmp_path, PII)
 
     assert first.rejected == 0 and first.new == first.total
     assert (again.new, again.updated, again.unchanged) == (0, 0, first.total)
@@ -504,9 +508,9 @@ async def test_the_demo_registry_covers_every_situation_of_the_demo_script(datab
     assert len(staff) >= 25
     assert {c.status for c in staff} == {"valid", "busy", "void"}
     assert any(c.category for c in staff)
-    due = [c for c in staff if c.status == "valid" and c.expires_on <= date(2027, 11, 27)]
+    due = [c for c in staff if c.status == "valid" and c.expires_on <= A_YEAR_ON]
     assert len(due) > len(staff) / 2
-    assert any(c.expires_on > date(2027, 11, 27) for c in staff)
+    assert any(c.expires_on > A_YEAR_ON for c in staff)
 
     people = {p["key"]: p for p in DEMO_PEOPLE}
     for person in DEMO_PEOPLE:
@@ -517,7 +521,7 @@ async def test_the_demo_registry_covers_every_situation_of_the_demo_script(datab
         return await Certificate.filter(person__id_number_hash=PII.digest(people[key]["id_number"]))
 
     (t1,) = await certificates_of("t1_due")
-    assert t1.cert_type == "safety_b" and t1.expires_on <= date(2027, 11, 27)
+    assert t1.cert_type == "safety_b" and t1.expires_on <= A_YEAR_ON
     assert [c.cert_type for c in await certificates_of("t2_tower_crane")] == ["tower_crane"]
     assert [(c.cert_type, c.category) for c in await certificates_of("site_pro_category")] == [
         ("site_pro", "土建")

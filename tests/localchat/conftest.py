@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from tests.support.clock import RunningClock
 
 TOKEN = "123456:local-test-token"
 BOT_ID = 123456
@@ -51,7 +52,7 @@ def config() -> LocalChatConfig:
 
 @pytest.fixture
 def chat(config: LocalChatConfig) -> LocalChat:
-    return LocalChat(config)
+    return LocalChat(config, wall_clock=RunningClock().timestamp)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 import json
-import time
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from localchat import LocalChat
 from tests.localchat.conftest import TOKEN
+from tests.support.clock import EPOCH
 
 USER = 100001
 
@@ -31,7 +32,7 @@ async def test_a_mini_app_opened_by_a_user_gets_init_data_that_aiogram_accepts(
     assert data.user is not None
     assert (data.user.id, data.user.first_name, data.user.language_code) == (USER, "王芳", "zh")
     assert data.user.allows_write_to_pm is True
-    assert abs(data.auth_date.timestamp() - time.time()) < 60
+    assert abs(data.auth_date - EPOCH) < timedelta(seconds=60)
     assert data.query_id
 
 

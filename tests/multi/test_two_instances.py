@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,15 @@ from infra.db import models, open_database
 from infra.payments.sandbox import SandboxProvider
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from localchat import LocalChat
-from tests.support.instances import SECRET_KEY, STAFF, Balancer, Fleet, Instance, Telegram
+from tests.support.instances import (
+    HOST_CLOCK,
+    SECRET_KEY,
+    STAFF,
+    Balancer,
+    Fleet,
+    Instance,
+    Telegram,
+)
 from tests.support.waiting import eventually
 
 USERS = list(range(300_001, 300_007))  # one per demo person
@@ -162,7 +169,7 @@ async def test_two_instances_answer_pay_remind_and_broadcast_exactly_once(fleet)
         )
         event = await provider.query(order_number)
         assert event is not None and event.paid
-        headers, body = provider.notification(event, datetime.now(UTC))
+        headers, body = provider.notification(event, HOST_CLOCK.now())
 
         async def notify(instance: Instance) -> int:
             async with http.post(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +18,8 @@ from infra.payments.sandbox import SandboxProvider
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import TortoiseBindings
 from infra.workdays import ChineseWorkingDays
-from tests.conftest import FixedClock
 from tests.support import registry
+from tests.support.clock import FixedClock, days_from_today
 
 _people = itertools.count(500)
 
@@ -61,7 +60,7 @@ class World:
     async def paying_trainee(self) -> tuple[ChatUserId, Order]:
         n = next(_people)
         person = await registry.person(n, f"学员{n}", f"1380000{n:04d}")
-        cert = await registry.certificate(person, f"B-{n}", "safety_b", date(2027, 3, 31))
+        cert = await registry.certificate(person, f"B-{n}", "safety_b", days_from_today(124))
         account = ChatUserId(200000 + n)
         await models.Binding.create(chat_user_id=account, person=person)
         await models.Enrolment.create(
@@ -80,7 +79,7 @@ def make_world() -> World:
     store = TortoisePaymentStore(registry.PII)
     provider = SandboxProvider("http://127.0.0.1:8080", b"s" * 32)
     notifier = RecordingNotifier()
-    apply = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name)
+    apply = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
     numbers = (f"JJT{n:08d}" for n in itertools.count(next(_people) * 1000))
     place = PlaceOrder(
         TortoiseBindings(registry.PII),

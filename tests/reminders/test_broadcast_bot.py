@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +21,10 @@ from infra.db import models
 from tests.conftest import STAFF_GROUP_ID, BotHarness
 from tests.reminders import world
 from tests.support import registry, updates
+from tests.support.clock import FixedClock, days_from_today
 
 STAFF = updates.user(900001, "Staff Li", language_code="en")
-FAR = date(2030, 1, 1)
+FAR = days_from_today(1131)
 _ids = itertools.count(70_000)
 
 
@@ -212,9 +213,9 @@ async def test_an_enterprise_audience_needs_a_valid_known_credit_code(
 
 
 async def test_overdue_trainees_are_those_past_their_deadline_without_a_pass(
-    harness: BotHarness, trainees
+    harness: BotHarness, trainees, clock: FixedClock
 ):
-    past = datetime(2026, 11, 20, tzinfo=UTC)
+    past = clock.now() - timedelta(days=7)
     await world.studying(trainees["b"], past)
     passed = await world.studying(trainees["c"], past)
     await models.Enrolment.filter(id=passed.id).update(state="passed", active_key=None)

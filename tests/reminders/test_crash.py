@@ -15,13 +15,13 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from infra.db import models
 from localchat import FloodLimits
 from tests.reminders import world
 from tests.reminders.conftest import StandIn, StandInFactory
+from tests.support.instances import HOST_CLOCK
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 100  # messages a second, in the stand-in and in the sender processes
@@ -51,7 +51,8 @@ async def test_a_killed_sender_is_replaced_and_every_recipient_gets_one_message(
 ):
     telegram = await standin(FloodLimits(global_per_second=RATE))
     telegram.start_users(USERS)
-    await world.broadcast_to(USERS, datetime(2026, 1, 1, tzinfo=UTC))
+    # The sender processes run on the host's clock.
+    await world.broadcast_to(USERS, HOST_CLOCK.now())
 
     first = await spawn(database, telegram)
     async with asyncio.timeout(30):

@@ -15,9 +15,9 @@ from infra.db import models
 from infra.outbox import Claimed, TortoiseBroadcasts, TortoiseOutbox
 from infra.sender import BotTransport, Limits, LocalRateLimiter, Rendered
 from localchat import FloodLimits
-from tests.conftest import FixedClock
 from tests.reminders import world
 from tests.reminders.conftest import StandInFactory
+from tests.support.clock import FixedClock
 
 # Telegram's per-chat limits; the overall one raised to match in stand-in and sender, so 2,000
 # messages take seconds instead of the 67 s that 30 a second needs (bench_reminders measures

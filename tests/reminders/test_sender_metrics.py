@@ -7,9 +7,9 @@ from infra.db import models
 from infra.metrics import Metrics, outbox_pending
 from infra.sender import BotTransport
 from localchat import FloodLimits
-from tests.conftest import FixedClock
 from tests.reminders import world
 from tests.reminders.conftest import StandInFactory
+from tests.support.clock import FixedClock
 from tests.support.prometheus import label_values, sample
 
 REACHABLE, BLOCKED = 300_101, 300_102

@@ -14,9 +14,9 @@ from infra.db import models, open_database
 from infra.outbox import TortoiseOutbox
 from infra.sender import BotTransport, Limits, LocalRateLimiter, RedisRateLimiter, acquire
 from localchat import FloodLimits
-from tests.conftest import FixedClock
 from tests.reminders import world
 from tests.reminders.conftest import StandInFactory
+from tests.support.clock import FixedClock
 
 
 @pytest.fixture

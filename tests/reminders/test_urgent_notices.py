@@ -4,7 +4,7 @@ became pointless (the order was paid) is dropped."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from aiogram.methods import SendDocument, SendMessage
 
@@ -12,16 +12,17 @@ from bot.notifier import BotPaymentNotifier
 from domain.checkout import InvoiceDetails, Order
 from domain.enrolment import Channel
 from domain.payment import OrderStatus
+from domain.timezone import CHINA
 from infra.db import models
 from infra.outbox import TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.sender import BotTransport
-from tests.conftest import FixedClock
 from tests.reminders import world
+from tests.support.clock import TODAY, FixedClock
 from tests.support.recording import RecordingSession
 
 PAYER = 100501
-NIGHT = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # 22:00 in Beijing: quiet hours
+NIGHT = datetime.combine(TODAY, time(22), tzinfo=CHINA)  # quiet hours
 
 
 def order(number: str, status: OrderStatus, invoice: str | None = None) -> Order:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,9 @@ from infra.faces import AsyncFaceEngine, FaceEngine, ensure_models
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study, StudyConfig
-from tests.conftest import TEST_TOKEN, FixedClock
+from tests.conftest import TEST_TOKEN
 from tests.support import registry
+from tests.support.clock import FixedClock, days_from_today
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.keys import WebConfig
@@ -48,7 +49,7 @@ async def seed_enrolment(
     person = await registry.holder(f"53010219850101{user_id % 10000:04d}", f"p{user_id}")
     await models.Binding.create(chat_user_id=user_id, person=person)
     certificate = await models.Certificate.create(
-        number=number, cert_type=cert_type, person=person, expires_on=date(2027, 6, 30)
+        number=number, cert_type=cert_type, person=person, expires_on=days_from_today(215)
     )
     enrolment = await models.Enrolment.create(
         certificate=certificate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from infra.content import load_courses
@@ -13,6 +13,7 @@ from infra.db import open_database
 from infra.db.study_models import FaceCheck, LessonProgress
 from infra.study import FaceStore, ReadyFaces, Study
 from tests.study.conftest import CONFIG, ZHANG, seed_enrolment
+from tests.support.clock import EPOCH
 
 
 async def test_simultaneous_beats_on_two_instances_credit_the_time_once(
@@ -20,7 +21,7 @@ async def test_simultaneous_beats_on_two_instances_credit_the_time_once(
 ):
     context = await open_database(postgres_url)
     try:
-        start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        start = EPOCH + timedelta(hours=7)
         enrolment_id = await seed_enrolment(ZHANG, "C-PG-1", start - timedelta(days=1))
         await FaceCheck.create(
             chat_user_id=ZHANG,

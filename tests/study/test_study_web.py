@@ -10,8 +10,8 @@ from PIL import Image
 
 from infra.db import models
 from infra.db.study_models import FaceCheck, FaceProfile, LessonProgress
-from tests.conftest import FixedClock
 from tests.study.conftest import LI, ZHANG, Trainees, photo, seed_enrolment
+from tests.support.clock import FixedClock
 
 H = {"X-Requested-With": "jijiao"}
 JPEG = {**H, "Content-Type": "image/jpeg"}

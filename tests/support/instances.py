@@ -26,6 +26,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from infra.clock import SystemClock
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 
@@ -36,6 +37,9 @@ TOKEN = "7000000002:fleet-test-token"
 SECRET_KEY = "k" * 32
 WEBHOOK_SECRET = "fleet-webhook-secret"
 STAFF = 900001
+# The instances are real `jijiao run` processes, on the host's clock as in production: what a
+# test tells them about time (a payment's time, a broadcast's start) comes from the same clock.
+HOST_CLOCK = SystemClock()
 
 
 def free_port() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -25,6 +24,8 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 
+from tests.support.clock import EPOCH
+
 
 class RecordingSession(BaseSession):
     def __init__(self) -> None:
@@ -39,7 +40,7 @@ class RecordingSession(BaseSession):
             chat_id = getattr(method, "chat_id", None) or 0
             message: dict[str, Any] = {
                 "message_id": getattr(method, "message_id", None) or next(self._ids),
-                "date": int(time.time()),
+                "date": int(EPOCH.timestamp()),
                 "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "supergroup"},
             }
             text = getattr(method, "text", None)
@@ -58,7 +59,7 @@ class RecordingSession(BaseSession):
             return [
                 {
                     "message_id": next(self._ids),
-                    "date": int(time.time()),
+                    "date": int(EPOCH.timestamp()),
                     "chat": {"id": int(method.chat_id), "type": "supergroup"},
                 }
                 for _ in method.media

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 from aiogram.types import Update
+
+from tests.support.clock import EPOCH
 
 _ids = itertools.count(1)
 
@@ -22,7 +23,7 @@ def message(text: str, sender: dict[str, Any] | None = None, **extra: Any) -> Up
     sender = sender or user()
     payload: dict[str, Any] = {
         "message_id": next(_ids),
-        "date": int(time.time()),
+        "date": int(EPOCH.timestamp()),
         "chat": {"id": sender["id"], "type": "private", "first_name": sender["first_name"]},
         "from": sender,
         **extra,
@@ -68,7 +69,7 @@ def click(data: str, sender: dict[str, Any] | None = None, message_id: int = 1) 
                 "data": data,
                 "message": {
                     "message_id": message_id,
-                    "date": int(time.time()),
+                    "date": int(EPOCH.timestamp()),
                     "chat": {"id": sender["id"], "type": "private"},
                     "from": {"id": 7000000001, "is_bot": True, "first_name": "jijiao"},
                     "text": "menu",

@@ -11,8 +11,9 @@ from domain.payment import PaymentEvent
 from infra.db import models
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
-from tests.conftest import TEST_TOKEN, FixedClock
+from tests.conftest import TEST_TOKEN
 from tests.payments.test_exactly_once import make_world
+from tests.support.clock import FixedClock
 from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.keys import WebConfig

@@ -8,7 +8,8 @@ from aiohttp.test_utils import TestClient
 
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
-from tests.conftest import TEST_TOKEN, FixedClock
+from tests.conftest import TEST_TOKEN
+from tests.support.clock import FixedClock
 from tests.support.webapp import init_data
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
