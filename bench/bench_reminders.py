@@ -42,7 +42,6 @@ from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.texts.reminders import ReminderTexts
 from domain.calendar import add_months
 from domain.reminders import (
     QuietHours,
@@ -59,6 +58,7 @@ from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
 from infra.reminders import OutboxRefresh, ReminderScanner
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from texts.reminders import ReminderTexts
 
 TOKEN = "7000000001:bench"
 RECIPIENTS = 10_000

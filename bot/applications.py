@@ -9,12 +9,9 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
-from bot.texts import support as texts
-from bot.texts.enrolment import cert_type_name, masked_number
 from domain.clock import Clock
 from domain.registry import CertType
 from domain.support import (
@@ -30,12 +27,15 @@ from infra.db import models
 from infra.exam import exam_standing
 from infra.forms import application_form
 from infra.repositories.support import audit
+from texts import support as texts
+from texts.enrolment import cert_type_name, masked_number
+from texts.i18n import Catalogs
 
 PASSED = "passed"
 
 
 class Applications:
-    def __init__(self, clock: Clock, i18n: I18n, extension_days: int = 30) -> None:
+    def __init__(self, clock: Clock, i18n: Catalogs, extension_days: int = 30) -> None:
         self._clock = clock
         self._i18n = i18n
         self._extension_days = extension_days

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
 from domain.locales import DEFAULT_LOCALE, Locale
+from texts.i18n import Catalogs
+from texts.i18n import gettext as _
 
 
 def command_list() -> list[BotCommand]:
@@ -28,7 +28,7 @@ def command_list() -> list[BotCommand]:
     ]
 
 
-async def register_commands(bot: Bot, i18n: I18n) -> None:
+async def register_commands(bot: Bot, i18n: Catalogs) -> None:
     """Chinese for everyone by default; English for Telegram clients set to English."""
     with i18n.context():
         with i18n.use_locale(DEFAULT_LOCALE.value):
@@ -39,7 +39,7 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
             )
 
 
-async def set_chat_commands(bot: Bot, chat_id: int, i18n: I18n, locale: str) -> None:
+async def set_chat_commands(bot: Bot, chat_id: int, i18n: Catalogs, locale: str) -> None:
     """A person who picked a language sees the commands in it, whatever their client says."""
     with i18n.context(), i18n.use_locale(locale):
         await bot.set_my_commands(command_list(), scope=BotCommandScopeChat(chat_id=chat_id))

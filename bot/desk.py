@@ -10,14 +10,16 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 
-from bot.texts import support as texts
-from bot.texts.enrolment import cert_type_name
+from conversation.replies import Say
+from domain.accounts import ChatUserId
 from domain.clock import Clock
 from domain.masking import mask_name
 from infra.db import models
 from infra.repositories.support import TortoiseTickets
+from texts import support as texts
+from texts.enrolment import cert_type_name
+from texts.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 STAFF_LOCALE = "zh_CN"
@@ -32,7 +34,7 @@ class Desk:
     def __init__(
         self,
         bot: Bot,
-        i18n: I18n,
+        i18n: Catalogs,
         tickets: TortoiseTickets,
         staff_group_id: int | None,
         clock: Clock,
@@ -103,6 +105,13 @@ class Desk:
             log.info("topic of ticket %s is gone; recreating it", ticket.id)
             await self._new_topic(ticket)
             return int(await send(ticket.thread_id))
+
+    async def note_for(self, account: ChatUserId, note: Say) -> None:
+        """The conversation core's port: a note in the person's topic, in the staff's words."""
+        ticket = await self.open_ticket(account)
+        with self.i18n.use_locale(STAFF_LOCALE):
+            text = str(note)
+        await self.note(ticket, text)
 
     async def note(self, ticket: models.SupportTicket, text: str) -> None:
         assert self.staff_group_id is not None

@@ -4,12 +4,11 @@ from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.utils.i18n import I18n
 
+from bot import conversation
 from bot.handlers import (
     applications,
     broadcast,
-    enrolment,
     errors,
     exam,
     fallback,
@@ -34,12 +33,13 @@ from bot.middlewares import (
 )
 from domain.accounts import AccountRepository
 from infra.metrics import Metrics
+from texts.i18n import Catalogs
 
 
 def make_dispatcher(
     *,
     storage: BaseStorage,
-    i18n: I18n,
+    i18n: Catalogs,
     accounts: AccountRepository,
     staff_group_id: int | None = None,
     metrics: Metrics | None = None,
@@ -67,7 +67,7 @@ def make_dispatcher(
         start.make_router(),
         help.make_router(),
         broadcast.make_mute_router(),
-        enrolment.make_router(),
+        conversation.make_router(),
         payment.make_router(),
         applications.make_router(),
         exam.make_router(),

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
-from aiogram.utils.i18n import I18n
 
-from bot.texts import exam as texts
 from domain.accounts import ChatUserId
 from domain.exam import Attempt
 from infra.repositories.accounts import TortoiseAccountRepository
+from texts import exam as texts
+from texts.i18n import Catalogs
 
 if TYPE_CHECKING:
     from infra.exam import Exams
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class BotExamNotifier:
     def __init__(
-        self, bot: Bot, i18n: I18n, accounts: TortoiseAccountRepository, webapp_url: str
+        self, bot: Bot, i18n: Catalogs, accounts: TortoiseAccountRepository, webapp_url: str
     ) -> None:
         self._bot = bot
         self._i18n = i18n

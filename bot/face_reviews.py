@@ -11,17 +11,17 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
 )
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import FaceReviewCallback, ReviewAction
 from bot.desk import Desk
-from bot.texts import faces as texts
 from infra.db import models
 from infra.study import Study
+from texts import faces as texts
+from texts.i18n import Catalogs
 
 
 class FaceReviewDesk:
-    def __init__(self, bot: Bot, i18n: I18n, desk: Desk, study: Study) -> None:
+    def __init__(self, bot: Bot, i18n: Catalogs, desk: Desk, study: Study) -> None:
         self._bot = bot
         self._i18n = i18n
         self._desk = desk

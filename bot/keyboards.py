@@ -5,18 +5,18 @@ from __future__ import annotations
 import functools
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
-from aiogram.utils.i18n import get_i18n
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
 from domain.locales import Locale
+from texts.i18n import current_locale
+from texts.i18n import gettext as _
 
 LANGUAGE_NAMES = {Locale.ZH_CN: "简体中文", Locale.EN: "English"}
 
 
 def main_menu(webapp_url: str) -> InlineKeyboardMarkup:
-    return _main_menu(get_i18n().current_locale, webapp_url)
+    return _main_menu(current_locale(), webapp_url)
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware, Bot, Router
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
@@ -19,14 +19,14 @@ from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
-from aiogram.utils.i18n import I18nMiddleware
 
 from bot import keyboards
-from bot.texts import common as texts
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
 from domain.locales import resolve_locale
 from infra.logging import UPDATE_ID
 from infra.metrics import Metrics
+from texts import common as texts
+from texts.i18n import Catalogs
 
 
 class AccountMiddleware(BaseMiddleware):
@@ -47,13 +47,32 @@ class AccountMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-class AccountLocaleMiddleware(I18nMiddleware):
-    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+class AccountLocaleMiddleware(BaseMiddleware):
+    """Handlers speak the account's language (before the account is known, the client's)."""
+
+    def __init__(self, catalogs: Catalogs) -> None:
+        self._catalogs = catalogs
+
+    def setup(self, router: Router) -> None:
+        for name, observer in router.observers.items():
+            if name != "update":  # the account is known inside the update's middlewares
+                observer.outer_middleware(self)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         account: ChatAccount | None = data.get("account")
         if account is not None:
-            return account.locale.value
-        user: User | None = data.get("event_from_user")
-        return resolve_locale(None, user.language_code if user else None).value
+            locale = account.locale.value
+        else:
+            user: User | None = data.get("event_from_user")
+            locale = resolve_locale(None, user.language_code if user else None).value
+        data["i18n"] = self._catalogs
+        with self._catalogs.use_locale(locale):
+            return await handler(event, data)
 
 
 class UpdateMetricsMiddleware(BaseMiddleware):

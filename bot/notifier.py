@@ -6,11 +6,8 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.types import BufferedInputFile
-from aiogram.utils.i18n import I18n
 
 from bot import payment_keyboards as kb
-from bot.texts import payment as texts
-from bot.texts.reminders import render_urgent
 from domain.accounts import ChatUserId
 from domain.checkout import Order
 from domain.clock import Clock
@@ -19,13 +16,16 @@ from domain.reminders import ReminderKind
 from domain.timezone import CHINA
 from infra.outbox import NewMessage, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
+from texts import payment as texts
+from texts.i18n import Catalogs
+from texts.reminders import render_urgent
 
 
 class BotPaymentNotifier:
     def __init__(
         self,
         bot: Bot,
-        i18n: I18n,
+        i18n: Catalogs,
         accounts: TortoiseAccountRepository,
         staff_group_id: int | None,
         webapp_url: str,

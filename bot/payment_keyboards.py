@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
-from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import PayAction, PayCallback
-from bot.texts import payment as texts
 from domain.checkout import Bill, Order
+from texts import payment as texts
+from texts.i18n import gettext as _
 
 
 def _button(text: str, action: PayAction, order: str = "") -> InlineKeyboardButton:

@@ -1,7 +1,8 @@
 """Binding a chat account to a registry person or an enterprise: no passwords, ever (S5, S11).
 
-Proof of identity is the phone number Telegram vouches for: the account shares its own contact,
-and that phone must be the one the registry holds for the ID number or credit code.
+Proof of identity is a phone number the channel vouches for (Telegram: the account shares its own
+contact; elsewhere an SMS code sent to the number comes back), and that phone must be the one
+the registry holds for the ID number or credit code.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ class IdentityRefused(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
-class SharedContact:
-    phone: str
-    contact_user_id: int | None
-    forwarded: bool
+class PhoneProof:
+    """A phone number, and whether the channel proved it belongs to the account that gave it
+    (not a forwarded contact, not someone else's)."""
 
-    def is_own(self, account: ChatUserId) -> bool:
-        return not self.forwarded and self.contact_user_id == account
+    phone: str
+    own: bool
 
 
 class Registry(Protocol):
@@ -69,9 +69,9 @@ class BindPerson:
         self._desk = desk
 
     async def __call__(
-        self, account: ChatUserId, id_number: str, name: str, contact: SharedContact
+        self, account: ChatUserId, id_number: str, name: str, contact: PhoneProof
     ) -> Person:
-        if not contact.is_own(account):
+        if not contact.own:
             raise IdentityRefused("contact_not_own")
         person = await self._registry.person(id_number)
         if person is None:
@@ -110,9 +110,9 @@ class BindEnterprise:
         self._bindings = bindings
 
     async def __call__(
-        self, account: ChatUserId, credit_code: str, contact: SharedContact
+        self, account: ChatUserId, credit_code: str, contact: PhoneProof
     ) -> Enterprise:
-        if not contact.is_own(account):
+        if not contact.own:
             raise IdentityRefused("contact_not_own")
         enterprise = await self._registry.enterprise(credit_code)
         if enterprise is None:

@@ -22,21 +22,23 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
-from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.applications import Applications
 from bot.commands import register_commands
+from bot.conversation import TelegramReplies
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
 from bot.exam_notifier import BotExamNotifier
 from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
 from bot.notifier import BotPaymentNotifier
-from bot.texts.reminders import ReminderTexts
 from bot.webhook import WEBHOOK_PATH, LocalClaims, RedisClaims, Webhook
+from conversation.engine import Conversations
+from conversation.flows.common import Home
+from conversation.flows.enrolment import Enrolment
 from domain.accounts import ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -117,6 +119,8 @@ from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from texts.i18n import Catalogs
+from texts.reminders import ReminderTexts
 from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.exam import add_exam_routes
@@ -165,7 +169,7 @@ class Services:
 def build_services(
     *,
     bot: Bot,
-    i18n: I18n,
+    i18n: Catalogs,
     clock: Clock,
     webapp_url: str,
     sessions: Sessions,
@@ -229,6 +233,25 @@ def build_services(
         "desk": Desk(bot, i18n, TortoiseTickets(pii), staff_group_id, clock),
         "applications": Applications(clock, i18n),
     }
+    handlers["conversations"] = Conversations(
+        [
+            Enrolment(
+                clock=clock,
+                bind_person=handlers["bind_person"],
+                bind_enterprise=handlers["bind_enterprise"],
+                my_certificates=handlers["my_certificates"],
+                enrol_certificates=handlers["enrol_certificates"],
+                enterprise_employees=handlers["enterprise_employees"],
+                enrol_employees=handlers["enrol_employees"],
+                my_status=handlers["my_status"],
+                request_support=handlers["request_support"],
+                request_category_correction=handlers["request_category_correction"],
+                desk=handlers["desk"],
+                home=Home(),
+            ),
+        ]
+    )
+    handlers["replies"] = TelegramReplies(webapp_url)
     jobs = [
         Job("expire_orders", 15, ExpireOrders(store, provider, notifier, clock)),
         Job(
@@ -288,7 +311,7 @@ def build_services(
 def build_reminders(
     *,
     bot: Bot,
-    i18n: I18n,
+    i18n: Catalogs,
     clock: Clock,
     settings: ReminderSection,
     redis: Redis | None,

@@ -21,7 +21,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
-from aiogram.utils.i18n import I18n
 
 from bot.dispatcher import make_dispatcher
 from domain.checkout import Fees
@@ -33,6 +32,7 @@ from infra.signing import Signer
 from jijiao.app import Services, build_services
 from tests.support.clock import FixedClock
 from tests.support.recording import RecordingSession
+from texts.i18n import Catalogs
 from webview.auth import Sessions
 
 TEST_TOKEN = "7000000001:test-token"
@@ -62,7 +62,7 @@ def _reachable(url: str, default_port: int) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def i18n() -> I18n:
+def i18n() -> Catalogs:
     return make_i18n()
 
 
@@ -145,7 +145,7 @@ def recording_bot() -> Iterator[tuple[Bot, RecordingSession]]:
 @pytest.fixture
 async def harness(
     database: str,
-    i18n: I18n,
+    i18n: Catalogs,
     clock: FixedClock,
     recording_bot: tuple[Bot, RecordingSession],
     tmp_path: Path,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
-from aiogram.utils.i18n import I18n
 from aiohttp import web
 
 from domain.clock import Clock
 from infra.metrics import Metrics
 from infra.repositories.accounts import TortoiseAccountRepository
+from texts.i18n import Catalogs
 from webview import keys, middlewares, views
 from webview.auth import Sessions
 from webview.keys import WebConfig
@@ -25,7 +25,7 @@ MAX_BODY = 8 * 1024 * 1024
 def make_web_app(
     *,
     config: WebConfig,
-    i18n: I18n,
+    i18n: Catalogs,
     sessions: Sessions,
     clock: Clock,
     accounts: TortoiseAccountRepository,

@@ -3,12 +3,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiogram.utils.i18n import I18n
 from aiohttp import web
 
 from domain.clock import Clock
 from infra.metrics import Metrics
 from infra.repositories.accounts import TortoiseAccountRepository
+from texts.i18n import Catalogs
 from webview.auth import Sessions
 
 
@@ -23,7 +23,7 @@ class WebConfig:
 
 
 CONFIG = web.AppKey("config", WebConfig)
-I18N = web.AppKey("i18n", I18n)
+I18N = web.AppKey("i18n", Catalogs)
 SESSIONS = web.AppKey("sessions", Sessions)
 CLOCK = web.AppKey("clock", Clock)
 ACCOUNTS = web.AppKey("accounts", TortoiseAccountRepository)

@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
 
-from bot.texts.faces import face_reason
 from domain.timezone import CHINA
 from infra.study import Beat, LessonState, Study, StudyEnrolment
+from texts.faces import face_reason
 from webview import keys
 from webview.auth import Viewer
 from webview.middlewares import LOCALE, VIEWER

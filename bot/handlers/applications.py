@@ -11,8 +11,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.applications import Applications
 from bot.callbacks import ApplyAction, ApplyCallback, MenuAction, MenuCallback
 from bot.desk import Desk
-from bot.texts import support as texts
 from domain.support import ApplicationKind
+from texts import support as texts
 
 
 class Applying(StatesGroup):

@@ -26,11 +26,8 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import RowId
-from bot.texts import reminders as texts
-from bot.texts.enrolment import cert_type_name
 from domain.accounts import ChatUserId
 from domain.clock import Clock
 from domain.registry import CertType, Track
@@ -52,6 +49,9 @@ from domain.reminders import (
 from domain.timezone import CHINA
 from infra.outbox import TortoiseBroadcasts
 from infra.reminders import TortoiseReminderPreferences
+from texts import reminders as texts
+from texts.enrolment import cert_type_name
+from texts.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class BroadcastReporter:
     def __init__(
         self,
         bot: Bot,
-        i18n: I18n,
+        i18n: Catalogs,
         broadcasts: TortoiseBroadcasts,
         clock: Clock,
         quiet: QuietHours,

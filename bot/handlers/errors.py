@@ -9,9 +9,9 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from bot.middlewares import answered_queries
-from bot.texts import common as texts
 from domain.errors import DomainError
 from infra.outages import describe, is_outage
+from texts import common as texts
 
 log = logging.getLogger(__name__)
 

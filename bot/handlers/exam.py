@@ -12,16 +12,16 @@ from aiogram.types import (
     Message,
     WebAppInfo,
 )
-from aiogram.utils.i18n import get_i18n
 
 from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback
 from bot.exam_notifier import BotExamNotifier
-from bot.texts import exam as texts
-from bot.texts.enrolment import cert_type_name, masked_number
 from domain.clock import Clock
 from domain.study import class_hours
 from infra.db import models
 from infra.exam import Exams
+from texts import exam as texts
+from texts.enrolment import cert_type_name, masked_number
+from texts.i18n import current_locale
 
 
 async def _show_exam(message: Message, user_id: int, exams: Exams, clock: Clock, url: str) -> None:
@@ -30,7 +30,7 @@ async def _show_exam(message: Message, user_id: int, exams: Exams, clock: Clock,
     if not enrolments:
         await message.answer(texts.no_paid_enrolment())
         return
-    lang = get_i18n().current_locale
+    lang = current_locale()
     paragraphs, buttons = [], []
     for enrolment in enrolments:
         overview = await exams.overview(user_id, enrolment, clock.now())
@@ -139,7 +139,7 @@ def make_staff_router(staff_group_id: int | None) -> Router:
     async def courses(message: Message, exams: Exams) -> None:
         """Each certificate type's course: lessons, required minutes and class hours, and the
         size of its question bank (content/courses, content/exams)."""
-        lang = get_i18n().current_locale
+        lang = current_locale()
         lines = [texts.courses_heading()]
         for cert_type, course in exams.study.courses.items():
             minutes = sum(lesson.required_minutes for lesson in course.lessons)

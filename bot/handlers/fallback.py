@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
-from bot.texts import common as texts
+from texts import common as texts
 
 
 def make_router() -> Router:

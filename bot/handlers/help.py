@@ -15,12 +15,12 @@ from bot.callbacks import (
     PayAction,
     PayCallback,
 )
-from bot.texts import common as texts
-from bot.texts import payment as payment_texts
-from bot.texts import selfhelp
 from domain.clock import Clock
 from domain.selfhelp import Advice, suggestions
 from infra.repositories.selfhelp import situation_of
+from texts import common as texts
+from texts import payment as payment_texts
+from texts import selfhelp
 
 
 def _support_row() -> list[InlineKeyboardButton]:

@@ -13,7 +13,6 @@ from aiogram.types import CallbackQuery, Message
 from bot import payment_keyboards as kb
 from bot.callbacks import MenuAction, MenuCallback, PayAction, PayCallback
 from bot.notifier import BotPaymentNotifier
-from bot.texts import payment as texts
 from domain.accounts import ChatAccount, ChatUserId
 from domain.checkout import (
     Bill,
@@ -25,6 +24,7 @@ from domain.checkout import (
 )
 from domain.payment import OrderStatus, PaymentRefused, format_yuan
 from domain.timezone import CHINA
+from texts import payment as texts
 
 QrRenderer = Callable[[str, str, str, str], bytes]
 

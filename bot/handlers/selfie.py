@@ -9,12 +9,12 @@ from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
 
-from bot.texts.faces import face_reason
 from domain.clock import Clock
 from domain.study import CheckResult
 from infra.study import Study
+from texts.faces import face_reason
+from texts.i18n import gettext as _
 
 
 def make_router() -> Router:

@@ -11,10 +11,10 @@ from aiogram.types import CallbackQuery, Message
 from bot.applications import Applications
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
-from bot.texts import support as texts
 from domain.support import is_staff_note
 from infra.db.models import SupportTicket
 from infra.repositories.support import audit
+from texts import support as texts
 
 CANNED = ("order", "invoice", "paid", "browser")
 

@@ -8,16 +8,16 @@ from collections.abc import Callable
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import FaceReviewCallback, ReviewAction
-from bot.texts import faces as texts
 from domain.clock import Clock
 from infra.db import models
 from infra.study import Study
+from texts import faces as texts
+from texts.i18n import Catalogs
 
 
-async def _tell(bot: Bot, i18n: I18n, user_id: int, text_of: Callable[[], str]) -> None:
+async def _tell(bot: Bot, i18n: Catalogs, user_id: int, text_of: Callable[[], str]) -> None:
     """In the trainee's language, not the staff member's."""
     account = await models.ChatUser.get_or_none(id=user_id)
     locale = account.locale if account and account.locale else i18n.default_locale
@@ -36,7 +36,7 @@ def make_router(staff_group_id: int | None) -> Router:
         callback_data: FaceReviewCallback,
         study: Study,
         clock: Clock,
-        i18n: I18n,
+        i18n: Catalogs,
     ) -> None:
         cleared = callback_data.action is ReviewAction.CLEAR
         review = await study.decide_review(
@@ -58,7 +58,7 @@ def make_router(staff_group_id: int | None) -> Router:
 
     @router.message(Command("newphoto"))
     async def new_photo(
-        message: Message, command: CommandObject, study: Study, clock: Clock, i18n: I18n
+        message: Message, command: CommandObject, study: Study, clock: Clock, i18n: Catalogs
     ) -> None:
         """/newphoto CERTIFICATE: the trainee takes the enrolment photo again; consent stays."""
         number = (command.args or "").strip()

@@ -6,9 +6,9 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.texts import payment as texts
 from domain.checkout import AttachInvoice, OverdueInvoices
 from domain.payment import PaymentRefused
+from texts import payment as texts
 
 
 def make_router(staff_group_id: int | None) -> Router:

@@ -10,8 +10,8 @@ from pathlib import Path
 from aiogram import Bot, F, Router
 from aiogram.types import FSInputFile, Message
 
-from bot.texts import staff as texts
 from domain.errors import DomainError
+from texts import staff as texts
 
 ImportRegistry = Callable[..., Awaitable[object]]
 PROGRESS_EVERY = 1.0  # seconds between edits: a group takes ~20 messages a minute

@@ -5,15 +5,15 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Message
-from aiogram.utils.i18n import gettext as _
 
-from bot.texts.enrolment import cert_type_name, state_name
 from domain.clock import Clock
 from domain.enrolment import EnrolmentState
 from domain.payment import format_yuan
 from domain.registry import CertType
 from infra.pii import Pii
 from infra.reports import overview, trainees_workbook, weekly_chart
+from texts.enrolment import cert_type_name, state_name
+from texts.i18n import gettext as _
 
 
 def make_router(staff_group_id: int | None) -> Router:

@@ -4,14 +4,14 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 
 from bot import keyboards
 from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
 from bot.commands import set_chat_commands
-from bot.texts import common as texts
 from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
 from domain.clock import Clock
+from texts import common as texts
+from texts.i18n import Catalogs
 from webview.auth import Sessions, Viewer
 
 
@@ -62,7 +62,7 @@ def make_router() -> Router:
         query: CallbackQuery,
         callback_data: LanguageCallback,
         choose_language: ChooseLanguage,
-        i18n: I18n,
+        i18n: Catalogs,
         webapp_url: str,
     ) -> None:
         locale = await choose_language(ChatUserId(query.from_user.id), callback_data.locale)

@@ -8,8 +8,8 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import MenuAction, MenuCallback
 from bot.desk import Desk
-from bot.texts import support as texts
 from infra.db.models import SupportTicket
+from texts import support as texts
 
 
 async def _connect(message: Message, user_id: int, desk: Desk) -> None:

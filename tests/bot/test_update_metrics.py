@@ -7,7 +7,6 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import Update
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import LanguageCallback
 from bot.dispatcher import make_dispatcher
@@ -17,6 +16,7 @@ from infra.metrics import Metrics
 from tests.conftest import STAFF_GROUP_ID, BotHarness
 from tests.support import updates
 from tests.support.prometheus import sample
+from texts.i18n import Catalogs
 
 USER = 100_777
 
@@ -26,7 +26,7 @@ async def broken_choose_language(user_id: ChatUserId, locale: Locale) -> Locale:
 
 
 def dispatcher_with(
-    metrics: Metrics, harness: BotHarness, i18n: I18n, **overrides: object
+    metrics: Metrics, harness: BotHarness, i18n: Catalogs, **overrides: object
 ) -> Dispatcher:
     return make_dispatcher(
         storage=MemoryStorage(),
@@ -41,7 +41,7 @@ def updates_total(text: bytes, kind: str, outcome: str) -> float | None:
     return sample(text, "jijiao_updates_total", type=kind, outcome=outcome)
 
 
-async def test_handled_updates_are_counted_and_timed_by_type(harness: BotHarness, i18n: I18n):
+async def test_handled_updates_are_counted_and_timed_by_type(harness: BotHarness, i18n: Catalogs):
     metrics = Metrics()
     dispatcher = dispatcher_with(metrics, harness, i18n)
     someone = updates.user(USER, first_name="张三")
@@ -59,7 +59,7 @@ async def test_handled_updates_are_counted_and_timed_by_type(harness: BotHarness
 
 
 async def test_an_update_whose_handler_breaks_is_counted_failed_and_the_user_is_told(
-    harness: BotHarness, i18n: I18n
+    harness: BotHarness, i18n: Catalogs
 ):
     metrics = Metrics()
     dispatcher = dispatcher_with(metrics, harness, i18n, choose_language=broken_choose_language)
@@ -75,7 +75,7 @@ async def test_an_update_whose_handler_breaks_is_counted_failed_and_the_user_is_
     assert str(USER) not in text.decode()
 
 
-async def test_an_update_no_handler_wants_is_counted_unhandled(harness: BotHarness, i18n: I18n):
+async def test_an_update_no_handler_wants_is_counted_unhandled(harness: BotHarness, i18n: Catalogs):
     metrics = Metrics()
     dispatcher = dispatcher_with(metrics, harness, i18n)
     # A post in a channel the bot was added to: no router listens to channels.

@@ -283,9 +283,9 @@ async def test_a_face_check_failing_during_the_exam_pauses_nothing_but_is_on_the
 async def test_a_failed_attempt_is_followed_by_an_attempts_left_reminder_unless_retried(
     examinees: Examinees, i18n
 ):
-    from bot.texts.reminders import render
     from infra.outbox import Status
     from infra.reminders import OutboxRefresh
+    from texts.reminders import render
 
     enrolment = await examinees.ready(ZHANG, "C-115")
     attempt = (await examinees.start(ZHANG, enrolment))["id"]

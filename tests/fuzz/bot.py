@@ -33,7 +33,6 @@ from bot.callbacks import (
     ReviewAction,
 )
 from bot.handlers.broadcast import ComposeAction
-from bot.texts import common
 from domain.registry import CertType, Track
 from domain.reminders import AudienceKind, BroadcastCommand
 from infra.db import models
@@ -45,6 +44,7 @@ from tests.fuzz.hostile import hostile_text, message_text, pick
 from tests.fuzz.telegram import TelegramLikeSession
 from tests.support import registry
 from tests.support.clock import EPOCH, days_from_today
+from texts import common
 
 _ids = itertools.count(50_000_000)
 CJK = re.compile(r"[\u3400-\u9fff]")

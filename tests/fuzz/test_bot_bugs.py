@@ -99,7 +99,7 @@ async def test_pressing_the_same_button_twice_is_harmless(harness: BotHarness, i
     assert found == []
 
 
-# Found by the fuzz suite, fixed in 18944d9: bot/texts/common.py error_text has words only for
+# Found by the fuzz suite, fixed in 18944d9: texts/common.py error_text has words only for
 # 'unsupported_locale'; every other DomainError reaching bot/handlers/errors.py explain_refusal
 # (e.g. EnrolmentRefused from enr:blk in enrolment.py explain_blocked for a trainee who is no
 # company contact) is answered 'Sorry, something went wrong on our side', which is neither true nor
@@ -122,8 +122,8 @@ async def test_an_application_button_of_an_unknown_kind_is_refused_clearly(
 
 
 # Found by the fuzz suite, fixed in 18944d9: user text goes into HTML messages unescaped: the
-# roster search (bot/texts/enrolment.py roster, query) and the invoice title, taxpayer ID and email
-# (bot/texts/payment.py bill/invoice). Telegram refuses the message; with '<' in the invoice
+# roster search (texts/enrolment.py roster, query) and the invoice title, taxpayer ID and email
+# (texts/payment.py bill/invoice). Telegram refuses the message; with '<' in the invoice
 # details every later /pay fails too, so the trainee can never see the bill again
 async def test_what_trainees_type_is_escaped_in_html_messages(harness: BotHarness, i18n: Any):
     searching = await _trainee(harness, "roster_search")
@@ -135,8 +135,8 @@ async def test_what_trainees_type_is_escaped_in_html_messages(harness: BotHarnes
 
 
 # Found by the fuzz suite, fixed in 18944d9: Telegram first names go into HTML unescaped: the
-# greeting (bot/texts/common.py greeting, from /start), the trainee card staff see
-# (bot/texts/support.py card, from /support) and the topic names listed by /open (support.py
+# greeting (texts/common.py greeting, from /start), the trainee card staff see
+# (texts/support.py card, from /support) and the topic names listed by /open (support.py
 # open_tickets): a first name such as '<3 Anna' makes Telegram refuse the greeting, the support
 # topic opens without its card, and /open fails for every staff member as long as that ticket is
 # open
@@ -149,8 +149,8 @@ async def test_first_names_are_escaped_in_html_messages(harness: BotHarness, i18
 
 
 # Found by the fuzz suite, fixed in 18944d9: staff input goes into HTML unescaped: /revoke's
-# receipt number (bot/texts/exam.py staff_not_revoked), /close's note to the trainee
-# (bot/texts/support.py closed_for_trainee) and a roster file's name (bot/texts/staff.py
+# receipt number (texts/exam.py staff_not_revoked), /close's note to the trainee
+# (texts/support.py closed_for_trainee) and a roster file's name (texts/staff.py
 # import_started); with '<' Telegram refuses, the trainee is never told the ticket closed
 async def test_what_staff_type_is_escaped_in_html_messages(harness: BotHarness, i18n: Any):
     victim = await seed_victim(harness)
@@ -169,7 +169,7 @@ async def test_what_staff_type_is_escaped_in_html_messages(harness: BotHarness, 
 
 
 # Found by the fuzz suite, fixed in bc65fd4: the reason staff give when rejecting an
-# application went to the trainee in HTML unescaped (bot/texts/support.py decision_for_trainee):
+# application went to the trainee in HTML unescaped (texts/support.py decision_for_trainee):
 # with '<' in it Telegram refused the message, so the trainee was never told the application was
 # rejected, nor why, while it was already marked rejected
 async def test_a_rejection_reason_reaches_the_trainee(harness: BotHarness, i18n: Any):

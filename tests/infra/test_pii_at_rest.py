@@ -13,7 +13,6 @@ import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.utils.i18n import I18n
 from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
 
@@ -37,6 +36,7 @@ from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL, BotHarness
 from tests.support import registry, updates
 from tests.support.clock import EPOCH, FixedClock, days_from_today
 from tests.support.recording import RecordingSession
+from texts.i18n import Catalogs
 from webview.auth import Sessions
 
 PII = registry.PII
@@ -103,7 +103,7 @@ def write_roster(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def product(i18n: I18n, clock: FixedClock, tmp_path: Path) -> BotHarness:
+def product(i18n: Catalogs, clock: FixedClock, tmp_path: Path) -> BotHarness:
     """The services and dispatcher of tests/conftest.py's harness, with the conversation state
     in the database as the product keeps it without Redis."""
     session = RecordingSession()
@@ -183,7 +183,7 @@ async def columns_of(database_url: str, table: str) -> set[str]:
 
 
 async def _nothing_in_plaintext_after_import_binding_and_enrolment(
-    database_url: str, i18n: I18n, tmp_path: Path
+    database_url: str, i18n: Catalogs, tmp_path: Path
 ) -> None:
     context = await open_database(database_url, PII)
     try:
@@ -217,7 +217,7 @@ async def _nothing_in_plaintext_after_import_binding_and_enrolment(
 
 
 async def test_nothing_in_plaintext_after_import_binding_and_enrolment_on_sqlite(
-    i18n: I18n, tmp_path: Path
+    i18n: Catalogs, tmp_path: Path
 ):
     path = tmp_path / "pii.sqlite3"
     await _nothing_in_plaintext_after_import_binding_and_enrolment(
@@ -228,7 +228,7 @@ async def test_nothing_in_plaintext_after_import_binding_and_enrolment_on_sqlite
 
 @pytest.mark.postgres
 async def test_nothing_in_plaintext_after_import_binding_and_enrolment_on_postgresql(
-    postgres_url: str, i18n: I18n, tmp_path: Path
+    postgres_url: str, i18n: Catalogs, tmp_path: Path
 ):
     await _nothing_in_plaintext_after_import_binding_and_enrolment(postgres_url, i18n, tmp_path)
 
@@ -236,7 +236,9 @@ async def test_nothing_in_plaintext_after_import_binding_and_enrolment_on_postgr
 # --- lookups by ID number and phone still work ---------------------------------------------
 
 
-async def _lookups_go_through_the_digests(database_url: str, i18n: I18n, tmp_path: Path) -> None:
+async def _lookups_go_through_the_digests(
+    database_url: str, i18n: Catalogs, tmp_path: Path
+) -> None:
     context = await open_database(database_url, PII)
     try:
         await import_registry(
@@ -267,13 +269,15 @@ async def _lookups_go_through_the_digests(database_url: str, i18n: I18n, tmp_pat
         await context.close_connections()
 
 
-async def test_lookups_and_staff_find_go_through_the_digests_on_sqlite(i18n: I18n, tmp_path: Path):
+async def test_lookups_and_staff_find_go_through_the_digests_on_sqlite(
+    i18n: Catalogs, tmp_path: Path
+):
     await _lookups_go_through_the_digests(f"sqlite://{tmp_path / 'pii.sqlite3'}", i18n, tmp_path)
 
 
 @pytest.mark.postgres
 async def test_lookups_and_staff_find_go_through_the_digests_on_postgresql(
-    postgres_url: str, i18n: I18n, tmp_path: Path
+    postgres_url: str, i18n: Catalogs, tmp_path: Path
 ):
     await _lookups_go_through_the_digests(postgres_url, i18n, tmp_path)
 

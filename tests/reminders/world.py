@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aiogram.utils.i18n import I18n
-
-from bot.texts.reminders import ReminderTexts
 from domain.clock import Clock
 from domain.reminders import QuietHours, Schedule, broadcast_key
 from infra.db import models
@@ -26,6 +23,8 @@ from infra.sender import (
     SenderConfig,
 )
 from tests.support import registry
+from texts.i18n import Catalogs
+from texts.reminders import ReminderTexts
 
 _numbers = itertools.count(1)
 
@@ -106,7 +105,7 @@ def scanner(clock: Clock, schedule: Schedule | None = None) -> ReminderScanner:
 
 
 def sender(
-    i18n: I18n,
+    i18n: Catalogs,
     clock: Clock,
     transport: Any,
     *,

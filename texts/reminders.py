@@ -10,12 +10,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
-
 from bot import payment_keyboards
-from bot.texts import payment
-from bot.texts.enrolment import cert_type_name, desk, masked_number, next_step, state_name
 from domain.enrolment import EnrolmentState
 from domain.registry import TRACKS, CertType, Track, renewal_window, void_date
 from domain.reminders import (
@@ -29,6 +24,10 @@ from domain.reminders import (
 from domain.timezone import CHINA, local_date
 from infra.outbox import Claimed
 from infra.sender import Rendered
+from texts import payment
+from texts.enrolment import cert_type_name, desk, masked_number, next_step, state_name
+from texts.i18n import Catalogs
+from texts.i18n import gettext as _
 
 SUMMARY_LINES = 30
 
@@ -286,7 +285,7 @@ def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
 class ReminderTexts:
     """`infra.sender.Render`: one outbox row in one language."""
 
-    def __init__(self, i18n: I18n) -> None:
+    def __init__(self, i18n: Catalogs) -> None:
         self._i18n = i18n
 
     def __call__(

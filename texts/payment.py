@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from aiogram.utils.i18n import gettext as _
-
-from bot.texts.enrolment import cert_type_name, masked_number
 from domain.checkout import Bill, InvoiceDetails, Order
 from domain.payment import Outcome, format_yuan
 from domain.timezone import CHINA
+from texts.enrolment import cert_type_name, masked_number
+from texts.i18n import gettext as _
 
 
 def _when(order: Order) -> str:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from aiogram.utils.i18n import gettext as _
-
-from bot.texts.enrolment import cert_type_name, desk, masked_number, state_name
 from domain.enrolment import EnrolmentState
 from domain.support import Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
+from texts.enrolment import cert_type_name, desk, masked_number, state_name
+from texts.i18n import gettext as _
 
 REASON_MAX = 1000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from aiogram.utils.i18n import gettext as _
+from texts.i18n import gettext as _
 
 
 def import_started(file_name: str) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.exam import Attempt, ExamBlock, ExamEligibility
 from domain.timezone import CHINA
+from texts.i18n import gettext as _
 
 
 def _when(moment: datetime | None) -> str:

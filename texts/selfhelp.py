@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from aiogram.utils.i18n import gettext as _
-
 from bot.callbacks import HelpTopic
 from domain.selfhelp import Advice, Suggestion
 from domain.timezone import CHINA
+from texts.i18n import gettext as _
 
 
 def _when(moment: datetime | date | None) -> str:

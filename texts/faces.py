@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from aiogram.utils.i18n import gettext as _
-
 from domain.timezone import CHINA
+from texts.i18n import gettext as _
 
 
 def face_reason(_: Callable[[str], str], reason: str | None) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from html import escape
 
-from aiogram.utils.i18n import gettext as _
-
-from domain.enrolment import CertificateStanding, EnrolmentState
+from domain.enrolment import CertificateStanding, EnrolmentState, Status
 from domain.masking import mask_id_number, mask_name
 from domain.registry import Certificate, CertType, Track
+from texts.i18n import gettext as _
 
 
 def cert_type_name(cert_type: CertType) -> str:
@@ -361,3 +361,84 @@ def cancelled() -> str:
 
 def not_enrollable_alert(code: str) -> str:
     return refusal(code).replace("<b>", "").replace("</b>", "")
+
+
+# ---- buttons ----
+
+
+def myself_button() -> str:
+    return _("👤 Myself")
+
+
+def company_button() -> str:
+    return _("🏢 My company's employees")
+
+
+def share_phone_button() -> str:
+    return _("📱 Share my phone number")
+
+
+def cancel_button() -> str:
+    return _("✖️ Cancel")
+
+
+def try_again_button() -> str:
+    return _("🔁 Try again")
+
+
+def certificate_button(mark: str, index: int, cert_type: CertType) -> str:
+    return f"{mark} {index}. {cert_type_name(cert_type)}"
+
+
+def employee_button(mark: str, standing: CertificateStanding) -> str:
+    certificate = standing.certificate
+    label = f"{mark} {certificate.holder_name} · {cert_type_name(certificate.cert_type)}"
+    if standing.refusal:
+        return f"{label} · {short_refusal(standing.refusal)}"
+    if not standing.due:
+        return f"{label} · " + _("not due")
+    return label
+
+
+def enrol_selected(count: int) -> str:
+    return _("✅ Enrol selected ({count})").format(count=count)
+
+
+def category_right_button() -> str:
+    return _("✅ Yes, it is right")
+
+
+def category_wrong_button() -> str:
+    return _("✏️ No, it is wrong")
+
+
+def search_button() -> str:
+    return _("🔍 Search by name")
+
+
+def clear_search_button() -> str:
+    return _("✖️ Clear search")
+
+
+def all_due_button() -> str:
+    return _("🔔 Select all due")
+
+
+def none_button() -> str:
+    return _("⬜ Select none")
+
+
+def status(status: Status) -> str:
+    if not status.bound:
+        return status_not_bound()
+    parts = []
+    if status.person_enrolments:
+        parts.append(
+            status_lines([status_line(e.certificate, e.state) for e in status.person_enrolments])
+        )
+    elif status.enterprise is None:
+        parts.append(status_no_enrolments())
+    if status.enterprise is not None:
+        counts = Counter(e.state for e in status.enterprise_enrolments)
+        parts.append(enterprise_status(status.enterprise.name, dict(counts)))
+    return "\n\n".join(parts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram.utils.i18n import gettext as _
+from texts.i18n import gettext as _
 
 
 def greeting(name: str) -> str:
@@ -93,3 +93,46 @@ def refused() -> str:
 
 def old_button() -> str:
     return _("This button belongs to an old message. Use the menu below to carry on.")
+
+
+# ---- the main menu's buttons ----
+
+
+def enrol_button() -> str:
+    return _("📝 Enrol")
+
+
+def status_button() -> str:
+    return _("📋 My status")
+
+
+def pay_button() -> str:
+    return _("💳 Pay")
+
+
+def study_button() -> str:
+    return _("📖 Study")
+
+
+def exam_button() -> str:
+    return _("✍️ Exam")
+
+
+def applications_button() -> str:
+    return _("📨 Applications")
+
+
+def help_button() -> str:
+    return _("❓ Help")
+
+
+def contact_support_button() -> str:
+    return _("💬 Contact support")
+
+
+def language_button() -> str:
+    return _("🌐 Language")
+
+
+def main_menu_button() -> str:
+    return _("⬅️ Main menu")

@@ -1,0 +1,202 @@
+"""The Telegram side of the conversation core: updates in as events, turns out as messages."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command as CommandFilter
+from aiogram.filters import CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    WebAppInfo,
+)
+
+from conversation.engine import Conversations, Talk
+from conversation.events import Command, Event, FileSent, PhoneShared, Pressed, Typed
+from conversation.replies import (
+    Ask,
+    Attachment,
+    FileKind,
+    OpenPage,
+    OpenUrl,
+    Press,
+    Reply,
+    Turn,
+)
+from domain.accounts import ChatAccount
+from domain.identifiers import normalise_phone
+from texts import enrolment as enrolment_texts
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+# Commands the core answers; any other /word is text for whatever is asked.
+COMMANDS = frozenset({"enrol", "cancel", "status"})
+
+
+def event_of(message: Message) -> Event | None:
+    if message.contact is not None:
+        own = (
+            message.forward_origin is None
+            and message.from_user is not None
+            and message.contact.user_id == message.from_user.id
+        )
+        return PhoneShared(normalise_phone(message.contact.phone_number), own)
+    if message.document is not None:
+        document = message.document
+        return FileSent(FileKind.DOCUMENT, document.file_id, document.file_name, message.caption)
+    if message.photo:
+        return FileSent(FileKind.PHOTO, message.photo[-1].file_id, None, message.caption)
+    if message.text is not None:
+        return Typed(message.text)
+    return None
+
+
+class TelegramReplies:
+    """Replies as Telegram messages: inline keyboards for buttons, the contact button for a
+    phone, the Mini App for pages of the web view."""
+
+    def __init__(self, webapp_url: str) -> None:
+        self._webapp_url = webapp_url
+
+    def markup(self, reply: Reply) -> Markup:
+        if reply.ask is Ask.PHONE:
+            return ReplyKeyboardMarkup(
+                keyboard=[
+                    [
+                        KeyboardButton(
+                            text=enrolment_texts.share_phone_button(), request_contact=True
+                        )
+                    ],
+                    [KeyboardButton(text=enrolment_texts.cancel_button())],
+                ],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+        if reply.buttons:
+            return InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [self._button(b.label, b.action) for b in row] for row in reply.buttons
+                ]
+            )
+        if reply.asked:
+            return ReplyKeyboardRemove()
+        return None
+
+    def _button(self, label: object, action: Press | OpenPage | OpenUrl) -> InlineKeyboardButton:
+        text = str(label)
+        if isinstance(action, Press):
+            return InlineKeyboardButton(text=text, callback_data=action.pack())
+        if isinstance(action, OpenPage):
+            return InlineKeyboardButton(
+                text=text, web_app=WebAppInfo(url=f"{self._webapp_url}{action.path}")
+            )
+        return InlineKeyboardButton(text=text, url=action.url)
+
+    async def send(self, bot: Bot, chat_id: int, reply: Reply, source: Message | None) -> None:
+        text, markup = str(reply.text), self.markup(reply)
+        if reply.attachment is not None:
+            await self._attach(bot, chat_id, reply.attachment, text, markup)
+        elif reply.edit and source is not None and isinstance(markup, InlineKeyboardMarkup | None):
+            await source.edit_text(text, reply_markup=markup)
+        else:
+            await bot.send_message(chat_id, text, reply_markup=markup)
+
+    async def _attach(
+        self, bot: Bot, chat_id: int, attachment: Attachment, caption: str, markup: Markup
+    ) -> None:
+        content = (
+            BufferedInputFile(attachment.data, filename=attachment.name)
+            if attachment.data is not None
+            else attachment.file_ref or ""
+        )
+        if attachment.kind is FileKind.PHOTO:
+            await bot.send_photo(chat_id, content, caption=caption, reply_markup=markup)
+        else:
+            await bot.send_document(chat_id, content, caption=caption, reply_markup=markup)
+
+    async def render(
+        self, bot: Bot, chat_id: int, turn: Turn, query: CallbackQuery | None = None
+    ) -> None:
+        if query is not None:
+            notice = turn.notice
+            if notice is None:
+                await query.answer()
+            else:
+                await query.answer(str(notice.text), show_alert=notice.alert)
+        source = query.message if query is not None and isinstance(query.message, Message) else None
+        for reply in turn.replies:
+            await self.send(bot, chat_id, reply, source)
+
+
+def make_router() -> Router:
+    """Private chats: everything the core answers; what it does not goes on to the routers
+    after this one (the support relay, the fallback)."""
+    router = Router(name="conversation")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(CommandFilter(*COMMANDS))
+    async def command(
+        message: Message,
+        command: CommandObject,
+        state: FSMContext,
+        account: ChatAccount,
+        conversations: Conversations,
+        replies: TelegramReplies,
+        bot: Bot,
+    ) -> None:
+        event = Command(command.command.lower(), command.args or "")
+        await _answer(event, message, state, account, conversations, replies, bot)
+
+    @router.message()
+    async def message(
+        message: Message,
+        state: FSMContext,
+        account: ChatAccount,
+        conversations: Conversations,
+        replies: TelegramReplies,
+        bot: Bot,
+    ) -> None:
+        event = event_of(message)
+        if event is None:
+            raise SkipHandler
+        await _answer(event, message, state, account, conversations, replies, bot)
+
+    @router.callback_query(F.data)
+    async def press(
+        query: CallbackQuery,
+        state: FSMContext,
+        account: ChatAccount,
+        conversations: Conversations,
+        replies: TelegramReplies,
+        bot: Bot,
+    ) -> None:
+        assert query.data is not None
+        turn = await conversations(Pressed(Press.unpack(query.data)), Talk(account, state))
+        if not turn:
+            raise SkipHandler
+        await replies.render(bot, query.from_user.id, turn, query)
+
+    return router
+
+
+async def _answer(
+    event: Event,
+    message: Message,
+    state: FSMContext,
+    account: ChatAccount,
+    conversations: Conversations,
+    replies: TelegramReplies,
+    bot: Bot,
+) -> None:
+    turn = await conversations(event, Talk(account, state))
+    if not turn:
+        raise SkipHandler
+    await replies.render(bot, message.chat.id, turn)

@@ -1,0 +1,45 @@
+"""What a person did, as any channel can tell it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conversation.replies import FileKind, Press
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command (`/pay` in Telegram, a menu item in WeChat), without its slash."""
+
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    press: Press
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneShared:
+    """A phone number and whether the channel proved it is the person's own (Telegram: the
+    sender's own contact, not forwarded; WeChat: the SMS code sent to it came back)."""
+
+    phone: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FileSent:
+    kind: FileKind
+    file_ref: str
+    name: str | None = None
+    caption: str | None = None
+
+
+Event = Command | Typed | Pressed | PhoneShared | FileSent

@@ -1,0 +1,40 @@
+"""The main menu and the words several flows share."""
+
+from __future__ import annotations
+
+from conversation import actions
+from conversation.actions import MenuAction
+from conversation.replies import Button, Buttons, OpenPage, Reply, Words, rows, say
+from texts import common as texts
+
+
+def menu_buttons() -> Buttons:
+    def item(label: Words, action: MenuAction) -> Button:
+        return Button(label, actions.menu(action))
+
+    return rows(
+        [
+            item(say(texts.enrol_button), MenuAction.ENROL),
+            item(say(texts.status_button), MenuAction.STATUS),
+        ],
+        [item(say(texts.pay_button), MenuAction.PAY), Button(say(texts.study_button), OpenPage())],
+        [
+            item(say(texts.exam_button), MenuAction.EXAM),
+            item(say(texts.applications_button), MenuAction.APPLICATIONS),
+        ],
+        [
+            item(say(texts.help_button), MenuAction.HELP),
+            item(say(texts.contact_support_button), MenuAction.SUPPORT),
+        ],
+        [item(say(texts.language_button), MenuAction.LANGUAGE)],
+    )
+
+
+class Home:
+    """The way back: the menu, with every next step one tap away."""
+
+    def menu(self, edit: bool = False) -> Reply:
+        return Reply(say(texts.menu_prompt), menu_buttons(), edit=edit)
+
+    def greeting(self, first_name: str) -> Reply:
+        return Reply(say(texts.greeting, first_name), menu_buttons())
