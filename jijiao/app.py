@@ -497,6 +497,9 @@ async def running(
     """Everything up (database, web view, local chat, bot by polling or webhook) until the
     block exits."""
     clock = clock or SystemClock()
+    # A refused setting stops the start before anything is opened (an open database would
+    # keep the process from exiting).
+    provider = make_payment_provider(settings)
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer(settings.secret_key())
     pii = Pii.from_signer(signer)
@@ -508,7 +511,6 @@ async def running(
     webapp_url = f"{settings.base_url}/app"
     bot = make_bot(settings)
     sessions = Sessions(signer, session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl)
-    provider = make_payment_provider(settings)
     # One client for the instances' shared rate limits; closed with the app.
     redis = Redis.from_url(settings.redis.url) if settings.redis.url else None
     metrics = Metrics(pending=outbox_pending)
