@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import io
@@ -16,7 +17,7 @@ import logging
 import random
 import shutil
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -44,7 +45,7 @@ from infra.content import Course
 from infra.db import models
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
-from infra.faces.engine import Refusal, cosine
+from infra.faces.engine import Refusal, cosine, read_header
 from infra.faces.liveness import (
     Fingerprint,
     HeadTurnChallenge,
@@ -274,6 +275,19 @@ class Study:
         self.on_review = on_review
         # Weak: a lock lives while someone waits on it, so the map does not grow forever.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Trainees whose picture is being read right now: one at a time each, so nobody can
+        # fill the face workers (or the memory, with queued uploads) at the others' expense.
+        self._reading: set[int] = set()
+
+    @contextlib.contextmanager
+    def _face_turn(self, user_id: int) -> Iterator[None]:
+        if user_id in self._reading:
+            raise FaceRefused(Refusal.BUSY)
+        self._reading.add(user_id)
+        try:
+            yield
+        finally:
+            self._reading.discard(user_id)
 
     def _lock(self, user_id: int) -> asyncio.Lock:
         lock = self._locks.get(user_id)
@@ -346,7 +360,9 @@ class Study:
             return "photo_exists"
         engine = await self.faces.get()
         try:
-            analysis = await engine.analyse(photo)
+            read_header(photo)  # a bomb is refused here, without taking a turn
+            with self._face_turn(user_id):
+                analysis = await engine.analyse(photo)
         except FaceRefused as refused:
             log.info("enrolment photo of user %s refused: %s", user_id, refused.code.value)
             return refused.code.value
@@ -364,7 +380,7 @@ class Study:
                 answered_at=now,
                 result=CheckResult.PASSED.value,
                 score=1.0,
-                fingerprint=(await asyncio.to_thread(fingerprint, photo)).to_text(),
+                fingerprint=(await engine.run(fingerprint, photo)).to_text(),
             )
         log.info("enrolment photo of user %s kept", user_id)
         return None
@@ -505,6 +521,29 @@ class Study:
         """None when the check is not this trainee's. A check with a head-turn challenge is
         answered with two frames, `before` (facing the camera) and `photo` (turned); a selfie
         sent in the chat (no camera in the Mini App) cannot turn and is taken as it is."""
+        try:
+            for frame in (photo, before):
+                if frame is not None:
+                    read_header(frame)  # a bomb is refused here, without taking a turn
+            with self._face_turn(user_id):
+                return await self._answer_check(
+                    user_id, check_id, photo, now, before=before, from_chat=from_chat
+                )
+        except FaceRefused as refused:  # too large, or an answer of theirs is being read
+            if not await FaceCheck.exists(id=check_id, chat_user_id=user_id):
+                return None
+            return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
+
+    async def _answer_check(
+        self,
+        user_id: int,
+        check_id: int,
+        photo: bytes,
+        now: datetime,
+        *,
+        before: bytes | None,
+        from_chat: bool,
+    ) -> CheckOutcome | None:
         async with self._lock(user_id):
             row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
             if row is None:
@@ -518,7 +557,7 @@ class Study:
                 return await self._finish(row, now, CheckResult.FAILED, "no_photo", None)
             engine = await self.faces.get()
             try:
-                probe = await asyncio.to_thread(fingerprint, photo)
+                probe = await engine.run(fingerprint, photo)
                 earlier = await self._fingerprints(user_id)
                 if seen_before(probe, earlier):
                     # Liveness: a picture sent before (or a re-saved copy) is no selfie.
@@ -535,7 +574,7 @@ class Study:
                     if not turned.passed:
                         return CheckOutcome(CheckResult.PENDING, turned.reason, None)
                     # The frame facing the camera is the one compared with the enrolment photo.
-                    photo, probe = before, await asyncio.to_thread(fingerprint, before)
+                    photo, probe = before, await engine.run(fingerprint, before)
                 analysis = await engine.analyse(photo)
             except FaceRefused as refused:
                 # A bad frame leaves the check open: the trainee may try again within the minute.

@@ -193,7 +193,7 @@ async def api_enrolment_photo(request: web.Request) -> web.Response:
     photo = await _photo_bytes(request)
     refusal = await request.app[STUDY].study.enrol_photo(viewer.user_id, photo, _now(request))
     if refusal is not None:
-        status = 409 if refusal in ("no_consent", "photo_exists") else 422
+        status = {"no_consent": 409, "photo_exists": 409, "busy": 429}.get(refusal, 422)
         return web.json_response(
             {"ok": False, "reason": refusal, "message": reason_text(request, refusal)},
             status=status,

@@ -15,6 +15,11 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
     """A sentence for each refusal code, in the language of `_`."""
     texts = {
         "not_an_image": _("We could not read this picture. Please take the photo again."),
+        "too_large": _(
+            "This picture is far larger than a selfie needs. Please take it with the camera on "
+            "the study page, or send it as a photo (not as a file)."
+        ),
+        "busy": _("Your previous picture is still being checked. Please wait a moment."),
         "no_face": _("We could not find a face. Look straight into the camera."),
         "several_faces": _("More than one face is in the picture. Please be alone in the frame."),
         "face_too_small": _("Your face is too small in the picture. Come closer to the camera."),
