@@ -129,6 +129,8 @@ log = logging.getLogger(__name__)
 SESSION_TTL = 12 * 3600
 SHUTDOWN_GRACE = 10
 FSM_TTL = timedelta(days=7)
+# A trainee's message queued for their topic this long is sent by the sweep job.
+RELAY_STALE = timedelta(seconds=20)
 LOCAL_BOT_USERNAME = "jijiao_local_bot"
 LOCAL_STAFF = [(900001, "客服小李 (demo staff)")]
 
@@ -228,7 +230,15 @@ def build_services(
         "desk": Desk(bot, i18n, TortoiseTickets(pii), staff_group_id, clock),
         "applications": Applications(clock, i18n),
     }
+    support_desk: Desk = handlers["desk"]
+
+    async def relay_to_topics() -> None:
+        """Messages still queued for a topic (a sender stopped, Telegram was away)."""
+        for user_id in await support_desk.tickets.waiting_since(clock.now() - RELAY_STALE):
+            await support_desk.relay(user_id)
+
     jobs = [
+        Job("relay_support_messages", 30, relay_to_topics),
         Job("expire_orders", 15, ExpireOrders(store, provider, notifier, clock)),
         Job(
             "reconcile_payments",
