@@ -518,7 +518,8 @@ async def running(
         await seed_demo_once(clock, settings, pii)
     i18n = make_i18n()
     storage = make_storage(settings, pii)
-    webapp_url = f"{settings.base_url}/app"
+    # Every Mini App button opens through /app/launch: served as the person launching it.
+    webapp_url = f"{settings.base_url}/app/launch"
     bot = make_bot(settings)
     sessions = Sessions(signer, session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl)
     # One client for the instances' shared rate limits; closed with the app.
