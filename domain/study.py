@@ -16,7 +16,8 @@ from enum import StrEnum
 
 class CheckKind(StrEnum):
     ENROLMENT = "enrolment"
-    START = "start"
+    START = "start"  # opens a lesson
+    EXAM = "exam"  # opens an exam attempt: its questions come only after it passed
     RANDOM = "random"
     STAFF = "staff"  # cleared by staff after a review
 

@@ -54,6 +54,7 @@ from infra.faces.liveness import (
     fingerprint,
     seen_before,
 )
+from infra.faces.video import frames_for_check
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ START_GRACE = timedelta(seconds=30)
 # Three failed checks in a row go to staff; a selfie is compared with this many earlier ones.
 REVIEW_AFTER = 3
 FINGERPRINTS_KEPT = 200
+# The share of random checks that ask for a head turn even when none is owed.
+RANDOM_CHALLENGE_SHARE = 1 / 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,13 +267,16 @@ class Study:
         config: StudyConfig,
         rng: Callable[[], float] = random.random,
         on_review: Callable[[int], Awaitable[None]] | None = None,
+        chance: random.Random | None = None,
     ) -> None:
         self.courses = courses
         self.faces = faces
         self.store = store
         self.config = config
         self._rng = rng
-        self._choice = random.Random()
+        # Challenges must not be predictable: the system's randomness, not a seeded generator
+        # (tests hand in their own, as they hand in a clock).
+        self.chance = chance or random.SystemRandom()
         # Posts a new review to staff (the bot's FaceReviewDesk), set by the composition root.
         self.on_review = on_review
         # Weak: a lock lives while someone waits on it, so the map does not grow forever.
@@ -426,16 +432,42 @@ class Study:
             await row.save(update_fields=["result", "reason", "answered_at"])
         return row
 
+    async def _challenge(self, user_id: int, kind: CheckKind) -> str | None:
+        """Liveness: the check that opens a lesson or an exam asks for a head turn; a random
+        check does too while a challenge failed and none has passed since (a failed challenge
+        stays until it is passed), and otherwise now and then, so nobody can know beforehand
+        that a still picture will do. The direction is drawn from the system's randomness."""
+        if not self.config.head_turn:
+            return None
+        if kind is CheckKind.RANDOM:
+            owed = await self._challenge_owed(user_id)
+            if not owed and self.chance.random() >= RANDOM_CHALLENGE_SHARE:
+                return None
+        elif kind not in (CheckKind.START, CheckKind.EXAM):
+            return None
+        return HeadTurnChallenge.random(self.chance).direction.value
+
+    async def _challenge_owed(self, user_id: int) -> bool:
+        last = (
+            await FaceCheck.filter(chat_user_id=user_id, challenge__isnull=False)
+            .order_by("-id")
+            .first()
+        )
+        if last is None or last.result != CheckResult.FAILED.value:
+            return False
+        # Staff who looked at the evidence and cleared the trainee settle it too.
+        return not await FaceCheck.filter(
+            chat_user_id=user_id,
+            id__gt=last.id,
+            kind=CheckKind.STAFF.value,
+            result=CheckResult.PASSED.value,
+        ).exists()
+
     async def _ask(
         self, user_id: int, enrolment_id: int, kind: CheckKind, now: datetime
     ) -> PendingCheck:
         answer_by = now + self.config.check_answer
-        # The check that opens a lesson or an exam asks for a head turn (liveness).
-        challenge = (
-            HeadTurnChallenge.random(self._choice).direction.value
-            if self.config.head_turn and kind is CheckKind.START
-            else None
-        )
+        challenge = await self._challenge(user_id, kind)
         row = await FaceCheck.create(
             chat_user_id=user_id,
             enrolment_id=enrolment_id,
@@ -519,8 +551,9 @@ class Study:
         from_chat: bool = False,
     ) -> CheckOutcome | None:
         """None when the check is not this trainee's. A check with a head-turn challenge is
-        answered with two frames, `before` (facing the camera) and `photo` (turned); a selfie
-        sent in the chat (no camera in the Mini App) cannot turn and is taken as it is."""
+        answered with two frames, `before` (facing the camera) and `photo` (turned), from the
+        Mini App's camera or from a video note (`answer_with_video`); a still photo sent in the
+        chat never answers one (`video_needed`), it only goes to staff as evidence."""
         try:
             for frame in (photo, before):
                 if frame is not None:
@@ -562,9 +595,13 @@ class Study:
                 if seen_before(probe, earlier):
                     # Liveness: a picture sent before (or a re-saved copy) is no selfie.
                     raise FaceRefused(Refusal.SAME_IMAGE)
-                if row.challenge and not from_chat:
-                    if before is None:
-                        return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
+                if row.challenge and before is None:
+                    if from_chat:
+                        # A photo cannot turn: kept for staff, and the chat asks for a video.
+                        await asyncio.to_thread(self.store.save_evidence, user_id, row.id, photo)
+                        return CheckOutcome(CheckResult.PENDING, "video_needed", None)
+                    return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
+                if row.challenge:
                     turned = await engine.run(
                         functools.partial(LivenessChecker(engine.engine).check, earlier=earlier),
                         HeadTurnChallenge(Turn(row.challenge)),
@@ -591,6 +628,42 @@ class Study:
             await self._maybe_review(user_id, row.enrolment_id, now)
         return outcome
 
+    async def answer_with_video(
+        self, user_id: int, check_id: int, video: bytes, now: datetime
+    ) -> CheckOutcome | None:
+        """A Telegram video note (or a short video) for a trainee without a camera in the Mini
+        App: its frame facing the camera and, for a challenge, its frame turned furthest to the
+        asked side answer the check as the Mini App's two frames would."""
+        row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
+        if row is None:
+            return None
+        if row.result != CheckResult.PENDING.value:
+            return CheckOutcome(CheckResult(row.result), row.reason or "answered", row.score)
+        engine = await self.faces.get()
+        challenge = Turn(row.challenge) if row.challenge else None
+        try:
+            with self._face_turn(user_id):
+                frames = await engine.run(frames_for_check, engine.engine, video, challenge)
+        except FaceRefused as refused:
+            return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
+        if frames.after is None:
+            return await self.answer_check(user_id, check_id, frames.before, now)
+        return await self.answer_check(
+            user_id, check_id, frames.after, now, before=frames.before
+        )
+
+    async def ask_staff(self, user_id: int, check_id: int, now: datetime) -> bool:
+        """No camera in the Mini App and no video either: the check goes to staff, with the
+        photo the trainee sent and their recent checks; a staff pass settles it. False when the
+        check is not this trainee's or no longer waiting."""
+        async with self._lock(user_id):
+            row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
+            if row is None or row.result != CheckResult.PENDING.value:
+                return False
+            await self._finish(row, now, CheckResult.FAILED, "staff_review", None)
+        await self._maybe_review(user_id, row.enrolment_id, now, force=True)
+        return True
+
     async def _fingerprints(self, user_id: int) -> list[Fingerprint]:
         texts = await (
             FaceCheck.filter(chat_user_id=user_id, fingerprint__isnull=False)
@@ -602,13 +675,19 @@ class Study:
 
     # Staff review after three failures in a row.
 
-    async def _maybe_review(self, user_id: int, enrolment_id: int | None, now: datetime) -> None:
+    async def _maybe_review(
+        self, user_id: int, enrolment_id: int | None, now: datetime, *, force: bool = False
+    ) -> None:
         latest = (
             await FaceCheck.filter(chat_user_id=user_id)
             .order_by("-requested_at", "-id")
             .limit(REVIEW_AFTER)
         )
-        if len(latest) < REVIEW_AFTER or any(c.result != CheckResult.FAILED.value for c in latest):
+        if force:
+            latest = [c for c in latest if c.result == CheckResult.FAILED.value][:REVIEW_AFTER]
+        elif len(latest) < REVIEW_AFTER or any(
+            c.result != CheckResult.FAILED.value for c in latest
+        ):
             return
         if await FaceReview.exists(chat_user_id=user_id, status=ReviewStatus.PENDING.value):
             return

@@ -15,6 +15,11 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
     """A sentence for each refusal code, in the language of `_`."""
     texts = {
         "not_an_image": _("We could not read this picture. Please take the photo again."),
+        "not_a_video": _(
+            "We could not read this video. Record a round video message in this chat (up to "
+            "20 seconds)."
+        ),
+        "staff_review": _("Staff look at this check; progress waits for their answer."),
         "too_large": _(
             "This picture is far larger than a selfie needs. Please take it with the camera on "
             "the study page, or send it as a photo (not as a file)."
@@ -53,6 +58,27 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
 
 
 # The staff review after three failed checks.
+
+
+def record_a_video(challenge: str | None) -> str:
+    """A still photo answered a check that asks for a head turn."""
+    turn = (
+        _("then turn your head slowly to your left ⬅️")
+        if challenge == "left"
+        else _("then turn your head slowly to your right ➡️")
+    )
+    return _(
+        "This check asks you to turn your head, which a photo cannot show. Record a round video "
+        "message in this chat (tap the microphone button until it shows a camera, then hold it): "
+        "look straight into the camera, {turn}. Within the minute."
+    ).format(turn=turn)
+
+
+def sent_to_staff() -> str:
+    return _(
+        "Staff will look at your face checks and the photo you sent. Progress resumes as soon as "
+        "they confirm it is you; you hear it here."
+    )
 
 
 def _when(moment: datetime) -> str:

@@ -61,6 +61,9 @@ class Refusal(StrEnum):
     EYES_NOT_VISIBLE = "eyes_not_visible"
     SAME_IMAGE = "same_image"  # liveness: a picture sent before
     BUSY = "busy"  # this trainee's previous picture is still being read
+    NOT_A_VIDEO = "not_a_video"  # a video note that cannot be read
+    NOT_FACING_CAMERA = "not_facing_camera"  # no frame of a video looks at the camera
+    NO_HEAD_TURN = "no_head_turn"  # no frame of a video after that is turned the asked way
 
 
 class FaceRefused(Exception):

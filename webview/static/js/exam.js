@@ -193,7 +193,13 @@
     j.show(checkError, "");
     j.show(document.getElementById("check-instruction"), check.challenge ? texts.lookFirst : "");
     take.disabled = false;
-    j.camera(video).catch(function () { document.getElementById("camera-error").hidden = false; });
+    j.camera(video).catch(function () {
+      // No camera here: the chat takes a round video instead, turning the way this check asks.
+      document.getElementById("camera-error").hidden = false;
+      if (check.challenge) {
+        j.show(document.getElementById("check-instruction"), check.challenge === "left" ? texts.turnLeft : texts.turnRight);
+      }
+    });
     clearInterval(timer);
     timer = setInterval(function () {
       var left = Math.max(0, Math.round((Date.parse(check.answer_by) - (Date.now() + offset)) / 1000));
