@@ -207,6 +207,8 @@ def build_services(
         "clock": clock,
         "pii": pii,
         "webapp_url": webapp_url,
+        # A signed link signs in a browser outside Telegram (no initData to launch with).
+        "login_url": f"{base_url}/app/login",
         "sessions": sessions,
         "choose_language": ChooseLanguage(accounts),
         "bind_person": BindPerson(registry, bindings, desk),
