@@ -64,6 +64,10 @@ START_GRACE = timedelta(seconds=30)
 # Three failed checks in a row go to staff; a selfie is compared with this many earlier ones.
 REVIEW_AFTER = 3
 FINGERPRINTS_KEPT = 200
+# Telegram's media group takes 10 pictures: the enrolment photo and this many failed selfies.
+MAX_SELFIES_SHOWN = 9
+# How recent the passed check opening an exam attempt must be when its questions are drawn.
+EXAM_GATE = timedelta(minutes=2)
 # The share of random checks that ask for a head turn even when none is owed.
 RANDOM_CHALLENGE_SHARE = 1 / 3
 
@@ -235,6 +239,12 @@ class Beat:
     check: PendingCheck | None
 
 
+class ReviewKind(StrEnum):
+    CHECKS = "checks"
+    EXAM = "exam"
+    PHOTO = "photo"
+
+
 class ReviewStatus(StrEnum):
     PENDING = "pending"
     CLEARED = "cleared"
@@ -248,7 +258,13 @@ class ReviewEvidence:
     status: ReviewStatus
     checks: tuple[tuple[datetime, str, str | None, float | None], ...]
     enrolment_photo: bytes | None
-    selfie: bytes | None
+    selfies: tuple[bytes, ...]  # the failed ones kept, oldest first
+    kind: ReviewKind = ReviewKind.CHECKS
+    attempt_id: int | None = None
+
+    @property
+    def selfie(self) -> bytes | None:
+        return self.selfies[-1] if self.selfies else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,29 +527,79 @@ class Study:
         async with self._lock(user_id):
             return self._pending(await self._latest(user_id, now))
 
-    async def exam_check(
-        self, user_id: int, enrolment_id: int, attempt_started_at: datetime, now: datetime
-    ) -> PendingCheck | None:
-        """Checks during an exam: one when the attempt starts, then at random moments. A failed
-        check pauses nothing (it is on the attempt's timeline for staff), so the next one comes
-        after the interval, not at once."""
+    async def exam_gate(
+        self, user_id: int, enrolment_id: int, now: datetime, used: set[int]
+    ) -> int | PendingCheck:
+        """Before an attempt's questions are drawn: the id of the exam check that passed just
+        now (and opened no attempt yet), else the check to answer first (asked if need be)."""
         async with self._lock(user_id):
             latest = await self._latest(user_id, now)
             pending = self._pending(latest)
             if pending is not None:
                 return pending
-            if (
-                latest is None
-                or latest.kind == CheckKind.ENROLMENT.value
-                or latest.requested_at < attempt_started_at
-            ):
-                return await self._ask(user_id, enrolment_id, CheckKind.START, now)
+            passed = (
+                await FaceCheck.filter(
+                    chat_user_id=user_id,
+                    enrolment_id=enrolment_id,
+                    kind=CheckKind.EXAM.value,
+                    result=CheckResult.PASSED.value,
+                    answered_at__gte=now - EXAM_GATE,
+                )
+                .order_by("-id")
+                .first()
+            )
+            if passed is not None and passed.id not in used:
+                return passed.id
+            return await self._ask(user_id, enrolment_id, CheckKind.EXAM, now)
+
+    async def exam_check(
+        self, user_id: int, enrolment_id: int, attempt_started_at: datetime, now: datetime
+    ) -> PendingCheck | None:
+        """Checks during an exam, at random moments after the one that opened it. A failed
+        check pauses nothing (the attempt's receipt waits for staff instead), so the next one
+        comes after the interval, not at once."""
+        async with self._lock(user_id):
+            latest = await self._latest(user_id, now)
+            pending = self._pending(latest)
+            if pending is not None:
+                return pending
+            if latest is None or latest.kind == CheckKind.ENROLMENT.value:
+                return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
             due = latest.next_due_at or (
                 (latest.answered_at or latest.requested_at) + self.config.check_interval
             )
             if now >= due:
                 return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
             return None
+
+    async def close_checks(self, user_id: int, start: datetime, now: datetime) -> list[FaceCheck]:
+        """The checks asked since `start` (an attempt's), as they stand when it ends: one still
+        waiting for an answer is failed as `unanswered`."""
+        async with self._lock(user_id):
+            await self._latest(user_id, now)  # one past its minute fails as too_late
+            for row in await FaceCheck.filter(
+                chat_user_id=user_id,
+                requested_at__gte=start,
+                result=CheckResult.PENDING.value,
+            ):
+                await self._finish(row, now, CheckResult.FAILED, "unanswered", None)
+            return await self.checks_between(user_id, start, now)
+
+    async def hold_for_staff(
+        self, user_id: int, enrolment_id: int, attempt_id: int, check_ids: list[int], now: datetime
+    ) -> None:
+        """A passed attempt during which checks failed: its receipt waits for staff, who see the
+        enrolment photo and the failed selfies in the trainee's topic."""
+        review = await FaceReview.create(
+            kind=ReviewKind.EXAM.value,
+            attempt_id=attempt_id,
+            chat_user_id=user_id,
+            enrolment_id=enrolment_id,
+            check_ids=check_ids,
+            created_at=now,
+        )
+        log.info("exam attempt %s of user %s held: review %s", attempt_id, user_id, review.id)
+        await self._post_review(review.id)
 
     async def checks_between(self, user_id: int, start: datetime, end: datetime) -> list[FaceCheck]:
         return await FaceCheck.filter(
@@ -700,11 +766,14 @@ class Study:
         log.info(
             "face checks of user %s failed %s times: review %s", user_id, REVIEW_AFTER, review.id
         )
+        await self._post_review(review.id)
+
+    async def _post_review(self, review_id: int) -> None:
         if self.on_review is not None:
             try:
-                await self.on_review(review.id)
+                await self.on_review(review_id)
             except Exception:
-                log.exception("face review %s could not be posted to staff", review.id)
+                log.exception("face review %s could not be posted to staff", review_id)
 
     async def review_evidence(self, review_id: int) -> ReviewEvidence | None:
         review = await FaceReview.get_or_none(id=review_id)
@@ -713,28 +782,27 @@ class Study:
         checks = await FaceCheck.filter(id__in=review.check_ids).order_by("requested_at", "id")
         profile = await FaceProfile.get_or_none(chat_user_id=review.chat_user_id, deleted_at=None)
 
-        def photos() -> tuple[bytes | None, bytes | None]:
+        def photos() -> tuple[bytes | None, tuple[bytes, ...]]:
             enrolment = (
                 self.store.read(profile.photo_path) if profile and profile.photo_path else None
             )
-            selfie = next(
-                (
-                    data
-                    for c in reversed(checks)
-                    if (data := self.store.evidence(review.chat_user_id, c.id)) is not None
-                ),
-                None,
+            selfies = tuple(
+                data
+                for c in checks
+                if (data := self.store.evidence(review.chat_user_id, c.id)) is not None
             )
-            return enrolment, selfie
+            return enrolment, selfies[-MAX_SELFIES_SHOWN:]
 
-        enrolment_photo, selfie = await asyncio.to_thread(photos)
+        enrolment_photo, selfies = await asyncio.to_thread(photos)
         return ReviewEvidence(
             review.id,
             review.chat_user_id,
             ReviewStatus(review.status),
             tuple((c.requested_at, c.kind, c.reason, c.score) for c in checks),
             enrolment_photo,
-            selfie,
+            selfies,
+            ReviewKind(review.kind),
+            review.attempt_id,
         )
 
     async def decide_review(

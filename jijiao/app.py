@@ -264,7 +264,6 @@ def build_services(
     faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
     exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
     study_service = make_study(study or StudySection(), faces, data_dir, signer.key_for("faces"))
-    study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service).post
     exam = exam or ExamSection()
     exams = Exams(
         load_banks(),
@@ -281,6 +280,9 @@ def build_services(
         outbox=TortoiseOutbox(),
     )
     exam_notifier.attach(exams)
+    study_service.on_review = FaceReviewDesk(
+        bot, i18n, handlers["desk"], study_service, exams
+    ).post
     handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
 
     async def close_exam_attempts() -> None:

@@ -14,7 +14,8 @@ from bot.callbacks import FaceReviewCallback, ReviewAction
 from bot.texts import faces as texts
 from domain.clock import Clock
 from infra.db import models
-from infra.study import Study
+from infra.exam import Exams
+from infra.study import ReviewKind, Study
 
 
 async def _tell(bot: Bot, i18n: I18n, user_id: int, text_of: Callable[[], str]) -> None:
@@ -35,6 +36,7 @@ def make_router(staff_group_id: int | None) -> Router:
         query: CallbackQuery,
         callback_data: FaceReviewCallback,
         study: Study,
+        exams: Exams,
         clock: Clock,
         i18n: I18n,
     ) -> None:
@@ -45,9 +47,15 @@ def make_router(staff_group_id: int | None) -> Router:
         if review is None:
             await query.answer(texts.review_decided_by_other(), show_alert=True)
             return
-        await query.answer(texts.review_recorded(cleared))
+        kind = ReviewKind(review.kind)
+        await query.answer(texts.review_recorded(cleared, kind.value))
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
+        if kind is ReviewKind.EXAM:
+            # The receipt, or why the attempt does not count: the exam's notifier tells them.
+            staff = query.from_user.id
+            await exams.settle(review, cleared=cleared, staff_id=staff, now=clock.now())
+            return
         assert query.bot is not None
         await _tell(
             query.bot,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
 
+from domain.exam import Attempt
 from domain.timezone import CHINA
 
 
@@ -43,6 +44,7 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
         "no_consent": _("Please agree to the face check first."),
         "photo_exists": _("Your enrolment photo is already taken. Staff can change it for you."),
         "no_match": _("The face does not match your enrolment photo. Progress is paused."),
+        "unanswered": _("The check was not answered before the attempt ended."),
         "too_late": _(
             "The minute for this check has passed. Progress is paused until the next check."
         ),
@@ -108,6 +110,31 @@ def review_card(
     return "\n".join(lines)
 
 
+def exam_review_card(
+    review_id: int,
+    attempt: Attempt | None,
+    checks: tuple[tuple[datetime, str, str | None, float | None], ...],
+) -> str:
+    number, score = (attempt.number, attempt.score) if attempt else ("?", "?")
+    lines = [
+        _(
+            "🔍 Face review {id}: exam attempt {number} scored {score}, but face checks during "
+            "it did not pass. Above: the enrolment photo and the failed selfies. The receipt "
+            "waits for your decision."
+        ).format(id=review_id, number=number, score=score)
+    ]
+    for at, kind, reason, score_of in checks:
+        shown = "—" if score_of is None else f"{score_of:.3f}"
+        lines.append(f"• {_when(at)} {kind}: {reason or _('passed')} ({_('score')} {shown})")
+    lines.append(
+        _(
+            "Clear if it is the trainee (the receipt goes out), reject if not (the attempt does "
+            "not count and the trainee is told why)."
+        )
+    )
+    return "\n".join(lines)
+
+
 def clear_button() -> str:
     return _("✅ It is the trainee")
 
@@ -120,7 +147,13 @@ def review_decided_by_other() -> str:
     return _("Someone already decided this review.")
 
 
-def review_recorded(cleared: bool) -> str:
+def review_recorded(cleared: bool, kind: str = "checks") -> str:
+    if kind == "exam":
+        return (
+            _("Cleared: the receipt goes out.")
+            if cleared
+            else _("Rejected: the attempt does not count.")
+        )
     return _("Cleared: progress resumes.") if cleared else _("Rejected: progress stays paused.")
 
 

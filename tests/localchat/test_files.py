@@ -163,3 +163,26 @@ async def test_a_round_video_a_user_records_reaches_the_bot_and_downloads(
     everything = await client.get(f"/_local/api/users/{USER}/messages", params={"all": "1"})
     note = (await everything.json())["messages"][-1]["video_note"]
     assert note["length"] == 384 and (await client.get(note["url"])).status == 200
+
+
+async def test_an_album_of_photos_arrives_as_messages_sharing_a_media_group(
+    client: TestClient, chat: LocalChat, bot: Bot
+) -> None:
+    """What staff get in a face review: the enrolment photo and the failed selfies together."""
+    from aiogram.types import InputMediaPhoto
+
+    chat.send_text(USER, "hi")
+    pictures = [png_bytes(40 + n, 30) for n in range(3)]
+
+    sent = await bot.send_media_group(
+        USER,
+        [InputMediaPhoto(media=BufferedInputFile(p, f"{n}.png")) for n, p in enumerate(pictures)],
+    )
+
+    assert [m.photo[-1].width for m in sent] == [40, 41, 42]
+    assert len({m.media_group_id for m in sent}) == 1 and sent[0].media_group_id
+    assert [await download(bot, m.photo[-1].file_id) for m in sent] == pictures
+    with pytest.raises(TelegramBadRequest, match="2-10"):
+        await bot.send_media_group(
+            USER, [InputMediaPhoto(media=BufferedInputFile(pictures[0], "a.png"))]
+        )
