@@ -83,7 +83,9 @@ class FaceReviewDesk:
                 ]
             ]
         )
-        if evidence.kind is ReviewKind.EXAM and self._exams is not None:
+        if evidence.kind is ReviewKind.PHOTO:
+            card = texts.photo_review_card(review_id, has_photo=bool(photos))
+        elif evidence.kind is ReviewKind.EXAM and self._exams is not None:
             attempt = await self._exams.held_attempt(evidence.attempt_id or 0)
             card = texts.exam_review_card(review_id, attempt, evidence.checks)
         else:

@@ -181,6 +181,7 @@ class ExamBlock(StrEnum):
     WINDOW_CLOSED = "window_closed"  # R-EXT-1: an extension reopens it
     NO_ATTEMPTS = "no_attempts"  # R-EXT-2: a make-up application grants more
     HELD = "held"  # a pass waits for staff to confirm who sat it
+    PHOTO_PENDING = "photo_pending"  # a new enrolment photo waits for staff approval
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ class NoCredit(StrEnum):
     """Why a beat earned nothing; the page says so."""
 
     FACE_CHECK = "face_check"
+    PHOTO_PENDING = "photo_pending"  # a new enrolment photo waits for staff approval
     WINDOW_CLOSED = "window_closed"
     GAP = "gap"
     COMPLETE = "complete"

@@ -268,6 +268,8 @@ class Exams:
         if not eligibility.allowed:
             return eligibility
         if eligibility.resume is None:
+            if await self.study.photo_pending(user_id):
+                return ExamEligibility(ExamBlock.PHOTO_PENDING, eligibility.attempts_left)
             used = set(
                 await ExamAttempt.filter(
                     chat_user_id=user_id, opening_check_id__isnull=False

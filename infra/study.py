@@ -201,6 +201,7 @@ class StudyEnrolment:
 class Profile:
     consented: bool
     has_photo: bool
+    photo_pending: bool = False  # taken, waiting for staff approval
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +238,11 @@ class Beat:
     credited_now: int
     reason: NoCredit | None
     check: PendingCheck | None
+
+
+class PhotoStatus(StrEnum):
+    APPROVED = "approved"
+    PENDING = "pending"
 
 
 class ReviewKind(StrEnum):
@@ -364,7 +370,14 @@ class Study:
         row = await FaceProfile.get_or_none(chat_user_id=user_id)
         if row is None or row.deleted_at is not None:
             return Profile(False, False)
-        return Profile(row.consent_at is not None, row.photo_path is not None)
+        return Profile(
+            row.consent_at is not None,
+            row.photo_path is not None,
+            row.photo_path is not None and row.photo_status == PhotoStatus.PENDING.value,
+        )
+
+    async def photo_pending(self, user_id: int) -> bool:
+        return (await self.profile(user_id)).photo_pending
 
     async def consent(self, user_id: int, now: datetime) -> None:
         await FaceProfile.update_or_create(
@@ -373,7 +386,10 @@ class Study:
         log.info("face consent given by user %s", user_id)
 
     async def enrol_photo(self, user_id: int, photo: bytes, now: datetime) -> str | None:
-        """None when the photo is kept, else the refusal code. Consent comes first."""
+        """None when the photo is kept, else the refusal code. Consent comes first. The first
+        photo is used at once; a later one (after the trainee deleted their face data, or
+        staff reset it) waits for staff approval: deleting face data is the trainee's right,
+        but it must not let them enrol somebody else's face."""
         profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
         if profile is None or profile.consent_at is None:
             return "no_consent"
@@ -391,11 +407,16 @@ class Study:
         photo_path, embedding_path = await asyncio.to_thread(
             self.store.save, user_id, photo, analysis.embedding
         )
+        replacing = await FaceCheck.exists(chat_user_id=user_id, kind=CheckKind.ENROLMENT.value)
+        status = PhotoStatus.PENDING if replacing else PhotoStatus.APPROVED
         async with in_transaction():
             profile.photo_path, profile.embedding_path = str(photo_path), str(embedding_path)
             profile.photo_at = now
-            await profile.save(update_fields=["photo_path", "embedding_path", "photo_at"])
-            await FaceCheck.create(
+            profile.photo_status = status.value
+            await profile.save(
+                update_fields=["photo_path", "embedding_path", "photo_at", "photo_status"]
+            )
+            enrolled = await FaceCheck.create(
                 chat_user_id=user_id,
                 kind=CheckKind.ENROLMENT.value,
                 requested_at=now,
@@ -404,7 +425,19 @@ class Study:
                 score=1.0,
                 fingerprint=(await engine.run(fingerprint, photo)).to_text(),
             )
-        log.info("enrolment photo of user %s kept", user_id)
+            review = (
+                await FaceReview.create(
+                    kind=ReviewKind.PHOTO.value,
+                    chat_user_id=user_id,
+                    check_ids=[enrolled.id],
+                    created_at=now,
+                )
+                if replacing
+                else None
+            )
+        log.info("enrolment photo of user %s kept (%s)", user_id, status.value)
+        if review is not None:
+            await self._post_review(review.id)
         return None
 
     async def delete_photo(self, user_id: int, now: datetime, reason: str = "request") -> None:
@@ -503,8 +536,9 @@ class Study:
     async def open_lesson(
         self, user_id: int, enrolment: StudyEnrolment, now: datetime
     ) -> PendingCheck | None:
-        """A lesson starts with a check, unless one is pending or just passed."""
-        if now >= enrolment.window_end():
+        """A lesson starts with a check, unless one is pending or just passed, or the
+        enrolment photo waits for staff (then nothing counts until they approve it)."""
+        if now >= enrolment.window_end() or await self.photo_pending(user_id):
             return None
         async with self._lock(user_id):
             latest = await self._latest(user_id, now)
@@ -654,6 +688,8 @@ class Study:
             profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
             if profile is None or profile.embedding_path is None:
                 return await self._finish(row, now, CheckResult.FAILED, "no_photo", None)
+            if profile.photo_status != PhotoStatus.APPROVED.value:
+                return await self._finish(row, now, CheckResult.FAILED, "photo_pending", None)
             engine = await self.faces.get()
             try:
                 probe = await engine.run(fingerprint, photo)
@@ -816,7 +852,9 @@ class Study:
         if not won:
             return None
         review = await FaceReview.get(id=review_id)
-        if cleared:
+        if review.kind == ReviewKind.PHOTO.value:
+            await self._decide_photo(review, cleared=cleared, staff_id=staff_id, now=now)
+        elif cleared:
             async with self._lock(review.chat_user_id):
                 await FaceCheck.create(
                     chat_user_id=review.chat_user_id,
@@ -833,6 +871,23 @@ class Study:
             subject=f"chat_user:{review.chat_user_id}",
         )
         return review
+
+    async def _decide_photo(
+        self, review: FaceReview, *, cleared: bool, staff_id: int, now: datetime
+    ) -> None:
+        """Approved: checks compare with the new photo from now on. Refused: it goes (files
+        deleted, consent kept) and the trainee takes another, which comes to staff again."""
+        user_id = review.chat_user_id
+        if cleared:
+            await FaceProfile.filter(chat_user_id=user_id).update(
+                photo_status=PhotoStatus.APPROVED.value
+            )
+        else:
+            await asyncio.to_thread(self.store.delete, user_id)
+            await FaceProfile.filter(chat_user_id=user_id).update(
+                photo_path=None, embedding_path=None, photo_at=None
+            )
+        log.info("new enrolment photo of user %s %s by staff %s", user_id, cleared, staff_id)
 
     async def _finish(
         self,
@@ -863,11 +918,12 @@ class Study:
         assert lesson is not None
         required = lesson.required_seconds(self.config.minutes_scale)
         window_end = enrolment.window_end()
+        photo_pending = await self.photo_pending(user_id)
         async with self._lock(user_id), in_transaction() as connection:
             await _lock_trainee(connection, user_id)
             latest = await self._latest(user_id, now)
             check = self._pending(latest)
-            if now < window_end and check is None:
+            if now < window_end and check is None and not photo_pending:
                 due = (
                     latest is None
                     or latest.result == CheckResult.FAILED.value
@@ -875,10 +931,14 @@ class Study:
                 )
                 if due:
                     check = await self._ask(user_id, enrolment.id, CheckKind.RANDOM, now)
-            ok = check is None and face_ok(
-                LatestCheck(CheckResult(latest.result), latest.answered_at) if latest else None,
-                now,
-                self.config.stale_after,
+            ok = (
+                check is None
+                and not photo_pending
+                and face_ok(
+                    LatestCheck(CheckResult(latest.result), latest.answered_at) if latest else None,
+                    now,
+                    self.config.stale_after,
+                )
             )
             last = await (
                 LessonProgress.filter(chat_user_id=user_id, last_beat_at__isnull=False)
@@ -903,6 +963,8 @@ class Study:
             )
             gained = credit(*args)
             reason = why_no_credit(*args) if gained == 0 else None
+            if photo_pending and reason is NoCredit.FACE_CHECK:
+                reason = NoCredit.PHOTO_PENDING
             row.seconds_credited += gained
             row.last_beat_at = now
             if row.completed_at is None and row.seconds_credited >= required:

@@ -62,6 +62,13 @@ def blocked_text(
         ]
     if eligibility.block is ExamBlock.PASSED:
         return [_("You passed. Your completion receipt is below and in the chat.")]
+    if eligibility.block is ExamBlock.PHOTO_PENDING:
+        return [
+            _(
+                "Your new enrolment photo is waiting for staff approval. The exam opens once "
+                "they approve it; you hear it in the chat."
+            )
+        ]
     if eligibility.block is ExamBlock.HELD:
         return [
             _(

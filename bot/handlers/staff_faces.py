@@ -57,12 +57,13 @@ def make_router(staff_group_id: int | None) -> Router:
             await exams.settle(review, cleared=cleared, staff_id=staff, now=clock.now())
             return
         assert query.bot is not None
-        await _tell(
-            query.bot,
-            i18n,
-            review.chat_user_id,
-            texts.review_cleared_for_trainee if cleared else texts.review_rejected_for_trainee,
-        )
+        told = {
+            (ReviewKind.PHOTO, True): texts.photo_approved_for_trainee,
+            (ReviewKind.PHOTO, False): texts.photo_refused_for_trainee,
+            (ReviewKind.CHECKS, True): texts.review_cleared_for_trainee,
+            (ReviewKind.CHECKS, False): texts.review_rejected_for_trainee,
+        }[(kind, cleared)]
+        await _tell(query.bot, i18n, review.chat_user_id, told)
 
     @router.message(Command("newphoto"))
     async def new_photo(

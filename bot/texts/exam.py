@@ -50,6 +50,13 @@ def standing(
         lines.append(_("Passed. Your completion receipt is below."))
     elif eligibility.block is ExamBlock.HELD:
         lines.append(held_standing())
+    elif eligibility.block is ExamBlock.PHOTO_PENDING:
+        lines.append(
+            _(
+                "Your new enrolment photo is waiting for staff approval. The exam opens once "
+                "they approve it; you hear it here."
+            )
+        )
     else:
         lines.append(
             _("The exam is open: {left} attempts left, 60 points pass.").format(

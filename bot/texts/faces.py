@@ -49,6 +49,10 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
             "The minute for this check has passed. Progress is paused until the next check."
         ),
         "no_photo": _("There is no enrolment photo yet. Please take it on the study page first."),
+        "photo_pending": _(
+            "Your new enrolment photo is waiting for staff approval. Lessons count again once "
+            "they approve it; you hear it in the chat."
+        ),
         "face_check": _("Progress is paused until the face check is passed."),
         "window_closed": _(
             "The 30-day study period has ended. You can apply for an extension in the chat."
@@ -135,6 +139,45 @@ def exam_review_card(
     return "\n".join(lines)
 
 
+def photo_review_card(review_id: int, *, has_photo: bool) -> str:
+    lines = [
+        _(
+            "🔍 Face review {id}: a new enrolment photo, taken after the trainee deleted their "
+            "face data (or staff removed the old photo). Until you approve it, no face check "
+            "uses it and no study time counts."
+        ).format(id=review_id)
+    ]
+    if has_photo:
+        lines.append(
+            _(
+                "Above: the new photo. Compare it with the person you know from the support "
+                "conversation, their ID card photo, or an earlier receipt."
+            )
+        )
+    lines.append(
+        _(
+            "Clear if it is the trainee (their lessons count again), reject if not (they take "
+            "another)."
+        )
+    )
+    return "\n".join(lines)
+
+
+def photo_approved_for_trainee() -> str:
+    return _(
+        "✅ Staff approved your new enrolment photo. Face checks compare with it from now on and "
+        "your lessons count again."
+    )
+
+
+def photo_refused_for_trainee() -> str:
+    return _(
+        "Staff could not approve your new enrolment photo as yours, so it was removed. Please "
+        "take another on the study page, alone, facing the camera; it comes to staff again. If "
+        "this is wrong, write to 💬 Contact support."
+    )
+
+
 def clear_button() -> str:
     return _("✅ It is the trainee")
 
@@ -148,6 +191,12 @@ def review_decided_by_other() -> str:
 
 
 def review_recorded(cleared: bool, kind: str = "checks") -> str:
+    if kind == "photo":
+        return (
+            _("Approved: the new photo is used from now on.")
+            if cleared
+            else _("Refused: the photo is removed; the trainee takes another.")
+        )
     if kind == "exam":
         return (
             _("Cleared: the receipt goes out.")

@@ -36,6 +36,9 @@ class FaceProfile(Model):
     photo_path = fields.CharField(max_length=255, null=True)
     embedding_path = fields.CharField(max_length=255, null=True)
     photo_at = fields.DatetimeField(null=True)
+    # approved | pending: a photo after the first (the trainee deleted theirs, or staff reset
+    # it) is used by no check until staff approve it.
+    photo_status = fields.CharField(max_length=8, default="approved")
     created_at = fields.DatetimeField(auto_now_add=True)
     deleted_at = fields.DatetimeField(null=True)
 

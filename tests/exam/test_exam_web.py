@@ -11,8 +11,9 @@ from domain.exam import AttemptStatus
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceCheck, FaceReview, LessonProgress
-from tests.exam.conftest import QUESTIONS, TIME_LIMIT, Examinees, H, selfie
+from tests.exam.conftest import JPEG, QUESTIONS, TIME_LIMIT, Examinees, H
 from tests.study.conftest import LI, ZHANG, photo
+from tests.support.selfies import selfie
 
 
 async def test_s13_the_exam_names_the_lesson_that_is_short_of_100(examinees: Examinees):
@@ -450,3 +451,16 @@ async def test_face_data_of_a_trainee_who_never_finished_goes_after_the_enrolmen
     assert await purge_face_data(examinees.exams, now, month) == 0
     assert await purge_face_data(examinees.exams, now + timedelta(days=31), month) == 1
     assert (await FaceProfile.get(chat_user_id=LI)).photo_path is None
+
+
+async def test_the_exam_waits_while_a_new_enrolment_photo_waits_for_staff(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-121")
+    client = examinees.as_user(ZHANG)
+    await client.post("/app/api/study/photo/delete", headers=H)
+    await client.post("/app/api/study/consent", headers=H)
+    await client.post("/app/api/study/photo", data=photo("impostor_1"), headers=JPEG)
+
+    refused = await examinees.tap_start(ZHANG, enrolment)
+
+    assert (refused["status"], refused["reason"]) == (409, "photo_pending")
+    assert "审核" in refused["message"] and not await FaceCheck.filter(kind="exam").exists()

@@ -236,3 +236,31 @@ async def test_without_a_camera_or_a_video_the_check_goes_to_staff_in_one_tap(
     clear = FaceReviewCallback(action=ReviewAction.CLEAR, review=review.id).pack()
     await harness.feed(group_click(clear, staff, media.message_thread_id))
     assert await FaceCheck.filter(chat_user_id=ZHANG, kind="staff", result="passed").exists()
+
+
+async def test_a_new_enrolment_photo_reaches_staff_who_approve_it_and_the_trainee_hears(
+    harness: BotHarness, clock
+):
+    from aiogram.methods import SendPhoto
+
+    study = harness.services.study
+    await seed_enrolment(ZHANG, "C-NEWFACE", clock.now() - timedelta(days=1))
+    await study.consent(ZHANG, clock.now())
+    assert await study.enrol_photo(ZHANG, photo("person_b_1"), clock.now()) is None
+    assert not harness.session.sent(SendPhoto)  # the first photo needs nobody
+    await study.delete_photo(ZHANG, clock.now())
+    await study.consent(ZHANG, clock.now())
+
+    assert await study.enrol_photo(ZHANG, photo("impostor_1"), clock.now()) is None
+
+    [shown] = harness.session.sent(SendPhoto)
+    card = harness.session.sent(SendMessage)[-1]
+    assert card.message_thread_id == shown.message_thread_id is not None
+    assert "新的注册照片" in card.text or "new enrolment photo" in card.text
+    [review] = await FaceReview.filter(kind="photo")
+    staff = updates.user(900001, "客服小李")
+    approve = FaceReviewCallback(action=ReviewAction.CLEAR, review=review.id).pack()
+    await harness.feed(group_click(approve, staff, shown.message_thread_id))
+    assert not (await study.profile(ZHANG)).photo_pending
+    told = [m for m in harness.session.sent(SendMessage) if m.chat_id == ZHANG]
+    assert told and "注册照片" in told[-1].text
