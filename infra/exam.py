@@ -417,7 +417,8 @@ class Exams:
             # chat hears once: the attempt ended by time, and the receipt on a pass.
             if status is AttemptStatus.TIMED_OUT:
                 await self._notify(
-                    self.notifier.timed_out(row.chat_user_id, closed.attempt, closed.passed)
+                    # A held pass is still a pass mark: the held message says what follows.
+                    self.notifier.timed_out(row.chat_user_id, closed.attempt, passes(value))
                 )
             if receipt_id is not None:
                 await self._notify(self.notifier.passed(row.chat_user_id, receipt_id))

@@ -68,6 +68,7 @@ FINGERPRINTS_KEPT = 200
 MAX_SELFIES_SHOWN = 9
 # How recent the passed check opening an exam attempt must be when its questions are drawn.
 EXAM_GATE = timedelta(minutes=2)
+_SYSTEM_RANDOM = random.SystemRandom()
 # The share of random checks that ask for a head turn even when none is owed.
 RANDOM_CHALLENGE_SHARE = 1 / 3
 
@@ -287,7 +288,8 @@ class Study:
         faces: LazyFaces | ReadyFaces,
         store: FaceStore,
         config: StudyConfig,
-        rng: Callable[[], float] = random.random,
+        # When the next random check falls: the system's randomness too (tests hand in theirs).
+        rng: Callable[[], float] = _SYSTEM_RANDOM.random,
         on_review: Callable[[int], Awaitable[None]] | None = None,
         chance: random.Random | None = None,
     ) -> None:
