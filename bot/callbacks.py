@@ -109,3 +109,9 @@ class ReviewAction(StrEnum):
 class FaceReviewCallback(CallbackData, prefix="frv"):
     action: ReviewAction
     review: RowId
+
+
+class FaceHelpCallback(CallbackData, prefix="fhelp"):
+    """No camera in the Mini App and no video either: this check goes to staff."""
+
+    check: RowId

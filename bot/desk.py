@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -16,13 +18,33 @@ from domain.accounts import ChatUserId
 from domain.clock import Clock
 from domain.masking import mask_name
 from infra.db import models
-from infra.repositories.support import TortoiseTickets
+from infra.repositories.support import QueuedMessage, TortoiseTickets
 from texts import support as texts
 from texts.enrolment import cert_type_name
 from texts.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 STAFF_LOCALE = "zh_CN"
+# How long a sender may hold a trainee's relay without progress before another takes over.
+RELAY_LEASE = timedelta(minutes=2)
+# A burst becomes one message in the topic up to this many characters (Telegram's cap: 4096).
+BURST_CHARS = 3500
+
+
+def _bursts(queued: list[QueuedMessage]) -> list[list[QueuedMessage]]:
+    """In order: runs of plain texts joined (up to BURST_CHARS), anything else alone."""
+    groups: list[list[QueuedMessage]] = []
+    size = 0
+    for item in queued:
+        last = groups[-1] if groups else None
+        fits = item.text is not None and size + len(item.text) + 3 <= BURST_CHARS
+        if last is not None and last[-1].text is not None and fits:
+            last.append(item)
+            size += len(item.text or "") + 3
+        else:
+            groups.append([item])
+            size = len(item.text or "") + 3
+    return groups
 
 
 def _topic_gone(error: TelegramBadRequest) -> bool:
@@ -39,6 +61,7 @@ class Desk:
         staff_group_id: int | None,
         clock: Clock,
         per_minute: int = 12,
+        settle: float = 0.2,
     ) -> None:
         self.bot = bot
         self.i18n = i18n
@@ -46,18 +69,18 @@ class Desk:
         self.staff_group_id = staff_group_id
         self.clock = clock
         self.per_minute = per_minute
+        self.settle = settle
         self._recent: dict[int, deque[float]] = defaultdict(deque)
 
-    def allow(self, user_id: int) -> bool:
-        """Anti-spam: a trainee may send `per_minute` messages a minute to the desk."""
+    def too_fast(self, user_id: int) -> bool:
+        """True once per minute of a flood (more than `per_minute` messages within a minute),
+        so the trainee hears once that it takes a while, never that something was dropped."""
         window = self._recent[user_id]
         now = time.monotonic()
         while window and now - window[0] > 60:
             window.popleft()
-        if len(window) >= self.per_minute:
-            return False
         window.append(now)
-        return True
+        return len(window) == self.per_minute + 1
 
     async def _new_topic(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None
@@ -149,19 +172,71 @@ class Desk:
         return await self._into_topic(ticket, send)
 
     async def to_staff(self, message: Message) -> None:
-        ticket = await self.open_ticket(message.chat.id)
+        """Queued first, then relayed by whoever holds this trainee's relay (this call, another
+        update's, another instance's, or the sweep job): in the chat's order, however fast it
+        came. Plain texts that queued up behind each other go as one message."""
+        plain = message.text if message.text is not None and not message.entities else None
+        await self.tickets.queue(message.chat.id, message.message_id, plain, self.clock.now())
+        await self.relay(message.chat.id)
 
-        async def send(thread_id: int | None) -> int:
+    async def relay(self, user_id: int) -> None:
+        while await self.tickets.claim_relay(
+            user_id, self.clock.now(), self.clock.now() + RELAY_LEASE
+        ):
+            try:
+                # The rest of a burst is a few updates behind this one: let it queue first.
+                await asyncio.sleep(self.settle)
+                await self._drain(user_id)
+            finally:
+                await self.tickets.release_relay(user_id)
+            # Queued by an update whose claim lost just before the release: ours to send.
+            if not await self.tickets.queued(user_id, limit=1):
+                return
+
+    async def _drain(self, user_id: int) -> None:
+        ticket: models.SupportTicket | None = None
+        while queued := await self.tickets.queued(user_id):
+            if ticket is None:
+                ticket = await self.open_ticket(user_id)
+            for group in _bursts(queued):
+                group_id = await self._send_group(ticket, group)
+                now = self.clock.now()
+                for item in group:
+                    if group_id is not None:
+                        await self.tickets.relayed(ticket, "in", item.message_id, group_id, now)
+                await self.tickets.dequeue([item.id for item in group])
+                await self.tickets.extend_relay(user_id, now + RELAY_LEASE)
+
+    async def _send_group(
+        self, ticket: models.SupportTicket, group: list[QueuedMessage]
+    ) -> int | None:
+        assert self.staff_group_id is not None
+        group_chat = self.staff_group_id
+        if len(group) > 1:
+            with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+                text = texts.burst([item.text or "" for item in group])
+
+            async def send(thread_id: int | None) -> int:
+                sent = await self.bot.send_message(group_chat, text, message_thread_id=thread_id)
+                return sent.message_id
+
+            return await self._into_topic(ticket, send)
+        item = group[0]
+
+        async def copy(thread_id: int | None) -> int:
             copied = await self.bot.copy_message(
-                self.staff_group_id,
-                message.chat.id,
-                message.message_id,  # type: ignore[arg-type]
-                message_thread_id=thread_id,
+                group_chat, ticket.chat_user_id, item.message_id, message_thread_id=thread_id
             )
             return copied.message_id
 
-        group_id = await self._into_topic(ticket, send)
-        await self.tickets.relayed(ticket, "in", message.message_id, group_id, self.clock.now())
+        try:
+            return await self._into_topic(ticket, copy)
+        except TelegramBadRequest as error:
+            # A poll, a deleted message...: staff hear of it, and the queue moves on.
+            log.warning("message %s of ticket %s not copied: %s", item.message_id, ticket.id, error)
+            with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+                await self.note(ticket, texts.not_copied())
+            return None
 
     async def to_trainee(self, message: Message, ticket: models.SupportTicket) -> None:
         copied = await self.bot.copy_message(
@@ -178,6 +253,16 @@ class Desk:
         group_id = await self.tickets.group_copy_of(ticket, message.message_id)
         if group_id is None:
             return False
+        if await self.tickets.shares_group_copy(ticket, group_id):
+            with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+                note = texts.edited_in_burst(message.text)
+            await self.bot.send_message(
+                self.staff_group_id,  # type: ignore[arg-type]
+                note,
+                message_thread_id=ticket.thread_id,
+                reply_to_message_id=group_id,
+            )
+            return True
         await self.bot.edit_message_text(
             f"{message.text}\n\n✏️", chat_id=self.staff_group_id, message_id=group_id
         )

@@ -11,12 +11,18 @@ from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboar
 
 from domain.accounts import ChatUserId
 from domain.exam import Attempt
+from domain.timezone import CHINA
 from infra.repositories.accounts import TortoiseAccountRepository
 from texts import exam as texts
+from texts.faces import face_reason
 from texts.i18n import Catalogs
 
 if TYPE_CHECKING:
     from infra.exam import Exams
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%H:%M")
 
 
 class BotExamNotifier:
@@ -61,6 +67,21 @@ class BotExamNotifier:
     async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None:
         with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
             await self._bot.send_message(user_id, texts.timed_out(attempt, passed))
+
+    async def held(self, user_id: int, attempt: Attempt) -> None:
+        with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
+            await self._bot.send_message(user_id, texts.held(attempt))
+
+    async def identity_rejected(
+        self, user_id: int, attempt: Attempt, reasons: list[tuple[datetime, str]]
+    ) -> None:
+        """`reasons`: when each face check failed and its refusal code."""
+        with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
+            gettext = self._i18n.gettext
+            lines = [
+                f"{_clock(at)} {face_reason(gettext, code) or code}" for at, code in reasons
+            ]
+            await self._bot.send_message(user_id, texts.identity_rejected(attempt, lines))
 
     async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None:
         with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):

@@ -99,6 +99,16 @@ class AttemptStatus(StrEnum):
     TIMED_OUT = "timed_out"  # by the server, at the deadline, with what was saved
 
 
+class Identity(StrEnum):
+    """Whether the person who sat an attempt is the person enrolled: confirmed by the face
+    checks (the one that opened it passed, every one during it passed), held for staff (one
+    failed: no receipt until they decide), or rejected by staff (the attempt does not count)."""
+
+    CONFIRMED = "confirmed"
+    HELD = "held"
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     number: int
@@ -106,10 +116,16 @@ class Attempt:
     started_at: datetime
     deadline: datetime
     score: int | None = None
+    identity: Identity = Identity.CONFIRMED
 
     @property
     def closed(self) -> bool:
         return self.status is not AttemptStatus.OPEN
+
+    @property
+    def counts(self) -> bool:
+        """A rejected attempt is as if it had not been sat: no score, no attempt used."""
+        return self.identity is not Identity.REJECTED
 
 
 def deadline_for(started_at: datetime, time_limit: timedelta) -> datetime:
@@ -130,9 +146,18 @@ def warning_due(deadline: datetime, now: datetime) -> bool:
 
 
 def best_score(attempts: Iterable[Attempt]) -> int | None:
-    """R-EXAM-2: the result is the highest closed score (S14 lists all of them beside it)."""
-    scores = [a.score for a in attempts if a.closed and a.score is not None]
+    """R-EXAM-2: the result is the highest closed score (S14 lists all of them beside it), of
+    the attempts whose sitter is confirmed: a held or rejected score is nobody's result yet."""
+    scores = [
+        a.score
+        for a in attempts
+        if a.closed and a.score is not None and a.identity is Identity.CONFIRMED
+    ]
     return max(scores) if scores else None
+
+
+def attempts_used(attempts: Iterable[Attempt]) -> int:
+    return sum(1 for a in attempts if a.counts)
 
 
 def has_passed(attempts: Iterable[Attempt]) -> bool:
@@ -155,6 +180,8 @@ class ExamBlock(StrEnum):
     LESSONS = "lessons"  # S13: which lessons are short of 100 %
     WINDOW_CLOSED = "window_closed"  # R-EXT-1: an extension reopens it
     NO_ATTEMPTS = "no_attempts"  # R-EXT-2: a make-up application grants more
+    HELD = "held"  # a pass waits for staff to confirm who sat it
+    PHOTO_PENDING = "photo_pending"  # a new enrolment photo waits for staff approval
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +207,11 @@ def exam_eligibility(
 ) -> ExamEligibility:
     """R-EXAM-1: every lesson at 100 % inside the study window; an attempt already running
     resumes until its own deadline, whatever happened to the window meanwhile (S15)."""
-    left = max(0, allowance(makeups_granted) - len(attempts))
+    left = max(0, allowance(makeups_granted) - attempts_used(attempts))
     if has_passed(attempts):
         return ExamEligibility(ExamBlock.PASSED, left)
+    if any(a.identity is Identity.HELD for a in attempts):
+        return ExamEligibility(ExamBlock.HELD, left)
     running = next((a for a in attempts if accepts_answers(a, now)), None)
     if running is not None:
         return ExamEligibility(None, left, resume=running)

@@ -16,7 +16,8 @@ from enum import StrEnum
 
 class CheckKind(StrEnum):
     ENROLMENT = "enrolment"
-    START = "start"
+    START = "start"  # opens a lesson
+    EXAM = "exam"  # opens an exam attempt: its questions come only after it passed
     RANDOM = "random"
     STAFF = "staff"  # cleared by staff after a review
 
@@ -31,6 +32,7 @@ class NoCredit(StrEnum):
     """Why a beat earned nothing; the page says so."""
 
     FACE_CHECK = "face_check"
+    PHOTO_PENDING = "photo_pending"  # a new enrolment photo waits for staff approval
     WINDOW_CLOSED = "window_closed"
     GAP = "gap"
     COMPLETE = "complete"

@@ -29,9 +29,11 @@ from domain.exam import (
     Drawn,
     ExamBlock,
     ExamEligibility,
+    Identity,
     InvalidAnswer,
     accepts_answers,
     allowance,
+    attempts_used,
     best_score,
     deadline_for,
     draw,
@@ -47,13 +49,13 @@ from domain.exam import (
 from domain.masking import mask_id_number
 from domain.registry import CertType
 from domain.reminders import ReminderKind
-from domain.study import class_hours
+from domain.study import CheckResult, class_hours
 from domain.support import ApplicationKind, ApplicationStatus
 from domain.timezone import local_date
 from infra.content import Bank, BankQuestion, ContentError
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
-from infra.db.study_models import FaceProfile
+from infra.db.study_models import FaceCheck, FaceProfile, FaceReview
 from infra.outbox import NewMessage, TortoiseOutbox
 from infra.pii import Pii
 from infra.receipt import ReceiptData, render_pdf, render_png
@@ -79,10 +81,16 @@ class ExamConfig:
 
 
 class ExamNotifier(Protocol):
-    """What the trainee hears in the chat about attempts closed or nearly closed by the server
-    and about a pass (with the receipt)."""
+    """What the trainee hears in the chat about attempts closed or nearly closed by the server,
+    about a pass (with the receipt), and about a pass held for staff and their decision."""
 
     async def passed(self, user_id: int, receipt_id: int) -> None: ...
+
+    async def held(self, user_id: int, attempt: Attempt) -> None: ...
+
+    async def identity_rejected(
+        self, user_id: int, attempt: Attempt, reasons: list[tuple[datetime, str]]
+    ) -> None: ...
 
     async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None: ...
 
@@ -137,7 +145,14 @@ class Verification:
 
 
 def _attempt(row: ExamAttempt) -> Attempt:
-    return Attempt(row.number, AttemptStatus(row.status), row.started_at, row.deadline, row.score)
+    return Attempt(
+        row.number,
+        AttemptStatus(row.status),
+        row.started_at,
+        row.deadline,
+        row.score,
+        Identity(row.identity),
+    )
 
 
 def _draw(row: ExamAttempt) -> tuple[Drawn, ...]:
@@ -154,7 +169,8 @@ async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
     attempts = [_attempt(row) for row in await ExamAttempt.filter(enrolment_id=enrolment_id)]
     granted = await makeups_granted(enrolment_id)
     best = best_score(attempts)
-    return failed_in_current_set(len(attempts), granted), granted, best is not None and passes(best)
+    used = attempts_used(attempts)
+    return failed_in_current_set(used, granted), granted, best is not None and passes(best)
 
 
 async def makeups_granted(enrolment_id: int) -> int:
@@ -228,7 +244,7 @@ class Exams:
         if receipt is not None and eligibility.block is not ExamBlock.PASSED:
             # A receipt is the pass on record, whatever happened to the attempts since.
             eligibility = ExamEligibility(ExamBlock.PASSED, eligibility.attempts_left)
-        used = failed_in_current_set(len(attempts), granted)
+        used = failed_in_current_set(attempts_used(attempts), granted)
         return Overview(
             eligibility,
             tuple((row.id, a) for row, a in zip(rows, attempts, strict=True)),
@@ -243,14 +259,25 @@ class Exams:
 
     async def start(
         self, user_id: int, enrolment: StudyEnrolment, now: datetime
-    ) -> AttemptView | ExamEligibility:
+    ) -> AttemptView | ExamEligibility | PendingCheck:
         """The running attempt if there is one (a second tap, another phone), else a new one,
-        else why not."""
+        else why not. A new one needs the face check that opens it to have passed just now:
+        until then the check to answer comes back, and no question is drawn, no attempt used."""
         overview = await self.overview(user_id, enrolment, now)
         eligibility = overview.eligibility
         if not eligibility.allowed:
             return eligibility
         if eligibility.resume is None:
+            if await self.study.photo_pending(user_id):
+                return ExamEligibility(ExamBlock.PHOTO_PENDING, eligibility.attempts_left)
+            used = set(
+                await ExamAttempt.filter(
+                    chat_user_id=user_id, opening_check_id__isnull=False
+                ).values_list("opening_check_id", flat=True)
+            )
+            gate = await self.study.exam_gate(user_id, enrolment.id, now, used)
+            if isinstance(gate, PendingCheck):
+                return gate
             bank = self.bank(enrolment)
             drawn = draw([q.rule for q in bank.questions], self.config.questions, self._rng)
             number = len(overview.attempts) + 1
@@ -265,6 +292,7 @@ class Exams:
                         deadline=deadline_for(now, self.config.time_limit),
                         draw=[{"q": d.question, "o": list(d.options)} for d in drawn],
                         answers={},
+                        opening_check_id=gate,
                     )
                     await ExamEvent.create(attempt=row, at=now, kind="started", detail=None)
                     await models.Enrolment.filter(
@@ -356,19 +384,32 @@ class Exams:
             drawn = [d.question for d in _draw(row)]
             rules = {key: self.questions[key].rule for key in drawn}
             value = score(rules, drawn, _answers(row))
+            # Who sat it: the check that opened it passed, and every one during it.
+            failed = await self._unconfirmed(row, now) if passes(value) else None
+            identity = Identity.CONFIRMED if failed is None else Identity.HELD
             async with in_transaction():
                 won = await ExamAttempt.filter(id=attempt_id, status="open").update(
-                    status=status.value, score=value, closed_at=now
+                    status=status.value, score=value, closed_at=now, identity=identity.value
                 )
                 if not won:
                     return None
                 await ExamEvent.create(
                     attempt_id=attempt_id, at=now, kind=status.value, detail=str(value)
                 )
-                receipt_id = await self._on_pass(row, value, now) if passes(value) else None
+                receipt_id = (
+                    await self._on_pass(row, value, now)
+                    if passes(value) and identity is Identity.CONFIRMED
+                    else None
+                )
         row = await ExamAttempt.get(id=attempt_id)
-        log.info("exam attempt %s %s with %s", attempt_id, status.value, value)
-        closed = Closed(_attempt(row), passes(value), receipt_id)
+        log.info("exam attempt %s %s with %s (%s)", attempt_id, status.value, value, identity)
+        if failed is not None:
+            await self.study.hold_for_staff(
+                row.chat_user_id, row.enrolment_id, row.id, failed, now
+            )
+            if self.notifier is not None:
+                await self._notify(self.notifier.held(row.chat_user_id, _attempt(row)))
+        closed = Closed(_attempt(row), passes(value) and identity is Identity.CONFIRMED, receipt_id)
         if not closed.passed and self._outbox is not None:
             await self._remind_attempts_left(row, now)
         if self.notifier is not None:
@@ -376,11 +417,70 @@ class Exams:
             # chat hears once: the attempt ended by time, and the receipt on a pass.
             if status is AttemptStatus.TIMED_OUT:
                 await self._notify(
-                    self.notifier.timed_out(row.chat_user_id, closed.attempt, closed.passed)
+                    # A held pass is still a pass mark: the held message says what follows.
+                    self.notifier.timed_out(row.chat_user_id, closed.attempt, passes(value))
                 )
             if receipt_id is not None:
                 await self._notify(self.notifier.passed(row.chat_user_id, receipt_id))
         return closed
+
+    async def _unconfirmed(self, row: ExamAttempt, now: datetime) -> list[int] | None:
+        """None when the sitter is confirmed: the check that opened the attempt passed, and
+        every one during it. Else the checks that did not pass, for staff (none at all for an
+        attempt from before opening checks: it is held all the same)."""
+        checks = await self.study.close_checks(row.chat_user_id, row.started_at, now)
+        failed = [c.id for c in checks if c.result != CheckResult.PASSED.value]
+        opening = (
+            await FaceCheck.get_or_none(id=row.opening_check_id)
+            if row.opening_check_id is not None
+            else None
+        )
+        if opening is None or opening.result != CheckResult.PASSED.value:
+            return ([opening.id] if opening is not None else []) + failed
+        return failed or None
+
+    async def held_attempt(self, attempt_id: int) -> Attempt | None:
+        row = await ExamAttempt.get_or_none(id=attempt_id)
+        return _attempt(row) if row is not None else None
+
+    async def settle(
+        self, review: FaceReview, *, cleared: bool, staff_id: int, now: datetime
+    ) -> None:
+        """Staff decided a held attempt: cleared, it is a pass with its receipt; rejected, it
+        does not count, and the trainee hears which checks failed."""
+        if review.attempt_id is None:
+            return
+        row = await ExamAttempt.get_or_none(id=review.attempt_id, identity=Identity.HELD.value)
+        if row is None:
+            return
+        identity = Identity.CONFIRMED if cleared else Identity.REJECTED
+        receipt_id = None
+        async with in_transaction():
+            won = await ExamAttempt.filter(id=row.id, identity=Identity.HELD.value).update(
+                identity=identity.value
+            )
+            if not won:
+                return
+            await ExamEvent.create(
+                attempt_id=row.id,
+                at=now,
+                kind="staff_cleared" if cleared else "staff_rejected",
+                detail=str(staff_id),
+            )
+            if cleared and row.score is not None:
+                receipt_id = await self._on_pass(row, row.score, now)
+        row = await ExamAttempt.get(id=row.id)
+        log.info("held exam attempt %s %s by staff %s", row.id, identity.value, staff_id)
+        if self.notifier is None:
+            return
+        if receipt_id is not None:
+            await self._notify(self.notifier.passed(row.chat_user_id, receipt_id))
+        elif not cleared:
+            checks = await FaceCheck.filter(id__in=review.check_ids).order_by("requested_at")
+            reasons = [(c.requested_at, c.reason or "no_match") for c in checks]
+            await self._notify(
+                self.notifier.identity_rejected(row.chat_user_id, _attempt(row), reasons)
+            )
 
     async def _on_pass(self, row: ExamAttempt, value: int, now: datetime) -> int | None:
         """The first pass ends the enrolment and makes the receipt; a later, better attempt
@@ -606,7 +706,7 @@ async def still_useful(params: dict[str, Any]) -> dict[str, Any] | None:
     if any(a.status is AttemptStatus.OPEN for a in attempts):
         return None
     granted = await makeups_granted(enrolment_id)
-    left = max(0, allowance(granted) - len(attempts))
+    left = max(0, allowance(granted) - attempts_used(attempts))
     return {**params, "left": left, "best": best_score(attempts)}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import io
@@ -16,7 +17,7 @@ import logging
 import random
 import shutil
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -44,7 +45,7 @@ from infra.content import Course
 from infra.db import models
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
-from infra.faces.engine import Refusal, cosine
+from infra.faces.engine import Refusal, cosine, read_header
 from infra.faces.liveness import (
     Fingerprint,
     HeadTurnChallenge,
@@ -53,6 +54,7 @@ from infra.faces.liveness import (
     fingerprint,
     seen_before,
 )
+from infra.faces.video import frames_for_check
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,13 @@ START_GRACE = timedelta(seconds=30)
 # Three failed checks in a row go to staff; a selfie is compared with this many earlier ones.
 REVIEW_AFTER = 3
 FINGERPRINTS_KEPT = 200
+# Telegram's media group takes 10 pictures: the enrolment photo and this many failed selfies.
+MAX_SELFIES_SHOWN = 9
+# How recent the passed check opening an exam attempt must be when its questions are drawn.
+EXAM_GATE = timedelta(minutes=2)
+_SYSTEM_RANDOM = random.SystemRandom()
+# The share of random checks that ask for a head turn even when none is owed.
+RANDOM_CHALLENGE_SHARE = 1 / 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +202,7 @@ class StudyEnrolment:
 class Profile:
     consented: bool
     has_photo: bool
+    photo_pending: bool = False  # taken, waiting for staff approval
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +241,17 @@ class Beat:
     check: PendingCheck | None
 
 
+class PhotoStatus(StrEnum):
+    APPROVED = "approved"
+    PENDING = "pending"
+
+
+class ReviewKind(StrEnum):
+    CHECKS = "checks"
+    EXAM = "exam"
+    PHOTO = "photo"
+
+
 class ReviewStatus(StrEnum):
     PENDING = "pending"
     CLEARED = "cleared"
@@ -244,7 +265,13 @@ class ReviewEvidence:
     status: ReviewStatus
     checks: tuple[tuple[datetime, str, str | None, float | None], ...]
     enrolment_photo: bytes | None
-    selfie: bytes | None
+    selfies: tuple[bytes, ...]  # the failed ones kept, oldest first
+    kind: ReviewKind = ReviewKind.CHECKS
+    attempt_id: int | None = None
+
+    @property
+    def selfie(self) -> bytes | None:
+        return self.selfies[-1] if self.selfies else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,19 +288,36 @@ class Study:
         faces: LazyFaces | ReadyFaces,
         store: FaceStore,
         config: StudyConfig,
-        rng: Callable[[], float] = random.random,
+        # When the next random check falls: the system's randomness too (tests hand in theirs).
+        rng: Callable[[], float] = _SYSTEM_RANDOM.random,
         on_review: Callable[[int], Awaitable[None]] | None = None,
+        chance: random.Random | None = None,
     ) -> None:
         self.courses = courses
         self.faces = faces
         self.store = store
         self.config = config
         self._rng = rng
-        self._choice = random.Random()
+        # Challenges must not be predictable: the system's randomness, not a seeded generator
+        # (tests hand in their own, as they hand in a clock).
+        self.chance = chance or random.SystemRandom()
         # Posts a new review to staff (the bot's FaceReviewDesk), set by the composition root.
         self.on_review = on_review
         # Weak: a lock lives while someone waits on it, so the map does not grow forever.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Trainees whose picture is being read right now: one at a time each, so nobody can
+        # fill the face workers (or the memory, with queued uploads) at the others' expense.
+        self._reading: set[int] = set()
+
+    @contextlib.contextmanager
+    def _face_turn(self, user_id: int) -> Iterator[None]:
+        if user_id in self._reading:
+            raise FaceRefused(Refusal.BUSY)
+        self._reading.add(user_id)
+        try:
+            yield
+        finally:
+            self._reading.discard(user_id)
 
     def _lock(self, user_id: int) -> asyncio.Lock:
         lock = self._locks.get(user_id)
@@ -328,7 +372,14 @@ class Study:
         row = await FaceProfile.get_or_none(chat_user_id=user_id)
         if row is None or row.deleted_at is not None:
             return Profile(False, False)
-        return Profile(row.consent_at is not None, row.photo_path is not None)
+        return Profile(
+            row.consent_at is not None,
+            row.photo_path is not None,
+            row.photo_path is not None and row.photo_status == PhotoStatus.PENDING.value,
+        )
+
+    async def photo_pending(self, user_id: int) -> bool:
+        return (await self.profile(user_id)).photo_pending
 
     async def consent(self, user_id: int, now: datetime) -> None:
         await FaceProfile.update_or_create(
@@ -337,7 +388,10 @@ class Study:
         log.info("face consent given by user %s", user_id)
 
     async def enrol_photo(self, user_id: int, photo: bytes, now: datetime) -> str | None:
-        """None when the photo is kept, else the refusal code. Consent comes first."""
+        """None when the photo is kept, else the refusal code. Consent comes first. The first
+        photo is used at once; a later one (after the trainee deleted their face data, or
+        staff reset it) waits for staff approval: deleting face data is the trainee's right,
+        but it must not let them enrol somebody else's face."""
         profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
         if profile is None or profile.consent_at is None:
             return "no_consent"
@@ -346,27 +400,46 @@ class Study:
             return "photo_exists"
         engine = await self.faces.get()
         try:
-            analysis = await engine.analyse(photo)
+            read_header(photo)  # a bomb is refused here, without taking a turn
+            with self._face_turn(user_id):
+                analysis = await engine.analyse(photo)
         except FaceRefused as refused:
             log.info("enrolment photo of user %s refused: %s", user_id, refused.code.value)
             return refused.code.value
         photo_path, embedding_path = await asyncio.to_thread(
             self.store.save, user_id, photo, analysis.embedding
         )
+        replacing = await FaceCheck.exists(chat_user_id=user_id, kind=CheckKind.ENROLMENT.value)
+        status = PhotoStatus.PENDING if replacing else PhotoStatus.APPROVED
         async with in_transaction():
             profile.photo_path, profile.embedding_path = str(photo_path), str(embedding_path)
             profile.photo_at = now
-            await profile.save(update_fields=["photo_path", "embedding_path", "photo_at"])
-            await FaceCheck.create(
+            profile.photo_status = status.value
+            await profile.save(
+                update_fields=["photo_path", "embedding_path", "photo_at", "photo_status"]
+            )
+            enrolled = await FaceCheck.create(
                 chat_user_id=user_id,
                 kind=CheckKind.ENROLMENT.value,
                 requested_at=now,
                 answered_at=now,
                 result=CheckResult.PASSED.value,
                 score=1.0,
-                fingerprint=(await asyncio.to_thread(fingerprint, photo)).to_text(),
+                fingerprint=(await engine.run(fingerprint, photo)).to_text(),
             )
-        log.info("enrolment photo of user %s kept", user_id)
+            review = (
+                await FaceReview.create(
+                    kind=ReviewKind.PHOTO.value,
+                    chat_user_id=user_id,
+                    check_ids=[enrolled.id],
+                    created_at=now,
+                )
+                if replacing
+                else None
+            )
+        log.info("enrolment photo of user %s kept (%s)", user_id, status.value)
+        if review is not None:
+            await self._post_review(review.id)
         return None
 
     async def delete_photo(self, user_id: int, now: datetime, reason: str = "request") -> None:
@@ -410,16 +483,42 @@ class Study:
             await row.save(update_fields=["result", "reason", "answered_at"])
         return row
 
+    async def _challenge(self, user_id: int, kind: CheckKind) -> str | None:
+        """Liveness: the check that opens a lesson or an exam asks for a head turn; a random
+        check does too while a challenge failed and none has passed since (a failed challenge
+        stays until it is passed), and otherwise now and then, so nobody can know beforehand
+        that a still picture will do. The direction is drawn from the system's randomness."""
+        if not self.config.head_turn:
+            return None
+        if kind is CheckKind.RANDOM:
+            owed = await self._challenge_owed(user_id)
+            if not owed and self.chance.random() >= RANDOM_CHALLENGE_SHARE:
+                return None
+        elif kind not in (CheckKind.START, CheckKind.EXAM):
+            return None
+        return HeadTurnChallenge.random(self.chance).direction.value
+
+    async def _challenge_owed(self, user_id: int) -> bool:
+        last = (
+            await FaceCheck.filter(chat_user_id=user_id, challenge__isnull=False)
+            .order_by("-id")
+            .first()
+        )
+        if last is None or last.result != CheckResult.FAILED.value:
+            return False
+        # Staff who looked at the evidence and cleared the trainee settle it too.
+        return not await FaceCheck.filter(
+            chat_user_id=user_id,
+            id__gt=last.id,
+            kind=CheckKind.STAFF.value,
+            result=CheckResult.PASSED.value,
+        ).exists()
+
     async def _ask(
         self, user_id: int, enrolment_id: int, kind: CheckKind, now: datetime
     ) -> PendingCheck:
         answer_by = now + self.config.check_answer
-        # The check that opens a lesson or an exam asks for a head turn (liveness).
-        challenge = (
-            HeadTurnChallenge.random(self._choice).direction.value
-            if self.config.head_turn and kind is CheckKind.START
-            else None
-        )
+        challenge = await self._challenge(user_id, kind)
         row = await FaceCheck.create(
             chat_user_id=user_id,
             enrolment_id=enrolment_id,
@@ -439,8 +538,9 @@ class Study:
     async def open_lesson(
         self, user_id: int, enrolment: StudyEnrolment, now: datetime
     ) -> PendingCheck | None:
-        """A lesson starts with a check, unless one is pending or just passed."""
-        if now >= enrolment.window_end():
+        """A lesson starts with a check, unless one is pending or just passed, or the
+        enrolment photo waits for staff (then nothing counts until they approve it)."""
+        if now >= enrolment.window_end() or await self.photo_pending(user_id):
             return None
         async with self._lock(user_id):
             latest = await self._latest(user_id, now)
@@ -463,29 +563,79 @@ class Study:
         async with self._lock(user_id):
             return self._pending(await self._latest(user_id, now))
 
-    async def exam_check(
-        self, user_id: int, enrolment_id: int, attempt_started_at: datetime, now: datetime
-    ) -> PendingCheck | None:
-        """Checks during an exam: one when the attempt starts, then at random moments. A failed
-        check pauses nothing (it is on the attempt's timeline for staff), so the next one comes
-        after the interval, not at once."""
+    async def exam_gate(
+        self, user_id: int, enrolment_id: int, now: datetime, used: set[int]
+    ) -> int | PendingCheck:
+        """Before an attempt's questions are drawn: the id of the exam check that passed just
+        now (and opened no attempt yet), else the check to answer first (asked if need be)."""
         async with self._lock(user_id):
             latest = await self._latest(user_id, now)
             pending = self._pending(latest)
             if pending is not None:
                 return pending
-            if (
-                latest is None
-                or latest.kind == CheckKind.ENROLMENT.value
-                or latest.requested_at < attempt_started_at
-            ):
-                return await self._ask(user_id, enrolment_id, CheckKind.START, now)
+            passed = (
+                await FaceCheck.filter(
+                    chat_user_id=user_id,
+                    enrolment_id=enrolment_id,
+                    kind=CheckKind.EXAM.value,
+                    result=CheckResult.PASSED.value,
+                    answered_at__gte=now - EXAM_GATE,
+                )
+                .order_by("-id")
+                .first()
+            )
+            if passed is not None and passed.id not in used:
+                return passed.id
+            return await self._ask(user_id, enrolment_id, CheckKind.EXAM, now)
+
+    async def exam_check(
+        self, user_id: int, enrolment_id: int, attempt_started_at: datetime, now: datetime
+    ) -> PendingCheck | None:
+        """Checks during an exam, at random moments after the one that opened it. A failed
+        check pauses nothing (the attempt's receipt waits for staff instead), so the next one
+        comes after the interval, not at once."""
+        async with self._lock(user_id):
+            latest = await self._latest(user_id, now)
+            pending = self._pending(latest)
+            if pending is not None:
+                return pending
+            if latest is None or latest.kind == CheckKind.ENROLMENT.value:
+                return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
             due = latest.next_due_at or (
                 (latest.answered_at or latest.requested_at) + self.config.check_interval
             )
             if now >= due:
                 return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
             return None
+
+    async def close_checks(self, user_id: int, start: datetime, now: datetime) -> list[FaceCheck]:
+        """The checks asked since `start` (an attempt's), as they stand when it ends: one still
+        waiting for an answer is failed as `unanswered`."""
+        async with self._lock(user_id):
+            await self._latest(user_id, now)  # one past its minute fails as too_late
+            for row in await FaceCheck.filter(
+                chat_user_id=user_id,
+                requested_at__gte=start,
+                result=CheckResult.PENDING.value,
+            ):
+                await self._finish(row, now, CheckResult.FAILED, "unanswered", None)
+            return await self.checks_between(user_id, start, now)
+
+    async def hold_for_staff(
+        self, user_id: int, enrolment_id: int, attempt_id: int, check_ids: list[int], now: datetime
+    ) -> None:
+        """A passed attempt during which checks failed: its receipt waits for staff, who see the
+        enrolment photo and the failed selfies in the trainee's topic."""
+        review = await FaceReview.create(
+            kind=ReviewKind.EXAM.value,
+            attempt_id=attempt_id,
+            chat_user_id=user_id,
+            enrolment_id=enrolment_id,
+            check_ids=check_ids,
+            created_at=now,
+        )
+        log.info("exam attempt %s of user %s held: review %s", attempt_id, user_id, review.id)
+        await self._post_review(review.id)
 
     async def checks_between(self, user_id: int, start: datetime, end: datetime) -> list[FaceCheck]:
         return await FaceCheck.filter(
@@ -503,8 +653,32 @@ class Study:
         from_chat: bool = False,
     ) -> CheckOutcome | None:
         """None when the check is not this trainee's. A check with a head-turn challenge is
-        answered with two frames, `before` (facing the camera) and `photo` (turned); a selfie
-        sent in the chat (no camera in the Mini App) cannot turn and is taken as it is."""
+        answered with two frames, `before` (facing the camera) and `photo` (turned), from the
+        Mini App's camera or from a video note (`answer_with_video`); a still photo sent in the
+        chat never answers one (`video_needed`), it only goes to staff as evidence."""
+        try:
+            for frame in (photo, before):
+                if frame is not None:
+                    read_header(frame)  # a bomb is refused here, without taking a turn
+            with self._face_turn(user_id):
+                return await self._answer_check(
+                    user_id, check_id, photo, now, before=before, from_chat=from_chat
+                )
+        except FaceRefused as refused:  # too large, or an answer of theirs is being read
+            if not await FaceCheck.exists(id=check_id, chat_user_id=user_id):
+                return None
+            return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
+
+    async def _answer_check(
+        self,
+        user_id: int,
+        check_id: int,
+        photo: bytes,
+        now: datetime,
+        *,
+        before: bytes | None,
+        from_chat: bool,
+    ) -> CheckOutcome | None:
         async with self._lock(user_id):
             row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
             if row is None:
@@ -516,16 +690,22 @@ class Study:
             profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
             if profile is None or profile.embedding_path is None:
                 return await self._finish(row, now, CheckResult.FAILED, "no_photo", None)
+            if profile.photo_status != PhotoStatus.APPROVED.value:
+                return await self._finish(row, now, CheckResult.FAILED, "photo_pending", None)
             engine = await self.faces.get()
             try:
-                probe = await asyncio.to_thread(fingerprint, photo)
+                probe = await engine.run(fingerprint, photo)
                 earlier = await self._fingerprints(user_id)
                 if seen_before(probe, earlier):
                     # Liveness: a picture sent before (or a re-saved copy) is no selfie.
                     raise FaceRefused(Refusal.SAME_IMAGE)
-                if row.challenge and not from_chat:
-                    if before is None:
-                        return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
+                if row.challenge and before is None:
+                    if from_chat:
+                        # A photo cannot turn: kept for staff, and the chat asks for a video.
+                        await asyncio.to_thread(self.store.save_evidence, user_id, row.id, photo)
+                        return CheckOutcome(CheckResult.PENDING, "video_needed", None)
+                    return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
+                if row.challenge:
                     turned = await engine.run(
                         functools.partial(LivenessChecker(engine.engine).check, earlier=earlier),
                         HeadTurnChallenge(Turn(row.challenge)),
@@ -535,7 +715,7 @@ class Study:
                     if not turned.passed:
                         return CheckOutcome(CheckResult.PENDING, turned.reason, None)
                     # The frame facing the camera is the one compared with the enrolment photo.
-                    photo, probe = before, await asyncio.to_thread(fingerprint, before)
+                    photo, probe = before, await engine.run(fingerprint, before)
                 analysis = await engine.analyse(photo)
             except FaceRefused as refused:
                 # A bad frame leaves the check open: the trainee may try again within the minute.
@@ -552,6 +732,42 @@ class Study:
             await self._maybe_review(user_id, row.enrolment_id, now)
         return outcome
 
+    async def answer_with_video(
+        self, user_id: int, check_id: int, video: bytes, now: datetime
+    ) -> CheckOutcome | None:
+        """A Telegram video note (or a short video) for a trainee without a camera in the Mini
+        App: its frame facing the camera and, for a challenge, its frame turned furthest to the
+        asked side answer the check as the Mini App's two frames would."""
+        row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
+        if row is None:
+            return None
+        if row.result != CheckResult.PENDING.value:
+            return CheckOutcome(CheckResult(row.result), row.reason or "answered", row.score)
+        engine = await self.faces.get()
+        challenge = Turn(row.challenge) if row.challenge else None
+        try:
+            with self._face_turn(user_id):
+                frames = await engine.run(frames_for_check, engine.engine, video, challenge)
+        except FaceRefused as refused:
+            return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
+        if frames.after is None:
+            return await self.answer_check(user_id, check_id, frames.before, now)
+        return await self.answer_check(
+            user_id, check_id, frames.after, now, before=frames.before
+        )
+
+    async def ask_staff(self, user_id: int, check_id: int, now: datetime) -> bool:
+        """No camera in the Mini App and no video either: the check goes to staff, with the
+        photo the trainee sent and their recent checks; a staff pass settles it. False when the
+        check is not this trainee's or no longer waiting."""
+        async with self._lock(user_id):
+            row = await FaceCheck.get_or_none(id=check_id, chat_user_id=user_id)
+            if row is None or row.result != CheckResult.PENDING.value:
+                return False
+            await self._finish(row, now, CheckResult.FAILED, "staff_review", None)
+        await self._maybe_review(user_id, row.enrolment_id, now, force=True)
+        return True
+
     async def _fingerprints(self, user_id: int) -> list[Fingerprint]:
         texts = await (
             FaceCheck.filter(chat_user_id=user_id, fingerprint__isnull=False)
@@ -563,13 +779,19 @@ class Study:
 
     # Staff review after three failures in a row.
 
-    async def _maybe_review(self, user_id: int, enrolment_id: int | None, now: datetime) -> None:
+    async def _maybe_review(
+        self, user_id: int, enrolment_id: int | None, now: datetime, *, force: bool = False
+    ) -> None:
         latest = (
             await FaceCheck.filter(chat_user_id=user_id)
             .order_by("-requested_at", "-id")
             .limit(REVIEW_AFTER)
         )
-        if len(latest) < REVIEW_AFTER or any(c.result != CheckResult.FAILED.value for c in latest):
+        if force:
+            latest = [c for c in latest if c.result == CheckResult.FAILED.value][:REVIEW_AFTER]
+        elif len(latest) < REVIEW_AFTER or any(
+            c.result != CheckResult.FAILED.value for c in latest
+        ):
             return
         if await FaceReview.exists(chat_user_id=user_id, status=ReviewStatus.PENDING.value):
             return
@@ -582,11 +804,14 @@ class Study:
         log.info(
             "face checks of user %s failed %s times: review %s", user_id, REVIEW_AFTER, review.id
         )
+        await self._post_review(review.id)
+
+    async def _post_review(self, review_id: int) -> None:
         if self.on_review is not None:
             try:
-                await self.on_review(review.id)
+                await self.on_review(review_id)
             except Exception:
-                log.exception("face review %s could not be posted to staff", review.id)
+                log.exception("face review %s could not be posted to staff", review_id)
 
     async def review_evidence(self, review_id: int) -> ReviewEvidence | None:
         review = await FaceReview.get_or_none(id=review_id)
@@ -595,28 +820,27 @@ class Study:
         checks = await FaceCheck.filter(id__in=review.check_ids).order_by("requested_at", "id")
         profile = await FaceProfile.get_or_none(chat_user_id=review.chat_user_id, deleted_at=None)
 
-        def photos() -> tuple[bytes | None, bytes | None]:
+        def photos() -> tuple[bytes | None, tuple[bytes, ...]]:
             enrolment = (
                 self.store.read(profile.photo_path) if profile and profile.photo_path else None
             )
-            selfie = next(
-                (
-                    data
-                    for c in reversed(checks)
-                    if (data := self.store.evidence(review.chat_user_id, c.id)) is not None
-                ),
-                None,
+            selfies = tuple(
+                data
+                for c in checks
+                if (data := self.store.evidence(review.chat_user_id, c.id)) is not None
             )
-            return enrolment, selfie
+            return enrolment, selfies[-MAX_SELFIES_SHOWN:]
 
-        enrolment_photo, selfie = await asyncio.to_thread(photos)
+        enrolment_photo, selfies = await asyncio.to_thread(photos)
         return ReviewEvidence(
             review.id,
             review.chat_user_id,
             ReviewStatus(review.status),
             tuple((c.requested_at, c.kind, c.reason, c.score) for c in checks),
             enrolment_photo,
-            selfie,
+            selfies,
+            ReviewKind(review.kind),
+            review.attempt_id,
         )
 
     async def decide_review(
@@ -630,7 +854,9 @@ class Study:
         if not won:
             return None
         review = await FaceReview.get(id=review_id)
-        if cleared:
+        if review.kind == ReviewKind.PHOTO.value:
+            await self._decide_photo(review, cleared=cleared, staff_id=staff_id, now=now)
+        elif cleared:
             async with self._lock(review.chat_user_id):
                 await FaceCheck.create(
                     chat_user_id=review.chat_user_id,
@@ -647,6 +873,23 @@ class Study:
             subject=f"chat_user:{review.chat_user_id}",
         )
         return review
+
+    async def _decide_photo(
+        self, review: FaceReview, *, cleared: bool, staff_id: int, now: datetime
+    ) -> None:
+        """Approved: checks compare with the new photo from now on. Refused: it goes (files
+        deleted, consent kept) and the trainee takes another, which comes to staff again."""
+        user_id = review.chat_user_id
+        if cleared:
+            await FaceProfile.filter(chat_user_id=user_id).update(
+                photo_status=PhotoStatus.APPROVED.value
+            )
+        else:
+            await asyncio.to_thread(self.store.delete, user_id)
+            await FaceProfile.filter(chat_user_id=user_id).update(
+                photo_path=None, embedding_path=None, photo_at=None
+            )
+        log.info("new enrolment photo of user %s %s by staff %s", user_id, cleared, staff_id)
 
     async def _finish(
         self,
@@ -677,11 +920,12 @@ class Study:
         assert lesson is not None
         required = lesson.required_seconds(self.config.minutes_scale)
         window_end = enrolment.window_end()
+        photo_pending = await self.photo_pending(user_id)
         async with self._lock(user_id), in_transaction() as connection:
             await _lock_trainee(connection, user_id)
             latest = await self._latest(user_id, now)
             check = self._pending(latest)
-            if now < window_end and check is None:
+            if now < window_end and check is None and not photo_pending:
                 due = (
                     latest is None
                     or latest.result == CheckResult.FAILED.value
@@ -689,10 +933,14 @@ class Study:
                 )
                 if due:
                     check = await self._ask(user_id, enrolment.id, CheckKind.RANDOM, now)
-            ok = check is None and face_ok(
-                LatestCheck(CheckResult(latest.result), latest.answered_at) if latest else None,
-                now,
-                self.config.stale_after,
+            ok = (
+                check is None
+                and not photo_pending
+                and face_ok(
+                    LatestCheck(CheckResult(latest.result), latest.answered_at) if latest else None,
+                    now,
+                    self.config.stale_after,
+                )
             )
             last = await (
                 LessonProgress.filter(chat_user_id=user_id, last_beat_at__isnull=False)
@@ -717,6 +965,8 @@ class Study:
             )
             gained = credit(*args)
             reason = why_no_credit(*args) if gained == 0 else None
+            if photo_pending and reason is NoCredit.FACE_CHECK:
+                reason = NoCredit.PHOTO_PENDING
             row.seconds_credited += gained
             row.last_beat_at = now
             if row.completed_at is None and row.seconds_credited >= required:

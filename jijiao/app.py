@@ -133,6 +133,8 @@ log = logging.getLogger(__name__)
 SESSION_TTL = 12 * 3600
 SHUTDOWN_GRACE = 10
 FSM_TTL = timedelta(days=7)
+# A trainee's message queued for their topic this long is sent by the sweep job.
+RELAY_STALE = timedelta(seconds=20)
 LOCAL_BOT_USERNAME = "jijiao_local_bot"
 LOCAL_STAFF = [(900001, "客服小李 (demo staff)")]
 
@@ -210,6 +212,8 @@ def build_services(
         "clock": clock,
         "pii": pii,
         "webapp_url": webapp_url,
+        # A signed link signs in a browser outside Telegram (no initData to launch with).
+        "login_url": f"{base_url}/app/login",
         "sessions": sessions,
         "choose_language": ChooseLanguage(accounts),
         "bind_person": BindPerson(registry, bindings, desk),
@@ -252,7 +256,15 @@ def build_services(
         ]
     )
     handlers["replies"] = TelegramReplies(webapp_url)
+    support_desk: Desk = handlers["desk"]
+
+    async def relay_to_topics() -> None:
+        """Messages still queued for a topic (a sender stopped, Telegram was away)."""
+        for user_id in await support_desk.tickets.waiting_since(clock.now() - RELAY_STALE):
+            await support_desk.relay(user_id)
+
     jobs = [
+        Job("relay_support_messages", 30, relay_to_topics),
         Job("expire_orders", 15, ExpireOrders(store, provider, notifier, clock)),
         Job(
             "reconcile_payments",
@@ -276,7 +288,6 @@ def build_services(
     faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
     exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
     study_service = make_study(study or StudySection(), faces, data_dir, signer.key_for("faces"))
-    study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service).post
     exam = exam or ExamSection()
     exams = Exams(
         load_banks(),
@@ -293,6 +304,9 @@ def build_services(
         outbox=TortoiseOutbox(),
     )
     exam_notifier.attach(exams)
+    study_service.on_review = FaceReviewDesk(
+        bot, i18n, handlers["desk"], study_service, exams
+    ).post
     handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
 
     async def close_exam_attempts() -> None:
@@ -526,6 +540,9 @@ async def running(
     """Everything up (database, web view, local chat, bot by polling or webhook) until the
     block exits."""
     clock = clock or SystemClock()
+    # A refused setting stops the start before anything is opened (an open database would
+    # keep the process from exiting).
+    provider = make_payment_provider(settings)
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer(settings.secret_key())
     pii = Pii.from_signer(signer)
@@ -534,10 +551,10 @@ async def running(
         await seed_demo_once(clock, settings, pii)
     i18n = make_i18n()
     storage = make_storage(settings, pii)
-    webapp_url = f"{settings.base_url}/app"
+    # Every Mini App button opens through /app/launch: served as the person launching it.
+    webapp_url = f"{settings.base_url}/app/launch"
     bot = make_bot(settings)
     sessions = Sessions(signer, session_ttl=SESSION_TTL, link_ttl=settings.web.link_ttl)
-    provider = make_payment_provider(settings)
     # One client for the instances' shared rate limits; closed with the app.
     redis = Redis.from_url(settings.redis.url) if settings.redis.url else None
     metrics = Metrics(pending=outbox_pending)

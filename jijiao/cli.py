@@ -200,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from infra.logging import setup_logging
 
     setup_logging(settings.app.log_level, settings.app.log_format)
+    try:
+        return _command(args, settings)
+    except SettingsError as exc:  # found while starting: the same one line as above
+        print(f"jijiao: invalid setting {exc.name}: {exc.problem}", file=sys.stderr)
+        return 2
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         asyncio.run(_serve(settings))
     elif args.command == "migrate":

@@ -1,8 +1,10 @@
 """The stand-in as one aiohttp sub-application: Bot API, user-playing API and the page."""
 
+import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -37,8 +39,48 @@ async def telegram_errors(request: web.Request, handler: Handler) -> web.StreamR
         return json_reply(body, 500)
 
 
+def _loopback(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def cross_site(request: web.Request) -> str | None:
+    """Why a request cannot be the local chat page itself (or a script on this machine), or
+    None. Browsers send Origin on every cross-origin POST and Sec-Fetch-Site on everything;
+    the page sends its own origin, the bot and the tests send neither. The Host must be this
+    machine's name, or a DNS name rebound to 127.0.0.1 would be "same origin"."""
+    if not _loopback(urlsplit(f"//{request.host}").hostname or ""):
+        return "host"
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return "fetch-site"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if parts.netloc.lower() != request.host.lower() or not _loopback(parts.hostname or ""):
+            return "origin"
+    return None
+
+
+@web.middleware
+async def same_origin_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The local chat acts as anyone: a page on another site must not drive it."""
+    reason = cross_site(request)
+    if reason is not None:
+        log.warning(
+            "localchat: %s %s refused: cross-site (%s)", request.method, request.path, reason
+        )
+        body = {"ok": False, "error_code": 403, "description": "Forbidden: cross-site request"}
+        return json_reply(body, 403)
+    return await handler(request)
+
+
 def make_localchat_app(chat: LocalChat) -> web.Application:
-    app = web.Application(middlewares=[telegram_errors])
+    app = web.Application(middlewares=[same_origin_only, telegram_errors])
     app[LOCALCHAT_KEY] = chat
     bot_api = BotApi(chat)
     add_bot_api_routes(app, bot_api)

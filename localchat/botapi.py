@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -757,6 +758,7 @@ class BotApi:
             "sendPhoto": self.send_photo,
             "sendDocument": self.send_document,
             "sendVoice": self.send_voice,
+            "sendMediaGroup": self.send_media_group,
             "sendContact": self.send_contact,
             "copyMessage": self.copy_message,
             "forwardMessage": self.forward_message,
@@ -1173,6 +1175,59 @@ class BotApi:
                                                       source.content_type)}
         content.update(caption)
         return self.send(chat, content, thread_id, reply_to, markup).tg
+
+    async def send_media_group(self, params: Params) -> list[Json]:
+        """An album: 2-10 photos (or documents), each its own message with a shared
+        media_group_id; uploads come as `attach://<name>` parts, as aiogram sends them."""
+        chat = self.target(params)
+        media = params.json("media", "can't parse media JSON object")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad_request("parameter \"media\" must be an array of 2-10 items")
+        items: list[tuple[str, Upload | str, Json]] = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") not in ("photo", "document"):
+                raise bad_request("unsupported media type in the album")
+            reference = item.get("media")
+            if not isinstance(reference, str) or not reference:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            source: Upload | str = reference
+            if reference.startswith("attach://"):
+                upload = params.uploads.get(reference.removeprefix("attach://"))
+                if upload is None:
+                    raise bad_request("wrong file identifier/HTTP URL specified")
+                source = upload
+            caption = item.get("caption")
+            items.append((item["type"], source, {"caption": caption} if caption else {}))
+        if len({kind for kind, _, _ in items}) > 1:
+            raise bad_request("documents can't be mixed with other media types")
+        reply_to = self.reply_to(params, chat)
+        thread_id = self.thread(params, chat, reply_to)
+        self.chat.check_flood(chat)
+        group_id = secrets.token_hex(8)
+        sent = []
+        for kind, source, caption in items:
+            record = self.existing_file(source, kind) if isinstance(source, str) else None
+            if isinstance(source, str) and record is None:
+                source = await self.fetch_url(source, MAX_PHOTO_BYTES)
+            content: Json
+            if kind == "photo":
+                content = {
+                    "photo": self.chat.photo_sizes(record)
+                    if record is not None
+                    else self.chat.store_photo(source.data)  # type: ignore[union-attr]
+                }
+            else:
+                content = {
+                    "document": record.document()
+                    if record is not None
+                    else self.chat.store_document(
+                        source.data, source.filename, source.content_type  # type: ignore[union-attr]
+                    )
+                }
+            content.update(caption)
+            content["media_group_id"] = group_id
+            sent.append(self.send(chat, content, thread_id, reply_to, None).tg)
+        return sent
 
     async def send_contact(self, params: Params) -> Json:
         chat = self.target(params)

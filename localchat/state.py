@@ -42,8 +42,8 @@ SERVICE_KEYS = (
     "forum_topic_closed",
     "forum_topic_reopened",
 )
-CONTENT_KEYS = ("text", "entities", "photo", "document", "voice", "contact", "caption",
-                "caption_entities")
+CONTENT_KEYS = ("text", "entities", "photo", "document", "voice", "video_note", "contact",
+                "caption", "caption_entities")
 TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
 
 
@@ -228,7 +228,7 @@ class Chat:
 class FileRecord:
     file_id: str
     file_unique_id: str
-    kind: str  # photo | document | voice
+    kind: str  # photo | document | voice | video_note
     file_path: str
     file_size: int
     mime_type: str | None = None
@@ -262,6 +262,15 @@ class FileRecord:
             "file_unique_id": self.file_unique_id,
             "duration": self.duration or 0,
             "mime_type": self.mime_type or "audio/ogg",
+            "file_size": self.file_size,
+        }
+
+    def video_note(self) -> Json:
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "length": self.width or 0,
+            "duration": self.duration or 0,
             "file_size": self.file_size,
         }
 
@@ -622,7 +631,10 @@ class LocalChat:
         self._file_counter += 1
         n = self._file_counter
         unique = f"{kind[:2].upper()}{n:06d}{secrets.token_hex(3)}"
-        folder = {"photo": "photos", "document": "documents", "voice": "voice"}[kind]
+        folder = {
+            "photo": "photos", "document": "documents", "voice": "voice",
+            "video_note": "video_notes",
+        }[kind]
         record = FileRecord(
             file_id=f"LC{unique}{secrets.token_urlsafe(9)}",
             file_unique_id=unique,
@@ -678,6 +690,17 @@ class LocalChat:
             raise ApiError(413, "Request Entity Too Large")
         return self._new_file("voice", data, "oga", mime_type=mime_type or "audio/ogg",
                               duration=duration).voice()
+
+    def store_video_note(self, data: bytes, duration: int, length: int) -> Json:
+        """A round video: square, up to 640 px and 60 s (Telegram's limits for video notes)."""
+        if not data:
+            raise bad_request("file must be non-empty")
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        if not 0 < length <= 640 or not 0 <= duration <= 60:
+            raise bad_request("VIDEO_NOTE_INVALID: square, up to 640 px and 60 s")
+        return self._new_file("video_note", data, "mp4", mime_type="video/mp4", width=length,
+                              height=length, duration=duration).video_note()
 
     def photo_sizes(self, record: FileRecord) -> list[Json]:
         return [self.files[fid].photo_size() for fid in record.sizes if fid in self.files]
@@ -744,6 +767,7 @@ class LocalChat:
         photo: bytes | None = None,
         document: tuple[bytes, str | None, str | None] | None = None,
         voice: tuple[bytes, int] | None = None,
+        video_note: tuple[bytes, int, int] | None = None,
         caption: str | None = None,
         thread_id: int | None = None,
         reply_to_message_id: int | None = None,
@@ -766,7 +790,9 @@ class LocalChat:
             if thread_id is None and reply_to.thread_id is not None:
                 thread_id = reply_to.thread_id
         # Last of the checks, because it stores uploaded files.
-        content = self._user_content(text, contact, photo, document, voice, caption, user)
+        content = self._user_content(
+            text, contact, photo, document, voice, caption, user, video_note=video_note
+        )
         if forwarded is not False:
             content["forward_origin"] = self._forward_origin(forwarded, content)
         if chat.private:
@@ -800,9 +826,13 @@ class LocalChat:
         voice: tuple[bytes, int] | None,
         caption: str | None,
         user: User,
+        *,
+        video_note: tuple[bytes, int, int] | None = None,
     ) -> Json:
-        if sum(x is not None for x in (text, contact, photo, document, voice)) != 1:
-            raise bad_request("send exactly one of text, contact, photo, document, voice")
+        if sum(x is not None for x in (text, contact, photo, document, voice, video_note)) != 1:
+            raise bad_request(
+                "send exactly one of text, contact, photo, document, voice, video_note"
+            )
         if caption is not None and len(caption) > MAX_CAPTION:
             raise bad_request("message caption is too long")
         content: Json
@@ -823,6 +853,9 @@ class LocalChat:
             content = {"photo": self.store_photo(photo)}
         elif document is not None:
             content = {"document": self.store_document(*document)}
+        elif video_note is not None:
+            # Telegram shows no caption under a round video.
+            return {"video_note": self.store_video_note(*video_note)}
         else:
             assert voice is not None
             content = {"voice": self.store_voice(voice[0], voice[1], None)}
@@ -1155,7 +1188,7 @@ class LocalChat:
     def _view(self, msg: Msg, files_base: str) -> Json:
         tg = msg.tg
         sender = tg.get("from")
-        photo = document = voice = service = None
+        photo = document = voice = video_note = service = None
         if "photo" in tg:
             biggest = tg["photo"][-1]
             photo = {"url": files_base + biggest["file_id"], "width": biggest["width"],
@@ -1169,6 +1202,10 @@ class LocalChat:
             v = tg["voice"]
             voice = {"url": files_base + v["file_id"], "duration": v["duration"],
                      "mime_type": v.get("mime_type"), "file_id": v["file_id"]}
+        if "video_note" in tg:
+            v = tg["video_note"]
+            video_note = {"url": files_base + v["file_id"], "duration": v["duration"],
+                          "length": v["length"], "file_id": v["file_id"]}
         for key in SERVICE_KEYS:
             if key in tg:
                 service = {"type": key, **tg[key]}
@@ -1190,6 +1227,7 @@ class LocalChat:
             "photo": photo,
             "document": document,
             "voice": voice,
+            "video_note": video_note,
             "contact": tg.get("contact"),
             "forward_origin": tg.get("forward_origin"),
             "service": service,

@@ -144,8 +144,16 @@ class UserApi:
             content["document"] = (doc.data, doc.filename, doc.content_type)
         if "voice" in uploads:
             content["voice"] = (uploads["voice"].data, _integer(values, "duration") or 0)
+        if "video_note" in uploads:
+            content["video_note"] = (
+                uploads["video_note"].data,
+                _integer(values, "duration") or 0,
+                _integer(values, "length") or 384,
+            )
         if len(content) != 1:
-            raise bad_request("send exactly one of text, contact, photo, document, voice")
+            raise bad_request(
+                "send exactly one of text, contact, photo, document, voice, video_note"
+            )
         caption = _string(values, "caption")
         if caption is not None:
             content["caption"] = caption

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from domain.exam import Attempt, ExamBlock, ExamEligibility
+from domain.exam import Attempt, ExamBlock, ExamEligibility, Identity
 from domain.timezone import CHINA
 from texts.i18n import gettext as _
 
@@ -47,6 +47,15 @@ def standing(
         )
     elif eligibility.block is ExamBlock.PASSED:
         lines.append(_("Passed. Your completion receipt is below."))
+    elif eligibility.block is ExamBlock.HELD:
+        lines.append(held_standing())
+    elif eligibility.block is ExamBlock.PHOTO_PENDING:
+        lines.append(
+            _(
+                "Your new enrolment photo is waiting for staff approval. The exam opens once "
+                "they approve it; you hear it here."
+            )
+        )
     else:
         lines.append(
             _("The exam is open: {left} attempts left, 60 points pass.").format(
@@ -95,6 +104,38 @@ def timed_out(attempt: Attempt, passed: bool) -> str:
     return text
 
 
+def held_standing() -> str:
+    return _(
+        "Your last attempt reached the pass mark, but a face check during it did not pass. Staff "
+        "confirm that it was you before the receipt is issued; you hear it here."
+    )
+
+
+def held(attempt: Attempt) -> str:
+    return _(
+        "Exam attempt {number}: {score} points. A face check during it did not pass, so staff "
+        "now look at the photos to confirm that it was you who sat it. The receipt follows as "
+        "soon as they do; you hear it here."
+    ).format(number=attempt.number, score=attempt.score)
+
+
+def identity_rejected(attempt: Attempt, reasons: list[str]) -> str:
+    lines = [
+        _(
+            "Staff could not confirm that it was you who sat exam attempt {number}, so it does "
+            "not count: no receipt, and it does not use one of your attempts. Why:"
+        ).format(number=attempt.number)
+    ]
+    lines += [f"• {reason}" for reason in reasons]
+    lines.append(
+        _(
+            "You can sit the exam again. Every face check must pass; if something is wrong "
+            "with your enrolment photo, write to 💬 Contact support."
+        )
+    )
+    return "\n".join(lines)
+
+
 def ten_minutes_left(deadline: datetime) -> str:
     return _(
         "⏳ 10 minutes left in your exam attempt (until {deadline}). At the deadline it is "
@@ -128,9 +169,20 @@ def staff_not_revoked(number: str) -> str:
 
 
 def staff_attempt_line(attempt_id: int, attempt: Attempt) -> str:
-    return _("<b>Attempt {number}</b> (id {id}): {status}, score {score}").format(
+    line = _("<b>Attempt {number}</b> (id {id}): {status}, score {score}").format(
         number=attempt.number, id=attempt_id, status=attempt.status.value, score=attempt.score
     )
+    if attempt.identity is not Identity.CONFIRMED:
+        line += f" · {identity_name(attempt.identity)}"
+    return line
+
+
+def identity_name(identity: Identity) -> str:
+    return {
+        Identity.CONFIRMED: _("identity confirmed"),
+        Identity.HELD: _("held for staff: a face check failed"),
+        Identity.REJECTED: _("rejected by staff: does not count"),
+    }[identity]
 
 
 def staff_event_line(at: datetime, kind: str, detail: str | None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from domain.exam import Attempt
 from domain.timezone import CHINA
 from texts.i18n import gettext as _
 
@@ -14,6 +15,16 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
     """A sentence for each refusal code, in the language of `_`."""
     texts = {
         "not_an_image": _("We could not read this picture. Please take the photo again."),
+        "not_a_video": _(
+            "We could not read this video. Record a round video message in this chat (up to "
+            "20 seconds)."
+        ),
+        "staff_review": _("Staff look at this check; progress waits for their answer."),
+        "too_large": _(
+            "This picture is far larger than a selfie needs. Please take it with the camera on "
+            "the study page, or send it as a photo (not as a file)."
+        ),
+        "busy": _("Your previous picture is still being checked. Please wait a moment."),
         "no_face": _("We could not find a face. Look straight into the camera."),
         "several_faces": _("More than one face is in the picture. Please be alone in the frame."),
         "face_too_small": _("Your face is too small in the picture. Come closer to the camera."),
@@ -32,10 +43,15 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
         "no_consent": _("Please agree to the face check first."),
         "photo_exists": _("Your enrolment photo is already taken. Staff can change it for you."),
         "no_match": _("The face does not match your enrolment photo. Progress is paused."),
+        "unanswered": _("The check was not answered before the attempt ended."),
         "too_late": _(
             "The minute for this check has passed. Progress is paused until the next check."
         ),
         "no_photo": _("There is no enrolment photo yet. Please take it on the study page first."),
+        "photo_pending": _(
+            "Your new enrolment photo is waiting for staff approval. Lessons count again once "
+            "they approve it; you hear it in the chat."
+        ),
         "face_check": _("Progress is paused until the face check is passed."),
         "window_closed": _(
             "The 30-day study period has ended. You can apply for an extension in the chat."
@@ -47,6 +63,27 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
 
 
 # The staff review after three failed checks.
+
+
+def record_a_video(challenge: str | None) -> str:
+    """A still photo answered a check that asks for a head turn."""
+    turn = (
+        _("then turn your head slowly to your left ⬅️")
+        if challenge == "left"
+        else _("then turn your head slowly to your right ➡️")
+    )
+    return _(
+        "This check asks you to turn your head, which a photo cannot show. Record a round video "
+        "message in this chat (tap the microphone button until it shows a camera, then hold it): "
+        "look straight into the camera, {turn}. Within the minute."
+    ).format(turn=turn)
+
+
+def sent_to_staff() -> str:
+    return _(
+        "Staff will look at your face checks and the photo you sent. Progress resumes as soon as "
+        "they confirm it is you; you hear it here."
+    )
 
 
 def _when(moment: datetime) -> str:
@@ -76,6 +113,70 @@ def review_card(
     return "\n".join(lines)
 
 
+def exam_review_card(
+    review_id: int,
+    attempt: Attempt | None,
+    checks: tuple[tuple[datetime, str, str | None, float | None], ...],
+) -> str:
+    number, score = (attempt.number, attempt.score) if attempt else ("?", "?")
+    lines = [
+        _(
+            "🔍 Face review {id}: exam attempt {number} scored {score}, but face checks during "
+            "it did not pass. Above: the enrolment photo and the failed selfies. The receipt "
+            "waits for your decision."
+        ).format(id=review_id, number=number, score=score)
+    ]
+    for at, kind, reason, score_of in checks:
+        shown = "—" if score_of is None else f"{score_of:.3f}"
+        lines.append(f"• {_when(at)} {kind}: {reason or _('passed')} ({_('score')} {shown})")
+    lines.append(
+        _(
+            "Clear if it is the trainee (the receipt goes out), reject if not (the attempt does "
+            "not count and the trainee is told why)."
+        )
+    )
+    return "\n".join(lines)
+
+
+def photo_review_card(review_id: int, *, has_photo: bool) -> str:
+    lines = [
+        _(
+            "🔍 Face review {id}: a new enrolment photo, taken after the trainee deleted their "
+            "face data (or staff removed the old photo). Until you approve it, no face check "
+            "uses it and no study time counts."
+        ).format(id=review_id)
+    ]
+    if has_photo:
+        lines.append(
+            _(
+                "Above: the new photo. Compare it with the person you know from the support "
+                "conversation, their ID card photo, or an earlier receipt."
+            )
+        )
+    lines.append(
+        _(
+            "Clear if it is the trainee (their lessons count again), reject if not (they take "
+            "another)."
+        )
+    )
+    return "\n".join(lines)
+
+
+def photo_approved_for_trainee() -> str:
+    return _(
+        "✅ Staff approved your new enrolment photo. Face checks compare with it from now on and "
+        "your lessons count again."
+    )
+
+
+def photo_refused_for_trainee() -> str:
+    return _(
+        "Staff could not approve your new enrolment photo as yours, so it was removed. Please "
+        "take another on the study page, alone, facing the camera; it comes to staff again. If "
+        "this is wrong, write to 💬 Contact support."
+    )
+
+
 def clear_button() -> str:
     return _("✅ It is the trainee")
 
@@ -88,7 +189,19 @@ def review_decided_by_other() -> str:
     return _("Someone already decided this review.")
 
 
-def review_recorded(cleared: bool) -> str:
+def review_recorded(cleared: bool, kind: str = "checks") -> str:
+    if kind == "photo":
+        return (
+            _("Approved: the new photo is used from now on.")
+            if cleared
+            else _("Refused: the photo is removed; the trainee takes another.")
+        )
+    if kind == "exam":
+        return (
+            _("Cleared: the receipt goes out.")
+            if cleared
+            else _("Rejected: the attempt does not count.")
+        )
     return _("Cleared: progress resumes.") if cleared else _("Rejected: progress stays paused.")
 
 

@@ -86,7 +86,25 @@ def unbanned_for_trainee() -> str:
 
 
 def too_fast() -> str:
-    return _("You are sending messages very fast; please wait a moment. Nothing is lost.")
+    return _(
+        "You are sending many messages at once. Every one of them reaches staff, in order; "
+        "with this many it can take a minute or two."
+    )
+
+
+def burst(texts: list[str]) -> str:
+    """For staff: several plain messages sent in quick succession, joined into one message in
+    the topic (the group takes 20 messages a minute)."""
+    head = _("📨 {count} messages in a row:").format(count=len(texts))
+    return "\n".join([head, *(f"• {escape(text)}" for text in texts)])
+
+
+def edited_in_burst(text: str) -> str:
+    return _("✏️ Edited: {text}").format(text=escape(text))
+
+
+def not_copied() -> str:
+    return _("⚠️ The trainee sent a message that cannot be shown here (Telegram refused a copy).")
 
 
 def staff_done(action: str) -> str:

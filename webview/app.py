@@ -70,6 +70,8 @@ def make_web_app(
 
     app.router.add_get("/", views.index, name="index")
     app.router.add_get("/app", views.miniapp, name="miniapp")
+    app.router.add_get("/app/launch", views.launch, name="launch")
+    app.router.add_get("/app/launch/{tail:.+}", views.launch, name="launch_page")
     app.router.add_post("/app/auth", views.auth_with_init_data, name="auth")
     app.router.add_get("/app/login", views.login_with_link, name="login")
     app.router.add_get("/app/api/me", views.me, name="me")

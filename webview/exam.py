@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility
+from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility, Identity
 from domain.masking import mask_name
 from domain.timezone import CHINA
 from infra.exam import AttemptView, Exams
@@ -62,6 +62,21 @@ def blocked_text(
         ]
     if eligibility.block is ExamBlock.PASSED:
         return [_("You passed. Your completion receipt is below and in the chat.")]
+    if eligibility.block is ExamBlock.PHOTO_PENDING:
+        return [
+            _(
+                "Your new enrolment photo is waiting for staff approval. The exam opens once "
+                "they approve it; you hear it in the chat."
+            )
+        ]
+    if eligibility.block is ExamBlock.HELD:
+        return [
+            _(
+                "Your attempt reached the pass mark, but a face check during it did not pass. "
+                "Staff confirm that it was you before the receipt is issued; you hear it in the "
+                "chat."
+            )
+        ]
     return []
 
 
@@ -109,6 +124,9 @@ async def api_start(request: web.Request) -> web.Response:
     body = await _json(request)
     enrolment = await _enrolment(request, viewer, body.get("enrolment"))
     result = await request.app[EXAMS].start(viewer.user_id, enrolment, _now(request))
+    if isinstance(result, PendingCheck):
+        # The questions come once this check passes: nothing is drawn, no attempt is used.
+        return web.json_response({"ok": False, "reason": "face_check", "check": result.as_json()})
     if isinstance(result, ExamEligibility):
         return web.json_response(
             {
@@ -226,7 +244,10 @@ async def exam_review(request: web.Request) -> web.Response:
         wrong=wrong,
         right=len(items) - len(wrong),
         total=len(items),
-        passed=view.attempt.score is not None and view.attempt.score >= 60,
+        passed=view.attempt.score is not None
+        and view.attempt.score >= 60
+        and view.attempt.identity is Identity.CONFIRMED,
+        identity=view.attempt.identity.value,
         receipt=await exams.receipt_of_enrolment(view.enrolment_id),
     )
     return aiohttp_jinja2.render_template("exam_review.html", request, context)

@@ -191,14 +191,22 @@ async def _photo_bytes(request: web.Request) -> bytes:
 async def api_enrolment_photo(request: web.Request) -> web.Response:
     viewer = _guard(request)
     photo = await _photo_bytes(request)
-    refusal = await request.app[STUDY].study.enrol_photo(viewer.user_id, photo, _now(request))
+    study = request.app[STUDY].study
+    refusal = await study.enrol_photo(viewer.user_id, photo, _now(request))
     if refusal is not None:
-        status = 409 if refusal in ("no_consent", "photo_exists") else 422
+        status = {"no_consent": 409, "photo_exists": 409, "busy": 429}.get(refusal, 422)
         return web.json_response(
             {"ok": False, "reason": refusal, "message": reason_text(request, refusal)},
             status=status,
         )
-    return web.json_response({"ok": True})
+    pending = await study.photo_pending(viewer.user_id)
+    return web.json_response(
+        {
+            "ok": True,
+            "pending": pending,
+            "message": reason_text(request, "photo_pending") if pending else "",
+        }
+    )
 
 
 async def api_delete_photo(request: web.Request) -> web.Response:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,6 +46,30 @@ async def miniapp(request: web.Request) -> dict[str, Any]:
     study = request.app.get(STUDY)
     can_study = bool(viewer and study and await study.study.enrolments(viewer.user_id))
     return _context(request, viewer=viewer, can_study=can_study)
+
+
+# What may follow /app/launch: a path of the Mini App (the query string is kept as it is).
+_LAUNCH_TAIL = re.compile(r"[A-Za-z0-9_\-/]{0,200}")
+
+
+async def launch(request: web.Request) -> web.Response:
+    """Every Mini App button of the bot opens here (`/app/launch/exam?enrolment=5` for
+    `/app/exam?enrolment=5`). Whatever session this browser holds is dropped before anything
+    personal is served: a phone shared by a family or a site team, or one with several Telegram
+    accounts, may hold somebody else's. The page signs in with the initData of the person
+    launching it, then goes on to the page asked for."""
+    tail = request.match_info.get("tail", "")
+    if not _LAUNCH_TAIL.fullmatch(tail) or "//" in f"/{tail}":
+        raise web.HTTPNotFound()
+    target = "/app" + (f"/{tail}" if tail else "")
+    if request.query_string:
+        target += f"?{request.query_string}"
+    response = aiohttp_jinja2.render_template(
+        "launch.html", request, _context(request, next=target)
+    )
+    response.del_cookie(SESSION_COOKIE, path="/")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def auth_with_init_data(request: web.Request) -> web.Response:

@@ -12,7 +12,8 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import FaceReviewCallback, ReviewAction
 from domain.clock import Clock
 from infra.db import models
-from infra.study import Study
+from infra.exam import Exams
+from infra.study import ReviewKind, Study
 from texts import faces as texts
 from texts.i18n import Catalogs
 
@@ -35,6 +36,7 @@ def make_router(staff_group_id: int | None) -> Router:
         query: CallbackQuery,
         callback_data: FaceReviewCallback,
         study: Study,
+        exams: Exams,
         clock: Clock,
         i18n: Catalogs,
     ) -> None:
@@ -45,16 +47,23 @@ def make_router(staff_group_id: int | None) -> Router:
         if review is None:
             await query.answer(texts.review_decided_by_other(), show_alert=True)
             return
-        await query.answer(texts.review_recorded(cleared))
+        kind = ReviewKind(review.kind)
+        await query.answer(texts.review_recorded(cleared, kind.value))
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=None)
+        if kind is ReviewKind.EXAM:
+            # The receipt, or why the attempt does not count: the exam's notifier tells them.
+            staff = query.from_user.id
+            await exams.settle(review, cleared=cleared, staff_id=staff, now=clock.now())
+            return
         assert query.bot is not None
-        await _tell(
-            query.bot,
-            i18n,
-            review.chat_user_id,
-            texts.review_cleared_for_trainee if cleared else texts.review_rejected_for_trainee,
-        )
+        told = {
+            (ReviewKind.PHOTO, True): texts.photo_approved_for_trainee,
+            (ReviewKind.PHOTO, False): texts.photo_refused_for_trainee,
+            (ReviewKind.CHECKS, True): texts.review_cleared_for_trainee,
+            (ReviewKind.CHECKS, False): texts.review_rejected_for_trainee,
+        }[(kind, cleared)]
+        await _tell(query.bot, i18n, review.chat_user_id, told)
 
     @router.message(Command("newphoto"))
     async def new_photo(

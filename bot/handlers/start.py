@@ -81,7 +81,7 @@ def make_router() -> Router:
     # A sign-in link is for its owner only: never posted where a group can read it.
     @router.message(Command("web"), F.chat.type == "private")
     async def hand_out_a_browser_link(
-        message: Message, sessions: Sessions, clock: Clock, webapp_url: str
+        message: Message, sessions: Sessions, clock: Clock, login_url: str
     ) -> None:
         """Outside Telegram's web view (a laptop, another browser) a signed link signs in."""
         assert message.from_user is not None
@@ -91,7 +91,7 @@ def make_router() -> Router:
         )
         await message.answer(
             texts.browser_link(sessions.link_ttl // 60),
-            reply_markup=keyboards.open_link(f"{webapp_url}/login?token={token}"),
+            reply_markup=keyboards.open_link(f"{login_url}?token={token}"),
         )
 
     return router

@@ -56,9 +56,8 @@ def make_relay_router() -> Router:
         if ticket.banned:
             await message.answer(texts.banned_for_trainee())
             return
-        if not desk.allow(message.chat.id):
+        if desk.too_fast(message.chat.id):
             await message.answer(texts.too_fast())
-            return
         await desk.to_staff(message)
 
     @router.edited_message()

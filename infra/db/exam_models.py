@@ -32,6 +32,10 @@ class ExamAttempt(Model):
     answers = fields.JSONField(default=dict)
     score = fields.IntField(null=True)
     warned_at = fields.DatetimeField(null=True)
+    # The face check that passed before the questions were drawn; none for older attempts.
+    opening_check_id = fields.IntField(null=True)
+    # confirmed | held (a check failed during it: staff decide before any receipt) | rejected
+    identity = fields.CharField(max_length=10, default="confirmed")
 
     class Meta:
         table = "exam_attempt"

@@ -280,9 +280,28 @@ class SupportTicket(Model):
     card_message_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_message_at = fields.DatetimeField(null=True)
+    # While set and in the future, one sender (of any instance) is relaying the queue below.
+    relay_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "support_ticket"
+
+
+class DeskQueue(Model):
+    """A trainee's message on its way to their topic: kept until it is there, then deleted, so
+    a burst arrives whole and in order (by the chat's message id), whatever the group's rate
+    limit and whichever instance took it. The text is sealed like ID numbers (it may hold one)."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(db_index=True)
+    message_id = fields.BigIntField()
+    # Plain text messages only, for joining a burst into one message; others are copied.
+    text_sealed = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "desk_queue"
+        unique_together = (("chat_user_id", "message_id"),)
 
 
 class RelayedMessage(Model):

@@ -36,6 +36,9 @@ class FaceProfile(Model):
     photo_path = fields.CharField(max_length=255, null=True)
     embedding_path = fields.CharField(max_length=255, null=True)
     photo_at = fields.DatetimeField(null=True)
+    # approved | pending: a photo after the first (the trainee deleted theirs, or staff reset
+    # it) is used by no check until staff approve it.
+    photo_status = fields.CharField(max_length=8, default="approved")
     created_at = fields.DatetimeField(auto_now_add=True)
     deleted_at = fields.DatetimeField(null=True)
 
@@ -49,7 +52,7 @@ class FaceCheck(Model):
     enrolment: fields.ForeignKeyNullableRelation[Enrolment] = fields.ForeignKeyField(
         "jijiao.Enrolment", related_name="face_checks", null=True, on_delete=fields.CASCADE
     )
-    kind = fields.CharField(max_length=10)  # enrolment | start | random
+    kind = fields.CharField(max_length=10)  # enrolment | start | exam | random | staff
     requested_at = fields.DatetimeField()
     answer_by = fields.DatetimeField(null=True)
     answered_at = fields.DatetimeField(null=True)
@@ -68,9 +71,14 @@ class FaceCheck(Model):
 
 
 class FaceReview(Model):
-    """Three failed checks in a row: staff look at the evidence and clear or reject."""
+    """Staff look at the evidence and clear or reject: three failed checks in a row, a check
+    the trainee could not answer (`checks`); a passed exam attempt during which a check failed
+    (`exam`, its receipt waits); a new enrolment photo after the trainee deleted theirs
+    (`photo`, no check uses it until cleared)."""
 
     id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=8, default="checks")
+    attempt_id = fields.IntField(null=True)
     chat_user_id = fields.BigIntField(db_index=True)
     enrolment: fields.ForeignKeyNullableRelation[Enrolment] = fields.ForeignKeyField(
         "jijiao.Enrolment", related_name="face_reviews", null=True, on_delete=fields.CASCADE

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import io
 import os
+import struct
 import time
 import warnings
 from collections.abc import Callable
@@ -51,6 +52,7 @@ CROP = 112
 
 class Refusal(StrEnum):
     NOT_AN_IMAGE = "not_an_image"
+    TOO_LARGE = "too_large"  # declares more pixels than a photo needs (a decompression bomb)
     NO_FACE = "no_face"
     SEVERAL_FACES = "several_faces"
     FACE_TOO_SMALL = "face_too_small"
@@ -58,6 +60,10 @@ class Refusal(StrEnum):
     TOO_BLURRED = "too_blurred"
     EYES_NOT_VISIBLE = "eyes_not_visible"
     SAME_IMAGE = "same_image"  # liveness: a picture sent before
+    BUSY = "busy"  # this trainee's previous picture is still being read
+    NOT_A_VIDEO = "not_a_video"  # a video note that cannot be read
+    NOT_FACING_CAMERA = "not_facing_camera"  # no frame of a video looks at the camera
+    NO_HEAD_TURN = "no_head_turn"  # no frame of a video after that is turned the asked way
 
 
 class FaceRefused(Exception):
@@ -134,32 +140,74 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
-MAX_PIXELS = 50_000_000  # a 50-megapixel photo is plenty; a small file declaring more is a bomb
+# A selfie or an enrolment photo needs a few megapixels (detection sees 640 px, alignment
+# 112 px): 12.6 MP takes any phone's full-size photo; a small file declaring more is a bomb.
+MAX_PIXELS = 4096 * 3072
+MAX_SIDE = 8192
+# Formats a phone camera, a canvas or Telegram produce (a phone's MPO opens as JPEG); nothing
+# exotic reaches a decoder.
+READABLE = ("JPEG", "PNG", "WEBP")
+Image.init()  # registers every plugin, WEBP included, before `formats=` names them
 
 
-def refuse_bombs(data: bytes) -> None:
-    """Reads only the header (Pillow opens lazily): a picture declaring more pixels than any
-    phone takes is refused before anything is decoded."""
+@dataclass(frozen=True, slots=True)
+class Header:
+    format: str
+    width: int
+    height: int
+
+
+def read_header(data: bytes) -> Header:
+    """Only the header is read (Pillow opens lazily): what is not a photo, or declares more
+    pixels than any phone takes, is refused before a byte of it is decoded."""
+    if not data:
+        raise FaceRefused(Refusal.NOT_AN_IMAGE)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below
-            with Image.open(io.BytesIO(data)) as header:
-                width, height = header.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return  # not something Pillow reads: OpenCV decides below
-    if width * height > MAX_PIXELS:
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=READABLE) as header:
+                width, height, kind = header.size[0], header.size[1], str(header.format)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise FaceRefused(Refusal.TOO_LARGE) from None
+    except (OSError, ValueError, SyntaxError, struct.error):  # not one of READABLE
+        raise FaceRefused(Refusal.NOT_AN_IMAGE) from None
+    if min(width, height) < 16:
         raise FaceRefused(Refusal.NOT_AN_IMAGE)
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise FaceRefused(Refusal.TOO_LARGE)
+    return Header(kind, width, height)
+
+
+def imdecode(data: bytes, header: Header, flags: int, longest: int | None = None) -> np.ndarray:
+    """OpenCV's decoder on a header already read; a JPEG bigger than `longest` needs is decoded
+    at 1/2, 1/4 or 1/8 scale by libjpeg itself (a fraction of the work and the memory)."""
+    if longest is not None and header.format in ("JPEG", "MPO"):
+        side = max(header.width, header.height)
+        reduced = {
+            cv2.IMREAD_COLOR: {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4},
+            cv2.IMREAD_GRAYSCALE: {
+                2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+                4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+            },
+        }.get(flags, {})
+        for factor in (4, 2):
+            if side // factor >= longest and factor in reduced:
+                flags = reduced[factor]
+                break
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        raise FaceRefused(Refusal.NOT_AN_IMAGE) from None
+    if image is None:
+        raise FaceRefused(Refusal.NOT_AN_IMAGE)
+    return np.asarray(image)
 
 
 def decode_image(data: bytes, config: FaceConfig) -> np.ndarray:
     if not data or len(data) > config.max_image_bytes:
         raise FaceRefused(Refusal.NOT_AN_IMAGE)
-    refuse_bombs(data)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error:  # e.g. a PNG declaring more pixels than OpenCV will allocate
-        raise FaceRefused(Refusal.NOT_AN_IMAGE) from None
-    if image is None or image.ndim != 3 or min(image.shape[:2]) < 16:
+    image = imdecode(data, read_header(data), cv2.IMREAD_COLOR, config.max_side)
+    if image.ndim != 3 or min(image.shape[:2]) < 16:
         raise FaceRefused(Refusal.NOT_AN_IMAGE)
     longest = max(image.shape[:2])
     if longest > config.max_side:

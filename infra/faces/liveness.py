@@ -24,11 +24,11 @@ import numpy as np
 from infra.faces.engine import (
     FaceEngine,
     FaceRefused,
-    Refusal,
     align,
     cosine,
     decode_image,
-    refuse_bombs,
+    imdecode,
+    read_header,
 )
 
 HASH_SIDE = 16
@@ -70,13 +70,7 @@ class Fingerprint:
 
 
 def fingerprint(data: bytes) -> Fingerprint:
-    refuse_bombs(data)
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    except cv2.error:  # a decompression bomb
-        raise FaceRefused(Refusal.NOT_AN_IMAGE) from None
-    if image is None:
-        raise FaceRefused(Refusal.NOT_AN_IMAGE)
+    image = imdecode(data, read_header(data), cv2.IMREAD_GRAYSCALE)
     small = cv2.resize(image, (HASH_SIDE + 1, HASH_SIDE), interpolation=cv2.INTER_AREA)
     bits = (small[:, 1:] > small[:, :-1]).ravel()
     value = int("".join("1" if bit else "0" for bit in bits), 2)

@@ -34,7 +34,6 @@ __all__ = [
     "WeChatPay",
     "WeChatPayConfig",
     "WeChatPayError",
-    "notification_answer",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,17 +72,8 @@ class WeChatPayError(Exception):
         super().__init__(f"{operation}: HTTP {status} {code} {message}".rstrip())
 
 
-def notification_answer(ok: bool) -> tuple[int, dict[str, str]]:
-    """What WeChat Pay expects back: a 2xx stops its retries, a 4xx/5xx with FAIL makes it send
-    the notification again (for about 24 hours)."""
-    if ok:
-        return 200, {}
-    return 500, {"code": "FAIL", "message": "失败"}
-
-
 class WeChatPay:
     name = "wechatpay"
-    notification_answer = staticmethod(notification_answer)
 
     def __init__(self, config: WeChatPayConfig) -> None:
         if len(config.api_v3_key.encode()) != 32:

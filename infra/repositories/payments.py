@@ -29,6 +29,15 @@ from infra.repositories.registry import certificate_to_domain
 _ITEMS = ("items__enrolment__certificate__person", "items__enrolment__certificate__enterprise")
 
 
+ORDER_NUMBER_MAX = models.Order._meta.fields_map["number"].max_length  # type: ignore[attr-defined]
+
+
+def _could_be_ours(number: str) -> bool:
+    """Tortoise validates a filter value against the column: a number longer than any order's
+    (a tampered button, a stranger's notification) is simply not one of ours."""
+    return 0 < len(number) <= ORDER_NUMBER_MAX
+
+
 def _connection() -> str:
     return models.Order._meta.default_connection or "default"
 
@@ -150,6 +159,8 @@ class TortoisePaymentStore:
         await models.Order.filter(number=number).update(pay_url=url)
 
     async def get(self, number: str) -> Order | None:
+        if not _could_be_ours(number):
+            return None
         found = await self._orders(number=number)
         return found[0] if found else None
 
@@ -169,6 +180,8 @@ class TortoisePaymentStore:
                 .select_for_update()
                 .using_db(db)
                 .first()
+                if _could_be_ours(event.order_number)
+                else None
             )
             if row is None:
                 outcome = Outcome.UNKNOWN_ORDER
@@ -276,6 +289,8 @@ class TortoisePaymentStore:
         return pending + expired
 
     async def attach_invoice(self, number: str, file_id: str) -> Order | None:
+        if not _could_be_ours(number):
+            return None
         await models.Order.filter(number=number, status=OrderStatus.PAID.value).update(
             invoice_file_id=file_id
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from domain.masking import mask_id_number, mask_name, mask_phone
@@ -92,6 +94,13 @@ async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    id: int
+    message_id: int
+    text: str | None  # plain text; None: copied as it is (photo, file, formatted text...)
+
+
 class TortoiseTickets:
     def __init__(self, pii: Pii) -> None:
         self._pii = pii
@@ -147,11 +156,70 @@ class TortoiseTickets:
         ticket.last_message_at = at
         await ticket.save(update_fields=["last_message_at"])
 
+    # The queue to the topic (models.DeskQueue): rows in, relayed in message order, deleted.
+
+    async def queue(
+        self, chat_user_id: int, message_id: int, text: str | None, at: datetime
+    ) -> None:
+        """Idempotent: Telegram delivering the same message again queues it once."""
+        with contextlib.suppress(IntegrityError):
+            await models.DeskQueue.create(
+                chat_user_id=chat_user_id,
+                message_id=message_id,
+                text_sealed=self._pii.seal(text) if text else None,
+                created_at=at,
+            )
+
+    async def queued(self, chat_user_id: int, limit: int = 100) -> list[QueuedMessage]:
+        rows = (
+            await models.DeskQueue.filter(chat_user_id=chat_user_id)
+            .order_by("message_id")
+            .limit(limit)
+        )
+        return [
+            QueuedMessage(row.id, row.message_id, self._pii.open(row.text_sealed or "") or None)
+            for row in rows
+        ]
+
+    async def dequeue(self, ids: list[int]) -> None:
+        await models.DeskQueue.filter(id__in=ids).delete()
+
+    async def waiting_since(self, before: datetime) -> list[int]:
+        """Trainees with a message queued since before `before` (a sender that stopped)."""
+        return list(
+            await models.DeskQueue.filter(created_at__lt=before)
+            .distinct()
+            .values_list("chat_user_id", flat=True)
+        )
+
+    async def claim_relay(self, chat_user_id: int, now: datetime, until: datetime) -> bool:
+        """One sender per trainee at a time, across instances: a conditional UPDATE wins once."""
+        won = await models.SupportTicket.filter(
+            Q(relay_until__isnull=True) | Q(relay_until__lte=now), chat_user_id=chat_user_id
+        ).update(relay_until=until)
+        return bool(won)
+
+    async def extend_relay(self, chat_user_id: int, until: datetime) -> None:
+        await models.SupportTicket.filter(chat_user_id=chat_user_id).update(relay_until=until)
+
+    async def release_relay(self, chat_user_id: int) -> None:
+        await models.SupportTicket.filter(chat_user_id=chat_user_id).update(relay_until=None)
+
     async def group_copy_of(self, ticket: models.SupportTicket, private_id: int) -> int | None:
         row = await models.RelayedMessage.get_or_none(
             ticket=ticket, direction="in", private_message_id=private_id
         )
         return row.group_message_id if row else None
+
+    async def shares_group_copy(self, ticket: models.SupportTicket, group_id: int) -> bool:
+        """A burst joined into one message in the topic: editing one of its messages must not
+        replace the others."""
+        return (
+            await models.RelayedMessage.filter(
+                ticket=ticket, direction="in", group_message_id=group_id
+            ).count()
+            > 1
+        )
 
     async def open_by_age(self) -> list[models.SupportTicket]:
         return await models.SupportTicket.filter(status="open", thread_id__isnull=False).order_by(

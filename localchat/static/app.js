@@ -774,6 +774,42 @@ async function sendFile(kind, file, caption) {
   }
 }
 
+// A round video (Telegram's video note): square, up to 640 px and 60 s. Here it is any video
+// file (a face check's head turn, recorded or made for a test), sent as the user's.
+async function sendVideoNote(file) {
+  const conversation = state.conversation;
+  if (!file || conversation?.kind !== "user") return;
+  const url = URL.createObjectURL(file);
+  let length = 384;
+  let duration = 0;
+  try {
+    const probe = el("video");
+    probe.muted = true;
+    probe.preload = "metadata";
+    await new Promise((resolve, reject) => {
+      probe.addEventListener("loadedmetadata", resolve, { once: true });
+      probe.addEventListener("error", reject, { once: true });
+      probe.src = url;
+    });
+    length = Math.min(640, Math.max(1, probe.videoWidth || length));
+    duration = Math.min(60, Math.round(probe.duration || 0));
+  } catch {
+    // The server reads the clip itself; these are only what Telegram would report.
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  const form = new FormData();
+  form.append("video_note", file, file.name || "video_note.mp4");
+  form.append("length", String(length));
+  form.append("duration", String(duration));
+  lastSendAt = Date.now();
+  try {
+    await api(`users/${conversation.id}/send`, { method: "POST", form });
+  } catch (error) {
+    toast(t("send_failed", { error: describe(error) }), { kind: "error" });
+  }
+}
+
 async function shareContact() {
   const conversation = state.conversation;
   if (conversation?.kind !== "user") return false;
@@ -1216,6 +1252,7 @@ function renderChrome() {
     blockToggle.textContent = user?.blocked ? t("unblock") : t("block");
     blockToggle.classList.toggle("danger", !user?.blocked);
     $("attach-contact").hidden = false;
+    $("attach-video-note").hidden = false;
   } else {
     const chat = currentChat();
     avatar.classList.remove("bot");
@@ -1225,6 +1262,7 @@ function renderChrome() {
     $("chat-title").textContent = `${chat?.title ?? t("staff_group")} · ${topicName}`;
     $("chat-subtitle").textContent = t("staff_subtitle", { name: currentStaff().name });
     $("attach-contact").hidden = true;
+    $("attach-video-note").hidden = true;
     $("block-toggle").hidden = true;
   }
   $("message-input").placeholder = placeholder();
@@ -1348,6 +1386,15 @@ function wireComposer() {
   $("attach-document").addEventListener("click", () => {
     menu.hidden = true;
     $("document-input").click();
+  });
+  $("attach-video-note").addEventListener("click", () => {
+    menu.hidden = true;
+    $("video-note-input").click();
+  });
+  $("video-note-input").addEventListener("change", (event) => {
+    const file = event.target.files?.[0];
+    event.target.value = "";
+    sendVideoNote(file);
   });
   $("attach-contact").addEventListener("click", () => {
     menu.hidden = true;

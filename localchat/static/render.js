@@ -17,7 +17,7 @@ const AVATAR_COLORS = [
   ["#6dc7d8", "#3895ad"],
 ];
 const UNSUPPORTED_KINDS = [
-  "sticker", "video", "animation", "audio", "video_note", "location", "venue", "poll",
+  "sticker", "video", "animation", "audio", "location", "venue", "poll",
   "dice", "game", "invoice",
 ];
 
@@ -336,6 +336,7 @@ export function previewOf(message) {
   if (message.document) return `[${message.document.file_name || t("document")}]`;
   if (message.contact) return `[${t("contact_card")}] ${message.contact.phone_number ?? ""}`;
   if (message.voice) return `[${t("voice")}]`;
+  if (message.video_note) return `[${t("video_note")}]`;
   if (message.service) return serviceText(message.service);
   return "";
 }
@@ -362,6 +363,22 @@ function voiceBlock(voice) {
     wrap.append(audio);
   }
   if (voice.duration) wrap.append(el("span", "doc-details", `${voice.duration}s`));
+  return wrap;
+}
+
+function videoNoteBlock(note) {
+  const wrap = el("div", "video-note");
+  const href = safeUrl(note.url, { media: true });
+  if (href) {
+    const video = el("video");
+    video.controls = true;
+    video.muted = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    video.src = href;
+    wrap.append(video);
+  }
+  if (note.duration) wrap.append(el("span", "doc-details", `${note.duration}s`));
   return wrap;
 }
 
@@ -392,6 +409,7 @@ export function buildMessage(message, { mine, sender, handlers }) {
   if (message.document) bubble.append(documentChip(message.document));
   if (message.contact) bubble.append(contactCard(message.contact));
   if (message.voice) bubble.append(voiceBlock(message.voice));
+  if (message.video_note) bubble.append(videoNoteBlock(message.video_note));
   const kind = unsupportedKind(message);
   if (kind && !text) bubble.append(el("div", "unsupported", `[${kind}]`));
 

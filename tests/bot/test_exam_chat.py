@@ -3,6 +3,7 @@ staff's attempt timeline and revocation."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,8 +114,11 @@ async def test_staff_see_an_attempts_timeline(harness: BotHarness, clock):
 
 
 async def test_a_selfie_sent_in_the_chat_answers_a_pending_face_check(harness: BotHarness, clock):
+    """A check that asks for no head turn (one that does takes a round video instead:
+    tests/study/test_face_review.py)."""
     faces = FACES
     study = harness.services.study
+    study.config = dataclasses.replace(study.config, head_turn=False)
     enrolment = await enrolment_of(TRAINEE, "C-BOT-4", "studying", clock.now())
     await study.consent(TRAINEE["id"], clock.now())
     assert (

@@ -245,11 +245,37 @@ async def test_canned_answers_open_tickets_and_find_for_staff(harness: BotHarnes
     assert "138****0083" in found and registry.id_number(83) not in found
 
 
-async def test_a_trainee_flooding_the_desk_gets_a_polite_notice(harness: BotHarness, ticket):
-    for n in range(13):
+async def test_a_trainee_flooding_the_desk_is_told_once_and_every_message_reaches_staff(
+    harness: BotHarness, ticket
+):
+    for n in range(30):
         await harness.feed(updates.message(f"在吗 {n}", TRAINEE))
-    assert "发送得太快" in harness.last_text()
-    assert await models.RelayedMessage.filter(direction="in").count() == 12
+    told = [t for t in harness.session.texts() if "按顺序" in t]
+    assert len(told) == 1 and "丢失" not in told[0]
+    assert await models.RelayedMessage.filter(direction="in").count() == 30
+    assert not await models.DeskQueue.exists()
+
+
+async def test_messages_left_queued_by_a_stopped_sender_reach_the_topic_on_the_next_sweep(
+    harness: BotHarness, ticket, clock
+):
+    """A process killed while relaying leaves its claim and its rows: the claim runs out, the
+    sweep job sends the rows in order."""
+    tickets = harness.services.handlers["desk"].tickets
+    for message_id in (501, 502):
+        await tickets.queue(TRAINEE["id"], message_id, f"第{message_id}条", clock.now())
+    await tickets.claim_relay(TRAINEE["id"], clock.now(), clock.now() + timedelta(minutes=2))
+    [sweep] = [job for job in harness.services.jobs if job.name == "relay_support_messages"]
+
+    clock.advance(minutes=1)
+    await sweep.run()
+    assert await models.DeskQueue.filter(chat_user_id=TRAINEE["id"]).count() == 2  # still claimed
+    clock.advance(minutes=2)
+    await sweep.run()
+
+    assert not await models.DeskQueue.exists()
+    [burst] = [t for t in harness.session.texts() if "第501条" in t]
+    assert burst.index("第501条") < burst.index("第502条")
 
 
 async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(

@@ -142,8 +142,8 @@ async def test_pay_study_pass_and_verify_the_receipt(
         page = await sign_in(chat, phones[2], errors)
         await page.goto(f"{base}/app/exam")
         await page.locator("#exam-start").click()
+        await take_the_check(page)  # on the exam home: the questions come after it passed
         await expect(page).to_have_url(re.compile(r"/app/exam/attempt/\d+$"))
-        await take_the_check(page)
         attempt = await ExamAttempt.get(enrolment__certificate__number="云建安B-P71")
         exams = product.services.exams
         for item in attempt.draw:

@@ -32,6 +32,7 @@ from playwright.async_api import Locator, Page, expect
 
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from tests.browser.conftest import LiveServer
+from tests.support import video
 
 pytestmark = pytest.mark.browser
 
@@ -416,6 +417,28 @@ async def test_trainee_sends_a_photo_and_sees_it_inline(
     width = await sent.locator(".photo img").evaluate("img => img.naturalWidth")
     assert width == 48
     await expect(bot_bubble(page, "照片已收到")).to_be_visible()
+
+
+async def test_trainee_sends_a_round_video_from_the_attach_menu(
+    browser_page: Page, world: World, tmp_path: Path
+) -> None:
+    """For the demo of a face check without a camera in the Mini App: any video file goes as a
+    video note, shown round."""
+    page = browser_page
+    await open_page(page, world)
+    await create_trainee(page, "钱八")
+    clip = tmp_path / "turn.mp4"
+    clip.write_bytes(video.head_turn_left())
+
+    await page.locator("#attach-button").click()
+    await expect(page.locator("#attach-video-note")).to_be_visible()
+    await page.locator("#video-note-input").set_input_files(clip)
+
+    await expect(page.locator(".msg.out .video-note video")).to_be_attached()
+    [user] = [u for u in world.chat.list_users() if u["first_name"] == "钱八"]
+    shown = world.chat.messages(user["id"], include_user=True)["messages"]
+    [sent] = [m for m in shown if m["video_note"]]
+    assert sent["video_note"]["length"] == 384
 
 
 async def test_a_banner_shows_while_the_server_is_unreachable(

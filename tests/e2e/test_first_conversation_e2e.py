@@ -48,11 +48,15 @@ async def test_the_mini_app_signs_in_with_the_signed_init_data(chat: LocalChatCl
     from urllib.parse import unquote
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        # What the launch page and its script do: drop any session, sign in, go on.
+        launch = await browser.get(study)
+        assert study.startswith(f"{live_app.settings.base_url}/app/launch")
+        assert 'data-next="/app"' in await launch.text()
         auth = await browser.post(
             f"{live_app.settings.base_url}/app/auth", json={"init_data": unquote(init_data)}
         )
         assert auth.status == 200
-        page = await browser.get(study)
+        page = await browser.get(f"{live_app.settings.base_url}/app")
         assert "Hello, Wang" in await page.text()
 
 

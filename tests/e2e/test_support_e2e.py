@@ -171,3 +171,41 @@ async def _card_of(chat: LocalChatClient, thread_id: int, application_id: int):
         if f"#{application_id}" in (message.get("caption") or ""):
             return message
     return None
+
+
+async def test_a_flood_of_messages_reaches_the_topic_whole_and_in_order(
+    chat: LocalChatClient, live_app
+):
+    """40 messages in a fraction of a second (pasted lines, a nervous trainee): every one is in
+    the topic, in the order sent, within the group's 20 messages a minute (the local chat
+    enforces Telegram's limits); the trainee is not told that anything was lost or refused."""
+    import asyncio
+    import time
+
+    user = 100072
+    await chat.send(user, "/support", first_name="郑十一", language_code="zh-hans")
+    assert "客服" in (await chat.reply(user))["text"]
+    ticket = await wait_for(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    await wait_for(lambda: _has(chat, ticket.thread_id, "学员卡片"))
+
+    started = time.perf_counter()
+    for n in range(40):
+        async with chat.http.post(
+            f"{chat.api}/users/{user}/send", json={"text": f"第{n:02d}条：工地上的问题"}
+        ) as response:
+            assert response.status == 200
+    assert time.perf_counter() - started < 2
+
+    async def all_arrived() -> str | None:
+        texts = "\n".join(m.get("text") or "" for m in await group_messages(chat, ticket.thread_id))
+        return texts if texts.count("工地上的问题") >= 40 else None
+
+    texts = await wait_for(all_arrived, attempts=240)  # up to a minute
+    positions = [texts.find(f"第{n:02d}条：工地上的问题") for n in range(40)]
+    assert -1 not in positions and positions == sorted(positions), positions
+    assert texts.count("工地上的问题") == 40  # none twice
+    await asyncio.sleep(0.5)
+    async with chat.http.get(f"{chat.api}/users/{user}/messages", params={"all": 1}) as response:
+        messages = (await response.json())["messages"]
+    from_bot = [m["text"] for m in messages if m["from"]["is_bot"]]
+    assert len(from_bot) <= 2, from_bot  # the /support answer, at most one word about the pace

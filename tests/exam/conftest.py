@@ -23,6 +23,7 @@ from tests.conftest import TEST_TOKEN
 from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
 from tests.support import registry
 from tests.support.clock import FixedClock
+from tests.support.selfies import selfie
 from webview.app import make_web_app
 from webview.auth import Sessions
 from webview.exam import add_exam_routes
@@ -49,6 +50,19 @@ class RecordingNotifier:
 
     async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None:
         self.warnings.append((user_id, attempt_id, deadline))
+
+    held_calls: list[tuple[int, Attempt]] = field(default_factory=list)
+    rejected_calls: list[tuple[int, Attempt, list[tuple[datetime, str]]]] = field(
+        default_factory=list
+    )
+
+    async def held(self, user_id: int, attempt: Attempt) -> None:
+        self.held_calls.append((user_id, attempt))
+
+    async def identity_rejected(
+        self, user_id: int, attempt: Attempt, reasons: list[tuple[datetime, str]]
+    ) -> None:
+        self.rejected_calls.append((user_id, attempt, reasons))
 
 
 class Examinees(Trainees):
@@ -78,10 +92,27 @@ class Examinees(Trainees):
         return enrolment_id
 
     async def start(self, user_id: int, enrolment_id: int) -> dict:
+        """Tap "start" and, when a face check opens the attempt, pass it with a fresh selfie and
+        tap again: what the exam home does."""
+        started = await self.tap_start(user_id, enrolment_id)
+        if started.get("check") is None or started.get("ok"):
+            return started
+        answered = await self.answer_check(user_id, started["check"]["id"], selfie())
+        assert answered["result"] == "passed", answered
+        return await self.tap_start(user_id, enrolment_id)
+
+    async def tap_start(self, user_id: int, enrolment_id: int) -> dict:
         response = await self.as_user(user_id).post(
             "/app/api/exam/start", json={"enrolment": enrolment_id}, headers=H
         )
         return {"status": response.status, **(await response.json())}
+
+    async def answer_check(self, user_id: int, check_id: int, picture: bytes) -> dict:
+        response = await self.as_user(user_id).post(
+            f"/app/api/study/checks/{check_id}", data=picture, headers=JPEG
+        )
+        assert response.status == 200, await response.text()
+        return await response.json()
 
     async def answer(self, user_id: int, attempt_id: int, question: str, options: list[str]):
         return await self.as_user(user_id).post(

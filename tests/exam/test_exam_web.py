@@ -10,9 +10,10 @@ from datetime import timedelta
 from domain.exam import AttemptStatus
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
-from infra.db.study_models import LessonProgress
+from infra.db.study_models import FaceCheck, FaceReview, LessonProgress
 from tests.exam.conftest import JPEG, QUESTIONS, TIME_LIMIT, Examinees, H
 from tests.study.conftest import LI, ZHANG, photo
+from tests.support.selfies import selfie
 
 
 async def test_s13_the_exam_names_the_lesson_that_is_short_of_100(examinees: Examinees):
@@ -36,15 +37,18 @@ async def test_a_closed_window_points_to_an_extension(examinees: Examinees):
     assert "延期" in started["message"]
 
 
-async def test_start_twice_is_one_attempt_with_a_fixed_draw_and_a_start_check(
+async def test_start_twice_is_one_attempt_with_a_fixed_draw_after_the_opening_check(
     examinees: Examinees,
 ):
     enrolment = await examinees.ready(ZHANG, "C-102")
     first = await examinees.start(ZHANG, enrolment)
-    again = await examinees.start(ZHANG, enrolment)
+    again = await examinees.tap_start(ZHANG, enrolment)
     assert first["ok"] and first["id"] == again["id"]
     assert first["seconds_left"] == TIME_LIMIT.total_seconds()
-    assert first["check"]["kind"] == "start"
+    assert first["check"] is None  # the opening check passed before the questions came
+    [opening] = await FaceCheck.filter(chat_user_id=ZHANG, kind="exam")
+    assert opening.result == "passed"
+    assert (await ExamAttempt.get(id=first["id"])).opening_check_id == opening.id
     draw = await examinees.draw(first["id"])
     assert len(draw) == QUESTIONS == len({q for q, _ in draw})
     assert draw == await examinees.draw(again["id"])
@@ -256,28 +260,128 @@ async def test_a_pass_makes_a_receipt_that_verifies_and_can_be_revoked(examinees
     assert await models.AuditLog.filter(action="receipt_revoked").count() == 1
 
 
-async def test_a_face_check_failing_during_the_exam_pauses_nothing_but_is_on_the_timeline(
+async def test_the_questions_come_only_after_the_opening_face_check_passed(
     examinees: Examinees,
 ):
+    """Issue 15: an attempt whose only check failed ("check_start failed too_late") was scored,
+    passed and got a receipt. Now a check that fails or comes too late draws no question and
+    uses no attempt; the next tap asks again."""
     enrolment = await examinees.ready(ZHANG, "C-114")
+    tapped = await examinees.tap_start(ZHANG, enrolment)
+    assert (tapped["ok"], tapped["reason"]) == (False, "face_check")
+    assert tapped["check"]["kind"] == "exam"
+    someone_else = await examinees.answer_check(ZHANG, tapped["check"]["id"], photo("person_a_2"))
+    assert (someone_else["result"], someone_else["reason"]) == ("failed", "no_match")
+
+    again = await examinees.tap_start(ZHANG, enrolment)
+    assert again["check"]["id"] != tapped["check"]["id"]
+    examinees.clock.advance(seconds=61)  # the minute passes
+    late = await examinees.answer_check(ZHANG, again["check"]["id"], selfie())
+    assert (late["result"], late["reason"]) == ("failed", "too_late")
+    assert await ExamAttempt.all().count() == 0
+    page = await (await examinees.as_user(ZHANG).get(f"/app/exam?enrolment={enrolment}")).text()
+    assert 'class="question"' not in page and "5" in page  # five attempts left, none drawn
+
     started = await examinees.start(ZHANG, enrolment)
-    check = started["check"]
-    answer = await examinees.as_user(ZHANG).post(
-        f"/app/api/study/checks/{check['id']}", data=photo("person_a_2"), headers=JPEG
-    )
-    assert (await answer.json())["result"] == "failed"
-    question, _ = (await examinees.draw(started["id"]))[0]
-    saved = await examinees.answer(ZHANG, started["id"], question, examinees.right(question))
-    assert saved.status == 200
-    assert (await saved.json())["check"] is None  # no new check at once after a failure
-    timeline = await examinees.exams.timeline(started["id"])
-    kinds = [kind for _, kind, _ in timeline]
-    assert kinds[:1] == ["started"] and "check_start" in kinds and "saved" in kinds
-    assert any(detail and "no_match" in detail for _, _, detail in timeline)
-    # A random check comes later in the attempt.
+    assert started["ok"] and len(await examinees.draw(started["id"])) == QUESTIONS
+    kinds = [kind for _, kind, _ in await examinees.exams.timeline(started["id"])]
+    assert kinds[0] == "started"
+
+
+async def passing_attempt_with_a_failed_check(examinees: Examinees, number: str) -> int:
+    """Started after a passed opening check; mid-way a random check is answered by someone
+    else; every answer right, submitted."""
+    enrolment = await examinees.ready(ZHANG, number)
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
     examinees.clock.advance(minutes=2)
-    later = await examinees.answer(ZHANG, started["id"], question, examinees.right(question))
-    assert (await later.json())["check"]["kind"] == "random"
+    question, _ = (await examinees.draw(attempt))[0]
+    saved = await examinees.answer(ZHANG, attempt, question, examinees.right(question))
+    check = (await saved.json())["check"]
+    assert check["kind"] == "random"
+    stranger = await examinees.answer_check(ZHANG, check["id"], photo("person_a_2"))
+    assert stranger["result"] == "failed"  # the exam goes on: nothing pauses it
+    await examinees.answer_all(ZHANG, attempt, right=QUESTIONS)
+    result = await examinees.submit(ZHANG, attempt)
+    assert (result["score"], result["passed"]) == (100, False)
+    return attempt
+
+
+async def test_a_pass_with_a_failed_check_is_held_for_staff_and_cleared_gets_its_receipt(
+    examinees: Examinees,
+):
+    attempt = await passing_attempt_with_a_failed_check(examinees, "C-118")
+    row = await ExamAttempt.get(id=attempt)
+    assert row.identity == "held" and not await Receipt.exists()
+    assert [a.number for _, a in examinees.notifier.held_calls] == [1]
+    assert examinees.notifier.passed_calls == []
+    assert (await models.Enrolment.get(id=row.enrolment_id)).state == "exam"
+    blocked = await examinees.tap_start(ZHANG, row.enrolment_id)
+    assert (blocked["status"], blocked["reason"]) == (409, "held")
+    review_page = await (
+        await examinees.as_user(ZHANG).get(f"/app/exam/attempt/{attempt}/review")
+    ).text()
+    assert 'id="held"' in review_page and "receipt-png" not in review_page
+    [review] = await FaceReview.filter(kind="exam", attempt_id=attempt)
+    failed = await FaceCheck.get(id=review.check_ids[0])
+    assert (failed.kind, failed.reason) == ("random", "no_match")
+    evidence = await examinees.exams.study.review_evidence(review.id)
+    assert evidence is not None and evidence.enrolment_photo and evidence.selfies
+
+    decided = await examinees.exams.study.decide_review(
+        review.id, cleared=True, staff_id=900001, now=examinees.clock.now()
+    )
+    assert decided is not None
+    await examinees.exams.settle(
+        decided, cleared=True, staff_id=900001, now=examinees.clock.now()
+    )
+
+    receipt = await Receipt.get(enrolment_id=row.enrolment_id)
+    assert examinees.notifier.passed_calls == [(ZHANG, receipt.id)]
+    assert (await ExamAttempt.get(id=attempt)).identity == "confirmed"
+    assert (await models.Enrolment.get(id=row.enrolment_id)).state == "passed"
+
+
+async def test_a_held_pass_rejected_by_staff_does_not_count_and_the_trainee_hears_why(
+    examinees: Examinees,
+):
+    attempt = await passing_attempt_with_a_failed_check(examinees, "C-119")
+    [review] = await FaceReview.filter(kind="exam", attempt_id=attempt)
+    decided = await examinees.exams.study.decide_review(
+        review.id, cleared=False, staff_id=900001, now=examinees.clock.now()
+    )
+    assert decided is not None
+
+    await examinees.exams.settle(decided, cleared=False, staff_id=900001, now=examinees.clock.now())
+
+    row = await ExamAttempt.get(id=attempt)
+    assert row.identity == "rejected" and not await Receipt.exists()
+    [(user, rejected, reasons)] = examinees.notifier.rejected_calls
+    assert user == ZHANG and rejected.number == 1 and [code for _, code in reasons] == ["no_match"]
+    # Not a pass, and not one of the five attempts either: the next tap opens attempt 2.
+    enrolment = await examinees.exams.study.enrolment(ZHANG, row.enrolment_id)
+    assert enrolment is not None
+    overview = await examinees.exams.overview(ZHANG, enrolment, examinees.clock.now())
+    assert overview.best is None and overview.eligibility.attempts_left == 5
+    second = await examinees.start(ZHANG, row.enrolment_id)
+    assert second["ok"] and (await ExamAttempt.get(id=second["id"])).number == 2
+
+
+async def test_a_check_left_unanswered_when_the_attempt_ends_holds_the_pass(
+    examinees: Examinees,
+):
+    enrolment = await examinees.ready(ZHANG, "C-120")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    await examinees.answer_all(ZHANG, attempt, right=QUESTIONS - 1)
+    examinees.clock.advance(minutes=2)
+    question, _ = (await examinees.draw(attempt))[-1]
+    saved = await examinees.answer(ZHANG, attempt, question, examinees.right(question))
+    assert (await saved.json())["check"]["kind"] == "random"  # and the submit comes before it
+
+    await examinees.submit(ZHANG, attempt)
+
+    assert (await ExamAttempt.get(id=attempt)).identity == "held"
+    [review] = await FaceReview.filter(kind="exam", attempt_id=attempt)
+    assert [c.reason for c in await FaceCheck.filter(id__in=review.check_ids)] == ["unanswered"]
 
 
 async def test_a_failed_attempt_is_followed_by_an_attempts_left_reminder_unless_retried(
@@ -349,3 +453,16 @@ async def test_face_data_of_a_trainee_who_never_finished_goes_after_the_enrolmen
     assert await purge_face_data(examinees.exams, now, month) == 0
     assert await purge_face_data(examinees.exams, now + timedelta(days=31), month) == 1
     assert (await FaceProfile.get(chat_user_id=LI)).photo_path is None
+
+
+async def test_the_exam_waits_while_a_new_enrolment_photo_waits_for_staff(examinees: Examinees):
+    enrolment = await examinees.ready(ZHANG, "C-121")
+    client = examinees.as_user(ZHANG)
+    await client.post("/app/api/study/photo/delete", headers=H)
+    await client.post("/app/api/study/consent", headers=H)
+    await client.post("/app/api/study/photo", data=photo("impostor_1"), headers=JPEG)
+
+    refused = await examinees.tap_start(ZHANG, enrolment)
+
+    assert (refused["status"], refused["reason"]) == (409, "photo_pending")
+    assert "审核" in refused["message"] and not await FaceCheck.filter(kind="exam").exists()

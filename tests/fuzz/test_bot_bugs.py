@@ -271,3 +271,16 @@ async def test_a_contact_of_somebody_else_never_binds(harness: BotHarness, i18n:
             outcome = await feed(harness, update, log)
         assert problems(update, outcome, trainee.id, "zh", sorry) == [], (owner, phone)
         assert not await models.Binding.filter(chat_user_id=trainee.id).exists()
+
+
+# Found in the walk-through of issue 15: "I have paid: check" with an order number longer than
+# the column (a tampered button, `pay:chk:` + 60 characters) went to Tortoise, which validates
+# filter values against the column's length: an unhandled ValidationError and "something went
+# wrong" instead of "no such order"
+async def test_checking_an_order_number_longer_than_any_order_is_refused_clearly(
+    harness: BotHarness, i18n: Any
+):
+    trainee = await _trainee(harness, "idle")
+    for number in ("J" * 60, "JJ2026" + "9" * 54, "订单" * 30):
+        update = click(trainee.user, f"pay:chk:{number}")
+        assert await _problems(harness, i18n, update, trainee.id) == [], number

@@ -129,3 +129,60 @@ async def test_an_unknown_file_path_downloads_as_404(client: TestClient) -> None
     assert response.status == 404
     missing = await client.get("/_local/api/files/nothing")
     assert missing.status == 404 and (await missing.json())["ok"] is False
+
+
+async def test_a_round_video_a_user_records_reaches_the_bot_and_downloads(
+    client: TestClient, bot: Bot, polling: Callable[[Dispatcher], Polling]
+) -> None:
+    """Video notes: what a trainee without a camera in the Mini App answers a head turn with."""
+    dp = Dispatcher()
+    got: list[Message] = []
+
+    @dp.message(F.video_note)
+    async def keep(message: Message) -> None:
+        got.append(message)
+
+    clip = b"\x00\x00\x00\x18ftypmp42 a round video"
+    async with polling(dp):
+        form = FormData()
+        form.add_field("video_note", clip, filename="note.mp4", content_type="video/mp4")
+        form.add_field("length", "384")
+        form.add_field("duration", "3")
+        sent = await client.post(f"/_local/api/users/{USER}/send", data=form)
+        await eventually(lambda: len(got) == 1)
+        form = FormData()
+        form.add_field("video_note", clip, filename="wide.mp4", content_type="video/mp4")
+        form.add_field("length", "1280")
+        wide = await client.post(f"/_local/api/users/{USER}/send", data=form)
+
+    assert sent.status == 200 and wide.status == 400  # Telegram's round videos: up to 640 px
+    [message] = got
+    assert message.video_note is not None
+    assert (message.video_note.length, message.video_note.duration) == (384, 3)
+    assert await download(bot, message.video_note.file_id) == clip
+    everything = await client.get(f"/_local/api/users/{USER}/messages", params={"all": "1"})
+    note = (await everything.json())["messages"][-1]["video_note"]
+    assert note["length"] == 384 and (await client.get(note["url"])).status == 200
+
+
+async def test_an_album_of_photos_arrives_as_messages_sharing_a_media_group(
+    client: TestClient, chat: LocalChat, bot: Bot
+) -> None:
+    """What staff get in a face review: the enrolment photo and the failed selfies together."""
+    from aiogram.types import InputMediaPhoto
+
+    chat.send_text(USER, "hi")
+    pictures = [png_bytes(40 + n, 30) for n in range(3)]
+
+    sent = await bot.send_media_group(
+        USER,
+        [InputMediaPhoto(media=BufferedInputFile(p, f"{n}.png")) for n, p in enumerate(pictures)],
+    )
+
+    assert [m.photo[-1].width for m in sent] == [40, 41, 42]
+    assert len({m.media_group_id for m in sent}) == 1 and sent[0].media_group_id
+    assert [await download(bot, m.photo[-1].file_id) for m in sent] == pictures
+    with pytest.raises(TelegramBadRequest, match="2-10"):
+        await bot.send_media_group(
+            USER, [InputMediaPhoto(media=BufferedInputFile(pictures[0], "a.png"))]
+        )

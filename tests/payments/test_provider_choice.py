@@ -3,6 +3,9 @@ its anyone-can-pay checkout is harmless."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,29 @@ def test_production_pays_with_wechat_pay_from_its_key_files(tmp_path: Path):
     provider = make_payment_provider(settings)
     assert isinstance(provider, WeChatPay) and provider.name == "wechatpay"
     assert provider._config.notify_url == "https://jijiao.example.cn/pay/notify/wechatpay"
+
+
+def test_a_production_start_on_the_sandbox_stops_with_one_line_and_touches_nothing(tmp_path: Path):
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": PRODUCTION["telegram"]["bot_token"],
+        "SECURITY_SECRET_KEY": PRODUCTION["security"]["secret_key"],
+        "WEB_PUBLIC_URL": PRODUCTION["web"]["public_url"],
+        "APP_DATA_DIR": str(tmp_path / "var"),
+        "PAYMENT_PROVIDER": "sandbox",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "jijiao", "run"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode == 2
+    assert "Traceback" not in started.stderr
+    lines = started.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jijiao: invalid setting PAYMENT_PROVIDER:")
+    assert not (tmp_path / "var" / "jijiao.sqlite3").exists()  # refused before any migration

@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from domain.payment import InvalidNotification, PaymentEvent
+from domain.payment import InvalidNotification, Outcome, PaymentEvent
 from infra.payments.wechatpay import (
     WeChatPay,
     WeChatPayConfig,
     WeChatPayError,
-    notification_answer,
 )
 from tests.payments.wechatpay_fake import FakeWeChatPay, generate_key, private_pem, public_pem
+from webview import keys as webkeys
+from webview.payments import PaymentWeb, add_payment_routes
 
+DOCUMENTATION = Path(__file__).resolve().parents[2] / "docs" / "wechatpay.md"
 MCHID = "1900000109"
 APPID = "wxd678efh567hg6787"
 API_V3_KEY = "9A3F2C7E1B5D8F0A4C6E2B9D7F1A3C5E"
@@ -345,39 +348,51 @@ async def test_a_notification_that_is_not_a_successful_payment_is_rejected(
 # Answering WeChat Pay
 
 
-def test_the_answers_wechat_pay_expects() -> None:
-    assert notification_answer(True) == (200, {})
-    assert notification_answer(False) == (500, {"code": "FAIL", "message": "失败"})
-
-
-async def test_a_notification_posted_over_http_is_taken_once_and_a_forgery_is_refused(
+async def test_a_notification_posted_to_the_product_is_taken_once_and_a_forgery_is_refused(
     wechat: WeChatPay, fake: FakeWeChatPay, order: str, aiohttp_client: AiohttpClient
 ) -> None:
+    """Through the web view's own route, answered as docs/wechatpay.md says: any 2xx stops
+    WeChat's retries, a refusal is a 401 with FAIL and the reason code."""
     taken: list[PaymentEvent] = []
 
-    async def notify(request: web.Request) -> web.Response:
-        try:
-            event = wechat.parse_notification(request.headers, await request.read(), now=PAID)
-        except InvalidNotification:
-            status, answer = wechat.notification_answer(False)
-        else:
-            taken.append(event)
-            status, answer = wechat.notification_answer(True)
-        return web.json_response(answer, status=status)
+    async def apply(event: PaymentEvent, source: str) -> Outcome:
+        taken.append(event)
+        return Outcome.APPLIED if len(taken) == 1 else Outcome.DUPLICATE
+
+    async def no_order(number: str) -> None:
+        return None
 
     app = web.Application()
-    app.router.add_post("/pay/notify/wechatpay", notify)
+    app[webkeys.CLOCK] = StoppedClock(PAID)
+    add_payment_routes(
+        app, PaymentWeb({"wechatpay": wechat}, apply, no_order, None, "http://127.0.0.1")
+    )
     client = await aiohttp_client(app)
     fake.mark_paid(order, at=PAID)
     headers, body = fake.notification(order, at=PAID)
 
     accepted = await client.post("/pay/notify/wechatpay", data=body, headers=headers)
+    again = await client.post("/pay/notify/wechatpay", data=body, headers=headers)
     forged = await client.post("/pay/notify/wechatpay", data=body + b" ", headers=headers)
 
-    assert accepted.status == 200
-    assert forged.status == 500
-    assert await forged.json() == {"code": "FAIL", "message": "失败"}
-    assert [event.order_number for event in taken] == [order]
+    assert accepted.status == again.status == 200
+    assert await accepted.json() == {"code": "SUCCESS", "outcome": "applied"}
+    assert await again.json() == {"code": "SUCCESS", "outcome": "duplicate"}
+    assert forged.status == 401
+    assert await forged.json() == {"code": "FAIL", "message": "bad_signature"}
+    assert [event.order_number for event in taken] == [order, order]
+    documented = DOCUMENTATION.read_text(encoding="utf-8")
+    assert '`401 {"code": "FAIL", "message": "<code>"}`' in documented
+    assert '`200 {"code": "SUCCESS", "outcome": …}`' in documented
+    assert "失败" not in documented
+
+
+@dataclass
+class StoppedClock:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
 
 
 # Configuration

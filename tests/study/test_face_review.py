@@ -3,10 +3,12 @@ enrolment photo by staff, and face files encrypted at rest."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import numpy as np
 from aiogram.methods import SendMediaGroup, SendMessage
+from aiogram.types import Update
 
 from bot.callbacks import FaceReviewCallback, ReviewAction
 from bot.face_reviews import FaceReviewDesk
@@ -17,7 +19,8 @@ from tests.bot.test_support_desk import group_click, group_message
 from tests.conftest import BotHarness
 from tests.study.conftest import ZHANG, Trainees, photo, seed_enrolment
 from tests.study.test_study_web import JPEG, beat, ready
-from tests.support import updates
+from tests.support import updates, video
+from tests.support.chance import LeftTurnsOnlyWhenOwed
 from webview.study import STUDY
 
 
@@ -158,3 +161,106 @@ async def test_the_review_reaches_the_trainees_topic_and_staff_decide_there(
     assert (await study.profile(ZHANG)).consented and not (await study.profile(ZHANG)).has_photo
     assert await study.enrol_photo(ZHANG, photo("person_b_2"), clock.now()) is None
     assert trainee  # the same person throughout
+
+
+async def _challenged_check(harness: BotHarness, clock) -> tuple[Study, int]:
+    """Person A enrolled (photo person_a_1), the opening check of a lesson waiting, asking for
+    a turn to the left."""
+    study = harness.services.study
+    study.config = dataclasses.replace(study.config, head_turn=True)
+    study.chance = LeftTurnsOnlyWhenOwed()
+    enrolment_id = await seed_enrolment(ZHANG, "C-VIDEO", clock.now() - timedelta(days=1))
+    await study.consent(ZHANG, clock.now())
+    assert await study.enrol_photo(ZHANG, photo("person_a_1"), clock.now()) is None
+    enrolment = await study.enrolment(ZHANG, enrolment_id)
+    assert enrolment is not None
+    check = await study.open_lesson(ZHANG, enrolment, clock.now())
+    assert check is not None and check.challenge == "left"
+    return study, check.id
+
+
+def _sent(harness: BotHarness, field: str, file_id: str, data: bytes, **media: object) -> Update:
+    harness.session.files[file_id] = data  # type: ignore[attr-defined]
+    body = {"file_id": file_id, "file_unique_id": file_id, **media}
+    return updates.message("", updates.user(ZHANG, "张三"), **{field: body})
+
+
+async def test_a_round_video_turning_the_asked_way_answers_the_check_in_the_chat(
+    harness: BotHarness, clock
+):
+    study, check_id = await _challenged_check(harness, clock)
+
+    await harness.feed(_sent(harness, "video_note", "v1", video.still(), length=384, duration=2))
+    assert "转头" in harness.last_text()  # a filmed photo does not turn
+    assert (await FaceCheck.get(id=check_id)).result == "pending"
+    await harness.feed(
+        _sent(harness, "video_note", "v2", video.head_turn_left(), length=384, duration=2)
+    )
+
+    assert "✅" in harness.last_text()
+    check = await FaceCheck.get(id=check_id)
+    assert (check.result, check.reason) == ("passed", None) and check.score > 0.363
+    # The same clip again is a replay.
+    clock.advance(minutes=5)
+    enrolment = await study.enrolment(ZHANG, check.enrolment_id)  # type: ignore[arg-type]
+    assert enrolment is not None
+    again = await study.open_lesson(ZHANG, enrolment, clock.now())
+    assert again is not None
+    await harness.feed(
+        _sent(harness, "video_note", "v3", video.head_turn_left(), length=384, duration=2)
+    )
+    assert (await FaceCheck.get(id=again.id)).result == "pending"
+
+
+async def test_without_a_camera_or_a_video_the_check_goes_to_staff_in_one_tap(
+    harness: BotHarness, clock
+):
+    _, check_id = await _challenged_check(harness, clock)
+    harness.session.files["p1"] = photo("person_a_2")  # type: ignore[attr-defined]
+    size = {"file_id": "p1", "file_unique_id": "p1", "width": 722, "height": 899}
+    await harness.feed(updates.message("", updates.user(ZHANG, "张三"), photo=[size]))
+    asked = harness.session.sent(SendMessage)[-1]
+    assert "圆形视频" in asked.text and "左" in asked.text
+    [[button]] = asked.reply_markup.inline_keyboard  # type: ignore[union-attr]
+
+    await harness.feed(updates.click(str(button.callback_data), updates.user(ZHANG, "张三")))
+
+    assert "工作人员" in harness.last_text()
+    check = await FaceCheck.get(id=check_id)
+    assert (check.result, check.reason) == ("failed", "staff_review")
+    [review] = await FaceReview.filter(chat_user_id=ZHANG)
+    assert review.check_ids == [check_id]
+    [media] = harness.session.sent(SendMediaGroup)  # the enrolment photo and the one sent
+    assert len(media.media) == 2
+    staff = updates.user(900001, "客服小李")
+    clear = FaceReviewCallback(action=ReviewAction.CLEAR, review=review.id).pack()
+    await harness.feed(group_click(clear, staff, media.message_thread_id))
+    assert await FaceCheck.filter(chat_user_id=ZHANG, kind="staff", result="passed").exists()
+
+
+async def test_a_new_enrolment_photo_reaches_staff_who_approve_it_and_the_trainee_hears(
+    harness: BotHarness, clock
+):
+    from aiogram.methods import SendPhoto
+
+    study = harness.services.study
+    await seed_enrolment(ZHANG, "C-NEWFACE", clock.now() - timedelta(days=1))
+    await study.consent(ZHANG, clock.now())
+    assert await study.enrol_photo(ZHANG, photo("person_b_1"), clock.now()) is None
+    assert not harness.session.sent(SendPhoto)  # the first photo needs nobody
+    await study.delete_photo(ZHANG, clock.now())
+    await study.consent(ZHANG, clock.now())
+
+    assert await study.enrol_photo(ZHANG, photo("impostor_1"), clock.now()) is None
+
+    [shown] = harness.session.sent(SendPhoto)
+    card = harness.session.sent(SendMessage)[-1]
+    assert card.message_thread_id == shown.message_thread_id is not None
+    assert "新的注册照片" in card.text or "new enrolment photo" in card.text
+    [review] = await FaceReview.filter(kind="photo")
+    staff = updates.user(900001, "客服小李")
+    approve = FaceReviewCallback(action=ReviewAction.CLEAR, review=review.id).pack()
+    await harness.feed(group_click(approve, staff, shown.message_thread_id))
+    assert not (await study.profile(ZHANG)).photo_pending
+    told = [m for m in harness.session.sent(SendMessage) if m.chat_id == ZHANG]
+    assert told and "注册照片" in told[-1].text

@@ -9,9 +9,10 @@ from pathlib import Path
 from PIL import Image
 
 from infra.db import models
-from infra.db.study_models import FaceCheck, FaceProfile, LessonProgress
+from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from tests.study.conftest import LI, ZHANG, Trainees, photo, seed_enrolment
 from tests.support.clock import FixedClock
+from webview.study import STUDY
 
 H = {"X-Requested-With": "jijiao"}
 JPEG = {**H, "Content-Type": "image/jpeg"}
@@ -278,3 +279,65 @@ async def test_an_unpaid_enrolment_has_no_lessons(trainees: Trainees, clock: Fix
     await models.Enrolment.filter(id=enrolment).update(paid_at=None, state="enrolled")
     page = await (await trainees.as_user(ZHANG).get("/app/study?lang=en")).text()
     assert 'id="no-enrolment"' in page
+
+
+async def replaced_by_someone_else(trainees: Trainees, posted: list[int]) -> int:
+    """Issue 15: delete the face data (their right), agree again, upload another face."""
+    enrolment = await ready(trainees)
+    study = trainees.client.app[STUDY].study
+
+    async def on_review(review_id: int) -> None:
+        posted.append(review_id)
+
+    study.on_review = on_review
+    assert (await open_and_pass(trainees, enrolment))["result"] == "passed"
+    client = trainees.as_user(ZHANG)
+    assert (await client.post("/app/api/study/photo/delete", headers=H)).status == 200
+    assert (await client.post("/app/api/study/consent", headers=H)).status == 200
+    uploaded = await client.post("/app/api/study/photo", data=photo("impostor_1"), headers=JPEG)
+    body = await uploaded.json()
+    assert uploaded.status == 200 and body["pending"] is True and body["message"]
+    return enrolment
+
+
+async def test_a_new_enrolment_photo_after_deleting_waits_for_staff_and_nothing_counts_meanwhile(
+    trainees: Trainees, clock: FixedClock
+):
+    posted: list[int] = []
+    enrolment = await replaced_by_someone_else(trainees, posted)
+    client = trainees.as_user(ZHANG)
+
+    [review_id] = posted
+    review = await FaceReview.get(id=review_id)
+    assert (review.kind, review.status) == ("photo", "pending")
+    page = await (await client.get(f"/app/study?enrolment={enrolment}&lang=en")).text()
+    assert 'id="photo-pending"' in page and "waiting for staff approval" in page
+    opened = await client.post("/app/api/study/open", json={"enrolment": enrolment}, headers=H)
+    assert (await opened.json())["check"] is None  # no check compares with the new face
+    for _ in range(3):
+        clock.advance(seconds=10)
+        beaten = await beat(trainees, enrolment, "falls")
+        assert (beaten["credited"], beaten["reason"], beaten["check"]) == (0, "photo_pending", None)
+    assert beaten["message"]
+    assert not await LessonProgress.filter(enrolment_id=enrolment, seconds_credited__gt=0)
+
+    study = trainees.client.app[STUDY].study
+    await study.decide_review(review_id, cleared=True, staff_id=900001, now=clock.now())
+    opened = await client.post("/app/api/study/open", json={"enrolment": enrolment}, headers=H)
+    assert (await opened.json())["check"]["kind"] == "start"  # checked against the new photo
+
+
+async def test_a_new_enrolment_photo_staff_refuse_is_removed_and_the_next_goes_to_staff_too(
+    trainees: Trainees, clock: FixedClock
+):
+    posted: list[int] = []
+    await replaced_by_someone_else(trainees, posted)
+    study = trainees.client.app[STUDY].study
+
+    await study.decide_review(posted[0], cleared=False, staff_id=900001, now=clock.now())
+
+    profile = await study.profile(ZHANG)
+    assert profile.consented and not profile.has_photo
+    client = trainees.as_user(ZHANG)
+    again = await client.post("/app/api/study/photo", data=photo("impostor_2"), headers=JPEG)
+    assert (await again.json())["pending"] is True and len(posted) == 2

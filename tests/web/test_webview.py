@@ -174,3 +174,36 @@ async def test_the_vendored_telegram_script_is_served_locally(client: TestClient
     response = await client.get("/static/vendor/telegram-web-app.js")
     assert response.status == 200
     assert "Telegram" in await response.text()
+
+
+async def test_a_launch_drops_the_session_the_browser_holds_before_anything_is_served(
+    client: TestClient, sessions: Sessions, clock: FixedClock
+):
+    """Issue 15: a phone holding 张三's session, launched by someone else from Telegram."""
+    token = sessions.session_token(Viewer(100001, "张三", "zh-hans"), clock.now())
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: token})
+
+    response = await client.get("/app/launch/exam?enrolment=5")
+
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    dropped = response.cookies[SESSION_COOKIE]
+    assert dropped.value == "" and dropped["max-age"] == "0" and dropped["path"] == "/"
+    page = await response.text()
+    assert 'data-next="/app/exam?enrolment=5"' in page
+    assert "张三" not in page and 'id="greeting"' not in page
+    for tail in ("..//evil.example", "%2F%2Fevil.example", "a:b"):
+        assert (await client.get(f"/app/launch/{tail}")).status == 404, tail
+
+
+async def test_the_person_in_the_init_data_replaces_the_session_of_another(
+    client: TestClient, sessions: Sessions, clock: FixedClock
+):
+    token = sessions.session_token(Viewer(100002, "李四", "zh-hans"), clock.now())
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: token})
+
+    signed_in = await client.post(
+        "/app/auth", json={"init_data": init_data(TEST_TOKEN, ZHANG, clock.now())}
+    )
+
+    assert (await signed_in.json())["user_id"] == ZHANG["id"]
+    assert (await (await client.get("/app/api/me")).json())["user_id"] == ZHANG["id"]

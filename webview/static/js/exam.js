@@ -4,18 +4,78 @@
   "use strict";
   var j = window.jijiao;
 
-  // The exam home: start or continue.
+  // The face check overlay (_face_check.html), on the exam home before the questions and on
+  // the attempt page at random moments. `skew()` is the server's clock minus this phone's;
+  // `done(data)` hears the server's verdict (passed or failed) once there is one.
+  function checkOverlay(texts, checkUrl, skew, done) {
+    var overlay = document.getElementById("check");
+    var video = document.getElementById("camera");
+    var take = document.getElementById("check-take");
+    var checkError = document.getElementById("check-error");
+    var instruction = document.getElementById("check-instruction");
+    var pending = null;
+    var timer = null;
+
+    function close() { pending = null; overlay.hidden = true; clearInterval(timer); }
+
+    function ask(check) {
+      if (!check || (pending && pending.id === check.id)) { return; }
+      pending = check;
+      overlay.hidden = false;
+      j.show(checkError, "");
+      j.show(instruction, check.challenge ? texts.lookFirst : "");
+      take.disabled = false;
+      j.camera(video).catch(function () {
+        // No camera here: the chat takes a round video instead, turning the way this check asks.
+        document.getElementById("camera-error").hidden = false;
+        if (check.challenge) { j.show(instruction, check.challenge === "left" ? texts.turnLeft : texts.turnRight); }
+      });
+      clearInterval(timer);
+      timer = setInterval(function () {
+        var left = Math.max(0, Math.round((Date.parse(check.answer_by) - (Date.now() + skew())) / 1000));
+        document.getElementById("check-timer").textContent = texts.secondsLeft + " " + left;
+        if (left === 0) { close(); done({ result: "failed", reason: "too_late" }); }
+      }, 500);
+    }
+
+    take.addEventListener("click", function () {
+      if (!pending) { return; }
+      take.disabled = true;
+      j.answerCheck(checkUrl + pending.id, pending, video, function (direction) {
+        j.show(instruction, direction === "left" ? texts.turnLeft : texts.turnRight);
+      }).then(function (data) {
+        j.show(instruction, "");
+        take.disabled = false;
+        if (data.result === "passed" || data.result === "failed") { close(); done(data); return; }
+        j.show(checkError, data.message || texts.error);
+      }).catch(function () { take.disabled = false; j.show(checkError, texts.error); });
+    });
+
+    return { ask: ask, close: close, pending: function () { return pending; } };
+  }
+
+  // The exam home: start or continue. A new attempt opens with a face check on this page;
+  // the questions are drawn, and its clock starts, only once the check has passed.
   var home = document.getElementById("exam");
   var start = document.getElementById("exam-start");
   if (home && start) {
-    start.addEventListener("click", function () {
+    var homeTexts = document.getElementById("texts").dataset;
+    var startError = document.getElementById("start-error");
+    var begin = function () {
       start.disabled = true;
       j.post(home.dataset.startUrl, { enrolment: home.dataset.enrolment }).then(function (data) {
         if (data.ok) { window.location.href = data.url; return; }
+        if (data.check) { gate.ask(data.check); return; }
         start.disabled = false;
-        j.show(document.getElementById("start-error"), data.message || data.reason || "");
+        j.show(startError, data.message || data.reason || "");
       }).catch(function () { start.disabled = false; });
+    };
+    var gate = checkOverlay(homeTexts, "/app/api/study/checks/", function () { return 0; }, function (data) {
+      if (data.result === "passed") { begin(); return; }
+      start.disabled = false;
+      j.show(startError, data.message || (data.reason === "too_late" ? homeTexts.tooLate : homeTexts.error));
     });
+    start.addEventListener("click", function () { j.show(startError, ""); begin(); });
   }
 
   var attempt = document.getElementById("attempt");
@@ -150,7 +210,7 @@
       offline(false);
       if (data.now) { offset = Date.parse(data.now) - Date.now(); }
       if (data.status && data.status !== "open") { review(); return; }
-      if (data.check) { askCheck(data.check); } else if (pending) { closeCheck(); }
+      if (data.check) { askCheck(data.check); } else if (checks.pending()) { closeCheck(); }
       flush();
     }).catch(function () { offline(true); });
   }
@@ -176,45 +236,10 @@
     });
   });
 
-  // Face checks: the clock keeps running and a failure is only recorded.
-  var overlay = document.getElementById("check");
-  var video = document.getElementById("camera");
-  var take = document.getElementById("check-take");
-  var checkError = document.getElementById("check-error");
-  var pending = null;
-  var timer = null;
-
-  function closeCheck() { pending = null; overlay.hidden = true; clearInterval(timer); }
-
-  function askCheck(check) {
-    if (!check || (pending && pending.id === check.id)) { return; }
-    pending = check;
-    overlay.hidden = false;
-    j.show(checkError, "");
-    j.show(document.getElementById("check-instruction"), check.challenge ? texts.lookFirst : "");
-    take.disabled = false;
-    j.camera(video).catch(function () { document.getElementById("camera-error").hidden = false; });
-    clearInterval(timer);
-    timer = setInterval(function () {
-      var left = Math.max(0, Math.round((Date.parse(check.answer_by) - (Date.now() + offset)) / 1000));
-      document.getElementById("check-timer").textContent = texts.secondsLeft + " " + left;
-      if (left === 0) { closeCheck(); }
-    }, 500);
-  }
-
-  take.addEventListener("click", function () {
-    if (!pending) { return; }
-    take.disabled = true;
-    var instruction = document.getElementById("check-instruction");
-    j.answerCheck(attempt.dataset.checkUrl + pending.id, pending, video, function (direction) {
-      j.show(instruction, direction === "left" ? texts.turnLeft : texts.turnRight);
-    }).then(function (data) {
-      j.show(instruction, "");
-      take.disabled = false;
-      if (data.result === "passed" || data.result === "failed") { closeCheck(); return; }
-      j.show(checkError, data.message || texts.error);
-    }).catch(function () { take.disabled = false; j.show(checkError, texts.error); });
-  });
+  // Face checks: the clock keeps running; a failure holds the receipt for staff.
+  var checks = checkOverlay(texts, attempt.dataset.checkUrl, function () { return offset; }, function () {});
+  function askCheck(check) { checks.ask(check); }
+  function closeCheck() { checks.close(); }
 
   // The check that was waiting when the page loaded (a new attempt starts with one).
   if (state.check) { askCheck(state.check); }

@@ -1,4 +1,6 @@
-// Signs the Mini App in with Telegram's initData once; the server answers with a session cookie.
+// Signs the Mini App in with Telegram's initData; the server answers with a session cookie. On
+// /app/launch (every button of the bot) this happens on every launch, whatever session the
+// browser held: the server dropped it before serving the page.
 (function () {
   "use strict";
   var tg = window.Telegram && window.Telegram.WebApp;
@@ -17,9 +19,9 @@
     body: JSON.stringify({ init_data: initData })
   }).then(function (response) {
     if (response.ok) {
-      // Back to the page that asked for the sign-in, if it is one of ours.
-      var next = new URLSearchParams(window.location.search).get("next") || "";
-      if (/^\/app\/[^/]/.test(next)) { window.location.replace(next); } else { window.location.reload(); }
+      // On to the page launched, or back to the page that asked for the sign-in: ours only.
+      var next = signin.dataset.next || new URLSearchParams(window.location.search).get("next") || "";
+      if (/^\/app(\/[^/]|\?|$)/.test(next)) { window.location.replace(next); } else { window.location.reload(); }
       return;
     }
     document.getElementById("signin-error").hidden = false;

@@ -80,12 +80,20 @@
     show(document.getElementById("check-instruction"), check.challenge ? texts.lookFirst : "");
     checkTake.disabled = false;
     status.textContent = texts.paused;
-    camera(checkVideo).catch(function () { document.getElementById("camera-error").hidden = false; });
+    camera(checkVideo).catch(function () { noCamera(check); });
     clearInterval(timer);
     timer = setInterval(function () {
       var left = Math.max(0, Math.round((Date.parse(check.answer_by) - Date.now()) / 1000));
       checkTimer.textContent = texts.secondsLeft + " " + left;
     }, 500);
+  }
+
+  // No camera here: the chat takes a round video instead, turning the way this check asks.
+  function noCamera(check) {
+    document.getElementById("camera-error").hidden = false;
+    if (check.challenge) {
+      show(document.getElementById("check-instruction"), check.challenge === "left" ? texts.turnLeft : texts.turnRight);
+    }
   }
 
   function closeCheck() {

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('jijiao', '0012_plaintext_pii_dropped')]
+    dependencies = [('jijiao', '0015_photo_approval')]
 
     initial = False
 
