@@ -32,8 +32,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Two workers (the CI machine has 2 cores; the tests mostly wait on browsers, servers and
+# subprocesses); each test file stays on one worker. WORKERS=0 runs in one process.
+WORKERS ?= 2
+XDIST := -n $(WORKERS) --dist loadfile
 test: $(TEST_STAMP) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The tests that touch dates once more, with the clock fixture 2 years and 5 months later
 # (across a new year and the 2028 leap day, in a year the holiday calendar does not know): a
@@ -42,7 +46,7 @@ LATER ?= 2029-04-27T02:00:00+00:00
 DATE_TESTS := tests/unit tests/bot tests/exam tests/study tests/reminders tests/payments \
 	tests/web tests/e2e tests/infra
 test-later: $(TEST_STAMP)
-	JIJIAO_TEST_NOW=$(LATER) $(BIN)/python -m pytest $(DATE_TESTS) $(PYTEST_ARGS)
+	JIJIAO_TEST_NOW=$(LATER) $(BIN)/python -m pytest $(XDIST) $(DATE_TESTS) $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
 	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done

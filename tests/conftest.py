@@ -39,7 +39,20 @@ TEST_TOKEN = "7000000001:test-token"
 WEBAPP_URL = "http://127.0.0.1:8080/app"
 STAFF_GROUP_ID = -1001000000001
 POSTGRES_URL = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("JIJIAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+def _redis_url_for_this_worker() -> str:
+    """Redis database 15 for a plain run; under pytest-xdist each worker takes its own database
+    (15, 14, ...) so that one worker's FLUSHDB never empties another's."""
+    url = os.environ.get("JIJIAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.lstrip("/") or 15)
+    return urlunsplit(parts._replace(path=f"/{base - int(worker[2:])}"))
+
+
+REDIS_URL = _redis_url_for_this_worker()
 REQUIRE_SERVICES = os.environ.get("JIJIAO_REQUIRE_SERVICES") == "1"
 
 
