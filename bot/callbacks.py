@@ -1,29 +1,45 @@
+"""Telegram's callback data for the buttons aiogram handlers still read; the actions themselves
+are the conversation core's (conversation/actions.py), packed the same way."""
+
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from conversation.actions import (
+    ApplyAction,
+    EnrolAction,
+    HelpTopic,
+    MenuAction,
+    PayAction,
+    ReviewAction,
+)
 from domain.locales import Locale
 from domain.support import ApplicationKind
+
+__all__ = [
+    "ApplyAction",
+    "ApplyCallback",
+    "EnrolAction",
+    "EnrolCallback",
+    "FaceHelpCallback",
+    "FaceReviewCallback",
+    "HelpCallback",
+    "HelpTopic",
+    "LanguageCallback",
+    "MenuAction",
+    "MenuCallback",
+    "PayAction",
+    "PayCallback",
+    "ReceiptCallback",
+    "ReviewAction",
+]
 
 # A row id from a button: a tampered one beyond the database's integers does not unpack, so the
 # button is answered as stale instead of reaching a query.
 RowId = Annotated[int, Field(ge=-1, le=2**31 - 1)]
-
-
-class MenuAction(StrEnum):
-    HOME = "home"
-    ENROL = "enrol"
-    STATUS = "status"
-    PAY = "pay"
-    EXAM = "exam"
-    APPLICATIONS = "applications"
-    HELP = "help"
-    SUPPORT = "support"
-    LANGUAGE = "language"
 
 
 class MenuCallback(CallbackData, prefix="menu"):
@@ -34,47 +50,14 @@ class LanguageCallback(CallbackData, prefix="lang"):
     locale: Locale
 
 
-class EnrolAction(StrEnum):
-    MYSELF = "me"
-    COMPANY = "co"
-    TOGGLE = "t"
-    SUBMIT = "go"
-    CATEGORY_OK = "cok"
-    CATEGORY_WRONG = "cbad"
-    PAGE = "pg"
-    SEARCH = "q"
-    CLEAR_SEARCH = "qx"
-    ALL_DUE = "all"
-    NONE = "none"
-    BLOCKED = "blk"
-    SUPPORT = "help"
-    RETRY = "re"
-    CANCEL = "x"
-
-
 class EnrolCallback(CallbackData, prefix="enr"):
     action: EnrolAction
     item: RowId = -1
 
 
-class PayAction(StrEnum):
-    CONFIRM = "ok"
-    INVOICE = "inv"
-    SKIP = "skip"
-    USE_SUGGESTION = "use"
-    CHECK = "chk"
-    RENEW = "new"
-
-
 class PayCallback(CallbackData, prefix="pay"):
     action: PayAction
     order: str = ""
-
-
-class ApplyAction(StrEnum):
-    START = "go"
-    APPROVE = "ok"
-    REJECT = "no"
 
 
 class ApplyCallback(CallbackData, prefix="app"):
@@ -83,27 +66,12 @@ class ApplyCallback(CallbackData, prefix="app"):
     item: RowId = 0  # enrolment id when starting, application id when deciding
 
 
-class HelpTopic(StrEnum):
-    COMMANDS = "cmd"
-    ORDER = "order"
-    INVOICE = "invoice"
-    DEVICE = "device"
-    FACE = "face"
-    EXAM = "exam"
-    DEADLINES = "deadlines"
-
-
 class HelpCallback(CallbackData, prefix="help"):
     topic: HelpTopic
 
 
 class ReceiptCallback(CallbackData, prefix="rcpt"):
     receipt: RowId
-
-
-class ReviewAction(StrEnum):
-    CLEAR = "ok"
-    REJECT = "no"
 
 
 class FaceReviewCallback(CallbackData, prefix="frv"):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import Command as CommandFilter
-from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BufferedInputFile,
@@ -19,6 +17,7 @@ from aiogram.types import (
     WebAppInfo,
 )
 
+from bot.commands import set_chat_commands
 from conversation.engine import Conversations, Talk
 from conversation.events import Command, Event, FileSent, PhoneShared, Pressed, Typed
 from conversation.replies import (
@@ -34,11 +33,9 @@ from conversation.replies import (
 from domain.accounts import ChatAccount
 from domain.identifiers import normalise_phone
 from texts import enrolment as enrolment_texts
+from texts.i18n import Catalogs
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
-
-# Commands the core answers; any other /word is text for whatever is asked.
-COMMANDS = frozenset({"enrol", "cancel", "status"})
 
 
 def event_of(message: Message) -> Event | None:
@@ -55,6 +52,9 @@ def event_of(message: Message) -> Event | None:
     if message.photo:
         return FileSent(FileKind.PHOTO, message.photo[-1].file_id, None, message.caption)
     if message.text is not None:
+        if message.text.startswith("/") and len(message.text) > 1:
+            name, _, args = message.text[1:].partition(" ")
+            return Command(name.split("@", 1)[0].lower(), args.strip())
         return Typed(message.text)
     return None
 
@@ -63,8 +63,9 @@ class TelegramReplies:
     """Replies as Telegram messages: inline keyboards for buttons, the contact button for a
     phone, the Mini App for pages of the web view."""
 
-    def __init__(self, webapp_url: str) -> None:
+    def __init__(self, webapp_url: str, catalogs: Catalogs) -> None:
         self._webapp_url = webapp_url
+        self._catalogs = catalogs
 
     def markup(self, reply: Reply) -> Markup:
         if reply.ask is Ask.PHONE:
@@ -125,6 +126,17 @@ class TelegramReplies:
     async def render(
         self, bot: Bot, chat_id: int, turn: Turn, query: CallbackQuery | None = None
     ) -> None:
+        if turn.speak is None:
+            await self._render(bot, chat_id, turn, query)
+            return
+        with self._catalogs.use_locale(turn.speak.value):
+            await self._render(bot, chat_id, turn, query)
+        # The command list in the chosen language, whatever the client's.
+        await set_chat_commands(bot, chat_id, self._catalogs, turn.speak.value)
+
+    async def _render(
+        self, bot: Bot, chat_id: int, turn: Turn, query: CallbackQuery | None
+    ) -> None:
         if query is not None:
             notice = turn.notice
             if notice is None:
@@ -141,19 +153,8 @@ def make_router() -> Router:
     after this one (the support relay, the fallback)."""
     router = Router(name="conversation")
     router.message.filter(F.chat.type == "private")
-
-    @router.message(CommandFilter(*COMMANDS))
-    async def command(
-        message: Message,
-        command: CommandObject,
-        state: FSMContext,
-        account: ChatAccount,
-        conversations: Conversations,
-        replies: TelegramReplies,
-        bot: Bot,
-    ) -> None:
-        event = Command(command.command.lower(), command.args or "")
-        await _answer(event, message, state, account, conversations, replies, bot)
+    # Its menus carry Mini App buttons, which Telegram allows in private chats only.
+    router.callback_query.filter(F.message.chat.type == "private")
 
     @router.message()
     async def message(

@@ -12,7 +12,6 @@ from bot.handlers import (
     errors,
     exam,
     fallback,
-    help,
     payment,
     selfie,
     staff_desk,
@@ -20,7 +19,6 @@ from bot.handlers import (
     staff_payment,
     staff_registry,
     staff_stats,
-    start,
     support,
 )
 from bot.middlewares import (
@@ -64,10 +62,8 @@ def make_dispatcher(
         staff_stats.make_router(staff_group_id),
         exam.make_staff_router(staff_group_id),
         staff_faces.make_router(staff_group_id),
-        start.make_router(),
-        help.make_router(),
-        broadcast.make_mute_router(),
         conversation.make_router(),
+        broadcast.make_mute_router(),
         payment.make_router(),
         applications.make_router(),
         exam.make_router(),

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from conversation.replies import Press
 from domain.locales import Locale
+from domain.selfhelp import HelpTopic
 from domain.support import ApplicationKind
 
 E = TypeVar("E", bound=StrEnum)
@@ -60,16 +61,6 @@ class ApplyAction(StrEnum):
     START = "go"
     APPROVE = "ok"
     REJECT = "no"
-
-
-class HelpTopic(StrEnum):
-    COMMANDS = "cmd"
-    ORDER = "order"
-    INVOICE = "invoice"
-    DEVICE = "device"
-    FACE = "face"
-    EXAM = "exam"
-    DEADLINES = "deadlines"
 
 
 class ReviewAction(StrEnum):

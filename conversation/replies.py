@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ParamSpec
 
+from domain.locales import Locale
+
 P = ParamSpec("P")
 
 
@@ -119,10 +121,12 @@ class Notice:
 
 @dataclass(slots=True)
 class Turn:
-    """What one event produced."""
+    """What one event produced. `speak` is set when the person chose another language: this
+    turn, and everything after it, is in that one."""
 
     replies: list[Reply] = field(default_factory=list)
     notice: Notice | None = None
+    speak: Locale | None = None
 
     def add(self, *replies: Reply) -> Turn:
         self.replies.extend(replies)

@@ -9,6 +9,16 @@ from enum import StrEnum
 RECENT_EXPIRY = timedelta(hours=24)
 
 
+class HelpTopic(StrEnum):
+    COMMANDS = "cmd"
+    ORDER = "order"
+    INVOICE = "invoice"
+    DEVICE = "device"
+    FACE = "face"
+    EXAM = "exam"
+    DEADLINES = "deadlines"
+
+
 class Advice(StrEnum):
     NOT_ENROLLED = "not_enrolled"
     PAY_NOW = "pay_now"

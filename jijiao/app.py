@@ -39,7 +39,8 @@ from bot.webhook import WEBHOOK_PATH, LocalClaims, RedisClaims, Webhook
 from conversation.engine import Conversations
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
-from domain.accounts import ChooseLanguage
+from conversation.flows.home import SelfHelp, Start
+from domain.accounts import ChatAccount, ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
     AttachInvoice,
@@ -102,6 +103,7 @@ from infra.repositories.registry import (
     TortoiseRegistry,
     TortoiseSupportDesk,
 )
+from infra.repositories.selfhelp import situation_of
 from infra.repositories.support import TortoiseTickets
 from infra.sender import (
     BotTransport,
@@ -122,7 +124,7 @@ from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_ap
 from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
 from webview.app import make_web_app
-from webview.auth import Sessions
+from webview.auth import Sessions, Viewer
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
@@ -212,8 +214,6 @@ def build_services(
         "clock": clock,
         "pii": pii,
         "webapp_url": webapp_url,
-        # A signed link signs in a browser outside Telegram (no initData to launch with).
-        "login_url": f"{base_url}/app/login",
         "sessions": sessions,
         "choose_language": ChooseLanguage(accounts),
         "bind_person": BindPerson(registry, bindings, desk),
@@ -237,8 +237,19 @@ def build_services(
         "desk": Desk(bot, i18n, TortoiseTickets(pii), staff_group_id, clock),
         "applications": Applications(clock, i18n),
     }
+    home = Home()
+
+    def sign_in_link(account: ChatAccount) -> tuple[str, int]:
+        viewer = Viewer(account.id, account.first_name, account.language_code)
+        token = sessions.link_token(viewer, clock.now())
+        return f"{base_url}/app/login?token={token}", sessions.link_ttl // 60
+
     handlers["conversations"] = Conversations(
         [
+            Start(
+                home=home, choose_language=handlers["choose_language"], sign_in_link=sign_in_link
+            ),
+            SelfHelp(clock=clock, situation_of=situation_of),
             Enrolment(
                 clock=clock,
                 bind_person=handlers["bind_person"],
@@ -251,11 +262,11 @@ def build_services(
                 request_support=handlers["request_support"],
                 request_category_correction=handlers["request_category_correction"],
                 desk=handlers["desk"],
-                home=Home(),
+                home=home,
             ),
         ]
     )
-    handlers["replies"] = TelegramReplies(webapp_url)
+    handlers["replies"] = TelegramReplies(webapp_url, i18n)
     support_desk: Desk = handlers["desk"]
 
     async def relay_to_topics() -> None:
@@ -304,9 +315,7 @@ def build_services(
         outbox=TortoiseOutbox(),
     )
     exam_notifier.attach(exams)
-    study_service.on_review = FaceReviewDesk(
-        bot, i18n, handlers["desk"], study_service, exams
-    ).post
+    study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service, exams).post
     handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
 
     async def close_exam_attempts() -> None:

@@ -136,3 +136,7 @@ def language_button() -> str:
 
 def main_menu_button() -> str:
     return _("⬅️ Main menu")
+
+
+def open_study_page_button() -> str:
+    return _("🔗 Open the study page")

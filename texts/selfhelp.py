@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.callbacks import HelpTopic
-from domain.selfhelp import Advice, Suggestion
+from domain.selfhelp import Advice, HelpTopic, Suggestion
 from domain.timezone import CHINA
 from texts.i18n import gettext as _
 
@@ -44,6 +43,10 @@ def intro(lines: list[str]) -> str:
         head += [_("For you right now:")] + [f"• {line}" for line in lines]
     head.append(_("Or choose a topic:"))
     return "\n".join(head)
+
+
+def intro_for(found: list[Suggestion]) -> str:
+    return intro([for_you(s) for s in found])
 
 
 def topic_name(topic: HelpTopic) -> str:

@@ -1,0 +1,119 @@
+"""Start, the main menu, the language, a sign-in link for another browser, and self-help."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from conversation import actions
+from conversation.actions import MenuAction, PayAction
+from conversation.engine import Talk
+from conversation.events import Command, Event, Pressed
+from conversation.flows.common import Home
+from conversation.replies import Button, Buttons, Notice, OpenUrl, Press, Reply, Turn, rows, say
+from domain.accounts import ChatAccount, ChooseLanguage
+from domain.clock import Clock
+from domain.errors import DomainError
+from domain.locales import Locale
+from domain.selfhelp import Advice, HelpTopic, Situation, suggestions
+from texts import common as texts
+from texts import payment as payment_texts
+from texts import selfhelp
+
+LANGUAGE_NAMES = {Locale.ZH_CN: "简体中文", Locale.EN: "English"}
+
+SituationOf = Callable[[int], Awaitable[Situation]]
+# A signed link that signs the person in to the web view from any browser, and its lifetime in
+# minutes.
+SignInLink = Callable[[ChatAccount], tuple[str, int]]
+
+
+def language_picker(current: Locale) -> Buttons:
+    return rows(
+        [
+            Button(("✅ " if locale == current else "") + name, actions.language(locale))
+            for locale, name in LANGUAGE_NAMES.items()
+        ]
+    )
+
+
+def support_row() -> list[Button]:
+    return [Button(say(selfhelp.still_stuck), actions.menu(MenuAction.SUPPORT))]
+
+
+class Start:
+    """Welcome, menu, language and the browser link: the way into everything else."""
+
+    def __init__(
+        self, *, home: Home, choose_language: ChooseLanguage, sign_in_link: SignInLink
+    ) -> None:
+        self._home = home
+        self._choose_language = choose_language
+        self._sign_in_link = sign_in_link
+
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        account = talk.account
+        match event:
+            case Command("start"):
+                await talk.state.clear()
+                return Turn().add(self._home.greeting(account.first_name))
+            case Command("menu"):
+                return Turn().add(self._home.menu())
+            case Pressed(Press(actions.MENU, ("home",))):
+                return Turn().add(self._home.menu(edit=True))
+            case Command("language") | Pressed(Press(actions.MENU, ("language",))):
+                picker = language_picker(account.locale)
+                return Turn().add(Reply(say(texts.language_prompt), picker))
+            case Pressed(Press(actions.LANGUAGE, (code,))):
+                return await self._switch_language(account, code)
+            case Command("web"):
+                url, minutes = self._sign_in_link(account)
+                link = Button(say(texts.open_study_page_button), OpenUrl(url))
+                return Turn().add(Reply(say(texts.browser_link, minutes), rows([link])))
+        return None
+
+    async def _switch_language(self, account: ChatAccount, code: str) -> Turn:
+        try:
+            locale = await self._choose_language(account.id, code)
+        except DomainError:
+            return Turn(notice=Notice(say(texts.error_text, "unsupported_locale"), alert=True))
+        return Turn(
+            replies=[
+                Reply(say(texts.language_set), language_picker(locale), edit=True),
+                self._home.menu(),
+            ],
+            notice=Notice(say(texts.language_set)),
+            speak=locale,
+        )
+
+
+class SelfHelp:
+    """First what fits the person's own situation, then topics; support is one tap away."""
+
+    def __init__(self, *, clock: Clock, situation_of: SituationOf) -> None:
+        self._clock = clock
+        self._situation_of = situation_of
+
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        match event:
+            case Command("help") | Pressed(Press(actions.MENU, ("help",))):
+                return Turn().add(await self._help(talk.account.id))
+            case Pressed(Press(actions.HELP, (code,))):
+                topic = actions.choice(HelpTopic, code)
+                if topic is None:
+                    return None
+                if topic is HelpTopic.COMMANDS:
+                    back = Button(say(texts.main_menu_button), actions.menu(MenuAction.HOME))
+                    return Turn().add(Reply(say(texts.help_text), rows([back])))
+                return Turn().add(Reply(say(selfhelp.answer, topic), rows(support_row())))
+        return None
+
+    async def _help(self, account: int) -> Reply:
+        found = suggestions(await self._situation_of(account), self._clock.now())
+        lines: list[list[Button]] = []
+        if any(s.advice is Advice.ORDER_EXPIRED for s in found):
+            lines.append([Button(say(payment_texts.new_qr), actions.pay(PayAction.RENEW))])
+        topics = list(HelpTopic)
+        for pair in (topics[i : i + 2] for i in range(0, len(topics), 2)):
+            lines.append([Button(say(selfhelp.topic_name, t), actions.help_topic(t)) for t in pair])
+        lines.append(support_row())
+        return Reply(say(selfhelp.intro_for, found), rows(*lines))
