@@ -30,7 +30,22 @@
       .then(function (s) { stream = s; video.srcObject = s; return video.play().then(function () { return s; }); });
   }
 
+  // A frame once the camera shows one: a tap that comes before the stream has its first frame
+  // (a slow phone, a busy machine) waits for it a moment instead of failing.
+  function ready(video) {
+    if (!video) { return Promise.reject(new Error("no camera on this page")); }
+    if (video.readyState >= 2) { return Promise.resolve(video); }
+    return new Promise(function (resolve, reject) {
+      var late = setTimeout(function () { reject(new Error("the camera shows nothing")); }, 5000);
+      video.addEventListener("loadeddata", function () { clearTimeout(late); resolve(video); }, { once: true });
+    });
+  }
+
   function frame(video) {
+    return ready(video).then(capture);
+  }
+
+  function capture(video) {
     var canvas = document.createElement("canvas");
     canvas.width = video.videoWidth || 640;
     canvas.height = video.videoHeight || 480;
