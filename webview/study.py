@@ -160,11 +160,19 @@ async def study_lesson(request: web.Request) -> web.Response:
         )
     states = await study.progress(enrolment)
     state = next(s for s in states if s.key == lesson.key)
+    course = study.course(enrolment)
+    # The next step once this lesson is done: the next unfinished lesson after this one (then
+    # any before it), or the exam when none is left.
+    order = [s.key for s in states]
+    after = order[order.index(lesson.key) + 1 :] + order[: order.index(lesson.key)]
+    unfinished = {s.key for s in states if s.percent < 100}
+    following = next((course.lesson(k) for k in after if k in unfinished), None)
     context = _context(
         request,
         enrolment=enrolment,
-        course=study.course(enrolment),
+        course=course,
         lesson=lesson,
+        following=following,
         state=state,
         total=sum(s.credited for s in states) * 100 // max(1, sum(s.required for s in states)),
         heartbeat_ms=int(study.config.heartbeat.total_seconds() * 1000),

@@ -141,12 +141,15 @@ def roster_buttons(
     return rows(*lines)
 
 
-def after_enrolment() -> Buttons:
+def after_enrolment(enrolled: bool) -> Buttons:
+    """The next step one tap away: paying, when something was enrolled."""
+    pay = [Button(say(common_texts.pay_button), actions.menu(MenuAction.PAY))] if enrolled else []
     return rows(
+        pay,
         [
             Button(say(common_texts.status_button), actions.menu(MenuAction.STATUS)),
             Button(say(common_texts.main_menu_button), actions.menu(MenuAction.HOME)),
-        ]
+        ],
     )
 
 
@@ -379,7 +382,7 @@ class Enrolment:
         await talk.state.clear()
         enrolled = [e.certificate for e in outcome.enrolled]
         result = say(texts.enrolment_result, enrolled, outcome.refused, holder=False)
-        return Turn().add(Reply(result, after_enrolment()))
+        return Turn().add(Reply(result, after_enrolment(bool(enrolled))))
 
     # ---- enterprise: credit code → contact phone → roster ----
 
@@ -473,7 +476,7 @@ class Enrolment:
         await talk.state.clear()
         enrolled = [e.certificate for e in outcome.enrolled]
         result = say(texts.enrolment_result, enrolled, outcome.refused, holder=True)
-        return Turn().add(Reply(result, after_enrolment()))
+        return Turn().add(Reply(result, after_enrolment(bool(enrolled))))
 
     # ---- support for a refusal, and status ----
 
@@ -487,7 +490,7 @@ class Enrolment:
         account = talk.account.id
         number = await self._request_support(account, case["code"], track, case["details"])
         await self._desk.note_for(
-            account, say(support_texts.case_note, f"{case['code']} {case['details']}")
+            account, say(support_texts.case_note, case["code"], case["details"])
         )
         return Turn().add(Reply(say(texts.support_recorded, number, track)))
 

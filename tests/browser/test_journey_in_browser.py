@@ -134,8 +134,16 @@ async def test_pay_study_pass_and_verify_the_receipt(
             if n == 0:
                 await take_the_check(page)
             await expect(page.locator("#lesson-percent")).to_have_text("100%", timeout=30_000)
+            # A finished lesson names the next step with a button: the next lesson, then the exam.
+            following = "/app/exam?" if n == len(lessons) - 1 else f"/lesson/{lessons[n + 1]}?"
+            await expect(page.locator("#next a")).to_have_attribute(
+                "href", re.compile(re.escape(following))
+            )
             await page.locator("#back").click()
         await expect(page.locator("#all-done")).to_be_visible()
+        # The next step is one tap away: the exam page for this enrolment.
+        await page.locator("#take-exam").click()
+        await expect(page.locator("#exam-start")).to_be_visible()
         await page.context.close()
 
         # Phone 3: the exam, answered right, and the receipt.

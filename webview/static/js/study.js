@@ -66,7 +66,11 @@
     document.getElementById("lesson-percent").textContent = data.lesson.percent + "%";
     document.querySelector("#lesson-bar span").style.width = data.lesson.percent + "%";
     document.getElementById("total-percent").textContent = data.total_percent + "%";
-    if (data.lesson.percent >= 100) { complete = true; status.textContent = texts.complete; }
+    if (data.lesson.percent >= 100) {
+      complete = true;
+      status.textContent = texts.complete;
+      document.getElementById("next").hidden = false;
+    }
     else if (data.reason === "face_check" || data.check) { status.textContent = texts.paused; }
     else if (data.message) { status.textContent = data.message; }
     else { status.textContent = texts.counting; }
