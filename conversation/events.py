@@ -42,4 +42,12 @@ class FileSent:
     caption: str | None = None
 
 
-Event = Command | Typed | Pressed | PhoneShared | FileSent
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """Words nothing else in the conversation took (no step was waiting for them): the
+    channel's last resort, answered by self-help."""
+
+    text: str
+
+
+Event = Command | Typed | Pressed | PhoneShared | FileSent | Unanswered

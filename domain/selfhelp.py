@@ -11,6 +11,7 @@ RECENT_EXPIRY = timedelta(hours=24)
 
 class HelpTopic(StrEnum):
     COMMANDS = "cmd"
+    HOW = "how"
     ORDER = "order"
     INVOICE = "invoice"
     DEVICE = "device"
@@ -70,3 +71,40 @@ def suggestions(situation: Situation, now: datetime) -> list[Suggestion]:
     if situation.invoice_due_on is not None:
         found.append(Suggestion(Advice.INVOICE_COMING, at=situation.invoice_due_on))
     return found
+
+
+# Words a question uses, per topic, most specific first: "发票" says more than "缴费", and
+# "怎么学" only when nothing more specific was asked. Lower-case, "|" between words; Chinese
+# needs no word breaks.
+QUESTION_WORDS: tuple[tuple[HelpTopic, tuple[str, ...]], ...] = tuple(
+    (topic, tuple(words.split("|")))
+    for topic, words in (
+        (HelpTopic.INVOICE, "发票|开票|invoice|fapiao"),
+        (HelpTopic.FACE, "人脸|刷脸|自拍|拍照|照片|摄像头|相机|face|selfie|camera|photo"),
+        (HelpTopic.EXAM, "考试|成绩|分数|补考|及格|exam|score|retake|attempt"),
+        (
+            HelpTopic.ORDER,
+            "支付|付款|缴费|交费|订单|二维码|扣款|退款|收费|多少钱|pay|order|qr|refund|fee|charged",
+        ),
+        (
+            HelpTopic.DEADLINES,
+            "期限|截止|过期|延期|到期|几天|多少天|作废|换证|deadline|expire|extension|overdue|void|renew",
+        ),
+        (
+            HelpTopic.DEVICE,
+            "电脑|手机|浏览器|登录|登陆|密码|客户端|下载|安装|computer|browser|login|log in"
+            "|password|install|download",
+        ),
+        (
+            HelpTopic.HOW,
+            "怎么学|如何学|怎么报名|如何报名|流程|怎么用|怎么弄|员工|学习|报名|继续教育|how do"
+            "|how to|how does|employee|staff|study|enrol|start",
+        ),
+    )
+)
+
+
+def topic_for(question: str) -> HelpTopic | None:
+    """The self-help topic a question typed in the chat is about, if its words tell."""
+    words = question.casefold()
+    return next((topic for topic, found in QUESTION_WORDS if any(w in words for w in found)), None)

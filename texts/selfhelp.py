@@ -52,6 +52,7 @@ def intro_for(found: list[Suggestion]) -> str:
 def topic_name(topic: HelpTopic) -> str:
     return {
         HelpTopic.COMMANDS: _("All commands"),
+        HelpTopic.HOW: _("How it works"),
         HelpTopic.ORDER: _("Orders and paying"),
         HelpTopic.INVOICE: _("Invoices"),
         HelpTopic.DEVICE: _("Phone, browser, login"),
@@ -63,6 +64,14 @@ def topic_name(topic: HelpTopic) -> str:
 
 def answer(topic: HelpTopic) -> str:
     return {
+        HelpTopic.HOW: _(
+            "Everything happens in this chat, with no password and nothing to install: "
+            "1) 📝 Enrol with your ID number (an enterprise contact: with the company's credit "
+            "code, then tick the employees); 2) 💳 Pay by QR code (a company pays for all its "
+            "employees in one order); 3) 📖 Study the lessons on the phone, with face checks; "
+            "4) take the exam (5 attempts, 60 points pass); 5) the completion receipt arrives "
+            "here. Each employee studies and sits the exam in their own Telegram."
+        ),
         HelpTopic.ORDER: _(
             "An order lasts 30 minutes; we remind you 5 minutes before it expires. After that, "
             "one tap makes a new QR code; nothing is charged for an expired order. If money left "
@@ -94,6 +103,18 @@ def answer(topic: HelpTopic) -> str:
             "months after its expiry date, and is void 3 months after expiry without a pass."
         ),
     }.get(topic, "")
+
+
+def matched(topic: HelpTopic) -> str:
+    """The answer to a question typed in the chat, said as an answer to it."""
+    return _("This may answer your question:") + "\n\n" + answer(topic)
+
+
+def unmatched(found: list[Suggestion]) -> str:
+    """A question self-help cannot match: what fits the person's case, the topics, and the
+    desk; never a shrug."""
+    head = _("I cannot answer that question myself. The support desk can: tap below.")
+    return head + "\n\n" + intro_for(found)
 
 
 def still_stuck() -> str:

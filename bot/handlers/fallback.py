@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
+from bot.conversation import TelegramReplies
+from conversation.engine import Conversations, Talk
+from conversation.events import Unanswered
+from domain.accounts import ChatAccount
 from texts import common as texts
 
 
 def make_router() -> Router:
     router = Router(name="fallback")
     router.message.filter(F.chat.type == "private")
+
+    @router.message(F.text)
+    async def answer_question(
+        message: Message,
+        state: FSMContext,
+        account: ChatAccount,
+        conversations: Conversations,
+        replies: TelegramReplies,
+        bot: Bot,
+    ) -> None:
+        """Words no step was waiting for are a question: self-help answers, or points to the
+        desk."""
+        assert message.text is not None
+        turn = await conversations(Unanswered(message.text), Talk(account, state))
+        if not turn:
+            await message.answer(texts.not_understood())
+            return
+        await replies.render(bot, message.chat.id, turn)
 
     @router.message()
     async def answer_unknown(message: Message, webapp_url: str) -> None:

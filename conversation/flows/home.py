@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable
 from conversation import actions
 from conversation.actions import MenuAction, PayAction
 from conversation.engine import Talk
-from conversation.events import Command, Event, Pressed
+from conversation.events import Command, Event, Pressed, Unanswered
 from conversation.flows.common import Home
 from conversation.replies import Button, Buttons, Notice, OpenUrl, Press, Reply, Turn, rows, say
 from domain.accounts import ChatAccount, ChooseLanguage
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.locales import Locale
-from domain.selfhelp import Advice, HelpTopic, Situation, suggestions
+from domain.selfhelp import Advice, HelpTopic, Situation, suggestions, topic_for
 from texts import common as texts
 from texts import payment as payment_texts
 from texts import selfhelp
@@ -105,9 +105,21 @@ class SelfHelp:
                     back = Button(say(texts.main_menu_button), actions.menu(MenuAction.HOME))
                     return Turn().add(Reply(say(texts.help_text), rows([back])))
                 return Turn().add(Reply(say(selfhelp.answer, topic), rows(support_row())))
+            case Unanswered(text):
+                return Turn().add(await self._question(talk.account.id, text))
         return None
 
-    async def _help(self, account: int) -> Reply:
+    async def _question(self, account: int, text: str) -> Reply:
+        """A question typed into the chat: the matching topic's answer with the way to more
+        help, or, when its words match none, the person's own situation, the topics and the
+        desk."""
+        topic = topic_for(text)
+        if topic is not None:
+            more = Button(say(texts.help_button), actions.menu(MenuAction.HELP))
+            return Reply(say(selfhelp.matched, topic), rows([more], support_row()))
+        return await self._help(account, lead=True)
+
+    async def _help(self, account: int, lead: bool = False) -> Reply:
         found = suggestions(await self._situation_of(account), self._clock.now())
         lines: list[list[Button]] = []
         if any(s.advice is Advice.ORDER_EXPIRED for s in found):
@@ -115,5 +127,7 @@ class SelfHelp:
         topics = list(HelpTopic)
         for pair in (topics[i : i + 2] for i in range(0, len(topics), 2)):
             lines.append([Button(say(selfhelp.topic_name, t), actions.help_topic(t)) for t in pair])
+        if lead:  # the desk first: self-help did not understand the question
+            return Reply(say(selfhelp.unmatched, found), rows(support_row(), *lines))
         lines.append(support_row())
         return Reply(say(selfhelp.intro_for, found), rows(*lines))

@@ -79,12 +79,42 @@ async def test_help_lists_the_commands(harness: BotHarness):
         assert command in text
 
 
-async def test_unknown_text_gets_a_helpful_answer_and_the_menu(harness: BotHarness):
+async def test_a_question_typed_in_the_chat_gets_the_matching_answer(harness: BotHarness):
     await harness.feed(updates.message("我的证书什么时候到期？"))
 
     [reply] = harness.session.sent(SendMessage)
-    assert "没有看懂" in reply.text and "/help" in reply.text
-    assert len(_buttons(reply)) >= 8
+    assert reply.text.startswith("这可能就是您要的答案")
+    assert "有效期满前 3 个月" in reply.text
+    assert [data for _, data in _buttons(reply)] == ["menu:help", "menu:support"]
+    assert "没有看懂" not in reply.text
+
+
+async def test_an_enterprise_contact_asking_how_employees_study_is_told_how(
+    harness: BotHarness,
+):
+    await harness.feed(updates.message("你好，我们公司的员工怎么学习？"))
+
+    text = harness.last_text()
+    assert "统一社会信用代码" in text and "每位员工" in text
+    assert "没有看懂" not in text
+
+
+async def test_an_english_question_is_answered_in_english(harness: BotHarness):
+    await harness.feed(updates.message("How do I pay?", updates.user(language_code="en")))
+
+    text = harness.last_text()
+    assert text.startswith("This may answer your question")
+    assert "An order lasts 30 minutes" in text
+
+
+async def test_words_self_help_cannot_match_lead_to_the_desk_and_the_topics(harness: BotHarness):
+    await harness.feed(updates.message("asdfgh"))
+
+    [reply] = harness.session.sent(SendMessage)
+    assert "客服" in reply.text and "没有看懂" not in reply.text
+    buttons = [data for _, data in _buttons(reply)]
+    assert buttons[0] == "menu:support"  # the desk first: self-help did not understand
+    assert "help:how" in buttons and "help:order" in buttons
 
 
 async def test_a_photo_without_context_is_answered_not_ignored(harness: BotHarness):
