@@ -92,7 +92,8 @@ def study_deadline(paid_at: datetime) -> datetime:
 
 
 def format_yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+    """For people to read: ¥6,900.00 (what a provider is sent is its own format)."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 class PaymentProvider(Protocol):

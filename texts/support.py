@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 
 from domain.enrolment import EnrolmentState
-from domain.support import Eligibility
+from domain.payment import OrderStatus, format_yuan
+from domain.support import ApplicationKind, ApplicationStatus, Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
 from texts.enrolment import cert_type_name, desk, masked_number, state_name
@@ -35,7 +37,7 @@ def card(card: TraineeCard) -> str:
             phone=card.phone or "—",
         ),
         _("Language: {locale} · desk: {desk}").format(
-            locale=card.locale or "zh_CN", desk=desk(card.track)
+            locale=language_name(card.locale), desk=desk(card.track)
         ),
     ]
     if card.enterprise:
@@ -49,24 +51,93 @@ def card(card: TraineeCard) -> str:
     for number, status, amount in card.orders:
         lines.append(
             _("Order {number}: {status}, ¥{amount}").format(
-                number=number, status=status, amount=f"{amount / 100:.2f}"
+                number=number, status=order_status_name(status), amount=format_yuan(amount)
             )
         )
     for application_id, kind, status in card.applications:
         lines.append(
             _("Application #{id}: {kind}, {status}").format(
-                id=application_id, kind=kind, status=status
+                id=application_id, kind=kind_name(kind), status=application_status_name(status)
             )
         )
     if card.recent_cases:
         lines.append(
-            _("Recent checks that failed: {cases}").format(cases=", ".join(card.recent_cases))
+            _("Recent checks that failed: {cases}").format(
+                cases=", ".join(case_name(code) for code in card.recent_cases)
+            )
         )
     return "\n".join(lines)
 
 
-def case_note(code: str) -> str:
-    return _("The trainee asked for help after this check failed: {code}").format(code=code)
+def language_name(locale: str | None) -> str:
+    return {"en": _("English")}.get(locale or "", _("Chinese"))
+
+
+def kind_name(kind: str) -> str:
+    return {
+        ApplicationKind.EXTENSION: _("extension"),
+        ApplicationKind.MAKEUP: _("make-up exam"),
+    }.get(ApplicationKind(kind), kind)
+
+
+def application_status_name(status: str) -> str:
+    return {
+        ApplicationStatus.PENDING: _("waiting for a decision"),
+        ApplicationStatus.APPROVED: _("approved"),
+        ApplicationStatus.REJECTED: _("rejected"),
+    }[ApplicationStatus(status)]
+
+
+def order_status_name(status: str) -> str:
+    return {
+        OrderStatus.PENDING: _("waiting for payment"),
+        OrderStatus.PAID: _("paid"),
+        OrderStatus.EXPIRED: _("expired"),
+        OrderStatus.CLOSED: _("closed"),
+    }[OrderStatus(status)]
+
+
+def case_name(code: str) -> str:
+    """What a support case is about, for staff: never the internal code."""
+    return {
+        "enrolment_help": _("help with enrolling"),
+        "contact_not_own": _("shared a contact that was not their own"),
+        "person_not_found": _("ID number not in the registry"),
+        "name_mismatch": _("name does not match the registry"),
+        "phone_mismatch": _("phone differs from the registry's"),
+        "person_bound_elsewhere": _("ID number already linked to another account"),
+        "account_bound_elsewhere": _("account already linked to another person"),
+        "enterprise_not_found": _("credit code not in the registry"),
+        "enterprise_phone_mismatch": _("phone is not the enterprise contact's in the registry"),
+        "rebind_request": _("asks to move their ID number to this account"),
+        "category_correction": _("certificate category is wrong"),
+        "not_bound": _("not yet identified"),
+        "not_enterprise_contact": _("not an enterprise contact"),
+        "certificate_not_found": _("certificate not found"),
+    }.get(code, _("a check that failed"))
+
+
+def case_details(details: Mapping[str, object]) -> str:
+    """The case's facts (already masked where personal), labelled in the staff's language."""
+    labels = {
+        "id_number": _("ID"),
+        "phone": _("phone"),
+        "certificate": _("certificate"),
+        "category": _("category"),
+        "ticket": _("case"),
+    }
+    return " · ".join(
+        f"{labels[key]} {escape(str(value))}"
+        for key, value in details.items()
+        if key in labels and value not in (None, "")
+    )
+
+
+def case_note(code: str, details: Mapping[str, object]) -> str:
+    facts = case_details(details)
+    return _("The trainee asked for help after this check failed: {case}").format(
+        case=case_name(code) + (f" ({facts})" if facts else "")
+    )
 
 
 def closed_for_trainee(note: str | None) -> str:
@@ -181,7 +252,7 @@ def no_paid_enrolments() -> str:
 
 
 def send_the_form(kind: str) -> str:
-    what = _("extension") if kind == "extension" else _("make-up exam")
+    what = kind_name(kind)
     return _(
         "Here is the {what} application form. Fill it in (in WPS or Word on your phone, or "
         "print it and take a photo) and send it back here as a file or photo."
@@ -203,7 +274,7 @@ def application_received(application_id: int | str) -> str:
 
 def application_card(application_id: int, kind: str, cert: str) -> str:
     return _("📨 Application #{id}: {kind} for {cert}. Form attached.").format(
-        id=application_id, kind=kind, cert=cert
+        id=application_id, kind=kind_name(kind), cert=cert
     )
 
 

@@ -65,7 +65,9 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     topic = ticket.thread_id
     in_topic = await wait_for(lambda: group_messages(chat, topic))
     texts = " ".join(m.get("text") or "" for m in in_topic)
-    assert "学员卡片" in texts and "person_not_found" in texts
+    # What failed, in the staff's words, never the internal code or Python data.
+    assert "学员卡片" in texts and "身份证号不在省级库中" in texts
+    assert "person_not_found" not in texts and "{" not in texts and "zh_CN" not in texts
     assert registry.id_number(777) not in texts
 
     await chat.send(user, "我的证书明明还在，怎么查不到？")
@@ -180,7 +182,6 @@ async def test_a_flood_of_messages_reaches_the_topic_whole_and_in_order(
     the topic, in the order sent, within the group's 20 messages a minute (the local chat
     enforces Telegram's limits); the trainee is not told that anything was lost or refused."""
     import asyncio
-    import time
 
     user = 100072
     await chat.send(user, "/support", first_name="郑十一", language_code="zh-hans")
@@ -188,13 +189,12 @@ async def test_a_flood_of_messages_reaches_the_topic_whole_and_in_order(
     ticket = await wait_for(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
     await wait_for(lambda: _has(chat, ticket.thread_id, "学员卡片"))
 
-    started = time.perf_counter()
+    # Sent back to back: far faster than the group's 20 a minute, however busy the machine.
     for n in range(40):
         async with chat.http.post(
             f"{chat.api}/users/{user}/send", json={"text": f"第{n:02d}条：工地上的问题"}
         ) as response:
             assert response.status == 200
-    assert time.perf_counter() - started < 2
 
     async def all_arrived() -> str | None:
         texts = "\n".join(m.get("text") or "" for m in await group_messages(chat, ticket.thread_id))

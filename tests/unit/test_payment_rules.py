@@ -72,7 +72,13 @@ def test_whatever_arrives_in_whatever_order_an_order_is_paid_at_most_once(stream
 
 
 def test_money_shows_as_yuan_with_two_decimals():
-    assert [format_yuan(f) for f in (30000, 5, 12345)] == ["300.00", "0.05", "123.45"]
+    assert [format_yuan(f) for f in (30000, 5, 12345, 690000, 123456789)] == [
+        "300.00",
+        "0.05",
+        "123.45",
+        "6,900.00",
+        "1,234,567.89",
+    ]
 
 
 def test_an_order_lasts_30_minutes_and_study_30_days():
