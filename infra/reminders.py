@@ -427,6 +427,14 @@ async def _live_certificates(items: list[dict[str, Any]], now: datetime) -> list
     )
     passed = await _ce_passed(rows)
     current = {row["id"]: row for row in rows}
+    # Enrolled meanwhile (paid, studying, at the exam): the reminder names the step they are
+    # at, not "enrol now".
+    underway = {
+        row["certificate_id"]: row["state"]
+        for row in await models.Enrolment.filter(
+            certificate_id__in=list(current), active_key__isnull=False
+        ).values("certificate_id", "state")
+    }
     today = local_date(now)
     live = []
     for item in items:
@@ -437,7 +445,10 @@ async def _live_certificates(items: list[dict[str, Any]], now: datetime) -> list
             continue  # renewed or corrected: new reminders follow the new date
         if today >= void_date(row["expires_on"]):
             continue
-        live.append(item)
+        fresh = {k: v for k, v in item.items() if k != "state"}
+        if row["id"] in underway:
+            fresh["state"] = underway[row["id"]]
+        live.append(fresh)
     return live
 
 

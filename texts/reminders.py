@@ -136,9 +136,12 @@ def cert_expiry(params: dict[str, Any], now: datetime, essential: bool) -> str:
             "📅 Your {certificate} expires on {expires_on} and its continuing education is not "
             "done yet. Renewal is possible from {window_from} to {window_to}, after a pass."
         )
+    state = params.get("state")
     lines = [
         head.format(**values),
-        _("Enrol and study now: tap 📝 Enrol, or 📋 My status if you have enrolled already."),
+        next_step(EnrolmentState(state))
+        if state
+        else _("Enrol and study now: tap 📝 Enrol, or 📋 My status if you have enrolled already."),
     ]
     if not essential:
         lines.append(_mute_hint())
@@ -197,6 +200,7 @@ def cert_summary(params: dict[str, Any]) -> str:
         _("• {name} · {certificate}: expires on {expires_on}").format(
             name=escape(item["name"]), certificate=_certificate(item), expires_on=item["expires_on"]
         )
+        + (f" · {state_name(EnrolmentState(item['state']))}" if item.get("state") else "")
         for item in items
     ]
     heading = _(

@@ -205,6 +205,21 @@ async def test_the_renewal_window_opening_is_announced_to_the_holder(
     assert "renewal window" in text and window in text
 
 
+async def test_a_holder_who_enrolled_meanwhile_is_told_their_step_not_to_enrol(
+    database, clock: FixedClock, i18n, transport
+):
+    expiry = add_months(TODAY, 3)
+    zhang = await world.trainee(1, expiry)
+    await world.scanner(clock)()  # queued while nothing was enrolled
+    await world.studying(zhang, beijing(TODAY + timedelta(days=20), 12), state="exam")
+
+    await world.sender(i18n, clock, transport)()
+
+    [text] = transport.texts_to(zhang.chat_id)
+    assert "renewal window" in text
+    assert "Next: take the exam." in text and "Enrol and study now" not in text
+
+
 async def test_a_certificate_with_a_ce_pass_gets_no_expiry_reminder(database, clock):
     zhang = await world.trainee(1, add_months(TODAY, 1))
     enrolment = await world.studying(zhang, beijing(TODAY - timedelta(days=10), 12))
