@@ -10,7 +10,10 @@ from aiogram.types import Update
 
 from bot.callbacks import LanguageCallback
 from bot.dispatcher import make_dispatcher
-from domain.accounts import ChatUserId
+from conversation.engine import Conversations
+from conversation.flows.common import Home
+from conversation.flows.home import Start
+from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale
 from infra.metrics import Metrics
 from tests.conftest import STAFF_GROUP_ID, BotHarness
@@ -23,6 +26,10 @@ USER = 100_777
 
 async def broken_choose_language(user_id: ChatUserId, locale: Locale) -> Locale:
     raise ConnectionResetError("the database went away")
+
+
+def no_link(account: ChatAccount) -> tuple[str, int]:
+    raise AssertionError("not asked for")
 
 
 def dispatcher_with(
@@ -62,7 +69,9 @@ async def test_an_update_whose_handler_breaks_is_counted_failed_and_the_user_is_
     harness: BotHarness, i18n: Catalogs
 ):
     metrics = Metrics()
-    dispatcher = dispatcher_with(metrics, harness, i18n, choose_language=broken_choose_language)
+    # The conversation core chooses the language; its flows are built with the broken one.
+    start = Start(home=Home(), choose_language=broken_choose_language, sign_in_link=no_link)
+    dispatcher = dispatcher_with(metrics, harness, i18n, conversations=Conversations([start]))
     click = updates.click(LanguageCallback(locale=Locale.EN).pack(), updates.user(USER))
 
     await dispatcher.feed_update(harness.bot, click)

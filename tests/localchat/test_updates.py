@@ -33,7 +33,7 @@ async def test_get_updates_waits_for_the_next_update_and_returns_as_soon_as_it_c
     chat.send_text(USER, "hello")
     updates = await poll
 
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 4  # not the 5 s timeout, however busy the machine
     assert [u.message.text for u in updates if u.message] == ["hello"]
 
 
