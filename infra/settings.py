@@ -80,6 +80,11 @@ class TelegramSection(BaseModel):
 
 class DatabaseSection(BaseModel):
     url: str | None = None
+    # Seconds any one wait for PostgreSQL may take (a query, a new connection, a free one from
+    # the pool; the server's statement_timeout too): past it, a hung database is an outage
+    # ("temporarily unavailable") instead of a request waiting for the kernel. The app's
+    # queries take milliseconds.
+    timeout: float = Field(default=3, gt=0)
 
     @field_validator("url")
     @classmethod

@@ -555,7 +555,7 @@ async def running(
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer(settings.secret_key())
     pii = Pii.from_signer(signer)
-    database = await open_database(settings.database_url, pii)
+    database = await open_database(settings.database_url, pii, settings.database.timeout)
     if settings.app.demo_data and settings.local_mode:
         await seed_demo_once(clock, settings, pii)
     i18n = make_i18n()

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from infra.db import open_database, tortoise_config
+from infra.db import connection_name, open_database, tortoise_config
 from infra.db.models import ChatUser
 from infra.fsm import DatabaseStorage
+from infra.outages import is_outage
 from tests.support.registry import PII
 
 KEY = StorageKey(bot_id=7000000001, chat_id=100001, user_id=100001)
@@ -69,3 +72,22 @@ async def test_redis_keeps_conversation_state_across_storage_instances(redis_url
     assert await second.get_state(KEY) == "Enrolment:phone"
     assert await second.get_data(KEY) == {"id_number": "masked"}
     await second.close()
+
+
+@pytest.mark.postgres
+async def test_a_query_past_the_database_timeout_is_an_outage_not_a_wait(postgres_url: str):
+    context = await open_database(postgres_url, timeout=0.5)
+    database = connections.get(connection_name(postgres_url))
+    loop = asyncio.get_running_loop()
+    try:
+        _, rows = await database.execute_query("SHOW statement_timeout")
+        assert rows[0]["statement_timeout"] == "500ms"  # the server's own deadline, too
+        started = loop.time()
+        with pytest.raises(Exception) as slow:
+            await database.execute_query("SELECT pg_sleep(5)")
+        assert is_outage(slow.value)  # "temporarily unavailable", not "something went wrong"
+        assert loop.time() - started < 3
+        _, rows = await database.execute_query("SELECT 1 AS one")
+        assert rows[0]["one"] == 1
+    finally:
+        await context.close_connections()
