@@ -20,7 +20,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
@@ -80,7 +79,7 @@ from infra.content import load_banks, load_courses
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
 from infra.exam import ExamConfig, Exams, purge_face_data
-from infra.fsm import DatabaseStorage
+from infra.fsm import DatabaseStorage, SealedRedisStorage
 from infra.i18n import make_i18n
 from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
@@ -455,7 +454,9 @@ def make_storage(settings: Settings, pii: Pii) -> BaseStorage:
     if settings.redis.url:
         # A conversation left half-way (an ID number typed, the phone never shared) does not
         # keep what it holds for ever.
-        return RedisStorage.from_url(settings.redis.url, state_ttl=FSM_TTL, data_ttl=FSM_TTL)
+        return SealedRedisStorage.from_url(
+            settings.redis.url, pii=pii, state_ttl=FSM_TTL, data_ttl=FSM_TTL
+        )
     return DatabaseStorage(pii)
 
 
