@@ -50,6 +50,9 @@ class TelegramSection(BaseModel):
     # Seconds a call to the Bot API may take before it counts as failed (and, for a reply, is
     # tried again: infra/telegram.py). Telegram answers in well under a second.
     request_timeout: float = Field(default=20, gt=0)
+    # Seconds an update being handled stays with its instance unless renewed: after a crash,
+    # how long until another instance (or the restarted one) handles it (bot/inbox.py).
+    inbox_lease_seconds: float = Field(default=30, gt=0)
 
     @field_validator("webhook_url", "api_url")
     @classmethod

@@ -33,8 +33,9 @@ from bot.dispatcher import make_dispatcher
 from bot.exam_notifier import BotExamNotifier
 from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
+from bot.inbox import Inbox, InboxConfig, LocalClaims, RedisClaims, poll
 from bot.notifier import BotPaymentNotifier
-from bot.webhook import WEBHOOK_PATH, LocalClaims, RedisClaims, Webhook
+from bot.webhook import WEBHOOK_PATH, Webhook
 from conversation.engine import Conversations
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
@@ -81,6 +82,7 @@ from infra.demo import seed_demo
 from infra.exam import ExamConfig, Exams, purge_face_data
 from infra.fsm import DatabaseStorage, SealedRedisStorage
 from infra.i18n import make_i18n
+from infra.inbox import TortoiseInbox
 from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
@@ -118,7 +120,7 @@ from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
-from infra.workers import Job, Lease, NoLease, RedisLease, Workers
+from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
@@ -636,18 +638,21 @@ async def running(
     )
     add_study_routes(app, StudyWeb(services.study))
     add_exam_routes(app, services.exams)
+    inbox = Inbox(
+        dispatcher,
+        bot,
+        TortoiseInbox(pii, bot.id),
+        clock,
+        claims=RedisClaims(redis) if redis is not None else LocalClaims(),
+        config=InboxConfig(lease=timedelta(seconds=settings.telegram.inbox_lease_seconds)),
+    )
     webhook: Webhook | None = None
     if settings.telegram.webhook_url:
-        webhook = Webhook(
-            dispatcher,
-            bot,
-            settings.webhook_secret(),
-            claims=RedisClaims(redis) if redis is not None else LocalClaims(),
-        )
+        webhook = Webhook(dispatcher, bot, settings.webhook_secret(), inbox)
         webhook.register(app, path=WEBHOOK_PATH)
         setup_application(app, dispatcher, bot=bot)
     lease: Lease = RedisLease(redis) if redis is not None else NoLease()
-    workers = Workers(services.jobs, lease)
+    workers = Workers([*services.jobs, Job("prune_update_inbox", 3600, inbox.prune)], lease)
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -658,6 +663,8 @@ async def running(
         await bot.set_chat_menu_button(
             menu_button=MenuButtonWebApp(text="学习 Study", web_app=WebAppInfo(url=webapp_url))
         )
+        # Updates a dead instance left unfinished are taken over from the first turn.
+        inbox.start()
         workers.start()
         if webhook is not None:
             # Every instance sets the same webhook; none deletes it on the way out.
@@ -674,7 +681,7 @@ async def running(
             # for good and the bot would go deaf: ask now, while a failure still stops the start.
             await bot.me()
             polling = asyncio.create_task(
-                dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+                poll(bot, inbox, dispatcher.resolve_used_update_types()), name="polling"
             )
         yield Runtime(settings, bot, dispatcher, app, localchat, services, clock)
     finally:
@@ -684,15 +691,9 @@ async def running(
             # web server, the bot session (and the local chat) are still up.
             await webhook.drain(SHUTDOWN_GRACE)
         if polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await polling
-            # aiogram stops fetching but does not wait for updates in flight; let them finish
-            # while the web server (and so the local chat) is still up.
-            in_flight = set(dispatcher._handle_update_tasks)
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)
+            await stop_task(polling)
+        # What is still running after the grace is given back to the inbox, unfinished.
+        await inbox.stop(0 if webhook is not None else SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
         await storage.close()
