@@ -39,7 +39,7 @@ def _pii(settings: Settings) -> Pii:
     from infra.pii import Pii
     from infra.signing import Signer
 
-    return Pii.from_signer(Signer(settings.secret_key()))
+    return Pii.from_signer(Signer(settings.secret_key(), settings.previous_keys()))
 
 
 async def _migrate(settings: Settings) -> None:
