@@ -261,3 +261,38 @@ def test_a_value_no_key_opens_is_named_and_rotate_key_fails(
     asyncio.run(drop_stranger())
     assert main(["rotate-key"]) == 0
     assert "person: 0 of 1500 moved" in capsys.readouterr().out
+
+
+async def test_phones_the_app_changes_while_rotate_key_runs_are_kept_on_postgresql(
+    postgres_url: str, tmp_path: Path
+):
+    """The app runs on the ring during the rotation: a phone it writes while a batch holding
+    that row is being sealed again is not overwritten with the value from before."""
+    data_dir = tmp_path / "var"
+    await seed(postgres_url, data_dir)
+    context = await open_database(postgres_url, RING)
+    try:
+        ids = await models.Person.all().order_by("id").values_list("id", flat=True)
+        changed: dict[int, str] = {}
+
+        async def the_app_changes_phones() -> None:
+            for n, pk in enumerate(ids[::7]):
+                new_phone = f"139{n:08d}"
+                await models.Person.filter(id=pk).update(
+                    phone_hash=RING.digest(new_phone), phone_sealed=RING.seal(new_phone)
+                )
+                changed[pk] = new_phone
+                await asyncio.sleep(0)
+
+        faces = FaceStore(data_dir / "faces", face_key(NEW_KEY), [face_key(OLD_KEY)])
+        outcome, _ = await asyncio.gather(
+            rotate(RING, faces, batch=BATCH), the_app_changes_phones()
+        )
+        assert outcome.ok
+        rows = {row.id: row for row in await models.Person.all()}
+        for pk, new_phone in changed.items():
+            assert NEW.open(rows[pk].phone_sealed) == new_phone
+            assert rows[pk].phone_hash == NEW.digest(new_phone)
+        assert all(NEW.is_current(row.id_number_sealed) for row in rows.values())
+    finally:
+        await context.close_connections()
