@@ -19,9 +19,12 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from infra.db.exam_models import Receipt
 from infra.db.models import DeskQueue, Enterprise, FsmRecord, Person
+from infra.exam import RECEIPT_PURPOSE
 from infra.fsm import SEALED
 from infra.pii import Pii, PiiUnreadable
+from infra.signing import Signer
 from infra.study import FaceStore
 
 BATCH = 200
@@ -135,15 +138,50 @@ async def rotate(
     pii: Pii,
     faces: FaceStore,
     *,
+    signer: Signer | None = None,
     batch: int = BATCH,
     progress: Progress | None = None,
 ) -> Outcome:
-    """Move every sealed value and face file to the current key of `pii` and `faces`."""
+    """Move every sealed value and face file to the current key of `pii` and `faces`; with the
+    `signer`, keep the tag each receipt's QR code was printed with."""
     outcome = Outcome()
     for table in TABLES:
         await _rotate_table(table, pii, batch, outcome, progress)
+    if signer is not None:
+        await _keep_printed_tags(signer, batch, outcome, progress)
     _rotate_faces(faces, batch, outcome, progress)
     return outcome
+
+
+async def _keep_printed_tags(
+    signer: Signer, batch: int, outcome: Outcome, progress: Progress | None
+) -> None:
+    """A receipt without a kept tag was issued under the key being replaced (or, during the
+    rotation, under the new one, whose tag verifies anyway): its tag under the replaced key is
+    what its QR code shows, and what the verification page still accepts once that key is gone.
+    Kept once: the next rotation leaves it as printed."""
+    outcome.count("receipt")
+    total = await Receipt.filter(printed_tag__isnull=True).count()
+    last = 0
+    while True:
+        rows = (
+            await Receipt.filter(printed_tag__isnull=True, id__gt=last).order_by("id").limit(batch)
+        )
+        if not rows or not signer.rotating:
+            break
+        async with in_transaction() as connection:
+            for row in rows:
+                sealed = signer.previous_seal(RECEIPT_PURPOSE, row.number)
+                tag = sealed.rpartition(".")[2] if sealed else None
+                await (
+                    Receipt.filter(id=row.id, printed_tag__isnull=True)
+                    .using_db(connection)
+                    .update(printed_tag=tag)
+                )
+        last = rows[-1].id
+        outcome.count("receipt", seen=len(rows), moved=len(rows))
+        if progress is not None:
+            progress("receipt", outcome.seen["receipt"], total)
 
 
 async def _rotate_table(

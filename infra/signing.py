@@ -95,6 +95,12 @@ class Signer:
         MAC (96 bits: unguessable, and short enough for a QR code a phone reads at a glance)."""
         return f"{value}.{self._mac(purpose, value)[:16]}"
 
+    def previous_seal(self, purpose: str, value: str) -> str | None:
+        """`seal` under the key this one replaced (the first previous key), if any."""
+        if not self._previous:
+            return None
+        return f"{value}.{self._mac(purpose, value, self._previous[0])[:16]}"
+
     def unseal(self, purpose: str, token: str) -> str:
         value, _, tag = token.rpartition(".")
         # Bytes: compare_digest refuses non-ASCII str, and a token is whatever a URL carried.

@@ -162,7 +162,7 @@ async def _rotate_key(settings: Settings, batch: int) -> int:
 
     context = await open_database(settings.database_url, pii)
     try:
-        moved = await rotate(pii, faces, batch=batch, progress=progress)
+        moved = await rotate(pii, faces, signer=signer, batch=batch, progress=progress)
         checked = await verify(pii, faces, batch=batch)
     finally:
         await context.close_connections()

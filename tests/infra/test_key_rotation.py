@@ -19,6 +19,8 @@ from aiogram.fsm.storage.base import StorageKey
 from domain.identifiers import id_check_char
 from domain.registry import Person
 from infra.db import models, open_database
+from infra.db.exam_models import Receipt
+from infra.exam import ExamConfig, Exams
 from infra.fsm import DatabaseStorage
 from infra.key_rotation import rotate
 from infra.pii import Pii
@@ -294,5 +296,56 @@ async def test_phones_the_app_changes_while_rotate_key_runs_are_kept_on_postgres
             assert NEW.open(rows[pk].phone_sealed) == new_phone
             assert rows[pk].phone_hash == NEW.digest(new_phone)
         assert all(NEW.is_current(row.id_number_sealed) for row in rows.values())
+    finally:
+        await context.close_connections()
+
+
+async def test_a_receipt_printed_before_the_rotation_still_verifies_once_the_old_key_is_gone(
+    tmp_path: Path,
+):
+    url = f"sqlite://{tmp_path / 'rotation.sqlite3'}"
+    context = await open_database(url, OLD)
+    try:
+        holder = await models.Person.create(
+            id_number_hash=OLD.digest(id_number(1)),
+            id_number_sealed=OLD.seal(id_number(1)),
+            name="张三",
+        )
+        certificate = await models.Certificate.create(
+            number="C-1", cert_type="B", person=holder, expires_on=date(2027, 1, 1), status="valid"
+        )
+        enrolment = await models.Enrolment.create(
+            certificate=certificate, channel="individual", enrolled_by=1, state="passed"
+        )
+        receipt = await Receipt.create(
+            enrolment=enrolment,
+            number="JJ-2026-000001",
+            score=80,
+            hours=24,
+            passed_at=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+
+        def exams(signer: Signer, pii: Pii) -> Exams:
+            return Exams({}, None, signer, pii, ExamConfig())  # type: ignore[arg-type]
+
+        printed = exams(Signer(OLD_KEY.encode()), OLD).receipt_token(receipt)
+        ring = Signer(NEW_KEY.encode(), [OLD_KEY.encode()])
+        faces = FaceStore(tmp_path / "faces", face_key(NEW_KEY), [face_key(OLD_KEY)])
+        assert (await rotate(RING, faces, signer=ring)).ok
+
+        after = exams(Signer(NEW_KEY.encode()), NEW)
+        assert (await after.verify(printed)).status == "genuine"
+        assert (await after.verify(after.receipt_token(receipt))).status == "genuine"
+        # Only that receipt's own printed tag: not the old key's tag of another number.
+        forged = Signer(OLD_KEY.encode()).seal("receipt", "JJ-2026-000002")
+        assert (await after.verify(forged)).status == "invalid"
+        altered = printed[:-1] + ("A" if printed[-1] != "A" else "B")
+        assert (await after.verify(altered)).status == "invalid"
+        # A second rotation keeps the tag the receipt was printed with.
+        newer = Signer(b"z" * 40, [NEW_KEY.encode()])
+        assert (await rotate(Pii.from_signer(newer), faces, signer=newer)).ok
+        assert (await exams(Signer(b"z" * 40), Pii.from_signer(newer)).verify(printed)).status == (
+            "genuine"
+        )
     finally:
         await context.close_connections()
