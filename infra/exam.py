@@ -492,12 +492,14 @@ class Exams:
         enrolment.ended_at = now
         await enrolment.save(update_fields=["state", "active_key", "ended_at"])
         course = self.study.courses[CertType(enrolment.certificate.cert_type)]
+        number = f"JJ{local_date(now):%Y%m%d}{enrolment.id:06d}"
         receipt = await Receipt.create(
             enrolment_id=enrolment.id,
-            number=f"JJ{local_date(now):%Y%m%d}{enrolment.id:06d}",
+            number=number,
             score=value,
             hours=class_hours(sum(lesson.required_minutes for lesson in course.lessons)),
             passed_at=now,
+            printed_tag=self._signer.seal(RECEIPT_PURPOSE, number).rpartition(".")[2],
         )
         return receipt.id
 
@@ -600,6 +602,10 @@ class Exams:
     # Receipts.
 
     def receipt_token(self, receipt: Receipt) -> str:
+        """Fixed when the receipt is made: the QR code on paper and on screen stay the same
+        across key rotations."""
+        if receipt.printed_tag:
+            return f"{receipt.number}.{receipt.printed_tag}"
         return self._signer.seal(RECEIPT_PURPOSE, receipt.number)
 
     async def receipt(self, receipt_id: int) -> Receipt:

@@ -156,10 +156,10 @@ async def rotate(
 async def _keep_printed_tags(
     signer: Signer, batch: int, outcome: Outcome, progress: Progress | None
 ) -> None:
-    """A receipt without a kept tag was issued under the key being replaced (or, during the
-    rotation, under the new one, whose tag verifies anyway): its tag under the replaced key is
-    what its QR code shows, and what the verification page still accepts once that key is gone.
-    Kept once: the next rotation leaves it as printed."""
+    """Receipts made since migration 0018 carry the tag they were printed with; older ones
+    were made under the key being replaced, so its tag is what their QR code shows, and what
+    the verification page still accepts once that key is gone. Kept once: the next rotation
+    leaves it as printed."""
     outcome.count("receipt")
     total = await Receipt.filter(printed_tag__isnull=True).count()
     last = 0

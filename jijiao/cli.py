@@ -167,7 +167,8 @@ async def _rotate_key(settings: Settings, batch: int) -> int:
     finally:
         await context.close_connections()
     for table, count in moved.moved.items():
-        print(f"rotate-key: {table}: {count} of {moved.seen[table]} moved to the new key")
+        done = "printed tags kept" if table == "receipt" else "moved to the new key"
+        print(f"rotate-key: {table}: {count} of {moved.seen[table]} {done}")
     if not checked.ok:
         for table, keys in checked.failed.items():
             shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
