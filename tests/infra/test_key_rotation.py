@@ -24,10 +24,13 @@ from infra.exam import ExamConfig, Exams
 from infra.fsm import DatabaseStorage
 from infra.key_rotation import rotate
 from infra.pii import Pii
+from infra.registry_import import import_registry
 from infra.repositories.registry import TortoiseRegistry
 from infra.signing import Signer
 from infra.study import FaceStore
 from jijiao.cli import main
+from tests.infra.test_pii_at_rest import ROSTER, write_roster
+from tests.support.clock import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_KEY, NEW_KEY, LOST_KEY = "o" * 40, "n" * 40, "x" * 40
@@ -347,5 +350,28 @@ async def test_a_receipt_printed_before_the_rotation_still_verifies_once_the_old
         assert (await exams(Signer(b"z" * 40), Pii.from_signer(newer)).verify(printed)).status == (
             "genuine"
         )
+    finally:
+        await context.close_connections()
+
+
+async def test_a_roster_imported_half_way_through_a_rotation_updates_people_and_adds_none(
+    tmp_path: Path,
+):
+    """Rows still under the old key are found by their old digest: the import updates them
+    rather than adding the same people again under the new one."""
+    url = f"sqlite://{tmp_path / 'rotation.sqlite3'}"
+    context = await open_database(url, OLD)
+    try:
+        await import_registry(
+            write_roster(tmp_path / "a.csv", ROSTER), pii=OLD, clock=FixedClock(), source="cli"
+        )
+        changed = [{**ROSTER[0], "手机号": "13811111111"}, *ROSTER[1:]]
+        report = await import_registry(
+            write_roster(tmp_path / "b.csv", changed), pii=RING, clock=FixedClock(), source="cli"
+        )
+        assert (report.new, report.updated, report.unchanged) == (0, 1, 2)
+        assert await models.Person.all().count() == 3
+        found = await TortoiseRegistry(RING).person(ROSTER[0]["身份证号"])
+        assert found is not None and found.phone == "13811111111"
     finally:
         await context.close_connections()
