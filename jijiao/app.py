@@ -566,6 +566,13 @@ async def running(
     provider = make_payment_provider(settings)
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer(settings.secret_key(), settings.previous_keys())
+    if signer.rotating:
+        # A reminder, not a problem: an old key left in the ring keeps old sessions valid.
+        log.warning(
+            "SECURITY_PREVIOUS_KEYS holds %d old key(s): finish with `jijiao rotate-key`, then "
+            "remove them (docs/operations.md)",
+            len(settings.previous_keys()),
+        )
     pii = Pii.from_signer(signer)
     database = await open_database(settings.database_url, pii)
     if settings.app.demo_data and settings.local_mode:
