@@ -143,7 +143,7 @@ async def _seed_demo(settings: Settings) -> int:
 async def _rotate_key(settings: Settings, batch: int) -> int:
     from infra.db import open_database
     from infra.key_rotation import rotate, verify
-    from infra.pii import Pii
+    from infra.pii import Pii, PiiUnreadable
     from infra.signing import Signer
     from infra.study import FaceStore
 
@@ -160,7 +160,15 @@ async def _rotate_key(settings: Settings, batch: int) -> int:
     def progress(table: str, done: int, total: int) -> None:
         print(f"rotate-key: {table} {done}/{total}", flush=True)
 
-    context = await open_database(settings.database_url, pii)
+    try:
+        context = await open_database(settings.database_url, pii)
+    except PiiUnreadable:
+        print(
+            "jijiao: rotate-key: the registry opens with no key of the ring: put the key it was "
+            "sealed with in SECURITY_PREVIOUS_KEYS (the new one in SECURITY_SECRET_KEY)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         moved = await rotate(pii, faces, signer=signer, batch=batch, progress=progress)
         checked = await verify(pii, faces, batch=batch)

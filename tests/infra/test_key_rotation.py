@@ -250,6 +250,12 @@ def test_a_value_no_key_opens_is_named_and_rotate_key_fails(
         if name not in ("SECURITY_SECRET_KEY", "SECURITY_PREVIOUS_KEYS"):
             monkeypatch.delenv(name)
 
+    # The old key forgotten: one line saying which setting to fill, no traceback, nothing moved.
+    monkeypatch.delenv("SECURITY_PREVIOUS_KEYS")
+    assert main(["rotate-key"]) == 1
+    assert "put the key it was sealed with in SECURITY_PREVIOUS_KEYS" in capsys.readouterr().err
+    monkeypatch.setenv("SECURITY_PREVIOUS_KEYS", OLD_KEY)
+
     assert main(["rotate-key"]) == 1
     printed = capsys.readouterr()
     assert f"enterprise: 1 do not open with SECURITY_SECRET_KEY alone ({stranger})" in printed.err
