@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -299,7 +299,13 @@ def build_services(
 
     faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
     exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
-    study_service = make_study(study or StudySection(), faces, data_dir, signer.key_for("faces"))
+    study_service = make_study(
+        study or StudySection(),
+        faces,
+        data_dir,
+        signer.key_for("faces"),
+        signer.previous_keys_for("faces"),
+    )
     exam = exam or ExamSection()
     exams = Exams(
         load_banks(),
@@ -397,11 +403,17 @@ def build_reminders(
     return handlers, jobs
 
 
-def make_study(config: StudySection, faces: LazyFaces, data_dir: Path, key: bytes) -> Study:
+def make_study(
+    config: StudySection,
+    faces: LazyFaces,
+    data_dir: Path,
+    key: bytes,
+    previous_keys: Sequence[bytes] = (),
+) -> Study:
     return Study(
         load_courses(),
         faces,
-        FaceStore(data_dir / "faces", key),
+        FaceStore(data_dir / "faces", key, previous_keys),
         StudyConfig(
             minutes_scale=config.minutes_scale,
             heartbeat=timedelta(seconds=config.heartbeat_seconds),
@@ -556,7 +568,14 @@ async def running(
     # keep the process from exiting).
     provider = make_payment_provider(settings)
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
-    signer = Signer(settings.secret_key())
+    signer = Signer(settings.secret_key(), settings.previous_keys())
+    if signer.rotating:
+        # A reminder, not a problem: an old key left in the ring keeps old sessions valid.
+        log.warning(
+            "SECURITY_PREVIOUS_KEYS holds %d old key(s): finish with `jijiao rotate-key`, then "
+            "remove them (docs/operations.md)",
+            len(settings.previous_keys()),
+        )
     pii = Pii.from_signer(signer)
     database = await open_database(settings.database_url, pii, settings.database.timeout)
     if settings.app.demo_data and settings.local_mode:
