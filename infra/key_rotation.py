@@ -20,7 +20,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from infra.db.exam_models import Receipt
-from infra.db.models import DeskQueue, Enterprise, FsmRecord, Person
+from infra.db.models import DeskQueue, Enterprise, FsmRecord, Person, UpdateInbox
 from infra.exam import RECEIPT_PURPOSE
 from infra.fsm import SEALED
 from infra.pii import Pii, PiiUnreadable
@@ -131,6 +131,15 @@ TABLES = (
     ),
     _Table(DeskQueue, "id", _desk_reseal, lambda row, pii: pii.is_current(row.text_sealed or "")),
     _Table(FsmRecord, "key", _fsm_reseal, _fsm_current),
+    # Updates waiting to be handled, and those kept for a while to recognise a redelivery.
+    _Table(
+        UpdateInbox,
+        "id",
+        lambda row, pii: None
+        if pii.is_current(row.payload_sealed)
+        else {"payload_sealed": pii.seal(pii.open(row.payload_sealed))},
+        lambda row, pii: pii.is_current(row.payload_sealed),
+    ),
 )
 
 

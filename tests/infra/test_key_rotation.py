@@ -96,6 +96,16 @@ async def seed(url: str, data_dir: Path) -> None:
             await storage.set_data(fsm_key(user), {"id_number": id_number(user % 1000)})
         # Written before conversation data was sealed: sealed by the rotation too.
         await models.FsmRecord.create(key="plain", state=None, data={"page": 2})
+        # A Telegram update stored before it was handled: a trainee typed an ID number.
+        for n in range(3):
+            await models.UpdateInbox.create(
+                bot_id=7,
+                update_id=n,
+                payload_sealed=OLD.seal(json.dumps({"update_id": n, "text": id_number(n)})),
+                received_at=datetime(2026, 12, 1, tzinfo=UTC),
+                claimed_by="gone",
+                claimed_until=datetime(2026, 12, 1, tzinfo=UTC),
+            )
     finally:
         await context.close_connections()
     store = FaceStore(data_dir / "faces", face_key(OLD_KEY))
@@ -191,6 +201,10 @@ async def _killed_half_way_and_run_again(url: str, data_dir: Path) -> None:
         storage = DatabaseStorage(NEW)
         for user in TRAINEES:
             assert await storage.get_data(fsm_key(user)) == {"id_number": id_number(user % 1000)}
+        updates = await models.UpdateInbox.all().order_by("update_id")
+        assert [json.loads(NEW.open(u.payload_sealed))["text"] for u in updates] == [
+            id_number(n) for n in range(3)
+        ]
         plain = await models.FsmRecord.get(key="plain")
         assert "page" not in json.dumps(plain.data)
         assert json.loads(NEW.open(plain.data["_sealed"])) == {"page": 2}

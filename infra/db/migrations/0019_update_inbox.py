@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('jijiao', '0016_enrolment_ended_at')]
+    dependencies = [('jijiao', '0018_receipt_printed_tag')]
 
     initial = False
 
