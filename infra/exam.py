@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hmac
 import logging
 import random
 import weakref
@@ -404,9 +405,7 @@ class Exams:
         row = await ExamAttempt.get(id=attempt_id)
         log.info("exam attempt %s %s with %s (%s)", attempt_id, status.value, value, identity)
         if failed is not None:
-            await self.study.hold_for_staff(
-                row.chat_user_id, row.enrolment_id, row.id, failed, now
-            )
+            await self.study.hold_for_staff(row.chat_user_id, row.enrolment_id, row.id, failed, now)
             if self.notifier is not None:
                 await self._notify(self.notifier.held(row.chat_user_id, _attempt(row)))
         closed = Closed(_attempt(row), passes(value) and identity is Identity.CONFIRMED, receipt_id)
@@ -493,12 +492,14 @@ class Exams:
         enrolment.ended_at = now
         await enrolment.save(update_fields=["state", "active_key", "ended_at"])
         course = self.study.courses[CertType(enrolment.certificate.cert_type)]
+        number = f"JJ{local_date(now):%Y%m%d}{enrolment.id:06d}"
         receipt = await Receipt.create(
             enrolment_id=enrolment.id,
-            number=f"JJ{local_date(now):%Y%m%d}{enrolment.id:06d}",
+            number=number,
             score=value,
             hours=class_hours(sum(lesson.required_minutes for lesson in course.lessons)),
             passed_at=now,
+            printed_tag=self._signer.seal(RECEIPT_PURPOSE, number).rpartition(".")[2],
         )
         return receipt.id
 
@@ -601,6 +602,10 @@ class Exams:
     # Receipts.
 
     def receipt_token(self, receipt: Receipt) -> str:
+        """Fixed when the receipt is made: the QR code on paper and on screen stay the same
+        across key rotations."""
+        if receipt.printed_tag:
+            return f"{receipt.number}.{receipt.printed_tag}"
         return self._signer.seal(RECEIPT_PURPOSE, receipt.number)
 
     async def receipt(self, receipt_id: int) -> Receipt:
@@ -620,11 +625,19 @@ class Exams:
         try:
             number = self._signer.unseal(RECEIPT_PURPOSE, token)
         except BadToken:
-            return Verification("invalid")
+            number, _, tag = token.rpartition(".")
+            printed = True
+        else:
+            printed = False
         receipt = await Receipt.get_or_none(number=number).select_related(
             "enrolment__certificate__person"
         )
         if receipt is None:
+            return Verification("invalid")
+        # Not signed by a key of the ring: genuine only as the tag printed under a retired key.
+        if printed and not (
+            receipt.printed_tag and hmac.compare_digest(tag.encode(), receipt.printed_tag.encode())
+        ):
             return Verification("invalid")
         return Verification(
             "revoked" if receipt.revoked_at else "genuine",

@@ -20,6 +20,7 @@ OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,  # 57P03: the server is starting up or shutting down
     asyncpg.AdminShutdownError,  # 57P01: a restart ended our session
     asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.QueryCanceledError,  # 57014: past the server's statement_timeout (DATABASE_TIMEOUT)
     redis_errors.ConnectionError,  # BusyLoadingError (Redis loading its data) included
     redis_errors.TimeoutError,
 )

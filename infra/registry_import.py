@@ -721,9 +721,10 @@ class _Store:
         if not keys:
             return
         pii = self.pii
-        # Found by their digests; a phone is compared with the opened seal, since a new seal
-        # of the same phone never reads the same.
-        by_digest = {pii.digest(key): key for key in keys}
+        # Found by their digests (under every key of the ring: a row may predate a rotation);
+        # a phone is compared with the opened seal, since a new seal of the same phone never
+        # reads the same.
+        by_digest = {digest: key for key in keys for digest in pii.digests(key)}
         changed = []
         for person in await Person.filter(id_number_hash__in=list(by_digest)).using_db(db):
             id_number = by_digest[person.id_number_hash]

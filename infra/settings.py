@@ -50,6 +50,9 @@ class TelegramSection(BaseModel):
     # Seconds a call to the Bot API may take before it counts as failed (and, for a reply, is
     # tried again: infra/telegram.py). Telegram answers in well under a second.
     request_timeout: float = Field(default=20, gt=0)
+    # Seconds an update being handled stays with its instance unless renewed: after a crash,
+    # how long until another instance (or the restarted one) handles it (bot/inbox.py).
+    inbox_lease_seconds: float = Field(default=30, gt=0)
 
     @field_validator("webhook_url", "api_url")
     @classmethod
@@ -80,6 +83,11 @@ class TelegramSection(BaseModel):
 
 class DatabaseSection(BaseModel):
     url: str | None = None
+    # Seconds any one wait for PostgreSQL may take (a query, a new connection, a free one from
+    # the pool; the server's statement_timeout too): past it, a hung database is an outage
+    # ("temporarily unavailable") instead of a request waiting for the kernel. The app's
+    # queries take milliseconds.
+    timeout: float = Field(default=3, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -161,6 +169,10 @@ WECHAT_FIELDS = (
 
 class SecuritySection(BaseModel):
     secret_key: SecretStr | None = None
+    # During a key rotation (docs/operations.md): the keys SECURITY_SECRET_KEY replaced, comma
+    # separated. They still open what they sealed and verify what they signed; nothing new is
+    # sealed or signed with them.
+    previous_keys: SecretStr | None = None
 
 
 class ReminderSection(BaseModel):
@@ -270,6 +282,12 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return path.read_text().strip().encode()
 
+    def previous_keys(self) -> list[bytes]:
+        keys = self.security.previous_keys
+        if keys is None:
+            return []
+        return [key.strip().encode() for key in keys.get_secret_value().split(",") if key.strip()]
+
 
 class SettingsError(Exception):
     def __init__(self, name: str, problem: str) -> None:
@@ -288,6 +306,8 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(name, error["msg"]) from None
     if not settings.local_mode and settings.security.secret_key is None:
         raise SettingsError("SECURITY_SECRET_KEY", "is required when TELEGRAM_BOT_TOKEN is set")
+    if any(len(key) < 16 for key in settings.previous_keys()):
+        raise SettingsError("SECURITY_PREVIOUS_KEYS", "every key must be at least 16 bytes")
     if settings.local_mode and not _loopback(settings.web.host):
         raise SettingsError(
             "WEB_HOST",

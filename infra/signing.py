@@ -2,6 +2,10 @@
 
 A token is `base64url(json payload) . base64url(hmac-sha256)`; the purpose is part of the MAC so
 a token made for one use is worthless for another.
+
+A key ring: the current key signs and derives every key that seals; the previous keys (during a
+rotation, docs/operations.md) only verify and open. A token carries no key id: its MAC is
+checked against each key in turn, so tokens issued before the rotation need nothing new.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,14 +32,29 @@ def _unb64(text: str) -> bytes:
 
 
 class Signer:
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
+    def __init__(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        if any(len(key) < 16 for key in (secret, *previous)):
             raise ValueError("the signing secret must be at least 16 bytes")
         self._secret = secret
+        # The current key again among the previous ones would only cost a second MAC.
+        self._previous = tuple(dict.fromkeys(key for key in previous if key != secret))
 
-    def _mac(self, purpose: str, body: str) -> str:
-        digest = hmac.new(self._secret, f"{purpose}\n{body}".encode(), hashlib.sha256).digest()
+    @property
+    def rotating(self) -> bool:
+        return bool(self._previous)
+
+    def current_only(self) -> Signer:
+        """The ring without its previous keys: what is left once a rotation is over."""
+        return Signer(self._secret)
+
+    def _mac(self, purpose: str, body: str, secret: bytes | None = None) -> str:
+        digest = hmac.new(
+            secret or self._secret, f"{purpose}\n{body}".encode(), hashlib.sha256
+        ).digest()
         return _b64(digest)
+
+    def _macs(self, purpose: str, body: str) -> list[bytes]:
+        return [self._mac(purpose, body, key).encode() for key in (self._secret, *self._previous)]
 
     def sign(self, purpose: str, payload: dict[str, Any], *, now: datetime, ttl: int) -> str:
         body = _b64(
@@ -46,7 +66,9 @@ class Signer:
 
     def unsign(self, purpose: str, token: str, *, now: datetime) -> dict[str, Any]:
         body, _, mac = token.partition(".")
-        if not mac or not hmac.compare_digest(mac.encode(), self._mac(purpose, body).encode()):
+        if not mac or not any(
+            hmac.compare_digest(mac.encode(), known) for known in self._macs(purpose, body)
+        ):
             raise BadToken("signature")
         try:
             payload = json.loads(_unb64(body))
@@ -58,17 +80,32 @@ class Signer:
 
     def key_for(self, purpose: str) -> bytes:
         """A key for another use (encrypting files), derived so it is not the signing key."""
-        return hmac.new(self._secret, f"key\n{purpose}".encode(), hashlib.sha256).digest()
+        return self._derive(self._secret, purpose)
+
+    def previous_keys_for(self, purpose: str) -> list[bytes]:
+        """The same derivation from each previous key: they open what they sealed, nothing new."""
+        return [self._derive(key, purpose) for key in self._previous]
+
+    @staticmethod
+    def _derive(secret: bytes, purpose: str) -> bytes:
+        return hmac.new(secret, f"key\n{purpose}".encode(), hashlib.sha256).digest()
 
     def seal(self, purpose: str, value: str) -> str:
         """A token that never expires, for a printed QR code: `value.tag`, the tag a truncated
         MAC (96 bits: unguessable, and short enough for a QR code a phone reads at a glance)."""
         return f"{value}.{self._mac(purpose, value)[:16]}"
 
+    def previous_seal(self, purpose: str, value: str) -> str | None:
+        """`seal` under the key this one replaced (the first previous key), if any."""
+        if not self._previous:
+            return None
+        return f"{value}.{self._mac(purpose, value, self._previous[0])[:16]}"
+
     def unseal(self, purpose: str, token: str) -> str:
         value, _, tag = token.rpartition(".")
         # Bytes: compare_digest refuses non-ASCII str, and a token is whatever a URL carried.
-        expected = self._mac(purpose, value)[:16].encode()
-        if not value or not hmac.compare_digest(tag.encode(), expected):
+        if not value or not any(
+            hmac.compare_digest(tag.encode(), known[:16]) for known in self._macs(purpose, value)
+        ):
             raise BadToken("signature")
         return value

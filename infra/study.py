@@ -17,14 +17,14 @@ import logging
 import random
 import shutil
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -93,16 +93,27 @@ class StudyConfig:
         return self.check_interval + self.check_answer + self.max_gap
 
 
+REKEYING = ".rekeying"
+
+
+def _fernet(key: bytes) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"faces\n" + key).digest()))
+
+
 class FaceStore:
     """One folder per trainee under APP_DATA_DIR/faces; files only, so deleting the folder is
     deleting every copy. With a key (the app derives one from SECURITY_SECRET_KEY) every file is
-    encrypted at rest (Fernet: AES-128-CBC with an HMAC); a copied disk shows no face."""
+    encrypted at rest (Fernet: AES-128-CBC with an HMAC); a copied disk shows no face. The
+    previous keys of a rotation still open files; `reseal` moves one to the current key."""
 
-    def __init__(self, root: Path, key: bytes | None = None) -> None:
+    def __init__(
+        self, root: Path, key: bytes | None = None, previous: Sequence[bytes] = ()
+    ) -> None:
         self.root = root
-        self._fernet = (
-            Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"faces\n" + key).digest()))
-            if key is not None
+        self._fernet = _fernet(key) if key is not None else None
+        self._ring = (
+            MultiFernet([self._fernet, *(_fernet(old) for old in previous)])
+            if self._fernet is not None
             else None
         )
 
@@ -119,7 +130,51 @@ class FaceStore:
 
     def read(self, path: str | Path) -> bytes:
         data = Path(path).read_bytes()
-        return self._fernet.decrypt(data) if str(path).endswith(".enc") and self._fernet else data
+        return self._ring.decrypt(data) if str(path).endswith(".enc") and self._ring else data
+
+    def sealed_files(self) -> Iterator[Path]:
+        yield from sorted(self.root.glob("*/**/*.enc"))
+
+    def opens_with_current_key(self, path: Path) -> bool:
+        if self._fernet is None:
+            return True
+        try:
+            self._fernet.decrypt(path.read_bytes())
+        except InvalidToken:
+            return False
+        return True
+
+    def reseal(self, path: Path) -> bool:
+        """Encrypt one file again under the current key; False when it already was. The new
+        file replaces the old in one rename, so a kill leaves the one or the other, whole. A
+        file the app wrote meanwhile (a new photo) is left as written: it has the new key."""
+        if self._ring is None or self._fernet is None:
+            return False
+        data = path.read_bytes()
+        try:
+            self._fernet.decrypt(data)
+            return False
+        except InvalidToken:
+            pass
+        plain = self._ring.decrypt(data)
+        partial = path.with_name(path.name + REKEYING)
+        partial.write_bytes(self._fernet.encrypt(plain))
+        try:
+            unchanged = path.read_bytes() == data
+        except FileNotFoundError:  # deleted meanwhile (the trainee's request, the purge)
+            unchanged = False
+        if not unchanged:
+            partial.unlink(missing_ok=True)
+            return False
+        partial.replace(path)
+        return True
+
+    def drop_partial_reseals(self) -> int:
+        """What a killed `reseal` left: the original is still in place, whole."""
+        left = list(self.root.glob(f"*/**/*{REKEYING}"))
+        for path in left:
+            path.unlink(missing_ok=True)
+        return len(left)
 
     def save(self, user_id: int, photo: bytes, embedding: np.ndarray) -> tuple[Path, Path]:
         folder = self.folder(user_id)
@@ -752,9 +807,7 @@ class Study:
             return CheckOutcome(CheckResult.PENDING, refused.code.value, None)
         if frames.after is None:
             return await self.answer_check(user_id, check_id, frames.before, now)
-        return await self.answer_check(
-            user_id, check_id, frames.after, now, before=frames.before
-        )
+        return await self.answer_check(user_id, check_id, frames.after, now, before=frames.before)
 
     async def ask_staff(self, user_id: int, check_id: int, now: datetime) -> bool:
         """No camera in the Mini App and no video either: the check goes to staff, with the

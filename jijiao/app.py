@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
@@ -34,8 +33,9 @@ from bot.dispatcher import make_dispatcher
 from bot.exam_notifier import BotExamNotifier
 from bot.face_reviews import FaceReviewDesk
 from bot.handlers.broadcast import BroadcastReporter
+from bot.inbox import Inbox, InboxConfig, LocalClaims, RedisClaims, poll
 from bot.notifier import BotPaymentNotifier
-from bot.webhook import WEBHOOK_PATH, LocalClaims, RedisClaims, Webhook
+from bot.webhook import WEBHOOK_PATH, Webhook
 from conversation.engine import Conversations
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
@@ -80,8 +80,9 @@ from infra.content import load_banks, load_courses
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
 from infra.exam import ExamConfig, Exams, purge_face_data
-from infra.fsm import DatabaseStorage
+from infra.fsm import DatabaseStorage, SealedRedisStorage
 from infra.i18n import make_i18n
+from infra.inbox import TortoiseInbox
 from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.sandbox import SandboxProvider
@@ -119,7 +120,7 @@ from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
-from infra.workers import Job, Lease, NoLease, RedisLease, Workers
+from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
@@ -298,7 +299,13 @@ def build_services(
 
     faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
     exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
-    study_service = make_study(study or StudySection(), faces, data_dir, signer.key_for("faces"))
+    study_service = make_study(
+        study or StudySection(),
+        faces,
+        data_dir,
+        signer.key_for("faces"),
+        signer.previous_keys_for("faces"),
+    )
     exam = exam or ExamSection()
     exams = Exams(
         load_banks(),
@@ -396,11 +403,17 @@ def build_reminders(
     return handlers, jobs
 
 
-def make_study(config: StudySection, faces: LazyFaces, data_dir: Path, key: bytes) -> Study:
+def make_study(
+    config: StudySection,
+    faces: LazyFaces,
+    data_dir: Path,
+    key: bytes,
+    previous_keys: Sequence[bytes] = (),
+) -> Study:
     return Study(
         load_courses(),
         faces,
-        FaceStore(data_dir / "faces", key),
+        FaceStore(data_dir / "faces", key, previous_keys),
         StudyConfig(
             minutes_scale=config.minutes_scale,
             heartbeat=timedelta(seconds=config.heartbeat_seconds),
@@ -455,7 +468,9 @@ def make_storage(settings: Settings, pii: Pii) -> BaseStorage:
     if settings.redis.url:
         # A conversation left half-way (an ID number typed, the phone never shared) does not
         # keep what it holds for ever.
-        return RedisStorage.from_url(settings.redis.url, state_ttl=FSM_TTL, data_ttl=FSM_TTL)
+        return SealedRedisStorage.from_url(
+            settings.redis.url, pii=pii, state_ttl=FSM_TTL, data_ttl=FSM_TTL
+        )
     return DatabaseStorage(pii)
 
 
@@ -553,9 +568,16 @@ async def running(
     # keep the process from exiting).
     provider = make_payment_provider(settings)
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
-    signer = Signer(settings.secret_key())
+    signer = Signer(settings.secret_key(), settings.previous_keys())
+    if signer.rotating:
+        # A reminder, not a problem: an old key left in the ring keeps old sessions valid.
+        log.warning(
+            "SECURITY_PREVIOUS_KEYS holds %d old key(s): finish with `jijiao rotate-key`, then "
+            "remove them (docs/operations.md)",
+            len(settings.previous_keys()),
+        )
     pii = Pii.from_signer(signer)
-    database = await open_database(settings.database_url, pii)
+    database = await open_database(settings.database_url, pii, settings.database.timeout)
     if settings.app.demo_data and settings.local_mode:
         await seed_demo_once(clock, settings, pii)
     i18n = make_i18n()
@@ -635,18 +657,21 @@ async def running(
     )
     add_study_routes(app, StudyWeb(services.study))
     add_exam_routes(app, services.exams)
+    inbox = Inbox(
+        dispatcher,
+        bot,
+        TortoiseInbox(pii, bot.id),
+        clock,
+        claims=RedisClaims(redis) if redis is not None else LocalClaims(),
+        config=InboxConfig(lease=timedelta(seconds=settings.telegram.inbox_lease_seconds)),
+    )
     webhook: Webhook | None = None
     if settings.telegram.webhook_url:
-        webhook = Webhook(
-            dispatcher,
-            bot,
-            settings.webhook_secret(),
-            claims=RedisClaims(redis) if redis is not None else LocalClaims(),
-        )
+        webhook = Webhook(dispatcher, bot, settings.webhook_secret(), inbox)
         webhook.register(app, path=WEBHOOK_PATH)
         setup_application(app, dispatcher, bot=bot)
     lease: Lease = RedisLease(redis) if redis is not None else NoLease()
-    workers = Workers(services.jobs, lease)
+    workers = Workers([*services.jobs, Job("prune_update_inbox", 3600, inbox.prune)], lease)
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -657,6 +682,8 @@ async def running(
         await bot.set_chat_menu_button(
             menu_button=MenuButtonWebApp(text="学习 Study", web_app=WebAppInfo(url=webapp_url))
         )
+        # Updates a dead instance left unfinished are taken over from the first turn.
+        inbox.start()
         workers.start()
         if webhook is not None:
             # Every instance sets the same webhook; none deletes it on the way out.
@@ -673,7 +700,7 @@ async def running(
             # for good and the bot would go deaf: ask now, while a failure still stops the start.
             await bot.me()
             polling = asyncio.create_task(
-                dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False)
+                poll(bot, inbox, dispatcher.resolve_used_update_types()), name="polling"
             )
         yield Runtime(settings, bot, dispatcher, app, localchat, services, clock)
     finally:
@@ -683,15 +710,9 @@ async def running(
             # web server, the bot session (and the local chat) are still up.
             await webhook.drain(SHUTDOWN_GRACE)
         if polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await polling
-            # aiogram stops fetching but does not wait for updates in flight; let them finish
-            # while the web server (and so the local chat) is still up.
-            in_flight = set(dispatcher._handle_update_tasks)
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE)
+            await stop_task(polling)
+        # What is still running after the grace is given back to the inbox, unfinished.
+        await inbox.stop(0 if webhook is not None else SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
         await storage.close()

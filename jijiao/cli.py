@@ -39,7 +39,7 @@ def _pii(settings: Settings) -> Pii:
     from infra.pii import Pii
     from infra.signing import Signer
 
-    return Pii.from_signer(Signer(settings.secret_key()))
+    return Pii.from_signer(Signer(settings.secret_key(), settings.previous_keys()))
 
 
 async def _migrate(settings: Settings) -> None:
@@ -140,6 +140,61 @@ async def _seed_demo(settings: Settings) -> int:
     return 0
 
 
+async def _rotate_key(settings: Settings, batch: int) -> int:
+    from infra.db import open_database
+    from infra.key_rotation import rotate, verify
+    from infra.pii import Pii, PiiUnreadable
+    from infra.signing import Signer
+    from infra.study import FaceStore
+
+    signer = Signer(settings.secret_key(), settings.previous_keys())
+    pii = Pii.from_signer(signer)
+    faces = FaceStore(
+        settings.app.data_dir / "faces",
+        signer.key_for("faces"),
+        signer.previous_keys_for("faces"),
+    )
+    if not signer.rotating:
+        print("rotate-key: SECURITY_PREVIOUS_KEYS is empty: nothing to move, checking only")
+
+    def progress(table: str, done: int, total: int) -> None:
+        print(f"rotate-key: {table} {done}/{total}", flush=True)
+
+    try:
+        context = await open_database(settings.database_url, pii)
+    except PiiUnreadable:
+        print(
+            "jijiao: rotate-key: the registry opens with no key of the ring: put the key it was "
+            "sealed with in SECURITY_PREVIOUS_KEYS (the new one in SECURITY_SECRET_KEY)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        moved = await rotate(pii, faces, signer=signer, batch=batch, progress=progress)
+        checked = await verify(pii, faces, batch=batch)
+    finally:
+        await context.close_connections()
+    for table, count in moved.moved.items():
+        done = "printed tags kept" if table == "receipt" else "moved to the new key"
+        print(f"rotate-key: {table}: {count} of {moved.seen[table]} {done}")
+    if not checked.ok:
+        for table, keys in checked.failed.items():
+            shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
+            print(
+                f"jijiao: rotate-key: {table}: {len(keys)} do not open with SECURITY_SECRET_KEY "
+                f"alone ({shown}). Is every instance running with the new key? Run rotate-key "
+                "again; if they stay, no key of the ring opens them: keep SECURITY_PREVIOUS_KEYS",
+                file=sys.stderr,
+            )
+        return 1
+    print(
+        "rotate-key: verified: every sealed value and face file opens with SECURITY_SECRET_KEY "
+        "alone. Remove SECURITY_PREVIOUS_KEYS once sessions and links signed before have "
+        "expired (docs/operations.md)."
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jijiao",
@@ -175,6 +230,19 @@ def _parser() -> argparse.ArgumentParser:
         help="load the demo registry (idempotent)",
         description="Apply migrations, then write the demo roster (dates relative to today) "
         "to APP_DATA_DIR and import it. Running it again the same day changes nothing.",
+    )
+    rotation = commands.add_parser(
+        "rotate-key",
+        help="move every sealed value and face file to SECURITY_SECRET_KEY",
+        description="With the new key in SECURITY_SECRET_KEY and the old one in "
+        "SECURITY_PREVIOUS_KEYS (the app keeps running on both), seal again every ID number, "
+        "phone, queued support text and conversation record, and encrypt again every face file, "
+        "under the new key, in batches; then check that everything opens with the new key alone. "
+        "Safe to stop and run again: what is done is skipped. Exit status 0 when verified, 1 when "
+        "something still needs an old key. See docs/operations.md.",
+    )
+    rotation.add_argument(
+        "--batch", type=int, default=200, help="rows per transaction (default 200)"
     )
     faces = commands.add_parser(
         "face-verify",
@@ -216,6 +284,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_import_registry(settings, args.file.resolve(), args.json))
     elif args.command == "seed-demo":
         return asyncio.run(_seed_demo(settings))
+    elif args.command == "rotate-key":
+        return asyncio.run(_rotate_key(settings, max(1, args.batch)))
     elif args.command == "face-verify":
         from infra.faces import ModelError, verify_files
 

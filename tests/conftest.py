@@ -19,6 +19,7 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 
@@ -156,11 +157,18 @@ def recording_bot() -> Iterator[tuple[Bot, RecordingSession]]:
 
 
 @pytest.fixture
+def storage() -> BaseStorage:
+    """Where the harness keeps conversation state; a test module may bring the product's."""
+    return MemoryStorage()
+
+
+@pytest.fixture
 async def harness(
     database: str,
     i18n: Catalogs,
     clock: FixedClock,
     recording_bot: tuple[Bot, RecordingSession],
+    storage: BaseStorage,
     tmp_path: Path,
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
@@ -179,6 +187,6 @@ async def harness(
         staff_group_id=STAFF_GROUP_ID,
     )
     dispatcher = make_dispatcher(
-        storage=MemoryStorage(), i18n=i18n, staff_group_id=STAFF_GROUP_ID, **services.handlers
+        storage=storage, i18n=i18n, staff_group_id=STAFF_GROUP_ID, **services.handlers
     )
     return BotHarness(bot, session, dispatcher, services.handlers["accounts"], services)

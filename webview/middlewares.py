@@ -115,11 +115,15 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
             viewer = None
     chosen = None
     language_code = viewer.language_code if viewer else None
+    outage: Exception | None = None
     if viewer is not None:
         try:
             account = await request.app[keys.ACCOUNTS].get(viewer.user_id)  # type: ignore[arg-type]
-        except Exception:  # the page still renders, in the viewer's Telegram language
-            log.warning("could not load the locale of user %s", viewer.user_id, exc_info=True)
+        except Exception as exc:  # a bug: the page still renders, in the Telegram language
+            if is_outage(exc):
+                outage = exc
+            else:
+                log.warning("could not load the locale of user %s", viewer.user_id, exc_info=True)
             account = None
         chosen = account.chosen_locale if account else None
     if request.query.get("lang"):
@@ -131,6 +135,16 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
     request[LOCALE] = locale.value
     i18n = request.app[keys.I18N]
     with i18n.context(), i18n.use_locale(locale.value):
+        if outage is not None:
+            # The page's own queries would only wait out the same deadline again (a hung
+            # database: DATABASE_TIMEOUT): say so now, in the viewer's language.
+            log.warning(
+                "request %s %s: a dependency is unavailable (%s)",
+                request.method,
+                request.path,
+                describe(outage),
+            )
+            return _error_response(request, 503)
         return await handler(request)
 
 

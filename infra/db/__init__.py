@@ -18,6 +18,7 @@ from infra.db.plaintext import (
     scrub,
     seal_plaintext,
 )
+from infra.db.postgres import connection_with_deadline
 from infra.pii import Pii
 
 MODELS = "infra.db.models"
@@ -29,7 +30,9 @@ def connection_name(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite://") else "postgres"
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, timeout: float | None = None) -> dict[str, Any]:
+    """With `timeout`, every wait for PostgreSQL ends after that many seconds (SQLite is a
+    file: it does not hang that way)."""
     name = connection_name(database_url)
     if database_url.startswith("postgresql://"):
         database_url = "postgres://" + database_url.removeprefix("postgresql://")
@@ -37,8 +40,11 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         path = database_url.removeprefix("sqlite://")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    connection: str | dict[str, Any] = database_url
+    if timeout is not None and name == "postgres":
+        connection = connection_with_deadline(database_url, timeout)
     return {
-        "connections": {name: database_url},
+        "connections": {name: connection},
         "apps": {
             "jijiao": {
                 "models": [MODELS, "infra.db.study_models", "infra.db.exam_models"],
@@ -116,14 +122,17 @@ async def ping(database_url: str) -> None:
     await connections.get(connection_name(database_url)).execute_query("SELECT 1")
 
 
-async def open_database(database_url: str, pii: Pii | None = None) -> TortoiseContext:
+async def open_database(
+    database_url: str, pii: Pii | None = None, timeout: float | None = None
+) -> TortoiseContext:
     """Migrate, then connect; the returned context is the one to close. The product passes its
     `pii` (sealing plaintext left by an older version, refusing a key that opens nothing);
-    tests on a fresh database need none."""
+    tests on a fresh database need none. `timeout` bounds every query after the migrations
+    (they, and waiting for another instance's, may take longer)."""
     await apply_migrations(database_url, pii)
     # Global fallback: aiogram and aiohttp run handlers in tasks that may predate this context.
     context = await Tortoise.init(
-        config=tortoise_config(database_url), _enable_global_fallback=True
+        config=tortoise_config(database_url, timeout), _enable_global_fallback=True
     )
     if pii is not None:
         try:

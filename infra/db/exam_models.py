@@ -74,6 +74,10 @@ class Receipt(Model):
     revoked_at = fields.DatetimeField(null=True)
     revoked_by = fields.BigIntField(null=True)
     revoked_reason = fields.TextField(null=True)
+    # The QR code's tag under the key current when the receipt was made (for receipts made
+    # before this column, filled by `jijiao rotate-key`): a printed receipt outlives the key,
+    # which leaves the ring once a rotation is over.
+    printed_tag = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -400,3 +400,27 @@ class Outbox(Model):
     class Meta:
         table = "outbox"
         indexes = (("status", "not_before"), ("broadcast_id",))
+
+
+class UpdateInbox(Model):
+    """A Telegram update, stored before Telegram hears that it arrived (bot/inbox.py): the
+    instance that stored it handles it at once under a lease, and if that instance dies, the
+    lease runs out and any instance handles it. Rows done are kept a while, so a redelivery
+    finds its update already there, then pruned."""
+
+    id = fields.BigIntField(primary_key=True)
+    # Update ids are a bot's own: a new bot token starts another sequence.
+    bot_id = fields.BigIntField()
+    update_id = fields.BigIntField()
+    # The update's JSON, sealed (infra.pii): a trainee's message may hold an ID number.
+    payload_sealed = fields.TextField()
+    received_at = fields.DatetimeField()
+    attempts = fields.IntField(default=1)
+    claimed_by = fields.CharField(max_length=64)
+    claimed_until = fields.DatetimeField()
+    done_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "update_inbox"
+        unique_together = (("bot_id", "update_id"),)
+        indexes = (("done_at", "claimed_until"),)

@@ -112,9 +112,7 @@ def frames_for_check(
         yaws.append((frame, head_yaw(face.landmarks)))
     if not yaws:
         raise FaceRefused(Refusal.NO_FACE)
-    start = next(
-        (n for n, (_, yaw) in enumerate(yaws) if abs(yaw) <= config.max_start_yaw), None
-    )
+    start = next((n for n, (_, yaw) in enumerate(yaws) if abs(yaw) <= config.max_start_yaw), None)
     if start is None:
         raise FaceRefused(Refusal.NOT_FACING_CAMERA)
     before = yaws[start][0]

@@ -94,7 +94,7 @@ class TortoisePaymentStore:
         else:
             query = query.filter(
                 channel=Channel.INDIVIDUAL.value,
-                certificate__person__id_number_hash=self._pii.digest(id_number or ""),
+                certificate__person__id_number_hash__in=self._pii.digests(id_number or ""),
             )
         rows = await query.select_related(
             "certificate__person", "certificate__enterprise"

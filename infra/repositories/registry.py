@@ -50,12 +50,12 @@ class TortoiseRegistry:
         self._pii = pii
 
     async def person(self, id_number: str) -> domain.Person | None:
-        row = await models.Person.get_or_none(id_number_hash=self._pii.digest(id_number))
+        row = await models.Person.filter(id_number_hash__in=self._pii.digests(id_number)).first()
         return person_to_domain(row, self._pii) if row else None
 
     async def certificates_of_person(self, id_number: str) -> list[domain.Certificate]:
         rows = await models.Certificate.filter(
-            person__id_number_hash=self._pii.digest(id_number)
+            person__id_number_hash__in=self._pii.digests(id_number)
         ).select_related("person", "enterprise")
         return [certificate_to_domain(row, self._pii) for row in rows]
 
@@ -79,11 +79,13 @@ class TortoiseBindings:
         return person_to_domain(row.person, self._pii) if row else None
 
     async def account_of(self, id_number: str) -> ChatUserId | None:
-        row = await models.Binding.get_or_none(person__id_number_hash=self._pii.digest(id_number))
+        row = await models.Binding.filter(
+            person__id_number_hash__in=self._pii.digests(id_number)
+        ).first()
         return ChatUserId(row.chat_user_id) if row else None
 
     async def bind_person(self, account: ChatUserId, id_number: str) -> None:
-        person = await models.Person.get(id_number_hash=self._pii.digest(id_number))
+        person = await models.Person.get(id_number_hash__in=self._pii.digests(id_number))
         await models.Binding.create(chat_user_id=account, person=person)
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
@@ -156,7 +158,7 @@ class TortoiseEnrolments:
     async def of_person(self, id_number: str) -> list[Enrolment]:
         rows = (
             await models.Enrolment.filter(
-                certificate__person__id_number_hash=self._pii.digest(id_number)
+                certificate__person__id_number_hash__in=self._pii.digests(id_number)
             )
             .select_related(*self._related)
             .order_by("-created_at")

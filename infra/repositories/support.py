@@ -232,8 +232,8 @@ class TortoiseTickets:
         query = query.strip()
         people = await models.Person.filter(
             Q(name__icontains=query)
-            | Q(phone_hash=self._pii.digest(query))
-            | Q(id_number_hash=self._pii.digest(query.upper()))
+            | Q(phone_hash__in=self._pii.digests(query))
+            | Q(id_number_hash__in=self._pii.digests(query.upper()))
         ).limit(10)
         bindings = await models.Binding.filter(person_id__in=[p.id for p in people])
         return [b.chat_user_id for b in bindings]

@@ -1,5 +1,5 @@
-"""The webhook endpoint: only Telegram (who knows the secret token) gets updates in, and a
-shutdown lets the updates in flight finish."""
+"""The webhook endpoint: only Telegram (who knows the secret token) gets updates in, each is in
+the inbox before Telegram hears it arrived, and a shutdown lets the updates in flight finish."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from aiogram.methods import SendMessage
 from aiogram.types import Message
 from aiohttp import web
 
+from bot.inbox import Inbox, UpdateClaims
 from bot.webhook import WEBHOOK_PATH, Webhook
 from infra.db import models
+from infra.inbox import TortoiseInbox
+from infra.pii import Pii
+from infra.signing import Signer
 from tests.conftest import BotHarness
 from tests.support import updates
+from tests.support.clock import FixedClock
 from tests.support.recording import RecordingSession
 
 SECRET = "s3cret_Token-1"
@@ -26,9 +31,17 @@ def as_json(update: Any) -> dict[str, Any]:
     return update.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+PII = Pii.from_signer(Signer(b"k" * 32))
+
+
+def inbox_for(dispatcher: Dispatcher, bot: Bot, claims: UpdateClaims | None = None) -> Inbox:
+    """One instance's inbox (its own worker id) on the test's database."""
+    return Inbox(dispatcher, bot, TortoiseInbox(PII, bot.id), FixedClock(), claims=claims)
+
+
 async def serve(aiohttp_client, dispatcher: Dispatcher, bot: Bot) -> tuple[Any, Webhook]:
     app = web.Application()
-    webhook = Webhook(dispatcher, bot, SECRET)
+    webhook = Webhook(dispatcher, bot, SECRET, inbox_for(dispatcher, bot))
     webhook.register(app, path=WEBHOOK_PATH)
     return await aiohttp_client(app), webhook
 
@@ -67,7 +80,9 @@ class ClosableSession(RecordingSession):
         self.closed = True
 
 
-async def test_shutting_down_finishes_updates_in_flight_and_turns_new_ones_back(aiohttp_client):
+async def test_shutting_down_finishes_updates_in_flight_and_turns_new_ones_back(
+    database: str, aiohttp_client
+):
     session = ClosableSession()
     bot = Bot("7000000001:test-token", session=session)
     dispatcher = Dispatcher()
@@ -114,18 +129,15 @@ async def test_an_update_delivered_again_is_not_answered_again(harness: BotHarne
     assert len(harness.session.sent(SendMessage)) == 1
 
 
-async def test_two_instances_sharing_redis_answer_a_redelivered_update_once(
-    harness: BotHarness, aiohttp_client, redis_url: str
+async def test_two_instances_sharing_the_database_answer_a_redelivered_update_once(
+    harness: BotHarness, aiohttp_client
 ):
-    from redis.asyncio import Redis
-
-    from bot.webhook import RedisClaims
-
-    redis = Redis.from_url(redis_url)
     first, second = web.Application(), web.Application()
     hooks = []
     for app in (first, second):
-        hook = Webhook(harness.dispatcher, harness.bot, SECRET, claims=RedisClaims(redis))
+        hook = Webhook(
+            harness.dispatcher, harness.bot, SECRET, inbox_for(harness.dispatcher, harness.bot)
+        )
         hook.register(app, path=WEBHOOK_PATH)
         hooks.append(hook)
     clients = [await aiohttp_client(first), await aiohttp_client(second)]
@@ -136,26 +148,23 @@ async def test_two_instances_sharing_redis_answer_a_redelivered_update_once(
     )
     for hook in hooks:
         await hook.drain(5)
-    await redis.aclose()
 
     assert [r.status for r in responses] == [200, 200]
     assert len(harness.session.sent(SendMessage)) == 1
 
 
-async def test_with_redis_down_an_update_is_still_answered(harness: BotHarness, aiohttp_client):
-    from redis.asyncio import Redis
+async def test_an_update_is_in_the_inbox_sealed_before_telegram_hears_it_arrived(
+    harness: BotHarness, aiohttp_client
+):
+    client, webhook = await serve(aiohttp_client, harness.dispatcher, harness.bot)
+    id_number = "530102199001011234"
+    update = as_json(updates.message(id_number, updates.user(100006)))
 
-    from bot.webhook import RedisClaims
-
-    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    app = web.Application()
-    webhook = Webhook(harness.dispatcher, harness.bot, SECRET, claims=RedisClaims(unreachable))
-    webhook.register(app, path=WEBHOOK_PATH)
-    client = await aiohttp_client(app)
-    update = as_json(updates.message("/start", updates.user(100005, first_name="王五")))
-
-    assert (await client.post(WEBHOOK_PATH, json=update, headers={HEADER: SECRET})).status == 200
+    response = await client.post(WEBHOOK_PATH, json=update, headers={HEADER: SECRET})
+    row = await models.UpdateInbox.get(update_id=update["update_id"])
     await webhook.drain(5)
-    await unreachable.aclose()
 
-    assert len(harness.session.sent(SendMessage)) == 1
+    assert response.status == 200
+    assert id_number not in row.payload_sealed
+    assert id_number in PII.open(row.payload_sealed)
+    assert (await models.UpdateInbox.get(update_id=update["update_id"])).done_at is not None

@@ -244,6 +244,7 @@ async def test_a_pass_makes_a_receipt_that_verifies_and_can_be_revoked(examinees
     assert (await examinees.as_user(LI).get(f"/app/receipt/{receipt.id}.png")).status == 404
 
     token = examinees.exams.receipt_token(receipt)
+    assert receipt.printed_tag and token == f"{receipt.number}.{receipt.printed_tag}"
     genuine = await (await examinees.client.get(f"/verify/{token}")).text()
     assert 'data-status="genuine"' in genuine and receipt.number in genuine
     assert "C-112" in genuine and "p100001" not in genuine  # the name is masked
@@ -331,9 +332,7 @@ async def test_a_pass_with_a_failed_check_is_held_for_staff_and_cleared_gets_its
         review.id, cleared=True, staff_id=900001, now=examinees.clock.now()
     )
     assert decided is not None
-    await examinees.exams.settle(
-        decided, cleared=True, staff_id=900001, now=examinees.clock.now()
-    )
+    await examinees.exams.settle(decided, cleared=True, staff_id=900001, now=examinees.clock.now())
 
     receipt = await Receipt.get(enrolment_id=row.enrolment_id)
     assert examinees.notifier.passed_calls == [(ZHANG, receipt.id)]

@@ -46,7 +46,7 @@ from tests.support.waiting import eventually
 
 CONFIRMED = "已收到订单"
 FOUND_BY_RECONCILIATION = "我们已在支付平台查到您的付款"
-LEASE = 2  # seconds an outbox row stays with a sender that stopped renewing it
+LEASE = 2  # seconds an outbox row or an update stays with an instance that stopped renewing it
 
 
 @dataclass
@@ -88,7 +88,11 @@ class World:
 
 
 @pytest.fixture
-async def world(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[World]:
+async def world(
+    postgres_url: str, redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[World]:
+    """Updates by webhook through the balancer, or (`world` parametrized "polling") polled."""
+    mode = getattr(request, "param", "webhook")
     async with (
         Telegram.serve() as telegram,
         FaultyTelegram.serve(telegram.url) as faults,
@@ -108,6 +112,8 @@ async def world(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncItera
                 "REMINDERS_LEASE_SECONDS": str(LEASE),
                 "REMINDERS_QUIET_START": "00:00",
                 "REMINDERS_QUIET_END": "00:00",
+                "TELEGRAM_INBOX_LEASE_SECONDS": str(LEASE),
+                **({"TELEGRAM_WEBHOOK_URL": ""} if mode == "polling" else {}),
             },
         )
         fleet.data_dir.mkdir()
@@ -325,3 +331,117 @@ async def test_a_broadcast_killed_midway_reaches_everyone_and_repeats_only_what_
     assert max(received.values()) <= 2, story
     assert len(in_doubt) <= SenderConfig().max_in_flight, story
     assert await models.Outbox.filter(kind="broadcast", status="sent").count() == len(RECIPIENTS)
+
+
+# ---- updates being handled ------------------------------------------------------------------
+
+TRAINEES = list(range(670_001, 670_051))
+MENU = "主菜单"
+# What each update says and the first words of the one message that answers it.
+ANSWERS = {
+    "/start": "您好！我是「继教」",
+    "/help": "帮助\n您现在可以",
+    "/web": "这是您在任意浏览器打开学习页面",
+    "menu:status": "这里还没有内容",  # a press on the main menu's status button
+}
+
+
+@pytest.mark.parametrize(
+    ("world", "held"),
+    [("webhook", 0), ("webhook", 2), ("polling", 0)],
+    ids=["webhook-killed-anywhere", "webhook-killed-in-the-window", "polling-killed-anywhere"],
+    indirect=["world"],
+)
+async def test_updates_being_handled_when_the_process_is_killed_are_each_answered_once(
+    world: World, held: int
+):
+    """50 trainees send 200 updates at once; the instance is killed a quarter of the way
+    through answering them and started again. Every update is answered, and the only
+    duplicates are the documented window: updates whose answer Telegram had when the process
+    died before marking them done (`held`: Telegram's answers are kept back until that many
+    replies are in the chat unacknowledged at the kill, so the window is surely open)."""
+    world.start_users(TRAINEES)
+    chat = world.telegram.chat
+    for user in TRAINEES:  # each trainee has the menu to press on
+        chat.send_text(user, "/menu")
+
+    async def menus_shown() -> bool:
+        return all(any(t.startswith(MENU) for t in world.texts(u)) for u in TRAINEES)
+
+    await eventually(menus_shown, timeout=60, what="every trainee has the main menu")
+    await world.outbox_idle()
+    menus = {
+        user: next(
+            m for m in chat.messages(user)["messages"] if (m.get("text") or "").startswith(MENU)
+        )
+        for user in TRAINEES
+    }
+
+    sent: dict[int, tuple[int, str]] = {}  # update id → (trainee, what they said)
+    for say in ANSWERS:
+        for user in TRAINEES:
+            if say.startswith("/"):
+                update = chat.send_text(user, say)
+            else:
+                update = chat.click(user, menus[user]["message_id"], say)
+            sent[update["update_id"]] = (user, say)
+    assert len(sent) == 200
+
+    def answers() -> Counter[tuple[int, str]]:
+        counted: Counter[tuple[int, str]] = Counter()
+        for user in TRAINEES:
+            for text in world.texts(user):
+                for say, answer in ANSWERS.items():
+                    counted[(user, say)] += answer in text
+        return counted
+
+    async def a_quarter_answered() -> bool:
+        return sum(answers().values()) >= len(sent) // 4
+
+    await eventually(a_quarter_answered, timeout=60, what="a quarter of the updates answered")
+    if held:
+        # Every answer from now on, until `held` replies that Telegram took (not refused
+        # with a 429) are waiting for theirs.
+        world.faults.hold_answers("sendMessage", times=None)
+
+        async def answers_held() -> bool:
+            return world.faults.faults["held_delivered"] >= held
+
+        await eventually(answers_held, what="Telegram's answers are held back")
+    await world.instance.kill()  # the proxies are left alone until the window is measured
+    await world.faults.idle()
+    at_kill = answers()
+    unfinished = {
+        sent[update_id]
+        for update_id in await models.UpdateInbox.filter(done_at=None).values_list(
+            "update_id", flat=True
+        )
+    }
+    in_doubt = {key for key in unfinished if at_kill[key]}
+    story = (
+        f"{sum(at_kill.values())} answered before the kill, {len(unfinished)} stored and "
+        f"unfinished at the kill, {len(in_doubt)} of them already answered"
+    )
+    await world.kill()
+    await world.start_again()
+
+    async def all_answered() -> bool:
+        return min(answers()[key] for key in sent.values()) >= 1
+
+    await eventually(all_answered, timeout=90, what=f"every update answered ({story})")
+
+    async def settled() -> bool:
+        return not chat.updates and not await models.UpdateInbox.filter(done_at=None).exists()
+
+    await eventually(settled, timeout=30, what="every update delivered and done")
+    await world.outbox_idle()
+    received = answers()
+    print(story)
+    assert 0 < sum(at_kill.values()) < len(sent), story  # it died mid-way
+    assert unfinished, story  # updates were stored and unanswered when it died
+    assert min(received[key] for key in sent.values()) == 1, story  # nothing lost
+    duplicates = {key for key in sent.values() if received[key] > 1}
+    assert duplicates == in_doubt, story  # the documented window, nothing else
+    assert len(in_doubt) >= held, story
+    assert max(received.values()) <= 2, story
+    assert await models.UpdateInbox.filter(done_at__isnull=False).count() >= len(sent)

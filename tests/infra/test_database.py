@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.transactions import in_transaction
 
-from infra.db import open_database, tortoise_config
+from infra.db import connection_name, open_database, tortoise_config
 from infra.db.models import ChatUser
 from infra.fsm import DatabaseStorage
+from infra.outages import is_outage
+from tests.support.faults import TcpProxy
 from tests.support.registry import PII
 
 KEY = StorageKey(bot_id=7000000001, chat_id=100001, user_id=100001)
@@ -69,3 +75,52 @@ async def test_redis_keeps_conversation_state_across_storage_instances(redis_url
     assert await second.get_state(KEY) == "Enrolment:phone"
     assert await second.get_data(KEY) == {"id_number": "masked"}
     await second.close()
+
+
+@pytest.mark.postgres
+async def test_a_query_past_the_database_timeout_is_an_outage_not_a_wait(postgres_url: str):
+    context = await open_database(postgres_url, timeout=0.5)
+    database = connections.get(connection_name(postgres_url))
+    loop = asyncio.get_running_loop()
+    try:
+        _, rows = await database.execute_query("SHOW statement_timeout")
+        assert rows[0]["statement_timeout"] == "500ms"  # the server's own deadline, too
+        started = loop.time()
+        with pytest.raises(Exception) as slow:
+            await database.execute_query("SELECT pg_sleep(5)")
+        assert is_outage(slow.value)  # "temporarily unavailable", not "something went wrong"
+        assert loop.time() - started < 3
+        _, rows = await database.execute_query("SELECT 1 AS one")
+        assert rows[0]["one"] == 1
+    finally:
+        await context.close_connections()
+
+
+@pytest.mark.postgres
+async def test_a_transaction_that_could_not_begin_leaves_its_task_working(postgres_url: str):
+    """A job's loop is one task for ever: a BEGIN that timed out on a hung database must not
+    leave that task's later queries on the dead transaction once the database answers."""
+    async with TcpProxy.to(postgres_url) as proxy:
+        context = await open_database(proxy.url_for(postgres_url), timeout=0.5)
+        try:
+            await ChatUser.create(id=100001, first_name="张三", locale="zh-hans")
+            proxy.freeze()
+            with pytest.raises(Exception) as hung:
+                async with in_transaction():
+                    await ChatUser.filter(id=100001).update(locale="en")
+            assert is_outage(hung.value)
+            proxy.thaw()
+
+            async with in_transaction():
+                await ChatUser.filter(id=100001).update(locale="en")
+            committed = await asyncpg.connect(postgres_url)  # what others see
+            try:
+                locale = await committed.fetchval(
+                    f"SELECT locale FROM {ChatUser._meta.db_table} WHERE id = 100001"
+                )
+            finally:
+                await committed.close()
+            assert locale == "en"
+        finally:
+            proxy.thaw()
+            await context.close_connections()

@@ -335,6 +335,8 @@ class FaultyTelegram:
             self.faults[rule.action] += 1
             self.failed[method] += 1
             if rule.action == "hold":
+                if status == 200:  # not a refusal (a 429): the message is in the chat
+                    self.faults["held_delivered"] += 1
                 await self._release.wait()
             return self._error(rule.status)
         return web.Response(status=status, body=answer, content_type=content_type)

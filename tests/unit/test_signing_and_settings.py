@@ -39,6 +39,7 @@ def test_no_settings_at_all_means_local_mode(monkeypatch, tmp_path):
     assert settings.bot_token == LOCAL_BOT_TOKEN
     assert settings.database_url == "sqlite://var/jijiao.sqlite3"
     assert settings.base_url == "http://127.0.0.1:8080"
+    assert settings.database.timeout == 3  # seconds: a hung database is an outage after it
 
 
 def test_environment_names_map_to_sections(monkeypatch):
@@ -48,9 +49,11 @@ def test_environment_names_map_to_sections(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://cache:6379/0")
     monkeypatch.setenv("WEB_PUBLIC_URL", "https://jijiao.example.cn/")
     monkeypatch.setenv("TELEGRAM_ADMIN_IDS", "[1, 2]")
+    monkeypatch.setenv("DATABASE_TIMEOUT", "2.5")
     settings = load_settings()
     assert not settings.local_mode
     assert settings.database_url == "postgresql://u@db/jijiao"
+    assert settings.database.timeout == 2.5
     assert settings.redis.url == "redis://cache:6379/0"
     assert settings.base_url == "https://jijiao.example.cn"
     assert settings.telegram.admin_ids == [1, 2]
@@ -63,6 +66,7 @@ def test_environment_names_map_to_sections(monkeypatch):
         ("WEB_PORT", "eighty", "valid integer"),
         ("WEB_PORT", "70000", "less than or equal to 65535"),
         ("DATABASE_URL", "mysql://x", "must start with sqlite://"),
+        ("DATABASE_TIMEOUT", "0", "greater than 0"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "must look like"),
         ("WEB_PUBLIC_URL", "jijiao.example.cn", "absolute http(s) URL"),
     ],

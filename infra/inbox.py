@@ -1,0 +1,137 @@
+"""The update inbox's storage (bot/inbox.py runs it): one row per Telegram update, written
+before Telegram hears that the update arrived.
+
+A row is claimed from the start by the instance that stored it, until `claimed_until`, which
+that instance renews while it handles the update. An instance that dies stops renewing; once
+the lease has run out any instance takes the row over, with a compare-and-set on `attempts`
+(one winner, on SQLite and PostgreSQL alike, no lock held). `done_at` ends a row's life; done
+rows stay for the retention period so that a redelivery finds its update, then are pruned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from infra.db import models
+from infra.outbox import new_worker_id
+from infra.pii import Pii, PiiUnreadable
+
+
+@dataclass(frozen=True, slots=True)
+class TakenOver:
+    update_id: int
+    # None: sealed under another SECURITY_SECRET_KEY, nothing to handle.
+    payload: dict[str, Any] | None
+    attempts: int
+
+
+class TortoiseInbox:
+    def __init__(self, pii: Pii, bot_id: int, worker_id: str | None = None) -> None:
+        self._pii = pii
+        self._bot_id = bot_id
+        self.worker_id = worker_id or new_worker_id()
+
+    def _rows(self) -> Any:
+        return models.UpdateInbox.filter(bot_id=self._bot_id)
+
+    async def store(
+        self, update_id: int, payload: dict[str, Any], now: datetime, lease: timedelta
+    ) -> bool:
+        """Stores a new update, claimed by this instance until `now + lease`. False when the
+        update is there already (delivered again): whoever holds it handles it."""
+        sealed = self._pii.seal(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+        try:
+            await models.UpdateInbox.create(
+                bot_id=self._bot_id,
+                update_id=update_id,
+                payload_sealed=sealed,
+                received_at=now,
+                claimed_by=self.worker_id,
+                claimed_until=now + lease,
+            )
+        except IntegrityError:
+            return False
+        return True
+
+    async def renew(self, update_ids: Collection[int], now: datetime, lease: timedelta) -> int:
+        if not update_ids:
+            return 0
+        return int(
+            await self._rows()
+            .filter(update_id__in=list(update_ids), claimed_by=self.worker_id, done_at=None)
+            .update(claimed_until=now + lease)
+        )
+
+    async def finish(self, update_ids: Collection[int], now: datetime) -> int:
+        """Marks the updates done; counts those that were still ours (an update taken over
+        after our lease ran out is done all the same)."""
+        if not update_ids:
+            return 0
+        rows = self._rows().filter(update_id__in=list(update_ids), done_at=None)
+        ours = await rows.filter(claimed_by=self.worker_id).update(done_at=now)
+        await rows.update(done_at=now)
+        return int(ours)
+
+    async def release(self, update_ids: Collection[int], now: datetime) -> int:
+        """Gives updates back unfinished (shutting down): any instance may take them at once."""
+        if not update_ids:
+            return 0
+        return int(
+            await self._rows()
+            .filter(update_id__in=list(update_ids), claimed_by=self.worker_id, done_at=None)
+            .update(claimed_until=now)
+        )
+
+    async def take_over(self, now: datetime, lease: timedelta, limit: int) -> list[TakenOver]:
+        """Up to `limit` updates whose lease ran out (their instance died or gave them back),
+        oldest first, now ours."""
+        candidates = (
+            await self._rows()
+            .filter(done_at=None, claimed_until__lte=now)
+            .order_by("update_id")
+            .limit(limit)
+            .values("id", "update_id", "attempts", "payload_sealed")
+        )
+        taken: list[TakenOver] = []
+        for row in candidates:
+            won = (
+                await models.UpdateInbox.filter(
+                    id=row["id"], attempts=row["attempts"], done_at=None, claimed_until__lte=now
+                ).update(
+                    claimed_by=self.worker_id,
+                    claimed_until=now + lease,
+                    attempts=row["attempts"] + 1,
+                )
+            ) == 1
+            if won:
+                taken.append(
+                    TakenOver(
+                        row["update_id"], self._open(row["payload_sealed"]), row["attempts"] + 1
+                    )
+                )
+        return taken
+
+    def _open(self, sealed: str) -> dict[str, Any] | None:
+        try:
+            payload = json.loads(self._pii.open(sealed))
+        except (PiiUnreadable, ValueError):
+            return None
+        return payload if isinstance(payload, dict) else None
+
+    async def prune(self, before: datetime) -> int:
+        """Deletes the updates done before `before` (all bots': an old token's rows too)."""
+        return int(await models.UpdateInbox.filter(done_at__lt=before).delete())
+
+    async def undone(self) -> list[int]:
+        return list(
+            await self._rows()
+            .filter(done_at=None)
+            .order_by("update_id")
+            .values_list("update_id", flat=True)
+        )

@@ -1,0 +1,174 @@
+"""The update inbox: an update a dead instance left unfinished is handled once by whichever
+instance takes it over after the lease, never twice, never while its instance still holds it;
+done updates are kept for the retention, then pruned. Without the database, an update is still
+answered (not durably), once per the update claims."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from aiogram.methods import SendMessage
+
+from bot.inbox import Inbox, InboxConfig, LocalClaims
+from infra.db import models
+from infra.inbox import TortoiseInbox
+from infra.pii import Pii
+from infra.signing import Signer
+from tests.conftest import BotHarness
+from tests.support import updates
+from tests.support.clock import FixedClock
+
+PII = Pii.from_signer(Signer(b"k" * 32))
+LEASE = timedelta(seconds=30)
+
+
+def as_json(update: Any) -> dict[str, Any]:
+    return update.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def instance(harness: BotHarness, clock: FixedClock, worker: str) -> Inbox:
+    store = TortoiseInbox(PII, harness.bot.id, worker_id=worker)
+    return Inbox(harness.dispatcher, harness.bot, store, clock, config=InboxConfig(lease=LEASE))
+
+
+async def left_by_a_dead_instance(harness: BotHarness, clock: FixedClock, user_id: int) -> int:
+    """/start stored by an instance that died before finishing it."""
+    update = as_json(updates.message("/start", updates.user(user_id, first_name="张三")))
+    dead = TortoiseInbox(PII, harness.bot.id, worker_id="dead")
+    assert await dead.store(update["update_id"], update, clock.now(), LEASE)
+    return int(update["update_id"])
+
+
+def greetings(harness: BotHarness) -> list[str]:
+    return [m.text for m in harness.session.sent(SendMessage) if "您好" in m.text]
+
+
+async def test_an_update_left_by_a_dead_instance_is_handled_once_after_its_lease(
+    harness: BotHarness, clock: FixedClock
+):
+    update_id = await left_by_a_dead_instance(harness, clock, 100101)
+    restarted = instance(harness, clock, "restarted")
+
+    assert await restarted.turn() == 0  # its instance may still be at it
+    clock.advance(seconds=31)
+    assert await restarted.turn() == 1
+    await restarted.settle(5)
+    clock.advance(seconds=31)
+    assert await restarted.turn() == 0
+
+    assert len(greetings(harness)) == 1
+    row = await models.UpdateInbox.get(update_id=update_id)
+    assert row.done_at is not None and row.claimed_by == "restarted" and row.attempts == 2
+
+
+async def test_two_instances_taking_over_at_once_handle_the_update_once(
+    harness: BotHarness, clock: FixedClock
+):
+    await left_by_a_dead_instance(harness, clock, 100102)
+    clock.advance(seconds=31)
+    first, second = instance(harness, clock, "first"), instance(harness, clock, "second")
+
+    taken = await asyncio.gather(first.turn(), second.turn())
+    await asyncio.gather(first.settle(5), second.settle(5))
+
+    assert sorted(taken) == [0, 1]
+    assert len(greetings(harness)) == 1
+
+
+async def test_an_update_being_handled_keeps_its_lease_and_is_not_taken_over(
+    harness: BotHarness, clock: FixedClock
+):
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    @harness.dispatcher.message()
+    async def slow(message) -> None:  # the dispatcher's own handlers come before its routers
+        handled.append(message.message_id)
+        await release.wait()
+
+    alive, other = instance(harness, clock, "alive"), instance(harness, clock, "other")
+    await alive.receive(as_json(updates.message("slow", updates.user(100103))))
+    for _ in range(4):  # two minutes, the handler still running, its instance renewing
+        clock.advance(seconds=LEASE.total_seconds() / 3)
+        await alive.turn()
+        assert await other.turn() == 0
+    release.set()
+    await alive.settle(5)
+
+    assert len(handled) == 1
+
+
+async def test_an_update_that_killed_its_instance_three_times_is_given_up(
+    harness: BotHarness, clock: FixedClock
+):
+    update_id = await left_by_a_dead_instance(harness, clock, 100104)
+    await models.UpdateInbox.filter(update_id=update_id).update(attempts=3)
+    clock.advance(seconds=31)
+    restarted = instance(harness, clock, "restarted")
+
+    assert await restarted.turn() == 1
+    await restarted.settle(5)
+
+    assert greetings(harness) == []
+    assert (await models.UpdateInbox.get(update_id=update_id)).done_at is not None
+
+
+async def test_a_shutdown_gives_unfinished_updates_back_at_once(
+    harness: BotHarness, clock: FixedClock
+):
+    release = asyncio.Event()
+
+    @harness.dispatcher.message()
+    async def stuck(message) -> None:
+        await release.wait()
+
+    stopping, other = instance(harness, clock, "stopping"), instance(harness, clock, "other")
+    await stopping.receive(as_json(updates.message("stuck", updates.user(100105))))
+    await stopping.stop(grace=0.1)
+
+    assert await other.turn() == 1  # no need to wait for the lease
+    release.set()
+    await other.settle(5)
+
+
+async def test_done_updates_are_kept_for_the_retention_then_pruned(
+    harness: BotHarness, clock: FixedClock
+):
+    inbox = instance(harness, clock, "one")
+    update = as_json(updates.message("/start", updates.user(100106, first_name="张三")))
+    await inbox.receive(update)
+    await inbox.settle(5)
+
+    clock.advance(days=1)
+    assert await inbox.prune() == 0
+    await inbox.receive(update)  # delivered again within Telegram's 24 hours
+    await inbox.settle(5)
+    assert len(greetings(harness)) == 1
+    clock.advance(days=1, seconds=1)
+    assert await inbox.prune() == 1
+    assert not await models.UpdateInbox.exists()
+
+
+class DatabaseAway:
+    worker_id = "away"
+
+    async def store(self, *args: Any) -> bool:
+        raise ConnectionRefusedError("the database is away")
+
+    async def finish(self, *args: Any) -> int:
+        raise ConnectionRefusedError("the database is away")
+
+
+async def test_without_the_database_an_update_is_still_answered_once(
+    harness: BotHarness, clock: FixedClock
+):
+    inbox = Inbox(harness.dispatcher, harness.bot, DatabaseAway(), clock, claims=LocalClaims())  # type: ignore[arg-type]
+    update = as_json(updates.message("/start", updates.user(100107, first_name="张三")))
+
+    await inbox.receive(update)
+    await inbox.receive(update)  # delivered again
+    await inbox.settle(5)
+
+    assert len(harness.session.sent(SendMessage)) == 1
