@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from html import escape
+
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -11,7 +15,7 @@ from aiogram.types import (
 )
 
 from bot.callbacks import ApplyAction, ApplyCallback
-from bot.desk import Desk
+from bot.desk import STAFF_LOCALE, Desk
 from domain.clock import Clock
 from domain.registry import CertType
 from domain.support import (
@@ -26,12 +30,15 @@ from domain.timezone import CHINA
 from infra.db import models
 from infra.exam import exam_standing
 from infra.forms import application_form
+from infra.repositories.accounts import locale_of
 from infra.repositories.support import audit
 from texts import support as texts
 from texts.enrolment import cert_type_name, masked_number
 from texts.i18n import Catalogs
 
 PASSED = "passed"
+NOTE_LIMIT = 600  # of a card's 1,024 characters (Telegram's caption limit)
+log = logging.getLogger(__name__)
 
 
 class Applications:
@@ -130,19 +137,21 @@ class Applications:
             kind=kind.value, enrolment=enrolment, chat_user_id=user_id, form_file_id=file_id
         )
         ticket = await desk.open_ticket(user_id)
-        with self._i18n.use_locale("zh_CN"):
+        with self._i18n.use_locale(STAFF_LOCALE):
             caption = texts.application_card(application.id, kind.value, self.label(enrolment))
+            if message.caption:  # what the trainee wrote with the form reaches staff with it
+                caption += "\n" + texts.trainee_note(escape(message.caption[:NOTE_LIMIT]))
             markup = InlineKeyboardMarkup(
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text="✅ 批准 Approve",
+                            text=texts.approve_button(),
                             callback_data=ApplyCallback(
                                 action=ApplyAction.APPROVE, item=application.id
                             ).pack(),
                         ),
                         InlineKeyboardButton(
-                            text="❌ 驳回 Reject",
+                            text=texts.reject_button(),
                             callback_data=ApplyCallback(
                                 action=ApplyAction.REJECT, item=application.id
                             ).pack(),
@@ -167,11 +176,15 @@ class Applications:
         *,
         approved: bool,
         staff_id: int,
+        staff_name: str,
         reason: str | None,
         desk: Desk,
+        card: Message | None = None,
         query: CallbackQuery | None = None,
         reply: Message | None = None,
     ) -> None:
+        """`card` is the application's card in the topic: it is rewritten to show the decision,
+        who made it and when, and loses its buttons."""
         now = self._clock.now()
         status = ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED
         # Conditional update: two staff pressing at once, one decision counts.
@@ -179,12 +192,20 @@ class Applications:
             id=application_id, status=ApplicationStatus.PENDING.value
         ).update(status=status.value, decided_by=staff_id, decided_at=now, reason=reason)
         if not won:
+            earlier = await models.Application.get_or_none(id=application_id)
+            with self._i18n.use_locale(STAFF_LOCALE):
+                if earlier is not None and earlier.decided_by == staff_id:
+                    answer = texts.decided_by_you(earlier.status == ApplicationStatus.APPROVED)
+                else:
+                    answer = texts.decided_by_other()
             if query is not None:
-                await query.answer(texts.decided_by_other(), show_alert=True)
+                await query.answer(answer, show_alert=True)
             elif reply is not None:
-                await reply.reply(texts.decided_by_other())
+                await reply.reply(answer)
             return
-        application = await models.Application.get(id=application_id).select_related("enrolment")
+        application = await models.Application.get(id=application_id).select_related(
+            "enrolment__certificate__person"
+        )
         deadline: str | None = None
         if approved and application.kind == ApplicationKind.EXTENSION.value:
             enrolment = application.enrolment
@@ -202,15 +223,51 @@ class Applications:
             reason=reason,
             kind=application.kind,
         )
-        account = await models.ChatUser.get_or_none(id=application.chat_user_id)
-        with self._i18n.use_locale(account.locale if account and account.locale else "zh_CN"):
+        with self._i18n.use_locale(await locale_of(application.chat_user_id)):
             await desk.bot.send_message(
                 application.chat_user_id,
                 texts.decision_for_trainee(application.kind, approved, reason, deadline),
             )
+        await self._close_card(application, card, approved, staff_name, reason, desk)
+        with self._i18n.use_locale(STAFF_LOCALE):
+            recorded = texts.decision_recorded(approved)
         if query is not None:
-            await query.answer(texts.decision_recorded(approved))
-            if isinstance(query.message, Message):
-                await query.message.edit_reply_markup(reply_markup=None)
+            await query.answer(recorded)
         elif reply is not None:
-            await reply.reply(texts.decision_recorded(approved))
+            await reply.reply(recorded)
+
+    async def _close_card(
+        self,
+        application: models.Application,
+        card: Message | None,
+        approved: bool,
+        staff_name: str,
+        reason: str | None,
+        desk: Desk,
+    ) -> None:
+        message_id = card.message_id if card else application.staff_message_id
+        if message_id is None or desk.staff_group_id is None:
+            return
+        with self._i18n.use_locale(STAFF_LOCALE):
+            words = card.caption or card.text if card else None
+            if not words:
+                words = texts.application_card(
+                    application.id, application.kind, self.label(application.enrolment)
+                )
+            else:
+                words = escape(words)
+            when = self._clock.now().astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            decided = texts.decision_line(approved, escape(staff_name), when, reason)
+        try:
+            if card is not None and card.text is not None:
+                await desk.bot.edit_message_text(
+                    f"{words}\n\n{decided}", chat_id=desk.staff_group_id, message_id=message_id
+                )
+            else:
+                await desk.bot.edit_message_caption(
+                    chat_id=desk.staff_group_id,
+                    message_id=message_id,
+                    caption=f"{words}\n\n{decided}",
+                )
+        except TelegramBadRequest as error:  # deleted meanwhile: the decision stands anyway
+            log.warning("application card not updated: %s", error.message)

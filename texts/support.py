@@ -298,6 +298,32 @@ def decided_by_other() -> str:
     return _("Someone already decided this application.")
 
 
+def decided_by_you(approved: bool) -> str:
+    if approved:
+        return _("You already approved this application.")
+    return _("You already rejected this application.")
+
+
+def approve_button() -> str:
+    return _("✅ Approve")
+
+
+def reject_button() -> str:
+    return _("❌ Reject")
+
+
+def trainee_note(note: str) -> str:
+    return _("The trainee wrote: {note}").format(note=note)
+
+
+def decision_line(approved: bool, staff: str, when: str, reason: str | None) -> str:
+    if approved:
+        return _("✅ Approved by {staff} on {when} (Beijing time).").format(staff=staff, when=when)
+    return _("❌ Rejected by {staff} on {when} (Beijing time): {reason}").format(
+        staff=staff, when=when, reason=escape(reason or "")
+    )
+
+
 def ask_reject_reason() -> str:
     return _("Reply in this topic with the reason; the trainee will see it.")
 

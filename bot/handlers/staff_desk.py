@@ -108,12 +108,15 @@ def make_router(staff_group_id: int | None) -> Router:
         data = await state.get_data()
         await state.clear()
         assert message.from_user is not None
+        card = data.get("card")
         await applications.decide(
             data["application"],
             approved=False,
             staff_id=message.from_user.id,
+            staff_name=message.from_user.full_name,
             reason=message.text,
             desk=desk,
+            card=Message.model_validate(card) if card else None,
             reply=message,
         )
 
@@ -135,8 +138,10 @@ def make_router(staff_group_id: int | None) -> Router:
             callback_data.item,
             approved=True,
             staff_id=query.from_user.id,
+            staff_name=query.from_user.full_name,
             reason=None,
             desk=desk,
+            card=query.message if isinstance(query.message, Message) else None,
             query=query,
         )
 
@@ -145,7 +150,12 @@ def make_router(staff_group_id: int | None) -> Router:
         query: CallbackQuery, callback_data: ApplyCallback, state: FSMContext
     ) -> None:
         await state.set_state(Deciding.reason)
-        await state.update_data(application=callback_data.item)
+        # The card is rewritten with the decision once the reason comes.
+        card = query.message if isinstance(query.message, Message) else None
+        await state.update_data(
+            application=callback_data.item,
+            card=card.model_dump(mode="json", exclude_none=True) if card else None,
+        )
         await query.answer(texts.ask_reject_reason(), show_alert=True)
 
     return router

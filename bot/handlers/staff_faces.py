@@ -13,6 +13,7 @@ from bot.callbacks import FaceReviewCallback, ReviewAction
 from domain.clock import Clock
 from infra.db import models
 from infra.exam import Exams
+from infra.repositories.accounts import locale_of
 from infra.study import ReviewKind, Study
 from texts import faces as texts
 from texts.i18n import Catalogs
@@ -20,9 +21,7 @@ from texts.i18n import Catalogs
 
 async def _tell(bot: Bot, i18n: Catalogs, user_id: int, text_of: Callable[[], str]) -> None:
     """In the trainee's language, not the staff member's."""
-    account = await models.ChatUser.get_or_none(id=user_id)
-    locale = account.locale if account and account.locale else i18n.default_locale
-    with i18n.context(), i18n.use_locale(locale):
+    with i18n.context(), i18n.use_locale(await locale_of(user_id)):
         await bot.send_message(user_id, text_of())
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from domain.accounts import ChatAccount, ChatUserId
-from domain.locales import Locale
+from domain.locales import Locale, resolve_locale
 from infra.db.models import ChatUser
 
 
@@ -38,3 +38,10 @@ class TortoiseAccountRepository:
     async def get(self, id: ChatUserId) -> ChatAccount | None:
         row = await ChatUser.get_or_none(id=id)
         return _to_domain(row) if row else None
+
+
+async def locale_of(id: int) -> Locale:
+    """The language a person reads, whoever triggers the message (staff deciding, a job): their
+    own choice, else their Telegram language, else Chinese."""
+    row = await ChatUser.get_or_none(id=id)
+    return _to_domain(row).locale if row else resolve_locale(None, None)

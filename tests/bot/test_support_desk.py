@@ -7,7 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, CloseForumTopic, SendMessage
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    CloseForumTopic,
+    EditMessageText,
+    SendMessage,
+)
 from aiogram.types import Update
 
 from bot.callbacks import ApplyAction, ApplyCallback
@@ -143,6 +148,48 @@ async def test_two_staff_deciding_at_once_one_decision_counts(
     assert enrolment.study_deadline is not None
     assert enrolment.study_deadline > now + timedelta(days=29)
     assert await models.AuditLog.filter(action="application_approved").count() == 1
+
+    # The card keeps the trace: the decision, who made it and when, and no buttons left.
+    [edited] = harness.session.sent(EditMessageText)
+    decider = "客服小李" if "客服小李" in edited.text else "客服小王"
+    assert f"✅ 由 {decider} 于 " in edited.text and "批准" in edited.text
+    assert edited.reply_markup is None
+    # Pressing again is answered as theirs, not as someone else's decision.
+    again = STAFF if decider == "客服小李" else other
+    await harness.feed(group_click(approve, again, ticket.thread_id))
+    assert harness.session.sent(AnswerCallbackQuery)[-1].text == "您已批准这份申请。"
+
+
+async def test_an_english_trainee_hears_a_rejection_in_english_with_the_reason(
+    harness: BotHarness, clock: FixedClock
+):
+    trainee = updates.user(100083, "Li", "en")
+    await harness.feed(updates.message("/support", trainee))
+    ticket = await models.SupportTicket.get(chat_user_id=trainee["id"])
+    person = await registry.person(83, "李十三", "13800000083")
+    cert = await registry.certificate(person, "B-83", "safety_b", in_four_months)
+    now = clock.now()
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=trainee["id"],
+        state="overdue",
+        paid_at=now - timedelta(days=40),
+        study_deadline=now - timedelta(days=10),
+    )
+    application = await models.Application.create(
+        kind="extension", enrolment=enrolment, chat_user_id=trainee["id"], form_file_id="f"
+    )
+    reject = ApplyCallback(action=ApplyAction.REJECT, item=application.id).pack()
+    await harness.feed(group_click(reject, STAFF, ticket.thread_id))
+    await harness.feed(group_message("表格没有签字", STAFF, ticket.thread_id))
+
+    told = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == trainee["id"]]
+    assert "not approved" in told[-1] and "表格没有签字" in told[-1]
+    assert not any("驳回" in t for t in told)
+    [edited] = harness.session.sent(EditMessageText)
+    assert "❌ 由 客服小李 于 " in edited.text and "表格没有签字" in edited.text
 
 
 async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarness, ticket):
@@ -300,11 +347,13 @@ async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(
     start = ApplyCallback(action=ApplyAction.START, kind="extension", item=enrolment.id)
     await harness.feed(updates.click(start.pack(), trainee))
     photo = [{"file_id": "form-photo", "file_unique_id": "p", "width": 800, "height": 1200}]
-    await harness.feed(updates.message("", trainee, photo=photo))
+    await harness.feed(updates.message("", trainee, photo=photo, caption="我住院了两周。"))
 
     [card] = [p for p in harness.session.sent(SendPhoto) if p.chat_id == STAFF_GROUP_ID]
     assert card.photo == "form-photo" and "B-96" in (card.caption or "")
     assert card.reply_markup is not None
+    # What the trainee wrote with the form reaches staff with it.
+    assert "学员留言：我住院了两周。" in (card.caption or "")
 
 
 async def test_staff_commands_typed_in_a_trainees_topic_are_answered_not_relayed(
