@@ -16,11 +16,9 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from conversation.replies import Say
 from domain.accounts import ChatUserId
 from domain.clock import Clock
-from domain.masking import mask_name
 from infra.db import models
 from infra.repositories.support import QueuedMessage, TortoiseTickets
 from texts import support as texts
-from texts.enrolment import cert_type_name
 from texts.i18n import Catalogs
 
 log = logging.getLogger(__name__)
@@ -85,9 +83,8 @@ class Desk:
     async def _new_topic(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None
         card = await self.tickets.card(ticket.chat_user_id)
-        kind = cert_type_name(card.enrolments[0].cert_type) if card.enrolments else "—"
-        who = card.name or mask_name(card.first_name) or str(ticket.chat_user_id)
-        name = f"{who} · {kind} · #{ticket.id}"[:128]
+        with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+            name = texts.topic_title(card, ticket.id)
         topic = await self.bot.create_forum_topic(self.staff_group_id, name)
         await self.tickets.set_topic(ticket, topic.message_thread_id, name)
         await self.post_card(ticket)

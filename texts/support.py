@@ -21,6 +21,14 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
+def topic_title(card: TraineeCard, ticket: int) -> str:
+    """A forum topic's title, for staff to tell trainees apart: the registry name (else the
+    Telegram name), the certificate type and the ticket; never an ID number or phone."""
+    who = card.name or card.first_name or _("Trainee")
+    kind = cert_type_name(card.enrolments[0].cert_type) if card.enrolments else _("not enrolled")
+    return f"{who} · {kind} · #{ticket}"[:128]
+
+
 def connected(card: TraineeCard) -> str:
     return _(
         "💬 You are connected to the support desk ({desk}). Write your question here, send "

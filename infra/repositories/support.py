@@ -9,7 +9,8 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from domain.masking import mask_id_number, mask_name, mask_phone
+from domain.locales import resolve_locale
+from domain.masking import mask_id_number, mask_phone
 from domain.registry import TRACKS, CertType, Track
 from infra.db import models
 from infra.pii import Pii
@@ -81,8 +82,8 @@ async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
     return TraineeCard(
         chat_user_id=chat_user_id,
         first_name=account.first_name if account else "",
-        locale=account.locale if account else None,
-        name=mask_name(person.name) if person else None,
+        locale=resolve_locale(account.locale, account.language_code) if account else None,
+        name=person.name if person else None,  # staff tell trainees apart by name
         id_number=mask_id_number(pii.open(person.id_number_sealed)) if person else None,
         phone=mask_phone(pii.open(person.phone_sealed)) if person and person.phone_sealed else None,
         enterprise=contact.enterprise.name if contact else None,

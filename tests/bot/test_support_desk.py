@@ -365,3 +365,27 @@ async def test_staff_commands_typed_in_a_trainees_topic_are_answered_not_relayed
     [answer] = harness.session.sent(SendMessage)[before:]
     assert answer.chat_id == STAFF_GROUP_ID and answer.message_thread_id == ticket.thread_id
     assert not await models.RelayedMessage.filter(direction="out").exists()
+
+
+async def test_staff_see_an_english_trainee_by_name_in_their_own_language(harness: BotHarness):
+    from aiogram.methods import CreateForumTopic
+
+    trainee = updates.user(100084, "Tom", "en")
+    person = await registry.person(84, "周十六", "13800000084")
+    await models.Binding.create(chat_user_id=trainee["id"], person=person)
+    cert = await registry.certificate(person, "B-84", "safety_b", in_four_months)
+    await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=1,
+        state="enrolled",
+    )
+    await harness.feed(updates.message("/support", trainee))
+
+    ticket = await models.SupportTicket.get(chat_user_id=trainee["id"])
+    [topic] = harness.session.sent(CreateForumTopic)
+    assert topic.name == f"周十六 · 安全生产考核合格证书B证 · #{ticket.id}"
+    [card] = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == STAFF_GROUP_ID]
+    assert "语言：英文" in card and "周十六" in card
+    assert "13800000084" not in card and "138****0084" in card
