@@ -81,6 +81,8 @@ class StudyConfig:
     check_answer: timedelta = timedelta(seconds=60)
     # Liveness challenge on the check that opens a lesson or an exam (the app turns it on).
     head_turn: bool = False
+    # Face data is deleted this long after the pass (or the enrolment's end without one).
+    retention: timedelta = timedelta(days=30)
 
     @property
     def max_gap(self) -> timedelta:
@@ -498,13 +500,16 @@ class Study:
         return None
 
     async def delete_photo(self, user_id: int, now: datetime, reason: str = "request") -> None:
-        """On request or at the end of the retention period: the files go, the consent is
-        withdrawn, the checks lose their scores."""
+        """On request or at the end of the retention period: the files go (the photo, its
+        description and the selfies kept for staff), the consent is withdrawn, the checks lose
+        their scores and fingerprints."""
         await asyncio.to_thread(self.store.delete, user_id)
         await FaceProfile.filter(chat_user_id=user_id).update(
             photo_path=None, embedding_path=None, consent_at=None, deleted_at=now
         )
-        await FaceCheck.filter(chat_user_id=user_id).update(score=None)
+        # The selfies' fingerprints go too: derived from the face pictures, kept only to refuse
+        # a picture sent twice, they have no use once the photo is gone.
+        await FaceCheck.filter(chat_user_id=user_id).update(score=None, fingerprint=None)
         await models.AuditLog.create(
             actor_id=user_id,
             action="face_data_deleted" if reason == "request" else f"face_data_deleted_{reason}",

@@ -328,10 +328,8 @@ def build_services(
     async def close_exam_attempts() -> None:
         await exams.close_overdue(clock.now())
 
-    retention = timedelta(days=(study or StudySection()).retention_days)
-
     async def purge_faces() -> None:
-        await purge_face_data(exams, clock.now(), retention)
+        await purge_face_data(exams, clock.now(), study_service.config.retention)
 
     jobs.append(Job("close_exam_attempts", 15, close_exam_attempts))
     jobs.append(Job("face_data_retention", 3600, purge_faces))
@@ -420,6 +418,7 @@ def make_study(
             check_interval=timedelta(seconds=config.check_interval_seconds),
             check_answer=timedelta(seconds=config.check_answer_seconds),
             head_turn=config.head_turn,
+            retention=timedelta(days=config.retention_days),
         ),
     )
 

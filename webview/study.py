@@ -124,7 +124,12 @@ async def study_home(request: web.Request) -> web.Response:
     study = request.app[STUDY].study
     profile = await study.profile(viewer.user_id)
     enrolments = await study.enrolments(viewer.user_id)
-    context = _context(request, profile=profile, enrolments=enrolments)
+    context = _context(
+        request,
+        profile=profile,
+        enrolments=enrolments,
+        retention_days=study.config.retention.days,
+    )
     if not enrolments:
         return aiohttp_jinja2.render_template("study_home.html", request, context)
     if "enrolment" in request.query:

@@ -71,6 +71,9 @@ async def test_consent_comes_first_then_the_photo_then_the_lessons(
     page = await (await client.get("/app/study?lang=en")).text()
     assert 'id="consent"' in page
     assert "How long we keep it" in page and "review your study instead" in page
+    # Truthful about what is kept: a selfie that does not match stays for staff review.
+    assert "discarded, not stored" not in page
+    assert "kept encrypted" in page and "30 days after you pass" in page
 
     refused = await client.post("/app/api/study/photo", data=photo("person_b_1"), headers=JPEG)
     assert refused.status == 409 and (await refused.json())["reason"] == "no_consent"
@@ -260,9 +263,19 @@ async def test_the_trainee_deletes_their_photo_and_the_files_go(
     await ready(trainees)
     folder = tmp_path / "faces" / str(ZHANG)
     assert (folder / "enrolment.jpg").exists() and (folder / "enrolment.npy").exists()
+    await FaceCheck.create(
+        chat_user_id=ZHANG,
+        kind="random",
+        requested_at=clock.now(),
+        result="passed",
+        score=0.8,
+        fingerprint="f" * 32,
+    )
     client = trainees.as_user(ZHANG)
     assert (await client.post("/app/api/study/photo/delete", headers=H)).status == 200
     assert not folder.exists()
+    checks = await FaceCheck.filter(chat_user_id=ZHANG)
+    assert checks and all(c.score is None and c.fingerprint is None for c in checks)
     page = await (await client.get("/app/study")).text()
     assert 'id="consent"' in page
 
