@@ -261,8 +261,19 @@ def my_certificates(standings: list[CertificateStanding]) -> str:
         )
     lines = [_("Your certificates in the registry:"), ""]
     lines += [certificate_line(i, s) for i, s in enumerate(standings, 1)]
-    lines += ["", _("Tick the certificates to enrol, then tap <b>Enrol selected</b>.")]
-    return "\n".join(lines)
+    # Why a certificate cannot be ticked is said at once, not after tapping it; already
+    # enrolled ones need no explaining (their state is on their line).
+    blocked = [
+        (i, s.refusal)
+        for i, s in enumerate(standings, 1)
+        if s.refusal and s.refusal != "already_enrolled"
+    ]
+    lines += [""] + [f"⛔ {i}. {refusal(code)}" for i, code in blocked]
+    if any(s.enrollable for s in standings):
+        lines += ["", _("Tick the certificates to enrol, then tap <b>Enrol selected</b>.")]
+    else:
+        lines += ["", _("None of your certificates can be enrolled now.")]
+    return "\n".join(line for n, line in enumerate(lines) if line or lines[n - 1])
 
 
 def confirm_category(certificate: Certificate) -> str:
