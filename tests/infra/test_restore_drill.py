@@ -567,8 +567,8 @@ async def check_the_restored_app(
         # its QR code opens the verification page, which reads his sealed ID number.
         png = await web.get(WANG, f"/app/receipt/{seeded.wang_receipt}.png")
         pdf = await web.get(WANG, f"/app/receipt/{seeded.wang_receipt}.pdf")
-        assert (png, pdf) == seeded.wang_files
-        assert not is_placeholder(png)
+        assert not is_placeholder(png), "Wang's receipt was rendered again, with no photo"
+        assert (png, pdf) == seeded.wang_files, "Wang's receipt is not the one issued"
         [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
         assert code.text.startswith(f"{PUBLIC}/verify/")
         async with http.get(f"{instance.url}{urlsplit(code.text).path}") as response:
