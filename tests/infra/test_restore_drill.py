@@ -14,7 +14,8 @@ a face check against the restored enrolment photo passes, so the trainee finishe
 The procedure comes from the document, so the drill fails when the document does: an archive
 without `faces` leaves the trainee's face check without the enrolment photo, one without
 `receipts` loses the receipt of a trainee whose face data the retention job has deleted (it can
-no longer be rendered again), and a dump started without the key does not start at all."""
+no longer be rendered again), a dump not in the custom format is refused by `pg_restore`; and
+the restored data, started with another key, does not start at all."""
 
 from __future__ import annotations
 
