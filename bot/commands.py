@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 
 from domain.locales import DEFAULT_LOCALE, Locale
 from texts.i18n import Catalogs
@@ -39,7 +45,23 @@ async def register_commands(bot: Bot, i18n: Catalogs) -> None:
             )
 
 
-async def set_chat_commands(bot: Bot, chat_id: int, i18n: Catalogs, locale: str) -> None:
-    """A person who picked a language sees the commands in it, whatever their client says."""
+def menu_button(webapp_url: str) -> MenuButtonWebApp:
+    """The button beside the message field that opens the web view, in the current language."""
+    return MenuButtonWebApp(text=_("Study"), web_app=WebAppInfo(url=webapp_url))
+
+
+async def register_menu_button(bot: Bot, i18n: Catalogs, webapp_url: str) -> None:
+    """Telegram has one default for every chat, so it speaks the default language; a chat in
+    another language gets its own (`set_chat_language`)."""
+    with i18n.context(), i18n.use_locale(DEFAULT_LOCALE.value):
+        await bot.set_chat_menu_button(menu_button=menu_button(webapp_url))
+
+
+async def set_chat_language(
+    bot: Bot, chat_id: int, i18n: Catalogs, locale: str, webapp_url: str
+) -> None:
+    """A person who picked a language (or whose client speaks one we do) sees the commands and
+    the menu button in it."""
     with i18n.context(), i18n.use_locale(locale):
         await bot.set_my_commands(command_list(), scope=BotCommandScopeChat(chat_id=chat_id))
+        await bot.set_chat_menu_button(chat_id=chat_id, menu_button=menu_button(webapp_url))

@@ -17,7 +17,7 @@ from aiogram.types import (
     WebAppInfo,
 )
 
-from bot.commands import set_chat_commands
+from bot.commands import set_chat_language
 from conversation.engine import Conversations, Talk
 from conversation.events import Command, Event, FileSent, PhoneShared, Pressed, Typed
 from conversation.replies import (
@@ -131,8 +131,8 @@ class TelegramReplies:
             return
         with self._catalogs.use_locale(turn.speak.value):
             await self._render(bot, chat_id, turn, query)
-        # The command list in the chosen language, whatever the client's.
-        await set_chat_commands(bot, chat_id, self._catalogs, turn.speak.value)
+        # The command list and the menu button in the chosen language, whatever the client's.
+        await set_chat_language(bot, chat_id, self._catalogs, turn.speak.value, self._webapp_url)
 
     async def _render(
         self, bot: Bot, chat_id: int, turn: Turn, query: CallbackQuery | None

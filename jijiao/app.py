@@ -20,13 +20,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.applications import Applications
-from bot.commands import register_commands
+from bot.commands import register_commands, register_menu_button
 from bot.conversation import TelegramReplies
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
@@ -678,9 +677,7 @@ async def running(
     try:
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()
         await register_commands(bot, i18n)
-        await bot.set_chat_menu_button(
-            menu_button=MenuButtonWebApp(text="学习 Study", web_app=WebAppInfo(url=webapp_url))
-        )
+        await register_menu_button(bot, i18n, webapp_url)
         # Updates a dead instance left unfinished are taken over from the first turn.
         inbox.start()
         workers.start()

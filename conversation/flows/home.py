@@ -13,7 +13,7 @@ from conversation.replies import Button, Buttons, Notice, OpenUrl, Press, Reply,
 from domain.accounts import ChatAccount, ChooseLanguage
 from domain.clock import Clock
 from domain.errors import DomainError
-from domain.locales import Locale
+from domain.locales import DEFAULT_LOCALE, Locale
 from domain.selfhelp import Advice, HelpTopic, Situation, suggestions, topic_for
 from texts import common as texts
 from texts import payment as payment_texts
@@ -55,7 +55,10 @@ class Start:
         match event:
             case Command("start"):
                 await talk.state.clear()
-                return Turn().add(self._home.greeting(account.first_name))
+                # A client in another language than the default gets the chat's commands and
+                # menu button in it from the first greeting.
+                speak = account.locale if account.locale is not DEFAULT_LOCALE else None
+                return Turn(speak=speak).add(self._home.greeting(account.first_name))
             case Command("menu"):
                 return Turn().add(self._home.menu())
             case Pressed(Press(actions.MENU, ("home",))):

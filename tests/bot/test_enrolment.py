@@ -205,7 +205,8 @@ async def test_busy_and_void_certificates_are_shown_but_cannot_be_ticked(
     ]
     assert not any("报名所选" in t for t, _ in buttons(listing))
     # Why, and that nothing can be ticked, is said at once, not after tapping ⛔.
-    assert "⛔ 1. 这本证书已作废" in listing.text and "⛔ 2. 这本证书在监管系统中正在办理" in listing.text
+    assert "⛔ 1. 这本证书已作废" in listing.text
+    assert "⛔ 2. 这本证书在监管系统中正在办理" in listing.text
     assert "勾选要报名的证书" not in listing.text and "目前没有可以报名的证书" in listing.text
 
     await harness.feed(updates.click(data(EnrolAction.BLOCKED, 1), LI))

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, SetMyCommands
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendMessage,
+    SetChatMenuButton,
+    SetMyCommands,
+)
 
 from bot.callbacks import LanguageCallback
 from domain.accounts import ChatUserId
@@ -52,6 +58,8 @@ async def test_switching_to_english_is_remembered_for_later_messages(harness: Bo
     assert edit.text == "Done: I will talk to you in English from now on."
     [commands] = harness.session.sent(SetMyCommands)
     assert commands.commands[0].description == "Welcome and main menu"
+    [menu] = harness.session.sent(SetChatMenuButton)
+    assert (menu.chat_id, menu.menu_button.text) == (chinese_user["id"], "Study")  # type: ignore[union-attr]
     account = await harness.accounts.get(ChatUserId(chinese_user["id"]))
     assert account is not None and account.locale is Locale.EN
 
@@ -64,6 +72,7 @@ async def test_switching_back_to_chinese_answers_in_chinese(harness: BotHarness)
     await harness.feed(updates.click(LanguageCallback(locale=Locale.ZH_CN).pack(), english_user))
 
     assert harness.session.sent(EditMessageText)[0].text == "好的，之后我会用简体中文和您交流。"
+    assert harness.session.sent(SetChatMenuButton)[-1].menu_button.text == "学习"  # type: ignore[union-attr]
     await harness.feed(updates.message("/help", english_user))
     assert harness.last_text().startswith("<b>帮助</b>")
 
@@ -163,3 +172,17 @@ async def test_web_links_are_never_posted_in_a_group(harness: BotHarness):
     )
     await harness.feed(group)
     assert not any("login?token=" in str(m.reply_markup) for m in harness.session.sent(SendMessage))
+
+
+async def test_an_english_client_gets_its_commands_and_menu_button_in_english_at_once(
+    harness: BotHarness,
+):
+    await harness.feed(
+        updates.message("/start", updates.user(first_name="Tom", language_code="en"))
+    )
+    await harness.feed(updates.message("/start", updates.user(user_id=6, first_name="王五")))
+
+    [menu] = harness.session.sent(SetChatMenuButton)  # the Chinese chat keeps the default
+    assert menu.chat_id == 100001 and menu.menu_button.text == "Study"  # type: ignore[union-attr]
+    [commands] = harness.session.sent(SetMyCommands)
+    assert commands.commands[0].description == "Welcome and main menu"
