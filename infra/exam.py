@@ -694,8 +694,13 @@ class Exams:
 
         def render() -> tuple[bytes, bytes]:
             photo = None
-            if profile is not None and profile.photo_path and Path(profile.photo_path).is_file():
-                photo = self.study.store.read(profile.photo_path)
+            store = self.study.store
+            if (
+                profile is not None
+                and profile.photo_path
+                and store.locate(profile.photo_path).is_file()
+            ):
+                photo = store.read(profile.photo_path)
             full = dataclasses.replace(data, photo=photo)
             png, pdf = render_png(full), render_pdf(full)
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)

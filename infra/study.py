@@ -130,8 +130,18 @@ class FaceStore:
         partial.replace(path)
         return path
 
+    def locate(self, path: str | Path) -> Path:
+        """Where a stored path's file is now. Rows keep the path the file was written to; a
+        data dir restored or moved elsewhere still holds it as <root>/<trainee>/<name>."""
+        stored = Path(path)
+        if stored.is_file() or not stored.is_absolute():
+            return stored if stored.is_absolute() else self.root / stored
+        parts = stored.parts
+        tail = parts[parts.index("checks") - 1 :] if "checks" in parts else parts[-2:]
+        return self.root.joinpath(*tail)
+
     def read(self, path: str | Path) -> bytes:
-        data = Path(path).read_bytes()
+        data = self.locate(path).read_bytes()
         return self._ring.decrypt(data) if str(path).endswith(".enc") and self._ring else data
 
     def sealed_files(self) -> Iterator[Path]:
@@ -517,6 +527,22 @@ class Study:
         )
         log.info("face data of user %s deleted (%s)", user_id, reason)
 
+    async def _files_lost(self, profile: FaceProfile) -> bool:
+        """A photo whose files are gone (a disk lost, a backup restored without them): the row
+        forgets it, so the study page asks for a new one (which staff approve), instead of
+        every check failing with an error."""
+        paths = (profile.photo_path, profile.embedding_path)
+        if all(p is None or self.store.locate(p).is_file() for p in paths):
+            return False
+        await FaceProfile.filter(id=profile.id).update(photo_path=None, embedding_path=None)
+        await models.AuditLog.create(
+            actor_id=profile.chat_user_id,
+            action="face_files_missing",
+            subject=f"chat_user:{profile.chat_user_id}",
+        )
+        log.warning("enrolment photo files of user %s are missing", profile.chat_user_id)
+        return True
+
     async def allow_new_photo(self, user_id: int, staff_id: int, now: datetime) -> None:
         """Staff replace a wrong enrolment photo: the files go, consent stays, the trainee's
         study page asks for a new photo."""
@@ -748,6 +774,8 @@ class Study:
             if row.answer_by is not None and now > row.answer_by:
                 return await self._finish(row, now, CheckResult.FAILED, "too_late", None)
             profile = await FaceProfile.get_or_none(chat_user_id=user_id, deleted_at=None)
+            if profile is not None and await self._files_lost(profile):
+                profile.embedding_path = None
             if profile is None or profile.embedding_path is None:
                 return await self._finish(row, now, CheckResult.FAILED, "no_photo", None)
             if profile.photo_status != PhotoStatus.APPROVED.value:

@@ -354,3 +354,37 @@ async def test_a_new_enrolment_photo_staff_refuse_is_removed_and_the_next_goes_t
     client = trainees.as_user(ZHANG)
     again = await client.post("/app/api/study/photo", data=photo("impostor_2"), headers=JPEG)
     assert (await again.json())["pending"] is True and len(posted) == 2
+
+
+async def test_a_photo_whose_files_were_lost_is_asked_for_again_not_an_error(
+    trainees: Trainees, tmp_path: Path
+):
+    """A disk lost or a backup restored without the faces folder: the check fails as 'no
+    photo' and the study page asks for a new one, instead of every check answering 500."""
+    import shutil
+
+    enrolment = await ready(trainees)
+    shutil.rmtree(tmp_path / "faces" / str(ZHANG))
+
+    answer = await open_and_pass(trainees, enrolment)
+
+    assert answer["result"] == "failed"
+    assert (await FaceProfile.get(chat_user_id=ZHANG)).photo_path is None
+    assert await models.AuditLog.filter(action="face_files_missing").count() == 1
+    page = await (await trainees.as_user(ZHANG).get("/app/study")).text()
+    assert 'id="enrol-photo"' in page
+
+
+async def test_a_data_dir_restored_elsewhere_still_opens_the_photo(
+    trainees: Trainees, tmp_path: Path
+):
+    """Rows keep the path a file was written to; a data dir moved or restored under another
+    path still holds it as <root>/<trainee>/<name>."""
+    enrolment = await ready(trainees)
+    profile = await FaceProfile.get(chat_user_id=ZHANG)
+    moved = f"/srv/old-place/faces/{ZHANG}/" + Path(profile.embedding_path or "").name
+    await FaceProfile.filter(id=profile.id).update(
+        embedding_path=moved, photo_path=moved.replace(".npy", ".jpg")
+    )
+
+    assert (await open_and_pass(trainees, enrolment))["result"] == "passed"
