@@ -198,6 +198,15 @@ async def test_s14_every_attempt_is_listed_with_the_best_marked_and_a_review_of_
     assert home.count("data-attempt=") == 3
     assert re.search(r'class="best">\s*<td>2</td>', home)
     assert "剩余次数：2" in home or "2" in home
+    # Chinese pages punctuate in Chinese: "最高分：", "您的答案：…；…", never "考试: " or "(多选)".
+    for page in (review, home):
+        assert not half_width_next_to_chinese(page), half_width_next_to_chinese(page)
+    assert "最高分：" in home and "您的答案：" in review
+
+
+def half_width_next_to_chinese(page: str) -> list[str]:
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", " ", page, flags=re.S)
+    return re.findall(r"[\u4e00-\u9fff] ?[:;(]|[:;)] ?[\u4e00-\u9fff]", text)
 
 
 async def test_five_failures_close_the_exam_until_a_makeup_is_approved(examinees: Examinees):
