@@ -122,6 +122,8 @@ def case_name(code: str) -> str:
         "not_bound": _("not yet identified"),
         "not_enterprise_contact": _("not an enterprise contact"),
         "certificate_not_found": _("certificate not found"),
+        "certificate_void": _("certificate is void"),
+        "certificate_busy": _("certificate is busy with another business"),
     }.get(code, _("a check that failed"))
 
 

@@ -153,6 +153,20 @@ def after_enrolment(enrolled: bool) -> Buttons:
     )
 
 
+def blocked_case(standings: list[CertificateStanding]) -> dict[str, object] | None:
+    """What "contact support" from a certificate list carries: the certificates that cannot be
+    enrolled and why, for the desk of their track (one desk when they share it)."""
+    blocked = [s for s in standings if s.refusal and s.refusal != "already_enrolled"]
+    if not blocked:
+        return None
+    tracks = {s.certificate.track for s in blocked}
+    return {
+        "code": blocked[0].refusal,
+        "track": tracks.pop().value if len(tracks) == 1 else None,
+        "details": {"certificate": ", ".join(s.certificate.number for s in blocked)},
+    }
+
+
 def preselected(standings: list[CertificateStanding]) -> list[int]:
     """S4: what is due and enrollable starts ticked; everything else can be ticked by hand."""
     return [i for i, s in enumerate(standings) if s.due and s.enrollable]
@@ -332,7 +346,9 @@ class Enrolment:
         else:
             selected = set(data.get("selected", []))
         await state.set_state(CHOOSING)
-        await state.update_data(numbers=numbers, selected=sorted(selected))
+        await state.update_data(
+            numbers=numbers, selected=sorted(selected), case=blocked_case(standings)
+        )
         return Reply(
             say(texts.my_certificates, standings),
             my_certificates_buttons(standings, selected),

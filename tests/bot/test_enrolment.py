@@ -214,6 +214,24 @@ async def test_busy_and_void_certificates_are_shown_but_cannot_be_ticked(
     assert alert.show_alert and "正在办理其他业务" in (alert.text or "")
 
 
+async def test_support_from_a_void_certificate_names_it_for_the_one_desk_of_its_track(
+    harness: BotHarness, roster
+):
+    wang = updates.user(100003, "王五")
+    person = await registry.person(3, "王五", "13800000003")
+    await registry.certificate(
+        person, "云建安B(2019)0000009", "safety_b", days_from_today(-200), status="void"
+    )
+    await identify(harness, wang, registry.id_number(3), "王五", "13800000003")
+    await harness.feed(updates.click(data(EnrolAction.SUPPORT), wang))
+
+    case = await models.SupportRequest.get(chat_user_id=wang["id"])
+    assert case.kind == "certificate_void" and case.track == "T1"
+    assert case.details == {"certificate": "云建安B(2019)0000009"}
+    recorded = harness.last_text()
+    assert "0871-64332710" in recorded and "0871-64322249" not in recorded  # one desk
+
+
 async def test_a_certificate_is_enrolled_only_once(harness: BotHarness, roster):
     await identify(harness, ZHANG, roster["zhang_id"], "张三", ZHANG_PHONE)
     await harness.feed(updates.click(data(EnrolAction.TOGGLE, 1), ZHANG))  # untick 施工员
