@@ -297,8 +297,27 @@ async def verify(request: web.Request) -> web.Response:
     response = aiohttp_jinja2.render_template(
         "verify.html",
         request,
-        {"locale": request[LOCALE], "status": result.status, "details": details},
+        {
+            "locale": request[LOCALE],
+            "status": result.status,
+            "details": details,
+            "token": request.match_info["token"],
+        },
     )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+async def verify_image(request: web.Request) -> web.Response:
+    """The genuine receipt as issued, photo included, for whoever holds its QR code (as they
+    hold the printed receipt): the inspector compares it with the person in front of them."""
+    exams = request.app[EXAMS]
+    result = await exams.verify(request.match_info["token"])
+    if result.status != "genuine" or result.receipt is None:
+        raise web.HTTPNotFound()
+    png, _pdf = await exams.receipt_files(result.receipt.id)
+    response = web.Response(body=png, content_type="image/png")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
@@ -317,3 +336,4 @@ def add_exam_routes(app: web.Application, exams: Exams) -> None:
         "/app/receipt/{receipt_id}.{kind:png|pdf}", receipt_file, name="receipt_file"
     )
     app.router.add_get("/verify/{token}", verify, name="verify")
+    app.router.add_get("/verify/{token}/receipt.png", verify_image, name="verify_image")

@@ -246,7 +246,8 @@ async def test_a_pass_makes_a_receipt_that_verifies_and_can_be_revoked(examinees
     client = examinees.as_user(ZHANG)
     png = await client.get(f"/app/receipt/{receipt.id}.png")
     assert png.status == 200 and png.content_type == "image/png"
-    assert (await png.read()).startswith(b"\x89PNG")
+    issued = await png.read()
+    assert issued.startswith(b"\x89PNG")
     pdf = await client.get(f"/app/receipt/{receipt.id}.pdf")
     assert (await pdf.read()).startswith(b"%PDF")
     await examinees.ready(LI, "C-113")
@@ -257,6 +258,10 @@ async def test_a_pass_makes_a_receipt_that_verifies_and_can_be_revoked(examinees
     genuine = await (await examinees.client.get(f"/verify/{token}")).text()
     assert 'data-status="genuine"' in genuine and receipt.number in genuine
     assert "C-112" in genuine and "p100001" not in genuine  # the name is masked
+    # The receipt as issued, photo included, to compare with the person in front of them.
+    assert f'src="/verify/{token}/receipt.png"' in genuine
+    image = await examinees.client.get(f"/verify/{token}/receipt.png")
+    assert image.status == 200 and (await image.read()) == issued
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     for bad in (altered, receipt.number, "x", token.replace(receipt.number, "JJ20261127000999")):
         page = await (await examinees.client.get(f"/verify/{bad}")).text()
@@ -267,6 +272,9 @@ async def test_a_pass_makes_a_receipt_that_verifies_and_can_be_revoked(examinees
     )
     revoked = await (await examinees.client.get(f"/verify/{token}")).text()
     assert 'data-status="revoked"' in revoked
+    assert "receipt.png" not in revoked
+    assert (await examinees.client.get(f"/verify/{token}/receipt.png")).status == 404
+    assert (await examinees.client.get(f"/verify/{altered}/receipt.png")).status == 404
     assert await models.AuditLog.filter(action="receipt_revoked").count() == 1
 
 
