@@ -30,6 +30,9 @@ from domain.registry import Certificate, CertType, Enterprise
 from domain.timezone import local_date
 
 RECONCILE_EXPIRED_FOR = timedelta(hours=24)
+# What the payer's app shows; the same words each time, since a provider answers a repeat
+# request for an order only when nothing in it changed.
+ORDER_DESCRIPTION = "继续教育培训费"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -247,7 +250,7 @@ class PlaceOrder(_Payments):
             )
         )
         url = await self._provider.create(
-            order.number, order.amount_fen, "继续教育培训费", order.expires_at
+            order.number, order.amount_fen, ORDER_DESCRIPTION, order.expires_at
         )
         await self._store.set_pay_url(order.number, url)
         return replace(order, pay_url=url)
@@ -285,7 +288,7 @@ class ApplyPayment:
 
         outcome, _ = await self._store.apply(
             event,
-            self._provider,
+            event.provider or self._provider,
             source,
             self._invoice_due,
             received_at=self._clock.now(),
