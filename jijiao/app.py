@@ -201,7 +201,16 @@ def build_services(
     desk = TortoiseSupportDesk()
     store = TortoisePaymentStore(pii)
     notifier = BotPaymentNotifier(
-        bot, i18n, accounts, staff_group_id, webapp_url, outbox=TortoiseOutbox(), clock=clock
+        bot,
+        i18n,
+        accounts,
+        staff_group_id,
+        webapp_url,
+        outbox=TortoiseOutbox(),
+        clock=clock,
+        pay_apps=(
+            tuple(provider.providers) if isinstance(provider, ProviderChoice) else (provider.name,)
+        ),
     )
     apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
     overdue = OverdueInvoices(store, clock)
