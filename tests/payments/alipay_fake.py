@@ -134,6 +134,18 @@ class FakeAlipay:
         params.update(after_signing or {})
         return urlencode(params).encode()
 
+    async def notify(self, order_number: str, body: bytes) -> tuple[int, str]:
+        """POSTs a notification to the order's notify_url, as Alipay's servers do."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                self.trades[order_number].notify_url,
+                data=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            ) as answer:
+                return answer.status, await answer.text()
+
     # The gateway
 
     async def _gateway(self, request: web.Request) -> web.Response:
