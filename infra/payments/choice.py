@@ -74,17 +74,25 @@ class ProviderChoice:
         )
 
     async def query(self, order_number: str) -> PaymentEvent | None:
-        """A payment at any provider wins over 'not paid'; each event names its provider."""
+        """A payment at any provider wins over 'not paid'; each event names its provider. One
+        provider that cannot be asked does not hide a payment found at another."""
         answers = await asyncio.gather(
-            *(provider.query(order_number) for provider in self.providers.values())
+            *(provider.query(order_number) for provider in self.providers.values()),
+            return_exceptions=True,
         )
-        events = [
-            replace(event, provider=name)
-            for name, event in zip(self.providers, answers, strict=True)
-            if event is not None
-        ]
+        events: list[PaymentEvent] = []
+        failures: list[BaseException] = []
+        for name, answer in zip(self.providers, answers, strict=True):
+            if isinstance(answer, BaseException):
+                failures.append(answer)
+            elif answer is not None:
+                events.append(replace(answer, provider=name))
         paid = [event for event in events if event.paid]
-        return (paid or events or [None])[0]
+        if paid:
+            return paid[0]
+        if failures:
+            raise failures[0]
+        return events[0] if events else None
 
     async def close(self, order_number: str) -> None:
         """Closes at every provider; one that fails does not keep the others open."""

@@ -399,3 +399,15 @@ def test_alipay_without_its_keys_is_refused_by_name(no_environment: None, tmp_pa
 def test_the_sandbox_stays_the_default(no_environment: None, tmp_path: Path) -> None:
     settings = load_settings(app={"data_dir": tmp_path})
     assert isinstance(make_payment_provider(settings), SandboxProvider)
+
+
+async def test_alipay_out_of_reach_does_not_hide_a_payment_in_the_other_app(
+    world: World, fake: FakeAlipay, alipay: AliPay
+) -> None:
+    _, order = await world.paying_trainee()
+    sandbox: SandboxProvider = world.provider.providers["sandbox"]  # type: ignore[attr-defined]
+    await sandbox.create(order.number, order.amount_fen, "继续教育培训费", order.expires_at)
+    await sandbox.pay(order.number, world.clock.now())
+    alipay._sdk._gateway = "http://127.0.0.1:9/gateway.do"  # nothing listens there
+
+    assert await world.reconcile() == [Outcome.APPLIED]
