@@ -160,17 +160,22 @@ async def scan(request: web.Request) -> web.StreamResponse:
     order = await payments.find_order(number)
     if order is None:
         raise web.HTTPNotFound()
+    # Past its expiry an order is over even before the expiry job marks it: the providers
+    # would refuse a time_expire in the past anyway.
+    payable = (
+        order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
+    )
     context: dict[str, object] = {
         "locale": request[LOCALE],
         "order": order,
         "amount": format_yuan(order.amount_fen),
         "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
         "paid": order.status is OrderStatus.PAID,
-        "open": order.status is OrderStatus.PENDING,
+        "open": payable,
         "codes": [],
         "failed": False,
     }
-    if order.status is not OrderStatus.PENDING:
+    if not payable:
         return aiohttp_jinja2.render_template("pay_scan.html", request, context)
     app = app_of(request.headers.get("User-Agent", ""))
     wanted = [app] if app in choice.providers else list(choice.providers)

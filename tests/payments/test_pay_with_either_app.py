@@ -411,3 +411,20 @@ async def test_alipay_out_of_reach_does_not_hide_a_payment_in_the_other_app(
     alipay._sdk._gateway = "http://127.0.0.1:9/gateway.do"  # nothing listens there
 
     assert await world.reconcile() == [Outcome.APPLIED]
+
+
+async def test_an_order_past_its_expiry_is_not_offered_even_before_the_expiry_job_runs(
+    world: World, alipay: AliPay, fake: FakeAlipay, aiohttp_client: AiohttpClient
+) -> None:
+    _, order = await world.paying_trainee()
+    client, choice = await scan_client(world, alipay, aiohttp_client)
+    world.clock.advance(minutes=31)
+
+    page = await client.get(  # type: ignore[attr-defined]
+        f"/pay/{order.number}/{choice.token(order.number)}",
+        headers={"User-Agent": ALIPAY_UA},
+        allow_redirects=False,
+    )
+
+    assert page.status == 200 and "expired" in await page.text()
+    assert order.number not in fake.trades
