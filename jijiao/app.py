@@ -23,6 +23,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import MenuButtonWebApp, WebAppInfo
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
+from Cryptodome.PublicKey import RSA
 from redis.asyncio import Redis
 
 from bot.applications import Applications
@@ -462,11 +463,22 @@ def make_payment_provider(settings: Settings, clock: Clock | None = None) -> Pay
         )
 
     def alipay() -> AliPay:
+        keys = {}
+        for variable, path in (
+            ("PAYMENT_ALIPAY_PRIVATE_KEY_PATH", payment.alipay_private_key_path),
+            ("PAYMENT_ALIPAY_PUBLIC_KEY_PATH", payment.alipay_public_key_path),
+        ):
+            try:
+                keys[variable] = read(path)
+                _rsa_key(keys[variable])
+            except (OSError, ValueError, IndexError, TypeError):
+                # One line naming the setting, never the key's text.
+                raise SettingsError(variable, "is not a readable RSA key in PEM") from None
         return AliPay(
             AliPayConfig(
                 app_id=str(payment.alipay_app_id),
-                app_private_key_pem=read(payment.alipay_private_key_path),
-                alipay_public_key_pem=read(payment.alipay_public_key_path),
+                app_private_key_pem=keys["PAYMENT_ALIPAY_PRIVATE_KEY_PATH"],
+                alipay_public_key_pem=keys["PAYMENT_ALIPAY_PUBLIC_KEY_PATH"],
                 notify_url=f"{settings.base_url}/pay/notify/alipay",
                 seller_id=payment.alipay_seller_id,
                 gateway=payment.alipay_gateway,
@@ -492,6 +504,11 @@ def make_payment_provider(settings: Settings, clock: Clock | None = None) -> Pay
     return ProviderChoice(
         providers, settings.base_url, hashlib.sha256(b"scan" + settings.secret_key()).digest()
     )
+
+
+def _rsa_key(pem: str) -> None:
+    """The key loader the Alipay SDK uses, so a bad file stops the start and not a payment."""
+    RSA.import_key(pem)
 
 
 def sandbox_of(provider: PaymentProvider) -> SandboxProvider | None:

@@ -428,3 +428,20 @@ async def test_an_order_past_its_expiry_is_not_offered_even_before_the_expiry_jo
 
     assert page.status == 200 and "expired" in await page.text()
     assert order.number not in fake.trades
+
+
+def test_an_alipay_key_file_that_is_not_a_key_stops_the_start_naming_the_setting(
+    no_environment: None, tmp_path: Path, key_files: dict[str, Path]
+) -> None:
+    key_files["alipay_public_key_path"].write_text("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA")
+    settings = load_settings(
+        app={"data_dir": tmp_path},
+        payment={"provider": "alipay", "alipay_app_id": APP_ID, **key_files},
+        **PRODUCTION,
+    )
+
+    with pytest.raises(SettingsError) as refused:
+        make_payment_provider(settings)
+
+    assert str(refused.value).startswith("PAYMENT_ALIPAY_PUBLIC_KEY_PATH")
+    assert "MIIB" not in str(refused.value)
