@@ -320,9 +320,18 @@ class ExpireOrders:
             if await self._store.mark_warned(order.number, now):
                 await self._notifier.expiring(order)
         expired = await self._store.expire(now)
+        failed: list[Exception] = []
         for order in expired:
-            await self._provider.close(order.number)
+            # The store has already moved them on: a provider out of reach must not leave the
+            # rest unclosed and their payers untold. Its time_expire stops a late payment, and
+            # the error still reaches the job's log.
+            try:
+                await self._provider.close(order.number)
+            except Exception as exc:  # a provider's own error type
+                failed.append(exc)
             await self._notifier.expired(order)
+        if failed:
+            raise failed[0]
         return len(expired)
 
 

@@ -445,3 +445,22 @@ def test_an_alipay_key_file_that_is_not_a_key_stops_the_start_naming_the_setting
 
     assert str(refused.value).startswith("PAYMENT_ALIPAY_PUBLIC_KEY_PATH")
     assert "MIIB" not in str(refused.value)
+
+
+async def test_alipay_out_of_reach_at_expiry_still_closes_the_rest_and_tells_every_payer(
+    world: World, alipay: AliPay, fake: FakeAlipay
+) -> None:
+    first = (await world.paying_trainee())[1]
+    second = (await world.paying_trainee())[1]
+    for order in (first, second):
+        await scanned_with_alipay(world, order)
+    sandbox: SandboxProvider = world.provider.providers["sandbox"]  # type: ignore[attr-defined]
+    await sandbox.create(second.number, second.amount_fen, "继续教育培训费", second.expires_at)
+    alipay._sdk._gateway = "http://127.0.0.1:9/gateway.do"  # nothing listens there
+    world.clock.advance(minutes=31)
+
+    with pytest.raises(Exception, match="unavailable"):
+        await world.expire()
+
+    assert sorted(world.notifier.expired_orders) == sorted([first.number, second.number])
+    assert (await models.SandboxPayment.get(order_number=second.number)).state == "closed"
