@@ -31,7 +31,9 @@ class BotPaymentNotifier:
         webapp_url: str,
         outbox: TortoiseOutbox | None = None,
         clock: Clock | None = None,
+        pay_apps: tuple[str, ...] = ("wechatpay",),
     ) -> None:
+        self._pay_apps = pay_apps
         self._bot = bot
         self._i18n = i18n
         self._accounts = accounts
@@ -135,6 +137,6 @@ class BotPaymentNotifier:
         await self._bot.send_photo(
             chat_id,
             BufferedInputFile(qr_png, filename=f"{order.number}.png"),
-            caption=texts.order_caption(order),
+            caption=texts.order_caption(order, self._pay_apps),
             reply_markup=kb.order(order),
         )

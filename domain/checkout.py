@@ -30,6 +30,9 @@ from domain.registry import Certificate, CertType, Enterprise
 from domain.timezone import local_date
 
 RECONCILE_EXPIRED_FOR = timedelta(hours=24)
+# What the payer's app shows; the same words each time, since a provider answers a repeat
+# request for an order only when nothing in it changed.
+ORDER_DESCRIPTION = "继续教育培训费"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -247,7 +250,7 @@ class PlaceOrder(_Payments):
             )
         )
         url = await self._provider.create(
-            order.number, order.amount_fen, "继续教育培训费", order.expires_at
+            order.number, order.amount_fen, ORDER_DESCRIPTION, order.expires_at
         )
         await self._store.set_pay_url(order.number, url)
         return replace(order, pay_url=url)
@@ -285,7 +288,7 @@ class ApplyPayment:
 
         outcome, _ = await self._store.apply(
             event,
-            self._provider,
+            event.provider or self._provider,
             source,
             self._invoice_due,
             received_at=self._clock.now(),
@@ -317,9 +320,18 @@ class ExpireOrders:
             if await self._store.mark_warned(order.number, now):
                 await self._notifier.expiring(order)
         expired = await self._store.expire(now)
+        failed: list[Exception] = []
         for order in expired:
-            await self._provider.close(order.number)
+            # The store has already moved them on: a provider out of reach must not leave the
+            # rest unclosed and their payers untold. Its time_expire stops a late payment, and
+            # the error still reaches the job's log.
+            try:
+                await self._provider.close(order.number)
+            except Exception as exc:  # a provider's own error type
+                failed.append(exc)
             await self._notifier.expired(order)
+        if failed:
+            raise failed[0]
         return len(expired)
 
 

@@ -57,6 +57,9 @@ class PaymentEvent:
     currency: str
     transaction_id: str | None
     paid_at: datetime | None
+    # Who said it, when several providers take payment (a trainee may pay with either app);
+    # None: the one configured provider.
+    provider: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ def format_yuan(fen: int) -> str:
 
 
 class PaymentProvider(Protocol):
-    """A payment service: the sandbox locally, WeChat Pay in production."""
+    """A payment service: the sandbox locally, WeChat Pay and Alipay in production."""
 
     name: str
 

@@ -130,8 +130,14 @@ class WebSection(BaseModel):
         return value if value is not None and value.get_secret_value() else None
 
 
+PROVIDERS = ("sandbox", "wechatpay", "alipay")
+
+
 class PaymentSection(BaseModel):
-    provider: Literal["sandbox", "wechatpay"] = "sandbox"
+    provider: Literal["sandbox", "wechatpay", "alipay"] = "sandbox"
+    # Several at once, comma separated (PAYMENT_PROVIDERS=wechatpay,alipay): the trainee gets
+    # one QR code that opens the checkout of whichever app scanned it. Unset: `provider` alone.
+    providers: str | None = None
     # The sandbox's checkout page marks orders paid for anyone: local mode only, unless a
     # staging server says so explicitly.
     sandbox_outside_local_mode: bool = False
@@ -146,13 +152,28 @@ class PaymentSection(BaseModel):
     wechat_private_key_path: Path | None = None
     wechat_public_key_path: Path | None = None
     wechat_public_key_id: str | None = None
+    alipay_app_id: str | None = None
+    alipay_private_key_path: Path | None = None  # the application's private key (PEM)
+    alipay_public_key_path: Path | None = None  # Alipay's public key (PEM), not the app's own
+    alipay_seller_id: str | None = None  # the 2088… PID; notifications are checked against it
+    alipay_gateway: str = "https://openapi.alipay.com/gateway.do"
+
+    def enabled(self) -> tuple[str, ...]:
+        if not self.providers:
+            return (self.provider,)
+        return tuple(dict.fromkeys(n.strip() for n in self.providers.split(",") if n.strip()))
 
     @model_validator(mode="after")
-    def _wechat_complete(self) -> PaymentSection:
-        if self.provider == "wechatpay":
-            for name in WECHAT_FIELDS:
-                if not getattr(self, name):
-                    raise ValueError(f"PAYMENT_{name.upper()} is required for wechatpay")
+    def _providers_complete(self) -> PaymentSection:
+        enabled = self.enabled()
+        unknown = [name for name in enabled if name not in PROVIDERS]
+        if unknown or not enabled:
+            raise ValueError(f"PAYMENT_PROVIDERS takes {', '.join(PROVIDERS)}; not {unknown}")
+        for provider, fields in (("wechatpay", WECHAT_FIELDS), ("alipay", ALIPAY_FIELDS)):
+            if provider in enabled:
+                for name in fields:
+                    if not getattr(self, name):
+                        raise ValueError(f"PAYMENT_{name.upper()} is required for {provider}")
         return self
 
 
@@ -165,6 +186,7 @@ WECHAT_FIELDS = (
     "wechat_public_key_path",
     "wechat_public_key_id",
 )
+ALIPAY_FIELDS = ("alipay_app_id", "alipay_private_key_path", "alipay_public_key_path")
 
 
 class SecuritySection(BaseModel):

@@ -22,6 +22,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
+from Cryptodome.PublicKey import RSA
 from redis.asyncio import Redis
 
 from bot.applications import Applications
@@ -84,6 +85,8 @@ from infra.i18n import make_i18n
 from infra.inbox import TortoiseInbox
 from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
+from infra.payments.alipay import AliPay, AliPayConfig
+from infra.payments.choice import ProviderChoice
 from infra.payments.sandbox import SandboxProvider
 from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.pii import Pii
@@ -198,7 +201,16 @@ def build_services(
     desk = TortoiseSupportDesk()
     store = TortoisePaymentStore(pii)
     notifier = BotPaymentNotifier(
-        bot, i18n, accounts, staff_group_id, webapp_url, outbox=TortoiseOutbox(), clock=clock
+        bot,
+        i18n,
+        accounts,
+        staff_group_id,
+        webapp_url,
+        outbox=TortoiseOutbox(),
+        clock=clock,
+        pay_apps=(
+            tuple(provider.providers) if isinstance(provider, ProviderChoice) else (provider.name,)
+        ),
     )
     apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
     overdue = OverdueInvoices(store, clock)
@@ -422,16 +434,18 @@ def make_study(
     )
 
 
-def make_payment_provider(settings: Settings) -> SandboxProvider | WeChatPay:
-    """WeChat Pay (Native, APIv3) with its keys from the files the settings name; the sandbox
-    only in local mode, since its checkout page lets anyone mark an order paid."""
+def make_payment_provider(settings: Settings, clock: Clock | None = None) -> PaymentProvider:
+    """The enabled providers with their keys from the files the settings name: one alone, or
+    several behind one QR code of ours (ProviderChoice). The sandbox only in local mode, since
+    its checkout page lets anyone mark an order paid."""
     payment = settings.payment
-    if payment.provider == "wechatpay":
+    clock = clock or SystemClock()
 
-        def read(path: Path | None) -> str:
-            assert path is not None  # the settings refuse wechatpay without every field
-            return path.read_text(encoding="utf-8")
+    def read(path: Path | None) -> str:
+        assert path is not None  # the settings refuse a provider without every field
+        return path.read_text(encoding="utf-8")
 
+    def wechatpay() -> WeChatPay:
         assert payment.wechat_api_v3_key is not None
         return WeChatPay(
             WeChatPayConfig(
@@ -445,15 +459,60 @@ def make_payment_provider(settings: Settings) -> SandboxProvider | WeChatPay:
                 notify_url=f"{settings.base_url}/pay/notify/wechatpay",
             )
         )
-    if not settings.local_mode and not payment.sandbox_outside_local_mode:
-        raise SettingsError(
-            "PAYMENT_PROVIDER",
-            "the sandbox lets anyone mark an order paid; set wechatpay (or, for a staging "
-            "server, PAYMENT_SANDBOX_OUTSIDE_LOCAL_MODE=true)",
+
+    def alipay() -> AliPay:
+        keys = {}
+        for variable, path in (
+            ("PAYMENT_ALIPAY_PRIVATE_KEY_PATH", payment.alipay_private_key_path),
+            ("PAYMENT_ALIPAY_PUBLIC_KEY_PATH", payment.alipay_public_key_path),
+        ):
+            try:
+                keys[variable] = read(path)
+                _rsa_key(keys[variable])
+            except (OSError, ValueError, IndexError, TypeError):
+                # One line naming the setting, never the key's text.
+                raise SettingsError(variable, "is not a readable RSA key in PEM") from None
+        return AliPay(
+            AliPayConfig(
+                app_id=str(payment.alipay_app_id),
+                app_private_key_pem=keys["PAYMENT_ALIPAY_PRIVATE_KEY_PATH"],
+                alipay_public_key_pem=keys["PAYMENT_ALIPAY_PUBLIC_KEY_PATH"],
+                notify_url=f"{settings.base_url}/pay/notify/alipay",
+                seller_id=payment.alipay_seller_id,
+                gateway=payment.alipay_gateway,
+            ),
+            clock.now,
         )
-    return SandboxProvider(
-        settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
+
+    def sandbox() -> SandboxProvider:
+        if not settings.local_mode and not payment.sandbox_outside_local_mode:
+            raise SettingsError(
+                "PAYMENT_PROVIDER",
+                "the sandbox lets anyone mark an order paid; set wechatpay or alipay (or, for a "
+                "staging server, PAYMENT_SANDBOX_OUTSIDE_LOCAL_MODE=true)",
+            )
+        return SandboxProvider(
+            settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
+        )
+
+    makers = {"wechatpay": wechatpay, "alipay": alipay, "sandbox": sandbox}
+    providers: list[PaymentProvider] = [makers[name]() for name in payment.enabled()]
+    if len(providers) == 1:
+        return providers[0]
+    return ProviderChoice(
+        providers, settings.base_url, hashlib.sha256(b"scan" + settings.secret_key()).digest()
     )
+
+
+def _rsa_key(pem: str) -> None:
+    """The key loader the Alipay SDK uses, so a bad file stops the start and not a payment."""
+    RSA.import_key(pem)
+
+
+def sandbox_of(provider: PaymentProvider) -> SandboxProvider | None:
+    if isinstance(provider, ProviderChoice):
+        provider = provider.providers.get("sandbox", provider)
+    return provider if isinstance(provider, SandboxProvider) else None
 
 
 def new_order_number(now: datetime) -> str:
@@ -564,7 +623,7 @@ async def running(
     clock = clock or SystemClock()
     # A refused setting stops the start before anything is opened (an open database would
     # keep the process from exiting).
-    provider = make_payment_provider(settings)
+    provider = make_payment_provider(settings, clock)
     settings.app.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer(settings.secret_key(), settings.previous_keys())
     if signer.rotating:
@@ -646,10 +705,15 @@ async def running(
     add_payment_routes(
         app,
         PaymentWeb(
-            providers={provider.name: provider},
+            providers=(
+                dict(provider.providers)
+                if isinstance(provider, ProviderChoice)
+                else {provider.name: provider}
+            ),
             apply_payment=services.apply_payment,
             find_order=services.payment_store.get,
-            sandbox=provider if isinstance(provider, SandboxProvider) else None,
+            sandbox=sandbox_of(provider),
+            choice=provider if isinstance(provider, ProviderChoice) else None,
             notify_base=f"http://127.0.0.1:{settings.web.port}",
         ),
     )

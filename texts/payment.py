@@ -75,15 +75,28 @@ def ask_credit_code_again() -> str:
     )
 
 
-def order_caption(order: Order) -> str:
+def order_caption(order: Order, pay_apps: tuple[str, ...] = ("wechatpay",)) -> str:
+    if "alipay" in pay_apps and len(pay_apps) > 1:
+        how = _(
+            "Scan this QR code with WeChat or Alipay, or tap the button below, and pay before "
+            "{time} (Beijing time). After that the order expires and you get a new one with one "
+            "tap."
+        )
+    elif "alipay" in pay_apps:
+        how = _(
+            "Scan this QR code with Alipay, or tap the button below, and pay before {time} "
+            "(Beijing time). After that the order expires and you get a new one with one tap."
+        )
+    else:
+        how = _(
+            "Scan this QR code with WeChat, or tap the button below, and pay before {time} "
+            "(Beijing time). After that the order expires and you get a new one with one tap."
+        )
     return "\n".join(
         [
             _("<b>Order {number}</b>").format(number=order.number),
             _("Amount: ¥{amount}").format(amount=format_yuan(order.amount_fen)),
-            _(
-                "Scan this QR code with WeChat, or tap the button below, and pay before {time} "
-                "(Beijing time). After that the order expires and you get a new one with one tap."
-            ).format(time=_when(order)),
+            how.format(time=_when(order)),
             never_passwords(),
         ]
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -12,10 +13,12 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
-from domain.checkout import Order
+from domain.checkout import ORDER_DESCRIPTION, Order
 from domain.payment import InvalidNotification, OrderStatus, Outcome, PaymentEvent, format_yuan
 from domain.timezone import CHINA
+from infra.payments.choice import ProviderChoice, app_of
 from infra.payments.sandbox import SandboxProvider
+from infra.qr import plain_qr_data_uri
 from webview import keys
 from webview.middlewares import LOCALE
 
@@ -35,16 +38,27 @@ class PaymentWeb:
     find_order: Callable[[str], Awaitable[Order | None]]
     sandbox: SandboxProvider | None
     notify_base: str
+    # With several providers: our one QR code opens /pay/{order}/{token}.
+    choice: ProviderChoice | None = None
 
 
 PAYMENTS = web.AppKey("payments", PaymentWeb)
+# Alipay stops its retries only on the exact body "success"; anything else is "not received".
+PLAIN_TEXT_ANSWERS = frozenset({"alipay"})
+
+
+def _answer(provider: str, ok: bool, payload: dict[str, str], status: int) -> web.Response:
+    if provider in PLAIN_TEXT_ANSWERS:
+        return web.Response(text="success" if ok else "fail", status=status)
+    return web.json_response(payload, status=status)
 
 
 async def notify(request: web.Request) -> web.Response:
     """A provider's callback. Answer success only once the payment is safely applied, so the
     provider retries anything we could not take."""
     payments = request.app[PAYMENTS]
-    provider = payments.providers.get(request.match_info["provider"])
+    name = request.match_info["provider"]
+    provider = payments.providers.get(name)
     if provider is None:
         raise web.HTTPNotFound()
     body = await request.read()
@@ -53,11 +67,12 @@ async def notify(request: web.Request) -> web.Response:
             request.headers, body, now=request.app[keys.CLOCK].now()
         )
     except InvalidNotification as exc:
-        log.warning("rejected %s notification: %s", request.match_info["provider"], exc.code)
-        return web.json_response({"code": "FAIL", "message": exc.code}, status=401)
-    outcome = await payments.apply_payment(event, "notification")
-    log.info("notification for order %s: %s", event.order_number, outcome.value)
-    return web.json_response({"code": "SUCCESS", "outcome": outcome.value})
+        log.warning("rejected %s notification: %s", name, exc.code)
+        return _answer(name, False, {"code": "FAIL", "message": exc.code}, 401)
+    # The route names who spoke: with both apps enabled, the order records where it was paid.
+    outcome = await payments.apply_payment(replace(event, provider=name), "notification")
+    log.info("%s notification for order %s: %s", name, event.order_number, outcome.value)
+    return _answer(name, True, {"code": "SUCCESS", "outcome": outcome.value}, 200)
 
 
 def _sandbox_order_number(request: web.Request) -> str:
@@ -132,8 +147,61 @@ async def sandbox_action(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def scan(request: web.Request) -> web.StreamResponse:
+    """Our one QR code, scanned: Alipay's app goes on to Alipay's checkout, WeChat's is shown
+    WeChat Pay's code to long-press, a plain browser gets the choice."""
+    payments = request.app[PAYMENTS]
+    choice = payments.choice
+    number = request.match_info["number"]
+    if choice is None or not hmac.compare_digest(
+        request.match_info["token"].encode(), choice.token(number).encode()
+    ):
+        raise web.HTTPNotFound()
+    order = await payments.find_order(number)
+    if order is None:
+        raise web.HTTPNotFound()
+    # Past its expiry an order is over even before the expiry job marks it: the providers
+    # would refuse a time_expire in the past anyway.
+    payable = (
+        order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
+    )
+    context: dict[str, object] = {
+        "locale": request[LOCALE],
+        "order": order,
+        "amount": format_yuan(order.amount_fen),
+        "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+        "paid": order.status is OrderStatus.PAID,
+        "open": payable,
+        "codes": [],
+        "failed": False,
+    }
+    if not payable:
+        return aiohttp_jinja2.render_template("pay_scan.html", request, context)
+    app = app_of(request.headers.get("User-Agent", ""))
+    wanted = [app] if app in choice.providers else list(choice.providers)
+    codes = []
+    for name in wanted:
+        try:
+            url = await choice.create_at(
+                name, order.number, order.amount_fen, ORDER_DESCRIPTION, order.expires_at
+            )
+        except Exception as exc:  # the provider's own error: the other app may still work
+            log.warning("scan page: %s for order %s failed: %s", name, number, type(exc).__name__)
+            continue
+        if app == "alipay" and name == "alipay":
+            raise web.HTTPFound(url)  # qr.alipay.com in Alipay's browser is its checkout
+        codes.append({"provider": name, "url": url, "image": plain_qr_data_uri(url)})
+    context["codes"] = codes
+    context["in_app"] = app if app in choice.providers else None
+    context["failed"] = not codes
+    return aiohttp_jinja2.render_template(
+        "pay_scan.html", request, context, status=503 if not codes else 200
+    )
+
+
 def add_payment_routes(app: web.Application, payments: PaymentWeb) -> None:
     app[PAYMENTS] = payments
     app.router.add_post("/pay/notify/{provider}", notify, name="payment_notify")
+    app.router.add_get("/pay/{number}/{token}", scan, name="payment_scan")
     app.router.add_get("/sandbox/pay/{number}", sandbox_checkout, name="sandbox_checkout")
     app.router.add_post("/sandbox/pay/{number}/{action}", sandbox_action, name="sandbox_action")
