@@ -6,18 +6,19 @@ import base64
 import io
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from qrcode.constants import ERROR_CORRECT_M
+
+from infra.receipt import cjk_font
 
 WIDTH = 560
 MARGIN = 40
 
 
-def payment_qr_png(url: str, amount: str, order_number: str, pay_before: str) -> bytes:
-    """QR of the provider's URL with the amount, order number and deadline under it.
-
-    The words on the image stay in digits and Latin letters so that no CJK font is needed;
-    the chat message beside it carries the sentence in the trainee's language."""
+def payment_qr_png(url: str, amount: str, order_number: str, deadline: str) -> bytes:
+    """QR of the order's URL with the amount, order number and deadline under it, in the
+    words the caller gives (the trainee's language; Noto Sans SC, from an installed package,
+    sets Chinese and Latin alike)."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
     code.add_data(url)
     code.make(fit=True)
@@ -27,14 +28,11 @@ def payment_qr_png(url: str, amount: str, order_number: str, pay_before: str) ->
     canvas = Image.new("RGB", (WIDTH, WIDTH + 150), "white")
     canvas.paste(matrix, (MARGIN, MARGIN))
     draw = ImageDraw.Draw(canvas)
-    big = ImageFont.load_default(size=40)
-    small = ImageFont.load_default(size=24)
+    big, small = cjk_font(40), cjk_font(24)
     top = WIDTH - 10
-    draw.text((WIDTH // 2, top), f"CNY {amount}", font=big, fill="#1f7a5a", anchor="mt")
+    draw.text((WIDTH // 2, top), amount, font=big, fill="#1f7a5a", anchor="mt")
     draw.text((WIDTH // 2, top + 56), order_number, font=small, fill="#1c2733", anchor="mt")
-    draw.text(
-        (WIDTH // 2, top + 92), f"Pay before {pay_before}", font=small, fill="#c0392b", anchor="mt"
-    )
+    draw.text((WIDTH // 2, top + 92), deadline, font=small, fill="#c0392b", anchor="mt")
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

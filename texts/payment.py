@@ -193,3 +193,16 @@ def refusal(code: str) -> str:
 
 def new_qr() -> str:
     return _("🔁 New QR code")
+
+
+# ---- the words printed under the payment QR code (the chat message says the rest) ----
+
+
+def qr_amount(amount_fen: int) -> str:
+    return _("Amount ¥{amount}").format(amount=format_yuan(amount_fen))
+
+
+def qr_deadline(expires_at: datetime) -> str:
+    return _("Pay before {time} (Beijing time)").format(
+        time=expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    )

@@ -22,8 +22,7 @@ from domain.checkout import (
     SaveInvoiceDetails,
     ShowBill,
 )
-from domain.payment import OrderStatus, PaymentRefused, format_yuan
-from domain.timezone import CHINA
+from domain.payment import OrderStatus, PaymentRefused
 from texts import payment as texts
 
 QrRenderer = Callable[[str, str, str, str], bytes]
@@ -61,8 +60,9 @@ def make_router() -> Router:
     async def send_order(
         message: Message, order: Order, notifier: BotPaymentNotifier, qr: QrRenderer
     ) -> None:
-        pay_before = order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M (UTC+8)")
-        png = qr(order.pay_url, format_yuan(order.amount_fen), order.number, pay_before)
+        # In the trainee's language, as the message beside it.
+        amount, deadline = texts.qr_amount(order.amount_fen), texts.qr_deadline(order.expires_at)
+        png = qr(order.pay_url, amount, order.number, deadline)
         await notifier.send_order(message.chat.id, order, png)
 
     async def place(
