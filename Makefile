@@ -43,8 +43,10 @@ test: $(TEST_STAMP) lint
 # (across a new year and the 2028 leap day, in a year the holiday calendar does not know): a
 # test or a rule that secretly depends on today's date fails here. .ci/run runs it.
 LATER ?= 2029-04-27T02:00:00+00:00
+# (The app itself on a machine dated years ahead is tests/e2e/test_far_machine_date_e2e.py, in
+# `make test`; the slow process-level e2e and infra tests are not repeated here.)
 DATE_TESTS := tests/unit tests/bot tests/exam tests/study tests/reminders tests/payments \
-	tests/web tests/e2e tests/infra
+	tests/web tests/conversation
 test-later: $(TEST_STAMP)
 	JIJIAO_TEST_NOW=$(LATER) $(BIN)/python -m pytest $(XDIST) $(DATE_TESTS) $(PYTEST_ARGS)
 
