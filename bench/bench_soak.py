@@ -89,7 +89,6 @@ from webview.auth import SESSION_COOKIE
 MINUTES = float(os.environ.get("SOAK_MINUTES", "15"))
 TRAINEES = 60
 EXTRA_RECIPIENTS = 300  # bound people who never write: the broadcast takes ~12 s at 30/s
-FIRST_USER = 700_000
 FIRST_EXTRA = 760_000
 REDIS_URL = os.environ.get("JIJIAO_BENCH_SOAK_REDIS_URL", "redis://127.0.0.1:6379/11")
 OUTAGE_SECONDS = 15.0
@@ -337,8 +336,12 @@ class Soak:
         )
         return progress.remaining
 
-    def in_outage(self, answer: Answer) -> bool:
-        return any(answer.started <= o.ready and answer.ended >= o.cut for o in self.outages)
+    def outage_of(self, answer: Answer) -> str | None:
+        """The outage the answer was in flight during, if any."""
+        for outage in self.outages:
+            if answer.started <= outage.ready and answer.ended >= outage.cut:
+                return outage.name
+        return None
 
 
 async def seed(data_dir: Path, chat: LocalChat, trainees: int) -> list[Taker]:
@@ -554,15 +557,16 @@ def report(
     chat: LocalChat,
 ) -> int:
     answers = world.balancer.answers
-    outside = [a for a in answers if a.status >= 500 and not world.in_outage(a)]
-    inside = [a for a in answers if a.status >= 500 and world.in_outage(a)]
+    outside = [a for a in answers if a.status >= 500 and world.outage_of(a) is None]
+    inside = [a for a in answers if a.status >= 500 and world.outage_of(a) is not None]
     statuses = Counter(f"{a.kind} {a.status}" for a in answers)
     latencies = sorted(traffic.latencies)
     p50 = latencies[len(latencies) // 2] if latencies else 0.0
     p99 = latencies[int(len(latencies) * 0.99)] if latencies else 0.0
     print(f"settled in {settled:.1f} s; local chat: {chat.stats}")
     print(f"HTTP through the balancer: {dict(sorted(statuses.items()))}")
-    print(f"5xx in the outage windows: {Counter(f'{a.kind} {a.status}' for a in inside)}")
+    by_outage = Counter(f"{world.outage_of(a)}: {a.kind} {a.status}" for a in inside)
+    print(f"5xx in the outage windows: {dict(sorted(by_outage.items()))}")
     print(f"5xx outside them: {Counter(f'{a.kind} {a.status}' for a in outside)}")
     print(f"web view as the trainees saw it: {dict(sorted(traffic.pages.items()))}")
     print(
