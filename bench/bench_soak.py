@@ -280,6 +280,7 @@ class Soak:
     started: float
     outages: list[Outage] = field(default_factory=list)
     rss: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    warm: dict[str, float] = field(default_factory=dict)  # RSS after the warm-up
 
     def sample_rss(self) -> None:
         for instance in self.instances:
@@ -518,6 +519,7 @@ async def soak(minutes: float, trainees: int, url: str, data_dir: Path) -> int:
                 async def after_warmup() -> None:
                     await asyncio.sleep(max(0.0, warm - now()))
                     world.sample_rss()
+                    world.warm = {name: series[-1][1] for name, series in world.rss.items()}
 
                 watcher = asyncio.create_task(world.watch_rss())
                 await asyncio.gather(
@@ -597,7 +599,7 @@ def report(
             if message.startswith("ERROR "):
                 print(f"  {n} x {message}")
     ready = [samples[0][1] for samples in world.rss.values()]
-    start = [samples[1][1] for samples in world.rss.values()]
+    start = list(world.warm.values())
     end = [samples[-1][1] for samples in world.rss.values()]
     growth = max(100 * (e - s) / s for s, e in zip(start, end, strict=True))
     doubled = counted.doubled + counted.outbox_doubled
