@@ -58,7 +58,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from domain.clock import Clock
 from domain.reminders import URGENT_KINDS, QuietHours
-from infra.outages import describe
+from infra.outages import describe, is_outage
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
 from infra.telegram import own_retries
 from infra.workers import stop_task
@@ -353,7 +353,10 @@ class OutboxSender:
             return
         try:
             await self._on_progress()
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # one line per turn, as the other jobs log an outage
+                log.warning("outbox: progress report skipped: %s", describe(exc))
+                return
             log.exception("outbox: progress report failed")
 
     async def _deliver(self, batch: list[Claimed]) -> None:
@@ -418,6 +421,12 @@ class OutboxSender:
                 return None
             return self._render(item, payload, recipient.locale, now)
         except Exception as exc:
+            if is_outage(exc):
+                # The database (or Redis) is away for a moment: the row is as good as before,
+                # so it waits its turn; marked failed, it would never be sent (issue 22 soak).
+                log.warning("outbox: row %s not prepared: %s", item.id, describe(exc))
+                await self._retry(item, exc)
+                return None
             log.exception("outbox: row %s cannot be prepared", item.id)
             await self._settle(item, Status.FAILED, f"prepare: {exc!r}")
             return None

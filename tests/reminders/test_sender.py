@@ -242,3 +242,34 @@ async def test_staff_hear_once_a_day_who_could_not_be_reached(
     with i18n.context(), i18n.use_locale("en"):
         text = render(row.payload, clock.now())
     assert "1 recipients could not be reached" in text and "B****** (300003)" in text
+
+
+async def test_a_row_that_cannot_be_prepared_during_an_outage_waits_and_is_sent_after(
+    database, clock: FixedClock, i18n
+):
+    """Issue 22 soak: a reminder whose preparation met the database away was marked failed
+    and never sent."""
+    from infra.sender import OutboxSender
+
+    await world.broadcast_to([300_002], clock.now())
+    telegram = world.RecordingTransport()
+    send = world.sender(i18n, clock, telegram)
+    assert isinstance(send, OutboxSender)
+    real_refresh = send._refresh
+    away = True
+
+    async def refresh(item, now):  # the database is away for the first turn
+        if away:
+            raise ConnectionRefusedError("127.0.0.1:5432 refused")
+        return await real_refresh(item, now)
+
+    send._refresh = refresh
+    await send()
+    row = await models.Outbox.get()
+    assert row.status == "pending" and telegram.texts_to(300_002) == []
+
+    away = False
+    clock.advance(minutes=5)
+    await send()
+    assert (await models.Outbox.get()).status == "sent"
+    assert len(telegram.texts_to(300_002)) == 1
