@@ -271,8 +271,10 @@ def my_certificates(standings: list[CertificateStanding]) -> str:
     lines += [""] + [f"⛔ {i}. {refusal(code)}" for i, code in blocked]
     if any(s.enrollable for s in standings):
         lines += ["", _("Tick the certificates to enrol, then tap <b>Enrol selected</b>.")]
-    else:
+    elif blocked:
         lines += ["", _("None of your certificates can be enrolled now.")]
+    else:  # every one is enrolled already (by its holder or by the company)
+        lines += ["", _("Your certificates are enrolled already: see below what comes next.")]
     return "\n".join(line for n, line in enumerate(lines) if line or lines[n - 1])
 
 

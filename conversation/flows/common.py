@@ -30,6 +30,25 @@ def menu_buttons() -> Buttons:
     )
 
 
+def step_button(step: MenuAction | None) -> Button | None:
+    """The button for a next step a message names ("tap 📝 Enrol"): the same as the menu's."""
+    labels = {
+        MenuAction.ENROL: texts.enrol_button,
+        MenuAction.STATUS: texts.status_button,
+        MenuAction.PAY: texts.pay_button,
+        MenuAction.EXAM: texts.exam_button,
+        MenuAction.APPLICATIONS: texts.applications_button,
+        MenuAction.SUPPORT: texts.contact_support_button,
+    }
+    if step is None:
+        return None
+    return Button(say(labels[step]), actions.menu(step))
+
+
+def study_button() -> Button:
+    return Button(say(texts.study_button), OpenPage())
+
+
 class Home:
     """The way back: the menu, with every next step one tap away."""
 

@@ -9,6 +9,7 @@ from conversation.actions import EnrolAction, MenuAction
 from conversation.engine import ConversationState, Talk
 from conversation.events import Command, Event, FileSent, PhoneShared, Pressed, Typed
 from conversation.flows import common
+from conversation.flows.common import step_button, study_button
 from conversation.ports import Desk
 from conversation.replies import Ask, Button, Buttons, Notice, Press, Reply, Turn, rows, say
 from domain.clock import Clock
@@ -17,11 +18,13 @@ from domain.enrolment import (
     EnrolCertificates,
     EnrolEmployees,
     EnrolmentRefused,
+    EnrolmentState,
     EnterpriseEmployees,
     MyCertificates,
     MyStatus,
     RequestCategoryCorrection,
     RequestSupport,
+    Status,
 )
 from domain.errors import DomainError
 from domain.identifiers import InvalidIdentifier, validate_credit_code, validate_id_number
@@ -94,6 +97,8 @@ def my_certificates_buttons(standings: list[CertificateStanding], selected: set[
     ]
     if any(s.enrollable for s in standings):
         lines.append([_button(say(texts.enrol_selected, len(selected)), EnrolAction.SUBMIT)])
+    if any(s.enrolment is not None for s in standings):  # "see 📋 My status": one tap away
+        lines.append([b for b in [step_button(MenuAction.STATUS)] if b])
     lines.append([_button(say(common_texts.contact_support_button), EnrolAction.SUPPORT)])
     return rows(*lines)
 
@@ -151,6 +156,29 @@ def after_enrolment(enrolled: bool) -> Buttons:
             Button(say(common_texts.main_menu_button), actions.menu(MenuAction.HOME)),
         ],
     )
+
+
+NEXT_STEP = {
+    EnrolmentState.ENROLLED: MenuAction.PAY,
+    EnrolmentState.AWAITING_PAYMENT: MenuAction.PAY,
+    EnrolmentState.EXAM: MenuAction.EXAM,
+    EnrolmentState.OVERDUE: MenuAction.APPLICATIONS,
+}
+
+
+def status_buttons(status: Status) -> Buttons:
+    """Each next step the status names, one tap away (S-any: no dead ends)."""
+    if not status.bound or not (status.person_enrolments or status.enterprise_enrolments):
+        return rows([b for b in [step_button(MenuAction.ENROL)] if b])
+    states = {e.state for e in status.person_enrolments + status.enterprise_enrolments}
+    line: list[Button] = []
+    if EnrolmentState.STUDYING in states and status.person_enrolments:
+        line.append(study_button())
+    for step in dict.fromkeys(NEXT_STEP[s] for s in states if s in NEXT_STEP):
+        if (button := step_button(step)) is not None:
+            line.append(button)
+    home = Button(say(common_texts.main_menu_button), actions.menu(MenuAction.HOME))
+    return rows(line, [home])
 
 
 def blocked_case(standings: list[CertificateStanding]) -> dict[str, object] | None:
@@ -237,7 +265,8 @@ class Enrolment:
             case Typed(text) if text in CANCEL_WORDS:
                 return await self._cancel(state)
             case Command("status") | Pressed(Press(actions.MENU, ("status",))):
-                return Turn().add(Reply(say(texts.status, await self._my_status(talk.account.id))))
+                status = await self._my_status(talk.account.id)
+                return Turn().add(Reply(say(texts.status, status), status_buttons(status)))
             case Pressed(Press(actions.ENROL, (code, item))):
                 action, index = actions.choice(EnrolAction, code), actions.row_id(item)
                 if action is None or index is None:

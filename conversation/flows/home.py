@@ -8,7 +8,7 @@ from conversation import actions
 from conversation.actions import MenuAction, PayAction
 from conversation.engine import Talk
 from conversation.events import Command, Event, Pressed, Unanswered
-from conversation.flows.common import Home
+from conversation.flows.common import Home, step_button
 from conversation.replies import Button, Buttons, Notice, OpenUrl, Press, Reply, Turn, rows, say
 from domain.accounts import ChatAccount, ChooseLanguage
 from domain.clock import Clock
@@ -22,6 +22,12 @@ from texts import selfhelp
 LANGUAGE_NAMES = {Locale.ZH_CN: "简体中文", Locale.EN: "English"}
 
 SituationOf = Callable[[int], Awaitable[Situation]]
+ADVICE_STEP = {
+    Advice.NOT_ENROLLED: MenuAction.ENROL,
+    Advice.PAY_NOW: MenuAction.PAY,
+    Advice.ORDER_OPEN: MenuAction.PAY,
+    Advice.OVERDUE: MenuAction.APPLICATIONS,
+}
 # A signed link that signs the person in to the web view from any browser, and its lifetime in
 # minutes.
 SignInLink = Callable[[ChatAccount], tuple[str, int]]
@@ -127,6 +133,9 @@ class SelfHelp:
         lines: list[list[Button]] = []
         if any(s.advice is Advice.ORDER_EXPIRED for s in found):
             lines.append([Button(say(payment_texts.new_qr), actions.pay(PayAction.RENEW))])
+        # What the advice names ("tap 📝 Enrol"), one tap away.
+        steps = dict.fromkeys(ADVICE_STEP[s.advice] for s in found if s.advice in ADVICE_STEP)
+        lines.append([b for b in map(step_button, steps) if b is not None])
         topics = list(HelpTopic)
         for pair in (topics[i : i + 2] for i in range(0, len(topics), 2)):
             lines.append([Button(say(selfhelp.topic_name, t), actions.help_topic(t)) for t in pair])

@@ -240,7 +240,13 @@ async def test_a_certificate_is_enrolled_only_once(harness: BotHarness, roster):
     listing = last_markup_message(harness)
     assert "📌 已报名，待缴费" in listing.text
     assert buttons(listing)[0][0].startswith("⛔")
+    assert ("📋 我的进度", "menu:status") in buttons(listing)  # what comes next, one tap away
     assert await models.Enrolment.all().count() == 1
+
+    # The status names the next step and offers it: paying.
+    await harness.feed(updates.message("/status", ZHANG))
+    status = last_markup_message(harness)
+    assert "缴费" in status.text and ("💳 缴费", "menu:pay") in buttons(status)
 
 
 async def test_a_wrong_construction_worker_category_goes_to_staff(harness: BotHarness, roster):

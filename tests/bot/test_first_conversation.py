@@ -186,3 +186,15 @@ async def test_an_english_client_gets_its_commands_and_menu_button_in_english_at
     assert menu.chat_id == 100001 and menu.menu_button.text == "Study"  # type: ignore[union-attr]
     [commands] = harness.session.sent(SetMyCommands)
     assert commands.commands[0].description == "Welcome and main menu"
+
+
+async def test_someone_not_yet_enrolled_is_offered_enrol_wherever_they_are_told_to_enrol(
+    harness: BotHarness,
+):
+    await harness.feed(updates.message("/status"))
+    [status] = harness.session.sent(SendMessage)
+    assert ("📝 报名", "menu:enrol") in _buttons(status)
+
+    await harness.feed(updates.message("asdfgh"))
+    words = harness.session.sent(SendMessage)[-1]
+    assert "点「📝 报名」" in words.text and ("📝 报名", "menu:enrol") in _buttons(words)
