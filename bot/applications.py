@@ -38,6 +38,7 @@ from texts.i18n import Catalogs
 
 PASSED = "passed"
 NOTE_LIMIT = 600  # of a card's 1,024 characters (Telegram's caption limit)
+REASON_ON_CARD = 200
 log = logging.getLogger(__name__)
 
 
@@ -248,18 +249,29 @@ class Applications:
         message_id = card.message_id if card else application.staff_message_id
         if message_id is None or desk.staff_group_id is None:
             return
+        is_text = card is not None and card.text is not None
+        # Telegram's limits (4,096 characters of text, 1,024 of a caption) hold for the card
+        # with its decision too: the reason (the trainee has it whole) and the card's words
+        # are shortened when they would not fit.
+        limit = 4096 if is_text else 1024
+        short = (
+            reason
+            if reason is None or len(reason) <= REASON_ON_CARD
+            else (reason[:REASON_ON_CARD] + "…")
+        )
         with self._i18n.use_locale(STAFF_LOCALE):
-            words = card.caption or card.text if card else None
+            when = self._clock.now().astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            decided = texts.decision_line(approved, escape(staff_name[:64]), when, short)
+            room = limit - len(decided) - 4
+            words = (card.caption or card.text) if card else None
             if not words:
                 words = texts.application_card(
                     application.id, application.kind, self.label(application.enrolment)
                 )
             else:
-                words = escape(words)
-            when = self._clock.now().astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-            decided = texts.decision_line(approved, escape(staff_name), when, reason)
+                words = escape(words if len(words) <= room else words[: room - 1] + "…")
         try:
-            if card is not None and card.text is not None:
+            if is_text:
                 await desk.bot.edit_message_text(
                     f"{words}\n\n{decided}", chat_id=desk.staff_group_id, message_id=message_id
                 )

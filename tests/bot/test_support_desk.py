@@ -192,6 +192,35 @@ async def test_an_english_trainee_hears_a_rejection_in_english_with_the_reason(
     assert "❌ 由 客服小李 于 " in edited.text and "表格没有签字" in edited.text
 
 
+async def test_a_rejection_with_a_very_long_reason_still_fits_the_card(
+    harness: BotHarness, ticket, clock: FixedClock
+):
+    """Found by the fuzz suite: card + decision past Telegram's 4,096 characters was refused
+    ('message is too long'), so the card kept its buttons."""
+    person = await registry.person(85, "吴十七", "13800000085")
+    cert = await registry.certificate(person, "B-85", "safety_b", in_four_months)
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=1,
+        state="overdue",
+        paid_at=clock.now() - timedelta(days=40),
+        study_deadline=clock.now() - timedelta(days=10),
+    )
+    application = await models.Application.create(
+        kind="extension", enrolment=enrolment, chat_user_id=TRAINEE["id"], form_file_id="f"
+    )
+    reject = ApplyCallback(action=ApplyAction.REJECT, item=application.id).pack()
+    await harness.feed(group_click(reject, STAFF, ticket.thread_id))
+    await harness.feed(group_message("长" * 4000, STAFF, ticket.thread_id))
+
+    [edited] = harness.session.sent(EditMessageText)
+    assert len(edited.text) <= 4096 and "长" * 200 + "…" in edited.text
+    told = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == TRAINEE["id"]]
+    assert "长" * 1000 in told[-1]  # the trainee hears more of it than the card shows
+
+
 async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarness, ticket):
     import io
 
