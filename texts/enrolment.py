@@ -223,8 +223,8 @@ def short_refusal(code: str) -> str:
 
 def support_recorded(ticket: int, track: Track | None) -> str:
     return _(
-        "Recorded as case #{ticket} with everything we checked, and passed to the support desk "
-        "({desk}). Write your question here: staff answer in this chat."
+        "Recorded as case #{ticket} with everything we checked, and passed to the support desk: "
+        "{desk}. Write your question here: staff answer in this chat."
     ).format(ticket=ticket, desk=desk(track))
 
 

@@ -31,7 +31,7 @@ def topic_title(card: TraineeCard, ticket: int) -> str:
 
 def connected(card: TraineeCard) -> str:
     return _(
-        "💬 You are connected to the support desk ({desk}). Write your question here, send "
+        "💬 You are connected to the support desk: {desk}. Write your question here, send "
         "photos or documents; staff answer in this chat. Your details are already with them."
     ).format(desk=desk(card.track))
 
