@@ -62,6 +62,8 @@ class BotPaymentNotifier:
                 "invoice_due": order.invoice_due_on.isoformat() if order.invoice_due_on else None,
                 "found_by_reconciliation": found_by_reconciliation,
                 "webapp_url": self._webapp_url,
+                # An enterprise contact paid for employees, who each study on their own phone.
+                "for_employees": order.enterprise_credit_code is not None,
             },
         )
 

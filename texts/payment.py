@@ -109,6 +109,7 @@ def paid(
     invoice_due: str | None,
     *,
     found_by_reconciliation: bool,
+    for_employees: bool = False,
 ) -> str:
     lines = [
         _("✅ Payment of ¥{amount} received for order {number}.").format(
@@ -117,6 +118,16 @@ def paid(
     ]
     if found_by_reconciliation:
         lines.append(_("We found your payment with the payment service: no need to pay again."))
+    if for_employees:
+        lines.append(
+            _(
+                "Each employee studies and takes the exam on their own phone by {deadline} "
+                "(Beijing time, 30 days): ask them to open this bot in Telegram and tap 📝 Enrol "
+                "→ 👤 Myself (their ID number and phone confirm them), then 📖 Study."
+            ).format(deadline=deadline)
+        )
+        lines.append(_("The invoice is expected by {date}.").format(date=invoice_due or "—"))
+        return "\n".join(lines)
     lines.append(
         _(
             "Study and take the exam by {deadline} (30 days). The invoice is expected by {date}."

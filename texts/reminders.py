@@ -273,7 +273,10 @@ def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
             params["deadline"],
             params.get("invoice_due"),
             found_by_reconciliation=params.get("found_by_reconciliation", False),
+            for_employees=params.get("for_employees", False),
         )
+        if params.get("for_employees"):  # the contact's own study page has nothing to study
+            return Rendered(text)
         return Rendered(text, markup=payment_keyboards.start_studying(params["webapp_url"]))
     if kind is ReminderKind.ORDER_EXPIRING:
         return Rendered(

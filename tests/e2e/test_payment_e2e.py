@@ -156,7 +156,11 @@ async def test_an_enterprise_confirms_with_its_credit_code_and_gets_the_invoice_
     token = live_app.services.handlers["place_order"]._provider.checkout_token(number)
     async with chat.http.post(f"{checkout}/pay?t={token}"):
         pass
-    assert "已收到订单" in (await chat.reply(user))["text"]
+    paid = await chat.reply(user)
+    assert "已收到订单" in paid["text"]
+    # The contact is told how the employees study, not sent to their own empty study page.
+    assert "每位员工在自己的手机上学习" in paid["text"] and "本人报名" in paid["text"]
+    assert "开始学习" not in str(paid.get("reply_markup"))
     assert order.amount_fen == 60000
 
     form = aiohttp.FormData()
