@@ -105,9 +105,17 @@ def answer(topic: HelpTopic) -> str:
     }.get(topic, "")
 
 
+def how_to_pay() -> str:
+    return _(
+        "To pay: tap 💳 Pay, check the bill and confirm; a QR code arrives here. Scan it with "
+        "WeChat or Alipay on another phone, or open its link on this one."
+    )
+
+
 def matched(topic: HelpTopic) -> str:
     """The answer to a question typed in the chat, said as an answer to it."""
-    return _("This may answer your question:") + "\n\n" + answer(topic)
+    lead = [how_to_pay()] if topic is HelpTopic.ORDER else []
+    return "\n\n".join([_("This may answer your question:"), *lead, answer(topic)])
 
 
 def unmatched(found: list[Suggestion]) -> str:

@@ -22,6 +22,12 @@ from texts import selfhelp
 LANGUAGE_NAMES = {Locale.ZH_CN: "简体中文", Locale.EN: "English"}
 
 SituationOf = Callable[[int], Awaitable[Situation]]
+TOPIC_STEP = {
+    HelpTopic.HOW: MenuAction.ENROL,
+    HelpTopic.ORDER: MenuAction.PAY,
+    HelpTopic.EXAM: MenuAction.EXAM,
+    HelpTopic.DEADLINES: MenuAction.STATUS,
+}
 ADVICE_STEP = {
     Advice.NOT_ENROLLED: MenuAction.ENROL,
     Advice.PAY_NOW: MenuAction.PAY,
@@ -125,7 +131,10 @@ class SelfHelp:
         topic = topic_for(text)
         if topic is not None:
             more = Button(say(texts.help_button), actions.menu(MenuAction.HELP))
-            return Reply(say(selfhelp.matched, topic), rows([more], support_row()))
+            step = step_button(TOPIC_STEP.get(topic))
+            return Reply(
+                say(selfhelp.matched, topic), rows([b for b in [step] if b], [more], support_row())
+            )
         return await self._help(account, lead=True)
 
     async def _help(self, account: int, lead: bool = False) -> Reply:

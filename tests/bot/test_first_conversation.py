@@ -94,7 +94,7 @@ async def test_a_question_typed_in_the_chat_gets_the_matching_answer(harness: Bo
     [reply] = harness.session.sent(SendMessage)
     assert reply.text.startswith("这可能就是您要的答案")
     assert "有效期满前 3 个月" in reply.text
-    assert [data for _, data in _buttons(reply)] == ["menu:help", "menu:support"]
+    assert [data for _, data in _buttons(reply)] == ["menu:status", "menu:help", "menu:support"]
     assert "没有看懂" not in reply.text
 
 
@@ -111,9 +111,10 @@ async def test_an_enterprise_contact_asking_how_employees_study_is_told_how(
 async def test_an_english_question_is_answered_in_english(harness: BotHarness):
     await harness.feed(updates.message("How do I pay?", updates.user(language_code="en")))
 
-    text = harness.last_text()
-    assert text.startswith("This may answer your question")
-    assert "An order lasts 30 minutes" in text
+    [reply] = harness.session.sent(SendMessage)
+    assert reply.text.startswith("This may answer your question")
+    assert "To pay: tap 💳 Pay" in reply.text and "An order lasts 30 minutes" in reply.text
+    assert ("💳 Pay", "menu:pay") in _buttons(reply)
 
 
 async def test_words_self_help_cannot_match_lead_to_the_desk_and_the_topics(harness: BotHarness):
