@@ -46,6 +46,8 @@ class EnrolAction(StrEnum):
     SUPPORT = "help"
     RETRY = "re"
     CANCEL = "x"
+    EARLY_OK = "eok"  # enrol a certificate that is not due yet, knowingly
+    EARLY_SKIP = "eno"  # leave the not-due ones out
 
 
 class PayAction(StrEnum):

@@ -413,6 +413,34 @@ def employee_button(mark: str, standing: CertificateStanding) -> str:
     return label
 
 
+def not_due_yet(standings: list[CertificateStanding]) -> str:
+    lines = [
+        _(
+            "⚠️ Not due yet: continuing education done now does not count for the renewal of "
+            "these certificates, so it would have to be done (and paid) again later:"
+        ),
+        "",
+    ]
+    lines += [
+        "• "
+        + _("{name} · {type}: due from {date}").format(
+            name=escape(s.certificate.holder_name),
+            type=cert_type_name(s.certificate.cert_type),
+            date=s.due_from.isoformat(),
+        )
+        for s in standings
+    ]
+    return "\n".join(lines)
+
+
+def leave_out_button() -> str:
+    return _("Leave them out")
+
+
+def enrol_anyway_button() -> str:
+    return _("Enrol them anyway")
+
+
 def enrol_selected(count: int) -> str:
     return _("✅ Enrol selected ({count})").format(count=count)
 

@@ -103,6 +103,13 @@ def my_certificates_buttons(standings: list[CertificateStanding], selected: set[
     return rows(*lines)
 
 
+def not_due_buttons() -> Buttons:
+    return rows(
+        [_button(say(texts.leave_out_button), EnrolAction.EARLY_SKIP)],
+        [_button(say(texts.enrol_anyway_button), EnrolAction.EARLY_OK)],
+    )
+
+
 def confirm_category() -> Buttons:
     return rows(
         [_button(say(texts.category_right_button), EnrolAction.CATEGORY_OK)],
@@ -318,6 +325,11 @@ class Enrolment:
             await _toggle(state, item)
             standings = await self._my_certificates(account)
             return Turn().add(await self._show_mine(state, standings, edit=True))
+        if current in (CHOOSING, ROSTER) and action in (
+            EnrolAction.EARLY_OK,
+            EnrolAction.EARLY_SKIP,
+        ):
+            return await self._decide_early(talk, action is EnrolAction.EARLY_OK)
         if current == CHOOSING and action is EnrolAction.SUBMIT:
             return await self._submit_mine(talk)
         if current == ROSTER:
@@ -396,11 +408,42 @@ class Enrolment:
         refusal = standings[item].refusal if 0 <= item < len(standings) else None
         return Turn(notice=Notice(say(texts.not_enrollable_alert, refusal or "unknown"), True))
 
+    async def _standings(self, talk: Talk) -> list[CertificateStanding]:
+        if await talk.state.get_state() == ROSTER:
+            return (await self._employees(talk.account.id)).standings
+        return await self._my_certificates(talk.account.id)
+
+    async def _too_early(self, talk: Talk, standings: list[CertificateStanding]) -> Turn | None:
+        """Certificates ticked before their CE is due: CE done now would not count for their
+        renewal (R-CERT-1), so the payer says so knowingly, or leaves them out."""
+        data = await talk.state.get_data()
+        early = [
+            standings[i]
+            for i in await _selected(talk.state, len(standings))
+            if not standings[i].due and standings[i].enrollable
+        ]
+        if not early or data.get("early_ok"):
+            return None
+        return Turn().add(Reply(say(texts.not_due_yet, early), not_due_buttons()))
+
+    async def _decide_early(self, talk: Talk, enrol_anyway: bool) -> Turn:
+        standings = await self._standings(talk)
+        if enrol_anyway:
+            await talk.state.update_data(early_ok=True)
+        else:
+            selected = await _selected(talk.state, len(standings))
+            await talk.state.update_data(selected=[i for i in selected if standings[i].due])
+        if await talk.state.get_state() == ROSTER:
+            return await self._submit_roster(talk)
+        return await self._submit_mine(talk)
+
     async def _submit_mine(self, talk: Talk) -> Turn:
         standings = await self._my_certificates(talk.account.id)
         chosen = [standings[i].certificate for i in await _selected(talk.state, len(standings))]
         if not chosen:
             return Turn(notice=Notice(say(texts.refusal, "nothing_selected"), alert=True))
+        if (asked := await self._too_early(talk, standings)) is not None:
+            return asked
         site_pro = next(
             (c for c in chosen if c.cert_type is CertType.SITE_PRO and c.category), None
         )
@@ -515,6 +558,8 @@ class Enrolment:
         indexes = await _selected(talk.state, len(roster.standings))
         if not indexes:
             return Turn(notice=Notice(say(texts.refusal, "nothing_selected"), alert=True))
+        if (asked := await self._too_early(talk, roster.standings)) is not None:
+            return asked
         outcome = await self._enrol_employees(
             talk.account.id, [roster.standings[i].certificate.number for i in indexes]
         )

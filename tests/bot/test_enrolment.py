@@ -299,6 +299,40 @@ async def test_an_enterprise_sees_due_employees_preselected_and_enrols_them(
     assert await models.Enrolment.filter(channel="enterprise").count() == 9
 
 
+async def tick_the_not_due_one(harness: BotHarness, roster) -> None:
+    await _company_roster(harness, roster)
+    await harness.feed(updates.click(data(EnrolAction.PAGE, 1), BOSS))
+    [tick] = [d for t, d in buttons(last_markup_message(harness)) if "工人10" in t]
+    await harness.feed(updates.click(tick, BOSS))
+
+
+async def test_a_certificate_not_due_yet_is_enrolled_only_knowingly(harness: BotHarness, roster):
+    """Found in a walk-through: a certificate valid for two more years was ticked, enrolled and
+    paid for without a word, though CE done now does not count for its renewal."""
+    await tick_the_not_due_one(harness, roster)
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), BOSS))
+
+    warning = last_markup_message(harness)
+    assert "尚未到期" in warning.text and "工人10" in warning.text
+    assert [t for t, _ in buttons(warning)] == ["不报这些", "仍然报名"]
+    assert await models.Enrolment.all().count() == 0
+
+    await harness.feed(updates.click(data(EnrolAction.EARLY_SKIP), BOSS))
+    assert "已报名继续教育（10 本）" in harness.last_text()
+    assert not await models.Enrolment.filter(certificate__number="云建安B(2024)1010").exists()
+
+
+async def test_a_certificate_not_due_yet_can_still_be_enrolled_knowingly(
+    harness: BotHarness, roster
+):
+    await tick_the_not_due_one(harness, roster)
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), BOSS))
+    await harness.feed(updates.click(data(EnrolAction.EARLY_OK), BOSS))
+
+    assert "已报名继续教育（11 本）" in harness.last_text()
+    assert await models.Enrolment.filter(certificate__number="云建安B(2024)1010").exists()
+
+
 async def test_an_enterprise_searches_its_list_by_name(harness: BotHarness, roster):
     await _company_roster(harness, roster)
     await harness.feed(updates.click(data(EnrolAction.SEARCH), BOSS))
