@@ -168,7 +168,7 @@ def make_router() -> Router:
         event = event_of(message)
         if event is None:
             raise SkipHandler
-        await _answer(event, message, state, account, conversations, replies, bot)
+        await answer(event, message, state, account, conversations, replies, bot)
 
     @router.callback_query(F.data)
     async def press(
@@ -188,7 +188,7 @@ def make_router() -> Router:
     return router
 
 
-async def _answer(
+async def answer(
     event: Event,
     message: Message,
     state: FSMContext,
@@ -197,6 +197,7 @@ async def _answer(
     replies: TelegramReplies,
     bot: Bot,
 ) -> None:
+    """The core's answer to a message's event; none goes on to the next handler."""
     turn = await conversations(event, Talk(account, state))
     if not turn:
         raise SkipHandler

@@ -7,8 +7,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
-from bot.conversation import TelegramReplies
-from conversation.engine import Conversations, Talk
+from bot.conversation import TelegramReplies, answer
+from conversation.engine import Conversations
 from conversation.events import Unanswered
 from domain.accounts import ChatAccount
 from texts import common as texts
@@ -28,13 +28,10 @@ def make_router() -> Router:
         bot: Bot,
     ) -> None:
         """Words no step was waiting for are a question: self-help answers, or points to the
-        desk."""
+        desk (a core without self-help goes on to the handler below)."""
         assert message.text is not None
-        turn = await conversations(Unanswered(message.text), Talk(account, state))
-        if not turn:
-            await message.answer(texts.not_understood())
-            return
-        await replies.render(bot, message.chat.id, turn)
+        event = Unanswered(message.text)
+        await answer(event, message, state, account, conversations, replies, bot)
 
     @router.message()
     async def answer_unknown(message: Message, webapp_url: str) -> None:
