@@ -116,24 +116,32 @@ async def test_staff_notes_starting_with_slashes_stay_internal(harness: BotHarne
     assert not await models.RelayedMessage.filter(direction="out").exists()
 
 
-async def test_two_staff_deciding_at_once_one_decision_counts(
-    harness: BotHarness, ticket, clock: FixedClock
-):
-    person = await registry.person(81, "钱十二", "13800000081")
-    cert = await registry.certificate(person, "B-81", "safety_b", in_four_months)
-    now = clock.now()
+async def extension_pending(
+    n: int, name: str, trainee_id: int, clock: FixedClock
+) -> tuple[models.Enrolment, models.Application]:
+    """An enrolment 10 days past its study window, with an extension application waiting."""
+    person = await registry.person(n, name, f"138000000{n:02d}")
+    cert = await registry.certificate(person, f"B-{n}", "safety_b", in_four_months)
     enrolment = await models.Enrolment.create(
         certificate=cert,
         active_key=cert.number,
         channel="individual",
-        enrolled_by=1,
+        enrolled_by=trainee_id,
         state="overdue",
-        paid_at=now - timedelta(days=40),
-        study_deadline=now - timedelta(days=10),
+        paid_at=clock.now() - timedelta(days=40),
+        study_deadline=clock.now() - timedelta(days=10),
     )
     application = await models.Application.create(
-        kind="extension", enrolment=enrolment, chat_user_id=TRAINEE["id"], form_file_id="f"
+        kind="extension", enrolment=enrolment, chat_user_id=trainee_id, form_file_id="f"
     )
+    return enrolment, application
+
+
+async def test_two_staff_deciding_at_once_one_decision_counts(
+    harness: BotHarness, ticket, clock: FixedClock
+):
+    now = clock.now()
+    enrolment, application = await extension_pending(81, "钱十二", TRAINEE["id"], clock)
     approve = ApplyCallback(action=ApplyAction.APPROVE, item=application.id).pack()
     other = updates.user(900002, "客服小王")
     await asyncio.gather(
@@ -166,21 +174,7 @@ async def test_an_english_trainee_hears_a_rejection_in_english_with_the_reason(
     trainee = updates.user(100083, "Li", "en")
     await harness.feed(updates.message("/support", trainee))
     ticket = await models.SupportTicket.get(chat_user_id=trainee["id"])
-    person = await registry.person(83, "李十三", "13800000083")
-    cert = await registry.certificate(person, "B-83", "safety_b", in_four_months)
-    now = clock.now()
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=trainee["id"],
-        state="overdue",
-        paid_at=now - timedelta(days=40),
-        study_deadline=now - timedelta(days=10),
-    )
-    application = await models.Application.create(
-        kind="extension", enrolment=enrolment, chat_user_id=trainee["id"], form_file_id="f"
-    )
+    _, application = await extension_pending(83, "李十三", trainee["id"], clock)
     reject = ApplyCallback(action=ApplyAction.REJECT, item=application.id).pack()
     await harness.feed(group_click(reject, STAFF, ticket.thread_id))
     await harness.feed(group_message("表格没有签字", STAFF, ticket.thread_id))
@@ -197,20 +191,7 @@ async def test_a_rejection_with_a_very_long_reason_still_fits_the_card(
 ):
     """Found by the fuzz suite: card + decision past Telegram's 4,096 characters was refused
     ('message is too long'), so the card kept its buttons."""
-    person = await registry.person(85, "吴十七", "13800000085")
-    cert = await registry.certificate(person, "B-85", "safety_b", in_four_months)
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=1,
-        state="overdue",
-        paid_at=clock.now() - timedelta(days=40),
-        study_deadline=clock.now() - timedelta(days=10),
-    )
-    application = await models.Application.create(
-        kind="extension", enrolment=enrolment, chat_user_id=TRAINEE["id"], form_file_id="f"
-    )
+    _, application = await extension_pending(85, "吴十七", TRAINEE["id"], clock)
     reject = ApplyCallback(action=ApplyAction.REJECT, item=application.id).pack()
     await harness.feed(group_click(reject, STAFF, ticket.thread_id))
     await harness.feed(group_message("长" * 4000, STAFF, ticket.thread_id))
