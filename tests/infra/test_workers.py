@@ -64,8 +64,9 @@ async def test_two_instances_sharing_redis_run_a_job_once_per_interval_between_t
 
     await run_for(1.5, *workers)
 
-    # Without the lease each instance would run it 5-6 times: 10-12 runs.
-    assert 3 <= len(recorder.runs) <= 6
+    # About 6 with the lease (a late lease renewal on a loaded host may add one); without it each
+    # instance would run it 5-6 times: 10-12 runs.
+    assert 3 <= len(recorder.runs) <= 8
 
 
 @pytest.mark.redis
@@ -120,9 +121,11 @@ async def test_without_redis_every_instance_runs_its_jobs():
     recorder = Recorder()
     workers = [Workers([recorder.job(name, every=0.3)]) for name in ("one", "two")]
 
-    await run_for(0.5, *workers)
+    await run_for(0.8, *workers)
 
-    assert recorder.runs.count("one") == 2 and recorder.runs.count("two") == 2
+    # Each runs it at 0 s and 0.3 s, and maybe once more at 0.6 s, as the host allows: counts,
+    # not exact ones, since the stop races the third run on a loaded machine.
+    assert recorder.runs.count("one") >= 2 and recorder.runs.count("two") >= 2
 
 
 async def test_a_job_stopped_while_it_stops_its_helper_task_really_stops():
