@@ -1,0 +1,26 @@
+"""The journey suite's eye (tests/support/witness.py) sees what a reader must never meet."""
+
+from tests.support.witness import ENUM_VALUES, problems_in
+
+
+def test_it_sees_internal_codes_and_python_data_in_either_language():
+    assert problems_in("enrolment_help {}", "zh")
+    assert problems_in("person_not_found {'id_number': 1}", "en")
+    assert problems_in("语言：zh_CN", "zh")
+    assert problems_in("状态：EnrolmentState.PASSED", "zh")
+
+
+def test_it_sees_enum_values_and_english_in_chinese_text():
+    assert "passed" in ENUM_VALUES
+    assert any("enum value" in problem for problem in problems_in("订单 JJ1：paid", "zh"))
+    assert problems_in("申请 #1：extension，pending", "zh")
+
+
+def test_it_sees_chinese_in_english_text_but_not_names():
+    assert problems_in("Your application was 批准", "en")
+    assert not problems_in("Hello, 王小英! I am 继教 jijiao.", "en", names={"王小英"})
+
+
+def test_addresses_commands_and_file_names_are_not_words():
+    text = "请点 /pay 或打开 https://example.org/app/exam?enrolment_id=1，回执 receipt-JJ1.pdf"
+    assert not problems_in(text, "zh")
