@@ -53,6 +53,7 @@ from infra.settings import ExamSection, StudySection
 from infra.signing import Signer
 from infra.study import LazyFaces, PendingCheck
 from jijiao.app import make_study
+from tests.support.app import free_port
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
@@ -99,12 +100,6 @@ class Load:
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def postgres_problem() -> str | None:

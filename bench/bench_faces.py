@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infra.faces import AsyncFaceEngine, FaceEngine
 from infra.faces.engine import CROP, DETECTOR_SIZE, cosine
+from tests.support.app import free_port
 
 PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "faces"
 ROUNDS = 3
@@ -36,12 +36,6 @@ HEALTH_REQUESTS = 200
 CONCURRENT_CHECKS = 8
 # The async wrapper's default (cores - 1) unless set, to compare: BENCH_FACE_WORKERS=2.
 WORKERS = int(os.environ.get("BENCH_FACE_WORKERS", "0")) or None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], share: float) -> float:

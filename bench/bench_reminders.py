@@ -58,6 +58,7 @@ from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
 from infra.reminders import OutboxRefresh, ReminderScanner
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from tests.support.app import free_port
 from texts.reminders import ReminderTexts
 
 TOKEN = "7000000001:bench"
@@ -81,12 +82,6 @@ class Clock:
 
     def now(self) -> datetime:
         return self.current
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def postgres_reachable() -> bool:

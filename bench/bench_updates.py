@@ -8,7 +8,6 @@ in which language) and a menu keyboard. Rounds alternate so machine noise hits b
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import sys
 import tempfile
@@ -26,17 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from infra.settings import load_settings
 from jijiao.app import running
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from tests.support.app import free_port
 
 USERS = 50
 PER_USER = 20
 ROUNDS = 3
 TOKEN = "7000000001:bench"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def drive(chat: LocalChat, first_user: int, texts: list[str]) -> float:

@@ -18,13 +18,13 @@ from playwright.async_api import Browser, Page, expect
 
 from infra.db.exam_models import ExamAttempt, Receipt
 from infra.db.study_models import FaceCheck, FaceReview, LessonProgress
-from infra.settings import LOCAL_STAFF_GROUP_ID, load_settings
+from infra.settings import LOCAL_STAFF_GROUP_ID
 from jijiao.app import LOCAL_STAFF, Runtime, running
 from tests.browser.conftest import VIEWPORT
 from tests.browser.test_exam_in_browser import Browsing, bot_messages, question_set, right
-from tests.browser.test_study_in_browser import FACE, OTHER_FACE, _free_port, chromium_with_camera
+from tests.browser.test_study_in_browser import FACE, OTHER_FACE, chromium_with_camera
 from tests.study.conftest import seed_enrolment
-from tests.support import registry
+from tests.support.app import local_settings
 from webview.auth import Viewer
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
@@ -36,13 +36,9 @@ ATTEMPT_URL = re.compile(r"/app/exam/attempt/(\d+)$")
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
         exam={"questions": QUESTIONS, "time_limit_minutes": 30},
         # A fake camera repeats one frame: it cannot turn (the head turn has its own test).
         study={"head_turn": False},
@@ -89,7 +85,7 @@ async def signed_in(product: Runtime, phone: Browser) -> Browsing:
 
 async def take_the_check(page: Page) -> None:
     await expect(page.locator("#check")).to_be_visible()
-    await page.wait_for_function("() => document.getElementById('camera').videoWidth > 0")
+    await page.wait_for_function("() => document.getElementById('camera')?.videoWidth > 0")
     await page.locator("#check-take").click()
 
 

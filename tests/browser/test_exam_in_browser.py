@@ -28,16 +28,14 @@ from playwright.async_api import (
 
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceCheck, LessonProgress
-from infra.settings import load_settings
 from jijiao.app import Runtime
 from tests.browser.conftest import (
     VIEWPORT,
     _collect_csp_violation,
 )
-from tests.browser.test_study_in_browser import FACE, _free_port, chromium_with_camera
+from tests.browser.test_study_in_browser import FACE, chromium_with_camera
 from tests.study.conftest import seed_enrolment
-from tests.support import registry
-from tests.support.app import running
+from tests.support.app import local_settings, running
 from webview.auth import Viewer
 
 QUESTIONS = 6
@@ -58,14 +56,9 @@ async def camera_browser(tmp_path: Path) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
     """The whole product (web view, local chat, bot, jobs) on the real clock."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        # The key the test's registry rows are sealed with (tests/support/registry.py).
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
         exam={"questions": QUESTIONS, "time_limit_minutes": TIME_LIMIT_MINUTES},
         # A fake camera repeats one frame: it cannot turn its head (tests/study cover that).
         study={"head_turn": False},
@@ -144,7 +137,7 @@ async def start_attempt(product: Runtime, page: Page, enrolment_id: int) -> int:
     await page.locator("#exam-start").click()
     # Hidden here with a "JavaScript errors on the page" report: the page script broke early.
     await expect(page.locator("#check"), "the opening face check asks for a selfie").to_be_visible()
-    await page.wait_for_function("() => document.getElementById('camera').videoWidth > 0")
+    await page.wait_for_function("() => document.getElementById('camera')?.videoWidth > 0")
     await page.locator("#check-take").click()
     await expect(page).to_have_url(ATTEMPT_URL, timeout=30_000)
     match = ATTEMPT_URL.search(page.url)

@@ -17,12 +17,12 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from infra.db.study_models import FaceCheck, LessonProgress
-from infra.settings import load_settings
 from jijiao.app import Runtime, running
 from tests.browser.conftest import VIEWPORT
-from tests.browser.test_study_in_browser import _free_port, chromium_with_camera
+from tests.browser.test_study_in_browser import chromium_with_camera
 from tests.study.conftest import photo, seed_enrolment
-from tests.support import registry, video
+from tests.support import video
+from tests.support.app import local_settings
 from tests.support.chance import LeftTurnsOnlyWhenOwed
 from tests.support.localchat_client import LocalChatClient
 from webview.auth import Viewer
@@ -34,13 +34,9 @@ ANSWER_SECONDS = 8
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
         study={
             "minutes_scale": 0.0034,  # 20-minute lessons take 4 s
             "heartbeat_seconds": 1,
@@ -61,9 +57,7 @@ async def held_up_photo(tmp_path: Path) -> AsyncIterator[Browser]:
 
 
 async def checks() -> list[FaceCheck]:
-    return await FaceCheck.filter(chat_user_id=TRAINEE, kind__in=["start", "random"]).order_by(
-        "id"
-    )
+    return await FaceCheck.filter(chat_user_id=TRAINEE, kind__in=["start", "random"]).order_by("id")
 
 
 async def until(condition: Any, seconds: float = 20) -> None:
@@ -121,7 +115,7 @@ async def test_a_still_picture_never_passes_a_head_turn_and_a_round_video_does(
         await expect(page.locator("#check-instruction")).to_be_visible()
         [opening] = await checks()
         assert opening.challenge == "left"
-        await page.wait_for_function("() => document.getElementById('camera').videoWidth > 0")
+        await page.wait_for_function("() => document.getElementById('camera')?.videoWidth > 0")
         await page.locator("#check-take").click()
         await expect(page.locator("#check-error")).to_be_visible(timeout=30_000)
 

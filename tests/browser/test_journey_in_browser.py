@@ -23,13 +23,11 @@ from playwright.async_api import Browser, Page, expect
 
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, Receipt
-from infra.settings import load_settings
 from jijiao.app import Runtime
 from tests.browser.conftest import VIEWPORT, _collect_csp_violation
-from tests.browser.test_study_in_browser import FACE, OTHER_FACE, _free_port, chromium_with_camera
+from tests.browser.test_study_in_browser import FACE, OTHER_FACE, chromium_with_camera
 from tests.e2e.test_payment_e2e import _enrolled_trainee, _order_qr
-from tests.support import registry
-from tests.support.app import running
+from tests.support.app import local_settings, running
 from tests.support.localchat_client import LocalChatClient
 
 TRAINEE = 100071
@@ -48,14 +46,9 @@ def shifted(photo: Path, folder: Path) -> Path:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        # The key the test's registry rows are sealed with (tests/support/registry.py).
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
         # 20-minute lessons take 3 s; a beat every second; no head turn for a still camera.
         study={"minutes_scale": 0.0025, "heartbeat_seconds": 1, "head_turn": False},
         exam={"questions": QUESTIONS},
@@ -91,7 +84,7 @@ async def sign_in(chat: LocalChatClient, phone: Browser, errors: list[str]) -> P
 
 async def take_the_check(page: Page) -> None:
     await expect(page.locator("#check")).to_be_visible()
-    await page.wait_for_function("() => document.getElementById('camera').videoWidth > 0")
+    await page.wait_for_function("() => document.getElementById('camera')?.videoWidth > 0")
     await page.locator("#check-take").click()
     await expect(page.locator("#check")).to_be_hidden(timeout=30_000)
 
@@ -117,7 +110,7 @@ async def test_pay_study_pass_and_verify_the_receipt(
         page = await sign_in(chat, phones[0], errors)
         await page.locator("#study-link").click()
         await page.locator("#consent-accept").click()
-        await page.wait_for_function("() => document.getElementById('camera').videoWidth > 0")
+        await page.wait_for_function("() => document.getElementById('camera')?.videoWidth > 0")
         await page.locator("#photo-take").click()
         await expect(page.locator("#course")).to_be_visible(timeout=30_000)
         await page.context.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,25 +9,17 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, expect
 
-from infra.settings import load_settings
 from jijiao.app import Runtime
 from tests.browser.test_localchat_page import bot_bubble, bot_row, create_trainee, send
-from tests.support.app import running
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.app import local_settings, running
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var"}, web={"host": "127.0.0.1", "port": _free_port()}
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
+        app={"demo_data": True},
     )
     async with running(settings) as runtime:
         yield runtime

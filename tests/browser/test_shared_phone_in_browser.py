@@ -17,12 +17,10 @@ from playwright.async_api import FrameLocator, Page, expect
 from domain.registry import CertType
 from infra.db.exam_models import Receipt
 from infra.db.study_models import LessonProgress
-from infra.settings import load_settings
 from jijiao.app import Runtime, running
 from tests.browser.test_localchat_page import bot_row, send
-from tests.browser.test_study_in_browser import _free_port
 from tests.study.conftest import photo, seed_enrolment
-from tests.support import registry
+from tests.support.app import local_settings
 from webview.auth import Viewer
 
 LI, WANG = 555_201, 555_202
@@ -30,13 +28,9 @@ LI, WANG = 555_201, 555_202
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
     )
     async with running(settings) as runtime:
         yield runtime

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,11 +13,10 @@ import pytest_asyncio
 from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from infra.settings import load_settings
 from jijiao.app import Runtime
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, _require_chromium
 from tests.study.conftest import seed_enrolment
-from tests.support.app import running
+from tests.support.app import local_settings, running
 from webview.auth import Viewer
 
 FACE = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "person_b_1.jpg"
@@ -39,12 +37,6 @@ def write_y4m(photo: Path, target: Path) -> Path:
         out.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
         out.write(b"FRAME\n" + y.tobytes() + u_small.tobytes() + v_small.tobytes())
     return target
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -84,12 +76,9 @@ async def second_phone(tmp_path: Path) -> AsyncIterator[Browser]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
         # 20-minute lessons take 4 s; a beat every second.
         # A fake camera repeats one frame: it cannot turn its head (tests/study cover that).
         study={"minutes_scale": 0.0034, "heartbeat_seconds": 1, "head_turn": False},
@@ -130,7 +119,7 @@ async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_
 
     await expect(page.locator("#enrol-photo")).to_be_visible()
     await page.wait_for_function(
-        "() => document.getElementById('camera').videoWidth > 0", timeout=15_000
+        "() => document.getElementById('camera')?.videoWidth > 0", timeout=15_000
     )
     await page.locator("#photo-take").click()
 
@@ -152,7 +141,7 @@ async def test_a_trainee_consents_takes_the_photo_passes_a_check_and_finishes_a_
 
     await expect(page.locator("#check")).to_be_visible()
     await page.wait_for_function(
-        "() => document.getElementById('camera').videoWidth > 0", timeout=15_000
+        "() => document.getElementById('camera')?.videoWidth > 0", timeout=15_000
     )
     await page.locator("#check-take").click()
     await expect(page.locator("#check")).to_be_hidden()

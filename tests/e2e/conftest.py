@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -10,14 +9,8 @@ import pytest
 
 from infra.settings import Settings, load_settings
 from jijiao.app import Runtime
-from tests.support.app import running
+from tests.support.app import free_port, running
 from tests.support.localchat_client import LocalChatClient
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

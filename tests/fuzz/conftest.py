@@ -155,7 +155,7 @@ class Site:
         return self.client
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -295,7 +295,7 @@ async def site(
     bot, session = recording_bot
     signer = Signer(b"k" * 32)
     sessions = Sessions(signer, session_ttl=12 * 3600, link_ttl=600)
-    port = _free_port()
+    port = free_port()
     provider = SandboxProvider(f"http://127.0.0.1:{port}", b"s" * 32)
     services = build_services(
         bot=bot,

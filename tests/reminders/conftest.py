@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from tortoise import Tortoise
 from infra.db import apply_migrations, tortoise_config
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from tests.localchat.conftest import QuickSession
+from tests.support.app import free_port
 
 TOKEN = "7000000001:reminder-test-token"
 STAFF_GROUP = -1001000000001
@@ -41,12 +41,6 @@ async def database(tmp_path: Path, migrated: Path) -> AsyncIterator[str]:
     context = await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     yield url
     await context.close_connections()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -27,17 +26,13 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.app import free_port
 
 
 class TcpProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
-        self.port = _free_port()
+        self.port = free_port()
         self.accepted = 0
         self.held = 0  # chunks that arrived while frozen
         self._server: asyncio.Server | None = None
@@ -181,7 +176,7 @@ class FaultyTelegram:
         app.router.add_route("*", "/{tail:.*}", proxy._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await runner.setup()
-        port = _free_port()
+        port = free_port()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         proxy.url = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession(

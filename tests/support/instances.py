@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -29,6 +28,7 @@ from aiohttp import web
 from infra.clock import SystemClock
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from tests.support.app import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7000000002:fleet-test-token"
@@ -40,12 +40,6 @@ STAFF = 900001
 # The instances are real `jijiao run` processes, on the host's clock as in production: what a
 # test tells them about time (a payment's time, a broadcast's start) comes from the same clock.
 HOST_CLOCK = SystemClock()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _serve(app: web.Application, port: int) -> web.AppRunner:
