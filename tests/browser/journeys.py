@@ -59,18 +59,27 @@ class Person:
         return await self.replies(replies)
 
     async def tap(
-        self, message: dict[str, Any], msgid: str, replies: int = 1, **params: Any
+        self,
+        message: dict[str, Any],
+        msgid: str,
+        replies: int = 1,
+        *,
+        naming: str = "",
+        **params: Any,
     ) -> dict[str, Any]:
-        """Taps the button that says `msgid` in this person's language; the newest reply."""
-        data = self.button(message, msgid, **params)
+        """Taps the button that says `msgid` in this person's language (and `naming`, when
+        several do); the newest reply."""
+        data = self.button(message, msgid, naming=naming, **params)
         await self.chat.click(self.user, message["message_id"], data)
         return (await self.replies(replies))[-1]
 
-    def button(self, message: dict[str, Any], msgid: str, **params: Any) -> str:
+    def button(
+        self, message: dict[str, Any], msgid: str, *, naming: str = "", **params: Any
+    ) -> str:
         label = self.words(msgid).format(**params)
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
-                if label in button["text"]:
+                if label in button["text"] and naming in button["text"]:
                     return str(button.get("callback_data") or button.get("url") or button)
         raise AssertionError(
             f"the next step {label!r} is not one tap away in {message.get('text') or message}"

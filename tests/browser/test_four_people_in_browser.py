@@ -20,24 +20,26 @@ import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
 import zxingcpp
+from openpyxl import load_workbook
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
 from infra.db import models
-from infra.db.exam_models import ExamAttempt, Receipt
-from infra.settings import load_settings
+from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
+from infra.settings import LOCAL_STAFF_GROUP_ID
 from jijiao.app import Runtime
 from tests.browser.journeys import Person
 from tests.browser.test_journey_in_browser import shifted
-from tests.browser.test_study_in_browser import FACE, OTHER_FACE, _free_port, chromium_with_camera
+from tests.browser.test_study_in_browser import FACE, OTHER_FACE, chromium_with_camera
 from tests.support import registry
-from tests.support.app import running
+from tests.support.app import local_settings, running
 from tests.support.clock import days_from_today
 from tests.support.localchat_client import LocalChatClient
 from tests.support.witness import Witness
@@ -48,13 +50,9 @@ QUESTIONS = 5
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
+    settings = local_settings(
+        tmp_path,
+        monkeypatch,
         # 20-minute lessons take 3 s; a beat every second; no head turn for a still camera.
         study={"minutes_scale": 0.0025, "heartbeat_seconds": 1, "head_turn": False},
         exam={"questions": QUESTIONS},
@@ -90,17 +88,26 @@ async def enrol_myself(person: Person, sequence: int, name: str, phone: str) -> 
     return await person.tap(listing, "✅ Enrol selected ({count})", count=1)
 
 
-async def pay_by_qr(person: Person, message: dict, http: aiohttp.ClientSession, base: str) -> str:
+async def pay_by_qr(
+    person: Person,
+    message: dict,
+    http: aiohttp.ClientSession,
+    base: str,
+    credit_code: str | None = None,
+) -> str:
     """💳 → invoice details → confirm → the QR code, paid on the sandbox's page; the reply."""
     bill = await person.tap(message, "💳 Pay")
     ask_title = await person.tap(bill, "🧾 Invoice details")
     payer_is_title = ask_title["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     await person.chat.click(person.user, ask_title["message_id"], payer_is_title)
-    ask_taxpayer = await person.reply()
-    ask_email = await person.tap(ask_taxpayer, "Skip")
-    bill = await person.tap(ask_email, "Skip")
+    bill = await person.reply()
+    skip = person.words("Skip")
+    while any(skip == b["text"] for row in bill["reply_markup"]["inline_keyboard"] for b in row):
+        bill = await person.tap(bill, "Skip")  # the taxpayer ID (unless known), the email
     order = await person.tap(bill, "✅ Confirm and pay")
-    assert order.get("photo"), order
+    if credit_code is not None:  # an enterprise confirms with its credit code once more
+        order = await person.say(credit_code)
+    assert order.get("photo"), order.get("text")
     async with http.get(base + order["photo"]["url"]) as response:
         image = Image.open(io.BytesIO(await response.read()))
     [decoded] = zxingcpp.read_barcodes(image)
@@ -231,3 +238,240 @@ async def test_a_trainee_enrols_pays_studies_passes_and_the_receipt_verifies(
     assert enrolment.state == "passed"
     witness.assert_clean()
     assert not trainee.errors, f"JavaScript errors or CSP violations: {trainee.errors}"
+
+
+async def test_an_enterprise_contact_enrols_employees_pays_and_asks_in_their_own_words(
+    product: Runtime, phones: list[Browser], http: aiohttp.ClientSession
+) -> None:
+    base = product.settings.base_url
+    company = "云南滇池建设有限公司"
+    enterprise = await registry.enterprise(85, company, "13900000085")
+    employees = ["赵一", "钱二", "孙三"]
+    numbers = [f"云建安C(2022)0085{n}" for n in range(3)]
+    for n, (name, number) in enumerate(zip(employees, numbers, strict=True)):
+        worker = await registry.person(850 + n, name, f"1370000085{n}")
+        await registry.certificate(
+            worker, number, "safety_c", days_from_today(150), employer=enterprise
+        )
+    names = {company, *employees, *numbers, *(name[0] for name in employees), "云建安C"}
+    witness = Witness(JOURNEY, "enterprise-contact", "zh", names=names)
+    contact = Person(LocalChatClient(base, http), 100085, "刘经理", witness)
+
+    # First, in their own words: the answer says how, with the step as a button.
+    answer = await contact.say("你好，我们公司的员工怎么学习？")
+    assert contact.button(answer, "📝 Enrol")
+
+    who = await contact.tap(await contact.say("/start"), "📝 Enrol")
+    await contact.tap(who, "🏢 My company's employees")
+    await contact.say(registry.credit_code(85))
+    _confirmed, roster = await contact.share_phone("13900000085")
+    enrolled = await contact.tap(roster, "✅ Enrol selected ({count})", count=3)
+    pay_url = await pay_by_qr(contact, enrolled, http, base, registry.credit_code(85))
+
+    checkout = await contact.open(phones[0], pay_url)
+    await witness.saw_page(checkout, "checkout")
+    await checkout.locator("button[type=submit], #pay").first.click()
+    paid = await contact.reply()
+    for name in employees:  # how each employee studies, on their own phone
+        assert name[0] in paid["text"] or "📖" in paid["text"]
+    await checkout.context.close()
+
+    assert await models.Enrolment.filter(channel="enterprise", paid_at__isnull=False).count() == 3
+    status = await contact.say("/status")
+    assert "3" in status["text"]
+    witness.assert_clean()
+    assert not contact.errors, contact.errors
+
+
+GROUP = LOCAL_STAFF_GROUP_ID
+STAFF = 900001
+
+
+async def group_messages(chat: LocalChatClient, thread_id: int | None = None) -> list[dict]:
+    params: dict[str, object] = {"all": 1}
+    if thread_id is not None:
+        params["thread_id"] = thread_id
+    async with chat.http.get(f"{chat.api}/chats/{GROUP}/messages", params=params) as response:
+        return list((await response.json())["messages"])
+
+
+async def staff_says(chat: LocalChatClient, text: str, thread_id: int | None = None) -> None:
+    payload: dict[str, object] = {"from_user_id": STAFF, "text": text}
+    if thread_id is not None:
+        payload["message_thread_id"] = thread_id
+    async with chat.http.post(f"{chat.api}/chats/{GROUP}/send", json=payload) as response:
+        assert response.status == 200, await response.text()
+
+
+async def staff_taps(chat: LocalChatClient, message: dict, data: str) -> None:
+    payload = {"from_user_id": STAFF, "message_id": message["message_id"], "data": data}
+    async with chat.http.post(f"{chat.api}/chats/{GROUP}/click", json=payload) as response:
+        assert response.status == 200, await response.text()
+
+
+async def eventually(probe, seconds: float = 15):
+    for _ in range(int(seconds * 4)):
+        if found := await probe():
+            return found
+        await asyncio.sleep(0.25)
+    raise AssertionError("not seen in time")
+
+
+async def overdue_enrolment(cert: models.Certificate, user: int, now) -> models.Enrolment:
+    return await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=user,
+        state="overdue",
+        paid_at=now - timedelta(days=40),
+        study_deadline=now - timedelta(days=10),
+    )
+
+
+async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and_the_export(
+    product: Runtime, phones: list[Browser], http: aiohttp.ClientSession
+) -> None:
+    base = product.settings.base_url
+    chat = LocalChatClient(base, http)
+    now = product.clock.now()
+    # An English trainee with two certificates past their 30 days, and a third mid-exam.
+    name, user = "李华", 100086
+    holder = await registry.person(86, name, "13800000086")
+    numbers = [f"云建安B(2022)0086{n}" for n in range(3)]
+    certs = [
+        await registry.certificate(holder, number, "safety_b", days_from_today(120))
+        for number in numbers
+    ]
+    await models.Binding.create(chat_user_id=user, person=holder)
+    for cert in certs[:2]:
+        await overdue_enrolment(cert, user, now)
+    studying = await models.Enrolment.create(
+        certificate=certs[2],
+        active_key=certs[2].number,
+        channel="individual",
+        enrolled_by=user,
+        state="studying",
+        paid_at=now - timedelta(days=5),
+        study_deadline=now + timedelta(days=25),
+    )
+    attempt = await ExamAttempt.create(
+        enrolment=studying,
+        chat_user_id=user,
+        number=1,
+        status="submitted",
+        bank_version=1,
+        started_at=now - timedelta(hours=2),
+        deadline=now - timedelta(hours=1),
+        closed_at=now - timedelta(hours=1, minutes=30),
+        draw=[],
+        answers={},
+        score=40,
+    )
+    for minutes, kind, detail in [
+        (0, "started", None),
+        (5, "saved", "c20"),
+        (30, "submitted", None),
+    ]:
+        await ExamEvent.create(
+            attempt=attempt,
+            at=attempt.started_at + timedelta(minutes=minutes),
+            kind=kind,
+            detail=detail,
+        )
+
+    words = ["I was in hospital for two weeks.", "Hello, please apply for an extension."]
+    trainee_names = {name, name[0], *numbers, "云建安B"}
+    trainee = Person(chat, user, name, Witness(JOURNEY, "en-applicant", "en", trainee_names))
+    staff = Witness(JOURNEY, "staff", "zh", names={*trainee_names, *words, "客服小李 (demo staff)"})
+
+    # The trainee asks for help; the topic opens with the trainee's card; staff answer.
+    asked = await trainee.say("/support")
+    await chat.send(user, words[0])
+    ticket = await eventually(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    topic = ticket.thread_id
+    await eventually(lambda: _in_topic(chat, topic, words[0]))
+    await staff_says(chat, words[1], topic)
+    answer = await trainee.reply()
+    assert words[1] in answer["text"]
+    assert asked
+
+    # Two applications: one approved, one refused with a reason; each decision in English.
+    for number in numbers[:2]:
+        overview = await trainee.say("/apply")
+        form = await trainee.tap(overview, "Apply for an extension", naming=number[-4:])
+        assert form["document"]["file_name"].endswith(".docx")
+        upload = aiohttp.FormData()
+        upload.add_field("document", b"PK filled form", filename="form.docx")
+        upload.add_field("caption", words[0])
+        async with http.post(f"{chat.api}/users/{user}/send", data=upload) as response:
+            assert response.status == 200
+        await trainee.reply()
+    first, second = await models.Application.filter(chat_user_id=user).order_by("id")
+    cards = [await eventually(lambda a=a: _card(chat, topic, a.id)) for a in (first, second)]
+    await staff_taps(chat, cards[0], _data(cards[0], "批准"))
+    approved = await trainee.reply()
+    assert "approved" in approved["text"].lower()
+    await staff_taps(chat, cards[1], _data(cards[1], "驳回"))
+    await staff_says(chat, "申请材料不全 / The form is incomplete.", topic)
+    refused = await trainee.reply()
+    assert "The form is incomplete." in refused["text"]
+    staff.names.add("申请材料不全 / The form is incomplete.")
+
+    # /stats, its chart and the export; /exam with an attempt's timeline.
+    await staff_says(chat, "/stats")
+    await staff_says(chat, f"/exam {numbers[2]}")
+    general = await eventually(lambda: _from_bot_at_least(chat, None, 4))
+    export = next(
+        m for m in general if (m.get("document") or {}).get("file_name", "").endswith(".xlsx")
+    )
+    async with http.get(base + export["document"]["url"]) as response:
+        workbook = load_workbook(io.BytesIO(await response.read()), read_only=True)
+    rows = [
+        " | ".join(str(cell) for cell in row if cell is not None)
+        for row in workbook.active.iter_rows(values_only=True)
+    ]
+    staff.seen.append(("export", "\n".join(rows)))
+    assert any(name[0] in row for row in rows[1:])
+
+    # Everything staff saw: every message in the group, every topic.
+    for message in await group_messages(chat):
+        if message.get("from_bot") or message.get("from", {}).get("is_bot"):
+            staff.saw_message(message)
+    page = await trainee.open(phones[0], product.local_url)
+    await page.locator("#tab-staff").click()
+    await page.locator("#topic-list li").first.click()
+    await staff.screenshot(page, "group")
+    await page.context.close()
+
+    staff.assert_clean()
+    trainee.witness.assert_clean()
+
+
+async def _in_topic(chat: LocalChatClient, topic: int, text: str) -> bool:
+    return any(text in (m.get("text") or "") for m in await group_messages(chat, topic))
+
+
+async def _card(chat: LocalChatClient, topic: int, application_id: int) -> dict | None:
+    for message in await group_messages(chat, topic):
+        if f"#{application_id}" in (message.get("caption") or message.get("text") or ""):
+            if message.get("reply_markup"):
+                return message
+    return None
+
+
+async def _from_bot_at_least(chat: LocalChatClient, topic: int | None, count: int) -> list | None:
+    found = [
+        m
+        for m in await group_messages(chat, topic)
+        if (m.get("from") or {}).get("is_bot") and not m.get("message_thread_id")
+    ]
+    return found if len(found) >= count else None
+
+
+def _data(message: dict, label: str) -> str:
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if label in button["text"]:
+                return str(button["callback_data"])
+    raise AssertionError(f"no {label!r} on the card: {message.get('caption')}")
