@@ -33,19 +33,27 @@ from playwright.async_api import Browser, Page, expect
 
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
-from infra.settings import LOCAL_STAFF_GROUP_ID
 from jijiao.app import Runtime
 from tests.browser.journeys import Person
-from tests.browser.test_journey_in_browser import shifted
 from tests.browser.test_study_in_browser import FACE, OTHER_FACE, chromium_with_camera
 from tests.support import registry
 from tests.support.app import local_settings, running
 from tests.support.clock import days_from_today
-from tests.support.localchat_client import LocalChatClient
+from tests.support.localchat_client import LocalChatClient, eventually
 from tests.support.witness import Witness
 
 JOURNEY = "four-people"
 QUESTIONS = 5
+
+
+def shifted(photo: Path, folder: Path) -> Path:
+    """The same person's photo moved sideways in the frame: a third, different picture."""
+    image = Image.open(photo).convert("RGB")
+    canvas = Image.new("RGB", (image.width + image.width // 4, image.height), (128, 128, 128))
+    canvas.paste(image, (image.width // 4, 0))
+    target = folder / "person_b_2_shifted.jpg"
+    canvas.save(target, quality=92)
+    return target
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -217,6 +225,7 @@ async def test_a_trainee_enrols_pays_studies_passes_and_the_receipt_verifies(
     messages = await trainee.replies(count=2, wait=20)
     photo = next(m for m in messages if m.get("photo"))
     assert receipt.number in photo["caption"]
+    assert any((m.get("document") or {}).get("file_name", "").endswith(".pdf") for m in messages)
     witness.names.add(receipt.number)
     async with http.get(base + photo["photo"]["url"]) as response:
         image = Image.open(io.BytesIO(await response.read()))
@@ -281,40 +290,6 @@ async def test_an_enterprise_contact_enrols_employees_pays_and_asks_in_their_own
     assert "3" in status["text"]
     witness.assert_clean()
     assert not contact.errors, contact.errors
-
-
-GROUP = LOCAL_STAFF_GROUP_ID
-STAFF = 900001
-
-
-async def group_messages(chat: LocalChatClient, thread_id: int | None = None) -> list[dict]:
-    params: dict[str, object] = {"all": 1}
-    if thread_id is not None:
-        params["thread_id"] = thread_id
-    async with chat.http.get(f"{chat.api}/chats/{GROUP}/messages", params=params) as response:
-        return list((await response.json())["messages"])
-
-
-async def staff_says(chat: LocalChatClient, text: str, thread_id: int | None = None) -> None:
-    payload: dict[str, object] = {"from_user_id": STAFF, "text": text}
-    if thread_id is not None:
-        payload["message_thread_id"] = thread_id
-    async with chat.http.post(f"{chat.api}/chats/{GROUP}/send", json=payload) as response:
-        assert response.status == 200, await response.text()
-
-
-async def staff_taps(chat: LocalChatClient, message: dict, data: str) -> None:
-    payload = {"from_user_id": STAFF, "message_id": message["message_id"], "data": data}
-    async with chat.http.post(f"{chat.api}/chats/{GROUP}/click", json=payload) as response:
-        assert response.status == 200, await response.text()
-
-
-async def eventually(probe, seconds: float = 15):
-    for _ in range(int(seconds * 4)):
-        if found := await probe():
-            return found
-        await asyncio.sleep(0.25)
-    raise AssertionError("not seen in time")
 
 
 async def overdue_enrolment(cert: models.Certificate, user: int, now) -> models.Enrolment:
@@ -390,8 +365,8 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
     await chat.send(user, words[0])
     ticket = await eventually(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
     topic = ticket.thread_id
-    await eventually(lambda: _in_topic(chat, topic, words[0]))
-    await staff_says(chat, words[1], topic)
+    await eventually(lambda: said_in(chat, topic, words[0]))
+    await chat.staff_says(words[1], topic)
     answer = await trainee.reply()
     assert words[1] in answer["text"]
     assert asked
@@ -408,20 +383,20 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
             assert response.status == 200
         await trainee.reply()
     first, second = await models.Application.filter(chat_user_id=user).order_by("id")
-    cards = [await eventually(lambda a=a: _card(chat, topic, a.id)) for a in (first, second)]
-    await staff_taps(chat, cards[0], _data(cards[0], "批准"))
+    cards = [await eventually(lambda a=a: card_of(chat, topic, a.id)) for a in (first, second)]
+    await chat.staff_taps(cards[0], "批准")
     approved = await trainee.reply()
     assert "approved" in approved["text"].lower()
-    await staff_taps(chat, cards[1], _data(cards[1], "驳回"))
-    await staff_says(chat, "申请材料不全 / The form is incomplete.", topic)
+    await chat.staff_taps(cards[1], "驳回")
+    await chat.staff_says("申请材料不全 / The form is incomplete.", topic)
     refused = await trainee.reply()
     assert "The form is incomplete." in refused["text"]
     staff.names.add("申请材料不全 / The form is incomplete.")
 
     # /stats, its chart and the export; /exam with an attempt's timeline.
-    await staff_says(chat, "/stats")
-    await staff_says(chat, f"/exam {numbers[2]}")
-    general = await eventually(lambda: _from_bot_at_least(chat, None, 4))
+    await chat.staff_says("/stats")
+    await chat.staff_says(f"/exam {numbers[2]}")
+    general = await eventually(lambda: said_in_general(chat, 4))
     export = next(
         m for m in general if (m.get("document") or {}).get("file_name", "").endswith(".xlsx")
     )
@@ -435,7 +410,7 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
     assert any(name[0] in row for row in rows[1:])
 
     # Everything staff saw: every message in the group, every topic.
-    for message in await group_messages(chat):
+    for message in await chat.group_messages():
         if message.get("from_bot") or message.get("from", {}).get("is_bot"):
             staff.saw_message(message)
     page = await trainee.open(phones[0], product.local_url)
@@ -448,30 +423,24 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
     trainee.witness.assert_clean()
 
 
-async def _in_topic(chat: LocalChatClient, topic: int, text: str) -> bool:
-    return any(text in (m.get("text") or "") for m in await group_messages(chat, topic))
+async def said_in(chat: LocalChatClient, topic: int, text: str) -> bool:
+    return any(text in (m.get("text") or "") for m in await chat.group_messages(topic))
 
 
-async def _card(chat: LocalChatClient, topic: int, application_id: int) -> dict | None:
-    for message in await group_messages(chat, topic):
-        if f"#{application_id}" in (message.get("caption") or message.get("text") or ""):
-            if message.get("reply_markup"):
-                return message
+async def card_of(chat: LocalChatClient, topic: int, application_id: int) -> dict | None:
+    """The application's card, while it still offers its decisions."""
+    for message in await chat.group_messages(topic):
+        text = message.get("caption") or message.get("text") or ""
+        if f"#{application_id}" in text and message.get("reply_markup"):
+            return message
     return None
 
 
-async def _from_bot_at_least(chat: LocalChatClient, topic: int | None, count: int) -> list | None:
+async def said_in_general(chat: LocalChatClient, count: int) -> list | None:
+    """The bot's messages outside any topic, once there are `count` of them."""
     found = [
         m
-        for m in await group_messages(chat, topic)
+        for m in await chat.group_messages()
         if (m.get("from") or {}).get("is_bot") and not m.get("message_thread_id")
     ]
     return found if len(found) >= count else None
-
-
-def _data(message: dict, label: str) -> str:
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if label in button["text"]:
-                return str(button["callback_data"])
-    raise AssertionError(f"no {label!r} on the card: {message.get('caption')}")

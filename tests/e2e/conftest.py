@@ -9,7 +9,7 @@ import pytest
 
 from infra.settings import Settings, load_settings
 from jijiao.app import Runtime
-from tests.support.app import free_port, running
+from tests.support.app import DEVELOPER_ENVIRONMENT, free_port, running
 from tests.support.localchat_client import LocalChatClient
 
 
@@ -17,15 +17,7 @@ from tests.support.localchat_client import LocalChatClient
 def app_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Local-mode settings with nothing from the developer's environment."""
     monkeypatch.chdir(tmp_path)
-    for name in (
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_WEBHOOK_URL",
-        "TELEGRAM_WEBHOOK_SECRET",
-        "DATABASE_URL",
-        "REDIS_URL",
-        "WEB_PUBLIC_URL",
-        "SECURITY_SECRET_KEY",
-    ):
+    for name in DEVELOPER_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     # Local mode's key file, holding the secret tests/support/registry.py seals with: rows a
     # test adds open in the app, whatever settings share this data dir.

@@ -8,37 +8,7 @@ from infra.db import models
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from tests.support import registry
 from tests.support.clock import days_from_today
-from tests.support.localchat_client import LocalChatClient, button_data
-
-STAFF = 900001
-GROUP = LOCAL_STAFF_GROUP_ID
-
-
-async def group_messages(chat: LocalChatClient, thread_id: int | None = None) -> list[dict]:
-    params: dict[str, object] = {"all": 1}
-    if thread_id is not None:
-        params["thread_id"] = thread_id
-    async with chat.http.get(f"{chat.api}/chats/{GROUP}/messages", params=params) as response:
-        return (await response.json())["messages"]
-
-
-async def staff_says(chat: LocalChatClient, text: str, thread_id: int | None) -> None:
-    payload: dict[str, object] = {"from_user_id": STAFF, "text": text}
-    if thread_id is not None:
-        payload["message_thread_id"] = thread_id
-    async with chat.http.post(f"{chat.api}/chats/{GROUP}/send", json=payload) as response:
-        assert response.status == 200, await response.text()
-
-
-async def wait_for(predicate, attempts: int = 40):
-    import asyncio
-
-    for _ in range(attempts):
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(0.25)
-    raise AssertionError("condition not met in time")
+from tests.support.localchat_client import LocalChatClient, button_data, eventually
 
 
 async def test_escalation_relay_close_and_a_deleted_topic_recreated(
@@ -61,9 +31,9 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
     assert "已登记为" in (await chat.reply(user))["text"]
 
-    ticket = await wait_for(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    ticket = await eventually(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
     topic = ticket.thread_id
-    in_topic = await wait_for(lambda: group_messages(chat, topic))
+    in_topic = await eventually(lambda: chat.group_messages(topic))
     texts = " ".join(m.get("text") or "" for m in in_topic)
     # What failed, in the staff's words, never the internal code or Python data.
     assert "学员卡片" in texts and "身份证号不在省级库中" in texts
@@ -71,31 +41,31 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     assert registry.id_number(777) not in texts
 
     await chat.send(user, "我的证书明明还在，怎么查不到？")
-    await wait_for(lambda: _has(chat, topic, "怎么查不到"))
-    await staff_says(chat, "// 内部备注：先查一下登记库", topic)
-    await staff_says(chat, "您好，我们已转交建管处核实登记库。", topic)
+    await eventually(lambda: _has(chat, topic, "怎么查不到"))
+    await chat.staff_says("// 内部备注：先查一下登记库", topic)
+    await chat.staff_says("您好，我们已转交建管处核实登记库。", topic)
     reply = await chat.reply(user)
     assert reply["text"] == "您好，我们已转交建管处核实登记库。"
 
-    await staff_says(chat, "/close 已处理，有问题随时联系。", topic)
+    await chat.staff_says("/close 已处理，有问题随时联系。", topic)
     closed = await chat.reply(user)
     assert "已处理" in closed["text"] and "重新打开" in closed["text"]
 
     await chat.send(user, "还有一个问题")  # a new message reopens the closed ticket
-    await wait_for(lambda: _has(chat, topic, "还有一个问题"))
+    await eventually(lambda: _has(chat, topic, "还有一个问题"))
     assert (await models.SupportTicket.get(chat_user_id=user)).status == "open"
 
-    await live_app.bot.delete_forum_topic(GROUP, topic)
+    await live_app.bot.delete_forum_topic(LOCAL_STAFF_GROUP_ID, topic)
     await chat.send(user, "话题删了还能收到吗？")
-    ticket = await wait_for(lambda: _ticket_moved(user, topic))
-    await wait_for(lambda: _has(chat, ticket.thread_id, "话题删了还能收到吗"))
+    ticket = await eventually(lambda: _ticket_moved(user, topic))
+    await eventually(lambda: _has(chat, ticket.thread_id, "话题删了还能收到吗"))
     assert any(
-        "学员卡片" in (m.get("text") or "") for m in await group_messages(chat, ticket.thread_id)
+        "学员卡片" in (m.get("text") or "") for m in await chat.group_messages(ticket.thread_id)
     )
 
 
 async def _has(chat: LocalChatClient, thread_id: int, text: str) -> bool:
-    return any(text in (m.get("text") or "") for m in await group_messages(chat, thread_id))
+    return any(text in (m.get("text") or "") for m in await chat.group_messages(thread_id))
 
 
 async def _ticket_moved(user: int, old_thread: int):
@@ -149,16 +119,8 @@ async def test_an_extension_is_refused_before_the_window_ends_and_approved_after
 
     application = await models.Application.get(chat_user_id=user)
     ticket = await models.SupportTicket.get(chat_user_id=user)
-    card = await wait_for(lambda: _card_of(chat, ticket.thread_id, application.id))
-    async with chat.http.post(
-        f"{chat.api}/chats/{GROUP}/click",
-        json={
-            "from_user_id": STAFF,
-            "message_id": card["message_id"],
-            "data": button_data(card, "批准"),
-        },
-    ) as response:
-        assert response.status == 200
+    card = await eventually(lambda: _card_of(chat, ticket.thread_id, application.id))
+    await chat.staff_taps(card, "批准")
     approved = await chat.reply(user)
     assert "延期申请已批准" in approved["text"]
     await enrolment.refresh_from_db()
@@ -169,7 +131,7 @@ async def test_an_extension_is_refused_before_the_window_ends_and_approved_after
 
 
 async def _card_of(chat: LocalChatClient, thread_id: int, application_id: int):
-    for message in await group_messages(chat, thread_id):
+    for message in await chat.group_messages(thread_id):
         if f"#{application_id}" in (message.get("caption") or ""):
             return message
     return None
@@ -186,8 +148,8 @@ async def test_a_flood_of_messages_reaches_the_topic_whole_and_in_order(
     user = 100072
     await chat.send(user, "/support", first_name="郑十一", language_code="zh-hans")
     assert "客服" in (await chat.reply(user))["text"]
-    ticket = await wait_for(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
-    await wait_for(lambda: _has(chat, ticket.thread_id, "学员卡片"))
+    ticket = await eventually(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    await eventually(lambda: _has(chat, ticket.thread_id, "学员卡片"))
 
     # Sent back to back: far faster than the group's 20 a minute, however busy the machine.
     for n in range(40):
@@ -197,10 +159,10 @@ async def test_a_flood_of_messages_reaches_the_topic_whole_and_in_order(
             assert response.status == 200
 
     async def all_arrived() -> str | None:
-        texts = "\n".join(m.get("text") or "" for m in await group_messages(chat, ticket.thread_id))
+        texts = "\n".join(m.get("text") or "" for m in await chat.group_messages(ticket.thread_id))
         return texts if texts.count("工地上的问题") >= 40 else None
 
-    texts = await wait_for(all_arrived, attempts=240)  # up to a minute
+    texts = await eventually(all_arrived, seconds=60)  # up to a minute
     positions = [texts.find(f"第{n:02d}条：工地上的问题") for n in range(40)]
     assert -1 not in positions and positions == sorted(positions), positions
     assert texts.count("工地上的问题") == 40  # none twice

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+
+from infra.settings import LOCAL_STAFF_GROUP_ID
+
+# The local mode's staff member (jijiao/app.py LOCAL_STAFF).
+STAFF = 900001
 
 
 class LocalChatClient:
@@ -42,6 +49,46 @@ class LocalChatClient:
 
     async def reply(self, user_id: int, *, wait: float = 10) -> dict[str, Any]:
         return (await self.replies(user_id, wait=wait))[-1]
+
+    # The staff group: staff write and tap there, in a topic or in General.
+
+    async def group_messages(self, thread_id: int | None = None) -> list[dict[str, Any]]:
+        """Every message in the staff group (in one topic when `thread_id` is given)."""
+        params: dict[str, Any] = {"all": 1}
+        if thread_id is not None:
+            params["thread_id"] = thread_id
+        async with self.http.get(
+            f"{self.api}/chats/{LOCAL_STAFF_GROUP_ID}/messages", params=params
+        ) as response:
+            return list((await response.json())["messages"])
+
+    async def staff_says(
+        self, text: str, thread_id: int | None = None, staff: int = STAFF
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"from_user_id": staff, "text": text}
+        if thread_id is not None:
+            payload["message_thread_id"] = thread_id
+        return await self._post(f"/chats/{LOCAL_STAFF_GROUP_ID}/send", payload)
+
+    async def staff_taps(
+        self, message: dict[str, Any], text_part: str, staff: int = STAFF
+    ) -> dict[str, Any]:
+        """Taps the button of a message in the staff group whose label holds `text_part`."""
+        payload = {
+            "from_user_id": staff,
+            "message_id": message["message_id"],
+            "data": button_data(message, text_part),
+        }
+        return await self._post(f"/chats/{LOCAL_STAFF_GROUP_ID}/click", payload)
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], seconds: float = 10) -> Any:
+    """The first truthy result of `probe`, tried four times a second for `seconds`."""
+    for _ in range(int(seconds * 4)):
+        if found := await probe():
+            return found
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"not seen within {seconds}s")
 
 
 def button_data(message: dict[str, Any], text_part: str) -> str:
