@@ -391,7 +391,7 @@ def build_reminders(
         BotTransport(bot),
         limiter,
         clock,
-        render=ReminderTexts(i18n),
+        render=ReminderTexts(i18n, staff_locale),
         refresh=OutboxRefresh(broadcasts),
         quiet=quiet,
         config=SenderConfig(

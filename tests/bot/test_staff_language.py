@@ -266,3 +266,15 @@ async def test_nothing_chinese_staff_read_carries_an_internal_code(
     assert any("学员卡片" in text for text in produced)
     for text in produced:
         assert_no_codes(text)
+
+
+def test_the_daily_summary_for_the_group_is_in_the_staff_language(clock: FixedClock, i18n):
+    from infra.outbox import Claimed
+    from texts.reminders import ReminderTexts
+
+    item = Claimed(1, STAFF_GROUP_ID, "staff_daily", {}, True, 0, None)
+    payload = {"text_key": "staff_daily", "params": {"day": "2026-11-27", "count": 1, "people": []}}
+    # The group is nobody's account: the sender's guess is the trainees' default.
+    english = ReminderTexts(i18n, "en")(item, payload, "zh_CN", clock.now())
+    assert "Daily summary" in english.text
+    assert "Daily summary" not in ReminderTexts(i18n)(item, payload, "zh_CN", clock.now()).text
