@@ -278,3 +278,22 @@ def test_the_daily_summary_for_the_group_is_in_the_staff_language(clock: FixedCl
     english = ReminderTexts(i18n, "en")(item, payload, "zh_CN", clock.now())
     assert "Daily summary" in english.text
     assert "Daily summary" not in ReminderTexts(i18n)(item, payload, "zh_CN", clock.now()).text
+
+
+async def test_an_english_staff_member_hears_their_decision_in_english_the_card_stays_chinese(
+    harness: BotHarness, clock: FixedClock
+):
+    from aiogram.methods import AnswerCallbackQuery, EditMessageText
+
+    from bot.callbacks import ApplyAction, ApplyCallback
+    from tests.bot.test_support_desk import extension_pending, group_click
+
+    await harness.feed(updates.message("/support", TRAINEE))
+    ticket = await models.SupportTicket.get(chat_user_id=TRAINEE["id"])
+    _, application = await extension_pending(172, "周十七", TRAINEE["id"], clock)
+    approve = ApplyCallback(action=ApplyAction.APPROVE, item=application.id).pack()
+    await harness.feed(group_click(approve, STAFF_EN, ticket.thread_id))
+
+    assert harness.session.sent(AnswerCallbackQuery)[-1].text == "Approved."
+    [edited] = harness.session.sent(EditMessageText)  # the group's card, for everyone
+    assert "✅ 由 Anna 于 " in edited.text
