@@ -99,11 +99,13 @@ def check_outcome(kind: str, result: str, reason: str | None) -> str:
     return _("{check} asked, waiting for the answer").format(check=check_name(kind))
 
 
-def _check_line(at: datetime, kind: str, reason: str | None, score: float | None) -> str:
-    outcome = check_outcome(kind, "passed" if reason is None else "failed", reason)
-    if score is None:
-        return f"• {_when(at)} {outcome}"
-    return f"• {_when(at)} {outcome} " + _("(similarity {score})").format(score=f"{score:.3f}")
+def _check_line(
+    at: datetime, kind: str, reason: str | None, score: float | None, *, failed: bool
+) -> str:
+    outcome = check_outcome(kind, "failed" if failed else "passed", reason)
+    if score is not None:
+        outcome = _("{outcome} (similarity {score})").format(outcome=outcome, score=f"{score:.3f}")
+    return f"• {_when(at)} {outcome}"
 
 
 # The staff review after three failed checks.
@@ -149,7 +151,7 @@ def review_card(
         else _("🔍 Face review {id}: three face checks in a row failed.").format(id=review_id)
     ]
     lines += [
-        _check_line(at, kind, reason or "no_match", score) for at, kind, reason, score in checks
+        _check_line(at, kind, reason, score, failed=True) for at, kind, reason, score in checks
     ]
     lines.append(
         _("Clear if it is the trainee (progress resumes), reject if not (progress stays paused).")
@@ -170,7 +172,11 @@ def exam_review_card(
             "waits for your decision."
         ).format(id=review_id, number=number, score=score)
     ]
-    lines += [_check_line(at, kind, reason, score_of) for at, kind, reason, score_of in checks]
+    # A check without a reason passed.
+    lines += [
+        _check_line(at, kind, reason, score_of, failed=reason is not None)
+        for at, kind, reason, score_of in checks
+    ]
     lines.append(
         _(
             "Clear if it is the trainee (the receipt goes out), reject if not (the attempt does "

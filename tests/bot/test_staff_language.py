@@ -262,6 +262,10 @@ async def test_nothing_chinese_staff_read_carries_an_internal_code(
     with use_locale("zh_CN"):
         produced.append(face_texts.review_card(7, checks, has_photos=True))
         produced.append(face_texts.exam_review_card(8, None, checks))
+    assert (
+        "开考人脸核验未通过：超时" in produced[-1]
+        and "随机人脸核验通过（相似度 0.710）" in produced[-1]
+    )
     assert any("开考人脸核验未通过：超时" in text for text in produced)
     assert any("学员卡片" in text for text in produced)
     for text in produced:
