@@ -87,7 +87,7 @@ def chart_words() -> ChartWords:
         title=_("Enrolments and passes per week"),
         x_label=_("Week starting (Beijing time)"),
         y_label=_("People"),
-        legend=(_("Enrolled"), state_name(EnrolmentState.PASSED)),
+        legend=(_("Enrolled"), _("Passed")),
     )
 
 
