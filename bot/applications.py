@@ -15,7 +15,7 @@ from aiogram.types import (
 )
 
 from bot.callbacks import ApplyAction, ApplyCallback
-from bot.desk import STAFF_LOCALE, Desk
+from bot.desk import Desk
 from domain.clock import Clock
 from domain.registry import CertType
 from domain.support import (
@@ -138,7 +138,7 @@ class Applications:
             kind=kind.value, enrolment=enrolment, chat_user_id=user_id, form_file_id=file_id
         )
         ticket = await desk.open_ticket(user_id)
-        with self._i18n.use_locale(STAFF_LOCALE):
+        with self._i18n.use_locale(desk.staff_locale):
             caption = texts.application_card(application.id, kind.value, self.label(enrolment))
             if message.caption:  # what the trainee wrote with the form reaches staff with it
                 caption += "\n" + texts.trainee_note(escape(message.caption[:NOTE_LIMIT]))
@@ -194,11 +194,11 @@ class Applications:
         ).update(status=status.value, decided_by=staff_id, decided_at=now, reason=reason)
         if not won:
             earlier = await models.Application.get_or_none(id=application_id)
-            with self._i18n.use_locale(STAFF_LOCALE):
-                if earlier is not None and earlier.decided_by == staff_id:
-                    answer = texts.decided_by_you(earlier.status == ApplicationStatus.APPROVED)
-                else:
-                    answer = texts.decided_by_other()
+            # To the staff member who pressed, in their language (the update's).
+            if earlier is not None and earlier.decided_by == staff_id:
+                answer = texts.decided_by_you(earlier.status == ApplicationStatus.APPROVED)
+            else:
+                answer = texts.decided_by_other()
             if query is not None:
                 await query.answer(answer, show_alert=True)
             elif reply is not None:
@@ -230,8 +230,7 @@ class Applications:
                 texts.decision_for_trainee(application.kind, approved, reason, deadline),
             )
         await self._close_card(application, card, approved, staff_name, reason, desk)
-        with self._i18n.use_locale(STAFF_LOCALE):
-            recorded = texts.decision_recorded(approved)
+        recorded = texts.decision_recorded(approved)
         if query is not None:
             await query.answer(recorded)
         elif reply is not None:
@@ -259,7 +258,7 @@ class Applications:
             if reason is None or len(reason) <= REASON_ON_CARD
             else (reason[:REASON_ON_CARD] + "…")
         )
-        with self._i18n.use_locale(STAFF_LOCALE):
+        with self._i18n.use_locale(desk.staff_locale):
             when = self._clock.now().astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
             decided = texts.decision_line(approved, escape(staff_name[:64]), when, short)
             room = limit - len(decided) - 4

@@ -16,13 +16,13 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from conversation.replies import Say
 from domain.accounts import ChatUserId
 from domain.clock import Clock
+from domain.locales import DEFAULT_LOCALE
 from infra.db import models
 from infra.repositories.support import QueuedMessage, TortoiseTickets
 from texts import support as texts
 from texts.i18n import Catalogs
 
 log = logging.getLogger(__name__)
-STAFF_LOCALE = "zh_CN"
 # How long a sender may hold a trainee's relay without progress before another takes over.
 RELAY_LEASE = timedelta(minutes=2)
 # A burst becomes one message in the topic up to this many characters (Telegram's cap: 4096).
@@ -60,6 +60,7 @@ class Desk:
         clock: Clock,
         per_minute: int = 12,
         settle: float = 0.2,
+        staff_locale: str = DEFAULT_LOCALE.value,
     ) -> None:
         self.bot = bot
         self.i18n = i18n
@@ -68,6 +69,9 @@ class Desk:
         self.clock = clock
         self.per_minute = per_minute
         self.settle = settle
+        # What the whole group reads (STAFF_LANGUAGE); a staff member's own commands answer in
+        # their own language instead.
+        self.staff_locale = staff_locale
         self._recent: dict[int, deque[float]] = defaultdict(deque)
 
     def too_fast(self, user_id: int) -> bool:
@@ -83,7 +87,7 @@ class Desk:
     async def _new_topic(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None
         card = await self.tickets.card(ticket.chat_user_id)
-        with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+        with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
             name = texts.topic_title(card, ticket.id)
         topic = await self.bot.create_forum_topic(self.staff_group_id, name)
         await self.tickets.set_topic(ticket, topic.message_thread_id, name)
@@ -91,7 +95,7 @@ class Desk:
 
     async def post_card(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None and ticket.thread_id is not None
-        with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+        with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
             text = texts.card(await self.tickets.card(ticket.chat_user_id))
         sent = await self.bot.send_message(
             self.staff_group_id, text, message_thread_id=ticket.thread_id
@@ -129,7 +133,7 @@ class Desk:
     async def note_for(self, account: ChatUserId, note: Say) -> None:
         """The conversation core's port: a note in the person's topic, in the staff's words."""
         ticket = await self.open_ticket(account)
-        with self.i18n.use_locale(STAFF_LOCALE):
+        with self.i18n.use_locale(self.staff_locale):
             text = str(note)
         await self.note(ticket, text)
 
@@ -210,7 +214,7 @@ class Desk:
         assert self.staff_group_id is not None
         group_chat = self.staff_group_id
         if len(group) > 1:
-            with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+            with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
                 text = texts.burst([item.text or "" for item in group])
 
             async def send(thread_id: int | None) -> int:
@@ -231,7 +235,7 @@ class Desk:
         except TelegramBadRequest as error:
             # A poll, a deleted message...: staff hear of it, and the queue moves on.
             log.warning("message %s of ticket %s not copied: %s", item.message_id, ticket.id, error)
-            with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+            with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
                 await self.note(ticket, texts.not_copied())
             return None
 
@@ -251,7 +255,7 @@ class Desk:
         if group_id is None:
             return False
         if await self.tickets.shares_group_copy(ticket, group_id):
-            with self.i18n.context(), self.i18n.use_locale(STAFF_LOCALE):
+            with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
                 note = texts.edited_in_burst(message.text)
             await self.bot.send_message(
                 self.staff_group_id,  # type: ignore[arg-type]

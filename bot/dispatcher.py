@@ -30,6 +30,7 @@ from bot.middlewares import (
     UpdateMetricsMiddleware,
 )
 from domain.accounts import AccountRepository
+from domain.locales import DEFAULT_LOCALE, Locale
 from infra.metrics import Metrics
 from texts.i18n import Catalogs
 
@@ -41,16 +42,18 @@ def make_dispatcher(
     accounts: AccountRepository,
     staff_group_id: int | None = None,
     metrics: Metrics | None = None,
+    staff_locale: str = DEFAULT_LOCALE.value,
     **dependencies: Any,
 ) -> Dispatcher:
-    """A fresh dispatcher with every feature router; `dependencies` reach handlers by name."""
+    """A fresh dispatcher with every feature router; `dependencies` reach handlers by name.
+    In the staff group, someone with no language of their own reads `staff_locale`."""
     dispatcher = Dispatcher(storage=storage, accounts=accounts, **dependencies)
     dispatcher.update.outer_middleware(LogContext())
     if metrics is not None:
         # First of ours, so the time includes loading the account.
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
-    AccountLocaleMiddleware(i18n).setup(dispatcher)
+    AccountLocaleMiddleware(i18n, staff_group_id, Locale(staff_locale)).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(TrackAnswers())
     dispatcher.callback_query.outer_middleware(OldButtons(dependencies.get("webapp_url", "")))
     dispatcher.include_routers(

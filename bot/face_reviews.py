@@ -36,10 +36,11 @@ class FaceReviewDesk:
         self._exams = exams
 
     async def post(self, review_id: int) -> None:
-        """Called from a web request or the chat: staff read Chinese, whoever triggered it."""
+        """Called from a web request or the chat: in the staff group's language, whoever
+        triggered it."""
         if self._desk.staff_group_id is None:
             return
-        with self._i18n.context(), self._i18n.use_locale(self._i18n.default_locale):
+        with self._i18n.context(), self._i18n.use_locale(self._desk.staff_locale):
             await self._post(review_id, self._desk.staff_group_id)
 
     async def _post(self, review_id: int, group: int) -> None:

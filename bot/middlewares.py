@@ -17,12 +17,12 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import AnswerCallbackQuery, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot import keyboards
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
-from domain.locales import resolve_locale
+from domain.locales import DEFAULT_LOCALE, Locale, resolve_locale
 from infra.logging import UPDATE_ID
 from infra.metrics import Metrics
 from texts import common as texts
@@ -48,10 +48,19 @@ class AccountMiddleware(BaseMiddleware):
 
 
 class AccountLocaleMiddleware(BaseMiddleware):
-    """Handlers speak the account's language (before the account is known, the client's)."""
+    """Handlers speak the account's language (before the account is known, the client's). In
+    the staff group, a staff member who chose none and whose Telegram language we do not speak
+    reads the staff group's language rather than the trainees' default."""
 
-    def __init__(self, catalogs: Catalogs) -> None:
+    def __init__(
+        self,
+        catalogs: Catalogs,
+        staff_group_id: int | None = None,
+        staff_locale: Locale = DEFAULT_LOCALE,
+    ) -> None:
         self._catalogs = catalogs
+        self._staff_group_id = staff_group_id
+        self._staff_locale = staff_locale
 
     def setup(self, router: Router) -> None:
         for name, observer in router.observers.items():
@@ -65,11 +74,14 @@ class AccountLocaleMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         account: ChatAccount | None = data.get("account")
+        chat: Chat | None = data.get("event_chat")
+        staff = chat is not None and chat.id == self._staff_group_id
+        fallback = self._staff_locale if staff else DEFAULT_LOCALE
         if account is not None:
-            locale = account.locale.value
+            locale = resolve_locale(account.chosen_locale, account.language_code, fallback).value
         else:
             user: User | None = data.get("event_from_user")
-            locale = resolve_locale(None, user.language_code if user else None).value
+            locale = resolve_locale(None, user.language_code if user else None, fallback).value
         data["i18n"] = self._catalogs
         with self._catalogs.use_locale(locale):
             return await handler(event, data)

@@ -11,6 +11,7 @@ from bot import payment_keyboards as kb
 from domain.accounts import ChatUserId
 from domain.checkout import Order
 from domain.clock import Clock
+from domain.locales import DEFAULT_LOCALE
 from domain.payment import Outcome, study_deadline
 from domain.reminders import ReminderKind
 from domain.timezone import CHINA
@@ -32,8 +33,10 @@ class BotPaymentNotifier:
         outbox: TortoiseOutbox | None = None,
         clock: Clock | None = None,
         pay_apps: tuple[str, ...] = ("wechatpay",),
+        staff_locale: str = DEFAULT_LOCALE.value,
     ) -> None:
         self._pay_apps = pay_apps
+        self._staff_locale = staff_locale
         self._bot = bot
         self._i18n = i18n
         self._accounts = accounts
@@ -114,7 +117,7 @@ class BotPaymentNotifier:
     async def for_staff(self, order_number: str, outcome: Outcome) -> None:
         if self._staff_group_id is None:
             return
-        with self._i18n.context(), self._i18n.use_locale(self._i18n.default_locale):
+        with self._i18n.context(), self._i18n.use_locale(self._staff_locale):
             await self._bot.send_message(
                 self._staff_group_id, texts.for_staff(order_number, outcome)
             )
@@ -122,7 +125,7 @@ class BotPaymentNotifier:
     async def overdue_invoices(self, numbers: list[str]) -> None:
         if self._staff_group_id is None:
             return
-        with self._i18n.context(), self._i18n.use_locale(self._i18n.default_locale):
+        with self._i18n.context(), self._i18n.use_locale(self._staff_locale):
             await self._bot.send_message(self._staff_group_id, texts.overdue_invoices(numbers))
 
     async def invoice_ready(self, order: Order) -> None:

@@ -128,6 +128,20 @@ class Attempt:
         return self.identity is not Identity.REJECTED
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One moment of an attempt, for staff. `kind`: started, saved, submitted, timed_out,
+    staff_cleared, staff_rejected, or check (a face check requested during it)."""
+
+    at: datetime
+    kind: str
+    question: int | None = None  # saved: the question's place in the attempt, from 1
+    score: int | None = None  # submitted, timed_out
+    check: str | None = None  # check: its CheckKind
+    result: str | None = None  # check: its CheckResult
+    reason: str | None = None  # check: why it did not pass
+
+
 def deadline_for(started_at: datetime, time_limit: timedelta) -> datetime:
     return started_at + time_limit
 

@@ -13,12 +13,17 @@ class Locale(StrEnum):
 DEFAULT_LOCALE = Locale.ZH_CN
 
 
-def resolve_locale(chosen: str | None, language_code: str | None) -> Locale:
-    """The person's own choice wins; else their Telegram language if we speak it; else Chinese."""
+def resolve_locale(
+    chosen: str | None, language_code: str | None, default: Locale = DEFAULT_LOCALE
+) -> Locale:
+    """The person's own choice wins; else their Telegram language if we speak it; else
+    `default` (Chinese, or for staff the staff group's language)."""
     if chosen is not None and chosen in {locale.value for locale in Locale}:
         return Locale(chosen)
     if language_code:
         language = language_code.replace("-", "_").split("_")[0].lower()
         if language == "en":
             return Locale.EN
-    return DEFAULT_LOCALE
+        if language == "zh":
+            return Locale.ZH_CN
+    return default

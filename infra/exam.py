@@ -32,6 +32,7 @@ from domain.exam import (
     ExamEligibility,
     Identity,
     InvalidAnswer,
+    TimelineEvent,
     accepts_answers,
     allowance,
     attempts_used,
@@ -67,6 +68,8 @@ log = logging.getLogger(__name__)
 
 RECEIPT_PURPOSE = "receipt"
 ACTIVE = frozenset(state.value for state in ACTIVE_STATES)
+# Events whose detail is the score the attempt closed with.
+CLOSING_EVENTS = frozenset({AttemptStatus.SUBMITTED.value, AttemptStatus.TIMED_OUT.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,17 +590,36 @@ class Exams:
             items.append(ReviewItem(drawn.question, picked, picked == rule.correct))
         return items
 
-    async def timeline(self, attempt_id: int) -> list[tuple[datetime, str, str | None]]:
+    async def timeline(self, attempt_id: int) -> list[TimelineEvent]:
         """For staff: the attempt's own events and the face checks during it, in time order."""
         row = await ExamAttempt.get_or_none(id=attempt_id)
         if row is None:
             return []
-        events = [(e.at, e.kind, e.detail) for e in await ExamEvent.filter(attempt_id=attempt_id)]
+        places = {drawn.question: place for place, drawn in enumerate(_draw(row), 1)}
+        events = []
+        for event in await ExamEvent.filter(attempt_id=attempt_id).order_by("at", "id"):
+            detail = event.detail or ""
+            closing = event.kind in CLOSING_EVENTS and detail.isdigit()
+            events.append(
+                TimelineEvent(
+                    event.at,
+                    event.kind,
+                    question=places.get(detail) if event.kind == "saved" else None,
+                    score=int(detail) if closing else None,
+                )
+            )
         end = row.closed_at or row.deadline
         for check in await self.study.checks_between(row.chat_user_id, row.started_at, end):
-            detail = check.result if check.reason is None else f"{check.result} {check.reason}"
-            events.append((check.requested_at, f"check_{check.kind}", detail))
-        return sorted(events, key=lambda event: event[0])
+            events.append(
+                TimelineEvent(
+                    check.requested_at,
+                    "check",
+                    check=check.kind,
+                    result=check.result,
+                    reason=check.reason,
+                )
+            )
+        return sorted(events, key=lambda event: event.at)
 
     # Receipts.
 

@@ -239,6 +239,15 @@ class ExamSection(BaseModel):
     time_limit_minutes: float = Field(default=60, gt=0)
 
 
+class StaffSection(BaseModel):
+    """The staff group (env `STAFF_*`)."""
+
+    # What the whole group reads: trainee cards, topic notes, review and application cards.
+    # A staff member's own commands answer in their own language (their Telegram language or
+    # the one chosen with the bot), falling back to this one.
+    language: Literal["zh_CN", "en"] = "zh_CN"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -258,6 +267,7 @@ class Settings(BaseSettings):
     security: SecuritySection = SecuritySection()
     study: StudySection = StudySection()
     reminders: ReminderSection = ReminderSection()
+    staff: StaffSection = StaffSection()
 
     @property
     def local_mode(self) -> bool:

@@ -64,6 +64,7 @@ from domain.enrolment import (
     RequestSupport,
 )
 from domain.identity import BindEnterprise, BindPerson
+from domain.locales import DEFAULT_LOCALE
 from domain.payment import PaymentProvider
 from domain.reminders import (
     ControlBroadcast,
@@ -192,6 +193,7 @@ def build_services(
     redis: Redis | None = None,
     metrics: Metrics | None = None,
     reconcile_every: float = 60,
+    staff_locale: str = DEFAULT_LOCALE.value,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     pii = Pii.from_signer(signer)
@@ -211,6 +213,7 @@ def build_services(
         pay_apps=(
             tuple(provider.providers) if isinstance(provider, ProviderChoice) else (provider.name,)
         ),
+        staff_locale=staff_locale,
     )
     apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
     overdue = OverdueInvoices(store, clock)
@@ -246,7 +249,11 @@ def build_services(
         "overdue_invoices": overdue,
         "notifier": notifier,
         "payment_qr": payment_qr_png,
-        "desk": Desk(bot, i18n, TortoiseTickets(pii), staff_group_id, clock),
+        "desk": Desk(
+            bot, i18n, TortoiseTickets(pii), staff_group_id, clock, staff_locale=staff_locale
+        ),
+        # The dispatcher's fallback for staff who set no language of their own.
+        "staff_locale": staff_locale,
         "applications": Applications(clock, i18n),
     }
     home = Home()
@@ -304,6 +311,7 @@ def build_services(
         redis=redis,
         staff_group_id=staff_group_id,
         metrics=metrics,
+        staff_locale=staff_locale,
     )
     handlers.update(reminder_handlers)
     jobs.extend(reminder_jobs)
@@ -356,6 +364,7 @@ def build_reminders(
     redis: Redis | None,
     staff_group_id: int | None = None,
     metrics: Metrics | None = None,
+    staff_locale: str = DEFAULT_LOCALE.value,
 ) -> tuple[dict[str, Any], list[Job]]:
     """Reminders and staff broadcasts (key flow 8): the scanner, the outbox sender under
     Telegram's limits (shared through Redis when there is one), the composer's use cases."""
@@ -376,13 +385,13 @@ def build_reminders(
     outbox = TortoiseOutbox()
     broadcasts = TortoiseBroadcasts(outbox)
     preferences = TortoiseReminderPreferences()
-    reporter = BroadcastReporter(bot, i18n, broadcasts, clock, quiet)
+    reporter = BroadcastReporter(bot, i18n, broadcasts, clock, quiet, staff_locale=staff_locale)
     sender = OutboxSender(
         outbox,
         BotTransport(bot),
         limiter,
         clock,
-        render=ReminderTexts(i18n),
+        render=ReminderTexts(i18n, staff_locale),
         refresh=OutboxRefresh(broadcasts),
         quiet=quiet,
         config=SenderConfig(
@@ -664,6 +673,7 @@ async def running(
         redis=redis,
         metrics=metrics,
         reconcile_every=settings.payment.reconcile_every,
+        staff_locale=settings.staff.language,
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(

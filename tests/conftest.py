@@ -41,6 +41,7 @@ WEBAPP_URL = "http://127.0.0.1:8080/app"
 STAFF_GROUP_ID = -1001000000001
 POSTGRES_URL = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
+
 def _redis_url_for_this_worker() -> str:
     """Redis database 15 for a plain run; under pytest-xdist each worker takes its own database
     (15, 14, ...) so that one worker's FLUSHDB never empties another's."""
@@ -163,6 +164,12 @@ def storage() -> BaseStorage:
 
 
 @pytest.fixture
+def staff_locale() -> str:
+    """The staff group's language (STAFF_LANGUAGE); a test may parametrize it."""
+    return "zh_CN"
+
+
+@pytest.fixture
 async def harness(
     database: str,
     i18n: Catalogs,
@@ -170,6 +177,7 @@ async def harness(
     recording_bot: tuple[Bot, RecordingSession],
     storage: BaseStorage,
     tmp_path: Path,
+    staff_locale: str,
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
@@ -185,6 +193,7 @@ async def harness(
         provider=SandboxProvider("http://127.0.0.1:8080", b"s" * 32),
         fees=Fees(30000, {"tower_crane": 45000}),
         staff_group_id=STAFF_GROUP_ID,
+        staff_locale=staff_locale,
     )
     dispatcher = make_dispatcher(
         storage=storage, i18n=i18n, staff_group_id=STAFF_GROUP_ID, **services.handlers

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from domain.exam import Attempt, ExamBlock, ExamEligibility, Identity
+from domain.exam import (
+    Attempt,
+    AttemptStatus,
+    ExamBlock,
+    ExamEligibility,
+    Identity,
+    TimelineEvent,
+)
 from domain.timezone import CHINA
+from texts.faces import check_outcome
 from texts.i18n import gettext as _
 
 
@@ -169,8 +177,12 @@ def staff_not_revoked(number: str) -> str:
 
 
 def staff_attempt_line(attempt_id: int, attempt: Attempt) -> str:
+    score = "—" if attempt.score is None else attempt.score
     line = _("<b>Attempt {number}</b> (id {id}): {status}, score {score}").format(
-        number=attempt.number, id=attempt_id, status=attempt.status.value, score=attempt.score
+        number=attempt.number,
+        id=attempt_id,
+        status=attempt_status_name(attempt.status),
+        score=score,
     )
     if attempt.identity is not Identity.CONFIRMED:
         line += f" · {identity_name(attempt.identity)}"
@@ -185,8 +197,37 @@ def identity_name(identity: Identity) -> str:
     }[identity]
 
 
-def staff_event_line(at: datetime, kind: str, detail: str | None) -> str:
-    return f"  {_when(at)[11:]} {kind}" + (f" {detail}" if detail else "")
+def attempt_status_name(status: AttemptStatus) -> str:
+    return {
+        AttemptStatus.OPEN: _("in progress"),
+        AttemptStatus.SUBMITTED: _("submitted"),
+        AttemptStatus.TIMED_OUT: _("time ran out"),
+    }[status]
+
+
+def staff_event_line(event: TimelineEvent) -> str:
+    """One moment of an attempt as a sentence, at its Beijing time."""
+    if event.kind == "check":
+        what = check_outcome(event.check or "", event.result or "", event.reason)
+    elif event.kind == "started":
+        what = _("Started the attempt")
+    elif event.kind == "saved" and event.question is not None:
+        what = _("Saved the answer to question {number}").format(number=event.question)
+    elif event.kind == "saved":
+        what = _("Saved an answer")
+    elif event.kind == AttemptStatus.SUBMITTED.value:
+        what = _("Submitted: {score} points").format(score=event.score)
+    elif event.kind == AttemptStatus.TIMED_OUT.value:
+        what = _("Time ran out; submitted with the saved answers: {score} points").format(
+            score=event.score
+        )
+    elif event.kind == "staff_cleared":
+        what = _("Staff confirmed it was the trainee")
+    elif event.kind == "staff_rejected":
+        what = _("Staff could not confirm it was the trainee: the attempt does not count")
+    else:
+        what = _("Another event")
+    return f"  {_when(event.at)[11:]} {what}"
 
 
 def courses_heading() -> str:

@@ -62,6 +62,52 @@ def face_reason(_: Callable[[str], str], reason: str | None) -> str:
     return str(texts.get(reason or "", ""))
 
 
+# For staff: a face check in a few words (face_reason speaks to the trainee).
+
+
+def check_name(kind: str) -> str:
+    return {
+        "enrolment": _("Enrolment photo"),
+        "start": _("Face check opening a lesson"),
+        "exam": _("Face check opening the exam"),
+        "random": _("Random face check"),
+        "staff": _("Staff face check"),
+    }.get(kind, _("Face check"))
+
+
+def staff_reason(reason: str | None) -> str:
+    """Why a check did not pass, for staff."""
+    short = {
+        "too_late": _("too late"),
+        "unanswered": _("not answered"),
+        "no_match": _("the face does not match the enrolment photo"),
+        "no_photo": _("no enrolment photo"),
+        "photo_pending": _("the new enrolment photo awaits approval"),
+        "staff_review": _("sent to staff (no camera)"),
+    }.get(reason or "")
+    return short or face_reason(_, reason) or _("no reason recorded")
+
+
+def check_outcome(kind: str, result: str, reason: str | None) -> str:
+    """One sentence: which check, and whether it passed (and if not, why)."""
+    if result == "passed":
+        return _("{check} passed").format(check=check_name(kind))
+    if result == "failed":
+        return _("{check} failed: {reason}").format(
+            check=check_name(kind), reason=staff_reason(reason)
+        )
+    return _("{check} asked, waiting for the answer").format(check=check_name(kind))
+
+
+def _check_line(
+    at: datetime, kind: str, reason: str | None, score: float | None, *, failed: bool
+) -> str:
+    outcome = check_outcome(kind, "failed" if failed else "passed", reason)
+    if score is not None:
+        outcome = _("{outcome} (similarity {score})").format(outcome=outcome, score=f"{score:.3f}")
+    return f"• {_when(at)} {outcome}"
+
+
 # The staff review after three failed checks.
 
 
@@ -104,9 +150,9 @@ def review_card(
         if has_photos
         else _("🔍 Face review {id}: three face checks in a row failed.").format(id=review_id)
     ]
-    for at, kind, reason, score in checks:
-        shown = "—" if score is None else f"{score:.3f}"
-        lines.append(f"• {_when(at)} {kind}: {reason or ''} ({_('score')} {shown})")
+    lines += [
+        _check_line(at, kind, reason, score, failed=True) for at, kind, reason, score in checks
+    ]
     lines.append(
         _("Clear if it is the trainee (progress resumes), reject if not (progress stays paused).")
     )
@@ -126,9 +172,11 @@ def exam_review_card(
             "waits for your decision."
         ).format(id=review_id, number=number, score=score)
     ]
-    for at, kind, reason, score_of in checks:
-        shown = "—" if score_of is None else f"{score_of:.3f}"
-        lines.append(f"• {_when(at)} {kind}: {reason or _('passed')} ({_('score')} {shown})")
+    # A check without a reason passed.
+    lines += [
+        _check_line(at, kind, reason, score_of, failed=reason is not None)
+        for at, kind, reason, score_of in checks
+    ]
     lines.append(
         _(
             "Clear if it is the trainee (the receipt goes out), reject if not (the attempt does "

@@ -292,14 +292,17 @@ def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
 class ReminderTexts:
     """`infra.sender.Render`: one outbox row in one language."""
 
-    def __init__(self, i18n: Catalogs) -> None:
+    def __init__(self, i18n: Catalogs, staff_locale: str | None = None) -> None:
         self._i18n = i18n
+        self._staff_locale = staff_locale or i18n.default_locale
 
     def __call__(
         self, item: Claimed, payload: dict[str, Any], locale: str, now: datetime
     ) -> Rendered:
         if item.kind == ReminderKind.BROADCAST.value:
             return Rendered(payload["text"], payload.get("photo"))
+        if item.kind == ReminderKind.STAFF_DAILY.value:
+            locale = self._staff_locale  # the group is nobody's account: the staff language
         with self._i18n.context(), self._i18n.use_locale(locale):
             kind = ReminderKind(payload["text_key"])
             if kind in URGENT_KINDS:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
+from domain.enrolment import EnrolmentState
+from domain.payment import format_yuan
+from domain.registry import CertType
+from domain.timezone import CHINA
+from infra.reports import ChartWords, Overview, WorkbookWords
+from texts.enrolment import cert_type_name, state_name
 from texts.i18n import gettext as _
 
 
@@ -46,3 +53,78 @@ def import_failed(code: str) -> str:
         ),
     }
     return "❌ " + texts.get(code, _("The roster could not be imported."))
+
+
+# /stats
+
+
+def overview(numbers: Overview) -> str:
+    lines = [_("<b>Overview</b>")]
+    lines += [
+        f"• {state_name(EnrolmentState(state))}: {count}"
+        for state, count in sorted(numbers.by_state.items())
+    ]
+    lines.append(_("By certificate type:"))
+    lines += [
+        f"• {cert_type_name(CertType(kind))}: {count}"
+        for kind, count in sorted(numbers.by_type.items())
+    ]
+    lines.append(
+        _("Paid today: {count} orders, ¥{amount}").format(
+            count=numbers.paid_today, amount=format_yuan(numbers.paid_today_fen)
+        )
+    )
+    lines.append(
+        _("Open tickets: {tickets} · pending applications: {applications}").format(
+            tickets=numbers.open_tickets, applications=numbers.pending_applications
+        )
+    )
+    return "\n".join(lines)
+
+
+def chart_words() -> ChartWords:
+    return ChartWords(
+        title=_("Enrolments and passes per week"),
+        x_label=_("Week starting (Beijing time)"),
+        y_label=_("People"),
+        legend=(_("Enrolled"), _("Passed")),
+    )
+
+
+def chart_caption(weekly: list[tuple[str, int, int]]) -> str:
+    return _(
+        "Enrolments and passes per week, the last {weeks} weeks: {enrolled} enrolled, "
+        "{passed} passed."
+    ).format(
+        weeks=len(weekly),
+        enrolled=sum(enrolled for _week, enrolled, _passed in weekly),
+        passed=sum(passed for _week, _enrolled, passed in weekly),
+    )
+
+
+def workbook_words() -> WorkbookWords:
+    return WorkbookWords(
+        sheet=_("Trainees"),
+        headers=[
+            _("Name"),
+            _("ID number"),
+            _("Phone"),
+            _("Enterprise"),
+            _("Certificate type"),
+            _("Certificate number"),
+            _("State"),
+            _("Enrolled at"),
+            _("Paid at"),
+            _("Study deadline"),
+        ],
+        cert_type=lambda code: cert_type_name(CertType(code)),
+        state=lambda code: state_name(EnrolmentState(code)),
+    )
+
+
+def workbook_file_name(now: datetime) -> str:
+    return _("trainees-{date}.xlsx").format(date=now.astimezone(CHINA).strftime("%Y%m%d"))
+
+
+def workbook_caption() -> str:
+    return _("Trainees and their states (ID numbers and phones masked; times in Beijing time)")

@@ -227,12 +227,17 @@ def open_tickets(rows: list[tuple[int, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def found(rows: list[str]) -> str:
-    return (
-        _("Found: {rows}").format(rows="; ".join(escape(r) for r in rows))
-        if rows
-        else _("Nobody found.")
-    )
+def found(cards: list[TraineeCard]) -> str:
+    rows = [
+        _("{name}, ID {id_number}, phone {phone} (chat {user})").format(
+            name=escape(card.name or card.first_name or "—"),
+            id_number=card.id_number or "—",
+            phone=card.phone or "—",
+            user=card.chat_user_id,
+        )
+        for card in cards
+    ]
+    return _("Found: {rows}").format(rows="; ".join(rows)) if rows else _("Nobody found.")
 
 
 def applications_intro() -> str:

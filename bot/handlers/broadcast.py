@@ -30,6 +30,7 @@ from aiogram.types import (
 from bot.callbacks import RowId
 from domain.accounts import ChatUserId
 from domain.clock import Clock
+from domain.locales import DEFAULT_LOCALE
 from domain.registry import CertType, Track
 from domain.reminders import (
     Audience,
@@ -178,8 +179,10 @@ class BroadcastReporter:
         clock: Clock,
         quiet: QuietHours,
         min_interval: float = 4.0,
+        staff_locale: str = DEFAULT_LOCALE.value,
     ) -> None:
         self._bot = bot
+        self._staff_locale = staff_locale
         self._i18n = i18n
         self._broadcasts = broadcasts
         self._clock = clock
@@ -209,7 +212,7 @@ class BroadcastReporter:
         if self._quiet.contains(now):
             quiet_until = self._quiet.next_allowed(now).astimezone(CHINA).strftime("%H:%M")
         # The group is shared by all staff: one language for everyone there.
-        with self._i18n.context(), self._i18n.use_locale(self._i18n.default_locale):
+        with self._i18n.context(), self._i18n.use_locale(self._staff_locale):
             return texts.progress(progress, quiet_until), progress_keyboard(progress)
 
     async def show(

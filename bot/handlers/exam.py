@@ -132,7 +132,7 @@ def make_staff_router(staff_group_id: int | None) -> Router:
         lines = []
         for attempt_id, attempt in rows:
             lines.append(texts.staff_attempt_line(attempt_id, attempt))
-            lines += [texts.staff_event_line(*event) for event in await exams.timeline(attempt_id)]
+            lines += [texts.staff_event_line(event) for event in await exams.timeline(attempt_id)]
         await message.reply("\n".join(lines)[:4000])
 
     @router.message(Command("courses"))

@@ -12,6 +12,7 @@ from bot.applications import Applications
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
 from domain.support import is_staff_note
+from domain.timezone import CHINA
 from infra.db.models import SupportTicket
 from infra.repositories.support import audit
 from texts import support as texts
@@ -84,7 +85,9 @@ def make_router(staff_group_id: int | None) -> Router:
             (
                 t.id,
                 t.topic_name,
-                t.last_message_at.strftime("%m-%d %H:%M") if t.last_message_at else "—",
+                t.last_message_at.astimezone(CHINA).strftime("%m-%d %H:%M")
+                if t.last_message_at
+                else "—",
             )
             for t in await desk.tickets.open_by_age()
         ]
@@ -92,11 +95,10 @@ def make_router(staff_group_id: int | None) -> Router:
 
     @router.message(Command("find"))
     async def find(message: Message, command: CommandObject, desk: Desk) -> None:
-        rows = []
-        for user_id in await desk.tickets.find(command.args or ""):
-            card = await desk.tickets.card(user_id)
-            rows.append(f"{card.name} {card.id_number} {card.phone} (chat {user_id})")
-        await message.reply(texts.found(rows))
+        cards = [
+            await desk.tickets.card(user) for user in await desk.tickets.find(command.args or "")
+        ]
+        await message.reply(texts.found(cards))
 
     @router.message(Deciding.reason, in_topic, F.text)
     async def reject_with_reason(

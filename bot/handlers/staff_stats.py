@@ -1,4 +1,5 @@
-"""/stats in the staff group: the numbers, a weekly chart and the spreadsheet."""
+"""/stats in the staff group: the numbers, a weekly chart and the spreadsheet, in the language
+of the staff member who asked."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Message
 
 from domain.clock import Clock
-from domain.enrolment import EnrolmentState
-from domain.payment import format_yuan
-from domain.registry import CertType
 from infra.pii import Pii
 from infra.reports import overview, trainees_workbook, weekly_chart
-from texts.enrolment import cert_type_name, state_name
-from texts.i18n import gettext as _
+from texts import staff as texts
 
 
 def make_router(staff_group_id: int | None) -> Router:
@@ -23,47 +20,16 @@ def make_router(staff_group_id: int | None) -> Router:
     @router.message(Command("stats"))
     async def show_stats(message: Message, clock: Clock, pii: Pii) -> None:
         numbers = await overview(clock.now())
-        lines = [_("<b>Overview</b>")]
-        lines += [
-            f"• {state_name(EnrolmentState(state))}: {count}"
-            for state, count in sorted(numbers.by_state.items())
-        ]
-        lines.append(_("By certificate type:"))
-        lines += [
-            f"• {cert_type_name(CertType(kind))}: {count}"
-            for kind, count in sorted(numbers.by_type.items())
-        ]
-        lines.append(
-            _("Paid today: {count} orders, ¥{amount}").format(
-                count=numbers.paid_today, amount=format_yuan(numbers.paid_today_fen)
-            )
+        await message.reply(texts.overview(numbers))
+        chart = weekly_chart(numbers.weekly, texts.chart_words())
+        await message.reply_photo(
+            BufferedInputFile(chart, filename="weekly.png"),
+            caption=texts.chart_caption(numbers.weekly),
         )
-        lines.append(
-            _("Open tickets: {tickets} · pending applications: {applications}").format(
-                tickets=numbers.open_tickets, applications=numbers.pending_applications
-            )
-        )
-        await message.reply("\n".join(lines))
-        chart = weekly_chart(
-            numbers.weekly, "Enrolments and passes per week", ("enrolled", "passed")
-        )
-        await message.reply_photo(BufferedInputFile(chart, filename="weekly.png"))
-        workbook = await trainees_workbook(
-            [
-                _("Name"),
-                _("ID number"),
-                _("Phone"),
-                _("Enterprise"),
-                _("Certificate type"),
-                _("Certificate number"),
-                _("State"),
-                _("Study deadline"),
-            ],
-            pii,
-        )
+        workbook = await trainees_workbook(texts.workbook_words(), pii)
         await message.reply_document(
-            BufferedInputFile(workbook, filename="trainees.xlsx"),
-            caption=_("Trainees and their states"),
+            BufferedInputFile(workbook, filename=texts.workbook_file_name(clock.now())),
+            caption=texts.workbook_caption(),
         )
 
     return router

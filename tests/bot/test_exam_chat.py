@@ -105,7 +105,8 @@ async def test_staff_see_an_attempts_timeline(harness: BotHarness, clock):
         )
     await harness.feed(group_message("/exam C-BOT-3", STAFF))
     text = harness.last_text()
-    assert "第 1 次考试" in text and "timed_out" in text and "saved sc01" in text
+    assert "第 1 次考试" in text and "超时自动交卷" in text
+    assert "10:03 保存答案" in text and "11:00 考试时间到，按已保存答案自动交卷：40 分" in text
     await harness.feed(group_message("/exam", STAFF))
     assert "用法" in harness.last_text()
     await harness.feed(group_message("/exam NO-SUCH", STAFF))

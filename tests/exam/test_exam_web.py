@@ -302,7 +302,7 @@ async def test_the_questions_come_only_after_the_opening_face_check_passed(
 
     started = await examinees.start(ZHANG, enrolment)
     assert started["ok"] and len(await examinees.draw(started["id"])) == QUESTIONS
-    kinds = [kind for _, kind, _ in await examinees.exams.timeline(started["id"])]
+    kinds = [event.kind for event in await examinees.exams.timeline(started["id"])]
     assert kinds[0] == "started"
 
 

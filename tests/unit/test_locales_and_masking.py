@@ -19,6 +19,12 @@ def test_telegram_english_variants_get_english_and_everything_else_chinese():
         assert resolve_locale(None, code) is Locale.ZH_CN
 
 
+def test_staff_without_a_language_we_speak_read_the_staff_language():
+    assert resolve_locale(None, "ru", default=Locale.EN) is Locale.EN
+    assert resolve_locale(None, None, default=Locale.EN) is Locale.EN
+    assert resolve_locale(None, "zh-hans", default=Locale.EN) is Locale.ZH_CN
+
+
 def test_a_stored_locale_we_no_longer_ship_falls_back():
     assert resolve_locale("fr", None) is Locale.ZH_CN
 

@@ -42,6 +42,13 @@ def test_no_settings_at_all_means_local_mode(monkeypatch, tmp_path):
     assert settings.database.timeout == 3  # seconds: a hung database is an outage after it
 
 
+def test_the_staff_group_reads_chinese_unless_told_otherwise(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().staff.language == "zh_CN"
+    monkeypatch.setenv("STAFF_LANGUAGE", "en")
+    assert load_settings().staff.language == "en"
+
+
 def test_environment_names_map_to_sections(monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABC")
     monkeypatch.setenv("SECURITY_SECRET_KEY", "x" * 32)
@@ -69,6 +76,7 @@ def test_environment_names_map_to_sections(monkeypatch):
         ("DATABASE_TIMEOUT", "0", "greater than 0"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "must look like"),
         ("WEB_PUBLIC_URL", "jijiao.example.cn", "absolute http(s) URL"),
+        ("STAFF_LANGUAGE", "fr", "'zh_CN' or 'en'"),
     ],
 )
 def test_a_bad_setting_is_named_with_its_problem(monkeypatch, name, value, problem):
