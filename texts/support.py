@@ -269,6 +269,20 @@ def send_the_form(kind: str) -> str:
     ).format(what=what)
 
 
+def send_the_form_or_sign(kind: str) -> str:
+    what = kind_name(kind)
+    return _(
+        "The {what} application takes a minute in the app: tap ✍️ Fill in and sign, check what "
+        "is already filled in, write the reason and sign with your finger. If you prefer, fill "
+        "in this form (in WPS or Word, or print it and take a photo) and send it back here as a "
+        "file or photo."
+    ).format(what=what)
+
+
+def sign_in_app_button() -> str:
+    return _("✍️ Fill in and sign")
+
+
 def apply_for_all(kind: str, count: int) -> str:
     if kind == "extension":
         return _("📨 Apply for an extension for all {count} at once").format(count=count)
