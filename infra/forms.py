@@ -118,6 +118,7 @@ APPLICATION_NO = "申请编号 Application no."
 SIGNED_ONLINE = (
     "本表由申请人在线填写并手写签名。Filled in and signed by hand online by the applicant."
 )
+SIGNATURE_WIDTH_MM = 120
 SIGNATURE_HEIGHT_MM = 30
 
 
@@ -155,7 +156,14 @@ def application_pdf(form: SignedForm, signature_png: bytes) -> bytes:
         row.cell(fields[5])
         row.cell(form.signed_on)
     pdf.ln(2)
-    pdf.image(io.BytesIO(signature_png), x=pdf.l_margin + 55, h=SIGNATURE_HEIGHT_MM)
+    # Within the answers' column whatever the drawing's shape (a phone held sideways).
+    pdf.image(
+        io.BytesIO(signature_png),
+        x=pdf.l_margin + 55,
+        w=SIGNATURE_WIDTH_MM,
+        h=SIGNATURE_HEIGHT_MM,
+        keep_aspect_ratio=True,
+    )
     pdf.ln(2)
     pdf.set_font("noto", size=8)
     pdf.multi_cell(0, 4.5, SIGNED_ONLINE, new_x="LMARGIN")

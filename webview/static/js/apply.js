@@ -20,22 +20,28 @@
 
   function show(el, text) { el.textContent = text || ""; el.hidden = !text; }
 
+  // The bitmap is sized once, at the box's size times the pixel ratio; every point is mapped
+  // from the box as it is now, so that turning the phone does not shift the pen.
+  var ratio = window.devicePixelRatio || 1;
   function size() {
-    var ratio = window.devicePixelRatio || 1;
     var box = canvas.getBoundingClientRect();
     canvas.width = Math.round(box.width * ratio);
     canvas.height = Math.round(box.height * ratio);
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.lineWidth = 2.5;
+    context.lineWidth = 2.5 * ratio;
     context.lineCap = "round";
     context.lineJoin = "round";
     context.strokeStyle = "#111";
+    context.fillStyle = "#111";
     drawn = 0;
   }
 
   function point(event) {
     var box = canvas.getBoundingClientRect();
-    return { x: event.clientX - box.left, y: event.clientY - box.top };
+    return {
+      x: (event.clientX - box.left) * canvas.width / box.width,
+      y: (event.clientY - box.top) * canvas.height / box.height,
+      scale: canvas.width / box.width
+    };
   }
 
   canvas.addEventListener("pointerdown", function (event) {
@@ -43,8 +49,7 @@
     canvas.setPointerCapture(event.pointerId);
     last = point(event);
     context.beginPath();
-    context.arc(last.x, last.y, 1.2, 0, 2 * Math.PI);
-    context.fillStyle = "#111";
+    context.arc(last.x, last.y, 1.2 * last.scale, 0, 2 * Math.PI);
     context.fill();
   });
   canvas.addEventListener("pointermove", function (event) {
@@ -55,7 +60,7 @@
     context.moveTo(last.x, last.y);
     context.lineTo(next.x, next.y);
     context.stroke();
-    drawn += Math.hypot(next.x - last.x, next.y - last.y);
+    drawn += Math.hypot(next.x - last.x, next.y - last.y) / next.scale;
     last = next;
     if (drawn > 30) { show(errors.signature, ""); }
   });
