@@ -321,3 +321,23 @@ async def test_the_offer_opens_the_form_in_the_mini_app_and_still_gives_the_docx
     assert button.web_app is not None
     assert button.web_app.url == f"{WEBAPP_URL}/apply?kind=extension&enrolment={enrolment.id}"
     assert "手指签名" in (offer.caption or "") and "WPS" in (offer.caption or "")
+
+
+async def test_after_signing_in_the_app_the_chat_no_longer_waits_for_the_docx(
+    site: Site, harness: BotHarness, clock: FixedClock
+):
+    trainee = updates.user(ZHOU, "周三三")
+    enrolment = await overdue(33, "周三三", ZHOU, clock)
+    start = ApplyCallback(action=ApplyAction.START, kind="extension", item=enrolment.id)
+    await harness.feed(updates.click(start.pack(), trainee))
+    signed = await site.as_user(ZHOU).post(
+        "/app/api/apply", data=form(enrolment.id, signature=png()), headers=H
+    )
+    assert signed.status == 200
+
+    await harness.feed(updates.message("好的，谢谢", trainee))
+    assert "发送填好的申请表" not in harness.last_text()
+    assert "正在由工作人员处理" in harness.last_text()
+    await harness.feed(updates.message("还有别的问题", trainee))
+    # The conversation goes on as usual: once told, not told again.
+    assert sum("正在由工作人员处理" in t for t in harness.session.texts()) == 1
