@@ -27,6 +27,8 @@ from webview.study import _context, _guard, _id, _viewer
 REASON_MIN = 4
 REASON_MAX = 500
 MAX_SIGNATURE = 256 * 1024
+# Bytes of one text field: REASON_MAX characters of any script, and room for spaces.
+TEXT_LIMIT = 8 * REASON_MAX
 # The canvas is at most a phone's width times its pixel ratio; bigger is not a signature.
 SIGNATURE_MAX_SIDE = 2400
 # Fewer drawn pixels than a short stroke: an empty box, or a tap.
@@ -103,9 +105,28 @@ async def apply_page(request: web.Request) -> web.Response:
     return response
 
 
+async def _read(part: BodyPartReader, limit: int) -> bytes | None:
+    """The part's bytes, or None as soon as it is longer than `limit` (the rest is not kept)."""
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data.extend(chunk)
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
+def _too_long(request: web.Request) -> Invalid:
+    _ = _gettext(request)
+    return Invalid(
+        {
+            "reason": _("The reason is too long: at most %(limit)s characters.")
+            % {"limit": REASON_MAX}
+        }
+    )
+
+
 async def _fields(request: web.Request) -> tuple[dict[str, str], bytes | None]:
-    """The form's text fields and the signature's bytes; a signature over the limit is
-    refused without reading the rest of it."""
+    """The form's text fields and the signature's bytes, each read only up to its limit."""
     _ = _gettext(request)
     values: dict[str, str] = {}
     signature: bytes | None = None
@@ -114,7 +135,7 @@ async def _fields(request: web.Request) -> tuple[dict[str, str], bytes | None]:
         for name in ("kind", "enrolment", "reason"):
             value = posted.get(name)
             if isinstance(value, str):
-                values[name] = value[: 4 * REASON_MAX]
+                values[name] = value
         return values, None
     try:
         reader = await request.multipart()
@@ -122,18 +143,16 @@ async def _fields(request: web.Request) -> tuple[dict[str, str], bytes | None]:
             if not isinstance(part, BodyPartReader) or part.name is None:
                 continue
             if part.name == "signature":
-                data = bytearray()
-                while chunk := await part.read_chunk(64 * 1024):
-                    data.extend(chunk)
-                    if len(data) > MAX_SIGNATURE:
-                        raise Invalid(
-                            {"signature": _("The signature is too large. Clear it and sign again.")}
-                        )
-                signature = bytes(data)
+                signature = await _read(part, MAX_SIGNATURE)
+                if signature is None:
+                    raise Invalid(
+                        {"signature": _("The signature is too large. Clear it and sign again.")}
+                    )
             elif part.name in ("kind", "enrolment", "reason") and part.name not in values:
-                values[part.name] = (await part.read(decode=False))[: 4 * REASON_MAX].decode(
-                    "utf-8", errors="replace"
-                )
+                text = await _read(part, TEXT_LIMIT)
+                if text is None:
+                    raise _too_long(request)
+                values[part.name] = text.decode("utf-8", errors="replace")
     except (ValueError, AssertionError, LookupError):  # not multipart, no boundary, broken
         raise web.HTTPBadRequest(
             text='{"ok": false, "error": "bad_request"}', content_type="application/json"
@@ -149,12 +168,7 @@ def _reason(request: web.Request, value: str | None) -> str:
     if len(reason) < REASON_MIN:
         raise Invalid({"reason": _("Please write the reason in a few more words.")})
     if len(reason) > REASON_MAX:
-        raise Invalid(
-            {
-                "reason": _("The reason is too long: at most %(limit)s characters.")
-                % {"limit": REASON_MAX}
-            }
-        )
+        raise _too_long(request)
     return reason
 
 
