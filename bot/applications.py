@@ -129,7 +129,7 @@ class Applications:
         # whoever prefers it (and for an enterprise's list of employees, which has no page).
         markup = None
         if enrolment_id and self._webapp_url:
-            url = f"{self._webapp_url}/apply?kind={kind.value}&enrolment={enrolment_id}"
+            url = f"{self._webapp_url}/apply/{kind.value}/{enrolment_id}"
             markup = InlineKeyboardMarkup(
                 inline_keyboard=[
                     [

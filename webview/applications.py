@@ -85,8 +85,9 @@ def kind_title(request: web.Request, kind: ApplicationKind) -> str:
 
 async def apply_page(request: web.Request) -> web.Response:
     viewer = _viewer(request)
-    kind = _kind(request.query.get("kind"))
-    enrolment_id = _id(request.query.get("enrolment"))
+    # In the path, not the query: the page's language links (`?lang=en`) keep the path only.
+    kind = _kind(request.match_info["kind"])
+    enrolment_id = _id(request.match_info["enrolment"])
     found = await request.app[APPLICATIONS].forms.form(viewer.user_id, kind, enrolment_id)
     if found is None:
         raise web.HTTPNotFound()
@@ -97,7 +98,6 @@ async def apply_page(request: web.Request) -> web.Response:
         context.update(
             facts=found,
             certificate=f"{cert_type_name(CertType(found.cert_type))} {found.cert_number}",
-            today=request.app[keys.CLOCK].now(),
             reason_max=REASON_MAX,
         )
     response = aiohttp_jinja2.render_template("apply_form.html", request, context)
@@ -247,5 +247,5 @@ def _closed(kind: ApplicationKind, closed: Closed) -> web.Response:
 
 def add_application_routes(app: web.Application, applications: ApplicationWeb) -> None:
     app[APPLICATIONS] = applications
-    app.router.add_get("/app/apply", apply_page, name="apply")
+    app.router.add_get("/app/apply/{kind}/{enrolment}", apply_page, name="apply")
     app.router.add_post("/app/api/apply", api_apply, name="apply_submit")

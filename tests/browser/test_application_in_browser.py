@@ -85,7 +85,7 @@ async def test_a_trainee_fills_in_signs_and_staff_get_the_card_with_the_pdf(
     )
     base = product.settings.base_url
     await page.goto(f"{base}/app/login?token={token}")
-    await page.goto(f"{base}/app/apply?kind=extension&enrolment={enrolment_id}")
+    await page.goto(f"{base}/app/apply/extension/{enrolment_id}")
 
     await expect(page.locator("#fact-name")).to_have_text("郑三一")
     await expect(page.locator("#fact-id")).to_have_text(mask_id_number(registry.id_number(31)))

@@ -127,7 +127,7 @@ async def test_the_form_shows_what_the_product_knows_with_the_id_number_masked(
     site: Site, clock: FixedClock
 ):
     enrolment = await overdue(21, "周二一", ZHOU, clock)
-    page = await site.as_user(ZHOU).get(f"/app/apply?kind=extension&enrolment={enrolment.id}")
+    page = await site.as_user(ZHOU).get(f"/app/apply/extension/{enrolment.id}")
     assert page.status == 200
     html = await page.text()
     full_id = registry.id_number(21)
@@ -135,6 +135,9 @@ async def test_the_form_shows_what_the_product_knows_with_the_id_number_masked(
     assert "53B2****0021" in html and "53B202600021" not in html
     assert 'id="reason"' in html and '<canvas id="signature"' in html
     assert "/static/js/apply.js" in html and "<script>" not in html  # CSP: no inline script
+    # The page's language link keeps the form (the path carries the enrolment).
+    english = await site.client.get(f"/app/apply/extension/{enrolment.id}?lang=en")
+    assert "Why are you applying?" in await english.text()
 
 
 async def test_a_signed_form_reaches_staff_as_a_pdf_card_and_is_decided_as_before(
@@ -214,7 +217,7 @@ async def test_somebody_elses_enrolment_is_not_found_and_nothing_is_filed(
     theirs = await overdue(25, "吴二五", WU, clock)
     await overdue(26, "周二六", ZHOU, clock)
     client = site.as_user(ZHOU)
-    page = await client.get(f"/app/apply?kind=extension&enrolment={theirs.id}")
+    page = await client.get(f"/app/apply/extension/{theirs.id}")
     assert page.status == 404 and "吴二五" not in await page.text()
     posted = await client.post("/app/api/apply", data=form(theirs.id, signature=png()), headers=H)
     assert posted.status == 404
@@ -228,7 +231,7 @@ async def test_without_a_session_or_with_a_forged_one_nothing_is_filed(
     client = site.client
     client.session.cookie_jar.clear()
     page = await client.get(
-        f"/app/apply?kind=extension&enrolment={enrolment.id}", allow_redirects=False
+        f"/app/apply/extension/{enrolment.id}", allow_redirects=False
     )
     assert page.status == 302 and page.headers["Location"].startswith("/app?next=/app/apply")
     assert (
@@ -291,7 +294,7 @@ async def test_one_application_waits_per_enrolment_however_often_it_is_sent(
     assert again.status == 409 and "正在由工作人员处理" in (await again.json())["message"]
     assert await models.Application.filter(enrolment_id=enrolment.id).count() == 1
     assert len(staff_pdfs(harness)) == 1
-    page = await client.get(f"/app/apply?kind=extension&enrolment={enrolment.id}")
+    page = await client.get(f"/app/apply/extension/{enrolment.id}")
     assert 'id="closed"' in await page.text()
 
 
@@ -299,7 +302,7 @@ async def test_a_make_up_exam_before_the_fifth_attempt_shows_when_it_opens(
     site: Site, clock: FixedClock
 ):
     enrolment = await overdue(31, "周三一", ZHOU, clock)
-    page = await site.as_user(ZHOU).get(f"/app/apply?kind=makeup&enrolment={enrolment.id}")
+    page = await site.as_user(ZHOU).get(f"/app/apply/makeup/{enrolment.id}")
     html = await page.text()
     assert 'id="closed"' in html and "您已用 0 / 5 次" in html
     refused = await site.client.post(
@@ -320,7 +323,7 @@ async def test_the_offer_opens_the_form_in_the_mini_app_and_still_gives_the_docx
     assert offer.document.filename == "extension-application.docx"  # type: ignore[union-attr]
     [[button]] = offer.reply_markup.inline_keyboard  # type: ignore[union-attr]
     assert button.web_app is not None
-    assert button.web_app.url == f"{WEBAPP_URL}/apply?kind=extension&enrolment={enrolment.id}"
+    assert button.web_app.url == f"{WEBAPP_URL}/apply/extension/{enrolment.id}"
     assert "手指签名" in (offer.caption or "") and "WPS" in (offer.caption or "")
 
 
