@@ -1,6 +1,7 @@
-"""The application form in a real browser, against the whole running product: what is known is
-filled in, an unsigned form is refused on the page, a signature drawn with the mouse (pointer
-events, as a finger) goes with the form, and staff's group gets the card with the PDF."""
+"""The application form in a real browser, against the whole running product: the chat's offer
+opens it, what is known is filled in, an unsigned form is refused on the page, a signature drawn
+with the mouse (pointer events, as a finger) goes with the form, and staff's group gets the card
+with the PDF."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from playwright.async_api import Page, expect
@@ -20,6 +22,7 @@ from infra.settings import load_settings
 from jijiao.app import Runtime
 from tests.support import registry
 from tests.support.app import running
+from tests.support.localchat_client import LocalChatClient, button_data
 from webview.auth import Viewer
 
 TRAINEE = 555031
@@ -79,11 +82,22 @@ async def test_a_trainee_fills_in_signs_and_staff_get_the_card_with_the_pdf(
 ) -> None:
     page = browser_page
     enrolment_id = await overdue(product)
+    base = product.settings.base_url
+    # The chat's offer: the .docx, and a Mini App button that opens this form.
+    async with aiohttp.ClientSession() as http:
+        chat = LocalChatClient(base, http)
+        await chat.send(TRAINEE, "/apply", first_name="郑三一", language_code="zh-hans")
+        offer = await chat.reply(TRAINEE)
+        await chat.click(TRAINEE, offer["message_id"], button_data(offer, "申请延期"))
+        docx = await chat.reply(TRAINEE)
+    assert docx["document"]["file_name"].endswith(".docx")
+    [[button]] = docx["reply_markup"]["inline_keyboard"]
+    assert button["web_app"]["url"] == f"{base}/app/launch/apply/extension/{enrolment_id}"
+
     now = product.services.handlers["clock"].now()
     token = product.services.handlers["sessions"].link_token(
         Viewer(TRAINEE, "郑三一", "zh-hans"), now
     )
-    base = product.settings.base_url
     await page.goto(f"{base}/app/login?token={token}")
     await page.goto(f"{base}/app/apply/extension/{enrolment_id}")
 
