@@ -296,6 +296,13 @@ def application_received(application_id: int | str) -> str:
     ).format(id=application_id)
 
 
+def application_received_in_app(application_id: int) -> str:
+    return _(
+        "Received: application #{id}. Staff decide and tell you in the chat; there is nothing "
+        "else to do. You can close this page."
+    ).format(id=application_id)
+
+
 def application_card(application_id: int, kind: str, cert: str) -> str:
     return _("📨 Application #{id}: {kind} for {cert}. Form attached.").format(
         id=application_id, kind=kind_name(kind), cert=cert

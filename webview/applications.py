@@ -235,7 +235,7 @@ async def api_apply(request: web.Request) -> web.Response:
         {
             "ok": True,
             "application": application_id,
-            "message": texts.application_received(application_id),
+            "message": texts.application_received_in_app(application_id),
         }
     )
 

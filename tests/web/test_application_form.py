@@ -152,6 +152,7 @@ async def test_a_signed_form_reaches_staff_as_a_pdf_card_and_is_decided_as_befor
     [application] = await models.Application.filter(enrolment_id=enrolment.id)
     assert application.status == "pending" and application.kind == "extension"
     assert body["ok"] and f"#{application.id}" in body["message"]
+    assert "在聊天中通知您" in body["message"]
 
     [card] = staff_pdfs(harness)
     assert isinstance(card.document, BufferedInputFile)
@@ -221,6 +222,8 @@ async def test_somebody_elses_enrolment_is_not_found_and_nothing_is_filed(
     assert page.status == 404 and "吴二五" not in await page.text()
     posted = await client.post("/app/api/apply", data=form(theirs.id, signature=png()), headers=H)
     assert posted.status == 404
+    for path in ("renewal/1", f"extension/{theirs.id}x", "extension/-1", "extension/99999"):
+        assert (await client.get(f"/app/apply/{path}")).status == 404
     assert not await models.Application.exists() and not staff_pdfs(harness)
 
 
