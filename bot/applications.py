@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from html import escape
 
 from aiogram.exceptions import TelegramBadRequest
@@ -11,12 +13,16 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
+    WebAppInfo,
 )
+from tortoise.transactions import in_transaction
 
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
 from domain.clock import Clock
+from domain.masking import mask_id_number, redact_text
 from domain.registry import CertType
 from domain.support import (
     ApplicationKind,
@@ -29,7 +35,8 @@ from domain.support import (
 from domain.timezone import CHINA
 from infra.db import models
 from infra.exam import exam_standing
-from infra.forms import application_form
+from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
+from infra.pii import Pii
 from infra.repositories.accounts import locale_of
 from infra.repositories.support import audit
 from texts import support as texts
@@ -42,11 +49,25 @@ REASON_ON_CARD = 200
 log = logging.getLogger(__name__)
 
 
+def _local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone(CHINA).strftime(pattern) if moment else ""
+
+
 class Applications:
-    def __init__(self, clock: Clock, i18n: Catalogs, extension_days: int = 30) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        i18n: Catalogs,
+        extension_days: int = 30,
+        *,
+        pii: Pii | None = None,
+        webapp_url: str = "",
+    ) -> None:
         self._clock = clock
         self._i18n = i18n
         self._extension_days = extension_days
+        self._pii = pii
+        self._webapp_url = webapp_url
 
     async def enrolments(self, user_id: int) -> list[models.Enrolment]:
         """Paid enrolments the account may apply for: its own, and its company's employees'
@@ -104,9 +125,26 @@ class Applications:
             return False
         several = enrolment_id == 0 and await self.is_enterprise(user_id)
         form = application_form(kind.value, "enterprise" if several else "individual")
+        # One enrolment: filled and signed in the Mini App in a minute; the .docx stays for
+        # whoever prefers it (and for an enterprise's list of employees, which has no page).
+        markup = None
+        if enrolment_id and self._webapp_url:
+            url = f"{self._webapp_url}/apply/{kind.value}/{enrolment_id}"
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=texts.sign_in_app_button(), web_app=WebAppInfo(url=url)
+                        )
+                    ]
+                ]
+            )
         await message.answer_document(
             BufferedInputFile(form, filename=f"{kind.value}-application.docx"),
-            caption=texts.send_the_form(kind.value),
+            caption=texts.send_the_form_or_sign(kind.value)
+            if markup
+            else texts.send_the_form(kind.value),
+            reply_markup=markup,
         )
         return True
 
@@ -121,27 +159,122 @@ class Applications:
     ) -> list[int]:
         """One application per enrolment (one filled form may cover several employees)."""
         created = []
+        note = message.caption[:NOTE_LIMIT] if message.caption else None
         for enrolment in await self.eligible(user_id, kind, enrolment_id):
-            created.append(await self._submit_one(message, user_id, kind, enrolment, file_id, desk))
+            application_id = await self._submit_one(
+                user_id,
+                kind,
+                enrolment,
+                lambda _: file_id,
+                form_file_id=file_id,
+                is_document=message.document is not None,
+                note=note,
+                desk=desk,
+            )
+            if application_id is not None:
+                created.append(application_id)
         return created
+
+    async def form(
+        self, user_id: int, kind: ApplicationKind, enrolment_id: int
+    ) -> FormFacts | Closed | None:
+        """What the Mini App's form shows: None for an enrolment this account may not apply
+        for (somebody else's, or none), why not when it may not apply now."""
+        found = [e for e in await self.enrolments(user_id) if e.id == enrolment_id]
+        if not found:
+            return None
+        enrolment = found[0]
+        eligibility = await self.eligibility(enrolment, kind)
+        if not eligibility.allowed:
+            return Closed(self.label(enrolment), eligibility)
+        return await self._facts(enrolment, kind)
+
+    async def _facts(self, enrolment: models.Enrolment, kind: ApplicationKind) -> FormFacts:
+        certificate = enrolment.certificate
+        person = certificate.person
+        id_number = self._pii.open(person.id_number_sealed) if self._pii else ""
+        if kind is ApplicationKind.EXTENSION:
+            situation = _local(enrolment.study_deadline)
+        else:
+            used, _, _ = await exam_standing(enrolment.id)
+            situation = str(used)
+        return FormFacts(
+            enrolment_id=enrolment.id,
+            kind=kind.value,
+            name=person.name,
+            id_number=mask_id_number(id_number) if id_number else "",
+            cert_type=CertType(certificate.cert_type),
+            cert_number=masked_number(certificate.number),
+            paid_on=_local(enrolment.paid_at, "%Y-%m-%d"),
+            situation=situation,
+            label=self.label(enrolment),
+        )
+
+    async def submit_signed(
+        self,
+        user_id: int,
+        kind: ApplicationKind,
+        enrolment_id: int,
+        reason: str,
+        signature_png: bytes,
+        desk: Desk,
+    ) -> int | None:
+        """A form filled and signed in the Mini App: the same application, card and decision
+        as an uploaded .docx, the card carrying the form as a PDF. None when this enrolment
+        may not be applied for now (not this account's, or one is already waiting)."""
+        eligible = await self.eligible(user_id, kind, enrolment_id) if enrolment_id else []
+        if not eligible:
+            return None
+        enrolment = eligible[0]
+        facts = await self._facts(enrolment, kind)
+        reason = redact_text(reason)
+        signed_on = _local(self._clock.now(), "%Y-%m-%d %H:%M")
+
+        def pdf(application: models.Application) -> BufferedInputFile:
+            with self._i18n.use_locale(STAFF_LOCALE):
+                cert = f"{cert_type_name(facts.cert_type)} {facts.cert_number}"
+            document = application_pdf(
+                SignedForm(
+                    application_id=application.id,
+                    kind=kind.value,
+                    name=facts.name,
+                    id_number=facts.id_number,
+                    certificate=cert,
+                    paid_on=facts.paid_on,
+                    situation=facts.situation,
+                    reason=reason,
+                    signed_on=signed_on,
+                ),
+                signature_png,
+            )
+            return BufferedInputFile(
+                document, filename=f"{kind.value}-application-{application.id}.pdf"
+            )
+
+        return await self._submit_one(
+            user_id, kind, enrolment, pdf, is_document=True, note=reason[:NOTE_LIMIT], desk=desk
+        )
 
     async def _submit_one(
         self,
-        message: Message,
         user_id: int,
         kind: ApplicationKind,
         enrolment: models.Enrolment,
-        file_id: str,
+        form: Callable[[models.Application], str | InputFile],
+        *,
+        form_file_id: str | None = None,
+        is_document: bool,
+        note: str | None,
         desk: Desk,
-    ) -> int:
-        application = await models.Application.create(
-            kind=kind.value, enrolment=enrolment, chat_user_id=user_id, form_file_id=file_id
-        )
+    ) -> int | None:
+        application = await self._create(user_id, kind, enrolment, form_file_id)
+        if application is None:
+            return None
         ticket = await desk.open_ticket(user_id)
         with self._i18n.use_locale(desk.staff_locale):
             caption = texts.application_card(application.id, kind.value, self.label(enrolment))
-            if message.caption:  # what the trainee wrote with the form reaches staff with it
-                caption += "\n" + texts.trainee_note(escape(message.caption[:NOTE_LIMIT]))
+            if note:  # what the trainee wrote with the form reaches staff with it
+                caption += "\n" + texts.trainee_note(escape(note))
             markup = InlineKeyboardMarkup(
                 inline_keyboard=[
                     [
@@ -163,13 +296,43 @@ class Applications:
 
         application.staff_message_id = await desk.file_into_topic(
             ticket,
-            file_id,
-            is_document=message.document is not None,
+            form(application),
+            is_document=is_document,
             caption=caption,
             markup=markup,
         )
         await application.save(update_fields=["staff_message_id"])
         return application.id
+
+    async def _create(
+        self,
+        user_id: int,
+        kind: ApplicationKind,
+        enrolment: models.Enrolment,
+        form_file_id: str | None,
+    ) -> models.Application | None:
+        """One pending application per enrolment and kind, however many forms arrive at once
+        (a double tap, the Mini App and the .docx together): the enrolment's row is locked
+        while the waiting one is looked for (PostgreSQL; SQLite writes one at a time)."""
+        async with in_transaction(models.Application._meta.default_connection or "default") as db:
+            await models.Enrolment.filter(id=enrolment.id).select_for_update().using_db(db).first()
+            if (
+                await models.Application.filter(
+                    enrolment_id=enrolment.id,
+                    kind=kind.value,
+                    status=ApplicationStatus.PENDING.value,
+                )
+                .using_db(db)
+                .exists()
+            ):
+                return None
+            return await models.Application.create(
+                kind=kind.value,
+                enrolment=enrolment,
+                chat_user_id=user_id,
+                form_file_id=form_file_id,
+                using_db=db,
+            )
 
     async def decide(
         self,
@@ -282,3 +445,29 @@ class Applications:
                 )
         except TelegramBadRequest as error:  # deleted meanwhile: the decision stands anyway
             log.warning("application card not updated: %s", error.message)
+
+
+class SignedApplications:
+    """The Mini App's way to the applications (webview.applications.ApplicationForms): the
+    same use case as the chat's, with the desk that carries the card to staff."""
+
+    def __init__(self, applications: Applications, desk: Desk) -> None:
+        self._applications = applications
+        self._desk = desk
+
+    async def form(
+        self, user_id: int, kind: ApplicationKind, enrolment_id: int
+    ) -> FormFacts | Closed | None:
+        return await self._applications.form(user_id, kind, enrolment_id)
+
+    async def submit(
+        self,
+        user_id: int,
+        kind: ApplicationKind,
+        enrolment_id: int,
+        reason: str,
+        signature_png: bytes,
+    ) -> int | None:
+        return await self._applications.submit_signed(
+            user_id, kind, enrolment_id, reason, signature_png, self._desk
+        )

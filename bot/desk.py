@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, InputFile, Message
 
 from conversation.replies import Say
 from domain.accounts import ChatUserId
@@ -153,7 +153,7 @@ class Desk:
     async def file_into_topic(
         self,
         ticket: models.SupportTicket,
-        file_id: str,
+        file: str | InputFile,
         *,
         is_document: bool,
         caption: str,
@@ -166,7 +166,7 @@ class Desk:
         async def send(thread_id: int | None) -> int:
             method = self.bot.send_document if is_document else self.bot.send_photo
             sent = await method(
-                group, file_id, caption=caption, reply_markup=markup, message_thread_id=thread_id
+                group, file, caption=caption, reply_markup=markup, message_thread_id=thread_id
             )
             return sent.message_id
 

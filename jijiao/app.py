@@ -25,7 +25,7 @@ from aiohttp import web
 from Cryptodome.PublicKey import RSA
 from redis.asyncio import Redis
 
-from bot.applications import Applications
+from bot.applications import Applications, SignedApplications
 from bot.commands import register_commands, register_menu_button
 from bot.conversation import TelegramReplies
 from bot.desk import Desk
@@ -128,6 +128,7 @@ from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_ap
 from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
 from webview.app import make_web_app
+from webview.applications import ApplicationWeb, add_application_routes
 from webview.auth import Sessions, Viewer
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
@@ -254,7 +255,7 @@ def build_services(
         ),
         # The dispatcher's fallback for staff who set no language of their own.
         "staff_locale": staff_locale,
-        "applications": Applications(clock, i18n),
+        "applications": Applications(clock, i18n, pii=pii, webapp_url=webapp_url),
     }
     home = Home()
 
@@ -729,6 +730,12 @@ async def running(
     )
     add_study_routes(app, StudyWeb(services.study))
     add_exam_routes(app, services.exams)
+    add_application_routes(
+        app,
+        ApplicationWeb(
+            SignedApplications(services.handlers["applications"], services.handlers["desk"])
+        ),
+    )
     inbox = Inbox(
         dispatcher,
         bot,

@@ -274,6 +274,20 @@ def send_the_form(kind: str) -> str:
     ).format(what=what)
 
 
+def send_the_form_or_sign(kind: str) -> str:
+    what = kind_name(kind)
+    return _(
+        "The {what} application takes a minute in the app: tap ✍️ Fill in and sign, check what "
+        "is already filled in, write the reason and sign with your finger. If you prefer, fill "
+        "in this form (in WPS or Word, or print it and take a photo) and send it back here as a "
+        "file or photo."
+    ).format(what=what)
+
+
+def sign_in_app_button() -> str:
+    return _("✍️ Fill in and sign")
+
+
 def apply_for_all(kind: str, count: int) -> str:
     if kind == "extension":
         return _("📨 Apply for an extension for all {count} at once").format(count=count)
@@ -284,6 +298,13 @@ def application_received(application_id: int | str) -> str:
     return _(
         "Received: application #{id}. Staff decide and you are told here; there is nothing "
         "else to do."
+    ).format(id=application_id)
+
+
+def application_received_in_app(application_id: int) -> str:
+    return _(
+        "Received: application #{id}. Staff decide and tell you in the chat; there is nothing "
+        "else to do. You can close this page."
     ).format(id=application_id)
 
 

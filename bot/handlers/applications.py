@@ -120,7 +120,17 @@ def make_router() -> Router:
         await message.answer(texts.application_received(", #".join(map(str, created))))
 
     @router.message(Applying.form)
-    async def ask_for_the_form(message: Message) -> None:
-        await message.answer(texts.send_the_form_again())
+    async def ask_for_the_form(
+        message: Message, state: FSMContext, applications: Applications
+    ) -> None:
+        assert message.from_user is not None
+        data = await state.get_data()
+        kind, enrolment_id = ApplicationKind(data["kind"]), data["enrolment"]
+        if await applications.eligible(message.from_user.id, kind, enrolment_id):
+            await message.answer(texts.send_the_form_again())
+            return
+        # Filed meanwhile (signed in the Mini App): no form is awaited any more.
+        await state.clear()
+        await _overview(message, message.from_user.id, applications)
 
     return router
