@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
 from domain.clock import Clock
+from domain.locales import DEFAULT_LOCALE
 from domain.masking import mask_id_number, redact_text
 from domain.registry import CertType
 from domain.support import (
@@ -231,7 +232,8 @@ class Applications:
         signed_on = _local(self._clock.now(), "%Y-%m-%d %H:%M")
 
         def pdf(application: models.Application) -> BufferedInputFile:
-            with self._i18n.use_locale(STAFF_LOCALE):
+            # The centre's form is a Chinese document, whatever language staff read.
+            with self._i18n.use_locale(DEFAULT_LOCALE.value):
                 cert = f"{cert_type_name(facts.cert_type)} {facts.cert_number}"
             document = application_pdf(
                 SignedForm(
