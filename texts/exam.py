@@ -215,6 +215,8 @@ def staff_event_line(event: TimelineEvent) -> str:
         what = _("Saved the answer to question {number}").format(number=event.question)
     elif event.kind == "saved":
         what = _("Saved an answer")
+    elif event.kind == AttemptStatus.SUBMITTED.value and event.score is None:
+        what = _("Submitted the attempt")
     elif event.kind == AttemptStatus.SUBMITTED.value:
         what = _("Submitted: {score} points").format(score=event.score)
     elif event.kind == AttemptStatus.TIMED_OUT.value:

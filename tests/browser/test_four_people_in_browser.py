@@ -339,14 +339,14 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
         started_at=now - timedelta(hours=2),
         deadline=now - timedelta(hours=1),
         closed_at=now - timedelta(hours=1, minutes=30),
-        draw=[],
-        answers={},
+        draw=[{"q": "c20", "o": [0, 1, 2, 3]}],
+        answers={"c20": [1]},
         score=40,
     )
     for minutes, kind, detail in [
         (0, "started", None),
         (5, "saved", "c20"),
-        (30, "submitted", None),
+        (30, "submitted", "40"),
     ]:
         await ExamEvent.create(
             attempt=attempt,
@@ -388,10 +388,10 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
     approved = await trainee.reply()
     assert "approved" in approved["text"].lower()
     await chat.staff_taps(cards[1], "驳回")
-    await chat.staff_says("申请材料不全 / The form is incomplete.", topic)
+    await chat.staff_says("The form is incomplete.", topic)
     refused = await trainee.reply()
     assert "The form is incomplete." in refused["text"]
-    staff.names.add("申请材料不全 / The form is incomplete.")
+    staff.names.add("The form is incomplete.")
 
     # /stats, its chart and the export; /exam with an attempt's timeline.
     await chat.staff_says("/stats")
