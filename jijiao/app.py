@@ -212,7 +212,9 @@ def build_services(
             tuple(provider.providers) if isinstance(provider, ProviderChoice) else (provider.name,)
         ),
     )
-    apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
+    apply_payment = ApplyPayment(
+        store, notifier, ChineseWorkingDays(), provider.name, clock, closer=provider
+    )
     overdue = OverdueInvoices(store, clock)
 
     async def flag_overdue_invoices() -> None:

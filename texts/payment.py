@@ -160,6 +160,13 @@ def expired(number: str) -> str:
     ).format(number=number)
 
 
+def failed(number: str) -> str:
+    return _(
+        "❌ The payment for order {number} did not go through and the order is closed; nothing "
+        "was charged. Tap below for a new QR code and pay again."
+    ).format(number=number)
+
+
 def for_staff(number: str, outcome: Outcome) -> str:
     if outcome is Outcome.DOUBLE_CHARGE:
         return _("⚠️ Order {number} was paid a second time. Refund the second payment.").format(
