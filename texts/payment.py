@@ -130,7 +130,8 @@ def paid(
         return "\n".join(lines)
     lines.append(
         _(
-            "Study and take the exam by {deadline} (30 days). The invoice is expected by {date}."
+            "Study and take the exam by {deadline} (Beijing time, 30 days). The invoice is "
+            "expected by {date}."
         ).format(deadline=deadline, date=invoice_due or "—")
     )
     return "\n".join(lines)
@@ -149,9 +150,9 @@ def not_paid_yet(order: Order) -> str:
 
 
 def expiring(number: str, expires_at: datetime) -> str:
-    return _("⏳ Order {number} expires at {time}. Pay now with the QR code above.").format(
-        number=number, time=expires_at.astimezone(CHINA).strftime("%H:%M")
-    )
+    return _(
+        "⏳ Order {number} expires at {time} (Beijing time). Pay now with the QR code above."
+    ).format(number=number, time=expires_at.astimezone(CHINA).strftime("%H:%M"))
 
 
 def expired(number: str) -> str:

@@ -257,9 +257,9 @@ def exam_attempts(params: dict[str, Any]) -> str:
         "{left} attempts left. Review the wrong answers on the exam page, then try again."
     ).format(certificate=certificate, best=params.get("best"), left=params["left"])
     if params.get("deadline"):
-        text += "\n" + _("The lessons and the exam must be finished by {deadline}.").format(
-            deadline=_moment(params["deadline"]).strftime("%Y-%m-%d %H:%M")
-        )
+        text += "\n" + _(
+            "The lessons and the exam must be finished by {deadline} (Beijing time)."
+        ).format(deadline=_moment(params["deadline"]).strftime("%Y-%m-%d %H:%M"))
     return text + "\n" + _mute_hint()
 
 

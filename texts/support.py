@@ -292,7 +292,7 @@ def decision_for_trainee(
     kind: str, approved: bool, reason: str | None, deadline: str | None
 ) -> str:
     if approved and kind == "extension":
-        return _("✅ Your extension was approved. New deadline: {deadline}.").format(
+        return _("✅ Your extension was approved. New deadline: {deadline} (Beijing time).").format(
             deadline=deadline
         )
     if approved:
