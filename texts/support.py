@@ -29,6 +29,11 @@ def topic_title(card: TraineeCard, ticket: int) -> str:
     return f"{who} · {kind} · #{ticket}"[:128]
 
 
+def staff_label() -> str:
+    """Before a staff member's words in the trainee's chat; ends with its own spacing."""
+    return _("Support: ")
+
+
 def connected(card: TraineeCard) -> str:
     return _(
         "💬 You are connected to the support desk: {desk}. Write your question here, send "

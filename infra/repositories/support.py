@@ -109,6 +109,12 @@ class TortoiseTickets:
     async def card(self, chat_user_id: int) -> TraineeCard:
         return await trainee_card(chat_user_id, self._pii)
 
+    async def locale_of(self, ticket: models.SupportTicket) -> str:
+        account = await models.ChatUser.get_or_none(id=ticket.chat_user_id)
+        if account is None:
+            return resolve_locale(None, None).value
+        return resolve_locale(account.locale, account.language_code).value
+
     async def get(self, chat_user_id: int) -> models.SupportTicket | None:
         return await models.SupportTicket.get_or_none(chat_user_id=chat_user_id)
 

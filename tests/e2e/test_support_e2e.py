@@ -75,7 +75,7 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     await staff_says(chat, "// 内部备注：先查一下登记库", topic)
     await staff_says(chat, "您好，我们已转交建管处核实登记库。", topic)
     reply = await chat.reply(user)
-    assert reply["text"] == "您好，我们已转交建管处核实登记库。"
+    assert reply["text"] == "客服：您好，我们已转交建管处核实登记库。"
 
     await staff_says(chat, "/close 已处理，有问题随时联系。", topic)
     closed = await chat.reply(user)
