@@ -50,7 +50,8 @@ class SupportDesk(Protocol):
     async def record(
         self, account: ChatUserId, kind: str, track: Track | None, details: dict[str, object]
     ) -> int:
-        """Stores a case for staff and returns its number."""
+        """Stores a case for staff and returns the number staff know it by (the trainee's
+        ticket, on their topic and card)."""
         ...
 
 

@@ -43,7 +43,9 @@ def connected(card: TraineeCard) -> str:
 
 def card(card: TraineeCard) -> str:
     lines = [
-        _("<b>Trainee card</b> · ticket for chat {user}").format(user=card.chat_user_id),
+        _("<b>Trainee card</b> · ticket #{ticket} for chat {user}").format(
+            ticket=card.ticket or "—", user=card.chat_user_id
+        ),
         _("Name: {name} · ID: {id_number} · phone: {phone}").format(
             name=escape(card.name or card.first_name or "—"),
             id_number=card.id_number or _("not bound"),

@@ -40,6 +40,7 @@ class TraineeCard:
     applications: list[tuple[int, str, str]]  # id, kind, status
     recent_cases: list[str]
     track: Track | None
+    ticket: int | None = None  # the number the trainee was told, as on the topic's title
 
 
 async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
@@ -79,6 +80,7 @@ async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
         .limit(5)
     ]
     track = TRACKS[enrolments[0].cert_type] if enrolments else None
+    ticket = await models.SupportTicket.get_or_none(chat_user_id=chat_user_id).only("id")
     return TraineeCard(
         chat_user_id=chat_user_id,
         first_name=account.first_name if account else "",
@@ -92,6 +94,7 @@ async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
         applications=applications,
         recent_cases=cases,
         track=track,
+        ticket=ticket.id if ticket else None,
     )
 
 

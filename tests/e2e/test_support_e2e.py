@@ -45,6 +45,8 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     chat: LocalChatClient, live_app
 ):
     user = 100071
+    for other in (1, 2):  # cases of others before: case rows and tickets count apart
+        await models.SupportRequest.create(chat_user_id=other, kind="enrolment_help", details={})
     await chat.send(user, "/enrol", first_name="吴十", language_code="zh-hans")
     who = await chat.reply(user)
     await chat.click(user, who["message_id"], button_data(who, "本人"))
@@ -59,12 +61,16 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
         pass
     _, refusal = await chat.replies(user, count=2)
     await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
-    assert "已登记为" in (await chat.reply(user))["text"]
+    recorded = (await chat.reply(user))["text"]
+    assert "已登记为" in recorded
 
-    ticket = await wait_for(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    ticket = await wait_for(lambda: _with_topic(user))
     topic = ticket.thread_id
     in_topic = await wait_for(lambda: group_messages(chat, topic))
     texts = " ".join(m.get("text") or "" for m in in_topic)
+    # The number the trainee was told is the one on the topic and the card.
+    told = recorded.split("#")[1].split()[0]
+    assert ticket.topic_name.endswith(f"#{told}") and f"#{told} 号工单" in texts
     # What failed, in the staff's words, never the internal code or Python data.
     assert "学员卡片" in texts and "身份证号不在省级库中" in texts
     assert "person_not_found" not in texts and "{" not in texts and "zh_CN" not in texts
@@ -96,6 +102,11 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
 
 async def _has(chat: LocalChatClient, thread_id: int, text: str) -> bool:
     return any(text in (m.get("text") or "") for m in await group_messages(chat, thread_id))
+
+
+async def _with_topic(user: int):
+    ticket = await models.SupportTicket.get_or_none(chat_user_id=user)
+    return ticket if ticket is not None and ticket.thread_id is not None else None
 
 
 async def _ticket_moved(user: int, old_thread: int):
