@@ -55,6 +55,12 @@ def card(card: TraineeCard) -> str:
             locale=language_name(card.locale), desk=desk(card.track)
         ),
     ]
+    if card.given_name or card.given_phone:
+        lines.append(
+            _("Not in the registry; they gave the name {name} and the phone {phone}").format(
+                name=escape(card.given_name or "—"), phone=card.given_phone or "—"
+            )
+        )
     if card.enterprise:
         lines.append(_("Enterprise contact of {company}").format(company=escape(card.enterprise)))
     for item in card.enrolments:
@@ -137,6 +143,7 @@ def case_name(code: str) -> str:
 def case_details(details: Mapping[str, object]) -> str:
     """The case's facts (already masked where personal), labelled in the staff's language."""
     labels = {
+        "name": _("name given"),
         "id_number": _("ID"),
         "phone": _("phone"),
         "certificate": _("certificate"),

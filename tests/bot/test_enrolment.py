@@ -190,7 +190,11 @@ async def test_an_unknown_id_number_is_refused_and_support_gets_the_case(
     await harness.feed(updates.click(data(EnrolAction.SUPPORT), ZHANG))
 
     case = await models.SupportRequest.get(kind="person_not_found")
-    assert case.details == {"id_number": mask_id_number(registry.id_number(999))}
+    assert case.details == {
+        "id_number": mask_id_number(registry.id_number(999)),
+        "name": "张三",
+        "phone": "138****0001",
+    }
     ticket = await models.SupportTicket.get(chat_user_id=case.chat_user_id)
     assert f"#{ticket.id}" in harness.last_text() and "0871-64332710" in harness.last_text()
 

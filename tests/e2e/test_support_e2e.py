@@ -75,6 +75,10 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     assert "学员卡片" in texts and "身份证号不在省级库中" in texts
     assert "person_not_found" not in texts and "{" not in texts and "zh_CN" not in texts
     assert registry.id_number(777) not in texts
+    # What the person gave, for staff to find them: the name as typed, the phone masked.
+    assert "填写的姓名 吴十" in texts and "138****0771" in texts and "13800000771" not in texts
+    [card] = [m["text"] for m in in_topic if "学员卡片" in (m.get("text") or "")]
+    assert "姓名为 吴十" in card and "手机号为 138****0771" in card
 
     await chat.send(user, "我的证书明明还在，怎么查不到？")
     await wait_for(lambda: _has(chat, topic, "怎么查不到"))
