@@ -24,6 +24,7 @@ from bot.handlers import (
 from bot.middlewares import (
     AccountLocaleMiddleware,
     AccountMiddleware,
+    ClientLanguageMenu,
     LogContext,
     OldButtons,
     TrackAnswers,
@@ -50,6 +51,7 @@ def make_dispatcher(
         # First of ours, so the time includes loading the account.
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
+    dispatcher.update.outer_middleware(ClientLanguageMenu(i18n, dependencies.get("webapp_url", "")))
     AccountLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(TrackAnswers())
     dispatcher.callback_query.outer_middleware(OldButtons(dependencies.get("webapp_url", "")))
