@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiogram import Bot
+from aiogram.enums import ContentType, ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, InputFile, Message
 
@@ -27,6 +28,16 @@ log = logging.getLogger(__name__)
 RELAY_LEASE = timedelta(minutes=2)
 # A burst becomes one message in the topic up to this many characters (Telegram's cap: 4096).
 BURST_CHARS = 3500
+CAPTIONED = frozenset(
+    {
+        ContentType.PHOTO,
+        ContentType.VIDEO,
+        ContentType.DOCUMENT,
+        ContentType.AUDIO,
+        ContentType.ANIMATION,
+        ContentType.VOICE,
+    }
+)
 
 
 def _bursts(queued: list[QueuedMessage]) -> list[list[QueuedMessage]]:
@@ -240,11 +251,28 @@ class Desk:
             return None
 
     async def to_trainee(self, message: Message, ticket: models.SupportTicket) -> None:
-        copied = await self.bot.copy_message(
-            ticket.chat_user_id, message.chat.id, message.message_id
-        )
+        """A staff member's words reach the trainee as the desk's, labelled in the trainee's
+        language, so an answer is not taken for the bot's."""
+        with self.i18n.context(), self.i18n.use_locale(await self.tickets.locale_of(ticket)):
+            label = texts.staff_label()
+        chat = ticket.chat_user_id
+        if message.text is not None:
+            sent = await self.bot.send_message(
+                chat, label + message.html_text, parse_mode=ParseMode.HTML
+            )
+        elif message.content_type in CAPTIONED:
+            sent = await self.bot.copy_message(
+                chat,
+                message.chat.id,
+                message.message_id,
+                caption=label + message.html_text if message.caption else label,
+                parse_mode=ParseMode.HTML,
+            )
+        else:  # a sticker, a location...: the label goes just before it
+            await self.bot.send_message(chat, label.strip())
+            sent = await self.bot.copy_message(chat, message.chat.id, message.message_id)
         await self.tickets.relayed(
-            ticket, "out", copied.message_id, message.message_id, self.clock.now()
+            ticket, "out", sent.message_id, message.message_id, self.clock.now()
         )
 
     async def edit_in_topic(self, message: Message) -> bool:

@@ -24,6 +24,7 @@ from bot.handlers import (
 from bot.middlewares import (
     AccountLocaleMiddleware,
     AccountMiddleware,
+    ClientLanguageMenu,
     LogContext,
     OldButtons,
     TrackAnswers,
@@ -53,6 +54,7 @@ def make_dispatcher(
         # First of ours, so the time includes loading the account.
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
+    dispatcher.update.outer_middleware(ClientLanguageMenu(i18n, dependencies.get("webapp_url", "")))
     AccountLocaleMiddleware(i18n, staff_group_id, Locale(staff_locale)).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(TrackAnswers())
     dispatcher.callback_query.outer_middleware(OldButtons(dependencies.get("webapp_url", "")))

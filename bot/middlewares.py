@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -21,12 +22,15 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, 
 from aiogram.types.update import UpdateTypeLookupError
 
 from bot import keyboards
+from bot.commands import set_chat_language
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
 from domain.locales import DEFAULT_LOCALE, Locale, resolve_locale
 from infra.logging import UPDATE_ID
 from infra.metrics import Metrics
 from texts import common as texts
 from texts.i18n import Catalogs
+
+log = logging.getLogger(__name__)
 
 
 class AccountMiddleware(BaseMiddleware):
@@ -85,6 +89,53 @@ class AccountLocaleMiddleware(BaseMiddleware):
         data["i18n"] = self._catalogs
         with self._catalogs.use_locale(locale):
             return await handler(event, data)
+
+
+def _is_start(event: TelegramObject) -> bool:
+    message = event.message if isinstance(event, Update) else None
+    return message is not None and (message.text or "").split(maxsplit=1)[:1] == ["/start"]
+
+
+class ClientLanguageMenu(BaseMiddleware):
+    """The menu button and command list of an English Telegram client in English from its
+    first update on, before any /start reply and before the person picks a language.
+
+    What Telegram allows: set_my_commands takes a language_code, so the English command list
+    is registered once at start-up for every English client (register_commands); the menu
+    button has no language_code, only one default for all chats (Chinese, at start-up) and
+    one per chat. A chat exists only once the person has written to the bot, so the earliest
+    its button can turn English is their first update, which this sets."""
+
+    def __init__(self, catalogs: Catalogs, webapp_url: str) -> None:
+        self._catalogs = catalogs
+        self._webapp_url = webapp_url
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        account: ChatAccount | None = data.get("account")
+        chat: Chat | None = data.get("event_chat")
+        bot: Bot | None = data.get("bot")
+        if (
+            account is not None
+            and account.client_language_new
+            and account.chosen_locale is None
+            and account.locale is not DEFAULT_LOCALE
+            and chat is not None
+            and chat.type == "private"
+            and bot is not None
+            and not _is_start(event)  # the greeting sets them (the Start flow's `speak`)
+        ):
+            try:
+                await set_chat_language(
+                    bot, chat.id, self._catalogs, account.locale.value, self._webapp_url
+                )
+            except TelegramAPIError as error:  # the default button stays; the update goes on
+                log.warning("menu button for chat %s not set: %s", chat.id, error)
+        return await handler(event, data)
 
 
 class UpdateMetricsMiddleware(BaseMiddleware):

@@ -21,6 +21,8 @@ from texts import payment as texts
 from texts.i18n import Catalogs
 from texts.reminders import render_urgent
 
+QR_KIND = "order_qr"  # recorded as sent, never queued: see TortoiseOutbox.record_sent
+
 
 class BotPaymentNotifier:
     def __init__(
@@ -67,6 +69,7 @@ class BotPaymentNotifier:
                 "webapp_url": self._webapp_url,
                 # An enterprise contact paid for employees, who each study on their own phone.
                 "for_employees": order.enterprise_credit_code is not None,
+                "qr_messages": await self._qr_messages(order),
             },
         )
 
@@ -83,8 +86,22 @@ class BotPaymentNotifier:
             order,
             ReminderKind.ORDER_EXPIRED,
             f"{ReminderKind.ORDER_EXPIRED.value}|{order.number}",
-            {"order": order.number},
+            {"order": order.number, "qr_messages": await self._qr_messages(order)},
         )
+
+    async def failed(self, order: Order) -> None:
+        await self._outbox_or_send(
+            order,
+            ReminderKind.ORDER_FAILED,
+            f"{ReminderKind.ORDER_FAILED.value}|{order.number}",
+            {"order": order.number, "qr_messages": await self._qr_messages(order)},
+        )
+
+    async def _qr_messages(self, order: Order) -> list[int]:
+        """The QR code messages of an order that is over: their buttons go with the notice."""
+        if self._outbox is None:
+            return []
+        return await self._outbox.sent_message_ids(int(order.payer), f"{QR_KIND}|{order.number}|")
 
     async def _outbox_or_send(
         self, order: Order, kind: ReminderKind, key: str, params: dict[str, Any]
@@ -139,9 +156,17 @@ class BotPaymentNotifier:
         )
 
     async def send_order(self, chat_id: int, order: Order, qr_png: bytes) -> None:
-        await self._bot.send_photo(
+        sent = await self._bot.send_photo(
             chat_id,
             BufferedInputFile(qr_png, filename=f"{order.number}.png"),
             caption=texts.order_caption(order, self._pay_apps),
             reply_markup=kb.order(order),
         )
+        if self._outbox is not None and self._clock is not None:
+            await self._outbox.record_sent(
+                chat_id,
+                QR_KIND,
+                f"{QR_KIND}|{order.number}|{sent.message_id}",
+                sent.message_id,
+                self._clock.now(),
+            )

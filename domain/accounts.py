@@ -17,6 +17,8 @@ class ChatAccount:
     first_name: str
     language_code: str | None
     chosen_locale: str | None
+    # First contact, or the client's language setting changed since the last update.
+    client_language_new: bool = False
 
     @property
     def locale(self) -> Locale:

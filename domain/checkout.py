@@ -3,6 +3,7 @@ and the invoice (R-PAY-1..5, S5-S9)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -28,6 +29,8 @@ from domain.payment import (
 )
 from domain.registry import Certificate, CertType, Enterprise
 from domain.timezone import local_date
+
+log = logging.getLogger(__name__)
 
 RECONCILE_EXPIRED_FOR = timedelta(hours=24)
 # What the payer's app shows; the same words each time, since a provider answers a repeat
@@ -117,6 +120,11 @@ class PaymentStore(Protocol):
         """Pending orders past their expiry become expired; their enrolments wait again."""
         ...
 
+    async def close(self, number: str) -> Order | None:
+        """A pending order becomes closed, its enrolments wait again; None when it was not
+        pending (paid, expired, closed already) or is unknown."""
+        ...
+
     async def expiring_unwarned(self, now: datetime, within: timedelta) -> list[Order]: ...
     async def mark_warned(self, number: str, at: datetime) -> bool: ...
     async def to_reconcile(self, now: datetime, expired_since: datetime) -> list[Order]: ...
@@ -132,6 +140,11 @@ class PaymentNotifier(Protocol):
 
     async def expiring(self, order: Order) -> None: ...
     async def expired(self, order: Order) -> None: ...
+    async def failed(self, order: Order) -> None:
+        """The provider says the payment failed or the order closed: the payer hears it, with
+        a new QR code one tap away."""
+        ...
+
     async def for_staff(self, order_number: str, outcome: Outcome) -> None: ...
     async def invoice_ready(self, order: Order) -> None: ...
 
@@ -266,12 +279,14 @@ class ApplyPayment:
         working_days: WorkingDays,
         provider_name: str,
         clock: Clock,
+        closer: PaymentProvider | None = None,
     ) -> None:
         self._store = store
         self._notifier = notifier
         self._working_days = working_days
         self._provider = provider_name
         self._clock = clock
+        self._closer = closer
 
     def _invoice_due(self, paid_on: date) -> date:
         return self._working_days.add(paid_on, INVOICE_WORKING_DAYS)
@@ -296,7 +311,23 @@ class ApplyPayment:
         )
         if outcome in FOR_STAFF:
             await self._notifier.for_staff(event.order_number, outcome)
+        if outcome is Outcome.NOT_PAID and source == "notification":
+            await self._failed(event.order_number)
         return outcome
+
+    async def _failed(self, number: str) -> None:
+        """A failed or closed payment ends the order like an expiry (S6): its QR code must not
+        be paid any more, and "🔁 New QR code" orders afresh. Only a pending order is told:
+        an expired one has had its notice, a paid one stays paid."""
+        order = await self._store.close(number)
+        if order is None:
+            return
+        if self._closer is not None:
+            try:
+                await self._closer.close(number)
+            except Exception:  # a provider's own error: the payer must hear of it anyway
+                log.warning("closing failed order %s at the provider failed", number)
+        await self._notifier.failed(order)
 
 
 class ExpireOrders:

@@ -50,7 +50,8 @@ class SupportDesk(Protocol):
     async def record(
         self, account: ChatUserId, kind: str, track: Track | None, details: dict[str, object]
     ) -> int:
-        """Stores a case for staff and returns its number."""
+        """Stores a case for staff and returns the number staff know it by (the trainee's
+        ticket, on their topic and card)."""
         ...
 
 
@@ -75,7 +76,13 @@ class BindPerson:
             raise IdentityRefused("contact_not_own")
         person = await self._registry.person(id_number)
         if person is None:
-            raise IdentityRefused("person_not_found", id_number=mask_id_number(id_number))
+            # Staff look the person up by what they gave: the name as typed, the shared phone.
+            raise IdentityRefused(
+                "person_not_found",
+                id_number=mask_id_number(id_number),
+                name=" ".join(name.split())[:64],
+                phone=mask_phone(contact.phone),
+            )
         if not _same_name(person.name, name):
             raise IdentityRefused("name_mismatch", id_number=mask_id_number(id_number))
         if person.phone != contact.phone:

@@ -45,6 +45,7 @@ class ReminderKind(StrEnum):
     ORDER_PAID = "order_paid"
     ORDER_EXPIRING = "order_expiring"
     ORDER_EXPIRED = "order_expired"
+    ORDER_FAILED = "order_failed"  # the provider says the payment failed or the order closed
     INVOICE_READY = "invoice_ready"
     # To the staff group once a day: recipients who could not be reached (blocked the bot).
     STAFF_DAILY = "staff_daily"
@@ -55,6 +56,7 @@ URGENT_KINDS = frozenset(
         ReminderKind.ORDER_PAID,
         ReminderKind.ORDER_EXPIRING,
         ReminderKind.ORDER_EXPIRED,
+        ReminderKind.ORDER_FAILED,
         ReminderKind.INVOICE_READY,
     }
 )

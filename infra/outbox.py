@@ -160,6 +160,32 @@ class TortoiseOutbox:
             added += len(fresh)
         return added
 
+    async def record_sent(
+        self, chat_id: int, kind: str, dedup_key: str, message_id: int, now: datetime
+    ) -> None:
+        """A message sent directly (an answer), kept so a later notice can find it: the
+        payment QR code whose buttons go once the order is over."""
+        await models.Outbox.get_or_create(
+            dedup_key=dedup_key,
+            defaults={
+                "chat_id": chat_id,
+                "kind": kind,
+                "status": Status.SENT.value,
+                "not_before": now,
+                "sent_at": now,
+                "telegram_message_id": message_id,
+            },
+        )
+
+    async def sent_message_ids(self, chat_id: int, dedup_prefix: str) -> list[int]:
+        ids = await models.Outbox.filter(
+            chat_id=chat_id,
+            dedup_key__startswith=dedup_prefix,
+            status=Status.SENT.value,
+            telegram_message_id__isnull=False,
+        ).values_list("telegram_message_id", flat=True)
+        return sorted(int(i) for i in ids if i is not None)
+
     async def claim(
         self, now: datetime, limit: int, lease: timedelta, kinds: Iterable[str] | None = None
     ) -> list[Claimed]:

@@ -369,9 +369,17 @@ class OutboxRefresh:
         kind = item.kind
         if kind == ReminderKind.BROADCAST.value:
             return await self._broadcast(item.broadcast_id)
-        if kind in (ReminderKind.ORDER_EXPIRING.value, ReminderKind.ORDER_EXPIRED.value):
+        if kind in (
+            ReminderKind.ORDER_EXPIRING.value,
+            ReminderKind.ORDER_EXPIRED.value,
+            ReminderKind.ORDER_FAILED.value,
+        ):
             # Paid or replaced meanwhile: the warning would only confuse.
-            wanted = "pending" if kind == ReminderKind.ORDER_EXPIRING.value else "expired"
+            wanted = {
+                ReminderKind.ORDER_EXPIRING.value: "pending",
+                ReminderKind.ORDER_EXPIRED.value: "expired",
+                ReminderKind.ORDER_FAILED.value: "closed",
+            }[kind]
             live = await models.Order.exists(number=params["order"], status=wanted)
             return payload if live else Status.DROPPED
         if kind == ReminderKind.EXAM_ATTEMPTS.value:

@@ -84,6 +84,9 @@ class Rendered:
     photo: str | None = None
     document: str | None = None  # a Telegram file_id (an invoice)
     markup: InlineKeyboardMarkup | None = None
+    # Messages in the same chat whose buttons go first: the payment QR code of an order that
+    # is over, so nobody taps a dead "I have paid".
+    clear_markup_of: tuple[int, ...] = ()
 
 
 class Transport(Protocol):
@@ -102,6 +105,13 @@ class BotTransport:
             return await self._send(chat_id, message)
 
     async def _send(self, chat_id: int, message: Rendered) -> int:
+        for old in message.clear_markup_of:
+            try:
+                await self._bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=old, reply_markup=None
+                )
+            except TelegramBadRequest:  # gone already, deleted, or too old to edit
+                pass
         markup = message.markup
         if message.photo is not None:
             sent = await self._bot.send_photo(

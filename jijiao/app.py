@@ -216,7 +216,9 @@ def build_services(
         ),
         staff_locale=staff_locale,
     )
-    apply_payment = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
+    apply_payment = ApplyPayment(
+        store, notifier, ChineseWorkingDays(), provider.name, clock, closer=provider
+    )
     overdue = OverdueInvoices(store, clock)
 
     async def flag_overdue_invoices() -> None:

@@ -29,9 +29,9 @@ def standing(
     lines = [f"<b>{label}</b>"]
     if eligibility.resume is not None:
         lines.append(
-            _("Attempt {number} is running until {deadline}: continue it now.").format(
-                number=eligibility.resume.number, deadline=_when(eligibility.resume.deadline)
-            )
+            _(
+                "Attempt {number} is running until {deadline} (Beijing time): continue it now."
+            ).format(number=eligibility.resume.number, deadline=_when(eligibility.resume.deadline))
         )
     elif eligibility.block is ExamBlock.LESSONS:
         lines.append(_("The exam opens when every lesson is at 100%. Still to finish:"))
@@ -42,8 +42,8 @@ def standing(
     elif eligibility.block is ExamBlock.WINDOW_CLOSED:
         lines.append(
             _(
-                "Your study window closed on {date}. You can apply for an extension under "
-                "📨 Applications."
+                "Your study window closed on {date} (Beijing time). You can apply for an extension "
+                "under 📨 Applications."
             ).format(date=_when(eligibility.window_end))
         )
     elif eligibility.block is ExamBlock.NO_ATTEMPTS:
@@ -146,8 +146,8 @@ def identity_rejected(attempt: Attempt, reasons: list[str]) -> str:
 
 def ten_minutes_left(deadline: datetime) -> str:
     return _(
-        "⏳ 10 minutes left in your exam attempt (until {deadline}). At the deadline it is "
-        "submitted with the answers saved so far."
+        "⏳ 10 minutes left in your exam attempt (until {deadline}, Beijing time). At the "
+        "deadline it is submitted with the answers saved so far."
     ).format(deadline=_when(deadline))
 
 

@@ -130,7 +130,8 @@ def paid(
         return "\n".join(lines)
     lines.append(
         _(
-            "Study and take the exam by {deadline} (30 days). The invoice is expected by {date}."
+            "Study and take the exam by {deadline} (Beijing time, 30 days). The invoice is "
+            "expected by {date}."
         ).format(deadline=deadline, date=invoice_due or "—")
     )
     return "\n".join(lines)
@@ -149,14 +150,21 @@ def not_paid_yet(order: Order) -> str:
 
 
 def expiring(number: str, expires_at: datetime) -> str:
-    return _("⏳ Order {number} expires at {time}. Pay now with the QR code above.").format(
-        number=number, time=expires_at.astimezone(CHINA).strftime("%H:%M")
-    )
+    return _(
+        "⏳ Order {number} expires at {time} (Beijing time). Pay now with the QR code above."
+    ).format(number=number, time=expires_at.astimezone(CHINA).strftime("%H:%M"))
 
 
 def expired(number: str) -> str:
     return _(
         "Order {number} expired after 30 minutes; nothing was charged. Tap below for a new QR code."
+    ).format(number=number)
+
+
+def failed(number: str) -> str:
+    return _(
+        "❌ The payment for order {number} did not go through and the order is closed; nothing "
+        "was charged. Tap below for a new QR code and pay again."
     ).format(number=number)
 
 

@@ -257,15 +257,17 @@ def exam_attempts(params: dict[str, Any]) -> str:
         "{left} attempts left. Review the wrong answers on the exam page, then try again."
     ).format(certificate=certificate, best=params.get("best"), left=params["left"])
     if params.get("deadline"):
-        text += "\n" + _("The lessons and the exam must be finished by {deadline}.").format(
-            deadline=_moment(params["deadline"]).strftime("%Y-%m-%d %H:%M")
-        )
+        text += "\n" + _(
+            "The lessons and the exam must be finished by {deadline} (Beijing time)."
+        ).format(deadline=_moment(params["deadline"]).strftime("%Y-%m-%d %H:%M"))
     return text + "\n" + _mute_hint()
 
 
 def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
     """The order and invoice notices: a button to start studying once paid, a button for a new
-    QR code after an expiry, the invoice as the file."""
+    QR code after an expiry or a failed payment, the invoice as the file. An order that is over
+    takes the buttons off its QR code message."""
+    clear = tuple(int(m) for m in params.get("qr_messages", ()))
     if kind is ReminderKind.ORDER_PAID:
         text = payment.paid(
             params["order"],
@@ -276,14 +278,26 @@ def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
             for_employees=params.get("for_employees", False),
         )
         if params.get("for_employees"):  # the contact's own study page has nothing to study
-            return Rendered(text)
-        return Rendered(text, markup=payment_keyboards.start_studying(params["webapp_url"]))
+            return Rendered(text, clear_markup_of=clear)
+        return Rendered(
+            text,
+            markup=payment_keyboards.start_studying(params["webapp_url"]),
+            clear_markup_of=clear,
+        )
     if kind is ReminderKind.ORDER_EXPIRING:
         return Rendered(
             payment.expiring(params["order"], datetime.fromisoformat(params["expires_at"]))
         )
     if kind is ReminderKind.ORDER_EXPIRED:
-        return Rendered(payment.expired(params["order"]), markup=payment_keyboards.renew())
+        return Rendered(
+            payment.expired(params["order"]),
+            markup=payment_keyboards.renew(),
+            clear_markup_of=clear,
+        )
+    if kind is ReminderKind.ORDER_FAILED:
+        return Rendered(
+            payment.failed(params["order"]), markup=payment_keyboards.renew(), clear_markup_of=clear
+        )
     if kind is ReminderKind.INVOICE_READY:
         return Rendered(payment.invoice_ready(params["order"]), document=params["file_id"])
     raise ValueError(f"not an urgent kind: {kind}")

@@ -20,9 +20,9 @@ def for_you(suggestion: Suggestion) -> str:
     return {
         Advice.NOT_ENROLLED: _("You have not enrolled yet: tap 📝 Enrol to start (no password)."),
         Advice.PAY_NOW: _("Your enrolment waits for payment: tap 💳 Pay for a QR code."),
-        Advice.ORDER_OPEN: _("Your order is open until {time}: scan its QR code to pay.").format(
-            time=at
-        ),
+        Advice.ORDER_OPEN: _(
+            "Your order is open until {time} (Beijing time): scan its QR code to pay."
+        ).format(time=at),
         Advice.ORDER_EXPIRED: _(
             "Your order expired {minutes} minutes ago; nothing was charged. Tap below for a new "
             "QR code."
@@ -30,7 +30,9 @@ def for_you(suggestion: Suggestion) -> str:
         Advice.INVOICE_COMING: _(
             "Your invoice is expected by {date} and will arrive in this chat as a file."
         ).format(date=at),
-        Advice.STUDY_DEADLINE: _("Finish lessons and the exam by {time}.").format(time=at),
+        Advice.STUDY_DEADLINE: _("Finish lessons and the exam by {time} (Beijing time).").format(
+            time=at
+        ),
         Advice.OVERDUE: _(
             "Your 30-day study window has ended: you can apply for a free extension (/apply)."
         ),

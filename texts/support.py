@@ -29,6 +29,11 @@ def topic_title(card: TraineeCard, ticket: int) -> str:
     return f"{who} · {kind} · #{ticket}"[:128]
 
 
+def staff_label() -> str:
+    """Before a staff member's words in the trainee's chat; ends with its own spacing."""
+    return _("Support: ")
+
+
 def connected(card: TraineeCard) -> str:
     return _(
         "💬 You are connected to the support desk: {desk}. Write your question here, send "
@@ -38,7 +43,9 @@ def connected(card: TraineeCard) -> str:
 
 def card(card: TraineeCard) -> str:
     lines = [
-        _("<b>Trainee card</b> · ticket for chat {user}").format(user=card.chat_user_id),
+        _("<b>Trainee card</b> · ticket #{ticket} for chat {user}").format(
+            ticket=card.ticket or "—", user=card.chat_user_id
+        ),
         _("Name: {name} · ID: {id_number} · phone: {phone}").format(
             name=escape(card.name or card.first_name or "—"),
             id_number=card.id_number or _("not bound"),
@@ -48,6 +55,12 @@ def card(card: TraineeCard) -> str:
             locale=language_name(card.locale), desk=desk(card.track)
         ),
     ]
+    if card.given_name or card.given_phone:
+        lines.append(
+            _("Not in the registry; they gave the name {name} and the phone {phone}").format(
+                name=escape(card.given_name or "—"), phone=card.given_phone or "—"
+            )
+        )
     if card.enterprise:
         lines.append(_("Enterprise contact of {company}").format(company=escape(card.enterprise)))
     for item in card.enrolments:
@@ -130,6 +143,7 @@ def case_name(code: str) -> str:
 def case_details(details: Mapping[str, object]) -> str:
     """The case's facts (already masked where personal), labelled in the staff's language."""
     labels = {
+        "name": _("name given"),
         "id_number": _("ID"),
         "phone": _("phone"),
         "certificate": _("certificate"),
@@ -318,7 +332,7 @@ def decision_for_trainee(
     kind: str, approved: bool, reason: str | None, deadline: str | None
 ) -> str:
     if approved and kind == "extension":
-        return _("✅ Your extension was approved. New deadline: {deadline}.").format(
+        return _("✅ Your extension was approved. New deadline: {deadline} (Beijing time).").format(
             deadline=deadline
         )
     if approved:

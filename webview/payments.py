@@ -101,6 +101,7 @@ async def sandbox_checkout(request: web.Request) -> web.Response:
             "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
             "paid": order.status is OrderStatus.PAID,
             "open": order.status is OrderStatus.PENDING,
+            "closed": order.status is OrderStatus.CLOSED,
             "token": request.query["t"],
             "result": request.query.get("result"),
         },
@@ -116,13 +117,19 @@ async def sandbox_action(request: web.Request) -> web.StreamResponse:
     action = request.match_info["action"]
     now = request.app[keys.CLOCK].now()
     order = await payments.find_order(number)
-    if order is None or action not in {"pay", "fail", "pay-twice", "pay-silently"}:
+    if order is None or action not in {"pay", "fail", "close", "pay-twice", "pay-silently"}:
         raise web.HTTPNotFound()
-    if action == "fail":
+    trade_state = None
+    if action in {"fail", "close"}:
+        # The payer's bank refused, or the provider closed the trade (Alipay's TRADE_CLOSED):
+        # either way the product hears "not paid", and the chat offers a new QR code.
+        if action == "close":
+            await sandbox.close(number)
+            trade_state = "CLOSED"
         events: list[PaymentEvent] = [
             PaymentEvent(number, False, order.amount_fen, "CNY", None, None)
         ]
-        result = "failed"
+        result = "failed" if action == "fail" else "closed"
     else:
         event = await sandbox.pay(number, now)
         if event is None:
@@ -133,7 +140,7 @@ async def sandbox_action(request: web.Request) -> web.StreamResponse:
         result = "paid"
     async with aiohttp.ClientSession() as http:
         for item in events:
-            headers, body = sandbox.notification(item, now)
+            headers, body = sandbox.notification(item, now, trade_state)
             async with http.post(
                 f"{payments.notify_base}/pay/notify/sandbox", data=body, headers=headers
             ) as response:

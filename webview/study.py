@@ -104,7 +104,17 @@ def _beat_json(request: web.Request, beat: Beat) -> dict[str, Any]:
 
 
 def _context(request: web.Request, **values: Any) -> dict[str, Any]:
-    return {"locale": request[LOCALE], "viewer": request[VIEWER], **values}
+    # A local trial with STUDY_HEAD_TURN=false says so on the face check, so nobody takes a
+    # one-selfie check for what trainees get (README: face checks in local mode).
+    head_turn_off = (
+        request.app[keys.CONFIG].local_mode and not request.app[STUDY].study.config.head_turn
+    )
+    return {
+        "locale": request[LOCALE],
+        "viewer": request[VIEWER],
+        "head_turn_off": head_turn_off,
+        **values,
+    }
 
 
 def _countdown(enrolment: StudyEnrolment, now: datetime) -> dict[str, Any]:

@@ -74,11 +74,13 @@ class SandboxProvider:
         event = await self.query(order_number)
         return event if event is not None and (changed or event.paid) else None
 
-    def notification(self, event: PaymentEvent, now: datetime) -> tuple[dict[str, str], bytes]:
+    def notification(
+        self, event: PaymentEvent, now: datetime, trade_state: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
         body = json.dumps(
             {
                 "order_number": event.order_number,
-                "trade_state": "SUCCESS" if event.paid else "PAYERROR",
+                "trade_state": trade_state or ("SUCCESS" if event.paid else "PAYERROR"),
                 "amount_fen": event.amount_fen,
                 "currency": event.currency,
                 "transaction_id": event.transaction_id,

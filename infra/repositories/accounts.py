@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale, resolve_locale
 from infra.db.models import ChatUser
@@ -24,13 +26,14 @@ class TortoiseAccountRepository:
             language_code,
             False,
         )
+        language_new = created or row.language_code != language_code
         if not created and changed:
             # Writing to us again also means we can reach them again.
             row.first_name, row.language_code, row.unreachable = first_name, language_code, False
             await row.save(
                 update_fields=["first_name", "language_code", "unreachable", "updated_at"]
             )
-        return _to_domain(row)
+        return replace(_to_domain(row), client_language_new=language_new)
 
     async def set_locale(self, id: ChatUserId, locale: Locale) -> None:
         await ChatUser.filter(id=id).update(locale=locale.value)

@@ -243,29 +243,42 @@ class TortoisePaymentStore:
             status=OrderStatus.PENDING.value, expires_at__lte=now
         ).values_list("id", flat=True)
         for order_id in candidates:
-            async with in_transaction(_connection()) as db:
-                # Conditional: a payment that landed meanwhile wins over the expiry.
-                changed = (
-                    await models.Order.filter(id=order_id, status=OrderStatus.PENDING.value)
-                    .using_db(db)
-                    .update(status=OrderStatus.EXPIRED.value)
-                )
-                if not changed:
-                    continue
-                ids = (
-                    await models.OrderItem.filter(order_id=order_id)
-                    .using_db(db)
-                    .values_list("enrolment_id", flat=True)
-                )
-                await (
-                    models.Enrolment.filter(
-                        id__in=list(ids), state=EnrolmentState.AWAITING_PAYMENT.value
-                    )
-                    .using_db(db)
-                    .update(state=EnrolmentState.ENROLLED.value)
-                )
-            expired += await self._orders(id=order_id)
+            if await self._end(order_id, OrderStatus.EXPIRED):
+                expired += await self._orders(id=order_id)
         return expired
+
+    async def close(self, number: str) -> Order | None:
+        if not _could_be_ours(number):
+            return None
+        row = await models.Order.get_or_none(number=number).only("id")
+        if row is None or not await self._end(row.id, OrderStatus.CLOSED):
+            return None
+        return await self.get(number)
+
+    async def _end(self, order_id: int, status: OrderStatus) -> bool:
+        """A pending order ends (expired, closed); its enrolments wait for payment again."""
+        async with in_transaction(_connection()) as db:
+            # Conditional: a payment that landed meanwhile wins over the end.
+            changed = (
+                await models.Order.filter(id=order_id, status=OrderStatus.PENDING.value)
+                .using_db(db)
+                .update(status=status.value)
+            )
+            if not changed:
+                return False
+            ids = (
+                await models.OrderItem.filter(order_id=order_id)
+                .using_db(db)
+                .values_list("enrolment_id", flat=True)
+            )
+            await (
+                models.Enrolment.filter(
+                    id__in=list(ids), state=EnrolmentState.AWAITING_PAYMENT.value
+                )
+                .using_db(db)
+                .update(state=EnrolmentState.ENROLLED.value)
+            )
+        return True
 
     async def expiring_unwarned(self, now: datetime, within: timedelta) -> list[Order]:
         return await self._orders(

@@ -181,7 +181,10 @@ class TortoiseSupportDesk:
     async def record(
         self, account: ChatUserId, kind: str, track: Track | None, details: dict[str, object]
     ) -> int:
-        row = await models.SupportRequest.create(
+        """The number the trainee is told is their ticket's, the one on their topic and card
+        in the staff group: one person, one conversation with the desk, one number."""
+        await models.SupportRequest.create(
             chat_user_id=account, kind=kind, track=track.value if track else None, details=details
         )
-        return row.id
+        ticket, _ = await models.SupportTicket.get_or_create(chat_user_id=account)
+        return ticket.id

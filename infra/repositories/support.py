@@ -40,6 +40,9 @@ class TraineeCard:
     applications: list[tuple[int, str, str]]  # id, kind, status
     recent_cases: list[str]
     track: Track | None
+    ticket: int | None = None  # the number the trainee was told, as on the topic's title
+    given_name: str | None = None  # typed by a person the registry does not know
+    given_phone: str | None = None  # masked
 
 
 async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
@@ -72,13 +75,14 @@ async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
         (a.id, a.kind, a.status)
         for a in await models.Application.filter(chat_user_id=chat_user_id).order_by("-id").limit(5)
     ]
-    cases = [
-        c.kind
-        for c in await models.SupportRequest.filter(chat_user_id=chat_user_id)
-        .order_by("-id")
-        .limit(5)
-    ]
+    case_rows = (
+        await models.SupportRequest.filter(chat_user_id=chat_user_id).order_by("-id").limit(5)
+    )
+    cases = [c.kind for c in case_rows]
+    # Not in the registry: what the person typed and shared is all staff have to go on.
+    given = next((c.details for c in case_rows if c.kind == "person_not_found"), {})
     track = TRACKS[enrolments[0].cert_type] if enrolments else None
+    ticket = await models.SupportTicket.get_or_none(chat_user_id=chat_user_id).only("id")
     return TraineeCard(
         chat_user_id=chat_user_id,
         first_name=account.first_name if account else "",
@@ -92,6 +96,9 @@ async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
         applications=applications,
         recent_cases=cases,
         track=track,
+        ticket=ticket.id if ticket else None,
+        given_name=str(given.get("name") or "") or None if person is None else None,
+        given_phone=str(given.get("phone") or "") or None if person is None else None,
     )
 
 
@@ -108,6 +115,12 @@ class TortoiseTickets:
 
     async def card(self, chat_user_id: int) -> TraineeCard:
         return await trainee_card(chat_user_id, self._pii)
+
+    async def locale_of(self, ticket: models.SupportTicket) -> str:
+        account = await models.ChatUser.get_or_none(id=ticket.chat_user_id)
+        if account is None:
+            return resolve_locale(None, None).value
+        return resolve_locale(account.locale, account.language_code).value
 
     async def get(self, chat_user_id: int) -> models.SupportTicket | None:
         return await models.SupportTicket.get_or_none(chat_user_id=chat_user_id)

@@ -178,7 +178,8 @@ async def test_a_second_account_for_a_bound_person_goes_to_staff_not_rebinding(
     case = await models.SupportRequest.get(kind="rebind_request")
     assert case.chat_user_id == 100077 and case.track == "T1"
     assert case.details["id_number"] == "530102********0011"
-    assert f"#{case.id}" in harness.last_text()
+    ticket = await models.SupportTicket.get(chat_user_id=case.chat_user_id)
+    assert f"#{ticket.id}" in harness.last_text()
 
 
 async def test_an_unknown_id_number_is_refused_and_support_gets_the_case(
@@ -189,8 +190,13 @@ async def test_an_unknown_id_number_is_refused_and_support_gets_the_case(
     await harness.feed(updates.click(data(EnrolAction.SUPPORT), ZHANG))
 
     case = await models.SupportRequest.get(kind="person_not_found")
-    assert case.details == {"id_number": mask_id_number(registry.id_number(999))}
-    assert f"#{case.id}" in harness.last_text() and "0871-64332710" in harness.last_text()
+    assert case.details == {
+        "id_number": mask_id_number(registry.id_number(999)),
+        "name": "张三",
+        "phone": "138****0001",
+    }
+    ticket = await models.SupportTicket.get(chat_user_id=case.chat_user_id)
+    assert f"#{ticket.id}" in harness.last_text() and "0871-64332710" in harness.last_text()
 
 
 async def test_busy_and_void_certificates_are_shown_but_cannot_be_ticked(
@@ -256,7 +262,8 @@ async def test_a_wrong_construction_worker_category_goes_to_staff(harness: BotHa
 
     case = await models.SupportRequest.get(kind="category_correction")
     assert case.details["category"] == "土建"
-    assert any(f"#{case.id}" in t for t in harness.session.texts())
+    ticket = await models.SupportTicket.get(chat_user_id=case.chat_user_id)
+    assert any(f"#{ticket.id}" in t for t in harness.session.texts())
     enrolled = await models.Enrolment.all().prefetch_related("certificate")
     assert [e.certificate.cert_type for e in enrolled] == ["safety_b"]
 

@@ -399,3 +399,17 @@ async def test_staff_see_an_english_trainee_by_name_in_their_own_language(harnes
     [card] = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == STAFF_GROUP_ID]
     assert "语言：英文" in card and "周十六" in card
     assert "13800000084" not in card and "138****0084" in card
+
+
+async def test_a_staff_reply_reaches_the_trainee_labelled_as_support_in_their_language(
+    harness: BotHarness, ticket
+):
+    await harness.feed(group_message("您好，请上传证件照。", STAFF, ticket.thread_id))
+    [reply] = [m for m in harness.session.sent(SendMessage) if m.chat_id == TRAINEE["id"]][-1:]
+    assert reply.text == "客服：您好，请上传证件照。"
+    assert await models.RelayedMessage.filter(direction="out").exists()
+
+    await models.ChatUser.filter(id=TRAINEE["id"]).update(locale="en")
+    await harness.feed(group_message("Please send your ID photo.", STAFF, ticket.thread_id))
+    reply = [m for m in harness.session.sent(SendMessage) if m.chat_id == TRAINEE["id"]][-1]
+    assert reply.text == "Support: Please send your ID photo."

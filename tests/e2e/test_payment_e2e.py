@@ -174,3 +174,69 @@ async def test_an_enterprise_confirms_with_its_credit_code_and_gets_the_invoice_
     invoice = await chat.reply(user)
     assert invoice["document"]["file_name"] == "invoice.pdf"
     assert number in invoice["caption"]
+
+
+async def _message(chat: LocalChatClient, user: int, message_id: int) -> dict:
+    async with chat.http.get(
+        f"{chat.api}/users/{user}/messages", params={"after": message_id - 1, "wait": 0}
+    ) as response:
+        messages = (await response.json())["messages"]
+    return next(m for m in messages if m["message_id"] == message_id)
+
+
+def _no_buttons(message: dict) -> bool:
+    return not (message.get("reply_markup") or {}).get("inline_keyboard")
+
+
+async def test_a_failed_payment_is_told_in_the_chat_with_a_new_qr_one_tap_away(
+    chat: LocalChatClient, live_app
+):
+    user = 100066
+    await _enrolled_trainee(chat, user, 66)
+    order_message, pay_url = await _order_qr(chat, user)
+    number = (await models.Order.get(payer_chat_user_id=user)).number
+    # The trainee has since switched to English: the notice speaks the language of the moment.
+    await models.ChatUser.filter(id=user).update(locale="en")
+    checkout, token = pay_url.split("?")
+    async with chat.http.post(f"{checkout}/fail?{token}") as page:
+        assert "支付失败" in await page.text()  # the sandbox page itself, in its zh default
+
+    failed = await chat.reply(user)
+    assert "did not go through" in failed["text"] and "nothing was charged" in failed["text"]
+    assert await models.Order.filter(payer_chat_user_id=user, status="closed").count() == 1
+    # The dead QR code lost its buttons; the old code can no longer be paid at the sandbox.
+    assert _no_buttons(await _message(chat, user, order_message["message_id"]))
+    async with chat.http.post(f"{checkout}/pay?{token}") as page:
+        assert page.status == 200
+    assert not await models.Order.filter(payer_chat_user_id=user, status="paid").exists()
+
+    await chat.click(user, failed["message_id"], button_data(failed, "New QR code"))
+    fresh = await chat.reply(user)
+    assert fresh["photo"] is not None and number not in fresh["caption"]
+    assert await models.Order.filter(payer_chat_user_id=user, status="pending").count() == 1
+
+
+async def test_an_order_closed_at_the_provider_offers_a_new_qr_code(
+    chat: LocalChatClient, live_app
+):
+    user = 100067
+    await _enrolled_trainee(chat, user, 67)
+    _, pay_url = await _order_qr(chat, user)
+    checkout, token = pay_url.split("?")
+    async with chat.http.post(f"{checkout}/close?{token}") as page:
+        assert "已关闭" in await page.text()
+    closed = await chat.reply(user)
+    assert "支付未成功" in closed["text"] and "新二维码" in str(closed["reply_markup"])
+
+
+async def test_once_paid_the_qr_message_loses_its_buttons(chat: LocalChatClient, live_app):
+    user = 100068
+    await _enrolled_trainee(chat, user, 68)
+    order_message, pay_url = await _order_qr(chat, user)
+    assert not _no_buttons(order_message)
+    checkout, token = pay_url.split("?")
+    async with chat.http.post(f"{checkout}/pay?{token}") as paid:
+        assert paid.status == 200
+    confirmation = await chat.reply(user)
+    assert "已收到订单" in confirmation["text"]
+    assert _no_buttons(await _message(chat, user, order_message["message_id"]))

@@ -15,6 +15,8 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     chat: LocalChatClient, live_app
 ):
     user = 100071
+    for other in (1, 2):  # cases of others before: case rows and tickets count apart
+        await models.SupportRequest.create(chat_user_id=other, kind="enrolment_help", details={})
     await chat.send(user, "/enrol", first_name="吴十", language_code="zh-hans")
     who = await chat.reply(user)
     await chat.click(user, who["message_id"], button_data(who, "本人"))
@@ -29,23 +31,31 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
         pass
     _, refusal = await chat.replies(user, count=2)
     await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
-    assert "已登记为" in (await chat.reply(user))["text"]
+    recorded = (await chat.reply(user))["text"]
+    assert "已登记为" in recorded
 
-    ticket = await eventually(lambda: models.SupportTicket.get_or_none(chat_user_id=user))
+    ticket = await eventually(lambda: _with_topic(user))
     topic = ticket.thread_id
     in_topic = await eventually(lambda: chat.group_messages(topic))
     texts = " ".join(m.get("text") or "" for m in in_topic)
+    # The number the trainee was told is the one on the topic and the card.
+    told = recorded.split("#")[1].split()[0]
+    assert ticket.topic_name.endswith(f"#{told}") and f"#{told} 号工单" in texts
     # What failed, in the staff's words, never the internal code or Python data.
     assert "学员卡片" in texts and "身份证号不在省级库中" in texts
     assert "person_not_found" not in texts and "{" not in texts and "zh_CN" not in texts
     assert registry.id_number(777) not in texts
+    # What the person gave, for staff to find them: the name as typed, the phone masked.
+    assert "填写的姓名 吴十" in texts and "138****0771" in texts and "13800000771" not in texts
+    [card] = [m["text"] for m in in_topic if "学员卡片" in (m.get("text") or "")]
+    assert "姓名为 吴十" in card and "手机号为 138****0771" in card
 
     await chat.send(user, "我的证书明明还在，怎么查不到？")
     await eventually(lambda: _has(chat, topic, "怎么查不到"))
     await chat.staff_says("// 内部备注：先查一下登记库", topic)
     await chat.staff_says("您好，我们已转交建管处核实登记库。", topic)
     reply = await chat.reply(user)
-    assert reply["text"] == "您好，我们已转交建管处核实登记库。"
+    assert reply["text"] == "客服：您好，我们已转交建管处核实登记库。"
 
     await chat.staff_says("/close 已处理，有问题随时联系。", topic)
     closed = await chat.reply(user)
@@ -66,6 +76,11 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
 
 async def _has(chat: LocalChatClient, thread_id: int, text: str) -> bool:
     return any(text in (m.get("text") or "") for m in await chat.group_messages(thread_id))
+
+
+async def _with_topic(user: int):
+    ticket = await models.SupportTicket.get_or_none(chat_user_id=user)
+    return ticket if ticket is not None and ticket.thread_id is not None else None
 
 
 async def _ticket_moved(user: int, old_thread: int):

@@ -29,6 +29,7 @@ class RecordingNotifier:
     paid_orders: list[str] = field(default_factory=list)
     staff: list[tuple[str, Outcome]] = field(default_factory=list)
     expired_orders: list[str] = field(default_factory=list)
+    failed_orders: list[str] = field(default_factory=list)
 
     async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
         self.paid_orders.append(order.number)
@@ -38,6 +39,9 @@ class RecordingNotifier:
 
     async def expired(self, order: Order) -> None:
         self.expired_orders.append(order.number)
+
+    async def failed(self, order: Order) -> None:
+        self.failed_orders.append(order.number)
 
     async def for_staff(self, order_number: str, outcome: Outcome) -> None:
         self.staff.append((order_number, outcome))
@@ -79,7 +83,7 @@ def make_world() -> World:
     store = TortoisePaymentStore(registry.PII)
     provider = SandboxProvider("http://127.0.0.1:8080", b"s" * 32)
     notifier = RecordingNotifier()
-    apply = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock)
+    apply = ApplyPayment(store, notifier, ChineseWorkingDays(), provider.name, clock, provider)
     numbers = (f"JJT{n:08d}" for n in itertools.count(next(_people) * 1000))
     place = PlaceOrder(
         TortoiseBindings(registry.PII),
@@ -206,6 +210,29 @@ async def test_a_second_different_payment_and_a_wrong_amount_go_to_staff(databas
         Outcome.MISMATCH,
         Outcome.DOUBLE_CHARGE,
     ]
+
+
+async def test_a_failed_payment_closes_the_order_once_and_the_next_order_is_fresh(database):
+    world = make_world()
+    account, order = await world.paying_trainee()
+    failed = PaymentEvent(order.number, False, order.amount_fen, CURRENCY, None, None)
+    assert await world.apply(failed, "notification") is Outcome.NOT_PAID
+    assert await world.apply(failed, "notification") is Outcome.NOT_PAID  # a provider retry
+    assert world.notifier.failed_orders == [order.number]
+    assert (await models.Order.get(number=order.number)).status == "closed"
+    assert await world.provider.pay(order.number, world.clock.now()) is None
+    fresh = await world.place(account)
+    assert fresh.number != order.number
+
+
+async def test_a_closed_notice_after_expiry_tells_nobody_twice(database):
+    world = make_world()
+    _, order = await world.paying_trainee()
+    world.clock.advance(minutes=31)
+    await world.expire()
+    failed = PaymentEvent(order.number, False, order.amount_fen, CURRENCY, None, None)
+    await world.apply(failed, "notification")
+    assert world.notifier.expired_orders == [order.number] and world.notifier.failed_orders == []
 
 
 async def test_an_enrolment_has_at_most_one_open_order(database):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -388,3 +389,19 @@ async def test_a_data_dir_restored_elsewhere_still_opens_the_photo(
     )
 
     assert (await open_and_pass(trainees, enrolment))["result"] == "passed"
+
+
+async def test_a_local_trial_without_the_head_turn_says_so_on_the_face_check(
+    trainees: Trainees, clock: FixedClock
+):
+    """README "Face checks in local mode": STUDY_HEAD_TURN=false, documented for a browser's
+    fake camera that cannot turn its head, is visible on the check, never silent."""
+    enrolment = await ready(trainees)
+    lesson = f"/app/study/lesson/falls?enrolment={enrolment}"
+    page = await (await trainees.as_user(ZHANG).get(lesson)).text()
+    assert 'id="head-turn-off"' in page and "本地试用" in page
+
+    study = trainees.client.app[STUDY].study
+    study.config = replace(study.config, head_turn=True)
+    page = await (await trainees.as_user(ZHANG).get(lesson)).text()
+    assert 'id="head-turn-off"' not in page

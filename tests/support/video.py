@@ -8,6 +8,7 @@ other, is a head turning to the left."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,3 +53,21 @@ def head_turn_left(*, side: int = 384, person: str = "person_a_2") -> bytes:
 def still(*, side: int = 384, person: str = "person_a_2") -> bytes:
     """Two seconds of one picture: a photo filmed, no head turning."""
     return clip([_square(person, side)] * 30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.support.video OUT.mp4`: the left head turn as a round video, to send in
+    the local chat (📎 → Video message) while a face check asks for a turn to the left."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tests.support.video OUT.mp4", file=sys.stderr)
+        return 2
+    out = Path(args[0])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(head_turn_left())
+    print(f"{out}: a 2-second round video turning left (send it when a check asks for left)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
