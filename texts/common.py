@@ -7,6 +7,12 @@ from html import escape
 from texts.i18n import gettext as _
 
 
+def item(label: str, value: object) -> str:
+    """A list line "• label: value", written as the reader's language writes it (Chinese takes
+    a full-width colon)."""
+    return _("• {label}: {value}").format(label=label, value=value)
+
+
 def greeting(name: str) -> str:
     return _(
         "Hello, {name}! I am 继教 jijiao, your companion for construction-industry continuing "

@@ -8,6 +8,7 @@ from html import escape
 from domain.enrolment import CertificateStanding, EnrolmentState, Status
 from domain.masking import mask_id_number, mask_name
 from domain.registry import Certificate, CertType, Track
+from texts.common import item
 from texts.i18n import gettext as _
 
 
@@ -303,7 +304,7 @@ def enrolment_result(
         lines += [f"• {_line(c, holder)}" for c in enrolled]
     if refused:
         lines.append(_("⛔ Not enrolled ({count}):").format(count=len(refused)))
-        lines += [f"• {_line(c, holder)}: {short_refusal(code)}" for c, code in refused]
+        lines += [item(_line(c, holder), short_refusal(code)) for c, code in refused]
     if enrolled:
         lines += ["", next_step(EnrolmentState.ENROLLED)]
     return "\n".join(lines)
@@ -364,7 +365,7 @@ def enterprise_status(company: str, counts: dict[EnrolmentState, int]) -> str:
     if not counts:
         lines.append(_("No employee is enrolled yet."))
     for state, count in counts.items():
-        lines.append(f"• {state_name(state)}: {count}")
+        lines.append(item(state_name(state), count))
     return "\n".join(lines)
 
 

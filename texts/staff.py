@@ -11,6 +11,7 @@ from domain.payment import format_yuan
 from domain.registry import CertType
 from domain.timezone import CHINA
 from infra.reports import ChartWords, Overview, WorkbookWords
+from texts.common import item
 from texts.enrolment import cert_type_name, state_name
 from texts.i18n import gettext as _
 
@@ -61,12 +62,12 @@ def import_failed(code: str) -> str:
 def overview(numbers: Overview) -> str:
     lines = [_("<b>Overview</b>")]
     lines += [
-        f"• {state_name(EnrolmentState(state))}: {count}"
+        item(state_name(EnrolmentState(state)), count)
         for state, count in sorted(numbers.by_state.items())
     ]
     lines.append(_("By certificate type:"))
     lines += [
-        f"• {cert_type_name(CertType(kind))}: {count}"
+        item(cert_type_name(CertType(kind)), count)
         for kind, count in sorted(numbers.by_type.items())
     ]
     lines.append(

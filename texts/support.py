@@ -11,6 +11,7 @@ from domain.payment import OrderStatus, format_yuan
 from domain.support import ApplicationKind, ApplicationStatus, Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
+from texts.common import item as list_item
 from texts.enrolment import cert_type_name, desk, masked_number, state_name
 from texts.i18n import gettext as _
 
@@ -66,8 +67,10 @@ def card(card: TraineeCard) -> str:
     for item in card.enrolments:
         deadline = f" · {_day(item.study_deadline)}" if item.study_deadline else ""
         lines.append(
-            f"• {cert_type_name(item.cert_type)} {masked_number(item.number)}: "
-            f"{state_name(EnrolmentState(item.state))}{deadline}"
+            list_item(
+                f"{cert_type_name(item.cert_type)} {masked_number(item.number)}",
+                f"{state_name(EnrolmentState(item.state))}{deadline}",
+            )
         )
     for number, status, amount in card.orders:
         lines.append(
@@ -159,9 +162,10 @@ def case_details(details: Mapping[str, object]) -> str:
 
 def case_note(code: str, details: Mapping[str, object]) -> str:
     facts = case_details(details)
-    return _("The trainee asked for help after this check failed: {case}").format(
-        case=case_name(code) + (f" ({facts})" if facts else "")
-    )
+    case = case_name(code)
+    if facts:
+        case = _("{case} ({facts})").format(case=case, facts=facts)
+    return _("The trainee asked for help after this check failed: {case}").format(case=case)
 
 
 def closed_for_trainee(note: str | None) -> str:

@@ -205,6 +205,16 @@ async def test_a_trainee_enrols_pays_studies_passes_and_the_receipt_verifies(
     await take_the_check(page)
     await expect(page).to_have_url(re.compile(r"/app/exam/attempt/\d+$"))
     await witness.saw_page(page, "exam")
+    # Each question's title sits inside its card, however many lines it wraps to.
+    outside = await page.locator("fieldset.question").evaluate_all(
+        """cards => cards.filter(card => {
+            const title = card.querySelector("legend").getBoundingClientRect();
+            const inside = card.getBoundingClientRect().top
+                + parseFloat(getComputedStyle(card).paddingTop);
+            return title.top < inside - 1;
+        }).length"""
+    )
+    assert outside == 0
     attempt = await ExamAttempt.get(enrolment__certificate__number=number)
     exams = product.services.exams
     for item in attempt.draw:
@@ -360,6 +370,24 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
     trainee = Person(chat, user, name, Witness(JOURNEY, "en-applicant", "en", trainee_names))
     staff = Witness(JOURNEY, "staff", "zh", names={*trainee_names, *words, "客服小李 (demo staff)"})
 
+    # Someone not in the registry is refused in English, with the desk one tap away; staff
+    # get a topic with what the person gave (the name as typed, the phone masked).
+    stranger = Person(chat, 100087, "Tom", Witness(JOURNEY, "en-refused", "en", {"Tom"}))
+    ask_id = await stranger.tap(
+        await stranger.tap(await stranger.say("/start"), "📝 Enrol"), "👤 Myself"
+    )
+    assert ask_id
+    await stranger.say(registry.id_number(870))
+    await stranger.say("Tom Lee")
+    _confirmed, refusal = await stranger.share_phone("13800000870")
+    recorded = await stranger.tap(refusal, "💬 Contact support")
+    told = re.search(r"#(\d+)", recorded["text"])
+    assert told, recorded["text"]
+    case = await eventually(lambda: _topic_of(100087))
+    assert case.topic_name.endswith(f"#{told.group(1)}")
+    assert await eventually(lambda: said_in(chat, case.thread_id, "138****0870"))
+    staff.names.add("Tom Lee")
+
     # The trainee asks for help; the topic opens with the trainee's card; staff answer.
     asked = await trainee.say("/support")
     await chat.send(user, words[0])
@@ -421,6 +449,7 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
 
     staff.assert_clean()
     trainee.witness.assert_clean()
+    stranger.witness.assert_clean()
 
 
 async def said_in(chat: LocalChatClient, topic: int, text: str) -> bool:
@@ -444,3 +473,8 @@ async def said_in_general(chat: LocalChatClient, count: int) -> list | None:
         if (m.get("from") or {}).get("is_bot") and not m.get("message_thread_id")
     ]
     return found if len(found) >= count else None
+
+
+async def _topic_of(user: int) -> models.SupportTicket | None:
+    ticket = await models.SupportTicket.get_or_none(chat_user_id=user)
+    return ticket if ticket is not None and ticket.thread_id is not None else None

@@ -36,6 +36,10 @@ _SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 _REPR = re.compile(r"\{'|'\}|\[\]|<\w+(?:\.\w+)* object at|\b[A-Z]\w+\.[A-Z][A-Z_]+\b|\bNone\b")
 _LOCALE_TAG = re.compile(r"\b(?:zh_CN|zh-hans|en_US)\b")
 _CHINESE = re.compile(r"[\u3400-\u9fff]+")
+# Half-width , : ; ? ! ( ) beside Chinese text, a space apart or none ("考试: …", "(多选)"):
+# Chinese takes ，：；？！（）.
+_HAN = "[\u3400-\u9fff]"
+_HALF_WIDTH = re.compile(rf"{_HAN} ?[,:;?!()]|[,:;?!()] ?{_HAN}")
 _ENGLISH_WORD = re.compile(r"\b[a-z]{3,}\b")
 # Latin that Chinese text carries: the product's name beside 继教, file types.
 _LATIN_IN_CHINESE = {"jijiao", "pdf", "docx", "xlsx"}
@@ -74,6 +78,7 @@ def problems_in(text: str, language: str, names: Iterable[str] = ()) -> list[str
     if language == "en":
         found += [f"Chinese {match!r}" for match in _CHINESE.findall(bare)]
     else:
+        found += [f"half-width {match!r}" for match in _HALF_WIDTH.findall(bare)]
         words = {word for word in _ENGLISH_WORD.findall(bare) if word not in _LATIN_IN_CHINESE}
         found += [
             f"enum value {word!r}" if word in ENUM_VALUES else f"English {word!r}"

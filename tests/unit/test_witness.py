@@ -24,3 +24,10 @@ def test_it_sees_chinese_in_english_text_but_not_names():
 def test_addresses_commands_and_file_names_are_not_words():
     text = "请点 /pay 或打开 https://example.org/app/exam?enrolment_id=1，回执 receipt-JJ1.pdf"
     assert not problems_in(text, "zh")
+
+
+def test_it_sees_half_width_punctuation_in_chinese_text():
+    assert problems_in("• 安全生产考核合格证书B证: 3", "zh")
+    assert problems_in("云建安B****0860: 已过期", "zh")
+    assert problems_in("(多选)", "zh")
+    assert not problems_in("• 安全生产考核合格证书B证：3，10:00 开考", "zh")
