@@ -79,7 +79,7 @@ def my_own_button() -> str:
 
 
 def my_company_button() -> str:
-    return _("🏢 My company's employees")
+    return _("🏢 My company's employees' enrolments")
 
 
 def switch_button(channel: Channel) -> str:
