@@ -147,7 +147,7 @@ async def test_a_long_list_is_paged_like_the_enrolment_roster(harness: BotHarnes
 async def test_an_unpaid_enrolment_is_removed_after_a_confirmation_and_audit_logged(
     harness: BotHarness,
 ):
-    _, (a, b) = await company_with(
+    _, (_a, b) = await company_with(
         34, "云南误报建设有限公司", BOSS, [("员工甲", "safety_b"), ("误报者", "safety_b")]
     )
     await harness.feed(updates.message("/pay", BOSS))
@@ -270,7 +270,7 @@ async def test_a_stale_pick_list_after_payment_orders_nothing_again(harness: Bot
 async def test_a_pick_the_chat_forgot_is_shown_again_rather_than_paid_in_full(
     harness: BotHarness,
 ):
-    _, (a, b) = await company_with(
+    _, (_a, b) = await company_with(
         44, "云南失忆建设有限公司", BOSS, [("员工甲", "safety_b"), ("员工乙", "safety_b")]
     )
     await harness.feed(updates.message("/pay", BOSS))
@@ -342,7 +342,7 @@ async def test_a_trainee_who_is_no_contact_cannot_forge_the_company_choice(harne
 
 async def test_the_pick_list_speaks_english_too(harness: BotHarness):
     boss = updates.user(100304, "Finance", language_code="en")
-    _, (a, b) = await company_with(
+    _, (a, _b) = await company_with(
         51,
         "Yunnan English Construction",
         boss,
