@@ -356,3 +356,20 @@ async def test_the_pick_list_speaks_english_too(harness: BotHarness):
     assert "Remove the enrolment of Worker A" in harness.last_text()
     labels = [text for text, _ in buttons(last_keyboard(harness))]
     assert "🗑 Yes, remove it" in labels and "↩️ No, keep it" in labels
+
+
+async def test_the_pick_survives_giving_the_invoice_details(harness: BotHarness):
+    _, (a, b) = await company_with(
+        52, "云南开票建设有限公司", BOSS, [("员工甲", "safety_b"), ("员工乙", "safety_b")]
+    )
+    await models.InvoiceProfile.filter(chat_user_id=BOSS["id"]).delete()
+    await harness.feed(updates.message("/pay", BOSS))
+    await harness.feed(updates.click(pick(PickAction.TOGGLE, b.id), BOSS))
+    await harness.feed(updates.click(button(harness, "开票信息"), BOSS))
+    await harness.feed(updates.message("云南开票建设有限公司", BOSS))
+    await harness.feed(updates.click(button(harness, "跳过"), BOSS))
+    bill = harness.last_text()
+    assert "⬜ 员工乙" in bill and "合计：¥300.00" in bill
+    await pay_with_credit_code(harness, BOSS, 52)
+    order = await models.Order.get(payer_chat_user_id=BOSS["id"]).prefetch_related("items")
+    assert [item.enrolment_id for item in order.items] == [a.id]
