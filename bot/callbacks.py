@@ -14,6 +14,7 @@ from conversation.actions import (
     HelpTopic,
     MenuAction,
     PayAction,
+    PickAction,
     ReviewAction,
 )
 from domain.locales import Locale
@@ -33,6 +34,8 @@ __all__ = [
     "MenuCallback",
     "PayAction",
     "PayCallback",
+    "PickAction",
+    "PickCallback",
     "ReceiptCallback",
     "ReviewAction",
 ]
@@ -58,6 +61,11 @@ class EnrolCallback(CallbackData, prefix="enr"):
 class PayCallback(CallbackData, prefix="pay"):
     action: PayAction
     order: str = ""
+
+
+class PickCallback(CallbackData, prefix="payp"):
+    action: PickAction
+    item: RowId = -1  # an enrolment id, or a page
 
 
 class ApplyCallback(CallbackData, prefix="app"):

@@ -59,6 +59,20 @@ class PayAction(StrEnum):
     RENEW = "new"
 
 
+class PickAction(StrEnum):
+    """The payer's pick list: whom this payment is for, and taking back a mistaken enrolment."""
+
+    TOGGLE = "t"
+    PAGE = "pg"
+    ALL = "all"
+    NONE = "none"
+    REMOVE = "rm"  # asks first
+    REMOVE_YES = "rmy"
+    KEEP = "keep"
+    OWN = "me"
+    COMPANY = "co"
+
+
 class ApplyAction(StrEnum):
     START = "go"
     APPROVE = "ok"

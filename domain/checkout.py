@@ -3,10 +3,11 @@ and the invoice (R-PAY-1..5, S5-S9)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -91,6 +92,11 @@ class PaymentStore(Protocol):
         ...
 
     async def open_orders(self, payer: ChatUserId) -> list[Order]: ...
+    async def cancel_unpaid(self, enrolment_id: int, actor: ChatUserId, at: datetime) -> bool:
+        """Ends an enrolment still waiting for payment (no open order) and audit-logs who did
+        it; False when it is no longer waiting (ordered, paid or already removed)."""
+        ...
+
     async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None: ...
     async def save_invoice_profile(self, payer: ChatUserId, details: InvoiceDetails) -> None: ...
     async def create_order(self, order: Order) -> Order:
@@ -156,10 +162,49 @@ class Bill:
     items: list[DueItem]
     invoice: InvoiceDetails | None
     open_orders: list[Order]
+    # The account's other way of paying (its own enrolments, or its company's) when that one
+    # has something to pay too: a person can be both a trainee and a company's contact.
+    others: tuple[Channel, ...] = field(default=())
 
     @property
     def total_fen(self) -> int:
         return sum(item.fee_fen for item in self.items)
+
+
+# ---- the payer's pick: whom this order pays for (the manual's 勾选需要缴费的人员) ----
+
+
+def ticked(items: Sequence[DueItem], unticked: Collection[int]) -> list[DueItem]:
+    """Everything due starts ticked; the payer unticks whom not to pay for now."""
+    return [item for item in items if item.enrolment_id not in unticked]
+
+
+def chosen(items: Sequence[DueItem], ids: Collection[int]) -> list[DueItem]:
+    """The due items an order may hold. An id that is not due for this payer (somebody else's,
+    paid, removed, ordered meanwhile) refuses the whole pick rather than paying for less than
+    the payer saw."""
+    if not ids:
+        raise PaymentRefused("nothing_selected")
+    due = {item.enrolment_id for item in items}
+    if not set(ids) <= due:
+        raise PaymentRefused("selection_changed")
+    return [item for item in items if item.enrolment_id in ids]
+
+
+def by_type(items: Iterable[DueItem]) -> list[tuple[CertType, list[DueItem]]]:
+    """Grouped per certificate type, as the manual's lists are, types in their usual order."""
+    groups: dict[CertType, list[DueItem]] = {}
+    for item in items:
+        groups.setdefault(item.certificate.cert_type, []).append(item)
+    order = list(CertType)
+    return sorted(groups.items(), key=lambda group: order.index(group[0]))
+
+
+def pick_key(ids: Iterable[int]) -> str:
+    """A short fingerprint of a pick, carried by its confirm button: what the payer saw is
+    what gets ordered, even when the chat's state was lost or the list changed meanwhile."""
+    joined = ",".join(str(i) for i in sorted(set(ids)))
+    return hashlib.sha256(joined.encode()).hexdigest()[:10]
 
 
 class _Payments:
@@ -179,31 +224,61 @@ class _Payments:
         self._clock = clock
         self._new_number = new_number
 
-    async def _bill(self, account: ChatUserId) -> Bill:
+    async def _bill(self, account: ChatUserId, channel: Channel | None = None) -> Bill:
+        """The bill of the channel asked for; without one, the company's when it has something
+        to pay, else the account's own (the company came first before the choice existed)."""
         enterprise = await self._bindings.enterprise_of(account)
         person = await self._bindings.person_of(account)
         if enterprise is None and person is None:
             raise PaymentRefused("not_bound")
-        if enterprise is not None:
-            due = await self._store.due(id_number=None, credit_code=enterprise.credit_code)
-            channel = Channel.ENTERPRISE
-        else:
-            assert person is not None
-            due = await self._store.due(id_number=person.id_number, credit_code=None)
-            channel = Channel.INDIVIDUAL
-        items = [DueItem(i, c, self._fees.of(c.cert_type)) for i, c in due]
-        return Bill(
-            channel=channel,
-            enterprise=enterprise,
-            items=items,
-            invoice=await self._store.invoice_profile(account),
-            open_orders=await self._store.open_orders(account),
-        )
+        bound = [
+            c
+            for c, who in ((Channel.ENTERPRISE, enterprise), (Channel.INDIVIDUAL, person))
+            if who is not None
+        ]
+        if channel is not None and channel not in bound:
+            raise PaymentRefused("not_bound")
+        open_orders = await self._store.open_orders(account)
+        invoice = await self._store.invoice_profile(account)
+        bills = {}
+        for c in bound:
+            if c is Channel.ENTERPRISE:
+                assert enterprise is not None
+                due = await self._store.due(id_number=None, credit_code=enterprise.credit_code)
+            else:
+                assert person is not None
+                due = await self._store.due(id_number=person.id_number, credit_code=None)
+            bills[c] = Bill(
+                channel=c,
+                enterprise=enterprise if c is Channel.ENTERPRISE else None,
+                items=[DueItem(i, cert, self._fees.of(cert.cert_type)) for i, cert in due],
+                invoice=invoice,
+                open_orders=[o for o in open_orders if o.channel is c],
+            )
+        busy = [c for c in bound if bills[c].items or bills[c].open_orders]
+        pick = channel or (busy[0] if busy else bound[0])
+        return replace(bills[pick], others=tuple(c for c in busy if c is not pick))
 
 
 class ShowBill(_Payments):
-    async def __call__(self, account: ChatUserId) -> Bill:
-        return await self._bill(account)
+    async def __call__(self, account: ChatUserId, channel: Channel | None = None) -> Bill:
+        return await self._bill(account, channel)
+
+
+class RemoveEnrolment(_Payments):
+    """The payer takes back an enrolment made by mistake, before paying for it (the manual:
+    不需要继续教育的学员不勾选缴费即可). Only one of their own, waiting, with no order."""
+
+    async def __call__(
+        self, account: ChatUserId, enrolment_id: int, channel: Channel | None = None
+    ) -> DueItem:
+        bill = await self._bill(account, channel)
+        item = next((i for i in bill.items if i.enrolment_id == enrolment_id), None)
+        if item is None:
+            raise PaymentRefused("cannot_remove")
+        if not await self._store.cancel_unpaid(enrolment_id, account, self._clock.now()):
+            raise PaymentRefused("cannot_remove")
+        return item
 
 
 class SaveInvoiceDetails:
@@ -229,16 +304,28 @@ class SaveInvoiceDetails:
 
 
 class PlaceOrder(_Payments):
-    """One order for everything due; the QR's URL comes from the provider (R-PAY-1, R-PAY-2).
-    After an expiry the same call makes a fresh order for what is still due (S6)."""
+    """One order for what the payer ticked (everything due when `only` is None); the QR's URL
+    comes from the provider (R-PAY-1, R-PAY-2). After an expiry the same call makes a fresh
+    order for what is still due (S6)."""
 
-    async def __call__(self, account: ChatUserId, confirm_credit_code: str | None = None) -> Order:
-        bill = await self._bill(account)
+    async def __call__(
+        self,
+        account: ChatUserId,
+        confirm_credit_code: str | None = None,
+        *,
+        channel: Channel | None = None,
+        only: Collection[int] | None = None,
+    ) -> Order:
+        bill = await self._bill(account, channel)
+        for pending in bill.open_orders:
+            if only and set(only) <= {item.enrolment_id for item in pending.items}:
+                return pending  # a second tap on the same pick: the same order
         if not bill.items:
             open_order = next(iter(bill.open_orders), None)
             if open_order is not None:
                 return open_order  # at most one open order per enrolment: show the same one
             raise PaymentRefused("nothing_to_pay")
+        items = bill.items if only is None else chosen(bill.items, only)
         if bill.enterprise is not None:
             # The manual asks the enterprise to confirm by re-entering its credit code.
             typed = "".join((confirm_credit_code or "").split()).upper()
@@ -253,12 +340,12 @@ class PlaceOrder(_Payments):
                 payer=account,
                 channel=bill.channel,
                 enterprise_credit_code=bill.enterprise.credit_code if bill.enterprise else None,
-                amount_fen=bill.total_fen,
+                amount_fen=sum(item.fee_fen for item in items),
                 status=OrderStatus.PENDING,
                 created_at=now,
                 expires_at=expires_at(now),
                 pay_url="",
-                items=tuple(bill.items),
+                items=tuple(items),
                 invoice=bill.invoice,
             )
         )

@@ -28,7 +28,8 @@ class OrderStatus(StrEnum):
 
 class PaymentRefused(DomainError):
     """code: nothing_to_pay, order_not_found, order_not_pending, invoice_title_missing,
-    credit_code_mismatch, bad_email, bad_taxpayer_id."""
+    credit_code_mismatch, bad_email, bad_taxpayer_id, nothing_selected, selection_changed,
+    cannot_remove."""
 
 
 class Outcome(StrEnum):

@@ -50,6 +50,7 @@ from domain.checkout import (
     OverdueInvoices,
     PlaceOrder,
     Reconcile,
+    RemoveEnrolment,
     SaveInvoiceDetails,
     ShowBill,
 )
@@ -245,6 +246,7 @@ def build_services(
         "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
         "import_registry": functools.partial(import_registry, pii=pii, clock=clock),
         "show_bill": ShowBill(*payments),
+        "remove_enrolment": RemoveEnrolment(*payments),
         "place_order": PlaceOrder(*payments),
         "save_invoice_details": SaveInvoiceDetails(store),
         "check_order": CheckOrder(store, provider, apply_payment),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from html import escape
 
-from domain.checkout import Bill, InvoiceDetails, Order
+from domain.checkout import Bill, DueItem, InvoiceDetails, Order, by_type, ticked
+from domain.enrolment import Channel
 from domain.payment import Outcome, format_yuan
 from domain.timezone import CHINA
 from texts.enrolment import cert_type_name, masked_number
@@ -20,21 +22,110 @@ def never_passwords() -> str:
     return _("🔒 We never ask for bank card numbers, passwords or any “upgrade”.")
 
 
-def bill(bill: Bill) -> str:
+def item_label(item: DueItem, holder: bool) -> str:
+    """Who and which certificate; the certificate number masked, as everywhere in the chat."""
+    who = f"{escape(item.certificate.holder_name)} · " if holder else ""
+    return (
+        f"{who}{cert_type_name(item.certificate.cert_type)} "
+        f"{masked_number(item.certificate.number)}"
+    )
+
+
+def bill(bill: Bill, unticked: Collection[int] = (), shown: Collection[int] | None = None) -> str:
+    """The pick list: per certificate type, ☑️ for whom this payment is, ⬜ for whom not now.
+    `shown` is the page's items; a long list names only those, and counts the rest."""
     holder = bill.enterprise is not None
+    picked = ticked(bill.items, unticked)
     lines = [_("<b>To pay</b>")]
-    for item in bill.items:
-        who = f"{escape(item.certificate.holder_name)} · " if holder else ""
+    if bill.enterprise is not None:
         lines.append(
-            f"• {who}{cert_type_name(item.certificate.cert_type)} "
-            f"{masked_number(item.certificate.number)}: ¥{format_yuan(item.fee_fen)}"
+            _("For the employees of {company}.").format(company=escape(bill.enterprise.name))
         )
-    lines.append(_("<b>Total: ¥{total}</b>").format(total=format_yuan(bill.total_fen)))
+    else:
+        lines.append(_("For your own enrolment."))
+    for cert_type, items in by_type(bill.items):
+        on = sum(1 for item in items if item.enrolment_id not in unticked)
+        lines.append("")
+        lines.append(
+            _("<b>{type}</b>: {ticked} of {count} ticked").format(
+                type=cert_type_name(cert_type), ticked=on, count=len(items)
+            )
+        )
+        for item in items:
+            if shown is not None and item.enrolment_id not in shown:
+                continue
+            mark = "⬜" if item.enrolment_id in unticked else "☑️"
+            lines.append(f"{mark} {item_label(item, holder)}: ¥{format_yuan(item.fee_fen)}")
+    lines.append("")
+    lines.append(_("Untick whom not to pay for now; 🗑 removes an enrolment made by mistake."))
+    lines.append(
+        _("<b>Total: ¥{total}</b>").format(total=format_yuan(sum(i.fee_fen for i in picked)))
+    )
     lines.append("")
     lines.append(invoice(bill.invoice))
     lines.append("")
     lines.append(never_passwords())
     return "\n".join(lines)
+
+
+def who_pays(company: str) -> str:
+    return _(
+        "You can pay for your own enrolment or for the employees of {company}. Which one now?"
+    ).format(company=escape(company))
+
+
+def my_own_button() -> str:
+    return _("👤 My own enrolment")
+
+
+def my_company_button() -> str:
+    return _("🏢 My company's employees' enrolments")
+
+
+def switch_button(channel: Channel) -> str:
+    if channel is Channel.ENTERPRISE:
+        return _("🏢 Pay for my company instead")
+    return _("👤 Pay my own instead")
+
+
+def tick_all_button() -> str:
+    return _("☑️ Tick all")
+
+
+def tick_none_button() -> str:
+    return _("⬜ Untick all")
+
+
+def confirm_remove(item: DueItem, holder: bool) -> str:
+    return _(
+        "Remove the enrolment of {who}? It will not be paid for, and it can be enrolled again "
+        "later with 📝 Enrol."
+    ).format(who=item_label(item, holder))
+
+
+def remove_yes_button() -> str:
+    return _("🗑 Yes, remove it")
+
+
+def keep_button() -> str:
+    return _("↩️ No, keep it")
+
+
+def removed(item: DueItem, holder: bool) -> str:
+    return _("Removed the enrolment of {who}. Nothing was charged for it.").format(
+        who=item_label(item, holder)
+    )
+
+
+def kept() -> str:
+    return _("Nothing was removed.")
+
+
+def pick_changed() -> str:
+    return _(
+        "The list changed since it was shown (a payment, an order or a removal). Nothing was "
+        "ordered: check the list below and confirm again."
+    )
 
 
 def invoice(details: InvoiceDetails | None) -> str:
@@ -207,6 +298,12 @@ def refusal(code: str) -> str:
         "bad_email": _("That email address does not look right."),
         "order_not_found": _("That order does not exist."),
         "order_not_pending": _("That order is not paid, so it cannot have an invoice yet."),
+        "nothing_selected": _("Nobody is ticked. Tick whom to pay for, then confirm."),
+        "selection_changed": pick_changed(),
+        "cannot_remove": _(
+            "That enrolment cannot be removed here: it is paid, in an open order, or not one "
+            "of yours."
+        ),
     }.get(code, _("This cannot be done right now."))
 
 

@@ -104,6 +104,26 @@ class TortoisePaymentStore:
     async def open_orders(self, payer: ChatUserId) -> list[Order]:
         return await self._orders(payer_chat_user_id=payer, status=OrderStatus.PENDING.value)
 
+    async def cancel_unpaid(self, enrolment_id: int, actor: ChatUserId, at: datetime) -> bool:
+        async with in_transaction(_connection()) as db:
+            # The state is the guard, as in create_order: an order or a payment that got there
+            # first keeps the enrolment.
+            ended = (
+                await models.Enrolment.filter(id=enrolment_id, state=EnrolmentState.ENROLLED.value)
+                .using_db(db)
+                .update(state=EnrolmentState.CANCELLED.value, active_key=None, ended_at=at)
+            )
+            if ended:
+                row = await models.Enrolment.get(id=enrolment_id).using_db(db)
+                await models.AuditLog.create(
+                    using_db=db,
+                    actor_id=actor,
+                    action="unenrol",
+                    subject=f"enrolment:{enrolment_id}",
+                    details={"channel": row.channel, "enterprise": row.enterprise_id},
+                )
+        return bool(ended)
+
     async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None:
         row = await models.InvoiceProfile.get_or_none(chat_user_id=payer)
         return InvoiceDetails(row.title, row.taxpayer_id, row.email) if row else None

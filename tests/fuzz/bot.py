@@ -30,6 +30,7 @@ from bot.callbacks import (
     HelpTopic,
     MenuAction,
     PayAction,
+    PickAction,
     ReviewAction,
 )
 from bot.handlers.broadcast import ComposeAction
@@ -233,6 +234,7 @@ def callback_data(victim: Victim) -> st.SearchStrategy[str]:
             pick(list(PayAction)),
             pick([victim.order, "", "JJ0", "JJ" + "9" * 20]),
         ),
+        st.builds(lambda a, i: f"payp:{a.value}:{i}", pick(list(PickAction)), ints),
         st.builds(
             lambda a, k, i: f"app:{a.value}:{k}:{i}",
             pick(list(ApplyAction)),
