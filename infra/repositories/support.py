@@ -9,6 +9,8 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from domain.desks import DeskTopic, topic_of_stage
+from domain.enrolment import EnrolmentState
 from domain.locales import resolve_locale
 from domain.masking import mask_id_number, mask_phone
 from domain.registry import TRACKS, CertType, Track
@@ -40,6 +42,11 @@ class TraineeCard:
     applications: list[tuple[int, str, str]]  # id, kind, status
     recent_cases: list[str]
     track: Track | None
+
+    @property
+    def desk_topic(self) -> DeskTopic:
+        """What the case is most likely about, hence its desk: the latest enrolment's stage."""
+        return topic_of_stage(EnrolmentState(self.enrolments[0].state) if self.enrolments else None)
 
 
 async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
