@@ -34,6 +34,7 @@ __all__ = [
     "PayAction",
     "PayCallback",
     "ReceiptCallback",
+    "RenewalCallback",
     "ReviewAction",
 ]
 
@@ -71,6 +72,12 @@ class HelpCallback(CallbackData, prefix="help"):
 
 
 class ReceiptCallback(CallbackData, prefix="rcpt"):
+    receipt: RowId
+
+
+class RenewalCallback(CallbackData, prefix="renew"):
+    """'I have applied for 到期换证' under a renewal reminder: the reminders stop."""
+
     receipt: RowId
 
 
