@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,6 +54,7 @@ from domain.checkout import (
     ShowBill,
 )
 from domain.clock import Clock
+from domain.desks import DeskId
 from domain.enrolment import (
     EnrolCertificates,
     EnrolEmployees,
@@ -195,6 +196,7 @@ def build_services(
     metrics: Metrics | None = None,
     reconcile_every: float = 60,
     staff_locale: str = DEFAULT_LOCALE.value,
+    desk_groups: Mapping[DeskId, int] | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     pii = Pii.from_signer(signer)
@@ -251,7 +253,13 @@ def build_services(
         "notifier": notifier,
         "payment_qr": payment_qr_png,
         "desk": Desk(
-            bot, i18n, TortoiseTickets(pii), staff_group_id, clock, staff_locale=staff_locale
+            bot,
+            i18n,
+            TortoiseTickets(pii),
+            staff_group_id,
+            clock,
+            staff_locale=staff_locale,
+            desk_groups=desk_groups,
         ),
         # The dispatcher's fallback for staff who set no language of their own.
         "staff_locale": staff_locale,
@@ -675,6 +683,7 @@ async def running(
         metrics=metrics,
         reconcile_every=settings.payment.reconcile_every,
         staff_locale=settings.staff.language,
+        desk_groups=settings.staff.desk_groups,
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(

@@ -128,12 +128,21 @@ class TortoiseTickets:
         await ticket.save(update_fields=["status"])
         return ticket, True
 
-    async def by_thread(self, thread_id: int) -> models.SupportTicket | None:
-        return await models.SupportTicket.get_or_none(thread_id=thread_id)
+    async def by_thread(
+        self, thread_id: int, group_id: int, default_group: int | None
+    ) -> models.SupportTicket | None:
+        """The ticket of a topic: thread ids are per group, and tickets from before desk
+        groups (group_id None) are in the default group."""
+        in_group = Q(group_id=group_id)
+        if group_id == default_group:
+            in_group |= Q(group_id__isnull=True)
+        return await models.SupportTicket.filter(in_group, thread_id=thread_id).first()
 
-    async def set_topic(self, ticket: models.SupportTicket, thread_id: int, name: str) -> None:
-        ticket.thread_id, ticket.topic_name = thread_id, name
-        await ticket.save(update_fields=["thread_id", "topic_name"])
+    async def set_topic(
+        self, ticket: models.SupportTicket, thread_id: int, name: str, group_id: int
+    ) -> None:
+        ticket.thread_id, ticket.topic_name, ticket.group_id = thread_id, name, group_id
+        await ticket.save(update_fields=["thread_id", "topic_name", "group_id"])
 
     async def set_card(self, ticket: models.SupportTicket, message_id: int) -> None:
         ticket.card_message_id = message_id

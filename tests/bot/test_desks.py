@@ -4,10 +4,12 @@ enrolment desk for everything."""
 from __future__ import annotations
 
 import pytest
-from aiogram.methods import SendMessage
+from aiogram.methods import CreateForumTopic, SendMessage
 
 from bot.callbacks import HelpCallback, HelpTopic
+from domain.desks import DeskId
 from infra.db import models
+from tests.bot.test_support_desk import group_message
 from tests.conftest import STAFF_GROUP_ID, BotHarness
 from tests.support import registry, updates
 from tests.support.clock import days_from_today
@@ -100,3 +102,32 @@ async def test_the_card_names_the_desk_in_the_staff_language(harness: BotHarness
         if m.chat_id == STAFF_GROUP_ID and "Trainee card" in m.text
     ]
     assert "payment desk, 0871-64109371" in card and "payment and invoices" in card
+
+
+PAYMENT_GROUP = -1001000000777
+
+
+@pytest.mark.parametrize("desk_groups", [{DeskId.PAYMENT: PAYMENT_GROUP}])
+async def test_a_desk_with_its_own_group_gets_its_cases_there_and_staff_answer_from_it(
+    harness: BotHarness,
+):
+    await enrolled(T1_TRAINEE, 71, "safety_b", "enrolled")  # awaiting payment: the payment desk
+    await harness.feed(updates.message("/support", T1_TRAINEE))
+    [topic] = harness.session.sent(CreateForumTopic)
+    assert topic.chat_id == PAYMENT_GROUP
+    assert any(
+        m.chat_id == PAYMENT_GROUP and "学员卡片" in m.text
+        for m in harness.session.sent(SendMessage)
+    )
+    ticket = await models.SupportTicket.get(chat_user_id=T1_TRAINEE["id"])
+    staff = updates.user(900071, "缴费客服小赵")
+    await harness.feed(group_message("已经帮您查到订单", staff, ticket.thread_id, PAYMENT_GROUP))
+    assert await models.RelayedMessage.filter(ticket=ticket, direction="out").exists()
+
+
+@pytest.mark.parametrize("desk_groups", [{DeskId.PAYMENT: PAYMENT_GROUP}])
+async def test_other_desks_stay_in_the_staff_group(harness: BotHarness):
+    await enrolled(T2_TRAINEE, 72, "safety_c", "studying")
+    await harness.feed(updates.message("/support", T2_TRAINEE))
+    [topic] = harness.session.sent(CreateForumTopic)
+    assert topic.chat_id == STAFF_GROUP_ID

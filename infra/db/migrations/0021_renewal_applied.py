@@ -14,4 +14,9 @@ class Migration(migrations.Migration):
             name="renewal_applied_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        ops.AddField(
+            model_name='SupportTicket',
+            name='group_id',
+            field=fields.BigIntField(null=True),
+        ),
     ]
