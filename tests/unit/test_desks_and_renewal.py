@@ -87,3 +87,12 @@ def test_a_pass_a_month_before_expiry_is_reminded_that_day_then_monthly():
         date(2027, 8, 15),
         date(2027, 9, 8),
     ]
+
+
+def test_a_deployment_names_desk_groups_in_one_variable_and_none_by_default(monkeypatch):
+    from infra.settings import Settings
+
+    assert Settings(_env_file=None).staff.desk_groups == {}
+    monkeypatch.setenv("STAFF_DESK_GROUPS", '{"payment": -1001234, "t2_study": -1005678}')
+    groups = Settings(_env_file=None).staff.desk_groups
+    assert groups == {DeskId.PAYMENT: -1001234, DeskId.T2_STUDY: -1005678}
