@@ -413,6 +413,9 @@ class Applications:
         message_id = card.message_id if card else application.staff_message_id
         if message_id is None or desk.staff_group_id is None:
             return
+        # The card is in the trainee's topic, in their desk's group.
+        ticket = await desk.tickets.get(application.chat_user_id)
+        group = card.chat.id if card else desk.group_of(ticket) if ticket else desk.staff_group_id
         is_text = card is not None and card.text is not None
         # Telegram's limits (4,096 characters of text, 1,024 of a caption) hold for the card
         # with its decision too: the reason (the trainee has it whole) and the card's words
@@ -437,11 +440,11 @@ class Applications:
         try:
             if is_text:
                 await desk.bot.edit_message_text(
-                    f"{words}\n\n{decided}", chat_id=desk.staff_group_id, message_id=message_id
+                    f"{words}\n\n{decided}", chat_id=group, message_id=message_id
                 )
             else:
                 await desk.bot.edit_message_caption(
-                    chat_id=desk.staff_group_id,
+                    chat_id=group,
                     message_id=message_id,
                     caption=f"{words}\n\n{decided}",
                 )

@@ -37,6 +37,7 @@ __all__ = [
     "PickAction",
     "PickCallback",
     "ReceiptCallback",
+    "RenewalCallback",
     "ReviewAction",
 ]
 
@@ -79,6 +80,12 @@ class HelpCallback(CallbackData, prefix="help"):
 
 
 class ReceiptCallback(CallbackData, prefix="rcpt"):
+    receipt: RowId
+
+
+class RenewalCallback(CallbackData, prefix="renew"):
+    """'I have applied for 到期换证' under a renewal reminder: the reminders stop."""
+
     receipt: RowId
 
 

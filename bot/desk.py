@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from aiogram import Bot
@@ -17,6 +17,7 @@ from aiogram.types import InlineKeyboardMarkup, InputFile, Message
 from conversation.replies import Say
 from domain.accounts import ChatUserId
 from domain.clock import Clock
+from domain.desks import DeskId, desks_for, group_for
 from domain.locales import DEFAULT_LOCALE
 from infra.db import models
 from infra.repositories.support import QueuedMessage, TortoiseTickets
@@ -72,6 +73,7 @@ class Desk:
         per_minute: int = 12,
         settle: float = 0.2,
         staff_locale: str = DEFAULT_LOCALE.value,
+        desk_groups: Mapping[DeskId, int] | None = None,
     ) -> None:
         self.bot = bot
         self.i18n = i18n
@@ -83,6 +85,8 @@ class Desk:
         # What the whole group reads (STAFF_LANGUAGE); a staff member's own commands answer in
         # their own language instead.
         self.staff_locale = staff_locale
+        # A desk with a group of its own gets its cases' topics there; the rest, the staff group.
+        self.desk_groups = dict(desk_groups or {})
         self._recent: dict[int, deque[float]] = defaultdict(deque)
 
     def too_fast(self, user_id: int) -> bool:
@@ -95,13 +99,32 @@ class Desk:
         window.append(now)
         return len(window) == self.per_minute + 1
 
+    @property
+    def staff_groups(self) -> frozenset[int]:
+        """Every group where staff answer trainees: the staff group and the desks' own."""
+        default = {self.staff_group_id} if self.staff_group_id is not None else set()
+        return frozenset(default | set(self.desk_groups.values()))
+
+    def group_of(self, ticket: models.SupportTicket) -> int:
+        group = ticket.group_id or self.staff_group_id
+        assert group is not None
+        return group
+
     async def _new_topic(self, ticket: models.SupportTicket) -> None:
         assert self.staff_group_id is not None
         card = await self.tickets.card(ticket.chat_user_id)
+        # Unknown track: both tracks' desks are named, and the case stays in the staff group
+        # unless they share one group.
+        routed = {
+            group_for(desk, self.desk_groups, self.staff_group_id)
+            for desk in desks_for(card.track, card.desk_topic)
+        }
+        group = routed.pop() if len(routed) == 1 else self.staff_group_id
+        assert group is not None
         with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
             name = texts.topic_title(card, ticket.id)
-        topic = await self.bot.create_forum_topic(self.staff_group_id, name)
-        await self.tickets.set_topic(ticket, topic.message_thread_id, name)
+        topic = await self.bot.create_forum_topic(group, name)
+        await self.tickets.set_topic(ticket, topic.message_thread_id, name, group)
         await self.post_card(ticket)
 
     async def post_card(self, ticket: models.SupportTicket) -> None:
@@ -109,7 +132,7 @@ class Desk:
         with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
             text = texts.card(await self.tickets.card(ticket.chat_user_id))
         sent = await self.bot.send_message(
-            self.staff_group_id, text, message_thread_id=ticket.thread_id
+            self.group_of(ticket), text, message_thread_id=ticket.thread_id
         )
         await self.tickets.set_card(ticket, sent.message_id)
 
@@ -119,7 +142,7 @@ class Desk:
             await self._new_topic(ticket)
         elif reopened:
             try:
-                await self.bot.reopen_forum_topic(self.staff_group_id, ticket.thread_id)  # type: ignore[arg-type]
+                await self.bot.reopen_forum_topic(self.group_of(ticket), ticket.thread_id)  # type: ignore[arg-type]
             except TelegramBadRequest as error:
                 if _topic_gone(error):
                     await self._new_topic(ticket)
@@ -153,7 +176,7 @@ class Desk:
 
         async def send(thread_id: int | None) -> int:
             sent = await self.bot.send_message(
-                self.staff_group_id,
+                self.group_of(ticket),
                 text,
                 message_thread_id=thread_id,  # type: ignore[arg-type]
             )
@@ -172,9 +195,9 @@ class Desk:
     ) -> int:
         """A document or photo with a caption (and buttons) in the trainee's topic."""
         assert self.staff_group_id is not None
-        group = self.staff_group_id
 
         async def send(thread_id: int | None) -> int:
+            group = self.group_of(ticket)
             method = self.bot.send_document if is_document else self.bot.send_photo
             sent = await method(
                 group, file, caption=caption, reply_markup=markup, message_thread_id=thread_id
@@ -223,13 +246,14 @@ class Desk:
         self, ticket: models.SupportTicket, group: list[QueuedMessage]
     ) -> int | None:
         assert self.staff_group_id is not None
-        group_chat = self.staff_group_id
         if len(group) > 1:
             with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
                 text = texts.burst([item.text or "" for item in group])
 
             async def send(thread_id: int | None) -> int:
-                sent = await self.bot.send_message(group_chat, text, message_thread_id=thread_id)
+                sent = await self.bot.send_message(
+                    self.group_of(ticket), text, message_thread_id=thread_id
+                )
                 return sent.message_id
 
             return await self._into_topic(ticket, send)
@@ -237,7 +261,10 @@ class Desk:
 
         async def copy(thread_id: int | None) -> int:
             copied = await self.bot.copy_message(
-                group_chat, ticket.chat_user_id, item.message_id, message_thread_id=thread_id
+                self.group_of(ticket),
+                ticket.chat_user_id,
+                item.message_id,
+                message_thread_id=thread_id,
             )
             return copied.message_id
 
@@ -286,13 +313,13 @@ class Desk:
             with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
                 note = texts.edited_in_burst(message.text)
             await self.bot.send_message(
-                self.staff_group_id,  # type: ignore[arg-type]
+                self.group_of(ticket),
                 note,
                 message_thread_id=ticket.thread_id,
                 reply_to_message_id=group_id,
             )
             return True
         await self.bot.edit_message_text(
-            f"{message.text}\n\n✏️", chat_id=self.staff_group_id, message_id=group_id
+            f"{message.text}\n\n✏️", chat_id=self.group_of(ticket), message_id=group_id
         )
         return True

@@ -55,7 +55,11 @@ def make_dispatcher(
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
     dispatcher.update.outer_middleware(AccountMiddleware(accounts))
     dispatcher.update.outer_middleware(ClientLanguageMenu(i18n, dependencies.get("webapp_url", "")))
-    AccountLocaleMiddleware(i18n, staff_group_id, Locale(staff_locale)).setup(dispatcher)
+    # The staff group and the desks' own groups (STAFF_DESK_GROUPS) read the staff language.
+    desk = dependencies.get("desk")
+    default = frozenset({staff_group_id} if staff_group_id is not None else ())
+    staff_groups: frozenset[int] = desk.staff_groups if desk is not None else default
+    AccountLocaleMiddleware(i18n, staff_groups, Locale(staff_locale)).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(TrackAnswers())
     dispatcher.callback_query.outer_middleware(OldButtons(dependencies.get("webapp_url", "")))
     dispatcher.include_routers(
@@ -63,7 +67,7 @@ def make_dispatcher(
         staff_registry.make_router(staff_group_id),
         staff_payment.make_router(staff_group_id),
         broadcast.make_router(staff_group_id),
-        staff_desk.make_router(staff_group_id),
+        staff_desk.make_router(staff_groups),
         staff_stats.make_router(staff_group_id),
         exam.make_staff_router(staff_group_id),
         staff_faces.make_router(staff_group_id),

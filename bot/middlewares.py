@@ -59,11 +59,11 @@ class AccountLocaleMiddleware(BaseMiddleware):
     def __init__(
         self,
         catalogs: Catalogs,
-        staff_group_id: int | None = None,
+        staff_groups: frozenset[int] = frozenset(),
         staff_locale: Locale = DEFAULT_LOCALE,
     ) -> None:
         self._catalogs = catalogs
-        self._staff_group_id = staff_group_id
+        self._staff_groups = staff_groups
         self._staff_locale = staff_locale
 
     def setup(self, router: Router) -> None:
@@ -79,7 +79,7 @@ class AccountLocaleMiddleware(BaseMiddleware):
     ) -> Any:
         account: ChatAccount | None = data.get("account")
         chat: Chat | None = data.get("event_chat")
-        staff = chat is not None and chat.id == self._staff_group_id
+        staff = chat is not None and chat.id in self._staff_groups
         fallback = self._staff_locale if staff else DEFAULT_LOCALE
         if account is not None:
             locale = resolve_locale(account.chosen_locale, account.language_code, fallback).value

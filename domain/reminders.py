@@ -39,6 +39,9 @@ class ReminderKind(StrEnum):
     CERT_SUMMARY = "cert_summary"
     VOID_SUMMARY = "void_summary"
     BROADCAST = "broadcast"
+    # After a pass, inside the renewal window, until the holder says they applied (R-CERT-1):
+    # to the holder and to the enterprise contacts of an enterprise enrolment.
+    RENEWAL = "renewal"
     # After a failed attempt, if no new one was started: attempts left and the window's end.
     EXAM_ATTEMPTS = "exam_attempts"
     # Answers to the trainee's own action minutes ago: sent in quiet hours too.

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from domain.desks import DeskTopic
+from domain.registry import Track
+
 RECENT_EXPIRY = timedelta(hours=24)
 
 
@@ -18,6 +21,18 @@ class HelpTopic(StrEnum):
     FACE = "face"
     EXAM = "exam"
     DEADLINES = "deadlines"
+
+
+# The centre's desk for what a topic is about (the manual's own sections).
+DESK_TOPIC: dict[HelpTopic, DeskTopic] = {
+    HelpTopic.HOW: DeskTopic.ENROLMENT,
+    HelpTopic.ORDER: DeskTopic.PAYMENT,
+    HelpTopic.INVOICE: DeskTopic.PAYMENT,
+    HelpTopic.DEVICE: DeskTopic.STUDY,
+    HelpTopic.FACE: DeskTopic.STUDY,
+    HelpTopic.EXAM: DeskTopic.EXAM,
+    HelpTopic.DEADLINES: DeskTopic.EXTENSION,
+}
 
 
 class Advice(StrEnum):
@@ -39,6 +54,7 @@ class Situation:
     invoice_due_on: date | None  # a paid order still waiting for its invoice
     study_deadline: datetime | None  # the nearest open study window
     overdue: bool
+    track: Track | None = None  # of the latest enrolment, else of the person's certificates
 
 
 @dataclass(frozen=True, slots=True)

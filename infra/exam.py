@@ -643,6 +643,26 @@ class Exams:
             .order_by("-passed_at")
         )
 
+    async def renewal_applied(self, receipt_id: int, user_id: int, now: datetime) -> bool:
+        """The holder, or a contact of the enterprise that enrolled them, says the renewal
+        (到期换证) was applied for: the renewal reminders stop. False for anyone else."""
+        receipt = await Receipt.get_or_none(id=receipt_id).select_related("enrolment__certificate")
+        if receipt is None:
+            return False
+        enrolment = receipt.enrolment
+        holder = await models.Binding.exists(
+            chat_user_id=user_id, person_id=enrolment.certificate.person_id
+        )
+        contact = enrolment.enterprise_id is not None and await models.EnterpriseContact.exists(
+            chat_user_id=user_id, enterprise_id=enrolment.enterprise_id
+        )
+        if not (holder or contact):
+            return False
+        await Receipt.filter(id=receipt_id, renewal_applied_at__isnull=True).update(
+            renewal_applied_at=now
+        )
+        return True
+
     async def verify(self, token: str) -> Verification:
         try:
             number = self._signer.unseal(RECEIPT_PURPOSE, token)

@@ -40,8 +40,10 @@ from domain.reminders import (
     summary_key,
     void_span,
 )
+from domain.renewal import RENEWAL_TYPES, renewal_expiry_span, renewal_reminder_due
 from domain.timezone import CHINA, local_date
 from infra.db import models
+from infra.db.exam_models import Receipt
 from infra.exam import still_useful as exam_reminder_still_useful
 from infra.outbox import NewMessage, Status, TortoiseBroadcasts, TortoiseOutbox
 
@@ -88,6 +90,8 @@ class ScanReport:
 class _Plan:
     def __init__(self) -> None:
         self.personal: list[_Due] = []
+        # Reminders also to an enterprise's contacts, each on their own (not in a summary).
+        self.for_contacts: list[tuple[int, _Due]] = []
         self.summaries: dict[tuple[ReminderKind, int, date], _Summary] = defaultdict(_Summary)
 
     def summarise(
@@ -151,6 +155,7 @@ class ReminderScanner:
         report.candidates += await self._certificates(plan, today)
         to_void, candidates = await self._void(plan, today)
         report.candidates += candidates
+        report.candidates += await self._renewal(plan, today)
         messages = await self._messages(plan, self._quiet.next_allowed(now))
         report.personal = sum(1 for m in messages if not m.kind.endswith("_summary"))
         report.summaries = len(messages) - report.personal
@@ -289,9 +294,61 @@ class ReminderScanner:
             plan.summarise(ReminderKind.CERT_VOID, row["enterprise_id"], day, step, item)
         return to_void, len(rows)
 
+    async def _renewal(self, plan: _Plan, today: date) -> int:
+        """R-CERT-1 after the pass: apply for 到期换证 inside the window, until they say so."""
+        low, high = renewal_expiry_span(today)
+        rows = await Receipt.filter(
+            revoked_at__isnull=True,
+            renewal_applied_at__isnull=True,
+            enrolment__certificate__cert_type__in=sorted(RENEWAL_TYPES),
+            enrolment__certificate__expires_on__gte=low,
+            enrolment__certificate__expires_on__lte=high,
+            enrolment__certificate__status=RegistryStatus.VALID.value,
+        ).values(
+            "id",
+            "passed_at",
+            "enrolment_id",
+            "enrolment__enterprise_id",
+            "enrolment__certificate_id",
+            "enrolment__certificate__number",
+            "enrolment__certificate__cert_type",
+            "enrolment__certificate__expires_on",
+            "enrolment__certificate__person_id",
+            "enrolment__certificate__person__name",
+        )
+        for row in rows:
+            expires_on: date = row["enrolment__certificate__expires_on"]
+            passed_on = local_date(row["passed_at"])
+            found = renewal_reminder_due(expires_on, passed_on, today, applied=False)
+            if found is None:
+                continue
+            step = Step(found.name, found.on, essential=found.name.startswith("c"))
+            params = {
+                "receipt": row["id"],
+                "certificate": row["enrolment__certificate_id"],
+                "name": row["enrolment__certificate__person__name"],
+                "cert_type": row["enrolment__certificate__cert_type"],
+                "number": row["enrolment__certificate__number"],
+                "expires_on": expires_on.isoformat(),
+                "step": step.name,
+            }
+            due = _Due(
+                ReminderKind.RENEWAL,
+                row["enrolment__certificate__person_id"],
+                f"r{row['id']}",
+                expires_on,
+                step,
+                params,
+            )
+            plan.personal.append(due)
+            if row["enrolment__enterprise_id"] is not None:
+                plan.for_contacts.append((row["enrolment__enterprise_id"], due))
+        return len(rows)
+
     async def _messages(self, plan: _Plan, not_before: datetime) -> list[NewMessage]:
         holders = await _bindings({due.person_id for due in plan.personal})
         enterprises = {enterprise for _, enterprise, _ in plan.summaries}
+        enterprises |= {enterprise for enterprise, _ in plan.for_contacts}
         contacts = await _contacts(enterprises)
         names = await _enterprise_names(set(contacts))
         messages = []
@@ -311,6 +368,25 @@ class ReminderScanner:
                     not_before=not_before,
                 )
             )
+        for enterprise, due in plan.for_contacts:
+            for chat in contacts.get(enterprise, []):
+                if chat == holders.get(due.person_id):
+                    continue  # a contact enrolled themselves: one message is enough
+                messages.append(
+                    NewMessage(
+                        chat_id=chat,
+                        kind=due.kind.value,
+                        dedup_key=reminder_key(
+                            due.kind, chat, due.subject, due.deadline, due.step.name
+                        ),
+                        payload={
+                            "text_key": due.kind.value,
+                            "params": {**due.params, "for_contact": True},
+                        },
+                        essential=due.step.essential,
+                        not_before=not_before,
+                    )
+                )
         for (kind, enterprise, day), summary in sorted(plan.summaries.items()):
             for chat in contacts.get(enterprise, []):
                 items = sorted(summary.items, key=lambda i: i.get("deadline") or i["expires_on"])
@@ -382,6 +458,8 @@ class OutboxRefresh:
             }[kind]
             live = await models.Order.exists(number=params["order"], status=wanted)
             return payload if live else Status.DROPPED
+        if kind == ReminderKind.RENEWAL.value:
+            return payload if await _renewal_still_open(params, now) else Status.DROPPED
         if kind == ReminderKind.EXAM_ATTEMPTS.value:
             fresh_exam = await exam_reminder_still_useful(params)
             return Status.DROPPED if fresh_exam is None else {**payload, "params": fresh_exam}
@@ -406,6 +484,20 @@ class OutboxRefresh:
         if snapshot.status is BroadcastStatus.PAUSED:
             return Status.PAUSED
         return {"text": snapshot.html, "photo": snapshot.photo_file_id}
+
+
+async def _renewal_still_open(params: dict[str, Any], now: datetime) -> bool:
+    """Not applied meanwhile, the receipt not revoked, the window still open for the same
+    expiry date (a renewed certificate has a new one)."""
+    row = await Receipt.get_or_none(id=params["receipt"]).values(
+        "revoked_at", "renewal_applied_at", "enrolment__certificate__expires_on"
+    )
+    if row is None or row["revoked_at"] or row["renewal_applied_at"]:
+        return False
+    expires_on: date = row["enrolment__certificate__expires_on"]
+    if expires_on.isoformat() != params["expires_on"]:
+        return False
+    return local_date(now) < void_date(expires_on)
 
 
 async def _live_enrolments(items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:

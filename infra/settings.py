@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.desks import DeskId
+
 LOCAL_BOT_TOKEN = "7000000001:local-development-token"
 LOCAL_STAFF_GROUP_ID = -1001000000001
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -246,6 +248,10 @@ class StaffSection(BaseModel):
     # A staff member's own commands answer in their own language (their Telegram language or
     # the one chosen with the bot), falling back to this one.
     language: Literal["zh_CN", "en"] = "zh_CN"
+    # A desk's own staff group (docs/desks.md), e.g. STAFF_DESK_GROUPS='{"payment": -100123}':
+    # its cases' topics open there. A desk not listed, and every desk when this is empty, uses
+    # the staff group (TELEGRAM_STAFF_GROUP_ID).
+    desk_groups: dict[DeskId, int] = {}
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,6 +55,7 @@ from domain.checkout import (
     ShowBill,
 )
 from domain.clock import Clock
+from domain.desks import DeskId
 from domain.enrolment import (
     EnrolCertificates,
     EnrolEmployees,
@@ -196,6 +197,7 @@ def build_services(
     metrics: Metrics | None = None,
     reconcile_every: float = 60,
     staff_locale: str = DEFAULT_LOCALE.value,
+    desk_groups: Mapping[DeskId, int] | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     pii = Pii.from_signer(signer)
@@ -255,7 +257,13 @@ def build_services(
         "notifier": notifier,
         "payment_qr": payment_qr_png,
         "desk": Desk(
-            bot, i18n, TortoiseTickets(pii), staff_group_id, clock, staff_locale=staff_locale
+            bot,
+            i18n,
+            TortoiseTickets(pii),
+            staff_group_id,
+            clock,
+            staff_locale=staff_locale,
+            desk_groups=desk_groups,
         ),
         # The dispatcher's fallback for staff who set no language of their own.
         "staff_locale": staff_locale,
@@ -679,6 +687,7 @@ async def running(
         metrics=metrics,
         reconcile_every=settings.payment.reconcile_every,
         staff_locale=settings.staff.language,
+        desk_groups=settings.staff.desk_groups,
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(

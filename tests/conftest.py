@@ -25,6 +25,7 @@ from aiogram.types import Update
 
 from bot.dispatcher import make_dispatcher
 from domain.checkout import Fees
+from domain.desks import DeskId
 from infra.db import open_database
 from infra.i18n import make_i18n
 from infra.payments.sandbox import SandboxProvider
@@ -170,6 +171,12 @@ def staff_locale() -> str:
 
 
 @pytest.fixture
+def desk_groups() -> dict[DeskId, int]:
+    """Desks with a staff group of their own (STAFF_DESK_GROUPS); a test may parametrize it."""
+    return {}
+
+
+@pytest.fixture
 async def harness(
     database: str,
     i18n: Catalogs,
@@ -178,6 +185,7 @@ async def harness(
     storage: BaseStorage,
     tmp_path: Path,
     staff_locale: str,
+    desk_groups: dict[DeskId, int],
 ) -> BotHarness:
     """The product's dispatcher, fresh per test, with a bot that records what it sends."""
     bot, session = recording_bot
@@ -194,6 +202,7 @@ async def harness(
         fees=Fees(30000, {"tower_crane": 45000}),
         staff_group_id=STAFF_GROUP_ID,
         staff_locale=staff_locale,
+        desk_groups=desk_groups,
     )
     dispatcher = make_dispatcher(
         storage=storage, i18n=i18n, staff_group_id=STAFF_GROUP_ID, **services.handlers

@@ -6,11 +6,15 @@ send time, in the recipient's language of that moment, so "3 days left" is true 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
 from bot import payment_keyboards
+from bot.callbacks import ReceiptCallback, RenewalCallback
+from domain.desks import DeskTopic
 from domain.enrolment import EnrolmentState
 from domain.registry import TRACKS, CertType, Track, renewal_window, void_date
 from domain.reminders import (
@@ -25,7 +29,9 @@ from domain.timezone import CHINA, local_date
 from infra.outbox import Claimed
 from infra.sender import Rendered
 from texts import payment
+from texts.desks import desks
 from texts.enrolment import cert_type_name, desk, masked_number, next_step, state_name
+from texts.exam import receipt_button
 from texts.i18n import Catalogs
 from texts.i18n import gettext as _
 
@@ -263,6 +269,63 @@ def exam_attempts(params: dict[str, Any]) -> str:
     return text + "\n" + _mute_hint()
 
 
+def renewal(params: dict[str, Any], now: datetime) -> str:
+    """R-CERT-1 after the pass: where, until when, with what, and the manual's pitfalls."""
+    expires_on = date.fromisoformat(params["expires_on"])
+    opens, closes = renewal_window(expires_on)
+    values = {
+        "certificate": _certificate(params),
+        "opens": opens.isoformat(),
+        "closes": (closes - timedelta(days=1)).isoformat(),
+    }
+    if params.get("for_contact"):
+        head = _(
+            "🪪 {name} passed continuing education for the {certificate}. The certificate is "
+            "renewed only when the renewal (到期换证) is applied for in the Yunnan construction "
+            "market supervision system (云南省建筑市场监管系统), from {opens} to {closes}, with "
+            "the completion receipt (the employee has it in their chat)."
+        ).format(name=escape(params.get("name") or ""), **values)
+    else:
+        head = _(
+            "🪪 You passed continuing education for your {certificate}. Your certificate is "
+            "renewed only when you apply for the renewal (到期换证) in the Yunnan construction "
+            "market supervision system (云南省建筑市场监管系统), from {opens} to {closes}, with "
+            "your completion receipt: tap below for it as a colour PDF and picture."
+        ).format(**values)
+    track = TRACKS.get(CertType(params["cert_type"]))
+    lines = [
+        head,
+        _(
+            "If the system will not take the receipt, upload it from 360 Secure Browser "
+            "(360安全浏览器); send the colour receipt as it is, with its photo and QR code."
+        ),
+        _("If the system does not find the person to renew, call the {desk}.").format(
+            desk=desks(track, DeskTopic.RENEWAL)
+        ),
+        _("Tap “I have applied” once it is done, and these reminders stop."),
+    ]
+    if (closes - local_date(now)).days <= 7:
+        lines.insert(1, _("⚠️ The renewal window closes after {closes}.").format(**values))
+    return "\n\n".join(lines)
+
+
+def renewal_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
+    applied = InlineKeyboardButton(
+        text=_("✅ I have applied for the renewal"),
+        callback_data=RenewalCallback(receipt=params["receipt"]).pack(),
+    )
+    if params.get("for_contact"):
+        return InlineKeyboardMarkup(inline_keyboard=[[applied]])
+    receipt = InlineKeyboardButton(
+        text=receipt_button(), callback_data=ReceiptCallback(receipt=params["receipt"]).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[receipt], [applied]])
+
+
+def renewal_applied() -> str:
+    return _("Noted: you applied for the renewal. No more renewal reminders for this certificate.")
+
+
 def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
     """The order and invoice notices: a button to start studying once paid, a button for a new
     QR code after an expiry or a failed payment, the invoice as the file. An order that is over
@@ -321,6 +384,9 @@ class ReminderTexts:
             kind = ReminderKind(payload["text_key"])
             if kind in URGENT_KINDS:
                 return render_urgent(kind, payload.get("params", {}))
+            if kind is ReminderKind.RENEWAL:
+                params = payload.get("params", {})
+                return Rendered(renewal(params, now), markup=renewal_markup(params))
             return Rendered(render(payload, now, essential=item.essential))
 
 
@@ -343,6 +409,8 @@ def render(payload: dict[str, Any], now: datetime, *, essential: bool = True) ->
         return staff_daily(params)
     if kind is ReminderKind.EXAM_ATTEMPTS:
         return exam_attempts(params)
+    if kind is ReminderKind.RENEWAL:
+        return renewal(params, now)
     raise ValueError(f"no text for {kind}")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from domain.selfhelp import Advice, HelpTopic, Suggestion
+from domain.registry import Track
+from domain.selfhelp import DESK_TOPIC, Advice, HelpTopic, Suggestion
 from domain.timezone import CHINA
+from texts.desks import desk_line
 from texts.i18n import gettext as _
 
 
@@ -64,7 +66,15 @@ def topic_name(topic: HelpTopic) -> str:
     }[topic]
 
 
-def answer(topic: HelpTopic) -> str:
+def answer(topic: HelpTopic, track: Track | None = None) -> str:
+    """The topic's answer, then the centre's desk for it (of the person's track if known)."""
+    text = _answer(topic)
+    if topic in DESK_TOPIC:
+        text += "\n\n" + desk_line(track, DESK_TOPIC[topic])
+    return text
+
+
+def _answer(topic: HelpTopic) -> str:
     return {
         HelpTopic.HOW: _(
             "Everything happens in this chat, with no password and nothing to install: "
@@ -114,10 +124,10 @@ def how_to_pay() -> str:
     )
 
 
-def matched(topic: HelpTopic) -> str:
+def matched(topic: HelpTopic, track: Track | None = None) -> str:
     """The answer to a question typed in the chat, said as an answer to it."""
     lead = [how_to_pay()] if topic is HelpTopic.ORDER else []
-    return "\n\n".join([_("This may answer your question:"), *lead, answer(topic)])
+    return "\n\n".join([_("This may answer your question:"), *lead, answer(topic, track)])
 
 
 def unmatched(found: list[Suggestion]) -> str:

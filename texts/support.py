@@ -12,7 +12,9 @@ from domain.support import ApplicationKind, ApplicationStatus, Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
 from texts.common import item as list_item
-from texts.enrolment import cert_type_name, desk, masked_number, state_name
+from texts.desks import desks
+from texts.desks import topic_name as desk_topic_name
+from texts.enrolment import cert_type_name, masked_number, state_name
 from texts.i18n import gettext as _
 
 REASON_MAX = 1000
@@ -37,9 +39,10 @@ def staff_label() -> str:
 
 def connected(card: TraineeCard) -> str:
     return _(
-        "💬 You are connected to the support desk: {desk}. Write your question here, send "
-        "photos or documents; staff answer in this chat. Your details are already with them."
-    ).format(desk=desk(card.track))
+        "💬 You are connected to the support desk. Write your question here, send photos or "
+        "documents; staff answer in this chat. Your details are already with them. The "
+        "centre's desk for {topic}: {desk}."
+    ).format(topic=desk_topic_name(card.desk_topic), desk=desks(card.track, card.desk_topic))
 
 
 def card(card: TraineeCard) -> str:
@@ -52,8 +55,10 @@ def card(card: TraineeCard) -> str:
             id_number=card.id_number or _("not bound"),
             phone=card.phone or "—",
         ),
-        _("Language: {locale} · desk: {desk}").format(
-            locale=language_name(card.locale), desk=desk(card.track)
+        _("Language: {locale} · desk: {desk} ({topic})").format(
+            locale=language_name(card.locale),
+            desk=desks(card.track, card.desk_topic),
+            topic=desk_topic_name(card.desk_topic),
         ),
     ]
     if card.given_name or card.given_phone:

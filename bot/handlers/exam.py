@@ -13,13 +13,14 @@ from aiogram.types import (
     WebAppInfo,
 )
 
-from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback
+from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback, RenewalCallback
 from bot.exam_notifier import BotExamNotifier
 from domain.clock import Clock
 from domain.study import class_hours
 from infra.db import models
 from infra.exam import Exams
 from texts import exam as texts
+from texts import reminders as reminder_texts
 from texts.enrolment import cert_type_name, masked_number
 from texts.i18n import current_locale
 
@@ -102,6 +103,17 @@ def make_router() -> Router:
         mine = {r.id for r in await exams.receipts_of(query.from_user.id)}
         if callback_data.receipt in mine:
             await exam_notifier.send_receipt(bot, query.from_user.id, callback_data.receipt)
+
+    @router.callback_query(RenewalCallback.filter())
+    async def renewal_applied(
+        query: CallbackQuery, callback_data: RenewalCallback, exams: Exams, clock: Clock
+    ) -> None:
+        if await exams.renewal_applied(callback_data.receipt, query.from_user.id, clock.now()):
+            await query.answer(reminder_texts.renewal_applied(), show_alert=True)
+            if isinstance(query.message, Message):
+                await query.message.edit_reply_markup(reply_markup=None)
+        else:
+            await query.answer()
 
     return router
 

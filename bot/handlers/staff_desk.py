@@ -27,14 +27,17 @@ class Deciding(StatesGroup):
 async def in_topic(message: Message, desk: Desk) -> bool | dict[str, SupportTicket]:
     if message.message_thread_id is None:
         return False
-    ticket = await desk.tickets.by_thread(message.message_thread_id)
+    ticket = await desk.tickets.by_thread(
+        message.message_thread_id, message.chat.id, desk.staff_group_id
+    )
     return {"ticket": ticket} if ticket is not None else False
 
 
-def make_router(staff_group_id: int | None) -> Router:
+def make_router(staff_groups: frozenset[int]) -> Router:
+    """In the staff group and in each desk's own group (STAFF_DESK_GROUPS)."""
     router = Router(name="staff_desk")
-    router.message.filter(F.chat.id == staff_group_id)
-    router.callback_query.filter(F.message.chat.id == staff_group_id)
+    router.message.filter(F.chat.id.in_(staff_groups))
+    router.callback_query.filter(F.message.chat.id.in_(staff_groups))
 
     @router.message(Command("close"), in_topic)
     async def close_ticket(

@@ -119,7 +119,8 @@ class SelfHelp:
                 if topic is HelpTopic.COMMANDS:
                     back = Button(say(texts.main_menu_button), actions.menu(MenuAction.HOME))
                     return Turn().add(Reply(say(texts.help_text), rows([back])))
-                return Turn().add(Reply(say(selfhelp.answer, topic), rows(support_row())))
+                track = (await self._situation_of(talk.account.id)).track
+                return Turn().add(Reply(say(selfhelp.answer, topic, track), rows(support_row())))
             case Unanswered(text):
                 return Turn().add(await self._question(talk.account.id, text))
         return None
@@ -132,8 +133,10 @@ class SelfHelp:
         if topic is not None:
             more = Button(say(texts.help_button), actions.menu(MenuAction.HELP))
             step = step_button(TOPIC_STEP.get(topic))
+            track = (await self._situation_of(account)).track
             return Reply(
-                say(selfhelp.matched, topic), rows([b for b in [step] if b], [more], support_row())
+                say(selfhelp.matched, topic, track),
+                rows([b for b in [step] if b], [more], support_row()),
             )
         return await self._help(account, lead=True)
 

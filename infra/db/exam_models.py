@@ -78,6 +78,9 @@ class Receipt(Model):
     # before this column, filled by `jijiao rotate-key`): a printed receipt outlives the key,
     # which leaves the ring once a rotation is over.
     printed_tag = fields.CharField(max_length=32, null=True)
+    # The holder (or their enterprise contact) said they applied for 到期换证 with this
+    # receipt: the renewal reminders stop.
+    renewal_applied_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

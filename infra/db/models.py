@@ -274,6 +274,8 @@ class SupportTicket(Model):
     id = fields.IntField(primary_key=True)
     chat_user_id = fields.BigIntField(unique=True)
     thread_id = fields.BigIntField(null=True, db_index=True)
+    # The staff group the topic is in (its desk's, STAFF_DESK_GROUPS); None: the staff group.
+    group_id = fields.BigIntField(null=True)
     topic_name = fields.CharField(max_length=128, default="")
     status = fields.CharField(max_length=8, default="open")  # open | closed
     banned = fields.BooleanField(default=False)

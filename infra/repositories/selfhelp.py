@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from domain.registry import TRACKS, CertType
 from domain.selfhelp import Situation
 from infra.db import models
 
@@ -10,8 +11,18 @@ async def situation_of(chat_user_id: int) -> Situation:
     if binding is None and contact is None:
         return Situation(False, 0, None, None, None, None, False)
     enrolments = (
-        await models.Enrolment.filter(certificate__person_id=binding.person_id) if binding else []
+        await models.Enrolment.filter(certificate__person_id=binding.person_id)
+        .select_related("certificate")
+        .order_by("-created_at")
+        if binding
+        else []
     )
+    certificates = (
+        await models.Certificate.filter(person_id=binding.person_id).order_by("-expires_on")
+        if binding and not enrolments
+        else []
+    )
+    kinds = [e.certificate.cert_type for e in enrolments] or [c.cert_type for c in certificates]
     orders = await models.Order.filter(payer_chat_user_id=chat_user_id).order_by("-created_at")
     open_order = next((o for o in orders if o.status == "pending"), None)
     expired = next((o for o in orders if o.status == "expired"), None)
@@ -34,4 +45,5 @@ async def situation_of(chat_user_id: int) -> Situation:
         invoice_due_on=invoice_wait.invoice_due_on if invoice_wait else None,
         study_deadline=min(deadlines) if deadlines else None,
         overdue=any(e.state == "overdue" for e in enrolments),
+        track=TRACKS[CertType(kinds[0])] if kinds else None,
     )

@@ -9,6 +9,8 @@ from datetime import datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from domain.desks import DeskTopic, topic_of_stage
+from domain.enrolment import EnrolmentState
 from domain.locales import resolve_locale
 from domain.masking import mask_id_number, mask_phone
 from domain.registry import TRACKS, CertType, Track
@@ -43,6 +45,11 @@ class TraineeCard:
     ticket: int | None = None  # the number the trainee was told, as on the topic's title
     given_name: str | None = None  # typed by a person the registry does not know
     given_phone: str | None = None  # masked
+
+    @property
+    def desk_topic(self) -> DeskTopic:
+        """What the case is most likely about, hence its desk: the latest enrolment's stage."""
+        return topic_of_stage(EnrolmentState(self.enrolments[0].state) if self.enrolments else None)
 
 
 async def trainee_card(chat_user_id: int, pii: Pii) -> TraineeCard:
@@ -134,12 +141,21 @@ class TortoiseTickets:
         await ticket.save(update_fields=["status"])
         return ticket, True
 
-    async def by_thread(self, thread_id: int) -> models.SupportTicket | None:
-        return await models.SupportTicket.get_or_none(thread_id=thread_id)
+    async def by_thread(
+        self, thread_id: int, group_id: int, default_group: int | None
+    ) -> models.SupportTicket | None:
+        """The ticket of a topic: thread ids are per group, and tickets from before desk
+        groups (group_id None) are in the default group."""
+        in_group = Q(group_id=group_id)
+        if group_id == default_group:
+            in_group |= Q(group_id__isnull=True)
+        return await models.SupportTicket.filter(in_group, thread_id=thread_id).first()
 
-    async def set_topic(self, ticket: models.SupportTicket, thread_id: int, name: str) -> None:
-        ticket.thread_id, ticket.topic_name = thread_id, name
-        await ticket.save(update_fields=["thread_id", "topic_name"])
+    async def set_topic(
+        self, ticket: models.SupportTicket, thread_id: int, name: str, group_id: int
+    ) -> None:
+        ticket.thread_id, ticket.topic_name, ticket.group_id = thread_id, name, group_id
+        await ticket.save(update_fields=["thread_id", "topic_name", "group_id"])
 
     async def set_card(self, ticket: models.SupportTicket, message_id: int) -> None:
         ticket.card_message_id = message_id
