@@ -1,4 +1,5 @@
-"""Extension and make-up applications: eligibility, the form, the card, the one decision."""
+"""Extension, make-up and re-study applications: eligibility, the form, the card, the one
+decision."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
+from domain.certrules import rules_for
 from domain.clock import Clock
 from domain.locales import DEFAULT_LOCALE
 from domain.masking import mask_id_number, redact_text
@@ -29,12 +31,15 @@ from domain.support import (
     ApplicationKind,
     ApplicationStatus,
     Eligibility,
-    extended_deadline,
     extension_eligibility,
     makeup_eligibility,
+    phone_desk_only,
+    restudy_eligibility,
+    window_after_approval,
 )
 from domain.timezone import CHINA
 from infra.db import models
+from infra.db.study_models import LessonProgress
 from infra.exam import exam_standing
 from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
 from infra.pii import Pii
@@ -93,14 +98,27 @@ class Applications:
 
     async def eligibility(self, enrolment: models.Enrolment, kind: ApplicationKind) -> Eligibility:
         passed = enrolment.state == PASSED
+        if not isinstance(enrolment.certificate, models.Certificate):
+            await enrolment.fetch_related("certificate")
+        desk = phone_desk_only(rules_for(enrolment.certificate.cert_type).applications_desk)
+        if desk is not None and not passed:
+            return desk
         if not passed and await models.Application.exists(
             enrolment_id=enrolment.id, kind=kind.value, status=ApplicationStatus.PENDING.value
         ):
             return Eligibility(False, "already_pending")
+        now = self._clock.now()
         if kind is ApplicationKind.EXTENSION:
-            return extension_eligibility(enrolment.study_deadline, passed, self._clock.now())
+            return extension_eligibility(enrolment.study_deadline, passed, now)
         used, _, passed_exam = await exam_standing(enrolment.id)
-        return makeup_eligibility(failed_attempts=used, passed=passed or passed_exam)
+        if kind is ApplicationKind.MAKEUP:
+            return makeup_eligibility(failed_attempts=used, passed=passed or passed_exam)
+        granted = await models.Application.filter(
+            enrolment_id=enrolment.id, status=ApplicationStatus.APPROVED.value
+        ).count()
+        return restudy_eligibility(
+            enrolment.study_deadline, used, passed or passed_exam, granted, now
+        )
 
     @staticmethod
     def label(enrolment: models.Enrolment) -> str:
@@ -194,7 +212,7 @@ class Applications:
         certificate = enrolment.certificate
         person = certificate.person
         id_number = self._pii.open(person.id_number_sealed) if self._pii else ""
-        if kind is ApplicationKind.EXTENSION:
+        if kind is not ApplicationKind.MAKEUP:
             situation = _local(enrolment.study_deadline)
         else:
             used, _, _ = await exam_standing(enrolment.id)
@@ -373,14 +391,19 @@ class Applications:
             "enrolment__certificate__person"
         )
         deadline: str | None = None
-        if approved and application.kind == ApplicationKind.EXTENSION.value:
+        if approved:
+            # Each kind opens the window its rule gives (domain.support.window_after_approval):
+            # a make-up's five attempts are no use with the exam closed.
+            kind = ApplicationKind(application.kind)
             enrolment = application.enrolment
-            new_deadline = extended_deadline(
-                enrolment.study_deadline or now, now, self._extension_days
+            new_deadline = window_after_approval(
+                kind, enrolment.study_deadline, now, self._extension_days
             )
             enrolment.study_deadline = new_deadline
             enrolment.state = "studying"
             await enrolment.save(update_fields=["study_deadline", "state"])
+            if kind is ApplicationKind.RESTUDY:  # the course again, from the first lesson
+                await LessonProgress.filter(enrolment_id=enrolment.id).delete()
             deadline = new_deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
         await audit(
             staff_id,

@@ -46,6 +46,20 @@ def _main_menu(locale: str, webapp_url: str) -> InlineKeyboardMarkup:
     )
 
 
+def open_applications() -> InlineKeyboardMarkup:
+    """The next step after the study window ended: the same overview as /apply."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("📨 Applications"),
+                    callback_data=MenuCallback(action=MenuAction.APPLICATIONS).pack(),
+                )
+            ]
+        ]
+    )
+
+
 def language_picker(current: Locale) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for locale, name in LANGUAGE_NAMES.items():

@@ -9,20 +9,12 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.accounts import ChatUserId
+from domain.certrules import is_ce_due, is_void, void_on
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.identity import Bindings, Registry, SupportDesk
 from domain.masking import mask_id_number
-from domain.registry import (
-    Certificate,
-    Enterprise,
-    RegistryStatus,
-    Track,
-    due_from,
-    is_ce_due,
-    is_void,
-    void_date,
-)
+from domain.registry import Certificate, Enterprise, RegistryStatus, Track, due_from
 from domain.timezone import local_date
 
 
@@ -45,6 +37,16 @@ ACTIVE_STATES = frozenset(
         EnrolmentState.OVERDUE,
     }
 )
+
+
+# Where the study window runs (R-STUDY-2): past its end they become overdue.
+WINDOW_STATES = frozenset({EnrolmentState.STUDYING, EnrolmentState.EXAM})
+
+
+def becomes_overdue(state: EnrolmentState, study_deadline: datetime | None, now: datetime) -> bool:
+    """R-STUDY-2, R-EXT-1: the 30 days (or an approved window) ended without a pass; the next
+    step is an application. Only from the states in which the window runs."""
+    return state in WINDOW_STATES and study_deadline is not None and now >= study_deadline
 
 
 class Channel(StrEnum):
@@ -72,7 +74,7 @@ class CertificateStanding:
     certificate: Certificate
     due: bool
     due_from: date
-    void_on: date
+    void_on: date | None  # None: the manual gives this type no void date of ours
     enrolment: Enrolment | None
     refusal: str | None  # why it cannot be enrolled now, or None
 
@@ -117,7 +119,7 @@ def standings(
             certificate=certificate,
             due=is_ce_due(certificate, today),
             due_from=due_from(certificate),
-            void_on=void_date(certificate.expires_on),
+            void_on=void_on(certificate.cert_type, certificate.expires_on),
             enrolment=active.get(certificate.number),
             refusal=refusal_for(certificate, active.get(certificate.number), today),
         )

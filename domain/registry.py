@@ -87,19 +87,10 @@ def renewal_window(expires_on: date) -> tuple[date, date]:
 
 
 def void_date(expires_on: date) -> date:
-    """R-CERT-2: without a CE pass the certificate is void 3 months after expiry."""
+    """R-CERT-2: without a CE pass the certificate is void 3 months after expiry, for the types
+    the manual says so (domain.certrules)."""
     return add_months(expires_on, RENEWAL_MONTHS)
-
-
-def is_void(certificate: Certificate, today: date) -> bool:
-    return certificate.status is RegistryStatus.VOID or today >= void_date(certificate.expires_on)
 
 
 def due_from(certificate: Certificate) -> date:
     return add_months(certificate.expires_on, -DUE_HORIZON_MONTHS)
-
-
-def is_ce_due(certificate: Certificate, today: date) -> bool:
-    """CE is due in the year before expiry and until the void date (an enterprise sees these
-    preselected, S4); later or voided certificates are not."""
-    return not is_void(certificate, today) and due_from(certificate) <= today

@@ -44,6 +44,8 @@ class ReminderKind(StrEnum):
     RENEWAL = "renewal"
     # After a failed attempt, if no new one was started: attempts left and the window's end.
     EXAM_ATTEMPTS = "exam_attempts"
+    # Once, when the study window ended without a pass: what to do next (R-EXT-1).
+    STUDY_OVERDUE = "study_overdue"
     # Answers to the trainee's own action minutes ago: sent in quiet hours too.
     ORDER_PAID = "order_paid"
     ORDER_EXPIRING = "order_expiring"
@@ -129,7 +131,9 @@ def study_steps(deadline_day: date, schedule: Schedule) -> list[Step]:
     ]
 
 
-def cert_steps(expires_on: date, schedule: Schedule) -> list[Step]:
+def cert_steps(expires_on: date, schedule: Schedule, voids: bool = True) -> list[Step]:
+    """`voids`: the type has the manual's void date (domain.certrules); without one no step
+    warns of it, and the steps still end 3 months after expiry."""
     void_on = void_date(expires_on)
     essential_from = schedule.cert_essential_months
     steps = [
@@ -139,7 +143,7 @@ def cert_steps(expires_on: date, schedule: Schedule) -> list[Step]:
     steps += [
         Step(f"v{days}", void_on - timedelta(days=days), True)
         for days in sorted(set(schedule.void_days), reverse=True)
-        if days > 0
+        if days > 0 and voids
     ]
     return [step for step in sorted(steps, key=lambda s: s.on) if step.on < void_on]
 
@@ -170,12 +174,14 @@ def study_reminder_due(deadline: datetime, today: date, schedule: Schedule) -> S
     return latest_due(study_steps(deadline_day, schedule), today, schedule.catchup_days)
 
 
-def cert_reminder_due(expires_on: date, today: date, schedule: Schedule) -> Step | None:
+def cert_reminder_due(
+    expires_on: date, today: date, schedule: Schedule, voids: bool = True
+) -> Step | None:
     """R-CERT-1/2 while CE is not done: the renewal window opens, monthly, one month before
-    expiry, and before the void date."""
+    expiry, and before the void date (for the types that have one)."""
     if today >= void_date(expires_on):
         return None
-    return latest_due(cert_steps(expires_on, schedule), today, schedule.catchup_days)
+    return latest_due(cert_steps(expires_on, schedule, voids), today, schedule.catchup_days)
 
 
 def study_deadline_span(today: date, schedule: Schedule) -> tuple[date, date]:
@@ -220,9 +226,10 @@ def merge_spans(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
     return merged
 
 
-def should_void(expires_on: date, today: date, ce_passed: bool) -> bool:
-    """R-CERT-2: void from 3 months after expiry unless CE was passed."""
-    return not ce_passed and today >= void_date(expires_on)
+def should_void(expires_on: date, today: date, ce_passed: bool, voids: bool = True) -> bool:
+    """R-CERT-2: void from 3 months after expiry unless CE was passed, for the types the
+    manual says so (`voids`, domain.certrules); the others are never voided by us."""
+    return voids and not ce_passed and today >= void_date(expires_on)
 
 
 def ce_counts_for(expires_on: date, paid_on: date) -> bool:

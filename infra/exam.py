@@ -52,7 +52,7 @@ from domain.masking import mask_id_number
 from domain.registry import CertType
 from domain.reminders import ReminderKind
 from domain.study import CheckResult, class_hours
-from domain.support import ApplicationKind, ApplicationStatus
+from domain.support import NEW_ATTEMPTS, ApplicationStatus
 from domain.timezone import local_date
 from infra.content import Bank, BankQuestion, ContentError
 from infra.db import models
@@ -180,7 +180,7 @@ async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
 async def makeups_granted(enrolment_id: int) -> int:
     return await models.Application.filter(
         enrolment_id=enrolment_id,
-        kind=ApplicationKind.MAKEUP.value,
+        kind__in=[kind.value for kind in NEW_ATTEMPTS],
         status=ApplicationStatus.APPROVED.value,
     ).count()
 

@@ -23,6 +23,8 @@ TITLES = {
     ("extension", "enterprise"): "继续教育延期学习申请表（企业版）\nExtension (enterprise)",
     ("makeup", "individual"): "继续教育补考申请表（个人版）\nMake-up exam application (individual)",
     ("makeup", "enterprise"): "继续教育补考申请表（企业版）\nMake-up exam application (enterprise)",
+    ("restudy", "individual"): "继续教育重学申请表（个人版）\nRe-study application (individual)",
+    ("restudy", "enterprise"): "继续教育重学申请表（企业版）\nRe-study application (enterprise)",
 }
 FORM_FIELDS = {
     "individual": [
@@ -113,6 +115,7 @@ class SignedForm:
 SITUATION_LABELS = {
     "extension": "学习期限截止 Study deadline",
     "makeup": "已用考试次数 Exam attempts used",
+    "restudy": "学习期限截止 Study deadline",
 }
 APPLICATION_NO = "申请编号 Application no."
 SIGNED_ONLINE = (

@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from domain.accounts import ChatUserId
+from domain.certrules import rules_for, voiding_types
 from domain.clock import Clock
-from domain.enrolment import EnrolmentState
+from domain.enrolment import EnrolmentState, becomes_overdue
 from domain.masking import mask_name
 from domain.registry import RegistryStatus, void_date
 from domain.reminders import (
@@ -217,11 +218,14 @@ class ReminderScanner:
                     )
         return len(rows)
 
-    async def _certificate_rows(self, spans: Iterable[tuple[date, date]]) -> list[dict[str, Any]]:
+    async def _certificate_rows(
+        self, spans: Iterable[tuple[date, date]], voiding_only: bool = False
+    ) -> list[dict[str, Any]]:
         rows: dict[int, dict[str, Any]] = {}
+        only = {"cert_type__in": [t.value for t in voiding_types()]} if voiding_only else {}
         for low, high in spans:
             for row in await models.Certificate.filter(
-                expires_on__gte=low, expires_on__lte=high, status=RegistryStatus.VALID.value
+                expires_on__gte=low, expires_on__lte=high, status=RegistryStatus.VALID.value, **only
             ).values(
                 "id",
                 "number",
@@ -243,7 +247,8 @@ class ReminderScanner:
                 continue
             expires_on: date = row["expires_on"]
             item = _certificate_item(row)
-            step = cert_reminder_due(expires_on, today, self._schedule)
+            voids = rules_for(row["cert_type"]).voids_after_three_months
+            step = cert_reminder_due(expires_on, today, self._schedule, voids)
             if step is not None:
                 plan.personal.append(
                     _Due(
@@ -257,7 +262,7 @@ class ReminderScanner:
                 )
             if today >= void_date(expires_on):
                 continue
-            steps = cert_steps(expires_on, self._schedule)
+            steps = cert_steps(expires_on, self._schedule, voids)
             for day in days:
                 on_day = step_on(steps, day)
                 if on_day is not None:
@@ -268,14 +273,16 @@ class ReminderScanner:
 
     async def _void(self, plan: _Plan, today: date) -> tuple[list[int], int]:
         """R-CERT-2: certificates past their void date without a CE pass become void; the
-        holder and the enterprise are told once."""
-        rows = await self._certificate_rows([void_span(today, self._schedule)])
+        holder and the enterprise are told once. Only the types the manual voids (certrules): the
+        others follow the exam centre's notices, and we do not void them on our own."""
+        rows = await self._certificate_rows([void_span(today, self._schedule)], voiding_only=True)
         passed = await _ce_passed(rows)
         days = set(scan_days(today, self._schedule))
         to_void = []
         for row in rows:
             expires_on: date = row["expires_on"]
-            if not should_void(expires_on, today, row["id"] in passed):
+            voids = rules_for(row["cert_type"]).voids_after_three_months
+            if not should_void(expires_on, today, row["id"] in passed, voids):
                 continue
             to_void.append(row["id"])
             step = Step("void", void_date(expires_on), True)
@@ -460,6 +467,15 @@ class OutboxRefresh:
             return payload if live else Status.DROPPED
         if kind == ReminderKind.RENEWAL.value:
             return payload if await _renewal_still_open(params, now) else Status.DROPPED
+        if kind == ReminderKind.STUDY_OVERDUE.value:
+            # An extension or a pass before it went out: nothing is overdue any more. (The
+            # sweep enqueues before it moves the state: a window that ended counts as well.)
+            row = await models.Enrolment.get_or_none(id=params["enrolment"])
+            still = row is not None and (
+                row.state == EnrolmentState.OVERDUE.value
+                or becomes_overdue(EnrolmentState(row.state), row.study_deadline, now)
+            )
+            return payload if still else Status.DROPPED
         if kind == ReminderKind.EXAM_ATTEMPTS.value:
             fresh_exam = await exam_reminder_still_useful(params)
             return Status.DROPPED if fresh_exam is None else {**payload, "params": fresh_exam}

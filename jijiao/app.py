@@ -88,6 +88,7 @@ from infra.i18n import make_i18n
 from infra.inbox import TortoiseInbox
 from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
+from infra.overdue import OverdueSweep
 from infra.payments.alipay import AliPay, AliPayConfig
 from infra.payments.choice import ProviderChoice
 from infra.payments.sandbox import SandboxProvider
@@ -429,6 +430,7 @@ def build_reminders(
     jobs = [
         Job("scan_reminders", settings.scan_every, ReminderScanner(outbox, clock, schedule, quiet)),
         Job("send_outbox", settings.send_every, sender),
+        Job("mark_overdue", settings.scan_every, OverdueSweep(outbox, clock, quiet)),
         Job("staff_daily_summary", 3600, StaffDailySummary(outbox, staff_group_id, clock)),
     ]
     return handlers, jobs

@@ -12,8 +12,9 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import payment_keyboards
+from bot import keyboards, payment_keyboards
 from bot.callbacks import ReceiptCallback, RenewalCallback
+from domain.certrules import rules_for
 from domain.desks import DeskTopic
 from domain.enrolment import EnrolmentState
 from domain.registry import TRACKS, CertType, Track, renewal_window, void_date
@@ -108,6 +109,32 @@ def study_deadline(params: dict[str, Any], now: datetime) -> str:
     return "\n\n".join(lines)
 
 
+def study_overdue(params: dict[str, Any]) -> Rendered:
+    """Once, when the window ended without a pass: the next step, as a button where the manual
+    gives an online process, as the desk's number where it gives a phone call."""
+    values = {
+        "certificate": _certificate(params),
+        "deadline": _moment(params["deadline"]).strftime("%Y-%m-%d %H:%M"),
+    }
+    phone = rules_for(params["cert_type"]).applications_desk
+    if phone:
+        return Rendered(
+            _(
+                "⌛ The study window for your {certificate} ended at {deadline} (Beijing time) "
+                "without a pass. For this certificate, extension, make-up exam and re-study are "
+                "arranged by phone: {phone}."
+            ).format(**values, phone=phone)
+        )
+    return Rendered(
+        _(
+            "⌛ The study window for your {certificate} ended at {deadline} (Beijing time) "
+            "without a pass. Your status is now overdue. Next step: apply for a free extension "
+            "(or a make-up exam if your 5 attempts are used): tap 📨 Applications below."
+        ).format(**values),
+        markup=keyboards.open_applications(),
+    )
+
+
 def cert_expiry(params: dict[str, Any], now: datetime, essential: bool) -> str:
     """R-CERT-1, R-CERT-2: the renewal window and the void date, while CE is not done."""
     expires_on = date.fromisoformat(params["expires_on"])
@@ -121,10 +148,23 @@ def cert_expiry(params: dict[str, Any], now: datetime, essential: bool) -> str:
     }
     today = local_date(now)
     step = str(params.get("step", ""))
-    if step.startswith("v"):
+    rules = rules_for(params["cert_type"])
+    if not rules.renewal_window_stated:
+        # The manual leaves renewal (and any void date) of this type to the exam centre.
+        head = _(
+            "📅 Your {certificate} expires on {expires_on} and its continuing education is not "
+            "done yet. For renewal, follow the notices of the Yunnan construction examination "
+            "centre (www.ynjspx.cn)."
+        )
+    elif step.startswith("v"):
         head = _(
             "⚠️ Your {certificate} becomes void on {void_on} unless you pass continuing "
             "education before then."
+        )
+    elif today >= expires_on and not rules.voids_after_three_months:
+        head = _(
+            "⚠️ Your {certificate} expired on {expires_on} and its continuing education is not "
+            "done yet. Renewal is possible until {window_to}, after a pass."
         )
     elif today >= expires_on:
         head = _(
@@ -213,10 +253,13 @@ def cert_summary(params: dict[str, Any]) -> str:
         "🏢 {company}: employee certificates due for renewal whose continuing education is not "
         "done yet ({count}):"
     ).format(company=escape(params["enterprise"]), count=len(items))
-    footer = _(
-        "Without a pass, a certificate becomes void three months after it expires. Enrol them: "
-        "tap 📝 Enrol."
-    )
+    if any(rules_for(item["cert_type"]).voids_after_three_months for item in items):
+        footer = _(
+            "Without a pass, a certificate becomes void three months after it expires. Enrol "
+            "them: tap 📝 Enrol."
+        )
+    else:
+        footer = _("Enrol them: tap 📝 Enrol.")
     return _summary(heading, lines, footer)
 
 
@@ -382,6 +425,8 @@ class ReminderTexts:
             locale = self._staff_locale  # the group is nobody's account: the staff language
         with self._i18n.context(), self._i18n.use_locale(locale):
             kind = ReminderKind(payload["text_key"])
+            if kind is ReminderKind.STUDY_OVERDUE:
+                return study_overdue(payload.get("params", {}))
             if kind in URGENT_KINDS:
                 return render_urgent(kind, payload.get("params", {}))
             if kind is ReminderKind.RENEWAL:

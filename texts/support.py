@@ -106,6 +106,7 @@ def kind_name(kind: str) -> str:
     return {
         ApplicationKind.EXTENSION: _("extension"),
         ApplicationKind.MAKEUP: _("make-up exam"),
+        ApplicationKind.RESTUDY: _("re-study"),
     }.get(ApplicationKind(kind), kind)
 
 
@@ -278,6 +279,16 @@ def eligibility_line(cert: str, kind: str, eligibility: Eligibility) -> str:
         return _(
             "{cert}: a make-up exam opens after the 5th failed attempt; you have used {used} of 5."
         ).format(cert=cert, used=eligibility.attempts_used or 0)
+    if eligibility.code == "restudy_too_early":
+        return _(
+            "{cert}: re-study is for after an extension or make-up was granted and the time or "
+            "the attempts ran out again."
+        ).format(cert=cert)
+    if eligibility.code == "phone_desk":
+        return _(
+            "{cert}: for this certificate, extension, make-up exam and re-study are arranged "
+            "by phone: {desk}."
+        ).format(cert=cert, desk=eligibility.desk or "")
     if eligibility.code == "already_pending":
         return _("{cert}: your application is with staff; the decision comes here.").format(
             cert=cert
@@ -314,6 +325,8 @@ def sign_in_app_button() -> str:
 def apply_for_all(kind: str, count: int) -> str:
     if kind == "extension":
         return _("📨 Apply for an extension for all {count} at once").format(count=count)
+    if kind == "restudy":
+        return _("📨 Apply to re-study for all {count} at once").format(count=count)
     return _("📨 Apply for a make-up exam for all {count} at once").format(count=count)
 
 
@@ -344,8 +357,16 @@ def decision_for_trainee(
         return _("✅ Your extension was approved. New deadline: {deadline} (Beijing time).").format(
             deadline=deadline
         )
+    if approved and kind == "restudy":
+        return _(
+            "✅ Your re-study was approved: study the lessons again from the start and take the "
+            "exam by {deadline}. You have 5 new attempts."
+        ).format(deadline=deadline)
     if approved:
-        return _("✅ Your make-up exam was approved: you have 5 new attempts.")
+        return _(
+            "✅ Your make-up exam was approved: you have 5 new attempts. The exam is open until "
+            "{deadline}."
+        ).format(deadline=deadline)
     # Telegram takes 4096 characters a message: a reason longer than a page is cut.
     shown = reason if reason is None or len(reason) <= REASON_MAX else reason[:REASON_MAX] + "…"
     return _("Your application was not approved. Reason: {reason}").format(
@@ -392,6 +413,8 @@ def decision_recorded(approved: bool) -> str:
 
 
 def apply_button(kind: str) -> str:
+    if kind == "restudy":
+        return _("Apply to re-study")
     return _("Apply for an extension") if kind == "extension" else _("Apply for a make-up exam")
 
 

@@ -80,6 +80,8 @@ def kind_title(request: web.Request, kind: ApplicationKind) -> str:
     _ = _gettext(request)
     if kind is ApplicationKind.EXTENSION:
         return str(_("Extension application"))
+    if kind is ApplicationKind.RESTUDY:
+        return str(_("Re-study application"))
     return str(_("Make-up exam application"))
 
 

@@ -1,4 +1,4 @@
-"""Extension and make-up applications in the chat (R-EXT-1..3, S17, S18)."""
+"""Extension, make-up and re-study applications in the chat (R-EXT-1..3, S17, S18)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ async def _overview(message: Message, user_id: int, applications: Applications) 
         for kind in ApplicationKind:
             eligibility = await applications.eligibility(enrolment, kind)
             lines.append(texts.eligibility_line(label, kind.value, eligibility))
+            if eligibility.code == "phone_desk":  # one desk for every kind: said once
+                break
             if eligibility.allowed:
                 buttons.append(
                     [

@@ -32,7 +32,11 @@ async def roster(database: str) -> dict[str, Any]:
     await registry.certificate(
         li, "云建安C(2023)0000002", "safety_c", days_from_today(65), status="busy"
     )
-    await registry.certificate(li, "云建特(2020)0000003", "special_ops", days_from_today(-300))
+    # Void in the registry: the manual gives special-operations certificates no void date of
+    # ours (四（一）), so the registry's word is what voids it.
+    await registry.certificate(
+        li, "云建特(2020)0000003", "special_ops", days_from_today(-300), status="void"
+    )
     company = await registry.enterprise(1, "云南测试建设有限公司", BOSS_PHONE)
     for n in range(12):
         worker = await registry.person(100 + n, f"工人{n:02d}", f"137000001{n:02d}")

@@ -23,11 +23,13 @@ ENGLISH = updates.user(100092, "Sun", "en")
 STAFF = updates.user(900001, "客服小李")
 
 
-async def enrolment_of(user: dict, number: str, state: str, now) -> models.Enrolment:
+async def enrolment_of(
+    user: dict, number: str, state: str, now, cert_type: str = "safety_c"
+) -> models.Enrolment:
     person = await registry.holder(f"53010219800101{user['id'] % 10000:04d}", "孙十三")
     await models.Binding.create(chat_user_id=user["id"], person=person)
     certificate = await models.Certificate.create(
-        number=number, cert_type="safety_c", person=person, expires_on=days_from_today(215)
+        number=number, cert_type=cert_type, person=person, expires_on=days_from_today(215)
     )
     return await models.Enrolment.create(
         certificate=certificate,
@@ -154,7 +156,8 @@ async def test_a_makeup_application_opens_after_the_fifth_failed_attempt(
 ):
     from domain.support import ApplicationKind
 
-    enrolment = await enrolment_of(TRAINEE, "C-BOT-5", "exam", clock.now())
+    # An A/B certificate: the manual gives make-up applications online for these.
+    enrolment = await enrolment_of(TRAINEE, "B-BOT-5", "exam", clock.now(), "safety_b")
     applications = harness.dispatcher["applications"]
     for number in range(1, 6):
         await ExamAttempt.create(

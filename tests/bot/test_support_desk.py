@@ -243,7 +243,7 @@ async def test_an_enterprise_applies_for_several_employees_in_one_go(
     for n in range(2):
         worker = await registry.person(950 + n, f"工人{n}", f"1370000950{n}")
         cert = await registry.certificate(
-            worker, f"C-95{n}", "safety_c", in_six_months, employer=company
+            worker, f"B-95{n}", "safety_b", in_six_months, employer=company
         )
         await models.Enrolment.create(
             certificate=cert,

@@ -6,15 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.calendar import add_months
-from domain.registry import (
-    Certificate,
-    CertType,
-    RegistryStatus,
-    is_ce_due,
-    is_void,
-    renewal_window,
-    void_date,
-)
+from domain.certrules import is_ce_due, is_void
+from domain.registry import Certificate, CertType, RegistryStatus, renewal_window, void_date
 
 
 def cert(expires_on: date, status: RegistryStatus = RegistryStatus.VALID) -> Certificate:
