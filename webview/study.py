@@ -105,9 +105,13 @@ def _beat_json(request: web.Request, beat: Beat) -> dict[str, Any]:
 
 def _context(request: web.Request, **values: Any) -> dict[str, Any]:
     # A local trial with STUDY_HEAD_TURN=false says so on the face check, so nobody takes a
-    # one-selfie check for what trainees get (README: face checks in local mode).
+    # one-selfie check for what trainees get (README: face checks in local mode). Pages of
+    # an app without the study routes (the application form alone) have no face check.
+    study = request.app.get(STUDY)
     head_turn_off = (
-        request.app[keys.CONFIG].local_mode and not request.app[STUDY].study.config.head_turn
+        request.app[keys.CONFIG].local_mode
+        and study is not None
+        and not study.study.config.head_turn
     )
     return {
         "locale": request[LOCALE],

@@ -16,18 +16,15 @@ from infra.content import load_banks, load_courses
 from infra.db.study_models import LessonProgress
 from infra.exam import ExamConfig, Exams
 from infra.outbox import TortoiseOutbox
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study
-from tests.conftest import TEST_TOKEN
 from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
 from tests.support import registry
 from tests.support.clock import FixedClock
 from tests.support.selfies import selfie
-from webview.app import make_web_app
+from tests.support.webapp import signed_in_web_app
 from webview.auth import Sessions
 from webview.exam import add_exam_routes
-from webview.keys import WebConfig
 from webview.study import StudyWeb, add_study_routes
 
 H = {"X-Requested-With": "jijiao"}
@@ -161,17 +158,7 @@ async def examinees(
     signer = Signer(b"k" * 32)
     sessions = Sessions(signer, session_ttl=30 * 86400, link_ttl=600)
 
-    async def alive() -> None:
-        return None
-
-    app = make_web_app(
-        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
-        i18n=i18n,
-        sessions=sessions,
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": alive},
-    )
+    app = signed_in_web_app(i18n, clock, sessions)
     study = Study(
         load_courses(), ReadyFaces(face_engine), FaceStore(tmp_path / "faces"), CONFIG, lambda: 0.0
     )

@@ -12,15 +12,12 @@ from aiohttp.test_utils import TestClient
 from infra.content import load_courses
 from infra.db import models
 from infra.faces import AsyncFaceEngine, FaceEngine, ensure_models
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from infra.study import FaceStore, ReadyFaces, Study, StudyConfig
-from tests.conftest import TEST_TOKEN
 from tests.support import registry
 from tests.support.clock import FixedClock, days_from_today
-from webview.app import make_web_app
+from tests.support.webapp import signed_in_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
-from webview.keys import WebConfig
 from webview.study import StudyWeb, add_study_routes
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
@@ -84,17 +81,7 @@ async def trainees(
 ) -> AsyncIterator[Trainees]:
     sessions = Sessions(Signer(b"k" * 32), session_ttl=30 * 86400, link_ttl=600)
 
-    async def alive() -> None:
-        return None
-
-    app = make_web_app(
-        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
-        i18n=i18n,
-        sessions=sessions,
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": alive},
-    )
+    app = signed_in_web_app(i18n, clock, sessions)
     study = Study(
         load_courses(), ReadyFaces(face_engine), FaceStore(tmp_path / "faces"), CONFIG, lambda: 0.0
     )

@@ -21,16 +21,14 @@ from bot.callbacks import ApplyAction, ApplyCallback
 from domain.calendar import add_months
 from domain.masking import mask_id_number
 from infra.db import models
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from tests.bot.test_support_desk import STAFF, group_click
-from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL, BotHarness
+from tests.conftest import STAFF_GROUP_ID, WEBAPP_URL, BotHarness
 from tests.support import registry, updates
 from tests.support.clock import TODAY, FixedClock
-from webview.app import make_web_app
+from tests.support.webapp import signed_in_web_app
 from webview.applications import MAX_SIGNATURE, ApplicationWeb, add_application_routes
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
-from webview.keys import WebConfig
 
 H = {"X-Requested-With": "jijiao"}
 ZHOU, WU = 100121, 100122
@@ -54,17 +52,7 @@ class Site:
 async def site(harness: BotHarness, i18n, clock: FixedClock, aiohttp_client) -> Site:
     sessions = Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600)
 
-    async def alive() -> None:
-        return None
-
-    app = make_web_app(
-        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
-        i18n=i18n,
-        sessions=sessions,
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": alive},
-    )
+    app = signed_in_web_app(i18n, clock, sessions)
     handlers = harness.services.handlers
     add_application_routes(
         app, ApplicationWeb(SignedApplications(handlers["applications"], handlers["desk"]))
@@ -233,9 +221,7 @@ async def test_without_a_session_or_with_a_forged_one_nothing_is_filed(
     enrolment = await overdue(27, "周二七", ZHOU, clock)
     client = site.client
     client.session.cookie_jar.clear()
-    page = await client.get(
-        f"/app/apply/extension/{enrolment.id}", allow_redirects=False
-    )
+    page = await client.get(f"/app/apply/extension/{enrolment.id}", allow_redirects=False)
     assert page.status == 302 and page.headers["Location"].startswith("/app?next=/app/apply")
     assert (
         await client.post("/app/api/apply", data=form(enrolment.id, signature=png()), headers=H)
