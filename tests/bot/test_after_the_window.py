@@ -137,7 +137,7 @@ async def test_a_makeup_approved_after_day_30_opens_the_exam_for_its_five_attemp
     [told] = [
         m.text
         for m in harness.session.sent(SendMessage)
-        if m.chat_id == TRAINEE["id"] and "补考" in m.text
+        if m.chat_id == TRAINEE["id"] and "补考申请已批准" in m.text
     ]
     assert "5" in told and enrolment.study_deadline.strftime("%Y") in told
     # What the exam reads now: open, with five attempts (lessons were done before).
