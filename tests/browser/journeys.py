@@ -80,7 +80,8 @@ class Person:
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
                 if label in button["text"] and naming in button["text"]:
-                    return str(button.get("callback_data") or button.get("url") or button)
+                    assert "callback_data" in button, f"{label!r} opens a page: use link()"
+                    return str(button["callback_data"])
         raise AssertionError(
             f"the next step {label!r} is not one tap away in {message.get('text') or message}"
         )

@@ -291,13 +291,15 @@ async def test_an_enterprise_contact_enrols_employees_pays_and_asks_in_their_own
     await witness.saw_page(checkout, "checkout")
     await checkout.locator("button[type=submit], #pay").first.click()
     paid = await contact.reply()
-    for name in employees:  # how each employee studies, on their own phone
-        assert name[0] in paid["text"] or "📖" in paid["text"]
+    # How each employee studies, on their own phone; the contact's own page has nothing to
+    # study, so no study button here.
+    assert "每位员工在自己的手机上学习" in paid["text"] and "「👤 本人报名」" in paid["text"]
+    assert not (paid.get("reply_markup") or {}).get("inline_keyboard")
     await checkout.context.close()
 
     assert await models.Enrolment.filter(channel="enterprise", paid_at__isnull=False).count() == 3
     status = await contact.say("/status")
-    assert "3" in status["text"]
+    assert "学习中：3" in status["text"]  # the three employees, paid, now studying
     witness.assert_clean()
     assert not contact.errors, contact.errors
 
