@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from html import escape
 
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -366,9 +366,10 @@ class Applications:
         card: Message | None = None,
         query: CallbackQuery | None = None,
         reply: Message | None = None,
-    ) -> None:
+    ) -> bool:
         """`card` is the application's card in the topic: it is rewritten to show the decision,
-        who made it and when, and loses its buttons."""
+        who made it and when, and loses its buttons. False when the application was decided
+        already (by this staff member or another): nothing changes."""
         now = self._clock.now()
         status = ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED
         # Conditional update: two staff pressing at once, one decision counts.
@@ -386,7 +387,7 @@ class Applications:
                 await query.answer(answer, show_alert=True)
             elif reply is not None:
                 await reply.reply(answer)
-            return
+            return False
         application = await models.Application.get(id=application_id).select_related(
             "enrolment__certificate__person"
         )
@@ -413,16 +414,19 @@ class Applications:
             kind=application.kind,
         )
         with self._i18n.use_locale(await locale_of(application.chat_user_id)):
-            await desk.bot.send_message(
-                application.chat_user_id,
-                texts.decision_for_trainee(application.kind, approved, reason, deadline),
-            )
+            told = texts.decision_for_trainee(application.kind, approved, reason, deadline)
+        try:
+            await desk.bot.send_message(application.chat_user_id, told)
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            # Blocked the bot, or deleted the account: the decision stands, and /status says it.
+            log.warning("application %s: trainee not told (%s)", application_id, error.message)
         await self._close_card(application, card, approved, staff_name, reason, desk)
         recorded = texts.decision_recorded(approved)
         if query is not None:
             await query.answer(recorded)
         elif reply is not None:
             await reply.reply(recorded)
+        return True
 
     async def _close_card(
         self,

@@ -48,10 +48,18 @@ class Bindings(Protocol):
 
 class SupportDesk(Protocol):
     async def record(
-        self, account: ChatUserId, kind: str, track: Track | None, details: dict[str, object]
+        self,
+        account: ChatUserId,
+        kind: str,
+        track: Track | None,
+        details: dict[str, object],
+        *,
+        about: str | None = None,
     ) -> int:
         """Stores a case for staff and returns the number staff know it by (the trainee's
-        ticket, on their topic and card)."""
+        ticket, on their topic and card). `about` is the ID number of the registry person the
+        case concerns, kept so staff can act on that person (never shown, never stored in
+        plaintext)."""
         ...
 
 
@@ -104,6 +112,7 @@ class BindPerson:
                 "rebind_request",
                 _track_of(certificates),
                 {"id_number": mask_id_number(id_number), "phone": mask_phone(contact.phone)},
+                about=id_number,
             )
             raise IdentityRefused("person_bound_elsewhere", ticket=ticket)
         if owner is None:

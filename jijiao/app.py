@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from bot.applications import Applications, SignedApplications
 from bot.commands import register_commands, register_menu_button
+from bot.console import ConsoleActions
 from bot.conversation import TelegramReplies
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
@@ -103,6 +104,7 @@ from infra.reminders import (
     TortoiseReminderPreferences,
 )
 from infra.repositories.accounts import TortoiseAccountRepository
+from infra.repositories.console import ConsoleRecords
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import (
     TortoiseBindings,
@@ -132,7 +134,8 @@ from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
 from webview.app import make_web_app
 from webview.applications import ApplicationWeb, add_application_routes
-from webview.auth import Sessions, Viewer
+from webview.auth import Sessions, StaffRole, StaffSessions, StaffViewer, Viewer
+from webview.console import ConsoleWeb, add_console_routes
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
@@ -205,7 +208,7 @@ def build_services(
     registry = TortoiseRegistry(pii)
     bindings = TortoiseBindings(pii)
     enrolments = TortoiseEnrolments(pii)
-    desk = TortoiseSupportDesk()
+    desk = TortoiseSupportDesk(pii)
     store = TortoisePaymentStore(pii)
     notifier = BotPaymentNotifier(
         bot,
@@ -271,6 +274,14 @@ def build_services(
         "applications": Applications(clock, i18n, pii=pii, webapp_url=webapp_url),
     }
     home = Home()
+    staff_sessions = StaffSessions(signer)
+
+    def console_link(staff_id: int, name: str, supervisor: bool, locale: str) -> str:
+        role = StaffRole.SUPERVISOR if supervisor else StaffRole.DESK
+        staff = StaffViewer(staff_id, name, role, locale, secrets.token_urlsafe(12))
+        return f"{base_url}/staff/login?t={staff_sessions.link_token(staff, clock.now())}"
+
+    handlers["console_link"] = console_link
 
     def sign_in_link(account: ChatAccount) -> tuple[str, int]:
         viewer = Viewer(account.id, account.first_name, account.language_code)
@@ -749,6 +760,14 @@ async def running(
         app,
         ApplicationWeb(
             SignedApplications(services.handlers["applications"], services.handlers["desk"])
+        ),
+    )
+    add_console_routes(
+        app,
+        ConsoleWeb(
+            ConsoleRecords(pii),
+            StaffSessions(signer),
+            ConsoleActions(services.handlers["applications"], services.handlers["desk"]),
         ),
     )
     inbox = Inbox(

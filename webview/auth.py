@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from aiogram.utils.web_app import safe_parse_webapp_init_data
 
@@ -74,3 +75,88 @@ class Sessions:
 
     def from_link(self, token: str, now: datetime) -> Viewer:
         return self._viewer(LINK_PURPOSE, token, now)
+
+
+STAFF_COOKIE = "jj_staff"
+STAFF_LINK_PURPOSE = "staff-link"
+STAFF_SESSION_PURPOSE = "staff-session"
+STAFF_FORM_PURPOSE = "staff-form"
+STAFF_LINK_TTL = 10 * 60
+STAFF_SESSION_TTL = 8 * 3600
+
+
+class StaffRole(StrEnum):
+    """What a staff member may do in the console (docs/security.md): desk staff answer and
+    decide; a supervisor (an administrator of the staff group) also moves identities and reads
+    the audit log."""
+
+    DESK = "desk"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffViewer:
+    user_id: int
+    name: str
+    role: StaffRole
+    locale: str
+    nonce: str  # the sign-in link's, once: the session and its forms carry it
+
+    @property
+    def supervisor(self) -> bool:
+        return self.role is StaffRole.SUPERVISOR
+
+
+class StaffSessions:
+    """The staff console's sign-in: a one-time link the bot gives a member of the staff group
+    (`/console`), then a session cookie of its own, scoped to /staff."""
+
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
+
+    def _token(self, purpose: str, staff: StaffViewer, now: datetime, ttl: int) -> str:
+        payload = {
+            "u": staff.user_id,
+            "n": staff.name,
+            "r": staff.role.value,
+            "l": staff.locale,
+            "j": staff.nonce,
+        }
+        return self._signer.sign(purpose, payload, now=now, ttl=ttl)
+
+    def _staff(self, purpose: str, token: str, now: datetime) -> StaffViewer:
+        try:
+            payload = self._signer.unsign(purpose, token, now=now)
+            return StaffViewer(
+                int(payload["u"]),
+                str(payload["n"]),
+                StaffRole(payload["r"]),
+                str(payload["l"]),
+                str(payload["j"]),
+            )
+        except (BadToken, KeyError, TypeError, ValueError):
+            raise NotAuthenticated("bad_token") from None
+
+    def link_token(self, staff: StaffViewer, now: datetime) -> str:
+        return self._token(STAFF_LINK_PURPOSE, staff, now, STAFF_LINK_TTL)
+
+    def from_link(self, token: str, now: datetime) -> StaffViewer:
+        return self._staff(STAFF_LINK_PURPOSE, token, now)
+
+    def session_token(self, staff: StaffViewer, now: datetime) -> str:
+        return self._token(STAFF_SESSION_PURPOSE, staff, now, STAFF_SESSION_TTL)
+
+    def from_session(self, token: str, now: datetime) -> StaffViewer:
+        return self._staff(STAFF_SESSION_PURPOSE, token, now)
+
+    def form_token(self, staff: StaffViewer, now: datetime) -> str:
+        """Every console form carries it: a post without it (another site's form riding the
+        cookie) changes nothing."""
+        return self._token(STAFF_FORM_PURPOSE, staff, now, STAFF_SESSION_TTL)
+
+    def check_form(self, staff: StaffViewer, token: str, now: datetime) -> bool:
+        try:
+            signed = self._staff(STAFF_FORM_PURPOSE, token, now)
+        except NotAuthenticated:
+            return False
+        return (signed.user_id, signed.nonce) == (staff.user_id, staff.nonce)

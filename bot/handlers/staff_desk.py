@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram import F, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -15,9 +19,13 @@ from domain.support import is_staff_note
 from domain.timezone import CHINA
 from infra.db.models import SupportTicket
 from infra.repositories.support import audit
+from texts import console as console_texts
 from texts import support as texts
+from texts.i18n import current_locale
 
 CANNED = ("order", "invoice", "paid", "browser")
+# (staff id, name, supervisor, locale) -> the console's one-time sign-in address
+ConsoleLink = Callable[[int, str, bool, str], str]
 
 
 class Deciding(StatesGroup):
@@ -95,6 +103,22 @@ def make_router(staff_groups: frozenset[int]) -> Router:
             for t in await desk.tickets.open_by_age()
         ]
         await message.reply(texts.open_tickets(rows))
+
+    @router.message(Command("console"))
+    async def console(message: Message, desk: Desk, console_link: ConsoleLink) -> None:
+        """A one-time sign-in link to the staff console, privately when the bot may write to
+        this member; the group's administrators are supervisors there."""
+        staff = message.from_user
+        assert staff is not None
+        member = await desk.bot.get_chat_member(message.chat.id, staff.id)
+        supervisor = member.status in (ChatMemberStatus.CREATOR, ChatMemberStatus.ADMINISTRATOR)
+        url = console_link(staff.id, staff.full_name, supervisor, current_locale())
+        try:
+            await desk.bot.send_message(staff.id, console_texts.sign_in_link(url, supervisor))
+        except (TelegramForbiddenError, TelegramBadRequest):
+            await message.reply(console_texts.sign_in_here(url, supervisor))
+            return
+        await message.reply(console_texts.sign_in_link_sent())
 
     @router.message(Command("find"))
     async def find(message: Message, command: CommandObject, desk: Desk) -> None:

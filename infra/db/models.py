@@ -426,3 +426,16 @@ class UpdateInbox(Model):
         table = "update_inbox"
         unique_together = (("bot_id", "update_id"),)
         indexes = (("done_at", "claimed_until"),)
+
+
+class StaffSignIn(Model):
+    """A staff console sign-in link, used: each link signs in once (a link forwarded or left
+    in a chat's history is worth nothing after)."""
+
+    id = fields.IntField(primary_key=True)
+    nonce = fields.CharField(max_length=32, unique=True)
+    staff_id = fields.BigIntField()
+    used_at = fields.DatetimeField()
+
+    class Meta:
+        table = "staff_sign_in"

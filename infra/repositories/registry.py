@@ -178,11 +178,24 @@ class TortoiseEnrolments:
 
 
 class TortoiseSupportDesk:
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
     async def record(
-        self, account: ChatUserId, kind: str, track: Track | None, details: dict[str, object]
+        self,
+        account: ChatUserId,
+        kind: str,
+        track: Track | None,
+        details: dict[str, object],
+        *,
+        about: str | None = None,
     ) -> int:
         """The number the trainee is told is their ticket's, the one on their topic and card
         in the staff group: one person, one conversation with the desk, one number."""
+        if about is not None:
+            person = await models.Person.filter(id_number_hash__in=self._pii.digests(about)).first()
+            if person is not None:  # the staff console acts on this person (a rebind)
+                details = {**details, "person_id": person.id}
         await models.SupportRequest.create(
             chat_user_id=account, kind=kind, track=track.value if track else None, details=details
         )

@@ -3,7 +3,7 @@ way the product stores them: ID numbers and phones sealed (infra.pii), never in 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from domain.identifiers import credit_check_char, id_check_char
 from infra.db import models
@@ -81,4 +81,27 @@ async def certificate(
         expires_on=expires_on,
         status=status,
         category=category,
+    )
+
+
+async def extension_waiting(
+    sequence: int, trainee: int, now: datetime, *, name: str | None = None
+) -> models.Application:
+    """A paid safety_b enrolment 10 days past its study window, an extension application
+    waiting for staff."""
+    holder_row = await person(sequence, name or f"学员{sequence:02d}", f"1380000{sequence:04d}")
+    cert = await certificate(
+        holder_row, f"B-53-{sequence:04d}", "safety_b", (now + timedelta(days=120)).date()
+    )
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=trainee,
+        state="overdue",
+        paid_at=now - timedelta(days=40),
+        study_deadline=now - timedelta(days=10),
+    )
+    return await models.Application.create(
+        kind="extension", enrolment=enrolment, chat_user_id=trainee, form_file_id="f"
     )

@@ -1,0 +1,57 @@
+"""What the staff console (webview/console.py) does through the bot: the staff group's own use
+cases, so a decision made in a browser is told to the trainee and shown on the group's card
+exactly as one made in the chat."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+
+from bot.applications import Applications
+from bot.desk import Desk
+from infra.repositories.accounts import locale_of
+from texts import console as texts
+
+log = logging.getLogger(__name__)
+
+
+class ConsoleActions:
+    def __init__(self, applications: Applications, desk: Desk) -> None:
+        self._applications = applications
+        self._desk = desk
+
+    async def decide(
+        self,
+        application_id: int,
+        *,
+        approved: bool,
+        staff_id: int,
+        staff_name: str,
+        reason: str | None,
+    ) -> bool:
+        return await self._applications.decide(
+            application_id,
+            approved=approved,
+            staff_id=staff_id,
+            staff_name=staff_name,
+            reason=reason,
+            desk=self._desk,
+        )
+
+    async def tell_rebound(self, new_account: int, old_account: int | None) -> None:
+        """The new account may go on; the old one learns it lost the identity (a takeover
+        would be noticed by the person who still holds the old phone)."""
+        i18n = self._desk.i18n
+        for account, words in (
+            (new_account, texts.moved_here_for_trainee),
+            (old_account, texts.moved_away_for_trainee),
+        ):
+            if account is None:
+                continue
+            with i18n.use_locale(await locale_of(account)):
+                text = words()
+            try:
+                await self._desk.bot.send_message(account, text)
+            except (TelegramForbiddenError, TelegramBadRequest) as error:
+                log.warning("account %s not told of the rebind: %s", account, error.message)

@@ -1,0 +1,361 @@
+"""What the staff console reads and changes: lists with search, filters and pages; a person's
+record; moving an identity to a new account; a registry phone changed after a check. ID numbers
+and phones leave here masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from math import ceil
+from typing import Generic, TypeVar
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from domain.identifiers import InvalidIdentifier, normalise_phone, validate_id_number
+from domain.masking import mask_id_number, mask_phone
+from domain.registry import CertType
+from domain.support import ApplicationKind, ApplicationStatus
+from infra.db import models
+from infra.pii import Pii
+from infra.repositories.support import audit
+
+PER_PAGE = 25
+T = TypeVar("T")
+REBIND_REQUEST = "rebind_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    rows: list[T]
+    number: int
+    total: int
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRow:
+    id: int
+    kind: ApplicationKind
+    status: ApplicationStatus
+    person_id: int
+    name: str
+    cert_type: CertType
+    cert_number: str  # masked where shown (texts.enrolment.masked_number)
+    created_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    id: int
+    name: str
+    id_number: str  # masked
+    phone: str  # masked
+    certificates: int
+    account: int | None  # the chat account bound to this person
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentLine:
+    id: int
+    cert_type: CertType
+    cert_number: str  # masked where shown (texts.enrolment.masked_number)
+    category: str | None
+    state: str
+    paid_at: datetime | None
+    study_deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RebindRequest:
+    id: int
+    account: int
+    phone: str  # masked, as given by the account asking
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PersonDetail:
+    person: PersonRow
+    bound_at: datetime | None
+    enrolments: list[EnrolmentLine]
+    applications: list[ApplicationRow]
+    rebind_requests: list[RebindRequest]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    actor_id: int
+    action: str
+    subject: str
+    details: dict[str, object]
+    created_at: datetime
+
+
+class Rebound(StrEnum):
+    """How a move of a person's identity to the account that asked for it ended."""
+
+    MOVED = "moved"
+    GONE = "gone"  # the request was already handled, or is not this person's
+    ACCOUNT_TAKEN = "account_taken"  # that account is meanwhile bound to somebody else
+
+
+@dataclass(frozen=True, slots=True)
+class Rebinding:
+    outcome: Rebound
+    new_account: int | None = None
+    old_account: int | None = None
+
+
+def _application_row(row: models.Application) -> ApplicationRow:
+    certificate = row.enrolment.certificate
+    return ApplicationRow(
+        id=row.id,
+        kind=ApplicationKind(row.kind),
+        status=ApplicationStatus(row.status),
+        person_id=certificate.person_id,  # type: ignore[attr-defined]
+        name=certificate.person.name,
+        cert_type=CertType(certificate.cert_type),
+        cert_number=certificate.number,
+        created_at=row.created_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        reason=row.reason,
+    )
+
+
+class ConsoleRecords:
+    def __init__(self, pii: Pii) -> None:
+        self._pii = pii
+
+    async def applications(
+        self,
+        *,
+        status: ApplicationStatus | None,
+        kind: ApplicationKind | None,
+        name: str,
+        person: int | None,
+        page: int,
+        newest_first: bool,
+    ) -> Page[ApplicationRow]:
+        rows = models.Application.all()
+        if status is not None:
+            rows = rows.filter(status=status.value)
+        if kind is not None:
+            rows = rows.filter(kind=kind.value)
+        if name:
+            rows = rows.filter(enrolment__certificate__person__name__icontains=name)
+        if person is not None:
+            rows = rows.filter(enrolment__certificate__person_id=person)
+        total = await rows.count()
+        found = (
+            await rows.order_by("-created_at" if newest_first else "created_at", "id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+            .select_related("enrolment__certificate__person")
+        )
+        return Page([_application_row(row) for row in found], page, total)
+
+    async def find_people(self, text: str) -> list[int] | None:
+        """A whole ID number or phone finds its people by the keyed digest (they are never
+        stored in plaintext); None when the text is neither, to be searched as a name."""
+        text = text.strip()
+        try:
+            digests = self._pii.digests(validate_id_number(text))
+            field = "id_number_hash__in"
+        except InvalidIdentifier:
+            phone = normalise_phone(text)
+            if len(phone) != 11 or not phone.startswith("1") or len(text) > 20:
+                return None
+            digests, field = self._pii.digests(phone), "phone_hash__in"
+        rows = await models.Person.filter(**{field: digests}).values_list("id", flat=True)
+        return [int(row) for row in rows]  # type: ignore[call-overload]
+
+    def _person_row(
+        self, person: models.Person, certificates: int, account: int | None
+    ) -> PersonRow:
+        phone = self._pii.open(person.phone_sealed) if person.phone_sealed else ""
+        return PersonRow(
+            id=person.id,
+            name=person.name,
+            id_number=mask_id_number(self._pii.open(person.id_number_sealed)),
+            phone=mask_phone(phone) if phone else "",
+            certificates=certificates,
+            account=account,
+        )
+
+    async def people(self, *, name: str, person: int | None, page: int) -> Page[PersonRow]:
+        rows = models.Person.all()
+        if name:
+            rows = rows.filter(name__icontains=name)
+        if person is not None:
+            rows = rows.filter(id=person)
+        total = await rows.count()
+        found = await rows.order_by("name", "id").offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        ids = [person.id for person in found]
+        counts: dict[int, int] = {}
+        for certificate in await models.Certificate.filter(person_id__in=ids).values("person_id"):
+            counts[certificate["person_id"]] = counts.get(certificate["person_id"], 0) + 1
+        accounts = {
+            binding["person_id"]: binding["chat_user_id"]
+            for binding in await models.Binding.filter(person_id__in=ids).values(
+                "person_id", "chat_user_id"
+            )
+        }
+        return Page(
+            [self._person_row(p, counts.get(p.id, 0), accounts.get(p.id)) for p in found],
+            page,
+            total,
+        )
+
+    async def person(self, person_id: int) -> PersonDetail | None:
+        person = await models.Person.get_or_none(id=person_id)
+        if person is None:
+            return None
+        binding = await models.Binding.get_or_none(person_id=person_id)
+        certificates = await models.Certificate.filter(person_id=person_id).count()
+        enrolments = (
+            await models.Enrolment.filter(certificate__person_id=person_id)
+            .select_related("certificate")
+            .order_by("-created_at")
+        )
+        applications = (
+            await models.Application.filter(enrolment__certificate__person_id=person_id)
+            .select_related("enrolment__certificate__person")
+            .order_by("-created_at")
+        )
+        requests = await models.SupportRequest.filter(kind=REBIND_REQUEST, status="open").order_by(
+            "-created_at"
+        )
+        return PersonDetail(
+            person=self._person_row(
+                person, certificates, binding.chat_user_id if binding else None
+            ),
+            bound_at=binding.bound_at if binding else None,
+            enrolments=[
+                EnrolmentLine(
+                    id=row.id,
+                    cert_type=CertType(row.certificate.cert_type),
+                    cert_number=row.certificate.number,
+                    category=row.certificate.category,
+                    state=row.state,
+                    paid_at=row.paid_at,
+                    study_deadline=row.study_deadline,
+                )
+                for row in enrolments
+            ],
+            applications=[_application_row(row) for row in applications],
+            rebind_requests=[
+                RebindRequest(
+                    id=row.id,
+                    account=row.chat_user_id,
+                    phone=str(row.details.get("phone", "")),
+                    created_at=row.created_at,
+                )
+                for row in requests
+                if row.details.get("person_id") == person_id
+                and (binding is None or row.chat_user_id != binding.chat_user_id)
+            ],
+        )
+
+    async def rebind(self, person_id: int, request_id: int, staff_id: int) -> Rebinding:
+        """Moves the person's identity to the account that asked (S5, a new phone): that
+        account proved the registry phone and name when it asked; staff checked the rest. One
+        transaction: the request is taken once, the old account loses the person as the new
+        one gains it."""
+        async with in_transaction(models.Binding._meta.default_connection or "default") as db:
+            request = await (
+                models.SupportRequest.filter(id=request_id, kind=REBIND_REQUEST, status="open")
+                .select_for_update()
+                .using_db(db)
+                .first()
+            )
+            if request is None or request.details.get("person_id") != person_id:
+                return Rebinding(Rebound.GONE)
+            new_account = request.chat_user_id
+            if (
+                await models.Binding.filter(chat_user_id=new_account)
+                .exclude(person_id=person_id)
+                .using_db(db)
+                .exists()
+            ):
+                return Rebinding(Rebound.ACCOUNT_TAKEN, new_account)
+            old = await models.Binding.filter(person_id=person_id).using_db(db).first()
+            old_account = old.chat_user_id if old else None
+            try:
+                if old is not None:
+                    await (
+                        models.Binding.filter(id=old.id)
+                        .using_db(db)
+                        .update(chat_user_id=new_account)
+                    )
+                else:
+                    await models.Binding.create(
+                        chat_user_id=new_account, person_id=person_id, using_db=db
+                    )
+            except IntegrityError:
+                return Rebinding(Rebound.ACCOUNT_TAKEN, new_account)
+            await models.SupportRequest.filter(id=request_id).using_db(db).update(status="done")
+            await models.AuditLog.create(
+                actor_id=staff_id,
+                action="rebind",
+                subject=f"person:{person_id}",
+                details={"from": old_account, "to": new_account, "request": request_id},
+                using_db=db,
+            )
+        return Rebinding(Rebound.MOVED, new_account, old_account)
+
+    async def change_phone(self, person_id: int, phone: str, staff_id: int) -> str | None:
+        """The registry phone after staff checked the person's new number (S5): the person
+        then proves it from their account as anyone does. Returns the masked old phone, None
+        for no such person."""
+        person = await models.Person.get_or_none(id=person_id)
+        if person is None:
+            return None
+        old = self._pii.open(person.phone_sealed) if person.phone_sealed else ""
+        person.phone_sealed = self._pii.seal(phone)
+        person.phone_hash = self._pii.digest(phone)
+        await person.save(update_fields=["phone_sealed", "phone_hash", "updated_at"])
+        await audit(
+            staff_id,
+            "registry_phone",
+            f"person:{person_id}",
+            old=mask_phone(old) if old else "",
+            new=mask_phone(phone),
+        )
+        return mask_phone(old) if old else ""
+
+    async def audit_log(self, *, page: int) -> Page[AuditRow]:
+        total = await models.AuditLog.all().count()
+        rows = (
+            await models.AuditLog.all()
+            .order_by("-created_at", "-id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+        )
+        return Page(
+            [
+                AuditRow(r.id, r.actor_id, r.action, r.subject, dict(r.details), r.created_at)
+                for r in rows
+            ],
+            page,
+            total,
+        )
+
+    async def sign_in_once(self, nonce: str, staff_id: int, now: datetime) -> bool:
+        """False when this link was used already."""
+        try:
+            await models.StaffSignIn.create(nonce=nonce, staff_id=staff_id, used_at=now)
+        except IntegrityError:
+            return False
+        await audit(staff_id, "console_sign_in", f"staff:{staff_id}")
+        return True

@@ -1,0 +1,341 @@
+"""The staff console (/staff/) on the whole product: signed in by the bot's one-time link in the
+staff group, deciding a batch of applications the way the group's buttons do, moving an
+identity to a new phone's account; and what an outsider, a desk member or a forged form meets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiohttp
+import pytest
+from aiogram.types import BufferedInputFile
+
+from infra.db import models
+from infra.settings import LOCAL_STAFF_GROUP_ID
+from infra.signing import Signer
+from jijiao.app import Runtime
+from tests.support import registry
+from tests.support.clock import days_from_today
+from tests.support.localchat_client import STAFF, LocalChatClient, button_data, eventually
+from webview.auth import STAFF_COOKIE, StaffRole, StaffSessions, StaffViewer
+from webview.console import CONSOLE
+
+TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+@pytest.fixture
+async def browser() -> Any:
+    # Cookies for 127.0.0.1 need the unsafe jar (aiohttp keeps none for IP hosts otherwise).
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session
+
+
+def _link(message: dict[str, Any]) -> str:
+    """The sign-in address the bot's message links to."""
+    for entity in message.get("entities") or []:
+        if entity["type"] == "text_link" and "/staff/login?t=" in entity["url"]:
+            return str(entity["url"])
+    raise AssertionError(message)
+
+
+async def _page(browser: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with browser.get(url) as response:
+        return response.status, await response.text()
+
+
+async def _post(
+    browser: aiohttp.ClientSession, url: str, data: list[tuple[str, str]]
+) -> tuple[int, str, str]:
+    async with browser.post(url, data=data) as response:
+        return response.status, await response.text(), str(response.url)
+
+
+async def _sign_in(chat: LocalChatClient, browser: aiohttp.ClientSession) -> tuple[str, str]:
+    """/console in the staff group; the link, opened; the applications page it lands on."""
+    await chat.staff_says("/console")
+    link = _link(await eventually(lambda: _newest_with(chat, "/staff/login")))
+    status, page = await _page(browser, link)
+    assert status == 200, page
+    return link, page
+
+
+async def _newest_with(chat: LocalChatClient, needle: str) -> dict[str, Any] | None:
+    for message in reversed(await chat.group_messages()):
+        if needle in str(message.get("entities")):
+            return message
+    return None
+
+
+async def test_staff_sign_in_once_and_decide_ten_applications_like_the_group_does(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    trainees = list(range(100301, 100311))
+    for trainee in trainees:  # people who talked to the bot: a decision reaches them
+        await chat.send(trainee, "/start", first_name="学员", language_code="zh-hans")
+        await chat.reply(trainee)
+    applications = [
+        await registry.extension_waiting(n, trainee, live_app.clock.now())
+        for n, trainee in enumerate(trainees, 1)
+    ]
+    # One of them filed its form in the group: that card shows the console's decision too.
+    card = await live_app.bot.send_document(
+        LOCAL_STAFF_GROUP_ID,
+        BufferedInputFile(b"%PDF-1.4 form", filename="extension.pdf"),
+        caption=f"延期申请 #{applications[0].id}",
+    )
+    applications[0].staff_message_id = card.message_id
+    await applications[0].save(update_fields=["staff_message_id"])
+
+    # Never opened the bot privately: the link comes in the group, for this staff member.
+    link, page = await _sign_in(chat, browser)
+    assert "申请" in page and "10 条" in page
+    for application in applications:
+        assert f'value="{application.id}"' in page
+    # Masked, and no internal code on the page.
+    assert "B-53-0001" not in page and "extension" not in page.replace('value="extension"', "")
+
+    # The link was good once: forwarded or opened again, it signs nobody in.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        status, again = await _page(other, link)
+    assert status == 401 and "已经用过" in again
+
+    token = TOKEN.search(page).group(1)  # type: ignore[union-attr]
+    ids = [("application", str(a.id)) for a in applications]
+    # A rejection without a reason changes nothing and says why.
+    status, shown, _ = await _post(
+        browser,
+        f"{live_app.settings.base_url}/staff/applications/decide",
+        [("form_token", token), ("decision", "reject"), ("reason", "  "), *ids],
+    )
+    assert status == 200 and "需要写明理由" in shown
+    assert await models.Application.filter(status="pending").count() == 10
+
+    status, shown, landed = await _post(
+        browser,
+        f"{live_app.settings.base_url}/staff/applications/decide",
+        [("form_token", token), ("decision", "approve"), ("back", "/staff/applications"), *ids],
+    )
+    assert status == 200 and landed.split("?")[0].endswith("/staff/applications")
+    assert "已批准 10 份申请" in shown and "暂无符合条件的申请" in shown
+    decided = await models.Application.filter(id__in=[a.id for a in applications])
+    assert {(a.status, a.decided_by) for a in decided} == {("approved", STAFF)}
+    assert await models.AuditLog.filter(action="application_approved", actor_id=STAFF).count() == 10
+    for trainee in trainees:
+        told = await chat.reply(trainee)
+        assert "延期申请已批准" in told["text"]
+    # The group's card says who decided, when, and has no buttons left: the chat's trace.
+    [edited] = [m for m in await chat.group_messages() if m["message_id"] == card.message_id]
+    assert "✅ 由 客服小李 (demo staff) 于" in edited["caption"]
+    assert not edited.get("reply_markup")
+
+    # Deciding them again (a second tab, a colleague) changes nothing and says so.
+    status, shown, _ = await _post(
+        browser,
+        f"{live_app.settings.base_url}/staff/applications/decide",
+        [("form_token", token), ("decision", "reject"), ("reason", "材料不全"), *ids[:2]],
+    )
+    assert "2 份申请已由他人处理" in shown
+    assert await models.Application.filter(status="rejected").count() == 0
+
+    # The list filters by status: the ten are among the approved, in English on request.
+    status, approved = await _page(
+        browser, f"{live_app.settings.base_url}/staff/applications?status=approved&lang=en"
+    )
+    assert (
+        "Applications" in approved
+        and "10 found" in approved
+        and "waiting for a decision" in approved
+    )
+    status, still_english = await _page(browser, f"{live_app.settings.base_url}/staff/people")
+    assert "Trainees" in still_english and "学员" not in still_english.split("<main>")[0]
+
+
+async def test_a_supervisor_moves_an_identity_to_the_new_phones_account_and_both_are_told(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    old_account, new_account = 100321, 100322
+    id_number = registry.id_number(321)
+    person = await registry.holder(id_number, "周九", "13800003210")
+    await registry.certificate(person, "B-53-0321", "safety_b", days_from_today(120))
+    await chat.send(old_account, "/start", first_name="周九", language_code="zh-hans")
+    await chat.reply(old_account)
+    await models.Binding.create(chat_user_id=old_account, person=person)
+
+    # The new phone's account proves the registry phone and name; the ID is bound elsewhere.
+    await chat.send(new_account, "/enrol", first_name="周九", language_code="zh-hans")
+    who = await chat.reply(new_account)
+    await chat.click(new_account, who["message_id"], button_data(who, "本人"))
+    await chat.reply(new_account)
+    await chat.send(new_account, id_number)
+    await chat.reply(new_account)
+    await chat.send(new_account, "周九")
+    await chat.reply(new_account)
+    async with chat.http.post(
+        f"{chat.api}/users/{new_account}/send", json={"contact": {"phone_number": "13800003210"}}
+    ):
+        pass
+    refused = await eventually(lambda: _last_text(chat, new_account, "不会擅自转移"))
+    assert refused
+
+    await chat.send(STAFF, "/start")  # the staff member opens the bot: links come privately
+    await chat.reply(STAFF)
+    await chat.staff_says("/console")
+    private = await chat.reply(STAFF)
+    link = _link(private)
+    assert await _newest_with(chat, "/staff/login") is None  # nothing left in the group
+    status, _ = await _page(browser, link)
+    assert status == 200
+
+    base = live_app.settings.base_url
+    status, people = await _page(browser, f"{base}/staff/people")
+    # Searched by the whole ID number: posted, never in an address; straight to the person.
+    status, detail, landed = await _post(
+        browser,
+        f"{base}/staff/search",
+        [("form_token", TOKEN.search(people).group(1)), ("list", "people"), ("q", id_number)],  # type: ignore[union-attr]
+    )
+    assert landed == f"{base}/staff/people/{person.id}" and id_number not in landed
+    assert "周九" in detail and id_number not in detail
+    assert "申请把此身份转到新账号" in detail and str(new_account) in detail
+    assert "13800003210" not in detail and "138****3210" in detail
+    request = await models.SupportRequest.get(kind="rebind_request", chat_user_id=new_account)
+    token = TOKEN.search(detail).group(1)  # type: ignore[union-attr]
+
+    status, shown, _ = await _post(
+        browser,
+        f"{base}/staff/people/{person.id}/rebind",
+        [
+            ("form_token", token),
+            ("request", str(request.id)),
+            ("back", f"/staff/people/{person.id}"),
+        ],
+    )
+    assert f"已从账号 {old_account} 转到账号 {new_account}" in shown
+    binding = await models.Binding.get(person_id=person.id)
+    assert binding.chat_user_id == new_account
+    assert (await chat.reply(new_account))["text"].startswith("✅ 工作人员已将您的身份证号")
+    assert "已应您的要求" in (await chat.reply(old_account))["text"]
+    entry = await models.AuditLog.get(action="rebind")
+    assert entry.actor_id == STAFF and entry.details["from"] == old_account
+
+    # The same request again (a double click, a second tab): handled once.
+    status, shown, _ = await _post(
+        browser,
+        f"{base}/staff/people/{person.id}/rebind",
+        [
+            ("form_token", token),
+            ("request", str(request.id)),
+            ("back", f"/staff/people/{person.id}"),
+        ],
+    )
+    assert "已处理过" in shown
+    assert (await models.Binding.get(person_id=person.id)).chat_user_id == new_account
+
+    # The audit log shows it in words, to a supervisor.
+    status, log = await _page(browser, f"{base}/staff/audit")
+    assert status == 200 and "把身份转到新账号" in log and "rebind" not in log
+
+
+async def _last_text(chat: LocalChatClient, user: int, needle: str) -> bool:
+    async with chat.http.get(f"{chat.api}/users/{user}/messages") as response:
+        messages = (await response.json())["messages"]
+    return any(needle in (m.get("text") or "") for m in messages)
+
+
+async def test_outsiders_forged_forms_and_desk_staff_change_nothing(
+    live_app: Runtime, browser: aiohttp.ClientSession
+):
+    base = live_app.settings.base_url
+    application = await registry.extension_waiting(40, 100340, live_app.clock.now())
+    person_id = (await models.Person.get(name="学员40")).id
+
+    # Nobody signed in: every page says how to sign in, every action is refused.
+    for path in (
+        "/staff/applications",
+        "/staff/people",
+        f"/staff/people/{person_id}",
+        "/staff/audit",
+    ):
+        status, page = await _page(browser, base + path)
+        assert status == 401 and "/console" in page and "学员40" not in page
+    status, _, _ = await _post(
+        browser,
+        f"{base}/staff/applications/decide",
+        [("decision", "approve"), ("application", str(application.id))],
+    )
+    assert status == 401
+
+    # A forged cookie, and a link signed with another key.
+    forged = StaffSessions.__new__(StaffSessions)
+    forged._signer = Signer(b"x" * 32)  # type: ignore[attr-defined]
+    supervisor = StaffViewer(1, "冒充者", StaffRole.SUPERVISOR, "zh_CN", "forged-nonce")
+    browser.cookie_jar.update_cookies(
+        {STAFF_COOKIE: forged.session_token(supervisor, live_app.clock.now())}
+    )
+    status, _ = await _page(browser, f"{base}/staff/applications")
+    assert status == 401
+    status, page = await _page(
+        browser, f"{base}/staff/login?t={forged.link_token(supervisor, live_app.clock.now())}"
+    )
+    assert status == 401
+
+    # A desk member (not an administrator of the group) reads and decides, but moves no
+    # identity, changes no phone and reads no audit log.
+    sessions = live_app.web_app[CONSOLE].sessions
+    desk = StaffViewer(900002, "客服小王", StaffRole.DESK, "zh_CN", "desk-nonce-1")
+    status, _ = await _page(
+        browser, f"{base}/staff/login?t={sessions.link_token(desk, live_app.clock.now())}"
+    )
+    assert status == 200
+    status, page = await _page(browser, f"{base}/staff/audit")
+    assert status == 403 and "主管" in page
+    status, detail = await _page(browser, f"{base}/staff/people/{person_id}")
+    assert status == 200 and "修改登记手机号" not in detail
+    token = TOKEN.search(detail).group(1)  # type: ignore[union-attr]
+    status, _, _ = await _post(
+        browser,
+        f"{base}/staff/people/{person_id}/phone",
+        [("form_token", token), ("phone", "13900000000")],
+    )
+    assert status == 403
+    person = await models.Person.get(id=person_id)
+    assert registry.opened(person)[1] == "13800000040"
+
+    # A post without this session's form token (another site's form riding the cookie).
+    status, _, _ = await _post(
+        browser,
+        f"{base}/staff/applications/decide",
+        [("form_token", "x.y"), ("decision", "approve"), ("application", str(application.id))],
+    )
+    assert status == 403
+    assert (await models.Application.get(id=application.id)).status == "pending"
+
+    # Somewhere else after the action: the way back stays on the console.
+    status, _, landed = await _post(
+        browser,
+        f"{base}/staff/applications/decide",
+        [
+            ("form_token", token),
+            ("decision", "approve"),
+            ("application", str(application.id)),
+            ("back", "https://evil.example/staff/"),
+        ],
+    )
+    assert landed.startswith(base + "/staff/applications")
+    assert (await models.Application.get(id=application.id)).status == "approved"
+
+    # A person who does not exist, or a malformed id, is a 404.
+    for path in ("/staff/people/999999", "/staff/people/１２", "/staff/people/1e3"):
+        status, _ = await _page(browser, base + path)
+        assert status == 404
+
+
+async def test_a_sign_in_link_expires_after_ten_minutes(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    await chat.staff_says("/console")
+    link = _link(await eventually(lambda: _newest_with(chat, "/staff/login")))
+    live_app.clock.advance(minutes=11)  # type: ignore[attr-defined]
+    status, page = await _page(browser, link)
+    assert status == 401 and "10 分钟" in page

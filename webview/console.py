@@ -1,0 +1,430 @@
+"""The staff console at /staff/: the work behind the conversations, on a desktop browser.
+
+Server-rendered pages and plain HTML forms, no script at all: a list is a GET with its search,
+filter, sort and page in the address (bookmarkable, the back button works), an action is a POST
+carrying the session's form token, answered by a redirect back to the list with what happened.
+Nothing to build, nothing to keep in step with a front-end framework, and the page works in the
+oldest browser a training centre's desktop runs.
+
+Who: a member of the staff group signs in with a one-time link the bot gives them (`/console`);
+their role comes from the group (an administrator is a supervisor). Decisions made here are the
+chat's decisions: the trainee is told in their language and the card in the staff group shows
+who decided and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from yarl import URL
+
+from domain.enrolment import EnrolmentState
+from domain.identifiers import normalise_phone
+from domain.masking import mask_phone
+from domain.support import ApplicationKind, ApplicationStatus
+from domain.timezone import CHINA
+from infra.repositories.console import ConsoleRecords, Rebound
+from texts import console as texts
+from texts.enrolment import cert_type_name, masked_number, state_name
+from texts.support import application_status_name, kind_name
+from webview import keys
+from webview.auth import (
+    STAFF_COOKIE,
+    STAFF_SESSION_TTL,
+    NotAuthenticated,
+    StaffSessions,
+    StaffViewer,
+)
+
+Handler = Callable[[web.Request, StaffViewer], Awaitable[web.StreamResponse]]
+REASON_MAX = 500
+MAX_BATCH = 100
+
+
+class ConsoleActions(Protocol):
+    """What the console does through the bot: the same use cases the staff group uses."""
+
+    async def decide(
+        self,
+        application_id: int,
+        *,
+        approved: bool,
+        staff_id: int,
+        staff_name: str,
+        reason: str | None,
+    ) -> bool: ...
+
+    async def tell_rebound(self, new_account: int, old_account: int | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleWeb:
+    records: ConsoleRecords
+    sessions: StaffSessions
+    actions: ConsoleActions
+
+
+CONSOLE = web.AppKey("console", ConsoleWeb)
+STAFF = web.RequestKey("staff", StaffViewer)
+
+
+def _now(request: web.Request) -> datetime:
+    return request.app[keys.CLOCK].now()
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _page_number(request: web.Request) -> int:
+    value = request.query.get("page", "1")
+    return int(value) if value.isascii() and value.isdigit() and 0 < len(value) < 6 else 1
+
+
+def _id(value: str) -> int:
+    if not value.isascii() or not value.isdigit() or len(value) > 12:
+        raise web.HTTPNotFound()
+    return int(value)
+
+
+def _render(
+    request: web.Request, template: str, http_status: int = 200, **values: Any
+) -> web.Response:
+    staff: StaffViewer | None = request.get(STAFF)
+    console = request.app[CONSOLE]
+    context = {
+        "locale": request.app[keys.I18N].current_locale,
+        "staff": staff,
+        "form_token": console.sessions.form_token(staff, _now(request)) if staff else "",
+        "local": _local,
+        "kind_name": lambda kind: kind_name(str(kind)),
+        "status_name": lambda status: application_status_name(str(status)),
+        "cert_type_name": cert_type_name,
+        "masked_number": masked_number,
+        "state_name": lambda state: state_name(EnrolmentState(state)),
+        "action_name": texts.action_name,
+        "subject_name": texts.subject_name,
+        "path": request.path,
+        "person_filter": _person_filter(request),
+        "back": request.path_qs,
+        "query_for": lambda **changes: urlencode(
+            {**{k: v for k, v in request.query.items() if k not in _OUTCOMES}, **changes}
+        ),
+        **values,
+    }
+    response = aiohttp_jinja2.render_template(
+        f"console/{template}", request, context, status=http_status
+    )
+    _private(response)
+    return response
+
+
+def _private(response: web.StreamResponse) -> None:
+    # Not framed by anyone (the Mini App's policy lets Telegram frame it), not cached.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+
+
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def staff_page(*, supervisor: bool = False) -> Callable[[Handler], View]:
+    """The staff member from the console's own cookie, pages in their language; a post must
+    carry the form token of this session."""
+
+    def wrap(handler: Handler) -> View:
+        async def page(request: web.Request) -> web.StreamResponse:
+            console = request.app[CONSOLE]
+            i18n = request.app[keys.I18N]
+            staff: StaffViewer | None = None
+            token = request.cookies.get(STAFF_COOKIE)
+            if token:
+                try:
+                    staff = console.sessions.from_session(token, _now(request))
+                except NotAuthenticated:
+                    staff = None
+            chosen = request.query.get("lang")
+            locale = chosen if chosen in ("zh_CN", "en") else (staff.locale if staff else None)
+            with i18n.use_locale(locale or i18n.current_locale):
+                if staff is None:
+                    return _render(request, "signed_out.html", http_status=401, why="signed_out")
+                request[STAFF] = staff
+                if supervisor and not staff.supervisor:
+                    return _render(request, "signed_out.html", http_status=403, why="forbidden")
+                if request.method == "POST":
+                    form = await request.post()
+                    if not console.sessions.check_form(
+                        staff, str(form.get("form_token", "")), _now(request)
+                    ):
+                        return _render(request, "signed_out.html", http_status=403, why="form")
+                response = await handler(request, staff)
+                if chosen in ("zh_CN", "en") and chosen != staff.locale:
+                    # The language picked stays for the rest of the session.
+                    _set_session(request, response, _relocale(staff, chosen))
+                return response
+
+        return page
+
+    return wrap
+
+
+def _relocale(staff: StaffViewer, locale: str) -> StaffViewer:
+    return StaffViewer(staff.user_id, staff.name, staff.role, locale, staff.nonce)
+
+
+def _set_session(request: web.Request, response: web.StreamResponse, staff: StaffViewer) -> None:
+    token = request.app[CONSOLE].sessions.session_token(staff, _now(request))
+    response.set_cookie(
+        STAFF_COOKIE,
+        token,
+        max_age=STAFF_SESSION_TTL,
+        path="/staff",
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[keys.CONFIG].base_url.startswith("https://"),
+    )
+
+
+async def sign_in(request: web.Request) -> web.StreamResponse:
+    """The bot's one-time link: a session of 8 hours, the token gone from the address."""
+    console = request.app[CONSOLE]
+    i18n = request.app[keys.I18N]
+    try:
+        staff = console.sessions.from_link(request.query.get("t", ""), _now(request))
+    except NotAuthenticated:
+        return _render(request, "signed_out.html", http_status=401, why="expired")
+    with i18n.use_locale(staff.locale):
+        if not await console.records.sign_in_once(staff.nonce, staff.user_id, _now(request)):
+            return _render(request, "signed_out.html", http_status=401, why="used")
+        landing = str(request.app.router["console_applications"].url_for())
+        response = web.Response(status=303, headers={"Location": landing})
+        _set_session(request, response, staff)
+        _private(response)
+        return response
+
+
+@staff_page()
+async def sign_out(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    response = _render(request, "signed_out.html", why="signed_out_now")
+    response.del_cookie(STAFF_COOKIE, path="/staff")
+    return response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(request.app.router["console_applications"].url_for())
+
+
+E = TypeVar("E", ApplicationStatus, ApplicationKind)
+
+
+def _enum(kind: type[E], value: str | None) -> E | None:
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
+
+
+@staff_page()
+async def applications(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    query = request.query
+    status = (
+        _enum(ApplicationStatus, query.get("status", ApplicationStatus.PENDING.value))
+        if query.get("status") != "all"
+        else None
+    )
+    kind = _enum(ApplicationKind, query.get("kind"))
+    search = query.get("q", "").strip()[:64]
+    newest = query.get("sort") == "newest"
+    page = await request.app[CONSOLE].records.applications(
+        status=status,
+        kind=kind,
+        name=search,
+        person=_person_filter(request),
+        page=_page_number(request),
+        newest_first=newest,
+    )
+    return _render(
+        request,
+        "applications.html",
+        page=page,
+        status=status.value if status else "all",
+        kind=kind.value if kind else "",
+        q=search,
+        sort="newest" if newest else "oldest",
+        statuses=list(ApplicationStatus),
+        kinds=list(ApplicationKind),
+        flash=_flash(request),
+    )
+
+
+def _flash(request: web.Request) -> list[str]:
+    query = request.query
+    lines = []
+    for key, approved in (("approved", True), ("rejected", False)):
+        if query.get(key, "").isdigit():
+            lines.append(texts.decided(int(query[key]), approved))
+    if query.get("missed", "0").isdigit() and int(query.get("missed", "0")):
+        lines.append(texts.missed(int(query["missed"])))
+    messages = {
+        "reason": texts.reason_needed,
+        "none": texts.nothing_chosen,
+        "gone": texts.rebind_gone,
+        "taken": texts.rebind_account_taken,
+        "phone_invalid": texts.phone_invalid,
+    }
+    if query.get("problem") in messages:
+        lines.append(messages[query["problem"]]())
+    if query.get("moved_to", "").isdigit():
+        old = query.get("moved_from", "")
+        lines.append(texts.rebound(int(old) if old.isdigit() else None, int(query["moved_to"])))
+    if query.get("phone_new"):
+        lines.append(texts.phone_changed(query.get("phone_old", ""), query["phone_new"]))
+    return lines
+
+
+def _back(request: web.Request, form: Any, **outcome: object) -> web.HTTPSeeOther:
+    """To the list the action came from, its filters kept, with what happened."""
+    back = str(form.get("back", ""))
+    if not back.startswith("/staff/") or "//" in back:
+        back = str(request.app.router["console_applications"].url_for())
+    url = URL(back)
+    query = {k: v for k, v in url.query.items() if k not in _OUTCOMES}
+    query.update({k: str(v) for k, v in outcome.items()})
+    return web.HTTPSeeOther(url.with_query(query))
+
+
+_OUTCOMES = {
+    "approved",
+    "rejected",
+    "missed",
+    "problem",
+    "moved_to",
+    "moved_from",
+    "phone_old",
+    "phone_new",
+}
+
+
+@staff_page()
+async def decide(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    form = await request.post()
+    approved = form.get("decision") == "approve"
+    reason = " ".join(str(form.get("reason", "")).split())[:REASON_MAX] or None
+    chosen = [_id(str(value)) for value in form.getall("application", [])][:MAX_BATCH]
+    if not chosen:
+        raise _back(request, form, problem="none")
+    if not approved and reason is None:
+        raise _back(request, form, problem="reason")
+    actions = request.app[CONSOLE].actions
+    done = 0
+    for application_id in dict.fromkeys(chosen):
+        if await actions.decide(
+            application_id,
+            approved=approved,
+            staff_id=staff.user_id,
+            staff_name=staff.name,
+            reason=None if approved else reason,
+        ):
+            done += 1
+    outcome = {"approved" if approved else "rejected": done, "missed": len(set(chosen)) - done}
+    raise _back(request, form, **outcome)
+
+
+def _person_filter(request: web.Request) -> int | None:
+    value = request.query.get("person", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
+@staff_page()
+async def search(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    """A search is posted, so an ID number or phone typed never lands in an address (history,
+    a proxy's log, a shared screen): the list it leads to names the person by row, or the
+    part of a name that was typed."""
+    form = await request.post()
+    text = str(form.get("q", "")).strip()[:64]
+    found = await request.app[CONSOLE].records.find_people(text)
+    target = "console_applications" if form.get("list") == "applications" else "console_people"
+    url = request.app.router[target].url_for()
+    kept = {k: str(form[k]) for k in ("status", "kind", "sort") if form.get(k)}
+    if found is None:
+        raise web.HTTPSeeOther(url.with_query({**kept, "q": text} if text else kept))
+    if target == "console_people" and len(found) == 1:
+        raise web.HTTPSeeOther(request.app.router["console_person"].url_for(person=str(found[0])))
+    raise web.HTTPSeeOther(url.with_query({**kept, "person": str(found[0] if found else 0)}))
+
+
+@staff_page()
+async def people(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    search = request.query.get("q", "").strip()[:64]
+    page = await request.app[CONSOLE].records.people(
+        name=search, person=_person_filter(request), page=_page_number(request)
+    )
+    return _render(request, "people.html", page=page, q=search, flash=_flash(request))
+
+
+@staff_page()
+async def person(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    detail = await request.app[CONSOLE].records.person(_id(request.match_info["person"]))
+    if detail is None:
+        raise web.HTTPNotFound()
+    return _render(request, "person.html", detail=detail, flash=_flash(request))
+
+
+@staff_page(supervisor=True)
+async def rebind(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    form = await request.post()
+    person_id = _id(request.match_info["person"])
+    moved = await request.app[CONSOLE].records.rebind(
+        person_id, _id(str(form.get("request", ""))), staff.user_id
+    )
+    if moved.outcome is Rebound.GONE:
+        raise _back(request, form, problem="gone")
+    if moved.outcome is Rebound.ACCOUNT_TAKEN:
+        raise _back(request, form, problem="taken")
+    assert moved.new_account is not None
+    await request.app[CONSOLE].actions.tell_rebound(moved.new_account, moved.old_account)
+    raise _back(request, form, moved_to=moved.new_account, moved_from=moved.old_account or "")
+
+
+@staff_page(supervisor=True)
+async def change_phone(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    form = await request.post()
+    phone = normalise_phone(str(form.get("phone", ""))[:32])
+    if len(phone) != 11 or not phone.startswith("1"):
+        raise _back(request, form, problem="phone_invalid")
+    old = await request.app[CONSOLE].records.change_phone(
+        _id(request.match_info["person"]), phone, staff.user_id
+    )
+    if old is None:
+        raise web.HTTPNotFound()
+    raise _back(request, form, phone_old=old, phone_new=mask_phone(phone))
+
+
+@staff_page(supervisor=True)
+async def audit_log(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    page = await request.app[CONSOLE].records.audit_log(page=_page_number(request))
+    return _render(request, "audit.html", page=page)
+
+
+def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
+    app[CONSOLE] = console
+    app.router.add_get("/staff/login", sign_in, name="console_sign_in")
+    app.router.add_post("/staff/logout", sign_out, name="console_sign_out")
+    app.router.add_get("/staff/", home, name="console_home")
+    app.router.add_get("/staff/applications", applications, name="console_applications")
+    app.router.add_post("/staff/applications/decide", decide, name="console_decide")
+    app.router.add_get("/staff/people", people, name="console_people")
+    app.router.add_post("/staff/search", search, name="console_search")
+    app.router.add_get("/staff/people/{person}", person, name="console_person")
+    app.router.add_post("/staff/people/{person}/rebind", rebind, name="console_rebind")
+    app.router.add_post("/staff/people/{person}/phone", change_phone, name="console_phone")
+    app.router.add_get("/staff/audit", audit_log, name="console_audit")
