@@ -39,6 +39,14 @@ class ConsoleActions:
             desk=self._desk,
         )
 
+    async def tell_attempt_back(self, account: int, number: int, left: int) -> None:
+        with self._desk.i18n.use_locale(await locale_of(account)):
+            text = texts.attempt_back_for_trainee(number, left)
+        try:
+            await self._desk.bot.send_message(account, text)
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            log.warning("account %s not told of the attempt given back: %s", account, error.message)
+
     async def tell_rebound(self, new_account: int, old_account: int | None) -> None:
         """The new account may go on; the old one learns it lost the identity (a takeover
         would be noticed by the person who still holds the old phone)."""

@@ -97,6 +97,8 @@ class AttemptStatus(StrEnum):
     OPEN = "open"
     SUBMITTED = "submitted"  # by the trainee
     TIMED_OUT = "timed_out"  # by the server, at the deadline, with what was saved
+    # Given back by staff: lost to a technical failure (S15), it is as if it had not been sat.
+    VOIDED = "voided"
 
 
 class Identity(StrEnum):
@@ -124,8 +126,15 @@ class Attempt:
 
     @property
     def counts(self) -> bool:
-        """A rejected attempt is as if it had not been sat: no score, no attempt used."""
-        return self.identity is not Identity.REJECTED
+        """A rejected or voided attempt is as if it had not been sat: no score, no attempt
+        used."""
+        return self.identity is not Identity.REJECTED and self.status is not AttemptStatus.VOIDED
+
+
+def may_give_back(attempt: Attempt, attempts: Iterable[Attempt]) -> bool:
+    """S15: staff give back a closed attempt a technical failure wasted, never once the exam is
+    passed (the receipt stands on the attempts as they are) and never one running."""
+    return attempt.closed and attempt.counts and not has_passed(attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +174,7 @@ def best_score(attempts: Iterable[Attempt]) -> int | None:
     scores = [
         a.score
         for a in attempts
-        if a.closed and a.score is not None and a.identity is Identity.CONFIRMED
+        if a.closed and a.counts and a.score is not None and a.identity is Identity.CONFIRMED
     ]
     return max(scores) if scores else None
 

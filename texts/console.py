@@ -50,6 +50,7 @@ def action_name(action: str) -> str:
         "rebind": _("moved an identity to a new account"),
         "registry_phone": _("changed a registry phone"),
         "console_sign_in": _("signed in to the staff console"),
+        "attempt_given_back": _("gave back an exam attempt"),
     }
     if action.startswith("face_data_deleted"):
         return _("face data deleted")
@@ -138,3 +139,25 @@ def moved_away_for_trainee() -> str:
         "ℹ️ At your request, staff moved your ID number to your new account. This account is "
         "no longer linked to it. If you did not ask for this, write to support here at once."
     )
+
+
+def give_back_reason_needed() -> str:
+    return _("Say what failed (the trainee and the audit log read it). Nothing was changed.")
+
+
+def not_given_back() -> str:
+    return _(
+        "This attempt cannot be given back (still running, given back already, or the exam "
+        "is passed). Nothing was changed."
+    )
+
+
+def given_back(number: int) -> str:
+    return _("Attempt {number} no longer counts; the trainee has been told.").format(number=number)
+
+
+def attempt_back_for_trainee(number: int, left: int) -> str:
+    return _(
+        "✅ Staff checked what went wrong in your exam attempt {number}: it no longer counts. "
+        "You have {left} attempt(s) left. Open the exam from the menu when you are ready."
+    ).format(number=number, left=left)

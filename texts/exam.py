@@ -202,6 +202,7 @@ def attempt_status_name(status: AttemptStatus) -> str:
         AttemptStatus.OPEN: _("in progress"),
         AttemptStatus.SUBMITTED: _("submitted"),
         AttemptStatus.TIMED_OUT: _("time ran out"),
+        AttemptStatus.VOIDED: _("given back by staff: does not count"),
     }[status]
 
 

@@ -32,6 +32,7 @@ from domain.timezone import CHINA
 from infra.repositories.console import ConsoleRecords, Rebound
 from texts import console as texts
 from texts.enrolment import cert_type_name, masked_number, state_name
+from texts.exam import attempt_status_name
 from texts.support import application_status_name, kind_name
 from webview import keys
 from webview.auth import (
@@ -61,6 +62,8 @@ class ConsoleActions(Protocol):
     ) -> bool: ...
 
     async def tell_rebound(self, new_account: int, old_account: int | None) -> None: ...
+
+    async def tell_attempt_back(self, account: int, number: int, left: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ def _render(
         "status_name": lambda status: application_status_name(str(status)),
         "cert_type_name": cert_type_name,
         "masked_number": masked_number,
+        "attempt_status_name": attempt_status_name,
         "state_name": lambda state: state_name(EnrolmentState(state)),
         "action_name": texts.action_name,
         "subject_name": texts.subject_name,
@@ -280,12 +284,16 @@ def _flash(request: web.Request) -> list[str]:
         "gone": texts.rebind_gone,
         "taken": texts.rebind_account_taken,
         "phone_invalid": texts.phone_invalid,
+        "reason_give_back": texts.give_back_reason_needed,
+        "not_given_back": texts.not_given_back,
     }
     if query.get("problem") in messages:
         lines.append(messages[query["problem"]]())
     if query.get("moved_to", "").isdigit():
         old = query.get("moved_from", "")
         lines.append(texts.rebound(int(old) if old.isdigit() else None, int(query["moved_to"])))
+    if query.get("given_back", "").isdigit():
+        lines.append(texts.given_back(int(query["given_back"])))
     if query.get("phone_new"):
         lines.append(texts.phone_changed(query.get("phone_old", ""), query["phone_new"]))
     return lines
@@ -410,6 +418,24 @@ async def change_phone(request: web.Request, staff: StaffViewer) -> web.StreamRe
 
 
 @staff_page(supervisor=True)
+async def give_back(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    form = await request.post()
+    reason = " ".join(str(form.get("reason", "")).split())[:REASON_MAX]
+    if not reason:
+        raise _back(request, form, problem="reason_give_back")
+    given = await request.app[CONSOLE].records.give_back(
+        _id(request.match_info["person"]),
+        _id(str(form.get("attempt", ""))),
+        staff.user_id,
+        reason,
+    )
+    if given is None:
+        raise _back(request, form, problem="not_given_back")
+    await request.app[CONSOLE].actions.tell_attempt_back(given.account, given.number, given.left)
+    raise _back(request, form, given_back=given.number)
+
+
+@staff_page(supervisor=True)
 async def audit_log(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
     page = await request.app[CONSOLE].records.audit_log(page=_page_number(request))
     return _render(request, "audit.html", page=page)
@@ -427,4 +453,5 @@ def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
     app.router.add_get("/staff/people/{person}", person, name="console_person")
     app.router.add_post("/staff/people/{person}/rebind", rebind, name="console_rebind")
     app.router.add_post("/staff/people/{person}/phone", change_phone, name="console_phone")
+    app.router.add_post("/staff/people/{person}/give-back", give_back, name="console_give_back")
     app.router.add_get("/staff/audit", audit_log, name="console_audit")

@@ -13,11 +13,15 @@ from typing import Generic, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from domain.exam import AttemptStatus, allowance, attempts_used, may_give_back
 from domain.identifiers import InvalidIdentifier, normalise_phone, validate_id_number
 from domain.masking import mask_id_number, mask_phone
 from domain.registry import CertType
 from domain.support import ApplicationKind, ApplicationStatus
 from infra.db import models
+from infra.db.exam_models import ExamAttempt
+from infra.exam import _attempt as exam_attempt
+from infra.exam import makeups_granted
 from infra.pii import Pii
 from infra.repositories.support import audit
 
@@ -64,6 +68,16 @@ class PersonRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptLine:
+    id: int
+    number: int
+    status: AttemptStatus
+    score: int | None
+    started_at: datetime
+    may_give_back: bool
+
+
+@dataclass(frozen=True, slots=True)
 class EnrolmentLine:
     id: int
     cert_type: CertType
@@ -72,6 +86,16 @@ class EnrolmentLine:
     state: str
     paid_at: datetime | None
     study_deadline: datetime | None
+    attempts: list[AttemptLine]
+
+
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    """An exam attempt given back (S15): whom to tell, and how many attempts they now have."""
+
+    account: int
+    number: int
+    left: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +155,21 @@ def _application_row(row: models.Application) -> ApplicationRow:
         decided_at=row.decided_at,
         reason=row.reason,
     )
+
+
+def _attempt_lines(rows: list[ExamAttempt]) -> list[AttemptLine]:
+    attempts = [exam_attempt(row) for row in rows]
+    return [
+        AttemptLine(
+            id=row.id,
+            number=row.number,
+            status=AttemptStatus(row.status),
+            score=row.score,
+            started_at=row.started_at,
+            may_give_back=may_give_back(attempt, attempts),
+        )
+        for row, attempt in zip(rows, attempts, strict=True)
+    ]
 
 
 class ConsoleRecords:
@@ -233,6 +272,11 @@ class ConsoleRecords:
             .select_related("enrolment__certificate__person")
             .order_by("-created_at")
         )
+        attempts: dict[int, list[ExamAttempt]] = {}
+        for attempt in await ExamAttempt.filter(
+            enrolment_id__in=[row.id for row in enrolments]
+        ).order_by("number"):
+            attempts.setdefault(attempt.enrolment_id, []).append(attempt)
         requests = await models.SupportRequest.filter(kind=REBIND_REQUEST, status="open").order_by(
             "-created_at"
         )
@@ -250,6 +294,7 @@ class ConsoleRecords:
                     state=row.state,
                     paid_at=row.paid_at,
                     study_deadline=row.study_deadline,
+                    attempts=_attempt_lines(attempts.get(row.id, [])),
                 )
                 for row in enrolments
             ],
@@ -333,6 +378,39 @@ class ConsoleRecords:
             new=mask_phone(phone),
         )
         return mask_phone(old) if old else ""
+
+    async def give_back(
+        self, person_id: int, attempt_id: int, staff_id: int, reason: str
+    ) -> GivenBack | None:
+        """S15: an attempt a technical failure wasted no longer counts. None when it may not be
+        given back (running, given back already, the exam passed, not this person's)."""
+        row = await ExamAttempt.get_or_none(
+            id=attempt_id, enrolment__certificate__person_id=person_id
+        )
+        if row is None:
+            return None
+        rows = await ExamAttempt.filter(enrolment_id=row.enrolment_id)
+        attempts = [exam_attempt(r) for r in rows]
+        if not may_give_back(exam_attempt(row), attempts):
+            return None
+        won = await ExamAttempt.filter(
+            id=attempt_id,
+            status__in=[AttemptStatus.SUBMITTED.value, AttemptStatus.TIMED_OUT.value],
+        ).update(status=AttemptStatus.VOIDED.value)
+        if not won:
+            return None
+        await audit(
+            staff_id,
+            "attempt_given_back",
+            f"enrolment:{row.enrolment_id}",
+            attempt=row.number,
+            reason=reason,
+        )
+        granted = await makeups_granted(row.enrolment_id)
+        used = attempts_used(
+            [exam_attempt(r) for r in await ExamAttempt.filter(enrolment_id=row.enrolment_id)]
+        )
+        return GivenBack(row.chat_user_id, row.number, max(0, allowance(granted) - used))
 
     async def audit_log(self, *, page: int) -> Page[AuditRow]:
         total = await models.AuditLog.all().count()

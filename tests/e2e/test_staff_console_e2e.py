@@ -5,6 +5,7 @@ identity to a new phone's account; and what an outsider, a desk member or a forg
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from aiogram.types import BufferedInputFile
 
 from infra.db import models
+from infra.db.exam_models import ExamAttempt
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from infra.signing import Signer
 from jijiao.app import Runtime
@@ -339,3 +341,75 @@ async def test_a_sign_in_link_expires_after_ten_minutes(
     live_app.clock.advance(minutes=11)  # type: ignore[attr-defined]
     status, page = await _page(browser, link)
     assert status == 401 and "10 分钟" in page
+
+
+async def test_a_supervisor_gives_back_an_attempt_a_crash_wasted_and_the_trainee_may_sit_again(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    trainee = 100360
+    await chat.send(trainee, "/start", first_name="Wang", language_code="en")
+    await chat.reply(trainee)
+    application = await registry.extension_waiting(60, trainee, live_app.clock.now())
+    enrolment = await models.Enrolment.get(id=application.enrolment_id)
+    await models.Enrolment.filter(id=enrolment.id).update(
+        state="studying", study_deadline=live_app.clock.now() + timedelta(days=5)
+    )
+    started = live_app.clock.now() - timedelta(days=1)
+    for number in range(1, 6):  # five used; the last one lost to a crashed phone (S15)
+        await ExamAttempt.create(
+            enrolment=enrolment,
+            chat_user_id=trainee,
+            number=number,
+            status="timed_out" if number == 5 else "submitted",
+            bank_version=1,
+            started_at=started,
+            deadline=started + timedelta(hours=1),
+            draw=[],
+            score=0 if number == 5 else 40,
+        )
+    person_id = (await models.Person.get(name="学员60")).id
+    await _sign_in(chat, browser)
+    base = live_app.settings.base_url
+    _, detail = await _page(browser, f"{base}/staff/people/{person_id}")
+    assert detail.count("交还此次考试机会") == 5
+    token = TOKEN.search(detail).group(1)  # type: ignore[union-attr]
+    fifth = await ExamAttempt.get(enrolment_id=enrolment.id, number=5)
+
+    give_back = f"{base}/staff/people/{person_id}/give-back"
+    back = ("back", f"/staff/people/{person_id}")
+    _, shown, _ = await _post(
+        browser, give_back, [("form_token", token), ("attempt", str(fifth.id)), back]
+    )
+    assert "写明出了什么问题" in shown
+    _, shown, _ = await _post(
+        browser,
+        give_back,
+        [
+            ("form_token", token),
+            ("attempt", str(fifth.id)),
+            ("reason", "手机闪退，日志已核实"),
+            back,
+        ],
+    )
+    assert "第 5 次考试不再计入" in shown and "客服退回，不计入" in shown
+    assert (await ExamAttempt.get(id=fifth.id)).status == "voided"
+    told = await chat.reply(trainee)
+    assert "attempt 5" in told["text"] and "1 attempt(s) left" in told["text"]
+    entry = await models.AuditLog.get(action="attempt_given_back")
+    assert entry.actor_id == STAFF and entry.details["reason"] == "手机闪退，日志已核实"
+
+    # Once only; and never another person's attempt through this person's page.
+    _status, shown, _ = await _post(
+        browser,
+        give_back,
+        [("form_token", token), ("attempt", str(fifth.id)), ("reason", "再来一次"), back],
+    )
+    assert "无法退回" in shown
+    other = await registry.person(61, "别人", "13800000061")
+    _, shown, _ = await _post(
+        browser,
+        f"{base}/staff/people/{other.id}/give-back",
+        [("form_token", token), ("attempt", str(fifth.id - 1)), ("reason", "x"), back],
+    )
+    assert "无法退回" in shown
+    assert (await ExamAttempt.get(id=fifth.id - 1)).status == "submitted"

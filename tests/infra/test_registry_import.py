@@ -29,9 +29,7 @@ from tests.support.clock import TODAY, FixedClock
 from tests.support.registry import PII, opened, person_by_id_number
 
 # The product's importer, with the key the tests seal with.
-import_registry = functools.partial(
-    registry_import.import_registry, pii=PII, clock=FixedClock()
-)
+import_registry = functools.partial(registry_import.import_registry, pii=PII, clock=FixedClock())
 
 A_YEAR_ON = add_months(TODAY, 12)
 HEADERS = [

@@ -136,9 +136,7 @@ async def test_the_review_reaches_the_trainees_topic_and_staff_decide_there(
         checks.append(row.id)
     study.store.save_evidence(ZHANG, checks[-1], photo("impostor_1"))
     review = await FaceReview.create(chat_user_id=ZHANG, check_ids=checks, created_at=clock.now())
-    desk = FaceReviewDesk(
-        harness.bot, i18n, harness.dispatcher["desk"], study
-    )
+    desk = FaceReviewDesk(harness.bot, i18n, harness.dispatcher["desk"], study)
     await desk.post(review.id)
 
     [media] = harness.session.sent(SendMediaGroup)

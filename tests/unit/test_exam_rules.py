@@ -24,6 +24,7 @@ from domain.exam import (
     draw,
     exam_eligibility,
     failed_in_current_set,
+    may_give_back,
     normalise_answer,
     overdue,
     passes,
@@ -100,6 +101,25 @@ def test_five_failed_attempts_close_it_and_a_makeup_gives_five_more():
     again = eligibility(five, granted=1)
     assert again.allowed and again.attempts_left == MAX_ATTEMPTS
     assert failed_in_current_set(5, 0) == 5 and failed_in_current_set(7, 1) == 2
+
+
+def test_an_attempt_given_back_by_staff_counts_for_nothing_s15():
+    five = [closed(n, 30) for n in range(1, 6)]
+    lost = Attempt(5, AttemptStatus.VOIDED, NOW - 2 * HOUR, NOW - HOUR, 95)
+    after = eligibility([*five[:4], lost])
+    assert after.allowed and after.attempts_left == 1
+    # Its score is nobody's result: a voided 95 is not a pass.
+    assert best_score([*five[:4], lost]) == 30
+
+
+def test_only_a_closed_counted_attempt_of_an_unpassed_exam_may_be_given_back():
+    failed = closed(1, 30)
+    assert may_give_back(failed, [failed])
+    running = Attempt(2, AttemptStatus.OPEN, NOW - HOUR, NOW + HOUR)
+    assert not may_give_back(running, [failed, running])
+    assert not may_give_back(failed, [failed, closed(2, 80)])  # passed: the receipt stands
+    voided = Attempt(1, AttemptStatus.VOIDED, NOW - 2 * HOUR, NOW - HOUR, 30)
+    assert not may_give_back(voided, [voided])
 
 
 @given(
