@@ -7,9 +7,12 @@ from __future__ import annotations
 import logging
 
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import BufferedInputFile
 
 from bot.applications import Applications
 from bot.desk import Desk
+from domain.checkout import AttachInvoice
+from domain.payment import PaymentRefused
 from infra.repositories.accounts import locale_of
 from texts import console as texts
 
@@ -17,9 +20,31 @@ log = logging.getLogger(__name__)
 
 
 class ConsoleActions:
-    def __init__(self, applications: Applications, desk: Desk) -> None:
+    def __init__(
+        self, applications: Applications, desk: Desk, attach_invoice: AttachInvoice
+    ) -> None:
         self._applications = applications
         self._desk = desk
+        self._attach_invoice = attach_invoice
+
+    async def attach_invoice(self, number: str, filename: str, pdf: bytes) -> str | None:
+        """The file goes to the staff group first (the invoice's copy on record, and the
+        file id the payer's message is sent with); then the same use case as `/invoice`.
+        None when done, else why not."""
+        group = self._desk.staff_group_id
+        if group is None:
+            return "no_staff_group"
+        with self._desk.i18n.use_locale(self._desk.staff_locale):
+            caption = texts.invoice_archived(number)
+        sent = await self._desk.bot.send_document(
+            group, BufferedInputFile(pdf, filename=filename), caption=caption
+        )
+        assert sent.document is not None
+        try:
+            await self._attach_invoice(number, sent.document.file_id)
+        except PaymentRefused as refused:
+            return refused.code
+        return None
 
     async def decide(
         self,

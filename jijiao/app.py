@@ -767,7 +767,11 @@ async def running(
         ConsoleWeb(
             ConsoleRecords(pii),
             StaffSessions(signer),
-            ConsoleActions(services.handlers["applications"], services.handlers["desk"]),
+            ConsoleActions(
+                services.handlers["applications"],
+                services.handlers["desk"],
+                services.handlers["attach_invoice"],
+            ),
         ),
     )
     inbox = Inbox(

@@ -51,6 +51,7 @@ def action_name(action: str) -> str:
         "registry_phone": _("changed a registry phone"),
         "console_sign_in": _("signed in to the staff console"),
         "attempt_given_back": _("gave back an exam attempt"),
+        "invoice_attached": _("attached an invoice"),
     }
     if action.startswith("face_data_deleted"):
         return _("face data deleted")
@@ -66,6 +67,7 @@ def subject_name(subject: str) -> str:
         "staff": _("staff {id}"),
         "receipt": _("receipt {id}"),
         "enrolment": _("enrolment #{id}"),
+        "order": _("order {id}"),
     }
     pattern = names.get(kind)
     if pattern is None:
@@ -161,3 +163,42 @@ def attempt_back_for_trainee(number: int, left: int) -> str:
         "✅ Staff checked what went wrong in your exam attempt {number}: it no longer counts. "
         "You have {left} attempt(s) left. Open the exam from the menu when you are ready."
     ).format(number=number, left=left)
+
+
+def provider_name(provider: str) -> str:
+    return {
+        "wechatpay": _("WeChat Pay"),
+        "alipay": _("Alipay"),
+        "sandbox": _("sandbox (test payments)"),
+    }.get(provider, _("other"))
+
+
+def invoice_state_name(state: str) -> str:
+    return {
+        "not_due": _("not owed (unpaid)"),
+        "to_issue": _("to issue"),
+        "overdue": _("overdue"),
+        "issued": _("issued"),
+    }[state]
+
+
+def invoice_sent(number: str) -> str:
+    return _("Invoice for order {number} attached; the payer has it in the chat.").format(
+        number=number
+    )
+
+
+def invoice_problem(code: str) -> str:
+    return {
+        "not_pdf": _("An invoice is a PDF file of at most 8 MB. Nothing was changed."),
+        "order_not_found": _("There is no such order. Nothing was changed."),
+        "order_not_pending": _(
+            "This order is not paid, so no invoice is owed. Nothing was changed."
+        ),
+    }.get(code, _("The invoice could not be attached. Nothing was changed."))
+
+
+def invoice_archived(number: str) -> str:
+    return _("🧾 Invoice for order {number}, attached from the staff console.").format(
+        number=number
+    )

@@ -22,18 +22,20 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.web_request import FileField
 from yarl import URL
 
 from domain.enrolment import EnrolmentState
 from domain.identifiers import normalise_phone
 from domain.masking import mask_phone
+from domain.payment import OrderStatus, format_yuan
 from domain.support import ApplicationKind, ApplicationStatus
-from domain.timezone import CHINA
-from infra.repositories.console import ConsoleRecords, Rebound
+from domain.timezone import CHINA, local_date
+from infra.repositories.console import ConsoleRecords, InvoiceState, Rebound
 from texts import console as texts
 from texts.enrolment import cert_type_name, masked_number, state_name
 from texts.exam import attempt_status_name
-from texts.support import application_status_name, kind_name
+from texts.support import application_status_name, kind_name, order_status_name
 from webview import keys
 from webview.auth import (
     STAFF_COOKIE,
@@ -46,6 +48,7 @@ from webview.auth import (
 Handler = Callable[[web.Request, StaffViewer], Awaitable[web.StreamResponse]]
 REASON_MAX = 500
 MAX_BATCH = 100
+MAX_INVOICE = 8 * 1024 * 1024 - 64 * 1024  # the app's body limit, less the form around it
 
 
 class ConsoleActions(Protocol):
@@ -64,6 +67,8 @@ class ConsoleActions(Protocol):
     async def tell_rebound(self, new_account: int, old_account: int | None) -> None: ...
 
     async def tell_attempt_back(self, account: int, number: int, left: int) -> None: ...
+
+    async def attach_invoice(self, number: str, filename: str, pdf: bytes) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,7 @@ def _render(
         "local": _local,
         "kind_name": lambda kind: kind_name(str(kind)),
         "status_name": lambda status: application_status_name(str(status)),
+        "order_status_name": lambda status: order_status_name(str(status)),
         "cert_type_name": cert_type_name,
         "masked_number": masked_number,
         "attempt_status_name": attempt_status_name,
@@ -227,10 +233,10 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(request.app.router["console_applications"].url_for())
 
 
-E = TypeVar("E", ApplicationStatus, ApplicationKind)
+E = TypeVar("E", ApplicationStatus, ApplicationKind, OrderStatus, InvoiceState)
 
 
-def _enum(kind: type[E], value: str | None) -> E | None:
+def _pick(kind: type[E], value: str | None) -> E | None:
     try:
         return kind(value) if value else None
     except ValueError:
@@ -241,11 +247,11 @@ def _enum(kind: type[E], value: str | None) -> E | None:
 async def applications(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
     query = request.query
     status = (
-        _enum(ApplicationStatus, query.get("status", ApplicationStatus.PENDING.value))
+        _pick(ApplicationStatus, query.get("status", ApplicationStatus.PENDING.value))
         if query.get("status") != "all"
         else None
     )
-    kind = _enum(ApplicationKind, query.get("kind"))
+    kind = _pick(ApplicationKind, query.get("kind"))
     search = query.get("q", "").strip()[:64]
     newest = query.get("sort") == "newest"
     page = await request.app[CONSOLE].records.applications(
@@ -294,6 +300,10 @@ def _flash(request: web.Request) -> list[str]:
         lines.append(texts.rebound(int(old) if old.isdigit() else None, int(query["moved_to"])))
     if query.get("given_back", "").isdigit():
         lines.append(texts.given_back(int(query["given_back"])))
+    if query.get("invoice_sent"):
+        lines.append(texts.invoice_sent(query["invoice_sent"][:32]))
+    if query.get("invoice_problem"):
+        lines.append(texts.invoice_problem(query["invoice_problem"][:32]))
     if query.get("phone_new"):
         lines.append(texts.phone_changed(query.get("phone_old", ""), query["phone_new"]))
     return lines
@@ -435,6 +445,54 @@ async def give_back(request: web.Request, staff: StaffViewer) -> web.StreamRespo
     raise _back(request, form, given_back=given.number)
 
 
+@staff_page()
+async def orders(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    query = request.query
+    status = _pick(OrderStatus, query.get("status"))
+    invoice = _pick(InvoiceState, query.get("invoice"))
+    number = query.get("number", "").strip()[:32]
+    page = await request.app[CONSOLE].records.orders(
+        status=status,
+        invoice=invoice,
+        number=number,
+        page=_page_number(request),
+        today=local_date(_now(request)),
+    )
+    return _render(
+        request,
+        "orders.html",
+        page=page,
+        status=status.value if status else "",
+        invoice=invoice.value if invoice else "",
+        number=number,
+        statuses=list(OrderStatus),
+        invoices=[s for s in InvoiceState if s is not InvoiceState.NOT_DUE],
+        yuan=format_yuan,
+        provider_name=texts.provider_name,
+        invoice_state_name=texts.invoice_state_name,
+        flash=_flash(request),
+    )
+
+
+@staff_page()
+async def upload_invoice(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    form = await request.post()
+    number = str(form.get("number", "")).strip()[:32]
+    upload = form.get("invoice")
+    if not isinstance(upload, FileField):
+        raise _back(request, form, invoice_problem="not_pdf")
+    pdf = upload.file.read(MAX_INVOICE + 1)
+    if len(pdf) > MAX_INVOICE or not pdf.startswith(b"%PDF-"):
+        raise _back(request, form, invoice_problem="not_pdf")
+    problem = await request.app[CONSOLE].actions.attach_invoice(
+        number, f"invoice-{number}.pdf", pdf
+    )
+    if problem is not None:
+        raise _back(request, form, invoice_problem=problem)
+    await request.app[CONSOLE].records.note(staff.user_id, "invoice_attached", f"order:{number}")
+    raise _back(request, form, invoice_sent=number)
+
+
 @staff_page(supervisor=True)
 async def audit_log(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
     page = await request.app[CONSOLE].records.audit_log(page=_page_number(request))
@@ -454,4 +512,6 @@ def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
     app.router.add_post("/staff/people/{person}/rebind", rebind, name="console_rebind")
     app.router.add_post("/staff/people/{person}/phone", change_phone, name="console_phone")
     app.router.add_post("/staff/people/{person}/give-back", give_back, name="console_give_back")
+    app.router.add_get("/staff/orders", orders, name="console_orders")
+    app.router.add_post("/staff/orders/invoice", upload_invoice, name="console_invoice")
     app.router.add_get("/staff/audit", audit_log, name="console_audit")

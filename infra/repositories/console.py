@@ -5,7 +5,7 @@ and phones leave here masked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from math import ceil
 from typing import Generic, TypeVar
@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from domain.exam import AttemptStatus, allowance, attempts_used, may_give_back
 from domain.identifiers import InvalidIdentifier, normalise_phone, validate_id_number
 from domain.masking import mask_id_number, mask_phone
+from domain.payment import OrderStatus
 from domain.registry import CertType
 from domain.support import ApplicationKind, ApplicationStatus
 from infra.db import models
@@ -125,6 +126,29 @@ class AuditRow:
     created_at: datetime
 
 
+class InvoiceState(StrEnum):
+    NOT_DUE = "not_due"  # the order is not paid: no invoice owed
+    TO_ISSUE = "to_issue"
+    OVERDUE = "overdue"  # past the promised date (R-PAY-4)
+    ISSUED = "issued"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    number: str
+    enterprise: str | None
+    people: list[str]  # names of whom the order covers
+    amount_fen: int
+    provider: str
+    status: OrderStatus
+    created_at: datetime
+    paid_at: datetime | None
+    invoice_title: str
+    invoice_due_on: date | None
+    invoice: InvoiceState
+
+
 class Rebound(StrEnum):
     """How a move of a person's identity to the account that asked for it ended."""
 
@@ -154,6 +178,31 @@ def _application_row(row: models.Application) -> ApplicationRow:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         reason=row.reason,
+    )
+
+
+def _order_row(order: models.Order, people: list[str], today: date) -> OrderRow:
+    if order.status != OrderStatus.PAID.value:
+        invoice = InvoiceState.ISSUED if order.invoice_file_id else InvoiceState.NOT_DUE
+    elif order.invoice_file_id:
+        invoice = InvoiceState.ISSUED
+    elif order.invoice_due_on is not None and order.invoice_due_on < today:
+        invoice = InvoiceState.OVERDUE
+    else:
+        invoice = InvoiceState.TO_ISSUE
+    return OrderRow(
+        id=order.id,
+        number=order.number,
+        enterprise=order.enterprise.name if order.enterprise else None,
+        people=people,
+        amount_fen=order.amount_fen,
+        provider=order.provider,
+        status=OrderStatus(order.status),
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        invoice_title=order.invoice_title,
+        invoice_due_on=order.invoice_due_on,
+        invoice=invoice,
     )
 
 
@@ -412,6 +461,43 @@ class ConsoleRecords:
         )
         return GivenBack(row.chat_user_id, row.number, max(0, allowance(granted) - used))
 
+    async def orders(
+        self,
+        *,
+        status: OrderStatus | None,
+        invoice: InvoiceState | None,
+        number: str,
+        page: int,
+        today: date,
+    ) -> Page[OrderRow]:
+        rows = models.Order.all()
+        if status is not None:
+            rows = rows.filter(status=status.value)
+        if number:
+            rows = rows.filter(number=number.strip().upper())
+        paid = OrderStatus.PAID.value
+        if invoice is InvoiceState.TO_ISSUE:
+            rows = rows.filter(status=paid, invoice_file_id__isnull=True)
+        elif invoice is InvoiceState.OVERDUE:
+            rows = rows.filter(status=paid, invoice_file_id__isnull=True, invoice_due_on__lt=today)
+        elif invoice is InvoiceState.ISSUED:
+            rows = rows.filter(invoice_file_id__isnull=False)
+        total = await rows.count()
+        found = (
+            await rows.order_by("-created_at", "-id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+            .select_related("enterprise")
+        )
+        people: dict[int, list[str]] = {}
+        for item in await models.OrderItem.filter(order_id__in=[o.id for o in found]).values(
+            "order_id", "enrolment__certificate__person__name"
+        ):
+            people.setdefault(item["order_id"], []).append(
+                item["enrolment__certificate__person__name"]
+            )
+        return Page([_order_row(o, people.get(o.id, []), today) for o in found], page, total)
+
     async def audit_log(self, *, page: int) -> Page[AuditRow]:
         total = await models.AuditLog.all().count()
         rows = (
@@ -428,6 +514,9 @@ class ConsoleRecords:
             page,
             total,
         )
+
+    async def note(self, staff_id: int, action: str, subject: str) -> None:
+        await audit(staff_id, action, subject)
 
     async def sign_in_once(self, nonce: str, staff_id: int, now: datetime) -> bool:
         """False when this link was used already."""

@@ -5,7 +5,7 @@ identity to a new phone's account; and what an outsider, a desk member or a forg
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -413,3 +413,82 @@ async def test_a_supervisor_gives_back_an_attempt_a_crash_wasted_and_the_trainee
     )
     assert "无法退回" in shown
     assert (await ExamAttempt.get(id=fifth.id - 1)).status == "submitted"
+
+
+async def _order(
+    number: str, payer: int, enrolment: models.Enrolment, now: datetime, **fields: Any
+) -> models.Order:
+    order = await models.Order.create(
+        number=number,
+        payer_chat_user_id=payer,
+        channel="individual",
+        amount_fen=18000,
+        status=fields.pop("status", "pending"),
+        provider="wechatpay",
+        created_at=now - timedelta(days=3),
+        expires_at=now + timedelta(minutes=30),
+        invoice_title="周十一",
+        **fields,
+    )
+    await models.OrderItem.create(order=order, enrolment=enrolment, amount_fen=18000)
+    return order
+
+
+async def test_staff_find_invoices_owed_and_send_one_that_reaches_the_payer(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    payer = 100370
+    await chat.send(payer, "/start", first_name="周十一", language_code="zh-hans")
+    await chat.reply(payer)
+    now = live_app.clock.now()
+    application = await registry.extension_waiting(70, payer, now, name="周十一")
+    enrolment = await models.Enrolment.get(id=application.enrolment_id)
+    await _order("JJ-PENDING-1", payer, enrolment, now)
+    late = await _order(
+        "JJ-LATE-2",
+        payer,
+        enrolment,
+        now,
+        status="paid",
+        paid_at=now - timedelta(days=3),
+        invoice_due_on=(now - timedelta(days=1)).date(),
+    )
+    await _order(
+        "JJ-DONE-3", payer, enrolment, now, status="paid", paid_at=now, invoice_file_id="BQAC-f"
+    )
+    await _sign_in(chat, browser)
+    base = live_app.settings.base_url
+
+    _, page = await _page(browser, f"{base}/staff/orders")
+    assert "共 3 条" in page and "¥180.00" in page and "周十一" in page
+    _, overdue = await _page(browser, f"{base}/staff/orders?invoice=overdue")
+    assert "共 1 条" in overdue and "JJ-LATE-2" in overdue and "已逾期" in overdue
+    token = TOKEN.search(overdue).group(1)  # type: ignore[union-attr]
+
+    upload = f"{base}/staff/orders/invoice"
+
+    def form(content: bytes, name: str) -> aiohttp.FormData:
+        data = aiohttp.FormData()
+        data.add_field("form_token", token)
+        data.add_field("back", "/staff/orders?invoice=overdue")
+        data.add_field("number", late.number)
+        data.add_field("invoice", content, filename=name, content_type="application/pdf")
+        return data
+
+    async with browser.post(upload, data=form(b"GIF89a not a pdf", "x.pdf")) as response:
+        assert "PDF" in await response.text()
+    assert (await models.Order.get(id=late.id)).invoice_file_id is None
+
+    async with browser.post(upload, data=form(b"%PDF-1.4 invoice", "fp.pdf")) as response:
+        shown = await response.text()
+    assert "订单 JJ-LATE-2 的发票已附上" in shown and "共 0 条" in shown
+    assert (await models.Order.get(id=late.id)).invoice_file_id
+    sent = await eventually(lambda: _document_to(chat, payer))
+    assert "JJ-LATE-2" in (sent.get("caption") or "")
+    assert await models.AuditLog.filter(action="invoice_attached", actor_id=STAFF).count() == 1
+
+
+async def _document_to(chat: LocalChatClient, user: int) -> dict[str, Any] | None:
+    async with chat.http.get(f"{chat.api}/users/{user}/messages") as response:
+        messages = (await response.json())["messages"]
+    return next((m for m in messages if m.get("document")), None)
