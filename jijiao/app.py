@@ -772,6 +772,7 @@ async def running(
                 services.handlers["desk"],
                 services.handlers["attach_invoice"],
             ),
+            staff_group=settings.staff_group_id,
         ),
     )
     inbox = Inbox(

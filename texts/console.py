@@ -202,3 +202,19 @@ def invoice_archived(number: str) -> str:
     return _("🧾 Invoice for order {number}, attached from the staff console.").format(
         number=number
     )
+
+
+def review_kind_name(kind: str) -> str:
+    return {
+        "checks": _("face checks failed"),
+        "exam": _("a check failed during a passed exam"),
+        "photo": _("a new enrolment photo"),
+    }.get(kind, _("other"))
+
+
+def review_status_name(status: str) -> str:
+    return {
+        "pending": _("waiting for a decision"),
+        "cleared": _("cleared"),
+        "rejected": _("rejected"),
+    }.get(status, _("other"))

@@ -35,6 +35,7 @@ from infra.repositories.console import ConsoleRecords, InvoiceState, Rebound
 from texts import console as texts
 from texts.enrolment import cert_type_name, masked_number, state_name
 from texts.exam import attempt_status_name
+from texts.reminders import status_name as broadcast_status_name
 from texts.support import application_status_name, kind_name, order_status_name
 from webview import keys
 from webview.auth import (
@@ -76,6 +77,7 @@ class ConsoleWeb:
     records: ConsoleRecords
     sessions: StaffSessions
     actions: ConsoleActions
+    staff_group: int | None = None  # for links to the trainees' topics
 
 
 CONSOLE = web.AppKey("console", ConsoleWeb)
@@ -493,6 +495,43 @@ async def upload_invoice(request: web.Request, staff: StaffViewer) -> web.Stream
     raise _back(request, form, invoice_sent=number)
 
 
+@staff_page()
+async def topics(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    open_only = request.query.get("show") != "all"
+    page = await request.app[CONSOLE].records.topics(
+        open_only=open_only,
+        page=_page_number(request),
+        staff_group=request.app[CONSOLE].staff_group,
+    )
+    return _render(request, "topics.html", page=page, open_only=open_only)
+
+
+@staff_page()
+async def reviews(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    pending_only = request.query.get("show") != "all"
+    page = await request.app[CONSOLE].records.reviews(
+        pending_only=pending_only, page=_page_number(request)
+    )
+    return _render(
+        request,
+        "reviews.html",
+        page=page,
+        pending_only=pending_only,
+        review_kind_name=texts.review_kind_name,
+        review_status_name=texts.review_status_name,
+    )
+
+
+@staff_page()
+async def broadcasts(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    page = await request.app[CONSOLE].records.broadcasts(
+        page=_page_number(request), now=_now(request)
+    )
+    return _render(
+        request, "broadcasts.html", page=page, broadcast_status_name=broadcast_status_name
+    )
+
+
 @staff_page(supervisor=True)
 async def audit_log(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
     page = await request.app[CONSOLE].records.audit_log(page=_page_number(request))
@@ -514,4 +553,7 @@ def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
     app.router.add_post("/staff/people/{person}/give-back", give_back, name="console_give_back")
     app.router.add_get("/staff/orders", orders, name="console_orders")
     app.router.add_post("/staff/orders/invoice", upload_invoice, name="console_invoice")
+    app.router.add_get("/staff/topics", topics, name="console_topics")
+    app.router.add_get("/staff/reviews", reviews, name="console_reviews")
+    app.router.add_get("/staff/broadcasts", broadcasts, name="console_broadcasts")
     app.router.add_get("/staff/audit", audit_log, name="console_audit")

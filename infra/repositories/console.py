@@ -18,11 +18,14 @@ from domain.identifiers import InvalidIdentifier, normalise_phone, validate_id_n
 from domain.masking import mask_id_number, mask_phone
 from domain.payment import OrderStatus
 from domain.registry import CertType
+from domain.reminders import BroadcastProgress
 from domain.support import ApplicationKind, ApplicationStatus
 from infra.db import models
 from infra.db.exam_models import ExamAttempt
+from infra.db.study_models import FaceReview
 from infra.exam import _attempt as exam_attempt
 from infra.exam import makeups_granted
+from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.pii import Pii
 from infra.repositories.support import audit
 
@@ -149,6 +152,38 @@ class OrderRow:
     invoice: InvoiceState
 
 
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    ticket: int
+    account: int
+    title: str  # the topic's: name, certificate type, number; never an ID number or phone
+    open: bool
+    banned: bool
+    last_message_at: datetime | None
+    link: str | None  # the topic in Telegram, for staff to jump to it
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    id: int
+    kind: str
+    account: int
+    name: str | None
+    status: str
+    created_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastRow:
+    id: int
+    created_by: int
+    created_at: datetime
+    text: str
+    progress: BroadcastProgress
+
+
 class Rebound(StrEnum):
     """How a move of a person's identity to the account that asked for it ended."""
 
@@ -204,6 +239,14 @@ def _order_row(order: models.Order, people: list[str], today: date) -> OrderRow:
         invoice_due_on=order.invoice_due_on,
         invoice=invoice,
     )
+
+
+def _topic_link(group: int | None, thread: int | None) -> str | None:
+    """t.me/c/ takes a supergroup's id without its -100."""
+    text = str(group) if group is not None else ""
+    if thread is None or not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text[4:]}/{thread}"
 
 
 def _attempt_lines(rows: list[ExamAttempt]) -> list[AttemptLine]:
@@ -497,6 +540,81 @@ class ConsoleRecords:
                 item["enrolment__certificate__person__name"]
             )
         return Page([_order_row(o, people.get(o.id, []), today) for o in found], page, total)
+
+    async def topics(
+        self, *, open_only: bool, page: int, staff_group: int | None
+    ) -> Page[TopicRow]:
+        rows = models.SupportTicket.filter(thread_id__isnull=False)
+        if open_only:
+            rows = rows.filter(status="open")
+        total = await rows.count()
+        # The longest-waiting first: whoever wrote last longest ago.
+        found = (
+            await rows.order_by("last_message_at", "id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+        )
+        return Page(
+            [
+                TopicRow(
+                    ticket=t.id,
+                    account=t.chat_user_id,
+                    title=t.topic_name,
+                    open=t.status == "open",
+                    banned=t.banned,
+                    last_message_at=t.last_message_at,
+                    link=_topic_link(t.group_id or staff_group, t.thread_id),
+                )
+                for t in found
+            ],
+            page,
+            total,
+        )
+
+    async def reviews(self, *, pending_only: bool, page: int) -> Page[ReviewRow]:
+        rows = FaceReview.all()
+        if pending_only:
+            rows = rows.filter(status="pending")
+        total = await rows.count()
+        found = (
+            await rows.order_by("created_at", "id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+            .select_related("enrolment__certificate__person")
+        )
+        return Page(
+            [
+                ReviewRow(
+                    id=r.id,
+                    kind=r.kind,
+                    account=r.chat_user_id,
+                    name=r.enrolment.certificate.person.name if r.enrolment else None,
+                    status=r.status,
+                    created_at=r.created_at,
+                    decided_by=r.decided_by,
+                    decided_at=r.decided_at,
+                )
+                for r in found
+            ],
+            page,
+            total,
+        )
+
+    async def broadcasts(self, *, page: int, now: datetime) -> Page[BroadcastRow]:
+        total = await models.Broadcast.all().count()
+        found = (
+            await models.Broadcast.all()
+            .order_by("-created_at", "-id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+        )
+        outbox = TortoiseBroadcasts(TortoiseOutbox())
+        rows = []
+        for b in found:
+            progress = await outbox.progress(b.id, now)
+            if progress is not None:
+                rows.append(BroadcastRow(b.id, b.created_by, b.created_at, b.text, progress))
+        return Page(rows, page, total)
 
     async def audit_log(self, *, page: int) -> Page[AuditRow]:
         total = await models.AuditLog.all().count()

@@ -14,6 +14,8 @@ from aiogram.types import BufferedInputFile
 
 from infra.db import models
 from infra.db.exam_models import ExamAttempt
+from infra.db.study_models import FaceReview
+from infra.outbox import NewMessage, TortoiseOutbox
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from infra.signing import Signer
 from jijiao.app import Runtime
@@ -492,3 +494,56 @@ async def _document_to(chat: LocalChatClient, user: int) -> dict[str, Any] | Non
     async with chat.http.get(f"{chat.api}/users/{user}/messages") as response:
         messages = (await response.json())["messages"]
     return next((m for m in messages if m.get("document")), None)
+
+
+async def test_topics_face_reviews_and_broadcasts_are_listed_in_words_for_staff(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    now = live_app.clock.now()
+    application = await registry.extension_waiting(80, 100380, now, name="冯八十")
+    await models.SupportTicket.create(
+        chat_user_id=100380,
+        thread_id=77,
+        topic_name="冯八十 · 安全员B证 · #1",
+        last_message_at=now - timedelta(hours=2),
+    )
+    await models.SupportTicket.create(
+        chat_user_id=100381, thread_id=78, topic_name="已关闭的 · #2", status="closed"
+    )
+    await FaceReview.create(
+        chat_user_id=100380, enrolment_id=application.enrolment_id, check_ids=[], created_at=now
+    )
+    broadcast = await models.Broadcast.create(
+        created_by=STAFF, text="周六停电通知", status="running"
+    )
+    await TortoiseOutbox().enqueue(
+        [
+            NewMessage(
+                chat_id=chat_id,
+                kind="broadcast",
+                dedup_key=f"test-broadcast|{broadcast.id}|{chat_id}",
+                payload={"text_key": "broadcast", "params": {}},
+                essential=True,
+                not_before=now,
+                broadcast_id=broadcast.id,
+            )
+            for chat_id in (100380, 100381, 100382)
+        ]
+    )
+    await _sign_in(chat, browser)
+    base = live_app.settings.base_url
+
+    _, topics = await _page(browser, f"{base}/staff/topics")
+    assert "冯八十 · 安全员B证 · #1" in topics and "已关闭的" not in topics
+    assert f"https://t.me/c/{str(LOCAL_STAFF_GROUP_ID)[4:]}/77" in topics
+    _, every = await _page(browser, f"{base}/staff/topics?show=all")
+    assert "已关闭的" in every
+
+    _, reviews = await _page(browser, f"{base}/staff/reviews")
+    assert "冯八十" in reviews and "人脸核验失败" in reviews and "待审批" in reviews
+    _, sent = await _page(browser, f"{base}/staff/broadcasts")
+    assert "周六停电通知" in sent and "0 / 3" in sent
+    for page in (topics, reviews, sent):
+        main = page.split("<main>")[1]
+        for code in (">checks<", ">pending<", ">running<", "None"):
+            assert code not in main
