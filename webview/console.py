@@ -29,6 +29,7 @@ from domain.enrolment import EnrolmentState
 from domain.identifiers import normalise_phone
 from domain.masking import mask_phone
 from domain.payment import OrderStatus, format_yuan
+from domain.registry import CertType
 from domain.support import ApplicationKind, ApplicationStatus
 from domain.timezone import CHINA, local_date
 from infra.repositories.console import ConsoleRecords, InvoiceState, Rebound
@@ -235,7 +236,9 @@ async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(request.app.router["console_applications"].url_for())
 
 
-E = TypeVar("E", ApplicationStatus, ApplicationKind, OrderStatus, InvoiceState)
+E = TypeVar(
+    "E", ApplicationStatus, ApplicationKind, OrderStatus, InvoiceState, EnrolmentState, CertType
+)
 
 
 def _pick(kind: type[E], value: str | None) -> E | None:
@@ -372,9 +375,12 @@ async def search(request: web.Request, staff: StaffViewer) -> web.StreamResponse
     form = await request.post()
     text = str(form.get("q", "")).strip()[:64]
     found = await request.app[CONSOLE].records.find_people(text)
-    target = "console_applications" if form.get("list") == "applications" else "console_people"
+    target = {
+        "applications": "console_applications",
+        "enrolments": "console_enrolments",
+    }.get(str(form.get("list")), "console_people")
     url = request.app.router[target].url_for()
-    kept = {k: str(form[k]) for k in ("status", "kind", "sort") if form.get(k)}
+    kept = {k: str(form[k]) for k in ("status", "kind", "sort", "state", "type") if form.get(k)}
     if found is None:
         raise web.HTTPSeeOther(url.with_query({**kept, "q": text} if text else kept))
     if target == "console_people" and len(found) == 1:
@@ -445,6 +451,31 @@ async def give_back(request: web.Request, staff: StaffViewer) -> web.StreamRespo
         raise _back(request, form, problem="not_given_back")
     await request.app[CONSOLE].actions.tell_attempt_back(given.account, given.number, given.left)
     raise _back(request, form, given_back=given.number)
+
+
+@staff_page()
+async def enrolments(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    query = request.query
+    state = _pick(EnrolmentState, query.get("state"))
+    cert_type = _pick(CertType, query.get("type"))
+    search = query.get("q", "").strip()[:64]
+    page = await request.app[CONSOLE].records.enrolments(
+        state=state,
+        cert_type=cert_type,
+        name=search,
+        person=_person_filter(request),
+        page=_page_number(request),
+    )
+    return _render(
+        request,
+        "enrolments.html",
+        page=page,
+        state=state.value if state else "",
+        cert_type=cert_type.value if cert_type else "",
+        q=search,
+        states=list(EnrolmentState),
+        types=list(CertType),
+    )
 
 
 @staff_page()
@@ -551,6 +582,7 @@ def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
     app.router.add_post("/staff/people/{person}/rebind", rebind, name="console_rebind")
     app.router.add_post("/staff/people/{person}/phone", change_phone, name="console_phone")
     app.router.add_post("/staff/people/{person}/give-back", give_back, name="console_give_back")
+    app.router.add_get("/staff/enrolments", enrolments, name="console_enrolments")
     app.router.add_get("/staff/orders", orders, name="console_orders")
     app.router.add_post("/staff/orders/invoice", upload_invoice, name="console_invoice")
     app.router.add_get("/staff/topics", topics, name="console_topics")

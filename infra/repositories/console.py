@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from domain.enrolment import EnrolmentState
 from domain.exam import AttemptStatus, allowance, attempts_used, may_give_back
 from domain.identifiers import InvalidIdentifier, normalise_phone, validate_id_number
 from domain.masking import mask_id_number, mask_phone
@@ -91,6 +92,14 @@ class EnrolmentLine:
     paid_at: datetime | None
     study_deadline: datetime | None
     attempts: list[AttemptLine]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentRow:
+    line: EnrolmentLine
+    person_id: int
+    name: str
+    enterprise: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +222,19 @@ def _application_row(row: models.Application) -> ApplicationRow:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         reason=row.reason,
+    )
+
+
+def _enrolment_line(row: models.Enrolment, attempts: list[ExamAttempt]) -> EnrolmentLine:
+    return EnrolmentLine(
+        id=row.id,
+        cert_type=CertType(row.certificate.cert_type),
+        cert_number=row.certificate.number,
+        category=row.certificate.category,
+        state=row.state,
+        paid_at=row.paid_at,
+        study_deadline=row.study_deadline,
+        attempts=_attempt_lines(attempts),
     )
 
 
@@ -377,19 +399,7 @@ class ConsoleRecords:
                 person, certificates, binding.chat_user_id if binding else None
             ),
             bound_at=binding.bound_at if binding else None,
-            enrolments=[
-                EnrolmentLine(
-                    id=row.id,
-                    cert_type=CertType(row.certificate.cert_type),
-                    cert_number=row.certificate.number,
-                    category=row.certificate.category,
-                    state=row.state,
-                    paid_at=row.paid_at,
-                    study_deadline=row.study_deadline,
-                    attempts=_attempt_lines(attempts.get(row.id, [])),
-                )
-                for row in enrolments
-            ],
+            enrolments=[_enrolment_line(row, attempts.get(row.id, [])) for row in enrolments],
             applications=[_application_row(row) for row in applications],
             rebind_requests=[
                 RebindRequest(
@@ -503,6 +513,45 @@ class ConsoleRecords:
             [exam_attempt(r) for r in await ExamAttempt.filter(enrolment_id=row.enrolment_id)]
         )
         return GivenBack(row.chat_user_id, row.number, max(0, allowance(granted) - used))
+
+    async def enrolments(
+        self,
+        *,
+        state: EnrolmentState | None,
+        cert_type: CertType | None,
+        name: str,
+        person: int | None,
+        page: int,
+    ) -> Page[EnrolmentRow]:
+        rows = models.Enrolment.all()
+        if state is not None:
+            rows = rows.filter(state=state.value)
+        if cert_type is not None:
+            rows = rows.filter(certificate__cert_type=cert_type.value)
+        if name:
+            rows = rows.filter(certificate__person__name__icontains=name)
+        if person is not None:
+            rows = rows.filter(certificate__person_id=person)
+        total = await rows.count()
+        found = (
+            await rows.order_by("-created_at", "-id")
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+            .select_related("certificate__person", "enterprise")
+        )
+        return Page(
+            [
+                EnrolmentRow(
+                    line=_enrolment_line(row, []),
+                    person_id=row.certificate.person_id,  # type: ignore[attr-defined]
+                    name=row.certificate.person.name,
+                    enterprise=row.enterprise.name if row.enterprise else None,
+                )
+                for row in found
+            ],
+            page,
+            total,
+        )
 
     async def orders(
         self,

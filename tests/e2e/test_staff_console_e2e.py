@@ -539,11 +539,16 @@ async def test_topics_face_reviews_and_broadcasts_are_listed_in_words_for_staff(
     _, every = await _page(browser, f"{base}/staff/topics?show=all")
     assert "已关闭的" in every
 
+    _, enrolments = await _page(browser, f"{base}/staff/enrolments?state=overdue&type=safety_b")
+    assert "冯八十" in enrolments and "共 1 条" in enrolments and "已逾期" in enrolments
+    _, none = await _page(browser, f"{base}/staff/enrolments?state=passed")
+    assert "暂无符合条件的报名" in none
+
     _, reviews = await _page(browser, f"{base}/staff/reviews")
     assert "冯八十" in reviews and "人脸核验失败" in reviews and "待审批" in reviews
     _, sent = await _page(browser, f"{base}/staff/broadcasts")
     assert "周六停电通知" in sent and "0 / 3" in sent
-    for page in (topics, reviews, sent):
+    for page in (topics, enrolments, reviews, sent):
         main = page.split("<main>")[1]
         for code in (">checks<", ">pending<", ">running<", "None"):
             assert code not in main
