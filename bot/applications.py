@@ -44,7 +44,6 @@ from infra.exam import exam_standing
 from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
 from infra.pii import Pii
 from infra.repositories.accounts import locale_of
-from infra.repositories.support import audit
 from texts import support as texts
 from texts.enrolment import cert_type_name, masked_number
 from texts.i18n import Catalogs
@@ -370,13 +369,9 @@ class Applications:
         """`card` is the application's card in the topic: it is rewritten to show the decision,
         who made it and when, and loses its buttons. False when the application was decided
         already (by this staff member or another): nothing changes."""
-        now = self._clock.now()
         status = ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED
-        # Conditional update: two staff pressing at once, one decision counts.
-        won = await models.Application.filter(
-            id=application_id, status=ApplicationStatus.PENDING.value
-        ).update(status=status.value, decided_by=staff_id, decided_at=now, reason=reason)
-        if not won:
+        decided = await self._record_decision(application_id, status, staff_id, reason)
+        if decided is None:
             earlier = await models.Application.get_or_none(id=application_id)
             # To the staff member who pressed, in their language (the update's).
             if earlier is not None and earlier.decided_by == staff_id:
@@ -388,30 +383,9 @@ class Applications:
             elif reply is not None:
                 await reply.reply(answer)
             return False
-        application = await models.Application.get(id=application_id).select_related(
-            "enrolment__certificate__person"
-        )
-        deadline: str | None = None
-        if approved:
-            # Each kind opens the window its rule gives (domain.support.window_after_approval):
-            # a make-up's five attempts are no use with the exam closed.
-            kind = ApplicationKind(application.kind)
-            enrolment = application.enrolment
-            new_deadline = window_after_approval(
-                kind, enrolment.study_deadline, now, self._extension_days
-            )
-            enrolment.study_deadline = new_deadline
-            enrolment.state = "studying"
-            await enrolment.save(update_fields=["study_deadline", "state"])
-            if kind is ApplicationKind.RESTUDY:  # the course again, from the first lesson
-                await LessonProgress.filter(enrolment_id=enrolment.id).delete()
-            deadline = new_deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-        await audit(
-            staff_id,
-            f"application_{status.value}",
-            f"application:{application_id}",
-            reason=reason,
-            kind=application.kind,
+        application, new_deadline = decided
+        deadline = (
+            new_deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if new_deadline else None
         )
         with self._i18n.use_locale(await locale_of(application.chat_user_id)):
             told = texts.decision_for_trainee(application.kind, approved, reason, deadline)
@@ -427,6 +401,57 @@ class Applications:
         elif reply is not None:
             await reply.reply(recorded)
         return True
+
+    async def _record_decision(
+        self, application_id: int, status: ApplicationStatus, staff_id: int, reason: str | None
+    ) -> tuple[models.Application, datetime | None] | None:
+        """The decision, what it opens and its audit entry, together or not at all (a crash
+        between them would leave an approved application with the window still closed).
+        None when the application was decided already: a conditional update, so of two staff
+        pressing at once one decision counts."""
+        now = self._clock.now()
+        approved = status is ApplicationStatus.APPROVED
+        async with in_transaction(models.Application._meta.default_connection or "default") as db:
+            won = (
+                await models.Application.filter(
+                    id=application_id, status=ApplicationStatus.PENDING.value
+                )
+                .using_db(db)
+                .update(status=status.value, decided_by=staff_id, decided_at=now, reason=reason)
+            )
+            if not won:
+                return None
+            application = (
+                await models.Application.filter(id=application_id)
+                .using_db(db)
+                .select_related("enrolment__certificate__person")
+                .get()
+            )
+            new_deadline: datetime | None = None
+            if approved:
+                # Each kind opens the window its rule gives (domain.support.window_after_approval):
+                # a make-up's five attempts are no use with the exam closed.
+                kind = ApplicationKind(application.kind)
+                enrolment = application.enrolment
+                new_deadline = window_after_approval(
+                    kind, enrolment.study_deadline, now, self._extension_days
+                )
+                await (
+                    models.Enrolment.filter(id=enrolment.id)
+                    .using_db(db)
+                    .update(study_deadline=new_deadline, state="studying")
+                )
+                enrolment.study_deadline, enrolment.state = new_deadline, "studying"
+                if kind is ApplicationKind.RESTUDY:  # the course again, from the first lesson
+                    await LessonProgress.filter(enrolment_id=enrolment.id).using_db(db).delete()
+            await models.AuditLog.create(
+                actor_id=staff_id,
+                action=f"application_{status.value}",
+                subject=f"application:{application_id}",
+                details={"reason": reason, "kind": application.kind},
+                using_db=db,
+            )
+        return application, new_deadline
 
     async def _close_card(
         self,

@@ -137,6 +137,33 @@ async def extension_pending(
     return enrolment, application
 
 
+async def test_an_approval_that_fails_half_way_leaves_nothing_half_done(
+    harness: BotHarness, ticket, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+):
+    enrolment, application = await extension_pending(84, "孙十四", TRAINEE["id"], clock)
+    deadline = enrolment.study_deadline
+
+    async def audit_log_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionResetError("the database went away before the audit entry")
+
+    monkeypatch.setattr(models.AuditLog, "create", audit_log_down)
+    approve = ApplyCallback(action=ApplyAction.APPROVE, item=application.id).pack()
+    await harness.feed(group_click(approve, STAFF, ticket.thread_id))
+    # Nothing approved without its audit entry, no window opened: staff can press again.
+    await application.refresh_from_db()
+    await enrolment.refresh_from_db()
+    assert application.status == "pending" and application.decided_by is None
+    assert enrolment.study_deadline == deadline and enrolment.state == "overdue"
+    told = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == TRAINEE["id"]]
+    assert not any("延期申请已批准" in t for t in told)
+
+    monkeypatch.undo()
+    await harness.feed(group_click(approve, STAFF, ticket.thread_id))
+    await application.refresh_from_db()
+    assert application.status == "approved"
+    assert await models.AuditLog.filter(action="application_approved").count() == 1
+
+
 async def test_two_staff_deciding_at_once_one_decision_counts(
     harness: BotHarness, ticket, clock: FixedClock
 ):
