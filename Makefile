@@ -31,6 +31,7 @@ migrate: $(RUN_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Two workers (the CI machine has 2 cores; the tests mostly wait on browsers, servers and
 # subprocesses); each test file stays on one worker. WORKERS=0 runs in one process.

@@ -30,6 +30,7 @@ from domain.timezone import CHINA, local_date
 from infra.outbox import Claimed
 from infra.sender import Rendered
 from texts import payment
+from texts.broadcasts import status_name
 from texts.desks import desks
 from texts.enrolment import cert_type_name, desk, masked_number, next_step, state_name
 from texts.exam import receipt_button
@@ -581,16 +582,6 @@ def refusal(code: str, params: dict[str, object] | None = None) -> str:
     }
     text = texts.get(code, _("The broadcast could not be started."))
     return "❌ " + text.format(limit=params.get("limit", ""))
-
-
-def status_name(status: BroadcastStatus) -> str:
-    return {
-        BroadcastStatus.DRAFT: _("draft"),
-        BroadcastStatus.RUNNING: _("sending"),
-        BroadcastStatus.PAUSED: _("paused"),
-        BroadcastStatus.CANCELLED: _("cancelled"),
-        BroadcastStatus.DONE: _("finished"),
-    }[status]
 
 
 def progress(progress: BroadcastProgress, quiet_until: str | None) -> str:

@@ -34,9 +34,9 @@ from domain.support import ApplicationKind, ApplicationStatus
 from domain.timezone import CHINA, local_date
 from infra.repositories.console import ConsoleRecords, InvoiceState, Rebound
 from texts import console as texts
+from texts.broadcasts import status_name as broadcast_status_name
 from texts.enrolment import cert_type_name, masked_number, state_name
 from texts.exam import attempt_status_name
-from texts.reminders import status_name as broadcast_status_name
 from texts.support import application_status_name, kind_name, order_status_name
 from webview import keys
 from webview.auth import (
