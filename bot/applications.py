@@ -387,13 +387,24 @@ class Applications:
         deadline = (
             new_deadline.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if new_deadline else None
         )
-        with self._i18n.use_locale(await locale_of(application.chat_user_id)):
-            told = texts.decision_for_trainee(application.kind, approved, reason, deadline)
-        try:
-            await desk.bot.send_message(application.chat_user_id, told)
-        except (TelegramForbiddenError, TelegramBadRequest) as error:
-            # Blocked the bot, or deleted the account: the decision stands, and /status says it.
-            log.warning("application %s: trainee not told (%s)", application_id, error.message)
+        # The one who filed it (the holder, or their company's contact) and the holder, once
+        # each: an employee learns their window reopened even when the company applied.
+        holder = await models.Binding.get_or_none(
+            person_id=application.enrolment.certificate.person.id
+        )
+        recipients = dict.fromkeys([application.chat_user_id, holder.chat_user_id if holder else 0])
+        for account in (a for a in recipients if a):
+            with self._i18n.use_locale(await locale_of(account)):
+                told = texts.decision_for_trainee(application.kind, approved, reason, deadline)
+                if holder is None or account != holder.chat_user_id:
+                    told = texts.about_whom(self.label(application.enrolment)) + "\n" + told
+            try:
+                await desk.bot.send_message(account, told)
+            except (TelegramForbiddenError, TelegramBadRequest) as error:
+                # Blocked the bot, or deleted the account: the decision stands, /status says it.
+                log.warning(
+                    "application %s: %s not told (%s)", application_id, account, error.message
+                )
         await self._close_card(application, card, approved, staff_name, reason, desk)
         recorded = texts.decision_recorded(approved)
         if query is not None:

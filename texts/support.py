@@ -374,6 +374,11 @@ def decision_for_trainee(
     )
 
 
+def about_whom(label: str) -> str:
+    """Before a decision told to the enterprise contact who applied for an employee."""
+    return _("About {who}:").format(who=escape(label))
+
+
 def decided_by_other() -> str:
     return _("Someone already decided this application.")
 

@@ -301,6 +301,20 @@ async def test_an_enterprise_applies_for_several_employees_in_one_go(
     cards = [d for d in harness.session.sent(SendDocument) if d.chat_id == STAFF_GROUP_ID]
     assert len(cards) == 2 and all("工人" in (c.caption or "") for c in cards)
 
+    # Decided: the contact hears which employee it is about, the employee hears it too.
+    employee = 100961
+    await models.Binding.create(chat_user_id=employee, person=await models.Person.get(name="工人0"))
+    application = await models.Application.get(
+        chat_user_id=boss["id"], enrolment__certificate__person__name="工人0"
+    )
+    ticket = await models.SupportTicket.get(chat_user_id=boss["id"])
+    approve = ApplyCallback(action=ApplyAction.APPROVE, item=application.id).pack()
+    await harness.feed(group_click(approve, STAFF, ticket.thread_id))
+    to_boss = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == boss["id"]]
+    to_employee = [m.text for m in harness.session.sent(SendMessage) if m.chat_id == employee]
+    assert to_boss[-1].startswith("关于 工人0 · ") and "延期申请已批准" in to_boss[-1]
+    assert len(to_employee) == 1 and to_employee[0].startswith("✅ 您的延期申请已批准")
+
 
 async def test_a_trainee_edit_is_shown_in_the_topic(harness: BotHarness, ticket):
     from aiogram.methods import EditMessageText
