@@ -11,13 +11,13 @@ from pydantic import Field
 from conversation.actions import (
     ApplyAction,
     EnrolAction,
-    HelpTopic,
     MenuAction,
     PayAction,
     PickAction,
     ReviewAction,
 )
 from domain.locales import Locale
+from domain.selfhelp import HelpTopic
 from domain.support import ApplicationKind
 
 __all__ = [

@@ -12,7 +12,7 @@ from datetime import timedelta
 from aiogram import Bot
 from aiogram.enums import ContentType, ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, InputFile, Message
+from aiogram.types import InlineKeyboardMarkup, InputFile, Message, MessageId
 
 from conversation.replies import Say
 from domain.accounts import ChatUserId
@@ -142,7 +142,7 @@ class Desk:
             await self._new_topic(ticket)
         elif reopened:
             try:
-                await self.bot.reopen_forum_topic(self.group_of(ticket), ticket.thread_id)  # type: ignore[arg-type]
+                await self.bot.reopen_forum_topic(self.group_of(ticket), ticket.thread_id)
             except TelegramBadRequest as error:
                 if _topic_gone(error):
                     await self._new_topic(ticket)
@@ -178,7 +178,7 @@ class Desk:
             sent = await self.bot.send_message(
                 self.group_of(ticket),
                 text,
-                message_thread_id=thread_id,  # type: ignore[arg-type]
+                message_thread_id=thread_id,
             )
             return sent.message_id
 
@@ -283,6 +283,7 @@ class Desk:
         with self.i18n.context(), self.i18n.use_locale(await self.tickets.locale_of(ticket)):
             label = texts.staff_label()
         chat = ticket.chat_user_id
+        sent: Message | MessageId
         if message.text is not None:
             sent = await self.bot.send_message(
                 chat, label + message.html_text, parse_mode=ParseMode.HTML

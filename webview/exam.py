@@ -15,6 +15,7 @@ from aiohttp import web
 
 from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility, Identity
 from domain.masking import mask_name
+from domain.registry import CertType
 from domain.timezone import CHINA
 from infra.exam import AttemptView, Exams
 from infra.study import PendingCheck, StudyEnrolment
@@ -282,7 +283,7 @@ async def verify(request: web.Request) -> web.Response:
     if result.receipt is not None:
         receipt = result.receipt
         certificate = receipt.enrolment.certificate
-        course = request.app[STUDY].study.courses.get(certificate.cert_type)
+        course = request.app[STUDY].study.courses.get(CertType(certificate.cert_type))
         details = {
             "number": receipt.number,
             "name": mask_name(certificate.person.name),

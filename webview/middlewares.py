@@ -18,7 +18,7 @@ from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-VIEWER = web.RequestKey("viewer", Viewer | None)  # type: ignore[arg-type]
+VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("viewer", Viewer | None)  # type: ignore[arg-type]
 LOCALE = web.RequestKey("locale", str)
 
 

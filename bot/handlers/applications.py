@@ -34,7 +34,7 @@ async def _overview(message: Message, user_id: int, applications: Applications) 
                     InlineKeyboardButton(
                         text=texts.apply_for_all(kind.value, len(several)),
                         callback_data=ApplyCallback(
-                            action=ApplyAction.START, kind=kind.value, item=0
+                            action=ApplyAction.START, kind=kind, item=0
                         ).pack(),
                     )
                 ]
@@ -52,7 +52,7 @@ async def _overview(message: Message, user_id: int, applications: Applications) 
                         InlineKeyboardButton(
                             text=f"📨 {texts.apply_button(kind.value)}: {label}",
                             callback_data=ApplyCallback(
-                                action=ApplyAction.START, kind=kind.value, item=enrolment.id
+                                action=ApplyAction.START, kind=kind, item=enrolment.id
                             ).pack(),
                         )
                     ]

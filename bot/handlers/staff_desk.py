@@ -53,7 +53,7 @@ def make_router(staff_groups: frozenset[int]) -> Router:
     ) -> None:
         await desk.tickets.close(ticket)
         await desk.bot.send_message(ticket.chat_user_id, texts.closed_for_trainee(command.args))
-        await desk.bot.close_forum_topic(message.chat.id, ticket.thread_id)  # type: ignore[arg-type]
+        await desk.bot.close_forum_topic(message.chat.id, ticket.thread_id)
         await message.reply(texts.staff_done("closed"))
 
     @router.message(Command("card"), in_topic)
