@@ -352,6 +352,7 @@ class Applications:
                 enrolment=enrolment,
                 chat_user_id=user_id,
                 form_file_id=form_file_id,
+                created_at=self._clock.now(),  # the app's clock: staff sort and read it
                 using_db=db,
             )
 

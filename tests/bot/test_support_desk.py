@@ -296,7 +296,9 @@ async def test_an_enterprise_applies_for_several_employees_in_one_go(
 
     document = {"file_id": "filled", "file_unique_id": "u", "file_name": "filled.docx"}
     await harness.feed(updates.message("", boss, document=document))
-    assert await models.Application.filter(chat_user_id=boss["id"]).count() == 2
+    filed = await models.Application.filter(chat_user_id=boss["id"])
+    # Filed at the app's clock's time: the console sorts and shows it beside the decision's.
+    assert len(filed) == 2 and {a.created_at for a in filed} == {clock.now()}
     assert "已收到：申请 #" in harness.last_text() and ", #" in harness.last_text()
     cards = [d for d in harness.session.sent(SendDocument) if d.chat_id == STAFF_GROUP_ID]
     assert len(cards) == 2 and all("工人" in (c.caption or "") for c in cards)

@@ -103,5 +103,9 @@ async def extension_waiting(
         study_deadline=now - timedelta(days=10),
     )
     return await models.Application.create(
-        kind="extension", enrolment=enrolment, chat_user_id=trainee, form_file_id="f"
+        kind="extension",
+        enrolment=enrolment,
+        chat_user_id=trainee,
+        form_file_id="f",
+        created_at=now - timedelta(hours=1),
     )
