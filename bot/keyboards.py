@@ -41,7 +41,14 @@ def _main_menu(locale: str, webapp_url: str) -> InlineKeyboardMarkup:
                 item(_("❓ Help"), MenuAction.HELP),
                 item(_("💬 Contact support"), MenuAction.SUPPORT),
             ],
-            [item(_("🌐 Language"), MenuAction.LANGUAGE)],
+            [
+                # Learning record, employees, orders and invoices: one page finds what this
+                # person answers for (webview/records.py).
+                InlineKeyboardButton(
+                    text=_("🗂 My records"), web_app=WebAppInfo(url=f"{webapp_url}/records")
+                ),
+                item(_("🌐 Language"), MenuAction.LANGUAGE),
+            ],
         ]
     )
 
