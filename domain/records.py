@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from domain.enrolment import EnrolmentState
 from domain.registry import CertType
-from domain.study import percent
+from domain.study import LessonState, percent
 
 
 class EmployeeFilter(StrEnum):
@@ -66,17 +66,6 @@ def days_left(deadline: datetime | None, state: EnrolmentState, now: datetime) -
 
 
 @dataclass(frozen=True, slots=True)
-class LessonRecord:
-    key: str
-    credited: int  # seconds
-    required: int
-
-    @property
-    def percent(self) -> int:
-        return percent(self.credited, self.required)
-
-
-@dataclass(frozen=True, slots=True)
 class EnrolmentRecord:
     """One enrolment as its trainee, their enterprise contact or an export sees it. The ID
     number and phone are masked before they get here."""
@@ -115,7 +104,7 @@ class EnrolmentRecord:
 @dataclass(frozen=True, slots=True)
 class EmployeeDetail:
     record: EnrolmentRecord
-    lessons: tuple[LessonRecord, ...]
+    lessons: tuple[LessonState, ...]
     days_left: int | None
 
 

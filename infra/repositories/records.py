@@ -24,11 +24,11 @@ from domain.records import (
     EmployeeDetail,
     EmployeeFilter,
     EnrolmentRecord,
-    LessonRecord,
     OrderRecord,
     days_left,
 )
 from domain.registry import CertType
+from domain.study import LessonState
 from infra.content import Course
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, Receipt
@@ -150,7 +150,7 @@ class Records:
         )
         course = self._courses.get(record.cert_type)
         lessons = tuple(
-            LessonRecord(
+            LessonState(
                 lesson.key, int(credited.get(lesson.key, 0)), lesson.required_seconds(self._scale)
             )
             for lesson in (course.lessons if course else ())

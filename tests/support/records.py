@@ -28,6 +28,24 @@ def employee_phone(enterprise: int, n: int) -> str:
     return f"139{enterprise % 100:02d}{n:06d}"
 
 
+def submitted(
+    enrolment_id: int, user_id: int, number: int, score: int, started: datetime
+) -> ExamAttempt:
+    """An exam attempt handed in after 20 minutes with this score."""
+    return ExamAttempt(
+        enrolment_id=enrolment_id,
+        chat_user_id=user_id,
+        number=number,
+        status="submitted",
+        bank_version=1,
+        started_at=started,
+        deadline=started + timedelta(minutes=30),
+        closed_at=started + timedelta(minutes=20),
+        draw=[],
+        score=score,
+    )
+
+
 @dataclass(frozen=True)
 class Employees:
     enterprise_id: int
@@ -138,20 +156,8 @@ async def enterprise_with_employees(
                     )
             scores = {"exam": [40, 55], "passed": [50, 80], "overdue": []}.get(row.state, [])
             for number, score in enumerate(scores, start=1):
-                started = now - timedelta(days=3 - number)
                 attempts.append(
-                    ExamAttempt(
-                        enrolment=row,
-                        chat_user_id=0,
-                        number=number,
-                        status="submitted",
-                        bank_version=1,
-                        started_at=started,
-                        deadline=started + timedelta(minutes=30),
-                        closed_at=started + timedelta(minutes=20),
-                        draw=[],
-                        score=score,
-                    )
+                    submitted(row.id, 0, number, score, now - timedelta(days=3 - number))
                 )
             if row.state == "passed":
                 receipts.append(
@@ -204,20 +210,12 @@ async def trainee_over_two_years(user_id: int, sequence: int, now: datetime) -> 
     await LessonProgress.create(
         enrolment_id=ids[1], lesson=key, chat_user_id=user_id, seconds_credited=need
     )
-    for number, score in ((1, 45), (2, 72), (3, 66)):
-        started = last_year + timedelta(days=number)
-        await ExamAttempt.create(
-            enrolment_id=ids[0],
-            chat_user_id=user_id,
-            number=number,
-            status="submitted",
-            bank_version=1,
-            started_at=started,
-            deadline=started + timedelta(minutes=30),
-            closed_at=started + timedelta(minutes=25),
-            draw=[],
-            score=score,
-        )
+    await ExamAttempt.bulk_create(
+        [
+            submitted(ids[0], user_id, number, score, last_year + timedelta(days=number))
+            for number, score in ((1, 45), (2, 72), (3, 66))
+        ]
+    )
     await Receipt.create(
         enrolment_id=ids[0],
         number=f"RW{sequence:06d}",

@@ -19,6 +19,7 @@ from infra.db import models
 from infra.db.exam_models import Receipt
 from infra.repositories.records import Records
 from infra.signing import Signer
+from tests.study.conftest import Trainees
 from tests.support import registry
 from tests.support.clock import FixedClock
 from tests.support.records import (
@@ -30,7 +31,7 @@ from tests.support.records import (
     trainee_over_two_years,
 )
 from tests.support.webapp import signed_in_web_app
-from webview.auth import SESSION_COOKIE, Sessions, Viewer
+from webview.auth import Sessions
 from webview.records import RecordsWeb, add_records_routes
 
 WANG, CONTACT_A, CONTACT_B, STRANGER = 300001, 300002, 300003, 300009
@@ -52,28 +53,14 @@ async def receipt_files(receipt_id: int) -> tuple[bytes, bytes]:
     return b"PNG", f"%PDF receipt {number}".encode()
 
 
-class People:
-    def __init__(self, client: TestClient, sessions: Sessions, clock: FixedClock) -> None:
-        self.client = client
-        self.sessions = sessions
-        self.clock = clock
-
-    def as_user(self, user_id: int) -> TestClient:
-        jar = self.client.session.cookie_jar
-        jar.clear()
-        token = self.sessions.session_token(Viewer(user_id, "王五", "zh-hans"), self.clock.now())
-        jar.update_cookies({SESSION_COOKIE: token})
-        return self.client
-
-
 @pytest.fixture
-async def people(database, i18n, clock: FixedClock, aiohttp_client) -> AsyncIterator[People]:
+async def people(database, i18n, clock: FixedClock, aiohttp_client) -> AsyncIterator[Trainees]:
     sessions = Sessions(Signer(b"k" * 32), session_ttl=86400, link_ttl=600)
     app = signed_in_web_app(i18n, clock, sessions)
     add_records_routes(
         app, RecordsWeb(Records(registry.PII, COURSES, 1.0), receipt_files, FakeInvoices())
     )
-    yield People(await aiohttp_client(app), sessions, clock)
+    yield Trainees(await aiohttp_client(app), sessions, clock)
 
 
 async def text_of(client: TestClient, path: str, status: int = 200) -> str:
@@ -87,7 +74,7 @@ async def text_of(client: TestClient, path: str, status: int = 200) -> str:
 
 
 async def test_a_trainee_sees_both_years_with_hours_attempts_best_score_and_the_receipt(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     last_year, this_year = await trainee_over_two_years(WANG, 1, clock.now())
     receipt = await Receipt.get(enrolment_id=last_year)
@@ -108,13 +95,13 @@ async def test_a_trainee_sees_both_years_with_hours_attempts_best_score_and_the_
     assert "/app/receipt/" not in new
 
 
-async def test_the_learning_record_speaks_english_when_asked(people: People, clock: FixedClock):
+async def test_the_learning_record_speaks_english_when_asked(people: Trainees, clock: FixedClock):
     await trainee_over_two_years(WANG, 1, clock.now())
     page = await text_of(people.as_user(WANG), "/app/records?lang=en")
     assert "My learning record" in page and "Best score" in page and "学习记录" not in page
 
 
-async def test_the_records_page_without_a_session_goes_through_sign_in(people: People):
+async def test_the_records_page_without_a_session_goes_through_sign_in(people: Trainees):
     people.client.session.cookie_jar.clear()
     response = await people.client.get("/app/records", allow_redirects=False)
     assert response.status == 302
@@ -122,7 +109,7 @@ async def test_the_records_page_without_a_session_goes_through_sign_in(people: P
 
 
 async def test_somebody_with_no_records_is_told_so_and_sees_no_one_elses(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     await trainee_over_two_years(WANG, 1, clock.now())
     page = await text_of(people.as_user(STRANGER), "/app/records")
@@ -134,7 +121,7 @@ async def test_somebody_with_no_records_is_told_so_and_sees_no_one_elses(
 
 
 async def test_a_contact_sees_only_their_enterprises_employees_with_counts_per_state(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     mine = await enterprise_with_employees(1, CONTACT_A, 12, clock.now())
     theirs = await enterprise_with_employees(2, CONTACT_B, 6, clock.now())
@@ -149,7 +136,7 @@ async def test_a_contact_sees_only_their_enterprises_employees_with_counts_per_s
     assert 'data-filter="passed" aria-current="true">合格' in passed
 
 
-async def test_the_filters_count_what_the_database_holds(people: People, clock: FixedClock):
+async def test_the_filters_count_what_the_database_holds(people: Trainees, clock: FixedClock):
     mine = await enterprise_with_employees(1, CONTACT_A, 12, clock.now())
     page = await text_of(people.as_user(CONTACT_A), "/app/employees?state=studying")
     studying = await models.Enrolment.filter(
@@ -170,7 +157,7 @@ def count_shown(page: str, only: str) -> int:
 
 
 async def test_employee_id_numbers_and_phones_are_masked_on_the_pages(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     mine = await enterprise_with_employees(1, CONTACT_A, 6, clock.now())
     client = people.as_user(CONTACT_A)
@@ -185,7 +172,7 @@ async def test_employee_id_numbers_and_phones_are_masked_on_the_pages(
 
 
 async def test_the_detail_shows_lessons_days_left_attempts_and_best_score(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     mine = await enterprise_with_employees(1, CONTACT_A, 6, clock.now())
     exam = mine.enrolment_ids[3]  # every lesson done, attempts 40 and 55
@@ -204,7 +191,7 @@ async def test_the_detail_shows_lessons_days_left_attempts_and_best_score(
 
 
 async def test_a_contact_gets_their_employees_receipt_and_every_receipt_in_one_zip(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     mine = await enterprise_with_employees(1, CONTACT_A, 12, clock.now())
     await enterprise_with_employees(2, CONTACT_B, 12, clock.now())
@@ -230,7 +217,7 @@ async def test_a_contact_gets_their_employees_receipt_and_every_receipt_in_one_z
 
 
 async def test_the_export_has_chinese_headers_masked_values_and_every_filtered_row(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     mine = await enterprise_with_employees(1, CONTACT_A, 12, clock.now())
     response = await people.as_user(CONTACT_A).get("/app/employees/export.xlsx?state=paid")
@@ -258,7 +245,7 @@ async def test_the_export_has_chinese_headers_masked_values_and_every_filtered_r
 
 
 async def test_a_contact_cannot_open_another_enterprises_employee_or_receipt(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     await enterprise_with_employees(1, CONTACT_A, 6, clock.now())
     theirs = await enterprise_with_employees(2, CONTACT_B, 6, clock.now())
@@ -271,7 +258,7 @@ async def test_a_contact_cannot_open_another_enterprises_employee_or_receipt(
 
 
 async def test_a_trainee_is_not_shown_employees_nor_the_export_nor_the_receipts(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     theirs = await enterprise_with_employees(2, CONTACT_B, 6, clock.now())
     await trainee_over_two_years(WANG, 1, clock.now())
@@ -286,7 +273,7 @@ async def test_a_trainee_is_not_shown_employees_nor_the_export_nor_the_receipts(
 
 
 async def test_an_employees_own_enrolment_is_not_opened_through_the_contact_pages(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     """A trainee who is also some enterprise's contact still reaches only that enterprise's."""
     own = await trainee_over_two_years(WANG, 1, clock.now())
@@ -298,7 +285,7 @@ async def test_an_employees_own_enrolment_is_not_opened_through_the_contact_page
 
 
 async def test_a_payer_sees_every_order_what_it_covered_and_downloads_the_invoices(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     ids = await trainee_over_two_years(WANG, 1, clock.now())
     orders = await payer_with_orders(WANG, ids, clock.now())
@@ -320,7 +307,7 @@ async def test_a_payer_sees_every_order_what_it_covered_and_downloads_the_invoic
 
 
 async def test_nobody_downloads_another_payers_invoice_nor_one_not_issued(
-    people: People, clock: FixedClock
+    people: Trainees, clock: FixedClock
 ):
     ids = await trainee_over_two_years(WANG, 1, clock.now())
     orders = await payer_with_orders(WANG, ids, clock.now())
