@@ -35,6 +35,8 @@ from webview.study import _context, _id, _viewer
 
 log = logging.getLogger(__name__)
 
+# Employees per page of the table; the export has them all.
+PAGE_SIZE = 100
 # Bytes handed to the response at a time by the export and the zip.
 CHUNK = 64 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -103,19 +105,32 @@ async def employees(request: web.Request) -> web.Response:
     viewer = _viewer(request)
     records = request.app[RECORDS].records
     only = employee_filter(request.query.get("state"))
-    rows = await records.employees(viewer.user_id, only)
+    page = _page(request.query.get("page"))
+    rows = await records.employees(
+        viewer.user_id, only, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
     if rows is None:
         return _not_a_contact(request)
+    counts = await records.employee_counts(viewer.user_id)
     now = _now(request)
     context = _words(
         request,
         rows=rows,
         only=only,
+        page=page,
+        pages=max(1, -(-counts.get(only, 0) // PAGE_SIZE)),
         filters=[(f, texts.filter_name(f)) for f in EmployeeFilter],
-        counts=await records.employee_counts(viewer.user_id),
+        counts=counts,
         left={row.enrolment_id: days_left(row.deadline, row.state, now) for row in rows},
     )
     return aiohttp_jinja2.render_template("employees.html", request, context)
+
+
+def _page(value: str | None) -> int:
+    """Page 1 for anything that is not a small page number."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 6:
+        return 1
+    return max(1, int(value))
 
 
 def _not_a_contact(request: web.Request) -> web.Response:

@@ -86,17 +86,20 @@ class Records:
         states = [state.value for state in FILTER_STATES[only]]
         return Q(enterprise_id=enterprise_id, state__in=states)
 
-    async def employees(self, user_id: int, only: EmployeeFilter) -> list[EnrolmentRecord] | None:
-        """None: the viewer is no enterprise's contact."""
+    async def employees(
+        self, user_id: int, only: EmployeeFilter, *, offset: int = 0, limit: int | None = None
+    ) -> list[EnrolmentRecord] | None:
+        """By name, `limit` from `offset`. None: the viewer is no enterprise's contact."""
         enterprise_id = await self.enterprise_of(user_id)
         if enterprise_id is None:
             return None
-        rows = (
-            await models.Enrolment.filter(self._employees(enterprise_id, only))
+        query = (
+            models.Enrolment.filter(self._employees(enterprise_id, only))
             .select_related(*_RELATED)
             .order_by("certificate__person__name", "id")
+            .offset(offset)
         )
-        return await self._records(rows)
+        return await self._records(await (query.limit(limit) if limit is not None else query))
 
     async def employee_counts(self, user_id: int) -> dict[EmployeeFilter, int]:
         enterprise_id = await self.enterprise_of(user_id)

@@ -31,6 +31,7 @@ from tests.support.records import (
     trainee_over_two_years,
 )
 from tests.support.webapp import signed_in_web_app
+from webview import records as records_view
 from webview.auth import Sessions
 from webview.records import RecordsWeb, add_records_routes
 
@@ -154,6 +155,25 @@ def count_shown(page: str, only: str) -> int:
     found = re.search(rf'data-filter="{only}"[^>]*>[^<]*<span class="count">(\d+)</span>', page)
     assert found is not None, only
     return int(found.group(1))
+
+
+async def test_a_long_employee_list_comes_a_page_at_a_time_each_row_once(
+    people: Trainees, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(records_view, "PAGE_SIZE", 5)
+    mine = await enterprise_with_employees(1, CONTACT_A, 12, clock.now())
+    client = people.as_user(CONTACT_A)
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        body = await text_of(client, f"/app/employees?state=all&page={page}")
+        assert f"第 {page} / 3 页" in body
+        assert ('id="page-next"' in body) is (page < 3)
+        seen += re.findall(r'<tr data-enrolment="(\d+)"', body)
+    assert sorted(map(int, seen)) == sorted(mine.enrolment_ids)
+    beyond = await text_of(client, "/app/employees?page=9")
+    assert 'id="no-employees"' in beyond
+    garbage = await text_of(client, "/app/employees?page=%EF%BC%91")
+    assert garbage.count("<tr data-enrolment=") == 5
 
 
 async def test_employee_id_numbers_and_phones_are_masked_on_the_pages(
