@@ -4,11 +4,9 @@ what they covered)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from infra.db import open_database
+from tests.web.test_application_form_postgres import database
 from tests.web.test_records_web import (
     people,
     test_a_contact_cannot_open_another_enterprises_employee_or_receipt,
@@ -19,6 +17,7 @@ from tests.web.test_records_web import (
 )
 
 __all__ = [
+    "database",  # a fresh PostgreSQL database per test
     "people",  # the fixture, here on PostgreSQL
     "test_a_contact_cannot_open_another_enterprises_employee_or_receipt",
     "test_a_contact_sees_only_their_enterprises_employees_with_counts_per_state",
@@ -28,10 +27,3 @@ __all__ = [
 ]
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def database(postgres_url: str) -> AsyncIterator[str]:
-    context = await open_database(postgres_url)
-    yield postgres_url
-    await context.close_connections()
