@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LanguageCallback, MenuAction, MenuCallback
 from domain.locales import Locale
+from texts import common
 from texts.i18n import current_locale
 from texts.i18n import gettext as _
 
@@ -41,7 +42,14 @@ def _main_menu(locale: str, webapp_url: str) -> InlineKeyboardMarkup:
                 item(_("❓ Help"), MenuAction.HELP),
                 item(_("💬 Contact support"), MenuAction.SUPPORT),
             ],
-            [item(_("🌐 Language"), MenuAction.LANGUAGE)],
+            [
+                # Learning record, employees, orders and invoices: one page finds what this
+                # person answers for (webview/records.py).
+                InlineKeyboardButton(
+                    text=common.records_button(), web_app=WebAppInfo(url=f"{webapp_url}/records")
+                ),
+                item(_("🌐 Language"), MenuAction.LANGUAGE),
+            ],
         ]
     )
 

@@ -98,6 +98,19 @@ def percent(credited: int, required: int) -> int:
     return min(100, credited * 100 // required)
 
 
+@dataclass(frozen=True, slots=True)
+class LessonState:
+    """One lesson's progress: seconds credited against the seconds it requires."""
+
+    key: str
+    credited: int
+    required: int
+
+    @property
+    def percent(self) -> int:
+        return percent(self.credited, self.required)
+
+
 def total_percent(lessons: Iterable[tuple[int, int]]) -> int:
     """(credited, required) per lesson; a lesson cannot lend its surplus to another."""
     pairs = list(lessons)

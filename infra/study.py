@@ -33,11 +33,11 @@ from domain.study import (
     CheckKind,
     CheckResult,
     LatestCheck,
+    LessonState,
     NoCredit,
     credit,
     face_ok,
     next_check_at,
-    percent,
     total_percent,
     why_no_credit,
 )
@@ -286,17 +286,6 @@ class PendingCheck:
             "answer_by": self.answer_by.isoformat(),
             "challenge": self.challenge,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class LessonState:
-    key: str
-    credited: int
-    required: int
-
-    @property
-    def percent(self) -> int:
-        return percent(self.credited, self.required)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
 from bot.exam_notifier import BotExamNotifier
 from bot.face_reviews import FaceReviewDesk
+from bot.files import TelegramFiles
 from bot.handlers.broadcast import BroadcastReporter
 from bot.inbox import Inbox, InboxConfig, LocalClaims, RedisClaims, poll
 from bot.notifier import BotPaymentNotifier
@@ -106,6 +107,7 @@ from infra.reminders import (
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.console import ConsoleRecords
 from infra.repositories.payments import TortoisePaymentStore
+from infra.repositories.records import Records
 from infra.repositories.registry import (
     TortoiseBindings,
     TortoiseEnrolments,
@@ -139,6 +141,7 @@ from webview.console import ConsoleWeb, add_console_routes
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
+from webview.records import RecordsWeb, add_records_routes
 from webview.study import StudyWeb, add_study_routes
 
 log = logging.getLogger(__name__)
@@ -755,6 +758,14 @@ async def running(
         ),
     )
     add_study_routes(app, StudyWeb(services.study))
+    add_records_routes(
+        app,
+        RecordsWeb(
+            Records(pii, services.study.courses, services.study.config.minutes_scale),
+            services.exams.receipt_files,
+            TelegramFiles(bot),
+        ),
+    )
     add_exam_routes(app, services.exams)
     add_application_routes(
         app,

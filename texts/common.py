@@ -124,6 +124,15 @@ def exam_button() -> str:
     return _("✍️ Exam")
 
 
+def records_button() -> str:
+    """Learning record, and for a contact or a payer their employees, orders and invoices."""
+    return _("🗂 My records")
+
+
+def employees_button() -> str:
+    return _("👥 My employees")
+
+
 def applications_button() -> str:
     return _("📨 Applications")
 

@@ -26,7 +26,7 @@ def menu_buttons() -> Buttons:
             item(say(texts.help_button), MenuAction.HELP),
             item(say(texts.contact_support_button), MenuAction.SUPPORT),
         ],
-        [item(say(texts.language_button), MenuAction.LANGUAGE)],
+        [records_button(), item(say(texts.language_button), MenuAction.LANGUAGE)],
     )
 
 
@@ -47,6 +47,15 @@ def step_button(step: MenuAction | None) -> Button | None:
 
 def study_button() -> Button:
     return Button(say(texts.study_button), OpenPage())
+
+
+def records_button() -> Button:
+    """Learning record; a contact's employees and a payer's orders are reached from it."""
+    return Button(say(texts.records_button), OpenPage("/records"))
+
+
+def employees_button() -> Button:
+    return Button(say(texts.employees_button), OpenPage("/employees"))
 
 
 class Home:

@@ -9,7 +9,12 @@ from conversation.actions import EnrolAction, MenuAction
 from conversation.engine import ConversationState, Talk
 from conversation.events import Command, Event, FileSent, PhoneShared, Pressed, Typed
 from conversation.flows import common
-from conversation.flows.common import step_button, study_button
+from conversation.flows.common import (
+    employees_button,
+    records_button,
+    step_button,
+    study_button,
+)
 from conversation.ports import Desk
 from conversation.replies import Ask, Button, Buttons, Notice, Press, Reply, Turn, rows, say
 from domain.clock import Clock
@@ -184,8 +189,12 @@ def status_buttons(status: Status) -> Buttons:
     for step in dict.fromkeys(NEXT_STEP[s] for s in states if s in NEXT_STEP):
         if (button := step_button(step)) is not None:
             line.append(button)
+    # The whole record one tap away: per employee for a contact, across years for a trainee.
+    pages = [records_button()]
+    if status.enterprise_enrolments:
+        pages.append(employees_button())
     home = Button(say(common_texts.main_menu_button), actions.menu(MenuAction.HOME))
-    return rows(line, [home])
+    return rows(line, pages, [home])
 
 
 def blocked_case(standings: list[CertificateStanding]) -> dict[str, object] | None:

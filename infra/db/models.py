@@ -162,8 +162,9 @@ class Enrolment(Model):
     class Meta:
         table = "enrolment"
         # Declared here because migration 0004 added study_deadline without its index, and
-        # foreign keys get none by themselves: the reminder scanner reads by these.
-        indexes = (("study_deadline",), ("certificate_id",))
+        # foreign keys get none by themselves: the reminder scanner reads by these, an
+        # enterprise contact's records pages by the last.
+        indexes = (("study_deadline",), ("certificate_id",), ("enterprise_id", "id"))
 
 
 class SupportRequest(Model):

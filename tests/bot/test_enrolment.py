@@ -10,7 +10,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from bot.callbacks import EnrolAction, EnrolCallback, MenuAction, MenuCallback
 from domain.masking import mask_id_number
 from infra.db import models
-from tests.conftest import BotHarness
+from tests.conftest import WEBAPP_URL, BotHarness
 from tests.support import registry, updates
 from tests.support.clock import days_from_today
 
@@ -60,6 +60,12 @@ def buttons(request: SendMessage | EditMessageText) -> list[tuple[str, str]]:
     markup = request.reply_markup
     assert markup is not None and hasattr(markup, "inline_keyboard")
     return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+
+
+def web_pages(request: SendMessage | EditMessageText) -> dict[str, str]:
+    markup = request.reply_markup
+    assert markup is not None and hasattr(markup, "inline_keyboard")
+    return {b.text: b.web_app.url for row in markup.inline_keyboard for b in row if b.web_app}
 
 
 def last_markup_message(harness: BotHarness) -> SendMessage | EditMessageText:
@@ -308,6 +314,12 @@ async def test_an_enterprise_sees_due_employees_preselected_and_enrols_them(
     await harness.feed(updates.click(data(EnrolAction.SUBMIT), BOSS))
     assert "已报名继续教育（9 本）" in harness.last_text()
     assert await models.Enrolment.filter(channel="enterprise").count() == 9
+
+    # The status opens the employee table and the records in one tap each (issue 19).
+    await harness.feed(updates.message("/status", BOSS))
+    pages = web_pages(last_markup_message(harness))
+    assert pages["👥 我的员工"] == f"{WEBAPP_URL}/employees"
+    assert pages["🗂 学习记录"] == f"{WEBAPP_URL}/records"
 
 
 async def tick_the_not_due_one(harness: BotHarness, roster) -> None:

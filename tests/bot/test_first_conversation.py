@@ -33,6 +33,7 @@ async def test_start_greets_a_chinese_user_in_chinese_with_the_main_menu(harness
     labels = [text for text, _ in _buttons(reply)]
     assert labels[:4] == ["📝 报名", "📋 我的进度", "💳 缴费", "📖 学习"]
     assert ("📖 学习", WEBAPP_URL) in _buttons(reply)
+    assert ("🗂 学习记录", f"{WEBAPP_URL}/records") in _buttons(reply)
 
 
 async def test_start_greets_an_english_telegram_user_in_english(harness: BotHarness):

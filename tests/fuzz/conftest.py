@@ -25,6 +25,7 @@ from aiogram.enums import ParseMode
 from aiohttp.test_utils import TestClient
 from tortoise import connections
 
+from bot.files import TelegramFiles
 from domain.accounts import ChatUserId
 from domain.checkout import Fees
 from infra.db import apply_migrations, connection_name, models, open_database
@@ -32,6 +33,7 @@ from infra.db.exam_models import Receipt
 from infra.db.study_models import FaceCheck, LessonProgress
 from infra.exam import AttemptView
 from infra.payments.sandbox import SandboxProvider
+from infra.repositories.records import Records
 from infra.signing import Signer
 from infra.study import PendingCheck, ReadyFaces
 from jijiao.app import Services, build_services
@@ -46,6 +48,7 @@ from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
+from webview.records import RecordsWeb, add_records_routes
 from webview.study import StudyWeb, add_study_routes
 
 _TEMPLATE: dict[str, Path] = {}
@@ -337,6 +340,14 @@ async def site(
     )
     add_study_routes(app, StudyWeb(services.study))
     add_exam_routes(app, services.exams)
+    add_records_routes(
+        app,
+        RecordsWeb(
+            Records(services.handlers["pii"], services.study.courses, 1.0),
+            services.exams.receipt_files,
+            TelegramFiles(bot),
+        ),
+    )
     client = await aiohttp_client(app, server_kwargs={"port": port})
     result = Site(client, sessions, clock, services, provider, session, World())
     await _world(result)

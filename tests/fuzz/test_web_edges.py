@@ -305,6 +305,8 @@ async def test_another_trainees_things_are_404_not_403(site: Site, user: int | N
         ("POST", f"/app/api/exam/attempt/{world.victim_attempt}/submit"),
         ("POST", f"/app/api/study/checks/{world.victim_check}"),
         ("GET", f"/app/api/study/progress?enrolment={world.victim_enrolments[0]}"),
+        ("GET", f"/app/employees/{world.victim_enrolments[0]}"),
+        ("GET", f"/app/employees/{world.victim_enrolments[0]}/receipt.pdf"),
     ]
     before = await snapshot()
     for method, path in paths:

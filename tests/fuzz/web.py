@@ -128,7 +128,15 @@ def param_values(name: str, site: Site, *, secrets: bool) -> st.SearchStrategy[s
         ATTACKER,
     ]
     real: list[str]
-    if name in {"attempt_id", "check_id", "receipt_id", "user_id", "chat_id"}:
+    if name in {
+        "attempt_id",
+        "check_id",
+        "receipt_id",
+        "user_id",
+        "chat_id",
+        "enrolment_id",
+        "order_id",
+    }:
         real = [str(i) for i in ids]
     elif name == "key":
         real = world.lesson_keys

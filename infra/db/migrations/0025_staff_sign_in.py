@@ -4,7 +4,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jijiao", "0021_renewal_applied")]
+    dependencies = [("jijiao", "0023_records_indexes")]
 
     initial = False
 
