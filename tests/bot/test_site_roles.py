@@ -65,12 +65,12 @@ async def test_the_company_roster_names_each_role_and_asks_every_construction_ca
 
     await harness.feed(updates.click(data(EnrolAction.SUBMIT), BOSS))
     first = harness.last_text()
-    assert "吴一 的施工员证书" in first and "类别为<b>土建</b>" in first
+    assert "吴一的施工员证书" in first and "类别为<b>土建</b>" in first
     assert await models.Enrolment.all().count() == 0  # nothing enrolled before the answers
 
     await harness.feed(updates.click(data(EnrolAction.CATEGORY_OK), BOSS))
     second = harness.last_text()
-    assert "王三 的施工员证书" in second and "类别为<b>市政</b>" in second
+    assert "王三的施工员证书" in second and "类别为<b>市政</b>" in second
 
     await harness.feed(updates.click(data(EnrolAction.CATEGORY_WRONG), BOSS))
     case = await models.SupportRequest.get(kind="category_correction")
