@@ -84,10 +84,11 @@ def categories_for(cert_type: CertType | str, role: SiteRole | None) -> tuple[st
 
 def needs_category_check(certificate: Certificate) -> bool:
     """R-ENROL-4, S3: the holder or the enterprise contact sees the category before enrolling,
-    whenever the certificate's role has categories and the registry gives one."""
-    return certificate.category is not None and bool(
-        categories_for(certificate.cert_type, certificate.role)
-    )
+    whenever the registry gives one of a role that has them; a 施工员 certificate without one
+    is shown too (「施工员证需要勾选类别」), so that staff can be asked to set it."""
+    if not categories_for(certificate.cert_type, certificate.role):
+        return False
+    return certificate.category is not None or certificate.role is SiteRole.CONSTRUCTION
 
 
 def category_checks(chosen: list[Certificate]) -> list[Certificate]:

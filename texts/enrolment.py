@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
+from domain.certrules import categories_for
 from domain.enrolment import CertificateStanding, EnrolmentState, Status
 from domain.masking import mask_id_number, mask_name
 from domain.registry import Certificate, CertType, SiteRole, Track
@@ -308,6 +309,16 @@ def my_certificates(standings: list[CertificateStanding]) -> str:
 def confirm_category(certificate: Certificate, holder: bool = False) -> str:
     """R-ENROL-4: asked of the holder, or of the enterprise contact for an employee."""
     number = masked_number(certificate.number)
+    if certificate.category is None:
+        return _(
+            "The construction worker (施工员) certificate {number} of {name} has no category in "
+            "the registry, though a 施工员 certificate is enrolled with one ({allowed}). Enrol "
+            "it without a category?"
+        ).format(
+            number=number,
+            name=escape(certificate.holder_name),
+            allowed="、".join(categories_for(certificate.cert_type, certificate.role)),
+        )
     if holder:
         return _(
             "{name}'s construction worker (施工员) certificate {number} is registered under "

@@ -135,3 +135,22 @@ async def test_a_trainee_confirms_the_category_of_their_own_construction_certifi
     assert "registered under the category <b>土建</b>" in harness.last_text()
     await harness.feed(updates.click(data(EnrolAction.CATEGORY_OK), HOLDER))
     assert await enrolled_numbers() == {BUILDER}
+
+
+async def test_a_construction_certificate_without_a_category_is_not_enrolled_silently(
+    harness: BotHarness, database: str
+):
+    """「施工员证需要勾选类别」: the registry gave none; the holder has staff set it."""
+    he = await registry.person(211, "冯四", "13800000211")
+    await registry.certificate(he, "云建现(2024)0000211", "site_pro", days_from_today(120))
+    await models.Certificate.filter(number="云建现(2024)0000211").update(role="construction")
+    trainee = updates.user(100211, "冯四")
+    await identify(harness, trainee, registry.id_number(211), "冯四", "13800000211")
+    await harness.feed(updates.click(data(EnrolAction.SUBMIT), trainee))
+    asked = harness.last_text()
+    assert "没有类别" in asked and "土建、装饰装修、设备安装、市政" in asked
+
+    await harness.feed(updates.click(data(EnrolAction.CATEGORY_WRONG), trainee))
+    case = await models.SupportRequest.get(kind="category_correction")
+    assert case.details["certificate"] == "云建现(2024)0000211"
+    assert await models.Enrolment.all().count() == 0
