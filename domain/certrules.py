@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.registry import (
+    SITE_PRO_CATEGORIES,
     TRACKS,
     Certificate,
     CertType,
     RegistryStatus,
+    SiteRole,
     Track,
     due_from,
     void_date,
@@ -56,7 +58,42 @@ assert all(RULES[t].track is TRACKS[t] for t in CertType)  # one source for the 
 
 
 def rules_for(cert_type: CertType | str) -> CertRules:
+    """The type's row. The roles of 现场专业人员 share it: the manual writes its rules for
+    现场专业人员 as a whole (L11, L93, L107, L134-136), never for one role."""
     return RULES[CertType(cert_type)]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRules:
+    # 一 C (L26): 「施工员证需要勾选类别」; no other role is given a category by the manual.
+    categories: tuple[str, ...] = ()
+
+
+ROLE_RULES: dict[SiteRole, RoleRules] = {role: RoleRules() for role in SiteRole}
+ROLE_RULES[SiteRole.CONSTRUCTION] = RoleRules(categories=SITE_PRO_CATEGORIES)
+
+
+def categories_for(cert_type: CertType | str, role: SiteRole | None) -> tuple[str, ...]:
+    """The categories a certificate of this type and role is enrolled with (R-ENROL-4). A
+    现场专业人员 certificate whose role the roster did not give keeps the 施工员 list: a
+    category on it can only be a 施工员's."""
+    if CertType(cert_type) is not CertType.SITE_PRO:
+        return ()
+    return ROLE_RULES[role].categories if role is not None else SITE_PRO_CATEGORIES
+
+
+def needs_category_check(certificate: Certificate) -> bool:
+    """R-ENROL-4, S3: the holder or the enterprise contact sees the category before enrolling,
+    whenever the registry gives one of a role that has them; a 施工员 certificate without one
+    is shown too (「施工员证需要勾选类别」), so that staff can be asked to set it."""
+    if not categories_for(certificate.cert_type, certificate.role):
+        return False
+    return certificate.category is not None or certificate.role is SiteRole.CONSTRUCTION
+
+
+def category_checks(chosen: list[Certificate]) -> list[Certificate]:
+    """Every chosen certificate whose category is confirmed before enrolment, in order."""
+    return [c for c in chosen if needs_category_check(c)]
 
 
 def voiding_types() -> list[CertType]:

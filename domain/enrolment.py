@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
 from domain.accounts import ChatUserId
-from domain.certrules import is_ce_due, is_void, void_on
+from domain.certrules import categories_for, is_ce_due, is_void, void_on
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.identity import Bindings, Registry, SupportDesk
@@ -56,7 +57,8 @@ class Channel(StrEnum):
 
 class EnrolmentRefused(DomainError):
     """code: not_bound, not_enterprise_contact, certificate_not_found, certificate_busy,
-    certificate_void, already_enrolled, nothing_selected."""
+    certificate_void, already_enrolled, nothing_selected; for staff correcting a category:
+    no_category, bad_category."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,10 +282,16 @@ class RequestCategoryCorrection:
         self._desk = desk
 
     async def __call__(self, account: ChatUserId, number: str) -> int:
+        """Asked by the holder, or by the enterprise contact for an employee's certificate."""
         person = await self._bindings.person_of(account)
-        if person is None:
+        enterprise = await self._bindings.enterprise_of(account)
+        if person is None and enterprise is None:
             raise EnrolmentRefused("not_bound")
-        certificates = await self._registry.certificates_of_person(person.id_number)
+        certificates = (
+            await self._registry.certificates_of_person(person.id_number) if person else []
+        )
+        if enterprise is not None:
+            certificates += await self._registry.certificates_of_enterprise(enterprise.credit_code)
         certificate = next((c for c in certificates if c.number == number), None)
         if certificate is None:
             raise EnrolmentRefused("certificate_not_found")
@@ -292,8 +300,49 @@ class RequestCategoryCorrection:
             "category_correction",
             certificate.track,
             {
-                "id_number": mask_id_number(person.id_number),
+                "id_number": mask_id_number(certificate.holder_id_number),
                 "certificate": certificate.number,
                 "category": certificate.category,
             },
+        )
+
+
+class CertificateRecords(Protocol):
+    async def certificate(self, number: str) -> Certificate | None: ...
+    async def set_category(self, number: str, category: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCorrected:
+    certificate: Certificate  # as it is now
+    old: str | None
+    holder: ChatUserId | None  # the holder's chat, to be told; None if they never bound it
+
+
+class CorrectCategory:
+    """R-ENROL-4, S3: staff set a 施工员 certificate's category from the chat, not by
+    re-importing the roster. Only a category its role has (domain.certrules)."""
+
+    def __init__(self, records: CertificateRecords, bindings: Bindings) -> None:
+        self._records = records
+        self._bindings = bindings
+
+    async def __call__(self, number: str, category: str) -> CategoryCorrected:
+        # Written as the roster import stores them (infra.registry_import).
+        number = "".join(unicodedata.normalize("NFKC", number).split()).upper()
+        category = "".join(unicodedata.normalize("NFKC", category).split())
+        certificate = await self._records.certificate(number)
+        if certificate is None:
+            raise EnrolmentRefused("certificate_not_found", number=number)
+        allowed = categories_for(certificate.cert_type, certificate.role)
+        if not allowed:
+            raise EnrolmentRefused("no_category", number=number)
+        if category not in allowed:
+            raise EnrolmentRefused("bad_category", number=number, allowed="、".join(allowed))
+        if category != certificate.category:
+            await self._records.set_category(certificate.number, category)
+        return CategoryCorrected(
+            replace(certificate, category=category),
+            certificate.category,
+            await self._bindings.account_of(certificate.holder_id_number),
         )

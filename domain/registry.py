@@ -36,6 +36,33 @@ TRACKS = {
     CertType.RIGGER: Track.T2,
 }
 
+
+class SiteRole(StrEnum):
+    """The roles of 现场专业人员 (on-site professionals): one certificate type in the manual,
+    each role its own certificate in the registry, its own course and (施工员) its category."""
+
+    CONSTRUCTION = "construction"  # 施工员
+    QUALITY = "quality"  # 质量员
+    SAFETY = "safety"  # 安全员
+    STANDARDS = "standards"  # 标准员
+    MATERIALS = "materials"  # 材料员
+    MACHINERY = "machinery"  # 机械员
+    LABOUR = "labour"  # 劳务员
+    RECORDS = "records"  # 资料员
+
+
+# What the registry and the roster call each role.
+SITE_ROLE_ZH = {
+    SiteRole.CONSTRUCTION: "施工员",
+    SiteRole.QUALITY: "质量员",
+    SiteRole.SAFETY: "安全员",
+    SiteRole.STANDARDS: "标准员",
+    SiteRole.MATERIALS: "材料员",
+    SiteRole.MACHINERY: "机械员",
+    SiteRole.LABOUR: "劳务员",
+    SiteRole.RECORDS: "资料员",
+}
+
 # Categories of the 施工员 (construction worker) on-site professional certificate (R-ENROL-4).
 SITE_PRO_CATEGORIES = ("土建", "装饰装修", "设备安装", "市政")
 
@@ -71,6 +98,7 @@ class Certificate:
     category: str | None = None
     enterprise_credit_code: str | None = None
     issued_on: date | None = None
+    role: SiteRole | None = None  # only for SITE_PRO; None when the roster did not say
 
     @property
     def track(self) -> Track:

@@ -135,3 +135,14 @@ CLASS_HOUR_MINUTES = 45
 def class_hours(minutes: float) -> float:
     """学时: a class hour is 45 minutes; one decimal is what a receipt prints."""
     return round(minutes / CLASS_HOUR_MINUTES, 1)
+
+
+def minimum_minutes(hours: float) -> float:
+    """The study time a number of class hours stands for."""
+    return hours * CLASS_HOUR_MINUTES
+
+
+def hours_backed_by_minutes(hours: float, minutes: float) -> bool:
+    """A catalogue may not print more class hours on a receipt than its lessons make the
+    trainee study (the 0.05 is the receipt's rounding to one decimal)."""
+    return minutes >= minimum_minutes(max(hours - 0.05, 0.0))

@@ -10,12 +10,27 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from domain.exam import FALSE, TRUE, Question, QuestionKind
 from domain.locales import Locale
-from domain.registry import CertType
-from domain.study import required_seconds
+from domain.registry import CertType, SiteRole
+from domain.study import (
+    CLASS_HOUR_MINUTES,
+    hours_backed_by_minutes,
+    minimum_minutes,
+    required_seconds,
+)
 
 COURSES_DIR = Path(__file__).resolve().parents[1] / "content" / "courses"
 LOCALES = tuple(locale.value for locale in Locale)
@@ -23,6 +38,81 @@ LOCALES = tuple(locale.value for locale in Locale)
 
 class ContentError(ValueError):
     pass
+
+
+# ---- the course catalogue: what a training centre edits (docs/courses.md) ----------------------
+
+_KEY = r"^[A-Za-z0-9_]{1,40}$"
+
+
+def _all_locales(value: dict[str, Any], what: str) -> dict[str, Any]:
+    missing = [locale for locale in LOCALES if not value.get(locale)]
+    if missing:
+        raise ValueError(f"{what} missing for {', '.join(missing)}")
+    extra = sorted(set(value) - set(LOCALES))
+    if extra:
+        raise ValueError(f"unknown language {', '.join(extra)} (known: {', '.join(LOCALES)})")
+    return value
+
+
+Text = Annotated[
+    dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]],
+    AfterValidator(lambda v: _all_locales(v, "text")),
+]
+Paragraphs = Annotated[
+    dict[
+        str,
+        Annotated[
+            list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]],
+            Field(min_length=1),
+        ],
+    ],
+    AfterValidator(lambda v: _all_locales(v, "paragraphs")),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LessonFile(_Strict):
+    key: Annotated[str, Field(pattern=_KEY)]
+    title: Text
+    body: Paragraphs
+    required_minutes: Annotated[float, Field(gt=0, le=24 * 60)]
+
+
+class CourseFile(_Strict):
+    """One file of content/courses/: a certificate type's course, or one role's (现场专业人员)."""
+
+    cert_type: CertType
+    role: SiteRole | None = None
+    version: Annotated[int, Field(ge=1)]
+    title: Text
+    # 学时 the receipt prints: the centre's figure for this course (manual L95: "每个工种的
+    # 课时" differ per trade), not something computed from the lesson minutes.
+    class_hours: Annotated[float, Field(gt=0, le=200)]
+    # A demo catalogue says so: its hours are illustrative, and every page printing them says it.
+    illustrative: bool = False
+    exam_bank: Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z0-9_]+)?$")] | None = None
+    lessons: Annotated[list[LessonFile], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CourseFile:
+        if self.role is not None and self.cert_type is not CertType.SITE_PRO:
+            raise ValueError("role is only for cert_type site_pro (现场专业人员)")
+        keys = [lesson.key for lesson in self.lessons]
+        if len(set(keys)) != len(keys):
+            raise ValueError("lesson keys must be unique")
+        minutes = sum(lesson.required_minutes for lesson in self.lessons)
+        if not self.illustrative and not hours_backed_by_minutes(self.class_hours, minutes):
+            raise ValueError(
+                f"class_hours {self.class_hours:g} need at least "
+                f"{minimum_minutes(self.class_hours):g} required_minutes of lessons "
+                f"({CLASS_HOUR_MINUTES} per class hour); the lessons have {minutes:g}. Mark a "
+                'demo catalogue "illustrative": true'
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,83 +132,119 @@ class Course:
     version: int
     title: dict[str, str]
     lessons: tuple[Lesson, ...]
+    class_hours: float = 0.0
+    role: SiteRole | None = None
+    illustrative: bool = False
+    exam_bank: str = ""
 
     def lesson(self, key: str) -> Lesson | None:
         return next((lesson for lesson in self.lessons if lesson.key == key), None)
 
+    @property
+    def minutes(self) -> float:
+        return sum(lesson.required_minutes for lesson in self.lessons)
 
-def _texts(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict) or any(
-        not isinstance(value.get(locale), str) or not value[locale].strip() for locale in LOCALES
-    ):
-        raise ContentError(f"{where}: needs a non-empty text for each of {', '.join(LOCALES)}")
-    return {locale: value[locale] for locale in LOCALES}
+    @property
+    def file_stem(self) -> str:
+        return f"{self.cert_type.value}.{self.role.value}" if self.role else self.cert_type.value
 
 
-def _paragraphs(value: Any, where: str) -> dict[str, tuple[str, ...]]:
-    result = {}
-    for locale in LOCALES:
-        paragraphs = value.get(locale) if isinstance(value, dict) else None
-        if (
-            not isinstance(paragraphs, list)
-            or not paragraphs
-            or not all(isinstance(p, str) and p.strip() for p in paragraphs)
-        ):
-            raise ContentError(f"{where}: needs a list of paragraphs for {locale}")
-        result[locale] = tuple(paragraphs)
-    return result
+class Catalogue(dict[CertType, Course]):
+    """Each certificate type's course (what `catalogue[cert_type]` gives), and the courses of
+    single roles of 现场专业人员, which a certificate of that role takes instead."""
+
+    def __init__(
+        self, courses: dict[CertType, Course], roles: dict[SiteRole, Course] | None = None
+    ) -> None:
+        super().__init__(courses)
+        self.roles = dict(roles or {})
+
+    def for_certificate(self, cert_type: CertType | str, role: SiteRole | None) -> Course:
+        cert_type = CertType(cert_type)
+        if role is not None and cert_type is CertType.SITE_PRO and role in self.roles:
+            return self.roles[role]
+        return self[cert_type]
+
+    def all(self) -> list[Course]:
+        return [*self.values(), *self.roles.values()]
+
+
+def _problem(error: Any) -> str:
+    """`lessons #2.title: Field required`: counted from 1, as an editor counts lessons."""
+    where = "".join(
+        f" #{part + 1}" if isinstance(part, int) else f"{'.' if i else ''}{part}"
+        for i, part in enumerate(error["loc"])
+    )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def parse_course(data: Any, name: str) -> Course:
-    if not isinstance(data, dict):
-        raise ContentError(f"{name}: not an object")
+    """A course file, validated: every problem names the file and the field."""
     try:
-        cert_type = CertType(str(data.get("cert_type")))
-    except ValueError:
-        raise ContentError(f"{name}: unknown cert_type {data.get('cert_type')!r}") from None
-    version = data.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise ContentError(f"{name}: version must be a positive integer")
-    raw_lessons = data.get("lessons")
-    if not isinstance(raw_lessons, list) or not raw_lessons:
-        raise ContentError(f"{name}: needs at least one lesson")
-    lessons = []
-    for index, raw in enumerate(raw_lessons):
-        where = f"{name} lesson {index + 1}"
-        if not isinstance(raw, dict):
-            raise ContentError(f"{where}: not an object")
-        key = raw.get("key")
-        if not isinstance(key, str) or not key.replace("_", "").isalnum() or len(key) > 40:
-            raise ContentError(f"{where}: key must be letters, digits and _")
-        minutes = raw.get("required_minutes")
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
-            raise ContentError(f"{where}: required_minutes must be a positive number")
-        lessons.append(
+        parsed = CourseFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e) for e in exc.errors())
+        raise ContentError(f"{name}: {problems}") from None
+    return Course(
+        cert_type=parsed.cert_type,
+        version=parsed.version,
+        title=dict(parsed.title),
+        lessons=tuple(
             Lesson(
-                key, _texts(raw.get("title"), where), _paragraphs(raw.get("body"), where), minutes
+                lesson.key,
+                dict(lesson.title),
+                {locale: tuple(ps) for locale, ps in lesson.body.items()},
+                lesson.required_minutes,
             )
-        )
-    if len({lesson.key for lesson in lessons}) != len(lessons):
-        raise ContentError(f"{name}: lesson keys must be unique")
-    return Course(cert_type, version, _texts(data.get("title"), name), tuple(lessons))
+            for lesson in parsed.lessons
+        ),
+        class_hours=parsed.class_hours,
+        role=parsed.role,
+        illustrative=parsed.illustrative,
+        exam_bank=parsed.exam_bank or parsed.cert_type.value,
+    )
 
 
-def load_courses(directory: Path = COURSES_DIR) -> dict[CertType, Course]:
-    """One course per certificate type, all of them present."""
+def load_courses(directory: Path = COURSES_DIR) -> Catalogue:
+    """Every course file of the catalogue, checked at start-up: one course per certificate
+    type (`<cert_type>.json`), and optional role courses (`site_pro.<role>.json`)."""
     courses: dict[CertType, Course] = {}
+    roles: dict[SiteRole, Course] = {}
     for path in sorted(directory.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise ContentError(f"{path.name}: {exc}") from None
+            raise ContentError(f"{path.name}: not valid JSON: {exc}") from None
         course = parse_course(data, path.name)
-        if path.stem != course.cert_type.value:
-            raise ContentError(f"{path.name}: file name must be the cert_type")
-        courses[course.cert_type] = course
+        if path.stem != course.file_stem:
+            raise ContentError(
+                f"{path.name}: cert_type and role say this file is {course.file_stem}.json"
+            )
+        if course.role is not None:
+            roles[course.role] = course
+        else:
+            courses[course.cert_type] = course
     missing = [cert.value for cert in CertType if cert not in courses]
     if missing:
         raise ContentError(f"no course for {', '.join(missing)} in {directory}")
-    return courses
+    return Catalogue(courses, roles)
+
+
+def check_banks(catalogue: Catalogue, banks: dict[str, Bank]) -> None:
+    """Each course's exam bank exists and is for the course's certificate type."""
+    for course in catalogue.all():
+        bank = banks.get(course.exam_bank)
+        if bank is None:
+            raise ContentError(
+                f"{course.file_stem}.json: exam_bank: no question bank "
+                f"content/exams/{course.exam_bank}.json"
+            )
+        if bank.cert_type is not course.cert_type:
+            raise ContentError(
+                f"{course.file_stem}.json: exam_bank: {course.exam_bank}.json is a bank for "
+                f"{bank.cert_type.value}, not {course.cert_type.value}"
+            )
 
 
 # Exam question banks (content/exams/<cert_type>.json, `include` pulls in `_<name>.json`).
@@ -158,6 +284,14 @@ class Bank:
     @property
     def rules(self) -> dict[str, Question]:
         return {q.key: q.rule for q in self.questions}
+
+
+def _texts(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or any(
+        not isinstance(value.get(locale), str) or not value[locale].strip() for locale in LOCALES
+    ):
+        raise ContentError(f"{where}: needs a non-empty text for each of {', '.join(LOCALES)}")
+    return {locale: value[locale] for locale in LOCALES}
 
 
 def _key(value: Any, where: str) -> str:
@@ -225,19 +359,20 @@ def _questions(data: dict[str, Any], name: str) -> list[BankQuestion]:
     return [parse_question(q, f"{name} question {i + 1}") for i, q in enumerate(raw)]
 
 
-def load_banks(directory: Path = EXAMS_DIR, minimum: int = 40) -> dict[CertType, Bank]:
-    """One bank per certificate type, each with at least `minimum` questions."""
-    banks: dict[CertType, Bank] = {}
+def load_banks(directory: Path = EXAMS_DIR, minimum: int = 40) -> dict[str, Bank]:
+    """Banks by name (the file's): one per certificate type (`<cert_type>.json`), and any a
+    course names (`<cert_type>.<name>.json`), each with at least `minimum` questions."""
+    banks: dict[str, Bank] = {}
     for path in sorted(directory.glob("*.json")):
         if path.name.startswith("_"):
             continue
         data = _read(path)
-        if path.stem != data.get("cert_type"):
-            raise ContentError(f"{path.name}: file name must be the cert_type")
+        if path.stem.split(".")[0] != data.get("cert_type"):
+            raise ContentError(f"{path.name}: cert_type: the file name must start with it")
         try:
-            cert_type = CertType(path.stem)
+            cert_type = CertType(str(data.get("cert_type")))
         except ValueError:
-            raise ContentError(f"{path.name}: unknown cert_type") from None
+            raise ContentError(f"{path.name}: cert_type: unknown") from None
         version = data.get("version")
         if not isinstance(version, int) or version < 1:
             raise ContentError(f"{path.name}: version must be a positive integer")
@@ -254,8 +389,8 @@ def load_banks(directory: Path = EXAMS_DIR, minimum: int = 40) -> dict[CertType,
             raise ContentError(f"{path.name}: question keys must be unique, included ones too")
         if len(questions) < minimum:
             raise ContentError(f"{path.name}: {len(questions)} questions, {minimum} needed")
-        banks[cert_type] = Bank(cert_type, version, tuple(questions))
-    missing = [cert.value for cert in CertType if cert not in banks]
+        banks[path.stem] = Bank(cert_type, version, tuple(questions))
+    missing = [cert.value for cert in CertType if cert.value not in banks]
     if missing:
         raise ContentError(f"no question bank for {', '.join(missing)} in {directory}")
     return banks

@@ -49,18 +49,18 @@ from domain.exam import (
     warning_due,
 )
 from domain.masking import mask_id_number
-from domain.registry import CertType
+from domain.registry import CertType, SiteRole
 from domain.reminders import ReminderKind
-from domain.study import CheckResult, class_hours
+from domain.study import CheckResult
 from domain.support import NEW_ATTEMPTS, ApplicationStatus
 from domain.timezone import local_date
-from infra.content import Bank, BankQuestion, ContentError
+from infra.content import Bank, BankQuestion, ContentError, check_banks
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview
 from infra.outbox import NewMessage, TortoiseOutbox
 from infra.pii import Pii
-from infra.receipt import ReceiptData, render_pdf, render_png
+from infra.receipt import CERT_TYPE_NAMES, ReceiptData, render_pdf, render_png, role_names
 from infra.signing import BadToken, Signer
 from infra.study import PendingCheck, Study, StudyEnrolment
 
@@ -188,7 +188,7 @@ async def makeups_granted(enrolment_id: int) -> int:
 class Exams:
     def __init__(
         self,
-        banks: dict[CertType, Bank],
+        banks: dict[str, Bank],
         study: Study,
         signer: Signer,
         pii: Pii,
@@ -197,6 +197,7 @@ class Exams:
         rng: random.Random | None = None,
         outbox: TortoiseOutbox | None = None,
     ) -> None:
+        check_banks(study.courses, banks)
         self.banks = banks
         self.study = study
         self.config = config
@@ -221,7 +222,7 @@ class Exams:
         return lock
 
     def bank(self, enrolment: StudyEnrolment) -> Bank:
-        return self.banks[enrolment.cert_type]
+        return self.banks[self.study.course(enrolment).exam_bank]
 
     # Where the trainee stands.
 
@@ -494,13 +495,15 @@ class Exams:
         enrolment.active_key = None
         enrolment.ended_at = now
         await enrolment.save(update_fields=["state", "active_key", "ended_at"])
-        course = self.study.courses[CertType(enrolment.certificate.cert_type)]
+        course = self.study.courses.for_certificate(
+            enrolment.certificate.cert_type, _role(enrolment.certificate.role)
+        )
         number = f"JJ{local_date(now):%Y%m%d}{enrolment.id:06d}"
         receipt = await Receipt.create(
             enrolment_id=enrolment.id,
             number=number,
             score=value,
-            hours=class_hours(sum(lesson.required_minutes for lesson in course.lessons)),
+            hours=course.class_hours,
             passed_at=now,
             printed_tag=self._signer.seal(RECEIPT_PURPOSE, number).rpartition(".")[2],
         )
@@ -718,14 +721,21 @@ class Exams:
             if binding is not None
             else None
         )
-        cert_type = CertType(certificate.cert_type)
-        course = self.study.courses[cert_type]
+        cert_type, role = CertType(certificate.cert_type), _role(certificate.role)
+        course = self.study.courses.for_certificate(cert_type, role)
+        role_zh, role_en = role_names(role)
         data = ReceiptData(
             receipt_number=receipt.number,
             name=person.name,
             id_number_masked=mask_id_number(self._pii.open(person.id_number_sealed)),
-            cert_type_zh=course.title["zh_CN"],
-            cert_type_en=course.title["en"],
+            cert_type_zh=CERT_TYPE_NAMES[cert_type][0],
+            cert_type_en=CERT_TYPE_NAMES[cert_type][1],
+            role_zh=role_zh,
+            role_en=role_en,
+            category=certificate.category or "",
+            course_zh=course.title["zh_CN"],
+            course_en=course.title["en"],
+            hours_illustrative=course.illustrative,
             certificate_number=certificate.number,
             hours=receipt.hours,
             passed_on=local_date(receipt.passed_at),
@@ -799,3 +809,7 @@ async def purge_face_data(exams: Exams, now: datetime, retention: timedelta) -> 
     if deleted:
         log.info("face data of %s trainees deleted after the retention period", deleted)
     return deleted
+
+
+def _role(value: str | None) -> SiteRole | None:
+    return SiteRole(value) if value else None

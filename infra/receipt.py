@@ -23,6 +23,7 @@ from pylopdf_fonts_zh_cn import sans_path
 from qrcode.constants import ERROR_CORRECT_M
 
 from domain.masking import redact_text
+from domain.registry import SITE_ROLE_ZH, CertType, SiteRole
 
 # Page: A4 portrait at 200 dpi (210 x 297 mm).
 DPI = 200
@@ -115,6 +116,32 @@ _NO_LINE_START = set("，。、；：？！）》」』】〕”’·・,.;:?!)]
 ELLIPSIS = "…"
 
 
+# The receipt is one bilingual document: its certificate names are fixed, as its title is.
+CERT_TYPE_NAMES = {
+    CertType.SPECIAL_OPS: ("建筑施工特种作业人员", "Special operations personnel"),
+    CertType.SAFETY_A: ("安全生产考核合格证书（A证）", "Safety certificate A"),
+    CertType.SAFETY_B: ("安全生产考核合格证书（B证）", "Safety certificate B"),
+    CertType.SITE_PRO: ("现场专业人员", "On-site professional"),
+    CertType.SAFETY_C: ("安全生产考核合格证书（C证）", "Safety certificate C"),
+    CertType.TOWER_CRANE: ("塔式起重机司机", "Tower-crane driver"),
+    CertType.RIGGER: ("建筑起重司索信号工", "Rigger / signaller"),
+}
+ROLE_NAMES_EN = {
+    SiteRole.CONSTRUCTION: "Construction worker",
+    SiteRole.QUALITY: "Quality inspector",
+    SiteRole.SAFETY: "Safety officer",
+    SiteRole.STANDARDS: "Standards officer",
+    SiteRole.MATERIALS: "Materials officer",
+    SiteRole.MACHINERY: "Machinery officer",
+    SiteRole.LABOUR: "Labour officer",
+    SiteRole.RECORDS: "Records officer",
+}
+
+
+def role_names(role: SiteRole | None) -> tuple[str, str]:
+    return (SITE_ROLE_ZH[role], ROLE_NAMES_EN[role]) if role is not None else ("", "")
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptData:
     """What the receipt shows. The caller masks the ID number (domain.masking.mask_id_number)."""
@@ -130,6 +157,12 @@ class ReceiptData:
     best_score: int  # 0-100
     photo: bytes | None  # JPEG/PNG of the enrolment photo; None draws a placeholder
     verify_url: str  # what the QR code encodes
+    role_zh: str = ""  # 现场专业人员: 施工员, 质量员, …
+    role_en: str = ""
+    category: str = ""  # 施工员: 土建, 装饰装修, …
+    course_zh: str = ""  # the catalogue's course title
+    course_en: str = ""
+    hours_illustrative: bool = False  # the demo catalogue's hours (docs/courses.md)
     issuer_zh: str = "云南省建设行业继续教育"
     issuer_en: str = "Yunnan construction continuing education"
 
@@ -281,12 +314,21 @@ class _Row:
 
 
 def _fields(data: ReceiptData) -> list[_Field]:
+    hours = f"{_number(data.hours)} 学时 / hours"
+    if data.hours_illustrative:  # a demo catalogue's figure must not pass for a real one
+        hours += "（示例学时 / illustrative）"
+    role = [_Field("岗位", "Role", data.role_zh, data.role_en)] if data.role_zh else []
+    category = [_Field("专业类别", "Category", data.category)] if data.category else []
+    course = [_Field("课程", "Course", data.course_zh, data.course_en, 3)] if data.course_zh else []
     return [
         _Field("姓名", "Name", data.name),
         _Field("身份证号", "ID number", data.id_number_masked, max_lines=1),
         _Field("证书类别", "Certificate type", data.cert_type_zh, data.cert_type_en, 3),
+        *role,
+        *category,
         _Field("证书编号", "Certificate number", data.certificate_number),
-        _Field("学时", "Class hours", f"{_number(data.hours)} 学时 / hours"),
+        *course,
+        _Field("学时", "Class hours", hours),
         _Field("考试成绩", "Exam score (best)", f"{data.best_score} 分 / 100"),
         _Field("合格日期", "Date passed", _date(data.passed_on)),
         _Field("回执编号", "Receipt number", data.receipt_number),

@@ -19,6 +19,7 @@ from pathlib import Path
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from domain.certrules import categories_for
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.identifiers import (
@@ -28,7 +29,7 @@ from domain.identifiers import (
     validate_id_number,
 )
 from domain.masking import mask_id_number
-from domain.registry import SITE_PRO_CATEGORIES, CertType, RegistryStatus
+from domain.registry import SITE_ROLE_ZH, CertType, RegistryStatus, SiteRole
 from infra.db.models import Certificate, Enterprise, ImportRun, Person
 from infra.pii import Pii
 
@@ -229,14 +230,6 @@ CERT_TYPE_NAMES: dict[CertType, tuple[str, ...]] = {
     ),
     CertType.SITE_PRO: (
         "现场专业人员",
-        "施工员",
-        "质量员",
-        "安全员",
-        "标准员",
-        "材料员",
-        "机械员",
-        "劳务员",
-        "资料员",
         "on-site professional",
         "site professional",
     ),
@@ -259,10 +252,18 @@ CERT_TYPE_NAMES: dict[CertType, tuple[str, ...]] = {
         "rigger and signaller",
     ),
 }
-CERT_TYPES = {
-    _key(name): cert_type
+# Each role of 现场专业人员 is its own certificate: the role is kept, not folded into the type.
+SITE_ROLE_NAMES: dict[SiteRole, tuple[str, ...]] = {
+    role: (zh, f"{zh}证", f"site_pro.{role.value}") for role, zh in SITE_ROLE_ZH.items()
+}
+CERT_TYPES: dict[str, tuple[CertType, SiteRole | None]] = {
+    _key(name): (cert_type, None)
     for cert_type, names in CERT_TYPE_NAMES.items()
     for name in (cert_type.value, *names)
+} | {
+    _key(name): (CertType.SITE_PRO, role)
+    for role, names in SITE_ROLE_NAMES.items()
+    for name in names
 }
 
 STATUS_NAMES: dict[RegistryStatus, tuple[str, ...]] = {
@@ -363,6 +364,7 @@ class RosterRow:
     cert_number: str
     category: str | None
     issued_on: date | None
+    role: SiteRole | None
     expires_on: date
     status: RegistryStatus
 
@@ -561,22 +563,23 @@ def _validate(row: int, cells: dict[str, object]) -> RosterRow:
     if credit_code and not enterprise_name:
         column = COLUMNS_BY_KEY["enterprise_name"]
         raise _Rejected("missing_value", column_zh=column.zh, column_en=column.en)
-    cert_type = CERT_TYPES.get(_key(text["cert_type"]))
-    if cert_type is None:
+    kind = CERT_TYPES.get(_key(text["cert_type"]))
+    if kind is None:
         raise _Rejected("unknown_cert_type", value=text["cert_type"])
+    cert_type, role = kind
     expires_on = _date_cell("expires_on", cells, text)
     issued_on = _date_cell("issued_on", cells, text) if text.get("issued_on") else None
     if issued_on is not None and issued_on > expires_on:
         raise _Rejected("issued_after_expiry")
     category: str | None = None
-    # Only the 施工员 family carries a category; other types' rosters reuse the column for
-    # their own sub-types (e.g. 建筑电工), which this product has no use for: ignored.
-    if cert_type is CertType.SITE_PRO and text.get("category"):
+    # Only 施工员 carries a category (domain.certrules.categories_for); other types' and
+    # roles' rosters reuse the column for their own sub-types (e.g. 建筑电工), which this
+    # product has no use for: ignored.
+    allowed = categories_for(cert_type, role)
+    if allowed and text.get("category"):
         category = unicodedata.normalize("NFKC", text["category"]).replace(" ", "")
-        if category not in SITE_PRO_CATEGORIES:
-            raise _Rejected(
-                "bad_category", value=text["category"], allowed="、".join(SITE_PRO_CATEGORIES)
-            )
+        if category not in allowed:
+            raise _Rejected("bad_category", value=text["category"], allowed="、".join(allowed))
     status = STATUSES.get(_key(text.get("status", "")))
     if status is None:
         raise _Rejected("unknown_status", value=text["status"])
@@ -593,6 +596,7 @@ def _validate(row: int, cells: dict[str, object]) -> RosterRow:
         cert_type=cert_type,
         cert_number="".join(unicodedata.normalize("NFKC", text["cert_number"]).split()).upper(),
         category=category,
+        role=role,
         issued_on=issued_on,
         expires_on=expires_on,
         status=status,
@@ -820,6 +824,7 @@ class _Store:
             wanted = {
                 "cert_type": row.cert_type.value,
                 "category": row.category,
+                "role": row.role.value if row.role else None,
                 "person_id": self.person_ids[row.id_number],
                 "enterprise_id": self.enterprise_ids[row.credit_code] if row.credit_code else None,
                 "issued_on": row.issued_on,
@@ -857,6 +862,7 @@ class _Store:
 CERTIFICATE_FIELDS = (
     "cert_type",
     "category",
+    "role",
     "person_id",
     "enterprise_id",
     "issued_on",

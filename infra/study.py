@@ -28,7 +28,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from domain.registry import CertType
+from domain.registry import CertType, SiteRole
 from domain.study import (
     CheckKind,
     CheckResult,
@@ -41,7 +41,7 @@ from domain.study import (
     total_percent,
     why_no_credit,
 )
-from infra.content import Course
+from infra.content import Catalogue, Course
 from infra.db import models
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
@@ -257,6 +257,7 @@ class StudyEnrolment:
     state: str
     paid_at: datetime | None
     deadline: datetime | None
+    role: SiteRole | None = None  # 现场专业人员: the role's course when the catalogue has one
 
     def window_end(self) -> datetime:
         """Closed unless studying; an enrolment without a deadline has none to study in."""
@@ -340,7 +341,7 @@ class CheckOutcome:
 class Study:
     def __init__(
         self,
-        courses: dict[CertType, Course],
+        courses: Catalogue,
         faces: LazyFaces | ReadyFaces,
         store: FaceStore,
         config: StudyConfig,
@@ -399,6 +400,7 @@ class Study:
                 row.state,
                 row.paid_at,
                 row.study_deadline,
+                SiteRole(row.certificate.role) if row.certificate.role else None,
             )
             for row in rows
         ]
@@ -407,7 +409,7 @@ class Study:
         return next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
 
     def course(self, enrolment: StudyEnrolment) -> Course:
-        return self.courses[enrolment.cert_type]
+        return self.courses.for_certificate(enrolment.cert_type, enrolment.role)
 
     def lesson_states(
         self, enrolment: StudyEnrolment, credited: dict[str, int]

@@ -59,6 +59,7 @@ from domain.checkout import (
 from domain.clock import Clock
 from domain.desks import DeskId
 from domain.enrolment import (
+    CorrectCategory,
     EnrolCertificates,
     EnrolEmployees,
     EnterpriseEmployees,
@@ -253,6 +254,7 @@ def build_services(
         "my_status": MyStatus(bindings, enrolments),
         "request_support": RequestSupport(desk),
         "request_category_correction": RequestCategoryCorrection(registry, bindings, desk),
+        "correct_category": CorrectCategory(registry, bindings),
         "import_registry": functools.partial(import_registry, pii=pii, clock=clock),
         "show_bill": ShowBill(*payments),
         "remove_enrolment": RemoveEnrolment(*payments),

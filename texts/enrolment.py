@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
+from domain.certrules import categories_for
 from domain.enrolment import CertificateStanding, EnrolmentState, Status
 from domain.masking import mask_id_number, mask_name
-from domain.registry import Certificate, CertType, Track
+from domain.registry import Certificate, CertType, SiteRole, Track
 from texts.common import item
 from texts.i18n import gettext as _
 
@@ -22,6 +23,34 @@ def cert_type_name(cert_type: CertType) -> str:
         CertType.TOWER_CRANE: _("Tower-crane driver"),
         CertType.RIGGER: _("Rigger / signaller"),
     }[cert_type]
+
+
+def role_name(role: SiteRole) -> str:
+    return {
+        SiteRole.CONSTRUCTION: _("construction worker (施工员)"),
+        SiteRole.QUALITY: _("quality inspector (质量员)"),
+        SiteRole.SAFETY: _("safety officer (安全员)"),
+        SiteRole.STANDARDS: _("standards officer (标准员)"),
+        SiteRole.MATERIALS: _("materials officer (材料员)"),
+        SiteRole.MACHINERY: _("machinery officer (机械员)"),
+        SiteRole.LABOUR: _("labour officer (劳务员)"),
+        SiteRole.RECORDS: _("records officer (资料员)"),
+    }[role]
+
+
+def type_and_role(cert_type: CertType, role: SiteRole | None) -> str:
+    if role is None:
+        return cert_type_name(cert_type)
+    return _("{type}: {role}").format(type=cert_type_name(cert_type), role=role_name(role))
+
+
+def certificate_kind(certificate: Certificate) -> str:
+    """The type, and for an on-site professional the role and category: what the holder
+    recognises as their certificate."""
+    name = type_and_role(certificate.cert_type, certificate.role)
+    if certificate.category:
+        name = _("{kind} (category {category})").format(kind=name, category=certificate.category)
+    return name
 
 
 def state_name(state: EnrolmentState) -> str:
@@ -232,12 +261,10 @@ def support_recorded(ticket: int, track: Track | None) -> str:
 def certificate_line(index: int, standing: CertificateStanding) -> str:
     certificate = standing.certificate
     parts = [
-        f"{index}. <b>{cert_type_name(certificate.cert_type)}</b>",
+        f"{index}. <b>{certificate_kind(certificate)}</b>",
         _("No. {number}").format(number=masked_number(certificate.number)),
         _("valid until {date}").format(date=certificate.expires_on.isoformat()),
     ]
-    if certificate.category:
-        parts.append(_("category {category}").format(category=certificate.category))
     if standing.enrolment is not None:
         parts.append("📌 " + state_name(standing.enrolment.state))
     elif standing.refusal:
@@ -279,11 +306,28 @@ def my_certificates(standings: list[CertificateStanding]) -> str:
     return "\n".join(line for n, line in enumerate(lines) if line or lines[n - 1])
 
 
-def confirm_category(certificate: Certificate) -> str:
+def confirm_category(certificate: Certificate, holder: bool = False) -> str:
+    """R-ENROL-4: asked of the holder, or of the enterprise contact for an employee."""
+    number = masked_number(certificate.number)
+    if certificate.category is None:
+        return _(
+            "The construction worker (施工员) certificate {number} of {name} has no category in "
+            "the registry, though a 施工员 certificate is enrolled with one ({allowed}). Enrol "
+            "it without a category?"
+        ).format(
+            number=number,
+            name=escape(certificate.holder_name),
+            allowed="、".join(categories_for(certificate.cert_type, certificate.role)),
+        )
+    if holder:
+        return _(
+            "{name}'s construction worker (施工员) certificate {number} is registered under "
+            "the category <b>{category}</b>. Is that right?"
+        ).format(name=escape(certificate.holder_name), number=number, category=certificate.category)
     return _(
-        "Your on-site professional (施工员) certificate {number} is registered under the "
+        "Your construction worker (施工员) certificate {number} is registered under the "
         "category <b>{category}</b>. Is that right?"
-    ).format(number=masked_number(certificate.number), category=certificate.category)
+    ).format(number=number, category=certificate.category)
 
 
 def category_correction_recorded(ticket: int) -> str:
@@ -291,6 +335,19 @@ def category_correction_recorded(ticket: int) -> str:
         "Thank you. Staff will correct the category (case #{ticket}); we enrol that "
         "certificate once it is right. Your other selected certificates are enrolled as usual."
     ).format(ticket=ticket)
+
+
+def category_corrected(certificate: Certificate, old: str | None) -> str:
+    """Told to the holder when staff set the category (R-ENROL-4)."""
+    return _(
+        "Staff corrected the category of your certificate {number}: it is now "
+        "<b>{category}</b> (was {old}). If it is not enrolled yet, you can enrol it now: tap "
+        "📝 Enrol."
+    ).format(
+        number=masked_number(certificate.number),
+        category=certificate.category,
+        old=old or _("none"),
+    )
 
 
 def enrolment_result(
@@ -312,7 +369,7 @@ def enrolment_result(
 
 def _line(certificate: Certificate, holder: bool) -> str:
     who = f"{escape(certificate.holder_name)} · " if holder else ""
-    return f"{who}{cert_type_name(certificate.cert_type)} {masked_number(certificate.number)}"
+    return f"{who}{certificate_kind(certificate)} {masked_number(certificate.number)}"
 
 
 def roster(
@@ -400,13 +457,14 @@ def try_again_button() -> str:
     return _("🔁 Try again")
 
 
-def certificate_button(mark: str, index: int, cert_type: CertType) -> str:
-    return f"{mark} {index}. {cert_type_name(cert_type)}"
+def certificate_button(mark: str, index: int, certificate: Certificate) -> str:
+    return f"{mark} {index}. {type_and_role(certificate.cert_type, certificate.role)}"
 
 
 def employee_button(mark: str, standing: CertificateStanding) -> str:
     certificate = standing.certificate
-    label = f"{mark} {certificate.holder_name} · {cert_type_name(certificate.cert_type)}"
+    kind = type_and_role(certificate.cert_type, certificate.role)
+    label = f"{mark} {certificate.holder_name} · {kind}"
     if standing.refusal:
         return f"{label} · {short_refusal(standing.refusal)}"
     if not standing.due:

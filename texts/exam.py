@@ -238,17 +238,30 @@ def courses_heading() -> str:
 
 
 def course_line(
-    kind: str, title: str, version: int, lessons: int, minutes: float, hours: float, bank: int
+    kind: str,
+    title: str,
+    version: int,
+    lessons: int,
+    minutes: float,
+    hours: float,
+    bank: int,
+    illustrative: bool,
 ) -> str:
-    return _(
-        "• {kind}: {title} (v{version}), {lessons} lessons, {minutes} min = {hours} class hours; "
-        "{bank} exam questions"
-    ).format(
-        kind=kind,
-        title=title,
-        version=version,
-        lessons=lessons,
-        minutes=f"{minutes:g}",
-        hours=f"{hours:g}",
-        bank=bank,
+    note = _("(illustrative hours: demo catalogue)") if illustrative else ""
+    return (
+        _(
+            "• {kind}: {title} (v{version}), {lessons} lessons, {minutes} min of study; "
+            "{hours} class hours on the receipt; {bank} exam questions {note}"
+        )
+        .format(
+            kind=kind,
+            title=title,
+            version=version,
+            lessons=lessons,
+            minutes=f"{minutes:g}",
+            hours=f"{hours:g}",
+            bank=bank,
+            note=note,
+        )
+        .rstrip()
     )

@@ -7,7 +7,9 @@ from datetime import datetime
 from html import escape
 
 from domain.enrolment import EnrolmentState
+from domain.masking import mask_name
 from domain.payment import OrderStatus, format_yuan
+from domain.registry import Certificate
 from domain.support import ApplicationKind, ApplicationStatus, Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
@@ -172,6 +174,47 @@ def case_note(code: str, details: Mapping[str, object]) -> str:
     if facts:
         case = _("{case} ({facts})").format(case=case, facts=facts)
     return _("The trainee asked for help after this check failed: {case}").format(case=case)
+
+
+def category_case_note(number: str, category: str | None, allowed: str) -> str:
+    """Posted in the trainee's topic with a wrong-category case: how staff correct it here."""
+    return _(
+        "Category to correct: certificate {number}, registered as {category}. Once you know "
+        "the right one, send here: <code>/category {number} CATEGORY</code> (one of: "
+        "{allowed}). The holder is told."
+    ).format(number=escape(number), category=escape(category or _("none")), allowed=allowed)
+
+
+def category_usage() -> str:
+    return _(
+        "Usage: <code>/category CERTIFICATE-NUMBER CATEGORY</code>, for example "
+        "<code>/category 云建现0000003 装饰装修</code>."
+    )
+
+
+def category_refused(code: str, params: Mapping[str, object]) -> str:
+    number = escape(str(params.get("number", "")))
+    if code == "bad_category":
+        return _("Not a category of certificate {number}. It takes one of: {allowed}.").format(
+            number=number, allowed=params.get("allowed", "")
+        )
+    if code == "no_category":
+        return _("Certificate {number} has no category: only 施工员 certificates do.").format(
+            number=number
+        )
+    return _("No certificate {number} in the registry.").format(number=number)
+
+
+def category_set(certificate: Certificate, old: str | None, told: bool) -> str:
+    done = _("Category of certificate {number} ({holder}) set to {category} (was {old}).").format(
+        number=escape(certificate.number),
+        holder=escape(mask_name(certificate.holder_name)),
+        category=escape(certificate.category or ""),
+        old=escape(old or _("none")),
+    )
+    if told:
+        return done + " " + _("The holder was told in their language.")
+    return done + " " + _("The holder has no chat with us yet: nobody was told.")
 
 
 def closed_for_trainee(note: str | None) -> str:

@@ -15,10 +15,11 @@ from aiohttp import web
 
 from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility, Identity
 from domain.masking import mask_name
-from domain.registry import CertType
+from domain.registry import CertType, SiteRole
 from domain.timezone import CHINA
 from infra.exam import AttemptView, Exams
 from infra.study import PendingCheck, StudyEnrolment
+from texts.enrolment import type_and_role
 from webview import keys
 from webview.middlewares import LOCALE
 from webview.study import STUDY, _context, _enrolment, _guard, _id, _json, _now, _viewer
@@ -283,14 +284,19 @@ async def verify(request: web.Request) -> web.Response:
     if result.receipt is not None:
         receipt = result.receipt
         certificate = receipt.enrolment.certificate
-        course = request.app[STUDY].study.courses.get(CertType(certificate.cert_type))
+        cert_type = CertType(certificate.cert_type)
+        role = SiteRole(certificate.role) if certificate.role else None
+        course = request.app[STUDY].study.courses.for_certificate(cert_type, role)
         details = {
             "number": receipt.number,
             "name": mask_name(certificate.person.name),
             "id_number": result.id_number_masked,
-            "cert_type": course.title[request[LOCALE]] if course else certificate.cert_type,
+            "cert_type": type_and_role(cert_type, role),
+            "category": certificate.category,
+            "course": course.title[request[LOCALE]],
             "certificate": certificate.number,
-            "hours": receipt.hours,
+            "hours": f"{receipt.hours:g}",
+            "illustrative": course.illustrative,
             "score": receipt.score,
             "passed_on": _local(receipt.passed_at)[:10],
             "revoked_on": _local(receipt.revoked_at)[:10],

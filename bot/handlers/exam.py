@@ -16,12 +16,11 @@ from aiogram.types import (
 from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback, RenewalCallback
 from bot.exam_notifier import BotExamNotifier
 from domain.clock import Clock
-from domain.study import class_hours
 from infra.db import models
 from infra.exam import Exams
 from texts import exam as texts
 from texts import reminders as reminder_texts
-from texts.enrolment import cert_type_name, masked_number
+from texts.enrolment import cert_type_name, masked_number, type_and_role
 from texts.i18n import current_locale
 
 
@@ -153,17 +152,17 @@ def make_staff_router(staff_group_id: int | None) -> Router:
         size of its question bank (content/courses, content/exams)."""
         lang = current_locale()
         lines = [texts.courses_heading()]
-        for cert_type, course in exams.study.courses.items():
-            minutes = sum(lesson.required_minutes for lesson in course.lessons)
+        for course in exams.study.courses.all():
             lines.append(
                 texts.course_line(
-                    cert_type_name(cert_type),
+                    type_and_role(course.cert_type, course.role),
                     course.title[lang],
                     course.version,
                     len(course.lessons),
-                    minutes,
-                    class_hours(minutes),
-                    len(exams.banks[cert_type].questions),
+                    course.minutes,
+                    course.class_hours,
+                    len(exams.banks[course.exam_bank].questions),
+                    course.illustrative,
                 )
             )
         await message.reply("\n".join(lines))

@@ -17,6 +17,7 @@ from conversation.flows.common import (
 )
 from conversation.ports import Desk
 from conversation.replies import Ask, Button, Buttons, Notice, Press, Reply, Turn, rows, say
+from domain.certrules import categories_for, category_checks
 from domain.clock import Clock
 from domain.enrolment import (
     CertificateStanding,
@@ -34,7 +35,7 @@ from domain.enrolment import (
 from domain.errors import DomainError
 from domain.identifiers import InvalidIdentifier, validate_credit_code, validate_id_number
 from domain.identity import BindEnterprise, BindPerson, IdentityRefused, PhoneProof
-from domain.registry import CertType, Track
+from domain.registry import Certificate, Track
 from domain.timezone import local_date
 from texts import common as common_texts
 from texts import enrolment as texts
@@ -91,9 +92,7 @@ def my_certificates_buttons(standings: list[CertificateStanding], selected: set[
     lines = [
         [
             _button(
-                say(
-                    texts.certificate_button, _mark(i, s, selected), i + 1, s.certificate.cert_type
-                ),
+                say(texts.certificate_button, _mark(i, s, selected), i + 1, s.certificate),
                 EnrolAction.TOGGLE if s.enrollable else EnrolAction.BLOCKED,
                 i,
             )
@@ -323,11 +322,8 @@ class Enrolment:
             return await self._start_company(talk)
         if action is EnrolAction.BLOCKED:
             return await self._explain_blocked(talk, item)
-        if action is EnrolAction.CATEGORY_OK:
-            data = await state.get_data()
-            return await self._enrol_mine(talk, data.get("pending", []))
-        if action is EnrolAction.CATEGORY_WRONG:
-            return await self._category_is_wrong(talk)
+        if action in (EnrolAction.CATEGORY_OK, EnrolAction.CATEGORY_WRONG):
+            return await self._category_checked(talk, action is EnrolAction.CATEGORY_OK)
         if action is EnrolAction.SUPPORT and current != ROSTER:
             return await self._contact_support(talk)
         if current == CHOOSING and action is EnrolAction.TOGGLE:
@@ -453,26 +449,65 @@ class Enrolment:
             return Turn(notice=Notice(say(texts.refusal, "nothing_selected"), alert=True))
         if (asked := await self._too_early(talk, standings)) is not None:
             return asked
-        site_pro = next(
-            (c for c in chosen if c.cert_type is CertType.SITE_PRO and c.category), None
-        )
-        if site_pro is not None:
-            await talk.state.update_data(
-                pending=[c.number for c in chosen], category_of=site_pro.number
-            )
-            return Turn().add(Reply(say(texts.confirm_category, site_pro), confirm_category()))
-        return await self._enrol_mine(talk, [c.number for c in chosen])
+        return await self._check_categories(talk, chosen, roster=False)
 
-    async def _category_is_wrong(self, talk: Talk) -> Turn:
+    async def _check_categories(self, talk: Talk, chosen: list[Certificate], roster: bool) -> Turn:
+        """R-ENROL-4, S3: every chosen certificate with a category is shown, one at a time,
+        on the holder's path and the enterprise's alike, before anything is enrolled."""
+        await talk.state.update_data(
+            pending=[c.number for c in chosen],
+            checks=[c.number for c in category_checks(chosen)],
+            roster=roster,
+        )
+        return await self._next_check(talk, Turn())
+
+    async def _next_check(self, talk: Talk, turn: Turn) -> Turn:
         data = await talk.state.get_data()
-        wrong = data.get("category_of", "")
-        ticket = await self._request_category_correction(talk.account.id, wrong)
-        turn = Turn().add(Reply(say(texts.category_correction_recorded, ticket)))
-        rest = [n for n in data.get("pending", []) if n != wrong]
-        if rest:
-            return turn.add(*(await self._enrol_mine(talk, rest)).replies)
-        await talk.state.clear()
-        return turn
+        checks, pending = list(data.get("checks", [])), list(data.get("pending", []))
+        roster = bool(data.get("roster"))
+        if not checks:
+            if not pending:
+                await talk.state.clear()
+                return turn
+            done = await (
+                self._enrol_roster(talk, pending) if roster else self._enrol_mine(talk, pending)
+            )
+            return turn.add(*done.replies)
+        certificate = await self._certificate(talk, checks[0], roster)
+        if certificate is None:  # gone from the registry meanwhile: enrolment will refuse it
+            await talk.state.update_data(checks=checks[1:])
+            return await self._next_check(talk, turn)
+        await talk.state.update_data(category_of=certificate.number)
+        question = say(texts.confirm_category, certificate, roster)
+        return turn.add(Reply(question, confirm_category()))
+
+    async def _certificate(self, talk: Talk, number: str, roster: bool) -> Certificate | None:
+        if roster:
+            standings = (await self._employees(talk.account.id)).standings
+        else:
+            standings = await self._my_certificates(talk.account.id)
+        return next((s.certificate for s in standings if s.certificate.number == number), None)
+
+    async def _category_checked(self, talk: Talk, right: bool) -> Turn:
+        data = await talk.state.get_data()
+        current = data.get("category_of")
+        checks = list(data.get("checks", []))
+        if not current or current not in checks:
+            return Turn(notice=Notice(say(texts.cancelled)))
+        turn = Turn()
+        pending = list(data.get("pending", []))
+        if not right:
+            ticket = await self._request_category_correction(talk.account.id, current)
+            turn.add(Reply(say(texts.category_correction_recorded, ticket)))
+            certificate = await self._certificate(talk, current, bool(data.get("roster")))
+            if certificate is not None:  # how staff correct it, in the trainee's topic
+                allowed = "、".join(categories_for(certificate.cert_type, certificate.role))
+                note = say(support_texts.category_case_note, current, certificate.category, allowed)
+                await self._desk.note_for(talk.account.id, note)
+            pending.remove(current)
+        checks.remove(current)
+        await talk.state.update_data(checks=checks, pending=pending, category_of=None)
+        return await self._next_check(talk, turn)
 
     async def _enrol_mine(self, talk: Talk, numbers: list[str]) -> Turn:
         outcome = await self._enrol_certificates(talk.account.id, numbers)
@@ -569,9 +604,11 @@ class Enrolment:
             return Turn(notice=Notice(say(texts.refusal, "nothing_selected"), alert=True))
         if (asked := await self._too_early(talk, roster.standings)) is not None:
             return asked
-        outcome = await self._enrol_employees(
-            talk.account.id, [roster.standings[i].certificate.number for i in indexes]
-        )
+        chosen = [roster.standings[i].certificate for i in indexes]
+        return await self._check_categories(talk, chosen, roster=True)
+
+    async def _enrol_roster(self, talk: Talk, numbers: list[str]) -> Turn:
+        outcome = await self._enrol_employees(talk.account.id, numbers)
         await talk.state.clear()
         enrolled = [e.certificate for e in outcome.enrolled]
         result = say(texts.enrolment_result, enrolled, outcome.refused, holder=True)

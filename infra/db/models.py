@@ -75,6 +75,7 @@ class Certificate(Model):
     number = fields.CharField(max_length=64, unique=True)
     cert_type = fields.CharField(max_length=16)
     category = fields.CharField(max_length=16, null=True)
+    role = fields.CharField(max_length=16, null=True)  # domain.registry.SiteRole, site_pro only
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "jijiao.Person", related_name="certificates", on_delete=fields.CASCADE
     )

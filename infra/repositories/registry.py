@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from domain import registry as domain
 from domain.accounts import ChatUserId
 from domain.enrolment import ACTIVE_STATES, Channel, Enrolment, EnrolmentRefused, EnrolmentState
-from domain.registry import CertType, RegistryStatus, Track
+from domain.registry import CertType, RegistryStatus, SiteRole, Track
 from infra.db import models
 from infra.pii import Pii
 
@@ -40,6 +40,7 @@ def certificate_to_domain(row: models.Certificate, pii: Pii) -> domain.Certifica
         expires_on=row.expires_on,
         status=RegistryStatus(row.status),
         category=row.category,
+        role=SiteRole(row.role) if row.role else None,
         enterprise_credit_code=enterprise.credit_code if enterprise else None,
         issued_on=row.issued_on,
     )
@@ -58,6 +59,15 @@ class TortoiseRegistry:
             person__id_number_hash__in=self._pii.digests(id_number)
         ).select_related("person", "enterprise")
         return [certificate_to_domain(row, self._pii) for row in rows]
+
+    async def certificate(self, number: str) -> domain.Certificate | None:
+        row = await models.Certificate.get_or_none(number=number).select_related(
+            "person", "enterprise"
+        )
+        return certificate_to_domain(row, self._pii) if row else None
+
+    async def set_category(self, number: str, category: str) -> None:
+        await models.Certificate.filter(number=number).update(category=category)
 
     async def enterprise(self, credit_code: str) -> domain.Enterprise | None:
         row = await models.Enterprise.get_or_none(credit_code=credit_code)

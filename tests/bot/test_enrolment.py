@@ -106,7 +106,7 @@ async def test_an_individual_confirms_identity_with_their_own_phone_and_enrols(
     assert any("身份已确认：张*，身份证 530102********0011" in t for t in texts)
     listing = last_markup_message(harness)
     assert "云建安B****1234" in listing.text and roster["zhang_id"] not in listing.text
-    assert "类别 土建" in listing.text
+    assert "类别：土建" in listing.text
     assert [t for t, _ in buttons(listing)][:2] == [
         "☑️ 1. 安全生产考核合格证书B证",
         "☑️ 2. 现场专业人员",

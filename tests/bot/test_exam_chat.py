@@ -147,8 +147,11 @@ async def test_a_selfie_sent_in_the_chat_answers_a_pending_face_check(harness: B
 async def test_staff_list_the_courses_with_their_hours_and_question_banks(harness: BotHarness):
     await harness.feed(group_message("/courses", STAFF))
     text = harness.last_text()
-    assert text.count("• ") == 7  # one line per certificate type
-    assert "学时" in text and "考题" in text
+    # One line per certificate type, and one per role that has a course of its own.
+    assert text.count("• ") == 9
+    assert "现场专业人员：施工员：现场专业人员（施工员）继续教育" in text
+    assert "回执学时 24" in text and "考题" in text
+    assert text.count("（示例学时：演示课程目录）") == 9  # the demo catalogue says so
 
 
 async def test_a_makeup_application_opens_after_the_fifth_failed_attempt(

@@ -13,6 +13,7 @@ import pytest
 
 from domain.exam import Attempt
 from infra.content import load_banks, load_courses
+from infra.db import models
 from infra.db.study_models import LessonProgress
 from infra.exam import ExamConfig, Exams
 from infra.outbox import TortoiseOutbox
@@ -68,10 +69,14 @@ class Examinees(Trainees):
         self.exams = exams
         self.notifier = notifier
 
-    async def ready(self, user_id: int, number: str, *, finished: bool = True) -> int:
+    async def ready(
+        self, user_id: int, number: str, *, finished: bool = True, **certificate: object
+    ) -> int:
         """A paid enrolment with the enrolment photo taken and (by default) every lesson at
-        100 %."""
+        100 %. `certificate` sets the certificate's fields (cert_type, role, category)."""
         enrolment_id = await seed_enrolment(user_id, number, self.clock.now() - timedelta(days=1))
+        if certificate:
+            await models.Certificate.filter(number=number).update(**certificate)
         client = self.as_user(user_id)
         assert (await client.post("/app/api/study/consent", headers=H)).status == 200
         response = await client.post("/app/api/study/photo", data=photo("person_b_1"), headers=JPEG)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from PIL import Image, ImageChops, ImageFont
+from PIL import Image, ImageChops, ImageColor, ImageFont
 from pylopdf_fonts_zh_cn import sans_path
 
 from infra.receipt import (
     BOTTOM_TOP,
     HEADER_COLOUR,
+    LABEL_FILL,
     PAGE_H,
     PAGE_W,
     PHOTO_BOX,
@@ -241,3 +242,38 @@ def test_a_value_too_long_even_when_shrunk_is_cut_with_an_ellipsis() -> None:
     assert len(block.lines) == 3 and block.lines[-1].endswith("…")
     assert all(block.font.getlength(line) <= 500 for line in block.lines)
     assert " ".join(block.lines).startswith(LONG_CERT_EN[:100])  # the spaces survive the cut
+
+
+def test_an_on_site_professional_receipt_prints_role_category_and_course_in_the_table() -> None:
+    """Issue 18, item 5: the role and the category reach the printed receipt."""
+    builder = receipt(
+        cert_type_zh="现场专业人员",
+        cert_type_en="On-site professional",
+        role_zh="施工员",
+        role_en="Construction worker",
+        category="土建",
+        course_zh="现场专业人员（施工员）继续教育",
+        course_en="Continuing education for on-site professionals: construction workers",
+    )
+    for change in (
+        {"category": "市政"},
+        {"role_zh": "质量员", "role_en": "Quality inspector"},
+        {"hours_illustrative": True},
+    ):
+        changed = ImageChops.difference(
+            image(builder),
+            image(dataclasses.replace(builder, **change)),  # type: ignore[arg-type]
+        ).getbbox()
+        assert changed is not None, change
+        left, top, _right, bottom = changed
+        assert TABLE_LEFT + 300 < left and TABLE_TOP < top and bottom < BOTTOM_TOP, change
+    # Without a role nor a category, their rows are not drawn: the table is shorter.
+    plain = dataclasses.replace(builder, role_zh="", role_en="", category="")
+    assert _table_bottom(image(plain)) < _table_bottom(image(builder))
+
+
+def _table_bottom(picture: Image.Image) -> int:
+    """The lowest pixel of the label column's fill: where the table ends."""
+    fill = ImageColor.getrgb(LABEL_FILL)
+    x = TABLE_LEFT + 6  # inside the frame
+    return max(y for y in range(TABLE_TOP, BOTTOM_TOP) if picture.getpixel((x, y)) == fill)

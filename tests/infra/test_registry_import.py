@@ -400,6 +400,35 @@ async def test_a_non_site_pro_category_is_ignored_and_a_site_pro_one_is_kept(dat
     }
 
 
+async def test_each_on_site_professional_role_is_kept_with_its_certificate(database, tmp_path):
+    """Issue 18, item 4: 施工员, 质量员, 资料员 … are not folded into one type and lost."""
+    path = write_csv(
+        tmp_path / "roster.csv",
+        [
+            HEADERS,
+            row(1, 证书类型="施工员", 类别="市政"),
+            row(2, 证书类型="质量员", 类别="土建"),  # 质量员 has no category: ignored
+            row(3, 证书类型="资料员"),
+            row(4, 证书类型="机械员证"),
+            row(5, 证书类型="现场专业人员"),  # the roster did not say which role
+        ],
+    )
+    assert (await import_registry(path)).new == 5
+    kept = {c.number: (c.cert_type, c.role, c.category) for c in await Certificate.all()}
+    assert kept == {
+        "云建安B0000001": ("site_pro", "construction", "市政"),
+        "云建安B0000002": ("site_pro", "quality", None),
+        "云建安B0000003": ("site_pro", "records", None),
+        "云建安B0000004": ("site_pro", "machinery", None),
+        "云建安B0000005": ("site_pro", None, None),
+    }
+
+    # A re-import that names another role changes the certificate, as any other field does.
+    path = write_csv(tmp_path / "again.csv", [HEADERS, row(3, 证书类型="标准员")])
+    assert (await import_registry(path)).updated == 1
+    assert (await Certificate.get(number="云建安B0000003")).role == "standards"
+
+
 async def test_each_import_is_recorded_with_its_counts(database, tmp_path):
     path = write_csv(tmp_path / "roster.csv", [HEADERS, row(1), row(2, 状态="?")])
     report = await import_registry(path, source="chat")

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     # An enterprise contact's employee table and export read an enterprise's enrolments in id
     # order, 500 at a time (infra/repositories/records.py): without this index every batch
     # walks the whole table.
-    dependencies = [("jijiao", "0021_renewal_applied")]
+    dependencies = [("jijiao", "0022_site_role")]
 
     initial = False
 
