@@ -12,20 +12,60 @@ from aiogram.types import BufferedInputFile
 from bot.applications import Applications
 from bot.desk import Desk
 from domain.checkout import AttachInvoice
+from domain.enrolment import CategoryCorrected, CorrectCategory, EnrolmentRefused
 from domain.payment import PaymentRefused
 from infra.repositories.accounts import locale_of
+from infra.repositories.support import audit
 from texts import console as texts
+from texts import enrolment as enrolment_texts
+from texts import support as support_texts
 
 log = logging.getLogger(__name__)
 
 
+async def correct_and_tell(
+    correct_category: CorrectCategory, desk: Desk, staff_id: int, number: str, category: str
+) -> CategoryCorrected:
+    """R-ENROL-4: the category set, audit-logged, the holder told in their language; from
+    the staff group's /category and from the console alike. EnrolmentRefused says why not."""
+    done = await correct_category(number, category)
+    await audit(
+        staff_id,
+        "category_corrected",
+        f"certificate:{done.certificate.number}",
+        old=done.old,
+        new=done.certificate.category,
+    )
+    if done.holder is not None:
+        with desk.i18n.use_locale(await locale_of(done.holder)):
+            told = enrolment_texts.category_corrected(done.certificate, done.old)
+        try:
+            await desk.bot.send_message(done.holder, told)
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            log.warning("holder %s not told of the category: %s", done.holder, error.message)
+    return done
+
+
 class ConsoleActions:
     def __init__(
-        self, applications: Applications, desk: Desk, attach_invoice: AttachInvoice
+        self,
+        applications: Applications,
+        desk: Desk,
+        attach_invoice: AttachInvoice,
+        correct_category: CorrectCategory,
     ) -> None:
         self._applications = applications
         self._desk = desk
         self._attach_invoice = attach_invoice
+        self._correct_category = correct_category
+
+    async def correct_category(self, staff_id: int, number: str, category: str) -> str | None:
+        """None when set (or already so), else why not, in the staff member's words."""
+        try:
+            await correct_and_tell(self._correct_category, self._desk, staff_id, number, category)
+        except EnrolmentRefused as refused:
+            return support_texts.category_refused(refused.code, refused.params)
+        return None
 
     async def attach_invoice(self, number: str, filename: str, pdf: bytes) -> str | None:
         """The file goes to the staff group first (the invoice's copy on record, and the

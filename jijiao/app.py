@@ -784,6 +784,7 @@ async def running(
                 services.handlers["applications"],
                 services.handlers["desk"],
                 services.handlers["attach_invoice"],
+                services.handlers["correct_category"],
             ),
             staff_group=settings.staff_group_id,
         ),

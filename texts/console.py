@@ -52,6 +52,7 @@ def action_name(action: str) -> str:
         "console_sign_in": _("signed in to the staff console"),
         "attempt_given_back": _("gave back an exam attempt"),
         "invoice_attached": _("attached an invoice"),
+        "category_corrected": _("corrected a certificate's category"),
     }
     if action.startswith("face_data_deleted"):
         return _("face data deleted")
@@ -68,6 +69,7 @@ def subject_name(subject: str) -> str:
         "receipt": _("receipt {id}"),
         "enrolment": _("enrolment #{id}"),
         "order": _("order {id}"),
+        "certificate": _("certificate {id}"),
     }
     pattern = names.get(kind)
     if pattern is None:
@@ -218,3 +220,7 @@ def review_status_name(status: str) -> str:
         "cleared": _("cleared"),
         "rejected": _("rejected"),
     }.get(status, _("other"))
+
+
+def category_set(category: str) -> str:
+    return _("Category set to {category}; the holder has been told.").format(category=category)

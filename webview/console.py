@@ -35,7 +35,7 @@ from domain.timezone import CHINA, local_date
 from infra.repositories.console import ConsoleRecords, InvoiceState, Rebound
 from texts import console as texts
 from texts.broadcasts import status_name as broadcast_status_name
-from texts.enrolment import cert_type_name, masked_number, state_name
+from texts.enrolment import cert_type_name, masked_number, role_name, state_name
 from texts.exam import attempt_status_name
 from texts.support import application_status_name, kind_name, order_status_name
 from webview import keys
@@ -71,6 +71,8 @@ class ConsoleActions(Protocol):
     async def tell_attempt_back(self, account: int, number: int, left: int) -> None: ...
 
     async def attach_invoice(self, number: str, filename: str, pdf: bytes) -> str | None: ...
+
+    async def correct_category(self, staff_id: int, number: str, category: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ def _render(
         "status_name": lambda status: application_status_name(str(status)),
         "order_status_name": lambda status: order_status_name(str(status)),
         "cert_type_name": cert_type_name,
+        "role_name": role_name,
         "masked_number": masked_number,
         "attempt_status_name": attempt_status_name,
         "state_name": lambda state: state_name(EnrolmentState(state)),
@@ -309,6 +312,10 @@ def _flash(request: web.Request) -> list[str]:
         lines.append(texts.invoice_sent(query["invoice_sent"][:32]))
     if query.get("invoice_problem"):
         lines.append(texts.invoice_problem(query["invoice_problem"][:32]))
+    if query.get("refused"):
+        lines.append(query["refused"][:300])
+    if query.get("category_set"):
+        lines.append(texts.category_set(query["category_set"][:16]))
     if query.get("phone_new"):
         lines.append(texts.phone_changed(query.get("phone_old", ""), query["phone_new"]))
     return lines
@@ -334,6 +341,11 @@ _OUTCOMES = {
     "moved_from",
     "phone_old",
     "phone_new",
+    "given_back",
+    "invoice_sent",
+    "invoice_problem",
+    "refused",
+    "category_set",
 }
 
 
@@ -563,6 +575,24 @@ async def broadcasts(request: web.Request, staff: StaffViewer) -> web.StreamResp
     )
 
 
+@staff_page()
+async def correct_category(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    """R-ENROL-4, S3: the same correction as /category in the staff group."""
+    form = await request.post()
+    person_id = _id(request.match_info["person"])
+    number = await request.app[CONSOLE].records.certificate_number(
+        person_id, _id(str(form.get("enrolment", "")))
+    )
+    if number is None:
+        raise web.HTTPNotFound()
+    refused = await request.app[CONSOLE].actions.correct_category(
+        staff.user_id, number, str(form.get("category", ""))[:16]
+    )
+    if refused is not None:
+        raise _back(request, form, refused=refused[:300])
+    raise _back(request, form, category_set=str(form.get("category", ""))[:16])
+
+
 @staff_page(supervisor=True)
 async def audit_log(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
     page = await request.app[CONSOLE].records.audit_log(page=_page_number(request))
@@ -582,6 +612,9 @@ def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
     app.router.add_post("/staff/people/{person}/rebind", rebind, name="console_rebind")
     app.router.add_post("/staff/people/{person}/phone", change_phone, name="console_phone")
     app.router.add_post("/staff/people/{person}/give-back", give_back, name="console_give_back")
+    app.router.add_post(
+        "/staff/people/{person}/category", correct_category, name="console_category"
+    )
     app.router.add_get("/staff/enrolments", enrolments, name="console_enrolments")
     app.router.add_get("/staff/orders", orders, name="console_orders")
     app.router.add_post("/staff/orders/invoice", upload_invoice, name="console_invoice")

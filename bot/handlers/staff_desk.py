@@ -14,15 +14,14 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.applications import Applications
 from bot.callbacks import ApplyAction, ApplyCallback
+from bot.console import correct_and_tell
 from bot.desk import Desk
 from domain.enrolment import CorrectCategory, EnrolmentRefused
 from domain.support import is_staff_note
 from domain.timezone import CHINA
 from infra.db.models import SupportTicket
-from infra.repositories.accounts import locale_of
 from infra.repositories.support import audit
 from texts import console as console_texts
-from texts import enrolment as enrolment_texts
 from texts import support as texts
 from texts.i18n import current_locale
 
@@ -102,24 +101,14 @@ def make_router(staff_groups: frozenset[int]) -> Router:
         if not number.strip():
             await message.reply(texts.category_usage())
             return
+        assert message.from_user is not None
         try:
-            done = await correct_category(number, category)
+            done = await correct_and_tell(
+                correct_category, desk, message.from_user.id, number, category
+            )
         except EnrolmentRefused as exc:
             await message.reply(texts.category_refused(exc.code, exc.params))
             return
-        assert message.from_user is not None
-        number = done.certificate.number
-        await audit(
-            message.from_user.id,
-            "category_corrected",
-            f"certificate:{number}",
-            old=done.old,
-            new=done.certificate.category,
-        )
-        if done.holder is not None:
-            with desk.i18n.use_locale(await locale_of(done.holder)):
-                told = enrolment_texts.category_corrected(done.certificate, done.old)
-                await desk.bot.send_message(done.holder, told)
         await message.reply(texts.category_set(done.certificate, done.old, done.holder is not None))
 
     @router.message(Command("open"))

@@ -13,12 +13,13 @@ from typing import Generic, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from domain.certrules import categories_for
 from domain.enrolment import EnrolmentState
 from domain.exam import AttemptStatus, allowance, attempts_used, may_give_back
 from domain.identifiers import InvalidIdentifier, normalise_phone, validate_id_number
 from domain.masking import mask_id_number, mask_phone
 from domain.payment import OrderStatus
-from domain.registry import CertType
+from domain.registry import CertType, SiteRole
 from domain.reminders import BroadcastProgress
 from domain.support import ApplicationKind, ApplicationStatus
 from infra.db import models
@@ -92,6 +93,8 @@ class EnrolmentLine:
     paid_at: datetime | None
     study_deadline: datetime | None
     attempts: list[AttemptLine]
+    role: SiteRole | None = None
+    categories: tuple[str, ...] = ()  # what staff may set it to (R-ENROL-4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +229,10 @@ def _application_row(row: models.Application) -> ApplicationRow:
 
 
 def _enrolment_line(row: models.Enrolment, attempts: list[ExamAttempt]) -> EnrolmentLine:
+    role = SiteRole(row.certificate.role) if row.certificate.role else None
     return EnrolmentLine(
+        role=role,
+        categories=categories_for(row.certificate.cert_type, role),
         id=row.id,
         cert_type=CertType(row.certificate.cert_type),
         cert_number=row.certificate.number,
@@ -681,6 +687,13 @@ class ConsoleRecords:
             page,
             total,
         )
+
+    async def certificate_number(self, person_id: int, enrolment_id: int) -> str | None:
+        """The certificate of one of this person's enrolments; None when it is not theirs."""
+        row = await models.Enrolment.get_or_none(
+            id=enrolment_id, certificate__person_id=person_id
+        ).select_related("certificate")
+        return row.certificate.number if row is not None else None
 
     async def note(self, staff_id: int, action: str, subject: str) -> None:
         await audit(staff_id, action, subject)

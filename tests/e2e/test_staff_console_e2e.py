@@ -552,3 +552,60 @@ async def test_topics_face_reviews_and_broadcasts_are_listed_in_words_for_staff(
         main = page.split("<main>")[1]
         for code in (">checks<", ">pending<", ">running<", "None"):
             assert code not in main
+
+
+async def test_staff_correct_a_construction_workers_category_and_the_holder_hears_it(
+    chat: LocalChatClient, live_app: Runtime, browser: aiohttp.ClientSession
+):
+    holder = 100390
+    await chat.send(holder, "/start", first_name="Zhang", language_code="en")
+    await chat.reply(holder)
+    person = await registry.person(90, "张九十", "13800000090")
+    await models.Binding.create(chat_user_id=holder, person=person)
+    cert = await registry.certificate(
+        person, "云建现0000090", "site_pro", days_from_today(120), category="土建"
+    )
+    await models.Certificate.filter(id=cert.id).update(role="construction")
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=holder,
+        state="enrolled",
+    )
+    await _sign_in(chat, browser)
+    base = live_app.settings.base_url
+    _, detail = await _page(browser, f"{base}/staff/people/{person.id}")
+    assert "施工员" in detail and "更正类别" in detail
+    token = TOKEN.search(detail).group(1)  # type: ignore[union-attr]
+    back = ("back", f"/staff/people/{person.id}")
+    url = f"{base}/staff/people/{person.id}/category"
+
+    _, shown, _ = await _post(
+        browser,
+        url,
+        [("form_token", token), ("enrolment", str(enrolment.id)), ("category", "水利"), back],
+    )
+    assert (await models.Certificate.get(id=cert.id)).category == "土建"
+    assert "云建现0000090" in shown and "土建、装饰装修" in shown  # refused, with what it takes
+
+    _, shown, _ = await _post(
+        browser,
+        url,
+        [("form_token", token), ("enrolment", str(enrolment.id)), ("category", "市政"), back],
+    )
+    assert "类别已设为 市政" in shown
+    assert (await models.Certificate.get(id=cert.id)).category == "市政"
+    told = await chat.reply(holder)
+    assert "市政" in told["text"] and "category" in told["text"].lower()
+    entry = await models.AuditLog.get(action="category_corrected")
+    assert entry.actor_id == STAFF and entry.details == {"old": "土建", "new": "市政"}
+
+    # Another person's enrolment through this page: nothing.
+    other = await registry.person(91, "别人九一", "13800000091")
+    async with browser.post(
+        f"{base}/staff/people/{other.id}/category",
+        data=[("form_token", token), ("enrolment", str(enrolment.id)), ("category", "土建"), back],
+    ) as response:
+        assert response.status == 404
+    assert (await models.Certificate.get(id=cert.id)).category == "市政"
