@@ -1,8 +1,9 @@
 """Exam autosaves per second with 500 trainees answering at once, on the embedded default
 (SQLite) and on PostgreSQL, beside a bare aiohttp handler, in one run.
 
-Product: the real web app (session cookie, locale middleware, the CSRF header, Exams.save with
-its per-attempt lock, the attempt row read and written, a timeline event, the face-check look-up)
+Product: the real web app (session cookie, locale middleware, the CSRF header, Exams.save: one
+statement that checks the attempt and merges the answer with its timeline event, then the
+face-check look-up)
 serving POST /app/api/exam/attempt/{id}/answer. Bare: an aiohttp app whose one POST handler reads
 the JSON and answers {"ok": true}. Both get the same load from the same process: 500 takers,
 each with its own session cookie and one request in flight, over a shared keep-alive connector.

@@ -1,8 +1,11 @@
 """Payment notifications per second with the exactly-once guarantee, beside a naive unguarded
 update, in one run on PostgreSQL (SQLite when PostgreSQL is not reachable).
 
-Guarded: row lock, the pure decide() rule, enrolments moved to studying, an audit row; every
-order is notified twice and 16 notifications are in flight at once. Naive: a bare
+Guarded: the production use case (ApplyPayment with the bot's notifier and the outbox): the pure
+decide() rule, the order paid once, its enrolments moved to studying, an audit row and the
+payer's confirmation queued in the outbox, all in one transaction; every order is notified twice
+and 16 notifications are in flight at once. Afterwards each order must be paid once with exactly
+one confirmation queued. Naive: a bare
 `UPDATE ... SET status = 'paid'` per notification, the same count and concurrency.
 """
 
@@ -22,11 +25,16 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.notifier import BotPaymentNotifier
+from domain.checkout import ApplyPayment
 from domain.payment import CURRENCY, Outcome, PaymentEvent
+from domain.reminders import ReminderKind
 from infra.db import models, open_database
+from infra.outbox import TortoiseOutbox
 from infra.pii import Pii
 from infra.repositories.payments import TortoisePaymentStore
 from infra.signing import Signer
+from infra.workdays import ChineseWorkingDays
 
 ORDERS = 1000
 CONCURRENCY = 16
@@ -34,6 +42,14 @@ POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
 PII = Pii.from_signer(Signer(b"b" * 32))
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return NOW
+
+    def today(self) -> date:
+        return NOW.date()
 
 
 def postgres_reachable() -> bool:
@@ -108,7 +124,19 @@ async def main() -> None:
         url, label = f"sqlite://{tempfile.mkdtemp()}/bench.sqlite3", "sqlite"
     context = await open_database(url)
     try:
-        store = TortoisePaymentStore(PII)
+        clock = _Clock()
+        notifier = BotPaymentNotifier(
+            None,  # type: ignore[arg-type]  # with an outbox the notifier only queues
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            staff_group_id=None,
+            webapp_url="https://bench.invalid/app",
+            outbox=TortoiseOutbox(),
+            clock=clock,
+        )
+        apply = ApplyPayment(
+            TortoisePaymentStore(PII), notifier, ChineseWorkingDays(), "sandbox", clock
+        )
         guarded_orders = await seed("G")
         naive_orders = await seed("N")
         events = [
@@ -118,10 +146,7 @@ async def main() -> None:
         outcomes: list[Outcome] = []
 
         async def guarded(event: PaymentEvent) -> None:
-            outcome, _ = await store.apply(
-                event, "sandbox", "notification", lambda day: day, received_at=NOW
-            )
-            outcomes.append(outcome)
+            outcomes.append(await apply(event, "notification"))
 
         async def naive(number: str) -> None:
             await models.Order.filter(number=number).update(status="paid")
@@ -130,6 +155,10 @@ async def main() -> None:
         guarded_rate = await in_parallel(events, guarded)
         applied = outcomes.count(Outcome.APPLIED)
         assert applied == ORDERS and outcomes.count(Outcome.DUPLICATE) == ORDERS, outcomes[:5]
+        paid = await models.Order.filter(number__in=guarded_orders, status="paid").count()
+        confirmations = await models.Outbox.filter(kind=ReminderKind.ORDER_PAID.value).count()
+        studying = await models.Enrolment.filter(state="studying").count()
+        assert paid == confirmations == studying == ORDERS, (paid, confirmations, studying)
         print(
             f"{label}: guarded {guarded_rate:.0f}/s (applied {applied}, duplicates "
             f"{outcomes.count(Outcome.DUPLICATE)}), naive {naive_rate:.0f}/s"

@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 
 from bot import conversation
+from bot.filters_inline import await_filters_in_place
 from bot.handlers import (
     applications,
     broadcast,
@@ -81,4 +82,5 @@ def make_dispatcher(
         support.make_relay_router(),
         fallback.make_router(),
     )
+    await_filters_in_place(dispatcher)
     return dispatcher

@@ -115,7 +115,8 @@ class PaymentStore(Protocol):
         received_at: datetime,
         on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
-        """Under a lock on the order: decide(), then record the payment and start the study
+        """decide() on the order as it stands, then, only if the order is still as decided on
+        (a conditional write, tried again when it moved), record the payment and start the study
         window of its enrolments when the outcome applies (paid at the provider's time, or
         `received_at` when it gives none). Logs every event. `on_applied` runs
         with the paid order inside the same transaction, so what it writes commits together

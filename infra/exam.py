@@ -2,8 +2,9 @@
 
 The rules are domain/exam.py. Closing an attempt is one conditional UPDATE (`status = 'open'`),
 so the trainee's "submit" and the server's deadline job can race and exactly one of them scores
-it; only that one goes on to the pass and the receipt. Saves of one attempt are serialised in
-the process (two tabs of the same attempt), and refused once the deadline has passed.
+it; only that one goes on to the pass and the receipt. A save is one statement that merges the
+answer into the attempt in the database (two tabs, or two instances, lose nothing) and is refused
+once the deadline has passed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hmac
+import json
 import logging
 import random
 import weakref
@@ -165,6 +167,60 @@ def _draw(row: ExamAttempt) -> tuple[Drawn, ...]:
 
 def _answers(row: ExamAttempt) -> dict[str, frozenset[str]]:
     return {key: frozenset(value) for key, value in (row.answers or {}).items()}
+
+
+# The autosave, the exam's hot path: ownership, state, deadline and draw checked and the answer
+# and its timeline event written by one statement (one round trip on PostgreSQL). SQLite cannot
+# write two tables in one statement: there the event follows in the same transaction.
+_SAVE_POSTGRES = """
+WITH saved AS (
+    UPDATE exam_attempt
+    SET answers = jsonb_set(COALESCE(answers, '{}'::jsonb), ARRAY[$3::text], $4::jsonb)
+    WHERE id = $1 AND chat_user_id = $2 AND status = 'open' AND deadline > $5
+        AND draw @> jsonb_build_array(jsonb_build_object('q', $3::text))
+    RETURNING id, enrolment_id, started_at
+), event AS (
+    INSERT INTO exam_event (attempt_id, at, kind, detail)
+    SELECT id, $5, 'saved', $3::text FROM saved
+)
+SELECT enrolment_id, started_at FROM saved
+"""
+_SAVE_SQLITE = """
+UPDATE exam_attempt
+SET answers = json_set(COALESCE(answers, '{}'), '$."' || ? || '"', json(?))
+WHERE id = ? AND chat_user_id = ? AND status = 'open' AND deadline > ?
+    AND EXISTS (SELECT 1 FROM json_each(exam_attempt.draw) WHERE json_extract(value, '$.q') = ?)
+RETURNING enrolment_id, started_at
+"""
+_SAVED_EVENT_SQLITE = (
+    "INSERT INTO exam_event (attempt_id, at, kind, detail) VALUES (?, ?, 'saved', ?)"
+)
+
+
+async def _save_answer(
+    user_id: int, attempt_id: int, question: str, answer: list[str], now: datetime
+) -> tuple[int, datetime] | None:
+    """(enrolment id, started at) of the attempt the answer was saved in; None when it was not
+    (not the trainee's, closed, past its deadline, or the question is not in its draw)."""
+    db = ExamAttempt._meta.db
+    value = json.dumps(answer)
+    if db.capabilities.dialect == "postgres":
+        _, rows = await db.execute_query(
+            _SAVE_POSTGRES, [attempt_id, user_id, question, value, now]
+        )
+        if not rows:
+            return None
+        return rows[0]["enrolment_id"], rows[0]["started_at"]
+    at = ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt)
+    async with in_transaction(ExamAttempt._meta.default_connection) as tx:
+        _, rows = await tx.execute_query(
+            _SAVE_SQLITE, [question, value, attempt_id, user_id, at, question]
+        )
+        if not rows:
+            return None
+        await tx.execute_query(_SAVED_EVENT_SQLITE, [attempt_id, at, question])
+    started = ExamAttempt._meta.fields_map["started_at"].to_python_value(rows[0]["started_at"])
+    return rows[0]["enrolment_id"], started
 
 
 async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
@@ -338,29 +394,42 @@ class Exams:
     async def save(
         self, user_id: int, attempt_id: int, question: str, picked: Sequence[str], now: datetime
     ) -> Saved | None:
-        async with self._lock(attempt_id):
-            row = await self._own(user_id, attempt_id)
-            if row is None:
-                return None
-            attempt = _attempt(row)
-            if not accepts_answers(attempt, now):
-                return Saved(False, "closed" if attempt.closed else "deadline_passed")
-            drawn = next((d for d in _draw(row) if d.question == question), None)
-            bank_question = self.questions.get(question)
-            if drawn is None or bank_question is None:
-                return Saved(False, "unknown_question")
-            try:
-                answer = normalise_answer(bank_question.rule, picked)
-            except InvalidAnswer as refused:
-                return Saved(False, refused.code)
-            answers = dict(row.answers or {})
-            answers[question] = sorted(answer)
-            updated = await ExamAttempt.filter(id=attempt_id, status="open").update(answers=answers)
-            if not updated:
-                return Saved(False, "closed")
-            await ExamEvent.create(attempt_id=attempt_id, at=now, kind="saved", detail=question)
-        check = await self.study.exam_check(user_id, row.enrolment_id, row.started_at, now)
+        """One statement checks ownership, state, deadline and the draw, and writes the answer
+        into the attempt (and its timeline); a refusal is explained by reading the attempt."""
+        bank_question = self.questions.get(question)
+        try:
+            answer = normalise_answer(bank_question.rule, picked) if bank_question else None
+        except InvalidAnswer:
+            answer = None
+        saved = (
+            await _save_answer(user_id, attempt_id, question, sorted(answer), now)
+            if answer is not None
+            else None
+        )
+        if saved is None:
+            return await self._refusal(user_id, attempt_id, question, picked, now)
+        enrolment_id, started_at = saved
+        check = await self.study.exam_check(user_id, enrolment_id, started_at, now)
         return Saved(True, None, check)
+
+    async def _refusal(
+        self, user_id: int, attempt_id: int, question: str, picked: Sequence[str], now: datetime
+    ) -> Saved | None:
+        """Why an answer was not saved, in the order a trainee would want to hear it."""
+        row = await self._own(user_id, attempt_id)
+        if row is None:
+            return None
+        attempt = _attempt(row)
+        if not accepts_answers(attempt, now):
+            return Saved(False, "closed" if attempt.closed else "deadline_passed")
+        bank_question = self.questions.get(question)
+        if bank_question is None or all(d.question != question for d in _draw(row)):
+            return Saved(False, "unknown_question")
+        try:
+            normalise_answer(bank_question.rule, picked)
+        except InvalidAnswer as refused:
+            return Saved(False, refused.code)
+        return Saved(False, "closed")  # it was open a moment ago: closed in between
 
     # Closing: by the trainee, or by the server at the deadline.
 

@@ -21,7 +21,7 @@ from infra.exam import AttemptView, Exams
 from infra.study import PendingCheck, StudyEnrolment
 from texts.enrolment import type_and_role
 from webview import keys
-from webview.middlewares import LOCALE
+from webview.middlewares import LOCALE, chosen_locale, words_only_on_refusal
 from webview.study import STUDY, _context, _enrolment, _guard, _id, _json, _now, _viewer
 
 EXAMS = web.AppKey("exams", Exams)
@@ -175,6 +175,7 @@ async def api_attempt(request: web.Request) -> web.Response:
     return web.json_response(_attempt_json(request, await _own_attempt(request)))
 
 
+@words_only_on_refusal
 async def api_answer(request: web.Request) -> web.Response:
     viewer = _guard(request)
     attempt_id = _id(request.match_info["attempt_id"])
@@ -194,18 +195,17 @@ async def api_answer(request: web.Request) -> web.Response:
     )
     if saved is None:
         raise web.HTTPNotFound()
-    _ = request.app[keys.I18N].gettext
     if not saved.ok:
-        messages = {
-            "deadline_passed": _("Time is up: answers are no longer accepted."),
-            "closed": _("This attempt is already submitted."),
-        }
+        i18n = request.app[keys.I18N]
+        with i18n.use_locale(await chosen_locale(request)):
+            _ = i18n.gettext
+            messages = {
+                "deadline_passed": _("Time is up: answers are no longer accepted."),
+                "closed": _("This attempt is already submitted."),
+            }
+            message = messages.get(saved.code or "", _("This answer was not accepted."))
         return web.json_response(
-            {
-                "ok": False,
-                "reason": saved.code,
-                "message": messages.get(saved.code or "", _("This answer was not accepted.")),
-            },
+            {"ok": False, "reason": saved.code, "message": message},
             status=409 if saved.code in messages else 422,
         )
     return web.json_response(

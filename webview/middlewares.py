@@ -101,6 +101,21 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error_response(request, 500)
 
 
+def words_only_on_refusal(handler: Handler) -> Handler:
+    """Marks a hot JSON route whose success says no words (the exam autosave): the viewer's
+    chosen language is read only when it refuses (`chosen_locale`), not on every request."""
+    setattr(handler, "words_only_on_refusal", True)  # noqa: B010
+    return handler
+
+
+async def chosen_locale(request: web.Request) -> str:
+    """The language a request marked `words_only_on_refusal` answers a refusal in."""
+    viewer = request[VIEWER]
+    account = await request.app[keys.ACCOUNTS].get(viewer.user_id) if viewer else None  # type: ignore[arg-type]
+    chosen = request.query.get("lang") or (account.chosen_locale if account else None)
+    return resolve_locale(chosen, viewer.language_code if viewer else None).value
+
+
 @web.middleware
 async def viewer_and_locale(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Who is looking (from the session cookie) and which language to answer in."""
@@ -116,7 +131,8 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
     chosen = None
     language_code = viewer.language_code if viewer else None
     outage: Exception | None = None
-    if viewer is not None:
+    quiet = getattr(request.match_info.handler, "words_only_on_refusal", False)
+    if viewer is not None and not quiet:
         try:
             account = await request.app[keys.ACCOUNTS].get(viewer.user_id)  # type: ignore[arg-type]
         except Exception as exc:  # a bug: the page still renders, in the Telegram language

@@ -41,7 +41,7 @@ def tortoise_config(database_url: str, timeout: float | None = None) -> dict[str
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     connection: str | dict[str, Any] = database_url
-    if timeout is not None and name == "postgres":
+    if name == "postgres":
         connection = connection_with_deadline(database_url, timeout)
     return {
         "connections": {name: connection},
@@ -74,7 +74,7 @@ async def apply_migrations(database_url: str, pii: Pii | None = None) -> None:
         return
     import asyncpg
 
-    lock = await asyncpg.connect(config["connections"]["postgres"])
+    lock = await asyncpg.connect(database_url)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK)
         await _migrate(config, pii)

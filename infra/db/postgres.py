@@ -27,16 +27,26 @@ _MAX_QUERIES = 50_000
 _MAX_INACTIVE_CONNECTION_LIFETIME = 300.0
 
 
-def connection_with_deadline(database_url: str, timeout: float) -> dict[str, Any]:
-    """The Tortoise connection for `database_url` whose every wait ends after `timeout` s."""
+def connection_with_deadline(database_url: str, timeout: float | None) -> dict[str, Any]:
+    """The Tortoise connection for `database_url` whose every wait ends after `timeout` s
+    (None: no deadline, asyncpg's defaults)."""
     connection = expand_db_url(database_url)
     credentials = connection["credentials"]
-    credentials.update(timeout=timeout, command_timeout=timeout, acquire_timeout=timeout)
-    credentials["server_settings"] = {
-        **credentials.get("server_settings", {}),
-        "statement_timeout": str(max(1, round(timeout * 1000))),  # milliseconds
-    }
+    if timeout is not None:
+        credentials.update(timeout=timeout, command_timeout=timeout, acquire_timeout=timeout)
+        credentials["server_settings"] = {
+            **credentials.get("server_settings", {}),
+            "statement_timeout": str(max(1, round(timeout * 1000))),  # milliseconds
+        }
     return {"engine": ENGINE, "credentials": credentials}
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """asyncpg's default reset on release (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`) is a round trip for every query Tortoise runs outside a transaction, and there
+    is nothing for it to undo: the app keeps no session state on pooled connections (its
+    advisory locks are transaction-scoped, the migrations' lock has a connection of its own).
+    An open transaction is still rolled back by the pool before this is called."""
 
 
 class _Pool(asyncpg.Pool):
@@ -58,6 +68,7 @@ class PostgresClient(AsyncpgDBClient):
             max_queries=_MAX_QUERIES,
             max_inactive_connection_lifetime=_MAX_INACTIVE_CONNECTION_LIFETIME,
             record_class=asyncpg.Record,
+            reset=_keep_session,
             **kwargs,
         )
         pool.acquire_timeout = self.acquire_timeout

@@ -1,10 +1,14 @@
-"""Orders and payments in the database; the exactly-once rule runs under a row lock."""
+"""Orders and payments in the database; a payment is applied by a conditional update on the
+status it was decided on, so it applies exactly once."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Subquery
+from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
 
 from domain.accounts import ChatUserId
@@ -26,7 +30,15 @@ from infra.db import models
 from infra.pii import Pii
 from infra.repositories.registry import certificate_to_domain
 
-_ITEMS = ("items__enrolment__certificate__person", "items__enrolment__certificate__enterprise")
+
+def _items() -> Prefetch:
+    """An order's items with their certificates and holders in one query, not one per level."""
+    return Prefetch(
+        "items",
+        queryset=models.OrderItem.all().select_related(
+            "enrolment__certificate__person", "enrolment__certificate__enterprise"
+        ),
+    )
 
 
 ORDER_NUMBER_MAX = models.Order._meta.fields_map["number"].max_length  # type: ignore[attr-defined]
@@ -79,7 +91,7 @@ class TortoisePaymentStore:
         rows = (
             await models.Order.filter(**filters)
             .select_related("enterprise")
-            .prefetch_related(*_ITEMS)
+            .prefetch_related(_items())
         )
         return [_to_domain(row, self._pii) for row in rows]
 
@@ -193,45 +205,46 @@ class TortoisePaymentStore:
         received_at: datetime,
         on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
-        order: Order | None = None
-        async with in_transaction(_connection()) as db:
-            row = (
+        # The read decides without a lock: a paid order stays paid (with its transaction id),
+        # so a duplicate, the common case under provider retries, is one read and its log row.
+        # A payment to apply is written only if the status is still the one decided on (the
+        # conditional update is the guard); when it moved meanwhile, decide again.
+        while True:
+            found = (
                 await models.Order.filter(number=event.order_number)
-                .select_for_update()
-                .using_db(db)
-                .first()
+                .values_list("id", "status", "amount_fen", "transaction_id")
                 if _could_be_ours(event.order_number)
-                else None
+                else []
             )
-            if row is None:
-                outcome = Outcome.UNKNOWN_ORDER
-            else:
-                state = OrderState(OrderStatus(row.status), row.amount_fen, row.transaction_id)
-                outcome = decide(state, event)
-            if row is not None and outcome in APPLYING:
-                paid_at = event.paid_at or received_at
-                row.status = OrderStatus.PAID.value
-                row.paid_at = paid_at
-                row.transaction_id = event.transaction_id
-                row.provider = provider
-                row.invoice_due_on = invoice_due(local_date(paid_at))
-                await row.save(
-                    using_db=db,
-                    update_fields=[
-                        "status",
-                        "paid_at",
-                        "transaction_id",
-                        "provider",
-                        "invoice_due_on",
-                    ],
-                )
-                enrolment_ids = (
-                    await models.OrderItem.filter(order_id=row.id)
+            if not found:
+                await self._log(event, provider, source, Outcome.UNKNOWN_ORDER)
+                return Outcome.UNKNOWN_ORDER, None
+            order_id, status, amount_fen, transaction_id = found[0]
+            outcome = decide(OrderState(OrderStatus(status), amount_fen, transaction_id), event)
+            if outcome not in APPLYING:
+                await self._log(event, provider, source, outcome)
+                return outcome, None
+            paid_at = event.paid_at or received_at
+            async with in_transaction(_connection()) as db:
+                won = (
+                    await models.Order.filter(id=order_id, status=status)
                     .using_db(db)
-                    .values_list("enrolment_id", flat=True)
+                    .update(
+                        status=OrderStatus.PAID.value,
+                        paid_at=paid_at,
+                        transaction_id=event.transaction_id,
+                        provider=provider,
+                        invoice_due_on=invoice_due(local_date(paid_at)),
+                    )
                 )
+                if not won:
+                    continue
                 await (
-                    models.Enrolment.filter(id__in=list(enrolment_ids))
+                    models.Enrolment.filter(
+                        id__in=Subquery(
+                            models.OrderItem.filter(order_id=order_id).values("enrolment_id")
+                        )
+                    )
                     .using_db(db)
                     .update(
                         state=EnrolmentState.STUDYING.value,
@@ -239,23 +252,31 @@ class TortoisePaymentStore:
                         study_deadline=study_deadline(paid_at),
                     )
                 )
-            await models.PaymentLog.create(
-                using_db=db,
-                order_number=event.order_number[:32],
-                provider=provider,
-                source=source,
-                outcome=outcome.value,
-                transaction_id=event.transaction_id,
-                amount_fen=event.amount_fen,
-            )
-            # Only a payment that applied needs the whole order (to tell the payer); duplicates,
-            # the common case under provider retries, stay cheap. Read inside the transaction
-            # (this task's queries run in it), and so is what `on_applied` writes.
-            if outcome in APPLYING:
+                await self._log(event, provider, source, outcome, db)
+                # Read and confirmed inside the transaction (this task's queries run in it):
+                # what `on_applied` writes commits with the payment or not at all.
                 order = await self.get(event.order_number)
                 if order is not None and on_applied is not None:
                     await on_applied(order, outcome)
-        return outcome, order
+            return outcome, order
+
+    @staticmethod
+    async def _log(
+        event: PaymentEvent,
+        provider: str,
+        source: str,
+        outcome: Outcome,
+        db: BaseDBAsyncClient | None = None,
+    ) -> None:
+        await models.PaymentLog.create(
+            using_db=db,
+            order_number=event.order_number[:32],
+            provider=provider,
+            source=source,
+            outcome=outcome.value,
+            transaction_id=event.transaction_id,
+            amount_fen=event.amount_fen,
+        )
 
     async def expire(self, now: datetime) -> list[Order]:
         expired: list[Order] = []

@@ -147,6 +147,24 @@ async def test_s16_answers_stop_at_the_deadline_and_the_server_submits_what_was_
     assert examinees.notifier.passed_calls == [(ZHANG, (await Receipt.get()).id)]
 
 
+async def test_a_late_answer_is_refused_in_the_language_the_trainee_chose_in_the_chat(
+    examinees: Examinees,
+):
+    """The autosave reads the chosen language only when it refuses: the refusal still comes in
+    it, not in the Telegram app's language (Chinese here)."""
+    enrolment = await examinees.ready(ZHANG, "C-108")
+    attempt = (await examinees.start(ZHANG, enrolment))["id"]
+    draw = await examinees.draw(attempt)
+    await models.ChatUser.update_or_create(id=ZHANG, defaults={"locale": "en"})
+    saved = await examinees.answer(ZHANG, attempt, draw[0][0], examinees.right(draw[0][0]))
+    assert saved.status == 200
+
+    examinees.clock.advance(minutes=30)
+    late = await examinees.answer(ZHANG, attempt, draw[1][0], examinees.right(draw[1][0]))
+    assert late.status == 409
+    assert (await late.json())["message"] == "Time is up: answers are no longer accepted."
+
+
 async def test_a_page_reopened_after_the_deadline_shows_the_result_not_the_questions(
     examinees: Examinees,
 ):
