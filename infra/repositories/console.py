@@ -11,6 +11,8 @@ from math import ceil
 from typing import Generic, TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from domain.certrules import categories_for
@@ -33,6 +35,7 @@ from infra.repositories.support import audit
 
 PER_PAGE = 25
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 REBIND_REQUEST = "rebind_request"
 
 
@@ -269,6 +272,15 @@ def _order_row(order: models.Order, people: list[str], today: date) -> OrderRow:
     )
 
 
+async def _paged(
+    rows: QuerySet[M], page: int, *order: str, related: tuple[str, ...] = ()
+) -> tuple[int, list[M]]:
+    """How many rows match, and the page of them in this order."""
+    total = await rows.count()
+    query = rows.order_by(*order).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    return total, list(await (query.select_related(*related) if related else query))
+
+
 def _topic_link(group: int | None, thread: int | None) -> str | None:
     """t.me/c/ takes a supergroup's id without its -100."""
     text = str(group) if group is not None else ""
@@ -315,12 +327,12 @@ class ConsoleRecords:
             rows = rows.filter(enrolment__certificate__person__name__icontains=name)
         if person is not None:
             rows = rows.filter(enrolment__certificate__person_id=person)
-        total = await rows.count()
-        found = (
-            await rows.order_by("-created_at" if newest_first else "created_at", "id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-            .select_related("enrolment__certificate__person")
+        total, found = await _paged(
+            rows,
+            page,
+            "-created_at" if newest_first else "created_at",
+            "id",
+            related=("enrolment__certificate__person",),
         )
         return Page([_application_row(row) for row in found], page, total)
 
@@ -358,8 +370,7 @@ class ConsoleRecords:
             rows = rows.filter(name__icontains=name)
         if person is not None:
             rows = rows.filter(id=person)
-        total = await rows.count()
-        found = await rows.order_by("name", "id").offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        total, found = await _paged(rows, page, "name", "id")
         ids = [person.id for person in found]
         counts: dict[int, int] = {}
         for certificate in await models.Certificate.filter(person_id__in=ids).values("person_id"):
@@ -538,12 +549,15 @@ class ConsoleRecords:
             rows = rows.filter(certificate__person__name__icontains=name)
         if person is not None:
             rows = rows.filter(certificate__person_id=person)
-        total = await rows.count()
-        found = (
-            await rows.order_by("-created_at", "-id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-            .select_related("certificate__person", "enterprise")
+        total, found = await _paged(
+            rows,
+            page,
+            "-created_at",
+            "-id",
+            related=(
+                "certificate__person",
+                "enterprise",
+            ),
         )
         return Page(
             [
@@ -580,13 +594,7 @@ class ConsoleRecords:
             rows = rows.filter(status=paid, invoice_file_id__isnull=True, invoice_due_on__lt=today)
         elif invoice is InvoiceState.ISSUED:
             rows = rows.filter(invoice_file_id__isnull=False)
-        total = await rows.count()
-        found = (
-            await rows.order_by("-created_at", "-id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-            .select_related("enterprise")
-        )
+        total, found = await _paged(rows, page, "-created_at", "-id", related=("enterprise",))
         people: dict[int, list[str]] = {}
         for item in await models.OrderItem.filter(order_id__in=[o.id for o in found]).values(
             "order_id", "enrolment__certificate__person__name"
@@ -602,13 +610,7 @@ class ConsoleRecords:
         rows = models.SupportTicket.filter(thread_id__isnull=False)
         if open_only:
             rows = rows.filter(status="open")
-        total = await rows.count()
-        # The longest-waiting first: whoever wrote last longest ago.
-        found = (
-            await rows.order_by("last_message_at", "id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-        )
+        total, found = await _paged(rows, page, "last_message_at", "id")
         return Page(
             [
                 TopicRow(
@@ -630,12 +632,8 @@ class ConsoleRecords:
         rows = FaceReview.all()
         if pending_only:
             rows = rows.filter(status="pending")
-        total = await rows.count()
-        found = (
-            await rows.order_by("created_at", "id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-            .select_related("enrolment__certificate__person")
+        total, found = await _paged(
+            rows, page, "created_at", "id", related=("enrolment__certificate__person",)
         )
         return Page(
             [
@@ -656,13 +654,7 @@ class ConsoleRecords:
         )
 
     async def broadcasts(self, *, page: int, now: datetime) -> Page[BroadcastRow]:
-        total = await models.Broadcast.all().count()
-        found = (
-            await models.Broadcast.all()
-            .order_by("-created_at", "-id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-        )
+        total, found = await _paged(models.Broadcast.all(), page, "-created_at", "-id")
         outbox = TortoiseBroadcasts(TortoiseOutbox())
         rows = []
         for b in found:
@@ -672,13 +664,7 @@ class ConsoleRecords:
         return Page(rows, page, total)
 
     async def audit_log(self, *, page: int) -> Page[AuditRow]:
-        total = await models.AuditLog.all().count()
-        rows = (
-            await models.AuditLog.all()
-            .order_by("-created_at", "-id")
-            .offset((page - 1) * PER_PAGE)
-            .limit(PER_PAGE)
-        )
+        total, rows = await _paged(models.AuditLog.all(), page, "-created_at", "-id")
         return Page(
             [
                 AuditRow(r.id, r.actor_id, r.action, r.subject, dict(r.details), r.created_at)
