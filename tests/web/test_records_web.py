@@ -245,7 +245,10 @@ async def test_the_export_has_chinese_headers_masked_values_and_every_filtered_r
     assert "spreadsheetml" in response.headers["Content-Type"]
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
 
-    sheet = load_workbook(io.BytesIO(await response.read()), read_only=True).active
+    body_bytes = await response.read()
+    # Its length is known before it is sent: the browser shows the download's progress.
+    assert int(response.headers["Content-Length"]) == len(body_bytes)
+    sheet = load_workbook(io.BytesIO(body_bytes), read_only=True).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
