@@ -87,6 +87,10 @@ class EnrolmentRecord:
     best_score: int | None
     passed_at: datetime | None
     receipt_id: int | None
+    # The course's class hours in the catalogue (what the receipt prints); 0: not given, the
+    # hours are then the lessons' time.
+    class_hours: float = 0.0
+    illustrative: bool = False  # a demo catalogue's hours, said so wherever they are shown
 
     @property
     def percent(self) -> int:
@@ -94,11 +98,15 @@ class EnrolmentRecord:
 
     @property
     def hours(self) -> float:
+        """Class hours earned so far, in the catalogue's hours: the receipt's figure at 100 %."""
+        if self.class_hours:
+            done = min(self.credited_seconds, self.required_seconds)
+            return round(self.class_hours * done / max(1, self.required_seconds), 1)
         return round(self.credited_seconds / 3600, 1)
 
     @property
     def required_hours(self) -> float:
-        return round(self.required_seconds / 3600, 1)
+        return self.class_hours or round(self.required_seconds / 3600, 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from domain.records import (
     OrderRecord,
     days_left,
 )
-from domain.registry import CertType
+from domain.registry import CertType, SiteRole
 from domain.study import LessonState
-from infra.content import Course
+from infra.content import Catalogue, Course
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, Receipt
 from infra.db.study_models import LessonProgress
@@ -57,6 +57,13 @@ class Records:
 
     def course(self, cert_type: CertType) -> Course | None:
         return self._courses.get(cert_type)
+
+    def _course_of(self, certificate: models.Certificate) -> Course | None:
+        """The course this certificate takes: its role's, for a 现场专业人员 role that has one."""
+        role = SiteRole(certificate.role) if certificate.role else None
+        if isinstance(self._courses, Catalogue):
+            return self._courses.for_certificate(certificate.cert_type, role)
+        return self._courses.get(CertType(certificate.cert_type))
 
     # Who the viewer answers for.
 
@@ -151,7 +158,7 @@ class Records:
                 "lesson", "seconds_credited"
             )
         )
-        course = self._courses.get(record.cert_type)
+        course = self._course_of(row.certificate)
         lessons = tuple(
             LessonState(
                 lesson.key, int(credited.get(lesson.key, 0)), lesson.required_seconds(self._scale)
@@ -265,7 +272,7 @@ class Records:
         certificate = row.certificate
         person = certificate.person
         cert_type = CertType(certificate.cert_type)
-        course = self._courses.get(cert_type)
+        course = self._course_of(certificate)
         lessons = course.lessons if course else ()
         required = [(lesson.key, lesson.required_seconds(self._scale)) for lesson in lessons]
         receipt = receipts.get(row.id)
@@ -288,4 +295,6 @@ class Records:
             best_score=best_score(listed),
             passed_at=receipt[1] if receipt else None,
             receipt_id=receipt[0] if receipt else None,
+            class_hours=course.class_hours if course else 0.0,
+            illustrative=course.illustrative if course else False,
         )

@@ -88,6 +88,11 @@ async def test_a_trainee_sees_both_years_with_hours_attempts_best_score_and_the_
     assert '<dd class="state">已合格</dd>' in old
     assert '<dd class="attempts">3</dd>' in old and '<dd class="best">72</dd>' in old
     assert f'href="/app/receipt/{receipt.id}.pdf"' in old
+    # The course's class hours as the catalogue gives them and the receipt prints them, not the
+    # lessons' minutes; the demo catalogue says its hours are illustrative.
+    hours = f"{COURSES[CertType.SAFETY_C].class_hours:g}"
+    shown = old[old.index('class="hours"') :][:200]
+    assert f"已学 {hours} / {hours} 学时" in shown and "示例" in shown, shown
     new = page[
         page.index(f'data-enrolment="{this_year}"') : page.index(f'data-enrolment="{last_year}"')
     ]
