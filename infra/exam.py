@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 RECEIPT_PURPOSE = "receipt"
 ACTIVE = frozenset(state.value for state in ACTIVE_STATES)
 # Events whose detail is the score the attempt closed with.
+RECEIPT_NUMBER_MAX = 32  # Receipt.number's column
 CLOSING_EVENTS = frozenset({AttemptStatus.SUBMITTED.value, AttemptStatus.TIMED_OUT.value})
 
 
@@ -743,6 +744,8 @@ class Exams:
             printed = True
         else:
             printed = False
+        if len(number) > RECEIPT_NUMBER_MAX:  # no receipt has it; the ORM would refuse it
+            return Verification("invalid")
         receipt = await Receipt.get_or_none(number=number).select_related(
             "enrolment__certificate__person"
         )

@@ -67,7 +67,11 @@ async def open_study(page: Page, name: str) -> FrameLocator:
     await page.locator("#user-list .list-item", has_text=name).click()
     await expect(page.locator("#chat-subtitle")).to_contain_text(name)
     await send(page, "/start")
-    await bot_row(page, f"{name}，您好").last.get_by_role("button", name="学习").click()
+    await (
+        bot_row(page, f"{name}，您好")
+        .last.get_by_role("button", name="📖 学习", exact=True)
+        .click()
+    )
     return page.frame_locator("#webapp-frame")
 
 

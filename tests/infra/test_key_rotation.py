@@ -11,6 +11,7 @@ import signal
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from aiogram.fsm.storage.base import StorageKey
 
 from domain.identifiers import id_check_char
 from domain.registry import Person
+from infra.content import Catalogue
 from infra.db import models, open_database
 from infra.db.exam_models import Receipt
 from infra.exam import ExamConfig, Exams
@@ -349,7 +351,8 @@ async def test_a_receipt_printed_before_the_rotation_still_verifies_once_the_old
         )
 
         def exams(signer: Signer, pii: Pii) -> Exams:
-            return Exams({}, None, signer, pii, ExamConfig())  # type: ignore[arg-type]
+            no_courses = SimpleNamespace(courses=Catalogue({}))  # verifying reads no course
+            return Exams({}, no_courses, signer, pii, ExamConfig())  # type: ignore[arg-type]
 
         printed = exams(Signer(OLD_KEY.encode()), OLD).receipt_token(receipt)
         ring = Signer(NEW_KEY.encode(), [OLD_KEY.encode()])
