@@ -62,6 +62,13 @@ def _topic_gone(error: TelegramBadRequest) -> bool:
     return "thread not found" in text or "topic_id_invalid" in text or "topic_deleted" in text
 
 
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's, in UTF-16 code units
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 class Desk:
     def __init__(
         self,
@@ -284,7 +291,12 @@ class Desk:
             label = texts.staff_label()
         chat = ticket.chat_user_id
         sent: Message | MessageId
-        if message.text is not None:
+        # A text or caption at Telegram's limit has no room for the label: it goes just before.
+        room = TEXT_LIMIT if message.text is not None else CAPTION_LIMIT
+        if _units(label) + _units(message.text or message.caption or "") > room:
+            await self.bot.send_message(chat, label.strip())
+            sent = await self.bot.copy_message(chat, message.chat.id, message.message_id)
+        elif message.text is not None:
             sent = await self.bot.send_message(
                 chat, label + message.html_text, parse_mode=ParseMode.HTML
             )

@@ -111,6 +111,18 @@ async def test_a_banned_trainee_is_told_how_to_appeal_and_not_relayed(harness, t
     assert await models.AuditLog.filter(action="ban").exists()
 
 
+async def test_a_staff_reply_at_telegrams_length_limit_reaches_the_trainee_whole(
+    harness: BotHarness, ticket
+):
+    from aiogram.methods import CopyMessage
+
+    await harness.feed(group_message("长" * 4096, STAFF, ticket.thread_id))
+    to_trainee = [m for m in harness.session.sent(SendMessage) if m.chat_id == TRAINEE["id"]]
+    copied = [m for m in harness.session.sent(CopyMessage) if m.chat_id == TRAINEE["id"]]
+    # No room for the label in the message: it comes just before, and the words whole.
+    assert to_trainee[-1].text == "客服：" and len(copied) == 1
+
+
 async def test_staff_notes_starting_with_slashes_stay_internal(harness: BotHarness, ticket):
     await harness.feed(group_message("// 内部：先查登记库", STAFF, ticket.thread_id))
     assert not await models.RelayedMessage.filter(direction="out").exists()
