@@ -8,6 +8,7 @@ COPY domain domain
 COPY infra infra
 COPY jijiao jijiao
 COPY localchat localchat
+COPY wechatlocal wechatlocal
 COPY webview webview
 COPY locales locales
 COPY content content

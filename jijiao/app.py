@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -144,6 +145,7 @@ from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
 from webview.records import RecordsWeb, add_records_routes
 from webview.study import StudyWeb, add_study_routes
+from wechatlocal import WeChatLocal, WeChatLocalConfig, mount_wechatlocal
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ class Runtime:
     localchat: LocalChat | None
     services: Services
     clock: Clock
+    wechatlocal: WeChatLocal | None = None
 
     @property
     def local_url(self) -> str:
@@ -642,6 +645,26 @@ def make_localchat(
     )
 
 
+# WeChat's stand-in answers as the product's WECHAT_* settings expect by default in local mode
+# (wechatlocal.LOCAL_APPID, LOCAL_APPSECRET, LOCAL_TOKEN, LOCAL_ENCODING_AES_KEY).
+WECHAT_LOCAL_PREFIX = "/_local"
+WECHAT_CALLBACK_PATH = "/wechat/callback"
+
+
+def make_wechatlocal(settings: Settings, clock: Clock, *, safe_mode: bool = True) -> WeChatLocal:
+    """WeChat's stand-in keeps the app's time, as the localchat does. Its API base for the
+    product is `http://127.0.0.1:PORT/_local/wechat`."""
+    port = settings.web.port
+    return WeChatLocal(
+        WeChatLocalConfig(
+            callback_url=f"http://127.0.0.1:{port}{WECHAT_CALLBACK_PATH}",
+            safe_mode=safe_mode,
+            oauth_hosts=("127.0.0.1", "localhost", urlsplit(settings.base_url).hostname or ""),
+        ),
+        wall_clock=lambda: clock.now().timestamp(),
+    )
+
+
 async def seed_demo_once(clock: Clock, settings: Settings, pii: Pii) -> None:
     """First local run: a demo registry, so every flow can be tried at once."""
     if await models.Person.exists():
@@ -742,6 +765,10 @@ async def running(
         if settings.local_mode and settings.telegram.api_url is None
         else None
     )
+    wechatlocal = make_wechatlocal(settings, clock) if settings.local_mode else None
+    if wechatlocal is not None:
+        # Before the local chat's /_local, so /_local/wechat and /_local/api/wechat are its.
+        mount_wechatlocal(app, wechatlocal, WECHAT_LOCAL_PREFIX)
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
     add_payment_routes(
@@ -832,7 +859,7 @@ async def running(
             polling = asyncio.create_task(
                 poll(bot, inbox, dispatcher.resolve_used_update_types()), name="polling"
             )
-        yield Runtime(settings, bot, dispatcher, app, localchat, services, clock)
+        yield Runtime(settings, bot, dispatcher, app, localchat, services, clock, wechatlocal)
     finally:
         await workers.stop()
         if webhook is not None:
