@@ -91,9 +91,11 @@
       return;
     }
     if (message.type === "event") {
+      // WeChat shows nothing for menu taps; following and leaving get a grey line here.
       const words = { subscribe: "你关注了公众号", unsubscribe: "你取消关注了公众号" };
+      if (!words[message.event]) return;
       const row = el("div", "event");
-      row.append(el("span", "", words[message.event] || (message.event === "CLICK" ? "点击菜单 " : "打开 ") + message.key));
+      row.append(el("span", "", words[message.event]));
       chat.append(row);
       return;
     }
@@ -251,6 +253,13 @@
     $("follow-button").addEventListener("click", async () => {
       await send({ event: "subscribe" });
       await refreshUser();
+    });
+    $("browser-frame").addEventListener("load", () => {
+      // WeChat's browser shows the page's title; only same-origin pages can be read.
+      try {
+        const title = $("browser-frame").contentDocument.title;
+        if (title) $("browser-title").textContent = title;
+      } catch (error) { /* another origin keeps the host as title */ }
     });
     $("browser-close").addEventListener("click", () => {
       $("browser").hidden = true;
