@@ -651,7 +651,9 @@ WECHAT_LOCAL_PREFIX = "/_local"
 WECHAT_CALLBACK_PATH = "/wechat/callback"
 
 
-def make_wechatlocal(settings: Settings, clock: Clock, *, safe_mode: bool = True) -> WeChatLocal:
+def make_wechatlocal(
+    settings: Settings, clock: Clock, *, persist: bool = True, safe_mode: bool = True
+) -> WeChatLocal:
     """WeChat's stand-in keeps the app's time, as the localchat does. Its API base for the
     product is `http://127.0.0.1:PORT/_local/wechat`."""
     port = settings.web.port
@@ -660,6 +662,7 @@ def make_wechatlocal(settings: Settings, clock: Clock, *, safe_mode: bool = True
             callback_url=f"http://127.0.0.1:{port}{WECHAT_CALLBACK_PATH}",
             safe_mode=safe_mode,
             oauth_hosts=("127.0.0.1", "localhost", urlsplit(settings.base_url).hostname or ""),
+            state_path=settings.app.data_dir / "wechatlocal.json" if persist else None,
         ),
         wall_clock=lambda: clock.now().timestamp(),
     )
@@ -765,7 +768,11 @@ async def running(
         if settings.local_mode and settings.telegram.api_url is None
         else None
     )
-    wechatlocal = make_wechatlocal(settings, clock) if settings.local_mode else None
+    wechatlocal = (
+        make_wechatlocal(settings, clock, persist=persist_localchat)
+        if settings.local_mode
+        else None
+    )
     if wechatlocal is not None:
         # Before the local chat's /_local, so /_local/wechat and /_local/api/wechat are its.
         mount_wechatlocal(app, wechatlocal, WECHAT_LOCAL_PREFIX)

@@ -3,10 +3,13 @@ menu, OAuth codes, what the account sent each user, and the calls to the product
 
 import asyncio
 import itertools
+import json
 import logging
+import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -133,6 +136,9 @@ class WeChatLocalConfig:
     follow_quota: Quota = Quota(3, 60)
     # Hosts redirect_uri may name (the "网页授权域名"); None: any.
     oauth_hosts: tuple[str, ...] | None = None
+    # Users, what they were sent and the menu survive a restart here (tokens, codes and media
+    # do not: the product asks again, as after WeChat invalidates them).
+    state_path: Path | None = None
 
     def __post_init__(self) -> None:
         protocol.aes_key(self.encoding_aes_key)
@@ -226,6 +232,75 @@ class WeChatLocal:
         self._locks: dict[str, asyncio.Lock] = {}
         self._state = _Shutdown()
         self._http: aiohttp.ClientSession | None = None
+        self._dirty = False
+        self._save_handle: asyncio.TimerHandle | None = None
+        if config.state_path is not None and config.state_path.exists():
+            self._load(config.state_path)
+
+    # -- the snapshot -----------------------------------------------------------------------
+
+    def snapshot(self) -> Json:
+        return {
+            "version": 1,
+            "users": [asdict(user) for user in self.users.values()],
+            "messages": self._messages,
+            "menu": self.menu,
+            "menu_id": self.menu_id,
+        }
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            names = {f.name for f in fields(User)}
+            users = {
+                u["openid"]: User(**{k: v for k, v in u.items() if k in names})
+                for u in data["users"]
+            }
+            messages = [dict(m) for m in data["messages"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # A broken snapshot must not stop local development: keep it aside, start fresh.
+            aside = path.with_name(path.name + ".corrupt")
+            log.warning("wechatlocal: unreadable snapshot %s (%s), moved to %s", path, exc, aside)
+            try:
+                os.replace(path, aside)
+            except OSError:
+                pass
+            return
+        self.users = users
+        self._messages = messages
+        self.menu = data.get("menu")
+        self.menu_id = int(data.get("menu_id") or 0)
+        self._ids = itertools.count(max((int(m["id"]) for m in messages), default=0) + 1)
+
+    def _touch(self) -> None:
+        if self.config.state_path is None:
+            return
+        self._dirty = True
+        if self._save_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.save()
+                return
+            self._save_handle = loop.call_later(0.5, self._save_now)
+
+    def _save_now(self) -> None:
+        self._save_handle = None
+        self.save()
+
+    def save(self) -> None:
+        path = self.config.state_path
+        if path is None or not self._dirty:
+            return
+        self._dirty = False
+        try:
+            text = json.dumps(self.snapshot(), ensure_ascii=False, separators=(",", ":"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            log.exception("wechatlocal: could not write snapshot to %s", path)
 
     # -- time -------------------------------------------------------------------------------
 
@@ -295,8 +370,10 @@ class WeChatLocal:
         if user is None:
             user = User(openid, nickname or f"微信用户{len(self.users) + 1}", follows, self.now())
             self.users[openid] = user
+            self._touch()
         elif nickname:
             user.nickname = nickname
+            self._touch()
         return user
 
     def user(self, openid: str) -> User:
@@ -311,6 +388,7 @@ class WeChatLocal:
 
     def refuse_notices(self, openid: str, refuses: bool = True) -> None:
         self.user(openid).refuses_notices = refuses
+        self._touch()
 
     def _grant(self, user: User, quota: Quota) -> None:
         now = self.now()
@@ -334,6 +412,7 @@ class WeChatLocal:
         return message
 
     def _notify(self) -> None:
+        self._touch()
         self._state.changed.set()
         self._state.changed = asyncio.Event()
 
@@ -872,6 +951,10 @@ class WeChatLocal:
 
     async def close(self) -> None:
         self.begin_shutdown()
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
+        self.save()
         if self._http is not None:
             await self._http.close()
             self._http = None

@@ -51,7 +51,7 @@ def wall() -> WallClock:
 
 @pytest.fixture
 def config() -> WeChatLocalConfig:
-    return WeChatLocalConfig(callback_timeout=2.0)
+    return WeChatLocalConfig()
 
 
 @pytest.fixture
