@@ -775,6 +775,7 @@ async def running(
     )
     if wechatlocal is not None:
         # Before the local chat's /_local, so /_local/wechat and /_local/api/wechat are its.
+        # Its credentials are public: with real WeChat settings (issue 21) it must not mount.
         mount_wechatlocal(app, wechatlocal, WECHAT_LOCAL_PREFIX)
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
