@@ -24,6 +24,7 @@ WeChat side, under `{prefix}/wechat` (the product's WECHAT_API_BASE), answering 
 - `POST /cgi-bin/message/template/send` (to a follower: 43004 otherwise) → `{msgid}`;
   `POST /cgi-bin/message/subscribe/bizsend` (订阅通知; 43101 when the user does not follow or
   refused the notices). Both work outside the 48-hour window.
+- `GET /cgi-bin/user/info?openid=` → `{subscribe: 1|0, openid, ...}` (40003 unknown).
 - `POST /cgi-bin/menu/create`, `GET /cgi-bin/menu/get`, `GET /cgi-bin/menu/delete`,
   `GET /cgi-bin/get_current_selfmenu_info`.
 - OAuth: `GET /connect/oauth2/authorize?appid&redirect_uri&response_type=code&scope=snsapi_base

@@ -143,6 +143,10 @@ def add_wechat_routes(app: web.Application, wx: WeChatLocal) -> None:
         authorized(request)
         return json_reply(wx.selfmenu_info())
 
+    async def user_info(request: web.Request) -> web.Response:
+        authorized(request)
+        return json_reply(wx.user_info(request.query.get("openid")))
+
     async def authorize(request: web.Request) -> web.Response:
         q = request.query
         openid = q.get("openid") or request.cookies.get(OPENID_COOKIE)
@@ -197,6 +201,7 @@ def add_wechat_routes(app: web.Application, wx: WeChatLocal) -> None:
     r.add_get("/cgi-bin/menu/get", menu_get)
     r.add_get("/cgi-bin/menu/delete", menu_delete)
     r.add_get("/cgi-bin/get_current_selfmenu_info", selfmenu)
+    r.add_get("/cgi-bin/user/info", user_info)
     r.add_get("/connect/oauth2/authorize", authorize)
     r.add_get("/sns/oauth2/access_token", sns_token)
     r.add_get("/open", open_link)

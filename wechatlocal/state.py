@@ -386,6 +386,24 @@ class WeChatLocal:
         now = self.now()
         return [user.to_json(now) for user in self.users.values()]
 
+    def user_info(self, openid: str | None) -> Json:
+        """cgi-bin/user/info: whether the user follows (the only fields known here)."""
+        user = self.users.get(openid or "")
+        if user is None:
+            raise WeChatError(40003)
+        if not user.follows:
+            return {"subscribe": 0, "openid": user.openid}
+        return {
+            "subscribe": 1,
+            "openid": user.openid,
+            "language": "zh_CN",
+            "subscribe_time": int(user.created),
+            "remark": "",
+            "groupid": 0,
+            "tagid_list": [],
+            "subscribe_scene": "ADD_SCENE_OTHERS",
+        }
+
     def refuse_notices(self, openid: str, refuses: bool = True) -> None:
         self.user(openid).refuses_notices = refuses
         self._touch()

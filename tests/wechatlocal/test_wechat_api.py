@@ -325,3 +325,21 @@ async def test_authorize_refuses_without_a_user_or_with_a_foreign_domain(
         allow_redirects=False,
     )
     assert wrong_app.status == 400
+
+
+async def test_user_info_says_whether_the_user_follows(client: TestClient, wx: WeChatLocal) -> None:
+    wx.ensure_user("o-fan", follows=True)
+    wx.ensure_user("o-left")
+    token = await access_token(client)
+    fan = await client.get(
+        f"{WX}/cgi-bin/user/info", params={"access_token": token, "openid": "o-fan"}
+    )
+    assert (await fan.json())["subscribe"] == 1
+    left = await client.get(
+        f"{WX}/cgi-bin/user/info", params={"access_token": token, "openid": "o-left"}
+    )
+    assert await left.json() == {"subscribe": 0, "openid": "o-left"}
+    ghost = await client.get(
+        f"{WX}/cgi-bin/user/info", params={"access_token": token, "openid": "x"}
+    )
+    assert (await ghost.json())["errcode"] == 40003
