@@ -55,12 +55,17 @@ JSON API under `{prefix}/api/wechat` (errors `{"ok": false, "error_code", "descr
 cross-site requests refused): `GET /config` (appid, token, encoding_aes_key, safe_mode,
 callback_url, original_id, account_name), `GET|POST /users`, `GET /users/{openid}`,
 `POST /users/{openid}/send` (`{"text"}` | `{"event": "subscribe"|"unsubscribe"|"CLICK"|"VIEW",
-"key"}` | `{"menu_choice": id}`), `GET /users/{openid}/messages?after=&wait=&all=1` (what the
-account sent the user; `all=1` adds the user's own), `GET /users/{openid}/media/{media_id}`,
+"key"}` | `{"menu_choice": id}`; → `{"ok", "result": {"delivered", "reply", ...}}`),
+`GET /users/{openid}/messages?after=&wait=&all=1` → `{"ok", "messages": [{id, date, from:
+"account"|"user"|"system", via: "custom"|"reply"|"template"|"notice"|..., type, ...}]}` (what
+the account sent the user; `all=1` adds the user's own), `GET /users/{openid}/media/{media_id}`,
 `POST /users/{openid}/notices` (`{"refuse": bool}`), `GET /menu`, `GET /stats`, `POST /verify`.
 
-Deliberate differences from WeChat: http:// everywhere (loopback), state in memory only, no
-rate limits or daily quotas on template messages and notices, any template_id is accepted.
+Deliberate differences from WeChat: http:// everywhere (loopback); users, messages and the menu
+kept in one JSON file when `state_path` is set (tokens, codes and media are not); no rate limits
+or daily quotas on template messages and notices, any template_id accepted, no
+TEMPLATESENDJOBFINISH event; plaintext and safe mode only (no compatible mode); the openid of
+OAuth comes from the phone page's cookie (or `&openid=` on the authorize URL).
 """
 
 from wechatlocal.app import (

@@ -374,7 +374,7 @@ def add_user_api_routes(app: web.Application, wx: WeChatLocal) -> None:
         found = await wx.wait_messages(
             openid, _query_number(request, "after"), include_user=include_user, wait=wait
         )
-        return json_reply({"ok": True, "result": found})
+        return json_reply({"ok": True, "messages": found})
 
     async def media(request: web.Request) -> web.Response:
         wx.user(request.match_info["openid"])

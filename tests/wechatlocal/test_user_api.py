@@ -2,11 +2,13 @@
 local chat's /_local, whose own /api/ keeps working."""
 
 import asyncio
+from typing import Any
 
-from aiohttp import FormData
+from aiohttp import ClientSession, FormData
 from aiohttp.test_utils import TestClient
 
-from tests.wechatlocal.conftest import API, WX, FakeProduct, access_token
+from tests.support.wechat_client import WeChatClient
+from tests.wechatlocal.conftest import API, WX, FakeProduct, access_token, local_mode_app
 from wechatlocal import (
     LOCAL_APPID,
     LOCAL_ENCODING_AES_KEY,
@@ -58,13 +60,13 @@ async def test_messages_long_poll_returns_what_the_account_sent(
     writer = asyncio.create_task(account_writes_later())
     waited = await client.get("/_local/api/wechat/users/o-poll/messages?after=0&wait=5")
     await writer
-    (message,) = (await waited.json())["result"]
+    (message,) = (await waited.json())["messages"]
     assert (message["from"], message["via"], message["text"]) == ("account", "custom", "欢迎关注")
 
     empty = await client.get(f"/_local/api/wechat/users/o-poll/messages?after={message['id']}")
-    assert (await empty.json())["result"] == []
+    assert (await empty.json())["messages"] == []
     everything = await client.get("/_local/api/wechat/users/o-poll/messages?all=1")
-    kinds = [(m["from"], m["type"]) for m in (await everything.json())["result"]]
+    kinds = [(m["from"], m["type"]) for m in (await everything.json())["messages"]]
     assert kinds == [("user", "event"), ("account", "text")]
     bad = await client.get("/_local/api/wechat/users/o-poll/messages?after=x")
     assert bad.status == 400 and (await bad.json())["ok"] is False
@@ -120,3 +122,28 @@ async def test_another_site_cannot_drive_the_users(client: TestClient, wx: WeCha
     )
     assert forged.status == 403
     assert wx.messages("o-victim", include_user=True) == []
+
+
+async def test_the_support_client_plays_a_user_against_a_running_app(
+    aiohttp_server: Any, wx: WeChatLocal, product: FakeProduct
+) -> None:
+    """tests/support/wechat_client.py, for journeys against the whole product."""
+    server = await aiohttp_server(local_mode_app(wx))
+    base = str(server.make_url("")).rstrip("/")
+    product.reply = lambda message: product.reply_xml(
+        {
+            "ToUserName": message["FromUserName"],
+            "FromUserName": message["ToUserName"],
+            "CreateTime": 1,
+            "MsgType": "text",
+            "Content": "欢迎" if message.get("Event") == "subscribe" else "收到",
+        }
+    )
+    async with ClientSession() as http:
+        user = WeChatClient(base, http)
+        assert (await user.config())["appid"] == LOCAL_APPID
+        await user.follow("o-client", "老李")
+        assert (await user.reply("o-client"))["text"] == "欢迎"
+        await user.send("o-client", "报名")
+        assert (await user.reply("o-client"))["text"] == "收到"
+    assert wx.user("o-client").nickname == "老李"

@@ -216,12 +216,12 @@
     for (;;) {
       try {
         const data = await call("GET", "/users/" + encodeURIComponent(openid) + "/messages?all=1&wait=25&after=" + after);
-        for (const message of data.result) {
+        for (const message of data.messages) {
           after = Math.max(after, message.id);
           render(message);
           if (message.type === "event") await refreshUser();
         }
-        if (data.result.length) chat.scrollTop = chat.scrollHeight;
+        if (data.messages.length) chat.scrollTop = chat.scrollHeight;
         await refreshMenu();
       } catch (error) {
         await new Promise((resolve) => setTimeout(resolve, 2000));
