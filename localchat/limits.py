@@ -4,6 +4,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+BOT_API_BODY_LIMIT = 60 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class FloodLimits:
