@@ -44,8 +44,11 @@ development is loopback), webhooks go one at a time, and files live in memory un
 """
 
 from localchat.app import LOCALCHAT_KEY, make_localchat_app
+from localchat.errors import ApiError
 from localchat.limits import FloodLimits
-from localchat.state import OWN, ApiError, LocalChat, LocalChatConfig
+from localchat.model import LocalChatConfig
+from localchat.state import LocalChat
+from localchat.users import OWN
 
 __all__ = [
     "LOCALCHAT_KEY",

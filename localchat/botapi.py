@@ -5,6 +5,7 @@ from functools import partial
 
 from aiohttp import web
 
+from localchat.errors import ApiError
 from localchat.limits import BOT_API_BODY_LIMIT
 from localchat.methods.base import Method
 from localchat.methods.chats import ChatMethods
@@ -13,7 +14,7 @@ from localchat.methods.forum import ForumMethods
 from localchat.methods.messages import MessageMethods
 from localchat.methods.profile import ProfileMethods
 from localchat.methods.updates import UpdateMethods
-from localchat.state import ApiError, LocalChat
+from localchat.state import LocalChat
 from localchat.wire import Params, json_reply, read_form
 
 

@@ -5,7 +5,26 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from localchat.state import Json, bad_request, utf16_len
+from localchat.errors import bad_request
+from localchat.model import Json
+
+
+def utf16_len(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+_COMMAND_RE = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
+_URL_RE = re.compile(r"https?://[^\s<>\"']+")
+
+
+def auto_entities(text: str) -> list[Json]:
+    """The entities a Telegram client adds to what a user types."""
+    found: list[Json] = []
+    for kind, pattern in (("bot_command", _COMMAND_RE), ("url", _URL_RE)):
+        for match in pattern.finditer(text):
+            offset = utf16_len(text[: match.start()])
+            found.append({"type": kind, "offset": offset, "length": utf16_len(match.group())})
+    return sorted(found, key=lambda e: e["offset"])
 
 
 class ParseError(Exception):

@@ -5,6 +5,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BOT_API_BODY_LIMIT = 60 * 1024 * 1024
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)

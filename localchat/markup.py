@@ -4,7 +4,8 @@ forced replies, and the chat menu button."""
 import re
 from typing import Any
 
-from localchat.state import Json, bad_request
+from localchat.errors import bad_request
+from localchat.model import Json
 
 _INLINE_ACTIONS = (
     "url", "callback_data", "web_app", "login_url", "switch_inline_query",

@@ -7,7 +7,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from localchat.state import ApiError, Json, LocalChat, bad_request
+from localchat.errors import ApiError, bad_request
+from localchat.model import Json
+from localchat.state import LocalChat
 from localchat.wire import Upload, json_reply, read_form
 
 JSON_LIMIT = 64 * 1024

@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl
 import aiohttp
 from aiohttp import web
 
-from localchat.state import ApiError, Json, bad_request
+from localchat.errors import ApiError, bad_request
+from localchat.model import Json
 
 
 def json_reply(body: Json, status: int = 200) -> web.Response:

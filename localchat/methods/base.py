@@ -5,18 +5,12 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from localchat.errors import ApiError, bad_request
 from localchat.formatting import format_text
+from localchat.limits import MAX_CAPTION, MAX_TEXT
 from localchat.markup import validate_markup
-from localchat.state import (
-    MAX_CAPTION,
-    MAX_TEXT,
-    ApiError,
-    Chat,
-    Json,
-    LocalChat,
-    Msg,
-    bad_request,
-)
+from localchat.model import Chat, Json, Msg
+from localchat.state import LocalChat
 from localchat.wire import Params
 
 Method = Callable[[Params], Awaitable[Any]]

@@ -1,8 +1,9 @@
 """Chats and their members: getChat, getChatMember, getChatAdministrators, getChatMemberCount,
 sendChatAction, and pinning (accepted, not shown)."""
 
+from localchat.errors import bad_request
 from localchat.methods.base import MethodBase
-from localchat.state import Chat, Json, bad_request
+from localchat.model import Chat, Json
 from localchat.wire import Params
 
 _CHAT_ACTIONS = {

@@ -6,14 +6,10 @@ from typing import Any
 
 import aiohttp
 
+from localchat.errors import bad_request
+from localchat.limits import MAX_DOWNLOAD_BYTES, MAX_PHOTO_BYTES
 from localchat.methods.base import MethodBase
-from localchat.state import (
-    MAX_DOWNLOAD_BYTES,
-    MAX_PHOTO_BYTES,
-    Chat,
-    Json,
-    bad_request,
-)
+from localchat.model import Chat, Json
 from localchat.wire import Params, Upload, read_limited
 
 

@@ -1,7 +1,8 @@
 """Forum topics in the staff group: create, edit, close, reopen and delete."""
 
+from localchat.errors import bad_request
 from localchat.methods.base import MethodBase
-from localchat.state import TOPIC_COLORS, Chat, Json, Topic, bad_request
+from localchat.model import TOPIC_COLORS, Chat, Json, Topic
 from localchat.wire import Params
 
 

@@ -1,8 +1,9 @@
 """Messages: sendMessage, sendContact, copyMessage, forwardMessage, the edits, deleting, and
 answering a button's callback query."""
 
+from localchat.errors import bad_request
 from localchat.methods.base import MethodBase
-from localchat.state import CONTENT_KEYS, Chat, Json, Msg, bad_request
+from localchat.model import CONTENT_KEYS, Chat, Json, Msg
 from localchat.wire import Params
 
 

@@ -3,9 +3,10 @@
 import re
 from typing import Any
 
+from localchat.errors import bad_request
 from localchat.markup import validate_menu_button
 from localchat.methods.base import MethodBase
-from localchat.state import Json, bad_request
+from localchat.model import Json
 from localchat.wire import Params
 
 _SCOPES = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators",

@@ -8,10 +8,11 @@ import re
 
 import aiohttp
 
+from localchat.errors import ApiError, bad_request
 from localchat.limits import BOT_API_BODY_LIMIT
 from localchat.markup import http_url
 from localchat.methods.base import MethodBase
-from localchat.state import ApiError, Json, bad_request
+from localchat.model import Json
 from localchat.wire import Params, read_form
 
 log = logging.getLogger(__name__)

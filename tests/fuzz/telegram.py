@@ -28,9 +28,10 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 
+from localchat.errors import ApiError
 from localchat.formatting import format_text
+from localchat.limits import MAX_CAPTION, MAX_TEXT
 from localchat.markup import validate_markup
-from localchat.state import MAX_CAPTION, MAX_TEXT, ApiError
 from tests.support.recording import RecordingSession
 
 
