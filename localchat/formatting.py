@@ -1,5 +1,6 @@
-"""Text formatting as Telegram does it: parse_mode HTML, MarkdownV2 and legacy Markdown, or
-explicit entities, become plain text and entities whose offsets count UTF-16 code units."""
+"""Text formatting as Telegram does it: parse_mode HTML or MarkdownV2, or explicit entities,
+become plain text and entities whose offsets count UTF-16 code units. Legacy Markdown is
+refused as an unsupported parse_mode: nothing here sends it (the product sends HTML)."""
 
 import re
 from collections.abc import Callable
@@ -315,53 +316,6 @@ def _md2_url(source: str, i: int, link_text: str) -> tuple[str, int]:
     return "".join(url), i + 1
 
 
-def parse_markdown(source: str) -> tuple[str, list[Json]]:
-    """Telegram's legacy Markdown: *bold* _italic_ `code` ```pre``` [text](url), no nesting."""
-    out = _Builder()
-    i, n = 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch == "\\" and i + 1 < n and source[i + 1] in "_*`[":
-            out.add(source[i + 1])
-            i += 2
-            continue
-        if ch not in "_*`[":
-            out.add(ch)
-            i += 1
-            continue
-        unclosed = ParseError("Can't find end of the entity starting at byte offset "
-                              f"{_byte_offset(source, i)}")
-        start = out.pos
-        if ch == "[":
-            close = source.find("](", i + 1)
-            end = source.find(")", close + 2) if close >= 0 else -1
-            if close < 0 or end < 0:
-                raise unclosed
-            out.add(source[i + 1 : close])
-            out.entity("text_link", start, url=source[close + 2 : end])
-            i = end + 1
-        elif source.startswith("```", i):
-            end = source.find("```", i + 3)
-            if end < 0:
-                raise unclosed
-            body = source[i + 3 : end]
-            language = ""
-            first, newline, rest = body.partition("\n")
-            if newline and first and not any(c.isspace() for c in first):
-                language, body = first, rest
-            out.add(body)
-            out.entity("pre", start, **({"language": language} if language else {}))
-            i = end + 3
-        else:
-            end = source.find(ch, i + 1)
-            if end < 0:
-                raise unclosed
-            out.add(source[i + 1 : end])
-            out.entity({"*": "bold", "_": "italic", "`": "code"}[ch], start)
-            i = end + 1
-    return out.result()
-
-
 _ENTITY_TYPES = {
     "mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number", "bold",
     "italic", "underline", "strikethrough", "spoiler", "blockquote", "expandable_blockquote",
@@ -407,7 +361,7 @@ def format_text(text: str, parse_mode: str | None, entities: Any) -> tuple[str, 
         return _trim(text, _explicit_entities(entities, text))
     mode = (parse_mode or "").lower()
     parsers: dict[str, Callable[[str], tuple[str, list[Json]]]] = {
-        "html": parse_html, "markdownv2": parse_markdown_v2, "markdown": parse_markdown,
+        "html": parse_html, "markdownv2": parse_markdown_v2,
     }
     if not mode:
         return _trim(text, [])

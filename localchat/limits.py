@@ -1,4 +1,5 @@
-"""Telegram's broadcast limits, as token buckets, so a bot that floods gets 429s locally too."""
+"""Telegram's limits: the sizes of texts, captions, files and request bodies, and the broadcast
+limits, as token buckets, so a bot that floods gets 429s locally too."""
 
 import math
 from collections.abc import Callable

@@ -24,7 +24,6 @@ from localchat.model import (
 )
 from localchat.persistence import Persisted
 
-CHAT_ACTION_SECONDS = 5
 # Telegram delivers everything but these three unless asked for them.
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
