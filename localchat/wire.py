@@ -144,17 +144,6 @@ class Params:
                 pass
         raise bad_request(f'field "{name}" must be of type Integer')
 
-    def number(self, name: str) -> float | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        except (TypeError, ValueError):
-            raise bad_request(f'field "{name}" must be of type Number') from None
-
     def flag(self, name: str) -> bool:
         value = self.raw(name)
         if value is None:
