@@ -34,18 +34,27 @@ JSON API under `/api/` (errors are `{"ok": false, "error_code", "description"}`)
 `GET /files/{file_id}`.
 
 Formatting: parse_mode HTML (b strong i em u ins s strike del code pre[+language] a[href]
-tg-spoiler span.tg-spoiler blockquote[expandable] tg-emoji), MarkdownV2 (all of it but custom
-emoji) and legacy Markdown become entities, with Telegram's "can't parse entities" texts;
-offsets count UTF-16 code units; text is trimmed as Telegram trims it.
+tg-spoiler span.tg-spoiler blockquote[expandable] tg-emoji) and MarkdownV2 (all of it but custom
+emoji) become entities, with Telegram's "can't parse entities" texts; offsets count UTF-16 code
+units; text is trimmed as Telegram trims it.
 
 Deliberate differences from Telegram: http:// is accepted for webhooks and Mini App URLs (local
-development is loopback), webhooks go one at a time, and files live in memory unless
-`files_dir` is set (so with only `state_path` a restart keeps messages but not file bytes).
+development is loopback), webhooks go one at a time, files live in memory unless `files_dir` is
+set (so with only `state_path` a restart keeps messages but not file bytes), and legacy
+Markdown is refused as an unsupported parse_mode (the product sends HTML).
+
+Where things are: botapi.py (the method table) and methods/ (the Bot API methods), userapi.py
+(the JSON API), formatting.py, markup.py, wire.py (request bodies), limits.py (sizes and flood
+limits), state.py (LocalChat, from world.py, persistence.py, filestore.py, users.py and
+reading.py), model.py (the records), app.py (the sub-app), page.py and static/ (the page).
 """
 
 from localchat.app import LOCALCHAT_KEY, make_localchat_app
+from localchat.errors import ApiError
 from localchat.limits import FloodLimits
-from localchat.state import OWN, ApiError, LocalChat, LocalChatConfig
+from localchat.model import LocalChatConfig
+from localchat.state import LocalChat
+from localchat.users import OWN
 
 __all__ = [
     "LOCALCHAT_KEY",

@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from localchat.botapi import BotApi, add_bot_api_routes, json_reply
-from localchat.state import ApiError, LocalChat
+from localchat.botapi import BotApi, add_bot_api_routes
+from localchat.errors import ApiError
+from localchat.state import LocalChat
 from localchat.userapi import UserApi, add_user_api_routes
+from localchat.wire import json_reply
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,16 @@
-"""Telegram's broadcast limits, as token buckets, so a bot that floods gets 429s locally too."""
+"""Telegram's limits: the sizes of texts, captions, files and request bodies, and the broadcast
+limits, as token buckets, so a bot that floods gets 429s locally too."""
 
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+BOT_API_BODY_LIMIT = 60 * 1024 * 1024
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)

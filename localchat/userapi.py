@@ -7,8 +7,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from localchat.botapi import Upload, json_reply, read_form
-from localchat.state import ApiError, Json, LocalChat, bad_request
+from localchat.errors import ApiError, bad_request
+from localchat.model import Json
+from localchat.state import LocalChat
+from localchat.wire import Upload, json_reply, read_form
 
 JSON_LIMIT = 64 * 1024
 FILE_LIMIT = 20 * 1024 * 1024 + JSON_LIMIT

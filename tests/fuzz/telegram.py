@@ -4,8 +4,8 @@ The plain RecordingSession accepts anything; Telegram does not. Text the bot sen
 must parse as Telegram's HTML, messages are 1..4096 characters, captions at most 1024, button
 data at most 64 bytes, Mini App buttons only in private chats, an edit to identical content is
 "message is not modified", and a callback query is answered once. The checks are the local chat
-stand-in's (localchat.botapi), so the two agree on what Telegram says. Every refusal is kept in
-`refused`: each is a message a real user would never have received.
+stand-in's (localchat.formatting, localchat.markup), so the two agree on what Telegram says.
+Every refusal is kept in `refused`: each is a message a real user would never have received.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import TelegramType
 
-from localchat.botapi import format_text, validate_markup
-from localchat.state import MAX_CAPTION, MAX_TEXT, ApiError
+from localchat.errors import ApiError
+from localchat.formatting import format_text
+from localchat.limits import MAX_CAPTION, MAX_TEXT
+from localchat.markup import validate_markup
 from tests.support.recording import RecordingSession
 
 

@@ -139,6 +139,11 @@ async def test_unknown_paths_and_files_are_404_json(talking: TestClient) -> None
             {"chat_id": str(USER), "text": "x", "parse_mode": "Klingon"},
             "Bad Request: unsupported parse_mode",
         ),
+        (
+            "sendMessage",
+            {"chat_id": str(USER), "text": "*x*", "parse_mode": "Markdown"},
+            "Bad Request: unsupported parse_mode",
+        ),
         ("sendMessage", {"chat_id": str(USER), "text": "x", "entities": '[{"type": 5}]'}, None),
         ("sendMessage", {"chat_id": str(USER), "text": "x", "message_thread_id": "two"}, None),
         ("editMessageText", {"chat_id": str(USER), "message_id": "abc", "text": "x"}, None),
