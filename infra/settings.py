@@ -254,6 +254,29 @@ class StaffSection(BaseModel):
     desk_groups: dict[DeskId, int] = {}
 
 
+class SmsSection(BaseModel):
+    """SMS codes that prove a phone where the channel has no "share my contact" (WeChat; env
+    `SMS_*`). The sandbox sends nothing and shows the codes in local mode; Aliyun needs an
+    approved signature and a template with `${code}`."""
+
+    provider: Literal["sandbox", "aliyun"] = "sandbox"
+    access_key_id: str | None = None
+    access_key_secret: SecretStr | None = None
+    sign_name: str | None = None
+    template_code: str | None = None
+    # Aliyun's API host; tests point it at a local stand-in.
+    endpoint: str = "https://dysmsapi.aliyuncs.com"
+
+    @model_validator(mode="after")
+    def _aliyun_complete(self) -> SmsSection:
+        if self.provider == "aliyun":
+            for name in ("access_key_id", "access_key_secret", "sign_name", "template_code"):
+                value = getattr(self, name)
+                if not value or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                    raise ValueError(f"SMS_{name.upper()} is required for SMS_PROVIDER=aliyun")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -274,6 +297,7 @@ class Settings(BaseSettings):
     study: StudySection = StudySection()
     reminders: ReminderSection = ReminderSection()
     staff: StaffSection = StaffSection()
+    sms: SmsSection = SmsSection()
 
     @property
     def local_mode(self) -> bool:
