@@ -654,19 +654,31 @@ def make_localchat(
 
 
 def make_sms_sender(settings: Settings, clock: Clock) -> SmsSender:
-    """The sandbox unless SMS_PROVIDER says otherwise (settings check the provider's fields)."""
+    """The sandbox unless SMS_PROVIDER says otherwise (settings check the provider's fields).
+    A provider's SDK loads only where it is used."""
     sms = settings.sms
+    secret = sms.access_key_secret.get_secret_value() if sms.access_key_secret else ""
     if sms.provider == "aliyun":
-        from infra.sms.aliyun import AliyunSms  # the SDK loads only where it is used
+        from infra.sms.aliyun import AliyunSms
 
-        assert sms.access_key_id and sms.access_key_secret and sms.sign_name
-        assert sms.template_code
         return AliyunSms(
-            access_key_id=sms.access_key_id,
-            access_key_secret=sms.access_key_secret.get_secret_value(),
-            sign_name=sms.sign_name,
-            template_code=sms.template_code,
-            endpoint=sms.endpoint,
+            access_key_id=sms.access_key_id or "",
+            access_key_secret=secret,
+            sign_name=sms.sign_name or "",
+            template_code=sms.template_code or "",
+            endpoint=sms.api(),
+        )
+    if sms.provider == "tencent":
+        from infra.sms.tencent import TencentSms
+
+        return TencentSms(
+            secret_id=sms.access_key_id or "",
+            secret_key=secret,
+            app_id=sms.app_id or "",
+            sign_name=sms.sign_name or "",
+            template_id=sms.template_code or "",
+            region=sms.region,
+            endpoint=sms.api(),
         )
     if not settings.local_mode:
         log.warning(

@@ -22,6 +22,7 @@ from domain.phone_codes import SmsFailed
 from infra.settings import Settings
 from infra.sms.aliyun import AliyunSms
 from infra.sms.sandbox import SandboxSms
+from infra.sms.tencent import TencentSms
 from jijiao.app import make_sms_sender
 from tests.support.clock import FixedClock
 from webview.sms import add_local_sms_routes
@@ -144,8 +145,16 @@ def test_settings_choose_the_provider(monkeypatch: pytest.MonkeyPatch, tmp_path)
     }.items():
         monkeypatch.setenv(name, value)
     settings = Settings()
-    assert settings.sms.endpoint == "http://127.0.0.1:9"
+    assert settings.sms.api() == "http://127.0.0.1:9"
     assert isinstance(make_sms_sender(settings, clock), AliyunSms)
+    monkeypatch.setenv("SMS_PROVIDER", "tencent")
+    with pytest.raises(ValidationError, match="SMS_APP_ID"):
+        Settings()
+    monkeypatch.setenv("SMS_APP_ID", "1400000001")
+    monkeypatch.delenv("SMS_ENDPOINT")
+    settings = Settings()
+    assert settings.sms.api() == "https://sms.tencentcloudapi.com"
+    assert isinstance(make_sms_sender(settings, clock), TencentSms)
 
 
 async def test_local_mode_shows_the_sandbox_codes_beside_the_local_chat():
@@ -170,3 +179,108 @@ async def test_local_mode_shows_the_sandbox_codes_beside_the_local_chat():
         assert body["messages"][0]["locale"] == "en"
         assert (await client.get("/_local/api/sms/messages?phone=12")).status == 400
         assert (await client.get("/_local/api/config")).status == 200
+
+
+@dataclass
+class FakeTencent:
+    """Answers SendSms as Tencent Cloud does, and keeps what it was sent."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "Ok"
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.requests.append(
+            {
+                "headers": dict(request.headers),
+                "body": json.loads(body),
+                "signed": tc3_signature_valid(request, body, SECRET),
+            }
+        )
+        status = {"Code": self.status, "Message": "send success", "PhoneNumber": "+86"}
+        return web.json_response({"Response": {"SendStatusSet": [status], "RequestId": "r"}})
+
+
+def tc3_signature_valid(request: web.Request, body: bytes, secret: str) -> bool:
+    """Tencent Cloud's TC3-HMAC-SHA256, recomputed as its API documentation describes."""
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("TC3-HMAC-SHA256 "):
+        return False
+    fields = dict(
+        part.strip().split("=", 1) for part in auth.removeprefix("TC3-HMAC-SHA256 ").split(",")
+    )
+    _, day, service, _ = fields["Credential"].split("/")
+    signed = fields["SignedHeaders"].split(";")
+    headers = {k.lower(): v.strip().lower() for k, v in request.headers.items()}
+    canonical = "\n".join(
+        [
+            request.method,
+            "/",
+            "",
+            "".join(f"{name}:{headers[name]}\n" for name in signed),
+            ";".join(signed),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    to_sign = "\n".join(
+        [
+            "TC3-HMAC-SHA256",
+            request.headers["X-TC-Timestamp"],
+            f"{day}/{service}/tc3_request",
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = ("TC3" + secret).encode()
+    for part in (day, service, "tc3_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["Signature"])
+
+
+@pytest.fixture
+async def fake_tencent() -> AsyncIterator[tuple[FakeTencent, str]]:
+    fake = FakeTencent()
+    app = web.Application()
+    app.router.add_post("/", fake.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield fake, f"http://127.0.0.1:{server.port}"
+    await server.close()
+
+
+def tencent(endpoint: str) -> TencentSms:
+    return TencentSms(
+        secret_id="AKID-test-id",
+        secret_key=SECRET,
+        app_id="1400000001",
+        sign_name="继教云南",
+        template_id="1234567",
+        endpoint=endpoint,
+    )
+
+
+async def test_the_tencent_sdk_sends_phone_sign_template_and_code(fake_tencent):
+    fake, endpoint = fake_tencent
+    await tencent(endpoint).send("13800000007", "042917", Locale.ZH_CN)
+    [request] = fake.requests
+    assert request["headers"]["X-TC-Action"] == "SendSms"
+    assert request["headers"]["X-TC-Version"] == "2021-01-11"
+    assert request["body"] == {
+        "PhoneNumberSet": ["+8613800000007"],
+        "SmsSdkAppId": "1400000001",
+        "SignName": "继教云南",
+        "TemplateId": "1234567",
+        "TemplateParamSet": ["042917"],
+    }
+    assert request["signed"] and "Credential=AKID-test-id/" in request["headers"]["Authorization"]
+    assert SECRET not in json.dumps(request)
+
+
+async def test_a_tencent_refusal_or_outage_is_sms_failed(fake_tencent, caplog):
+    fake, endpoint = fake_tencent
+    fake.status = "LimitExceeded.PhoneNumberDailyLimit"
+    with pytest.raises(SmsFailed):
+        await tencent(endpoint).send("13800000007", "042917", Locale.ZH_CN)
+    assert "PhoneNumberDailyLimit" in caplog.text and "13800000007" not in caplog.text
+    with pytest.raises(SmsFailed):
+        await tencent("http://127.0.0.1:9").send("13800000007", "042917", Locale.ZH_CN)
