@@ -73,6 +73,14 @@ class PickAction(StrEnum):
     COMPANY = "co"
 
 
+class PhoneProofAction(StrEnum):
+    """Proving a phone by an SMS code (conversation/phone_proof.py)."""
+
+    RESEND = "again"
+    CHANGE_NUMBER = "change"
+    CANCEL = "x"
+
+
 class ApplyAction(StrEnum):
     START = "go"
     APPROVE = "ok"
@@ -84,6 +92,7 @@ class ReviewAction(StrEnum):
     REJECT = "no"
 
 
+PHONE_PROOF = "sms"
 MENU, LANGUAGE, ENROL, PAY, APPLY, HELP, RECEIPT, REVIEW = (
     "menu",
     "lang",
@@ -110,6 +119,10 @@ def enrol(action: EnrolAction, item: int = -1) -> Press:
 
 def pay(action: PayAction, order: str = "") -> Press:
     return Press(PAY, (action.value, order))
+
+
+def phone_proof(action: PhoneProofAction) -> Press:
+    return Press(PHONE_PROOF, (action.value,))
 
 
 def apply(action: ApplyAction, kind: ApplicationKind | None = None, item: int = 0) -> Press:

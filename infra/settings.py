@@ -254,6 +254,50 @@ class StaffSection(BaseModel):
     desk_groups: dict[DeskId, int] = {}
 
 
+SMS_ENDPOINTS = {
+    "aliyun": "https://dysmsapi.aliyuncs.com",
+    "tencent": "https://sms.tencentcloudapi.com",
+}
+
+
+class SmsSection(BaseModel):
+    """SMS codes that prove a phone where the channel has no "share my contact" (WeChat; env
+    `SMS_*`). The sandbox sends nothing and shows the codes in local mode; Aliyun and Tencent
+    Cloud need an approved signature and a verification-code template."""
+
+    provider: Literal["sandbox", "aliyun", "tencent"] = "sandbox"
+    access_key_id: str | None = None  # Tencent: the SecretId
+    access_key_secret: SecretStr | None = None  # Tencent: the SecretKey
+    sign_name: str | None = None
+    template_code: str | None = None  # Tencent: the template id
+    app_id: str | None = None  # Tencent only: the SmsSdkAppId
+    region: str = "ap-guangzhou"  # Tencent only
+    # The provider's API; unset: its public one. Tests point it at a local stand-in.
+    endpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _provider_complete(self) -> SmsSection:
+        required = {
+            "sandbox": (),
+            "aliyun": ("access_key_id", "access_key_secret", "sign_name", "template_code"),
+            "tencent": (
+                "access_key_id",
+                "access_key_secret",
+                "sign_name",
+                "template_code",
+                "app_id",
+            ),
+        }[self.provider]
+        for name in required:
+            value = getattr(self, name)
+            if not value or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                raise ValueError(f"SMS_{name.upper()} is required for SMS_PROVIDER={self.provider}")
+        return self
+
+    def api(self) -> str:
+        return self.endpoint or SMS_ENDPOINTS.get(self.provider, "")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -274,6 +318,7 @@ class Settings(BaseSettings):
     study: StudySection = StudySection()
     reminders: ReminderSection = ReminderSection()
     staff: StaffSection = StaffSection()
+    sms: SmsSection = SmsSection()
 
     @property
     def local_mode(self) -> bool:

@@ -72,6 +72,7 @@ from domain.enrolment import (
 from domain.identity import BindEnterprise, BindPerson
 from domain.locales import DEFAULT_LOCALE
 from domain.payment import PaymentProvider
+from domain.phone_codes import PhoneCodes, SmsSender
 from domain.reminders import (
     ControlBroadcast,
     CountAudience,
@@ -129,6 +130,8 @@ from infra.sender import (
 )
 from infra.settings import ExamSection, ReminderSection, Settings, SettingsError, StudySection
 from infra.signing import Signer
+from infra.sms.sandbox import SandboxSms
+from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
@@ -144,6 +147,7 @@ from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
 from webview.records import RecordsWeb, add_records_routes
+from webview.sms import add_local_sms_routes
 from webview.study import StudyWeb, add_study_routes
 from wechatlocal import WeChatLocal, WeChatLocalConfig, mount_wechatlocal
 
@@ -209,6 +213,7 @@ def build_services(
     reconcile_every: float = 60,
     staff_locale: str = DEFAULT_LOCALE.value,
     desk_groups: Mapping[DeskId, int] | None = None,
+    sms: SmsSender | None = None,
 ) -> Services:
     accounts = TortoiseAccountRepository()
     pii = Pii.from_signer(signer)
@@ -296,6 +301,12 @@ def build_services(
         token = sessions.link_token(viewer, clock.now())
         return f"{base_url}/app/login?token={token}", sessions.link_ttl // 60
 
+    # Proof of a phone by SMS code, for channels without "share my contact" (PhoneByCode).
+    sms_sender = sms or SandboxSms(clock)
+    handlers["sms"] = sms_sender
+    handlers["phone_codes"] = PhoneCodes(
+        TortoiseCodeStore(), sms_sender, KeyedCodeHasher(signer.key_for("sms-code")), clock
+    )
     handlers["conversations"] = Conversations(
         [
             Start(
@@ -666,6 +677,39 @@ def make_wechatlocal(
         ),
         wall_clock=lambda: clock.now().timestamp(),
     )
+def make_sms_sender(settings: Settings, clock: Clock) -> SmsSender:
+    """The sandbox unless SMS_PROVIDER says otherwise (settings check the provider's fields).
+    A provider's SDK loads only where it is used."""
+    sms = settings.sms
+    secret = sms.access_key_secret.get_secret_value() if sms.access_key_secret else ""
+    if sms.provider == "aliyun":
+        from infra.sms.aliyun import AliyunSms
+
+        return AliyunSms(
+            access_key_id=sms.access_key_id or "",
+            access_key_secret=secret,
+            sign_name=sms.sign_name or "",
+            template_code=sms.template_code or "",
+            endpoint=sms.api(),
+        )
+    if sms.provider == "tencent":
+        from infra.sms.tencent import TencentSms
+
+        return TencentSms(
+            secret_id=sms.access_key_id or "",
+            secret_key=secret,
+            app_id=sms.app_id or "",
+            sign_name=sms.sign_name or "",
+            template_id=sms.template_code or "",
+            region=sms.region,
+            endpoint=sms.api(),
+        )
+    if not settings.local_mode:
+        log.warning(
+            "SMS_PROVIDER is the sandbox: no SMS code reaches anyone, so phones cannot be "
+            "proved by SMS (WeChat) until a provider is set"
+        )
+    return SandboxSms(clock)
 
 
 async def seed_demo_once(clock: Clock, settings: Settings, pii: Pii) -> None:
@@ -732,6 +776,7 @@ async def running(
         reconcile_every=settings.payment.reconcile_every,
         staff_locale=settings.staff.language,
         desk_groups=settings.staff.desk_groups,
+        sms=make_sms_sender(settings, clock),
     )
     accounts = services.handlers["accounts"]
     dispatcher = make_dispatcher(
@@ -777,6 +822,10 @@ async def running(
         # Before the local chat's /_local, so /_local/wechat and /_local/api/wechat are its.
         # Its credentials are public: with real WeChat settings (issue 21) it must not mount.
         mount_wechatlocal(app, wechatlocal, WECHAT_LOCAL_PREFIX)
+    sms = services.handlers["sms"]
+    if settings.local_mode and isinstance(sms, SandboxSms):
+        # Before the local chat's /_local: the codes a person walking the app needs to read.
+        add_local_sms_routes(app, sms)
     if localchat is not None:
         app.add_subapp("/_local", make_localchat_app(localchat))
     add_payment_routes(

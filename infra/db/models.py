@@ -441,3 +441,31 @@ class StaffSignIn(Model):
 
     class Meta:
         table = "staff_sign_in"
+
+
+class PhoneCode(Model):
+    """The SMS code live for a phone, and how many were sent to it today (domain.phone_codes):
+    one row per phone, locked while a code is sent or checked, so two instances never both
+    accept one. The phone and the code are keyed digests only (infra.sms.store)."""
+
+    phone_key = fields.CharField(max_length=64, primary_key=True)
+    account_id = fields.BigIntField(null=True)  # whom the live code was sent for
+    code_digest = fields.CharField(max_length=64, null=True)
+    sent_at = fields.DatetimeField(null=True)
+    wrong_tries = fields.IntField(default=0)
+    day = fields.DateField(null=True)  # the Beijing day `sends` counts
+    sends = fields.IntField(default=0)
+
+    class Meta:
+        table = "phone_code"
+
+
+class SmsQuota(Model):
+    """SMS codes an account asked for today (domain.phone_codes: at most 10 a day)."""
+
+    account_id = fields.BigIntField(primary_key=True)
+    day = fields.DateField(null=True)
+    sends = fields.IntField(default=0)
+
+    class Meta:
+        table = "sms_quota"

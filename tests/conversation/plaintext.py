@@ -11,8 +11,11 @@ from typing import Any
 
 from conversation.engine import Conversations, Talk
 from conversation.events import Command, Event, PhoneShared, Pressed, Typed
+from conversation.phone_proof import PhoneByCode
 from conversation.replies import Ask, OpenPage, OpenUrl, Press, Reply, Turn
 from domain.accounts import AccountRepository, ChatUserId
+from domain.clock import Clock
+from domain.phone_codes import PhoneCodes
 from texts.i18n import use_locale
 
 TAG = re.compile(r"</?[a-z][^>]*>")
@@ -55,8 +58,22 @@ class Screen:
 
 
 class PlainTextChannel:
-    def __init__(self, conversations: Conversations, accounts: AccountRepository) -> None:
-        self._conversations = conversations
+    """With `phone_codes` (and the clock), a channel with no contact button, as WeChat is: the
+    person types their phone and proves it with the SMS code (conversation/phone_proof.py)."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        accounts: AccountRepository,
+        *,
+        phone_codes: PhoneCodes | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._conversations: Conversations | PhoneByCode = conversations
+        self.contact_button = phone_codes is None
+        if phone_codes is not None:
+            assert clock is not None, "a channel proving phones by SMS needs the clock"
+            self._conversations = PhoneByCode(conversations, phone_codes, clock)
         self._accounts = accounts
         self._states: dict[int, DictState] = {}
         self._people: dict[int, tuple[str, str]] = {}
@@ -98,4 +115,5 @@ class PlainTextChannel:
         raise AssertionError(f"no choice {label!r} on {user}'s screens")
 
     async def prove_phone(self, user: int, phone: str) -> list[Screen]:
+        assert self.contact_button, "this channel has no contact button: type the phone"
         return await self._turn(user, PhoneShared(phone, own=True))
