@@ -126,7 +126,14 @@ from infra.sender import (
     RedisRateLimiter,
     SenderConfig,
 )
-from infra.settings import ExamSection, ReminderSection, Settings, SettingsError, StudySection
+from infra.settings import (
+    ExamSection,
+    ReminderSection,
+    Settings,
+    SettingsError,
+    StudySection,
+    WechatSettings,
+)
 from infra.signing import Signer
 from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter, TransientErrors
@@ -137,13 +144,27 @@ from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
 from webview.app import make_web_app
 from webview.applications import ApplicationWeb, add_application_routes
-from webview.auth import Sessions, StaffRole, StaffSessions, StaffViewer, Viewer
+from webview.auth import (
+    SESSION_COOKIE,
+    Sessions,
+    StaffRole,
+    StaffSessions,
+    StaffViewer,
+    Viewer,
+)
 from webview.console import ConsoleWeb, add_console_routes
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.payments import PaymentWeb, add_payment_routes
 from webview.records import RecordsWeb, add_records_routes
 from webview.study import StudyWeb, add_study_routes
+from wechat.api import ApiConfig, WeChatApi
+from wechat.channel import WeChatChannel, WeChatReplies
+from wechat.menu import publish_menu
+from wechat.oauth import OAuth, OAuthConfig
+from wechat.protocol import Callbacks
+from wechat.store import Memo, MemoryMemo, RedisMemo
+from wechat.web import WeChatWeb, add_wechat_routes
 
 log = logging.getLogger(__name__)
 
@@ -561,6 +582,83 @@ def new_order_number(now: datetime) -> str:
     return f"JJ{now.astimezone(CHINA):%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
 
 
+def web_sign_in(
+    sessions: Sessions, clock: Clock, base_url: str
+) -> Callable[[ChatAccount, web.StreamResponse], None]:
+    """Starts a person's web view session on a response, as the web view's own sign-in does:
+    for a channel that proves who the person is its own way (WeChat's OAuth)."""
+
+    def sign_in(account: ChatAccount, response: web.StreamResponse) -> None:
+        viewer = Viewer(account.id, account.first_name, account.language_code)
+        response.set_cookie(
+            SESSION_COOKIE,
+            sessions.session_token(viewer, clock.now()),
+            httponly=True,
+            samesite="Lax",
+            secure=base_url.startswith("https://"),
+            path="/",
+        )
+
+    return sign_in
+
+
+def make_wechat(
+    wechat: WechatSettings,
+    *,
+    conversations: Callable[..., Awaitable[Any]],
+    accounts: TortoiseAccountRepository,
+    storage: BaseStorage,
+    clock: Clock,
+    redis: Redis | None,
+    signer: Signer,
+    sessions: Sessions,
+    base_url: str,
+) -> WeChatWeb:
+    """The WeChat Official Account channel (wechat/): its callback, its messages and its
+    sign-in into the web view. `conversations` is the core, or a wrapper of the same shape."""
+    memo: Memo = RedisMemo(redis) if redis is not None else MemoryMemo(clock)
+    api = WeChatApi(ApiConfig(wechat.appid, wechat.appsecret, wechat.api_base), clock)
+    replies = WeChatReplies(base_url)
+    return WeChatWeb(
+        callbacks=Callbacks(
+            token=wechat.token,
+            appid=wechat.appid,
+            encoding_aes_key=wechat.encoding_aes_key,
+            clock=clock,
+            seen=memo,
+        ),
+        channel=WeChatChannel(
+            conversations=conversations,
+            accounts=accounts,
+            storage=storage,
+            api=api,
+            replies=replies,
+            clock=clock,
+        ),
+        oauth=OAuth(
+            OAuthConfig(wechat.appid, wechat.open_base, base_url),
+            api=api,
+            accounts=accounts,
+            memo=memo,
+            key=signer.key_for("wechat-oauth"),
+        ),
+        sign_in=web_sign_in(sessions, clock, base_url),
+        api=api,
+        replies=replies,
+    )
+
+
+async def publish_wechat_menu(wechat: WeChatWeb) -> bool:
+    """The custom menu from the core's main menu; a failure is logged (the stand-in or WeChat
+    away), never fatal."""
+    try:
+        await publish_menu(wechat.api, wechat.replies)
+    except Exception:  # the menu stays as it was; `jijiao wechat-menu` tries again
+        log.warning("the WeChat custom menu was not published", exc_info=True)
+        return False
+    return True
+
+
 def make_storage(settings: Settings, pii: Pii) -> BaseStorage:
     if settings.redis.url:
         # A conversation left half-way (an ID number typed, the phone never shared) does not
@@ -789,6 +887,24 @@ async def running(
             staff_group=settings.staff_group_id,
         ),
     )
+    wechat_settings = settings.wechat_channel
+    wechat = (
+        make_wechat(
+            wechat_settings,
+            conversations=services.handlers["conversations"],
+            accounts=accounts,
+            storage=storage,
+            clock=clock,
+            redis=redis,
+            signer=signer,
+            sessions=sessions,
+            base_url=settings.base_url,
+        )
+        if wechat_settings is not None
+        else None
+    )
+    if wechat is not None:
+        add_wechat_routes(app, wechat)
     inbox = Inbox(
         dispatcher,
         bot,
@@ -812,6 +928,9 @@ async def running(
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()
         await register_commands(bot, i18n)
         await register_menu_button(bot, i18n, webapp_url)
+        if wechat is not None and settings.local_mode:
+            # Local mode: the stand-in gets the menu at once (a server: `jijiao wechat-menu`).
+            await publish_wechat_menu(wechat)
         # Updates a dead instance left unfinished are taken over from the first turn.
         inbox.start()
         workers.start()
@@ -845,6 +964,8 @@ async def running(
         await inbox.stop(0 if webhook is not None else SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
+        if wechat is not None:
+            await wechat.api.close()
         await storage.close()
         if redis is not None:
             await redis.aclose()
