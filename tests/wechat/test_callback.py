@@ -166,7 +166,4 @@ async def test_the_access_token_is_fetched_again_only_when_it_expires(wechat: We
 
 
 async def _nothing_changed(wechat: WeChatHarness) -> bool:
-    return (
-        not await models.ChatUser.filter(channel="wechat").exists()
-        and wechat.fake.sent() == []
-    )
+    return not await models.ChatUser.filter(channel="wechat").exists() and wechat.fake.sent() == []
