@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import unescape
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from aiogram.fsm.context import FSMContext
@@ -55,8 +55,21 @@ STATE_DESTINY = "wechat"
 RECORDS_PATH = "/records"  # the web view's records page, where receipts are downloaded
 
 Conversations = Callable[[Event, Talk], Awaitable[Turn]]
-# Where an account's conversation state lives (the bot's FSM storage, keyed by the account).
-Accounts = Any  # TortoiseAccountRepository: seen_on(channel, external_id, …) -> ChatAccount
+
+
+class Accounts(Protocol):
+    """Accounts by their id on a channel (infra's TortoiseAccountRepository)."""
+
+    async def seen_on(
+        self,
+        channel: str,
+        external_id: str,
+        first_name: str,
+        language_code: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> ChatAccount: ...
+
 
 _TAG = re.compile(r"<(/?)([a-zA-Z]+)([^>]*)>")
 _HREF = re.compile(r"""\bhref\s*=\s*(["'])(.*?)\1""")
