@@ -70,6 +70,8 @@ class Accounts(Protocol):
         at: datetime | None = None,
     ) -> ChatAccount: ...
 
+    async def left(self, channel: str, external_id: str) -> None: ...
+
 
 _TAG = re.compile(r"<(/?)([a-zA-Z]+)([^>]*)>")
 _HREF = re.compile(r"""\bhref\s*=\s*(["'])(.*?)\1""")
@@ -245,10 +247,13 @@ class WeChatChannel:
         """Answers `message`; the passive reply's XML when the whole answer is one plain
         text (WeChat shows it at once, no API call), else None (sent as customer-service
         messages)."""
+        openid = str(message.source)
+        if str(getattr(message, "event", "")).lower() == "unsubscribe":
+            await self._accounts.left(CHANNEL, openid)
+            return None
         event = event_of(message)
         if event is None:
             return None
-        openid = str(message.source)
         account = await self._accounts.seen_on(
             CHANNEL, openid, UNNAMED, DEFAULT_LANGUAGE, at=self._clock.now()
         )

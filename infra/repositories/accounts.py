@@ -77,6 +77,10 @@ class TortoiseAccountRepository:
             await row.save(update_fields=["last_inbound_at", "unreachable", "updated_at"])
         return _to_domain(row)
 
+    async def left(self, channel: str, external_id: str) -> None:
+        """The person unfollowed (WeChat's unsubscribe): nothing is sent until they write again."""
+        await ChatUser.filter(channel=channel, external_id=external_id).update(unreachable=True)
+
     async def last_inbound(self, id: ChatUserId) -> datetime | None:
         """When the person last wrote (for WeChat's 48-hour customer-service window)."""
         row = await ChatUser.get_or_none(id=id).only("id", "last_inbound_at")

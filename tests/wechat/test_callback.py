@@ -167,3 +167,14 @@ async def test_the_access_token_is_fetched_again_only_when_it_expires(wechat: We
 
 async def _nothing_changed(wechat: WeChatHarness) -> bool:
     return not await models.ChatUser.filter(channel="wechat").exists() and wechat.fake.sent() == []
+
+
+async def test_unfollowing_marks_the_account_unreachable_until_it_writes_again(
+    wechat: WeChatHarness,
+):
+    await wechat.say(ZHOU, "/menu")
+    await wechat.post(spec.event_xml(ZHOU, "unsubscribe", wechat.now()))
+    assert (await models.ChatUser.get(external_id=ZHOU)).unreachable
+    assert len(wechat.fake.sent(ZHOU)) == 1  # nothing said to someone who left
+    await wechat.post(spec.event_xml(ZHOU, "subscribe", wechat.now() + 1))
+    assert not (await models.ChatUser.get(external_id=ZHOU)).unreachable
