@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Literal
@@ -296,6 +297,74 @@ class SmsSection(BaseModel):
 
     def api(self) -> str:
         return self.endpoint or SMS_ENDPOINTS.get(self.provider, "")
+LOCAL_WECHAT_APPID = "wxlocal0000000001"
+LOCAL_WECHAT_APPSECRET = "local-wechat-appsecret"
+LOCAL_WECHAT_TOKEN = "localwechattoken"
+# 43 characters of base64 (WeChat's EncodingAESKey shape): the local stand-in's, never a secret.
+LOCAL_WECHAT_AES_KEY = "bG9jYWxqaWppYW93ZWNoYXRhZXNrZXkwMDAwMDAwMDA"
+WECHAT_AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
+WECHAT_TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")
+
+
+class WechatSection(BaseModel):
+    """The WeChat Official Account channel (env `WECHAT_*`, wechat/). Off unless APPID,
+    APPSECRET and TOKEN are set; local mode talks to the WeChat stand-in with local values."""
+
+    appid: str | None = None
+    appsecret: SecretStr | None = None
+    # The callback's token (服务器配置 Token): signs what WeChat posts to /wechat/callback.
+    token: SecretStr | None = None
+    # Safe mode's EncodingAESKey (43 characters); unset: plaintext mode only.
+    encoding_aes_key: SecretStr | None = None
+    # WeChat's API and its OAuth page; unset: WeChat's own (in local mode, the stand-in's).
+    api_base: str | None = None
+    open_base: str | None = None
+
+    @field_validator("api_base", "open_base")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("appsecret", "token", "encoding_aes_key")
+    @classmethod
+    def _secret_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WECHAT_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 3-32 letters and digits (WeChat's rule)")
+        return value
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WECHAT_AES_KEY.fullmatch(value.get_secret_value()):
+            raise ValueError("must be the 43 characters WeChat generated (EncodingAESKey)")
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.appid and self.appsecret and self.token)
+
+
+WECHAT_API = "https://api.weixin.qq.com"
+WECHAT_OPEN = "https://open.weixin.qq.com"
+
+
+@dataclass(frozen=True, slots=True)
+class WechatSettings:
+    """The channel's settings once resolved (local defaults filled in)."""
+
+    appid: str
+    appsecret: str
+    token: str
+    encoding_aes_key: str | None
+    api_base: str
+    open_base: str
 
 
 class Settings(BaseSettings):
@@ -319,6 +388,7 @@ class Settings(BaseSettings):
     reminders: ReminderSection = ReminderSection()
     staff: StaffSection = StaffSection()
     sms: SmsSection = SmsSection()
+    wechat: WechatSection = WechatSection()
 
     @property
     def local_mode(self) -> bool:
@@ -343,6 +413,39 @@ class Settings(BaseSettings):
         if self.telegram.staff_group_id is not None:
             return self.telegram.staff_group_id
         return LOCAL_STAFF_GROUP_ID if self.local_mode else None
+
+    @property
+    def wechat_channel(self) -> WechatSettings | None:
+        """The WeChat channel's settings, or None when it is off: configured by WECHAT_*, or
+        in local mode the WeChat stand-in's (mounted at /_local/wechat) unless set."""
+        wechat = self.wechat
+        if wechat.configured:
+            assert wechat.appid and wechat.appsecret and wechat.token
+            aes_key = wechat.encoding_aes_key
+            return WechatSettings(
+                appid=wechat.appid,
+                appsecret=wechat.appsecret.get_secret_value(),
+                token=wechat.token.get_secret_value(),
+                encoding_aes_key=aes_key.get_secret_value() if aes_key else None,
+                api_base=wechat.api_base or self._local_wechat_base(WECHAT_API),
+                open_base=wechat.open_base or self._local_wechat_base(WECHAT_OPEN),
+            )
+        if not self.local_mode:
+            return None
+        stand_in = self._local_wechat_base(WECHAT_API)
+        return WechatSettings(
+            appid=LOCAL_WECHAT_APPID,
+            appsecret=LOCAL_WECHAT_APPSECRET,
+            token=LOCAL_WECHAT_TOKEN,
+            encoding_aes_key=LOCAL_WECHAT_AES_KEY,
+            api_base=wechat.api_base or stand_in,
+            open_base=wechat.open_base or stand_in,
+        )
+
+    def _local_wechat_base(self, production: str) -> str:
+        if self.local_mode:
+            return f"http://127.0.0.1:{self.web.port}/_local/wechat"
+        return production
 
     def webhook_secret(self) -> str:
         secret = self.telegram.webhook_secret
@@ -396,6 +499,22 @@ def load_settings(**overrides: object) -> Settings:
             "WEB_HOST",
             "local mode (no TELEGRAM_BOT_TOKEN) listens on this machine only: its chat page lets "
             "anyone act as any user. Set TELEGRAM_BOT_TOKEN for a server",
+        )
+    wechat = settings.wechat
+    if any((wechat.appid, wechat.appsecret, wechat.token)) and not wechat.configured:
+        missing = next(
+            name
+            for name, value in (
+                ("WECHAT_APPID", wechat.appid),
+                ("WECHAT_APPSECRET", wechat.appsecret),
+                ("WECHAT_TOKEN", wechat.token),
+            )
+            if not value
+        )
+        raise SettingsError(
+            missing,
+            "is required for the WeChat channel (WECHAT_APPID, "
+            "WECHAT_APPSECRET and WECHAT_TOKEN together)",
         )
     telegram = settings.telegram
     if telegram.webhook_url:

@@ -43,6 +43,7 @@ from conversation.engine import Conversations
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
 from conversation.flows.home import SelfHelp, Start
+from conversation.phone_proof import PhoneByCode
 from domain.accounts import ChatAccount, ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -128,7 +129,15 @@ from infra.sender import (
     RedisRateLimiter,
     SenderConfig,
 )
-from infra.settings import ExamSection, ReminderSection, Settings, SettingsError, StudySection
+from infra.settings import (
+    LOCAL_WECHAT_AES_KEY,
+    ExamSection,
+    ReminderSection,
+    Settings,
+    SettingsError,
+    StudySection,
+    WechatSettings,
+)
 from infra.signing import Signer
 from infra.sms.sandbox import SandboxSms
 from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
@@ -141,7 +150,14 @@ from texts.i18n import Catalogs
 from texts.reminders import ReminderTexts
 from webview.app import make_web_app
 from webview.applications import ApplicationWeb, add_application_routes
-from webview.auth import Sessions, StaffRole, StaffSessions, StaffViewer, Viewer
+from webview.auth import (
+    SESSION_COOKIE,
+    Sessions,
+    StaffRole,
+    StaffSessions,
+    StaffViewer,
+    Viewer,
+)
 from webview.console import ConsoleWeb, add_console_routes
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
@@ -149,6 +165,13 @@ from webview.payments import PaymentWeb, add_payment_routes
 from webview.records import RecordsWeb, add_records_routes
 from webview.sms import add_local_sms_routes
 from webview.study import StudyWeb, add_study_routes
+from wechat.api import ApiConfig, WeChatApi
+from wechat.channel import WeChatChannel, WeChatReplies
+from wechat.menu import publish_menu
+from wechat.oauth import OAuth, OAuthConfig
+from wechat.protocol import Callbacks
+from wechat.store import Memo, MemoryMemo, RedisMemo
+from wechat.web import WeChatWeb, add_wechat_routes
 from wechatlocal import WeChatLocal, WeChatLocalConfig, mount_wechatlocal
 
 log = logging.getLogger(__name__)
@@ -575,6 +598,83 @@ def new_order_number(now: datetime) -> str:
     return f"JJ{now.astimezone(CHINA):%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
 
 
+def web_sign_in(
+    sessions: Sessions, clock: Clock, base_url: str
+) -> Callable[[ChatAccount, web.StreamResponse], None]:
+    """Starts a person's web view session on a response, as the web view's own sign-in does:
+    for a channel that proves who the person is its own way (WeChat's OAuth)."""
+
+    def sign_in(account: ChatAccount, response: web.StreamResponse) -> None:
+        viewer = Viewer(account.id, account.first_name, account.language_code)
+        response.set_cookie(
+            SESSION_COOKIE,
+            sessions.session_token(viewer, clock.now()),
+            httponly=True,
+            samesite="Lax",
+            secure=base_url.startswith("https://"),
+            path="/",
+        )
+
+    return sign_in
+
+
+def make_wechat(
+    wechat: WechatSettings,
+    *,
+    conversations: Callable[..., Awaitable[Any]],
+    accounts: TortoiseAccountRepository,
+    storage: BaseStorage,
+    clock: Clock,
+    redis: Redis | None,
+    signer: Signer,
+    sessions: Sessions,
+    base_url: str,
+) -> WeChatWeb:
+    """The WeChat Official Account channel (wechat/): its callback, its messages and its
+    sign-in into the web view. `conversations` is the core, or a wrapper of the same shape."""
+    memo: Memo = RedisMemo(redis) if redis is not None else MemoryMemo(clock)
+    api = WeChatApi(ApiConfig(wechat.appid, wechat.appsecret, wechat.api_base), clock)
+    replies = WeChatReplies(base_url)
+    return WeChatWeb(
+        callbacks=Callbacks(
+            token=wechat.token,
+            appid=wechat.appid,
+            encoding_aes_key=wechat.encoding_aes_key,
+            clock=clock,
+            seen=memo,
+        ),
+        channel=WeChatChannel(
+            conversations=conversations,
+            accounts=accounts,
+            storage=storage,
+            api=api,
+            replies=replies,
+            clock=clock,
+        ),
+        oauth=OAuth(
+            OAuthConfig(wechat.appid, wechat.open_base, base_url),
+            api=api,
+            accounts=accounts,
+            memo=memo,
+            key=signer.key_for("wechat-oauth"),
+        ),
+        sign_in=web_sign_in(sessions, clock, base_url),
+        api=api,
+        replies=replies,
+    )
+
+
+async def publish_wechat_menu(wechat: WeChatWeb) -> bool:
+    """The custom menu from the core's main menu; a failure is logged (the stand-in or WeChat
+    away), never fatal."""
+    try:
+        await publish_menu(wechat.api, wechat.replies)
+    except Exception:  # the menu stays as it was; `jijiao wechat-menu` tries again
+        log.warning("the WeChat custom menu was not published", exc_info=True)
+        return False
+    return True
+
+
 def make_storage(settings: Settings, pii: Pii) -> BaseStorage:
     if settings.redis.url:
         # A conversation left half-way (an ID number typed, the phone never shared) does not
@@ -656,27 +756,42 @@ def make_localchat(
     )
 
 
-# WeChat's stand-in answers as the product's WECHAT_* settings expect by default in local mode
-# (wechatlocal.LOCAL_APPID, LOCAL_APPSECRET, LOCAL_TOKEN, LOCAL_ENCODING_AES_KEY).
+# WeChat's stand-in answers with the credentials the product's WeChat settings resolved to
+# (in local mode `infra.settings.LOCAL_WECHAT_*`), and mounts only when the product talks to it.
 WECHAT_LOCAL_PREFIX = "/_local"
 WECHAT_CALLBACK_PATH = "/wechat/callback"
 
 
 def make_wechatlocal(
-    settings: Settings, clock: Clock, *, persist: bool = True, safe_mode: bool = True
-) -> WeChatLocal:
-    """WeChat's stand-in keeps the app's time, as the localchat does. Its API base for the
-    product is `http://127.0.0.1:PORT/_local/wechat`."""
+    settings: Settings, clock: Clock, *, persist: bool = True
+) -> WeChatLocal | None:
+    """WeChat's stand-in, in local mode when the product's WeChat API is the stand-in's
+    (`http://127.0.0.1:PORT/_local/wechat`); it keeps the app's time, as the local chat does,
+    and speaks safe mode when the product has an EncodingAESKey. Its credentials are public, so
+    with a real WeChat account configured it never mounts."""
+    wechat = settings.wechat_channel
     port = settings.web.port
+    if (
+        not settings.local_mode
+        or wechat is None
+        or wechat.api_base != f"http://127.0.0.1:{port}{WECHAT_LOCAL_PREFIX}/wechat"
+    ):
+        return None
     return WeChatLocal(
         WeChatLocalConfig(
+            appid=wechat.appid,
+            secret=wechat.appsecret,
+            token=wechat.token,
+            encoding_aes_key=wechat.encoding_aes_key or LOCAL_WECHAT_AES_KEY,
             callback_url=f"http://127.0.0.1:{port}{WECHAT_CALLBACK_PATH}",
-            safe_mode=safe_mode,
+            safe_mode=wechat.encoding_aes_key is not None,
             oauth_hosts=("127.0.0.1", "localhost", urlsplit(settings.base_url).hostname or ""),
             state_path=settings.app.data_dir / "wechatlocal.json" if persist else None,
         ),
         wall_clock=lambda: clock.now().timestamp(),
     )
+
+
 def make_sms_sender(settings: Settings, clock: Clock) -> SmsSender:
     """The sandbox unless SMS_PROVIDER says otherwise (settings check the provider's fields).
     A provider's SDK loads only where it is used."""
@@ -813,14 +928,9 @@ async def running(
         if settings.local_mode and settings.telegram.api_url is None
         else None
     )
-    wechatlocal = (
-        make_wechatlocal(settings, clock, persist=persist_localchat)
-        if settings.local_mode
-        else None
-    )
+    wechatlocal = make_wechatlocal(settings, clock, persist=persist_localchat)
     if wechatlocal is not None:
         # Before the local chat's /_local, so /_local/wechat and /_local/api/wechat are its.
-        # Its credentials are public: with real WeChat settings (issue 21) it must not mount.
         mount_wechatlocal(app, wechatlocal, WECHAT_LOCAL_PREFIX)
     sms = services.handlers["sms"]
     if settings.local_mode and isinstance(sms, SandboxSms):
@@ -873,6 +983,27 @@ async def running(
             staff_group=settings.staff_group_id,
         ),
     )
+    wechat_settings = settings.wechat_channel
+    wechat = (
+        make_wechat(
+            wechat_settings,
+            # WeChat has no "share my contact": a phone is proved by an SMS code.
+            conversations=PhoneByCode(
+                services.handlers["conversations"], services.handlers["phone_codes"], clock
+            ),
+            accounts=accounts,
+            storage=storage,
+            clock=clock,
+            redis=redis,
+            signer=signer,
+            sessions=sessions,
+            base_url=settings.base_url,
+        )
+        if wechat_settings is not None
+        else None
+    )
+    if wechat is not None:
+        add_wechat_routes(app, wechat)
     inbox = Inbox(
         dispatcher,
         bot,
@@ -896,6 +1027,9 @@ async def running(
         await web.TCPSite(runner, settings.web.host, settings.web.port).start()
         await register_commands(bot, i18n)
         await register_menu_button(bot, i18n, webapp_url)
+        if wechat is not None and settings.local_mode:
+            # Local mode: the stand-in gets the menu at once (a server: `jijiao wechat-menu`).
+            await publish_wechat_menu(wechat)
         # Updates a dead instance left unfinished are taken over from the first turn.
         inbox.start()
         workers.start()
@@ -929,6 +1063,8 @@ async def running(
         await inbox.stop(0 if webhook is not None else SHUTDOWN_GRACE)
         await runner.cleanup()
         await bot.session.close()
+        if wechat is not None:
+            await wechat.api.close()
         await storage.close()
         if redis is not None:
             await redis.aclose()

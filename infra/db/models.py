@@ -7,10 +7,19 @@ from tortoise.models import Model
 
 
 class ChatUser(Model):
-    """A Telegram account that has talked to the bot."""
+    """A chat account that has talked to the product: a Telegram user, or a WeChat user of the
+    Official Account (docs/architecture.md, "A new channel")."""
 
-    # Telegram user id, always given explicitly (the column default is never used)
+    # Telegram: the Telegram user id (positive), always given explicitly. Another channel's
+    # account gets the next negative id, so the int ChatUserId everywhere never collides.
     id = fields.BigIntField(primary_key=True)
+    # "telegram", or "wechat" with the account's openid as external_id (null for Telegram,
+    # whose id is the user id itself).
+    channel = fields.CharField(max_length=16, default="telegram")
+    external_id = fields.CharField(max_length=64, null=True)
+    # The person's last message or event to us: WeChat lets the product write freely only
+    # within 48 hours of it (customer-service messages); null for Telegram until recorded.
+    last_inbound_at = fields.DatetimeField(null=True)
     first_name = fields.CharField(max_length=128, default="")
     language_code = fields.CharField(max_length=16, null=True)
     locale = fields.CharField(max_length=8, null=True)
@@ -23,6 +32,7 @@ class ChatUser(Model):
 
     class Meta:
         table = "chat_user"
+        unique_together = (("channel", "external_id"),)
 
 
 class FsmRecord(Model):

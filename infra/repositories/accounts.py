@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
 
 from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale, resolve_locale
@@ -34,6 +37,59 @@ class TortoiseAccountRepository:
                 update_fields=["first_name", "language_code", "unreachable", "updated_at"]
             )
         return replace(_to_domain(row), client_language_new=language_new)
+
+    async def seen_on(
+        self,
+        channel: str,
+        external_id: str,
+        first_name: str,
+        language_code: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> ChatAccount:
+        """An account of another channel than Telegram (a WeChat openid): found by its own id
+        on that channel, created on first contact with the next negative id, so the int
+        ChatUserId everywhere keeps working and never meets a Telegram id (always positive).
+        `at` is when the person wrote (WeChat's 48-hour window opens from it)."""
+        for _ in range(5):
+            row = await ChatUser.get_or_none(channel=channel, external_id=external_id)
+            if row is not None:
+                break
+            lowest = await ChatUser.filter(id__lt=0).order_by("id").first().only("id")
+            new_id = lowest.id - 1 if lowest is not None else -1
+            try:
+                row = await ChatUser.create(
+                    id=new_id,
+                    channel=channel,
+                    external_id=external_id,
+                    first_name=first_name,
+                    language_code=language_code,
+                    last_inbound_at=at,
+                )
+            except IntegrityError:  # another request took the id (or the same person): again
+                continue
+            return replace(_to_domain(row), client_language_new=True)
+        else:
+            raise RuntimeError(f"no account id could be allocated on {channel}")
+        if at is not None or row.unreachable:
+            row.last_inbound_at = at or row.last_inbound_at
+            row.unreachable = False
+            await row.save(update_fields=["last_inbound_at", "unreachable", "updated_at"])
+        return _to_domain(row)
+
+    async def left(self, channel: str, external_id: str) -> None:
+        """The person unfollowed (WeChat's unsubscribe): nothing is sent until they write again."""
+        await ChatUser.filter(channel=channel, external_id=external_id).update(unreachable=True)
+
+    async def last_inbound(self, id: ChatUserId) -> datetime | None:
+        """When the person last wrote (for WeChat's 48-hour customer-service window)."""
+        row = await ChatUser.get_or_none(id=id).only("id", "last_inbound_at")
+        return row.last_inbound_at if row else None
+
+    async def external_id(self, id: ChatUserId) -> str | None:
+        """The account's id on its own channel (a WeChat openid); None for Telegram."""
+        row = await ChatUser.get_or_none(id=id).only("id", "external_id")
+        return row.external_id if row else None
 
     async def set_locale(self, id: ChatUserId, locale: Locale) -> None:
         await ChatUser.filter(id=id).update(locale=locale.value)

@@ -4,7 +4,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jijiao", "0025_staff_sign_in")]
+    dependencies = [("jijiao", "0026_wechat_accounts")]
 
     initial = False
 

@@ -1,0 +1,44 @@
+"""Sentences only the WeChat channel says (wechat/): what WeChat cannot show as Telegram does."""
+
+from __future__ import annotations
+
+from texts.i18n import gettext as _
+
+
+def type_phone() -> str:
+    return _("Type the mobile number you gave the registry (11 digits).")
+
+
+def not_in_wechat_yet() -> str:
+    return _("This is not available in WeChat yet. Choose from the menu below.")
+
+
+def file_on_records_page() -> str:
+    return _("The file is on your records page:")
+
+
+def open_records_link() -> str:
+    return _("Open my records")
+
+
+def menu_group_study() -> str:
+    return _("Enrol & study")
+
+
+def menu_group_exam() -> str:
+    return _("Exam & help")
+
+
+def menu_group_me() -> str:
+    return _("Me")
+
+
+def sign_in_refused() -> str:
+    return _(
+        "This sign-in link has expired or was already used. Open the page again from the menu "
+        "in WeChat."
+    )
+
+
+def sign_in_unavailable() -> str:
+    return _("WeChat did not confirm who you are. Please try again in a moment.")
