@@ -1,0 +1,97 @@
+"""A WeChat user walks the product through the WeChat stand-in, as `make run` serves it: the
+stand-in signs each message (safe mode), the product answers through the same conversation
+core as Telegram, and the phone is proved by the SMS code the sandbox shows in local mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from infra.db import models
+from jijiao.app import Runtime
+from tests.support import registry
+from tests.support.clock import days_from_today
+from tests.support.wechat_client import WeChatClient
+
+
+def words(message: dict[str, Any]) -> str:
+    if message["type"] == "msgmenu":
+        return " ".join(
+            [
+                message["head_content"],
+                *(c["content"] for c in message["list"]),
+                message["tail_content"],
+            ]
+        )
+    return str(message.get("text", ""))
+
+
+def choice(message: dict[str, Any], label: str) -> str:
+    for item in message.get("list", []):
+        if label in item["content"]:
+            return str(item["id"])
+    raise AssertionError(f"no choice {label!r} in {message}")
+
+
+async def sms_code(http: aiohttp.ClientSession, base: str, phone: str) -> str:
+    async with http.get(f"{base}/_local/api/sms/messages", params={"phone": phone}) as response:
+        assert response.status == 200
+        return str((await response.json())["messages"][-1]["code"])
+
+
+async def test_a_wechat_user_enrols_proving_the_phone_by_sms(live_app: Runtime):
+    person = await registry.person(61, "赵六", "13800000061")
+    await registry.certificate(person, "云建安B(2024)0006161", "safety_b", days_from_today(100))
+    base = live_app.settings.base_url
+    openid = "o-wechat-trainee-61"
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(base, http)
+        assert (await wx.config())["safe_mode"] is True
+        await wx.follow(openid)
+        greeting = await wx.reply(openid)
+        assert "报名" in words(greeting)
+
+        await wx.send(openid, "/enrol")
+        who = await wx.reply(openid)
+        await wx.choose(openid, choice(who, "本人"))
+        assert "身份证号" in words(await wx.reply(openid))
+        await wx.send(openid, registry.id_number(61))
+        assert "姓名" in words(await wx.reply(openid))
+        await wx.send(openid, "赵六")
+        ask = await wx.reply(openid)
+        assert "手机号" in words(ask) and "短信验证码" in words(ask)
+
+        await wx.send(openid, "13800000061")
+        sent = await wx.reply(openid)
+        assert "138****0061" in words(sent) and "13800000061" not in words(sent)
+        await wx.send(openid, await sms_code(http, base, "13800000061"))
+        confirmed, listing = await wx.replies(openid, count=2)
+        assert "身份已确认" in words(confirmed)
+        assert "云建安B****6161" in words(listing)
+
+        await wx.choose(openid, choice(listing, "报名所选"))
+        assert "已报名继续教育（1 本）" in words(await wx.reply(openid))
+
+    account = await models.ChatUser.get(channel="wechat", external_id=openid)
+    assert account.id < 0
+    binding = await models.Binding.get(person=person)
+    assert binding.chat_user_id == account.id
+    assert await models.Enrolment.filter(certificate__number="云建安B(2024)0006161").exists()
+
+
+async def test_a_forged_message_to_the_callback_changes_nothing(live_app: Runtime):
+    base = live_app.settings.base_url
+    body = (
+        "<xml><ToUserName>gh_x</ToUserName><FromUserName>o-forger</FromUserName>"
+        "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>/enrol</Content>"
+        "<MsgId>1</MsgId></xml>"
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{base}/wechat/callback",
+            params={"signature": "0" * 40, "timestamp": "1", "nonce": "n"},
+            data=body,
+        ) as response:
+            assert response.status == 403
+    assert not await models.ChatUser.filter(external_id="o-forger").exists()
