@@ -3,13 +3,17 @@ FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 jijiao
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY application application
 COPY bot bot
+COPY conversation conversation
 COPY domain domain
 COPY infra infra
 COPY jijiao jijiao
 COPY localchat localchat
 COPY wechatlocal wechatlocal
+COPY texts texts
 COPY webview webview
+COPY wechat wechat
 COPY locales locales
 COPY content content
 # Editable, so the catalogs and templates are read from /app as in development. The face models

@@ -39,6 +39,8 @@ from tortoise.transactions import in_transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from application.exam import AttemptView, ExamConfig, Exams
+from application.study import LazyFaces, PendingCheck
 from domain.clock import Clock
 from domain.exam import QuestionKind
 from domain.registry import CertType
@@ -46,13 +48,11 @@ from infra.content import load_banks
 from infra.db import models, open_database
 from infra.db.exam_models import ExamAttempt, ExamEvent
 from infra.db.study_models import FaceCheck, LessonProgress
-from infra.exam import AttemptView, ExamConfig, Exams
 from infra.i18n import make_i18n
 from infra.pii import Pii
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.settings import ExamSection, StudySection
 from infra.signing import Signer
-from infra.study import LazyFaces, PendingCheck
 from jijiao.app import make_study
 from tests.support.app import free_port
 from webview.app import make_web_app

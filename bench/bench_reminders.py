@@ -42,6 +42,7 @@ from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from application.reminders import OutboxRefresh, ReminderScanner
 from domain.calendar import add_months
 from domain.reminders import (
     QuietHours,
@@ -55,7 +56,6 @@ from infra.clock import SystemClock
 from infra.db import connection_name, models, open_database
 from infra.i18n import make_i18n
 from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
-from infra.reminders import OutboxRefresh, ReminderScanner
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from tests.support.app import free_port

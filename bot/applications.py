@@ -40,10 +40,10 @@ from domain.support import (
 from domain.timezone import CHINA
 from infra.db import models
 from infra.db.study_models import LessonProgress
-from infra.exam import exam_standing
 from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
 from infra.pii import Pii
 from infra.repositories.accounts import locale_of
+from infra.repositories.exams import exam_standing
 from texts import support as texts
 from texts.enrolment import cert_type_name, masked_number
 from texts.i18n import Catalogs

@@ -18,7 +18,7 @@ from texts.faces import face_reason
 from texts.i18n import Catalogs
 
 if TYPE_CHECKING:
-    from infra.exam import Exams
+    from application.exam import Exams
 
 
 def _clock(moment: datetime) -> str:

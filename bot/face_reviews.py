@@ -14,15 +14,15 @@ from aiogram.types import (
     InputMediaPhoto,
 )
 
+from application.study import ReviewKind, Study
 from bot.callbacks import FaceReviewCallback, ReviewAction
 from bot.desk import Desk
 from infra.db import models
-from infra.study import ReviewKind, Study
 from texts import faces as texts
 from texts.i18n import Catalogs
 
 if TYPE_CHECKING:
-    from infra.exam import Exams
+    from application.exam import Exams
 
 
 class FaceReviewDesk:

@@ -26,6 +26,15 @@ from aiohttp import web
 from Cryptodome.PublicKey import RSA
 from redis.asyncio import Redis
 
+from application.exam import ExamConfig, Exams, purge_face_data
+from application.overdue import OverdueSweep
+from application.reminders import (
+    OutboxRefresh,
+    ReminderScanner,
+    StaffDailySummary,
+    TortoiseReminderPreferences,
+)
+from application.study import FaceStore, LazyFaces, Study, StudyConfig
 from bot.applications import Applications, SignedApplications
 from bot.commands import register_commands, register_menu_button
 from bot.console import ConsoleActions
@@ -88,13 +97,11 @@ from infra.clock import SystemClock
 from infra.content import load_banks, load_courses
 from infra.db import models, open_database, ping
 from infra.demo import seed_demo
-from infra.exam import ExamConfig, Exams, purge_face_data
 from infra.fsm import DatabaseStorage, SealedRedisStorage
 from infra.i18n import make_i18n
 from infra.inbox import TortoiseInbox
 from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
-from infra.overdue import OverdueSweep
 from infra.payments.alipay import AliPay, AliPayConfig
 from infra.payments.choice import ProviderChoice
 from infra.payments.sandbox import SandboxProvider
@@ -102,12 +109,6 @@ from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.pii import Pii
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
-from infra.reminders import (
-    OutboxRefresh,
-    ReminderScanner,
-    StaffDailySummary,
-    TortoiseReminderPreferences,
-)
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.console import ConsoleRecords
 from infra.repositories.payments import TortoisePaymentStore
@@ -141,7 +142,6 @@ from infra.settings import (
 from infra.signing import Signer
 from infra.sms.sandbox import SandboxSms
 from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
-from infra.study import FaceStore, LazyFaces, Study, StudyConfig
 from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task

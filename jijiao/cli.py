@@ -164,11 +164,11 @@ async def _seed_demo(settings: Settings) -> int:
 
 
 async def _rotate_key(settings: Settings, batch: int) -> int:
+    from application.key_rotation import rotate, verify
+    from application.study import FaceStore
     from infra.db import open_database
-    from infra.key_rotation import rotate, verify
     from infra.pii import Pii, PiiUnreadable
     from infra.signing import Signer
-    from infra.study import FaceStore
 
     signer = Signer(settings.secret_key(), settings.previous_keys())
     pii = Pii.from_signer(signer)

@@ -13,12 +13,12 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from application.exam import AttemptView, Exams
+from application.study import PendingCheck, StudyEnrolment
 from domain.exam import WARNING_BEFORE, ExamBlock, ExamEligibility, Identity
 from domain.masking import mask_name
 from domain.registry import CertType, SiteRole
 from domain.timezone import CHINA
-from infra.exam import AttemptView, Exams
-from infra.study import PendingCheck, StudyEnrolment
 from texts.enrolment import type_and_role
 from webview import keys
 from webview.middlewares import LOCALE, chosen_locale, words_only_on_refusal

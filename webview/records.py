@@ -55,7 +55,7 @@ class InvoiceFiles(Protocol):
 @dataclass(frozen=True, slots=True)
 class RecordsWeb:
     records: Records
-    # A receipt's (PNG, PDF), rendered on first need (infra.exam.Exams.receipt_files).
+    # A receipt's (PNG, PDF), rendered on first need (application.exam.Exams.receipt_files).
     receipt_files: Callable[[int], Awaitable[tuple[bytes, bytes]]]
     invoices: InvoiceFiles
 

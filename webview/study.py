@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
 
+from application.study import Beat, Study, StudyEnrolment
 from domain.study import LessonState
 from domain.timezone import CHINA
-from infra.study import Beat, Study, StudyEnrolment
 from texts.faces import face_reason
 from webview import keys
 from webview.auth import Viewer

@@ -27,6 +27,7 @@ from aiogram.types import (
     Message,
 )
 
+from application.reminders import TortoiseReminderPreferences
 from bot.callbacks import RowId
 from domain.accounts import ChatUserId
 from domain.clock import Clock
@@ -49,7 +50,6 @@ from domain.reminders import (
 )
 from domain.timezone import CHINA
 from infra.outbox import TortoiseBroadcasts
-from infra.reminders import TortoiseReminderPreferences
 from texts import reminders as texts
 from texts.enrolment import cert_type_name
 from texts.i18n import Catalogs

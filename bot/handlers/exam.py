@@ -13,11 +13,11 @@ from aiogram.types import (
     WebAppInfo,
 )
 
+from application.exam import Exams
 from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback, RenewalCallback
 from bot.exam_notifier import BotExamNotifier
 from domain.clock import Clock
 from infra.db import models
-from infra.exam import Exams
 from texts import exam as texts
 from texts import reminders as reminder_texts
 from texts.enrolment import cert_type_name, masked_number, type_and_role

@@ -12,11 +12,11 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from application.study import CheckOutcome, PendingCheck, Study
 from bot.callbacks import FaceHelpCallback
 from domain.clock import Clock
 from domain.study import CheckResult
 from infra.faces.video import MAX_VIDEO_BYTES
-from infra.study import CheckOutcome, PendingCheck, Study
 from texts.faces import face_reason, record_a_video, sent_to_staff
 from texts.i18n import gettext as _
 

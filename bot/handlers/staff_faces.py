@@ -9,12 +9,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from application.exam import Exams
+from application.study import ReviewKind, Study
 from bot.callbacks import FaceReviewCallback, ReviewAction
 from domain.clock import Clock
 from infra.db import models
-from infra.exam import Exams
 from infra.repositories.accounts import locale_of
-from infra.study import ReviewKind, Study
 from texts import faces as texts
 from texts.i18n import Catalogs
 

@@ -1,4 +1,4 @@
-"""Study progress and face checks. Photos and embeddings are files (infra/study.py), never
+"""Study progress and face checks. Photos and embeddings are files (application/study.py), never
 columns: other features read these tables, and a deletion must remove every copy."""
 
 from __future__ import annotations

@@ -27,10 +27,10 @@ from domain.support import ApplicationKind, ApplicationStatus
 from infra.db import models
 from infra.db.exam_models import ExamAttempt
 from infra.db.study_models import FaceReview
-from infra.exam import _attempt as exam_attempt
-from infra.exam import makeups_granted
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.pii import Pii
+from infra.repositories.exams import attempt_of as exam_attempt
+from infra.repositories.exams import makeups_granted
 from infra.repositories.support import audit
 
 PER_PAGE = 25

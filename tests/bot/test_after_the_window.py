@@ -8,16 +8,17 @@ from datetime import timedelta
 
 from aiogram.methods import SendMessage
 
+from application.overdue import OverdueSweep
+from application.reminders import OutboxRefresh
 from bot.callbacks import ApplyAction, ApplyCallback, MenuAction, MenuCallback
 from domain.exam import Attempt, exam_eligibility
 from domain.reminders import QuietHours
 from infra.db import models
 from infra.db.exam_models import ExamAttempt
 from infra.db.study_models import LessonProgress
-from infra.exam import _attempt, exam_standing
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
-from infra.overdue import OverdueSweep
-from infra.reminders import OutboxRefresh
+from infra.repositories.exams import attempt_of as _attempt
+from infra.repositories.exams import exam_standing
 from tests.bot.test_support_desk import STAFF, group_click
 from tests.conftest import BotHarness
 from tests.support import registry, updates

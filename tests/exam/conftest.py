@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from application.exam import ExamConfig, Exams
+from application.study import FaceStore, ReadyFaces, Study
 from domain.exam import Attempt
 from infra.content import load_banks, load_courses
 from infra.db import models
 from infra.db.study_models import LessonProgress
-from infra.exam import ExamConfig, Exams
 from infra.outbox import TortoiseOutbox
 from infra.signing import Signer
-from infra.study import FaceStore, ReadyFaces, Study
 from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
 from tests.support import registry
 from tests.support.clock import FixedClock

@@ -430,8 +430,8 @@ async def test_a_check_left_unanswered_when_the_attempt_ends_holds_the_pass(
 async def test_a_failed_attempt_is_followed_by_an_attempts_left_reminder_unless_retried(
     examinees: Examinees, i18n
 ):
+    from application.reminders import OutboxRefresh
     from infra.outbox import Status
-    from infra.reminders import OutboxRefresh
     from texts.reminders import render
 
     enrolment = await examinees.ready(ZHANG, "C-115")
@@ -457,8 +457,8 @@ async def test_a_failed_attempt_is_followed_by_an_attempts_left_reminder_unless_
 async def test_face_data_is_deleted_after_the_retention_period_and_the_receipt_keeps_its_photo(
     examinees: Examinees, tmp_path
 ):
+    from application.exam import purge_face_data
     from infra.db.study_models import FaceProfile
-    from infra.exam import purge_face_data
 
     enrolment = await examinees.ready(ZHANG, "C-116")
     await examinees.ready(LI, "C-117")  # still studying: never purged
@@ -485,8 +485,8 @@ async def test_face_data_is_deleted_after_the_retention_period_and_the_receipt_k
 async def test_face_data_of_a_trainee_who_never_finished_goes_after_the_enrolment_ended(
     examinees: Examinees,
 ):
+    from application.exam import purge_face_data
     from infra.db.study_models import FaceProfile
-    from infra.exam import purge_face_data
 
     enrolment = await examinees.ready(LI, "C-118")
     await models.Enrolment.filter(id=enrolment).update(

@@ -25,17 +25,17 @@ from aiogram.enums import ParseMode
 from aiohttp.test_utils import TestClient
 from tortoise import connections
 
+from application.exam import AttemptView
+from application.study import PendingCheck, ReadyFaces
 from bot.files import TelegramFiles
 from domain.accounts import ChatUserId
 from domain.checkout import Fees
 from infra.db import apply_migrations, connection_name, models, open_database
 from infra.db.exam_models import Receipt
 from infra.db.study_models import FaceCheck, LessonProgress
-from infra.exam import AttemptView
 from infra.payments.sandbox import SandboxProvider
 from infra.repositories.records import Records
 from infra.signing import Signer
-from infra.study import PendingCheck, ReadyFaces
 from jijiao.app import Services, build_services
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL

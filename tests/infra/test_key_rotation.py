@@ -17,19 +17,19 @@ import numpy as np
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
+from application.exam import ExamConfig, Exams
+from application.key_rotation import rotate
+from application.study import FaceStore
 from domain.identifiers import id_check_char
 from domain.registry import Person
 from infra.content import Catalogue
 from infra.db import models, open_database
 from infra.db.exam_models import Receipt
-from infra.exam import ExamConfig, Exams
 from infra.fsm import DatabaseStorage
-from infra.key_rotation import rotate
 from infra.pii import Pii
 from infra.registry_import import import_registry
 from infra.repositories.registry import TortoiseRegistry
 from infra.signing import Signer
-from infra.study import FaceStore
 from jijiao.cli import main
 from tests.infra.test_pii_at_rest import ROSTER, write_roster
 from tests.support.clock import FixedClock

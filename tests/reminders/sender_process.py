@@ -14,12 +14,12 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from application.reminders import OutboxRefresh
 from domain.reminders import QuietHours
 from infra.clock import SystemClock
 from infra.db import models, open_database
 from infra.i18n import make_i18n
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
-from infra.reminders import OutboxRefresh
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from tests.reminders.conftest import TOKEN
 from texts.reminders import ReminderTexts

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from application.overdue import OverdueSweep
 from bot.callbacks import MenuAction, MenuCallback
 from domain.reminders import QuietHours
 from infra.db import models
 from infra.outbox import TortoiseOutbox
-from infra.overdue import OverdueSweep
 from tests.reminders import world
 from tests.support.clock import FixedClock
 

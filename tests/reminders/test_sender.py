@@ -224,7 +224,7 @@ async def test_a_paused_broadcast_waits_and_a_cancelled_one_sends_nothing_more(
 async def test_staff_hear_once_a_day_who_could_not_be_reached(
     database, clock: FixedClock, i18n, standin: StandInFactory
 ):
-    from infra.reminders import StaffDailySummary
+    from application.reminders import StaffDailySummary
     from texts.reminders import render
 
     telegram = await standin(FloodLimits())

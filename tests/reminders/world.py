@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from application.reminders import OutboxRefresh, ReminderScanner
 from domain.clock import Clock
 from domain.reminders import QuietHours, Schedule, broadcast_key
 from infra.db import models
 from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
-from infra.reminders import OutboxRefresh, ReminderScanner
 from infra.sender import (
     Limits,
     LocalRateLimiter,

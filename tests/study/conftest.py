@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
+from application.study import FaceStore, ReadyFaces, Study, StudyConfig
 from infra.content import load_courses
 from infra.db import models
 from infra.faces import AsyncFaceEngine, FaceEngine, ensure_models
 from infra.signing import Signer
-from infra.study import FaceStore, ReadyFaces, Study, StudyConfig
 from tests.support import registry
 from tests.support.clock import FixedClock, days_from_today
 from tests.support.webapp import signed_in_web_app

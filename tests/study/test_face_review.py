@@ -10,11 +10,11 @@ import numpy as np
 from aiogram.methods import SendMediaGroup, SendMessage
 from aiogram.types import Update
 
+from application.study import FaceStore, ReviewStatus, Study
 from bot.callbacks import FaceReviewCallback, ReviewAction
 from bot.face_reviews import FaceReviewDesk
 from infra.db import models
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview
-from infra.study import FaceStore, ReviewStatus, Study
 from tests.bot.test_support_desk import group_click, group_message
 from tests.conftest import BotHarness
 from tests.study.conftest import ZHANG, Trainees, photo, seed_enrolment

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
+from application.study import Study
 from infra.db.study_models import FaceCheck
 from infra.faces.liveness import LivenessChecker, LivenessResult
-from infra.study import Study
 from tests.study.conftest import ZHANG, Trainees, photo, seed_enrolment
 from tests.study.test_study_web import JPEG, H, beat, ready
 from tests.support.chance import LeftTurnsOnlyWhenOwed

@@ -8,10 +8,10 @@ import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
+from application.study import FaceStore, ReadyFaces, Study
 from infra.content import load_courses
 from infra.db import open_database
 from infra.db.study_models import FaceCheck, LessonProgress
-from infra.study import FaceStore, ReadyFaces, Study
 from tests.study.conftest import CONFIG, ZHANG, seed_enrolment
 from tests.support.clock import EPOCH
 

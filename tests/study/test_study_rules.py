@@ -26,7 +26,7 @@ offsets = st.integers(min_value=0, max_value=40 * 86400)
 
 
 class Trainee:
-    """What infra/study.py does per trainee: one clock shared by every tab and lesson."""
+    """What application/study.py does per trainee: one clock shared by every tab and lesson."""
 
     def __init__(self, required: int) -> None:
         self.required = required

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from application.study import FaceStore
 from infra.pii import Pii, PiiUnreadable
 from infra.settings import SettingsError, load_settings
 from infra.signing import BadToken, Signer
-from infra.study import FaceStore
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 OLD, NEW = b"o" * 32, b"n" * 32

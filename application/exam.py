@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hmac
-import json
 import logging
 import random
 import weakref
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from application.study import PendingCheck, Study, StudyEnrolment
 from domain.enrolment import ACTIVE_STATES, EnrolmentState
 from domain.exam import (
     Attempt,
@@ -54,7 +54,6 @@ from domain.masking import mask_id_number
 from domain.registry import CertType, SiteRole
 from domain.reminders import ReminderKind
 from domain.study import CheckResult
-from domain.support import NEW_ATTEMPTS, ApplicationStatus
 from domain.timezone import local_date
 from infra.content import Bank, BankQuestion, ContentError, check_banks
 from infra.db import models
@@ -63,8 +62,14 @@ from infra.db.study_models import FaceCheck, FaceProfile, FaceReview
 from infra.outbox import NewMessage, TortoiseOutbox
 from infra.pii import Pii
 from infra.receipt import CERT_TYPE_NAMES, ReceiptData, render_pdf, render_png, role_names
+from infra.repositories.exams import (
+    answers_of,
+    attempt_of,
+    draw_of,
+    makeups_granted,
+    save_answer,
+)
 from infra.signing import BadToken, Signer
-from infra.study import PendingCheck, Study, StudyEnrolment
 
 log = logging.getLogger(__name__)
 
@@ -151,97 +156,6 @@ class Verification:
     id_number_masked: str = ""
 
 
-def _attempt(row: ExamAttempt) -> Attempt:
-    return Attempt(
-        row.number,
-        AttemptStatus(row.status),
-        row.started_at,
-        row.deadline,
-        row.score,
-        Identity(row.identity),
-    )
-
-
-def _draw(row: ExamAttempt) -> tuple[Drawn, ...]:
-    return tuple(Drawn(str(item["q"]), tuple(item["o"])) for item in row.draw)
-
-
-def _answers(row: ExamAttempt) -> dict[str, frozenset[str]]:
-    return {key: frozenset(value) for key, value in (row.answers or {}).items()}
-
-
-# The autosave, the exam's hot path: ownership, state, deadline and draw checked and the answer
-# and its timeline event written by one statement (one round trip on PostgreSQL). SQLite cannot
-# write two tables in one statement: there the event follows in the same transaction.
-_SAVE_POSTGRES = """
-WITH saved AS (
-    UPDATE exam_attempt
-    SET answers = jsonb_set(COALESCE(answers, '{}'::jsonb), ARRAY[$3::text], $4::jsonb)
-    WHERE id = $1 AND chat_user_id = $2 AND status = 'open' AND deadline > $5
-        AND draw @> jsonb_build_array(jsonb_build_object('q', $3::text))
-    RETURNING id, enrolment_id, started_at
-), event AS (
-    INSERT INTO exam_event (attempt_id, at, kind, detail)
-    SELECT id, $5, 'saved', $3::text FROM saved
-)
-SELECT enrolment_id, started_at FROM saved
-"""
-_SAVE_SQLITE = """
-UPDATE exam_attempt
-SET answers = json_set(COALESCE(answers, '{}'), '$."' || ? || '"', json(?))
-WHERE id = ? AND chat_user_id = ? AND status = 'open' AND deadline > ?
-    AND EXISTS (SELECT 1 FROM json_each(exam_attempt.draw) WHERE json_extract(value, '$.q') = ?)
-RETURNING enrolment_id, started_at
-"""
-_SAVED_EVENT_SQLITE = (
-    "INSERT INTO exam_event (attempt_id, at, kind, detail) VALUES (?, ?, 'saved', ?)"
-)
-
-
-async def _save_answer(
-    user_id: int, attempt_id: int, question: str, answer: list[str], now: datetime
-) -> tuple[int, datetime] | None:
-    """(enrolment id, started at) of the attempt the answer was saved in; None when it was not
-    (not the trainee's, closed, past its deadline, or the question is not in its draw)."""
-    db = ExamAttempt._meta.db
-    value = json.dumps(answer)
-    if db.capabilities.dialect == "postgres":
-        _, rows = await db.execute_query(
-            _SAVE_POSTGRES, [attempt_id, user_id, question, value, now]
-        )
-        if not rows:
-            return None
-        return rows[0]["enrolment_id"], rows[0]["started_at"]
-    at = ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt)
-    async with in_transaction(ExamAttempt._meta.default_connection) as tx:
-        _, rows = await tx.execute_query(
-            _SAVE_SQLITE, [question, value, attempt_id, user_id, at, question]
-        )
-        if not rows:
-            return None
-        await tx.execute_query(_SAVED_EVENT_SQLITE, [attempt_id, at, question])
-    started = ExamAttempt._meta.fields_map["started_at"].to_python_value(rows[0]["started_at"])
-    return rows[0]["enrolment_id"], started
-
-
-async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
-    """(attempts used of the current set of five, make-ups granted, passed): what the make-up
-    application rule (R-EXT-2) reads."""
-    attempts = [_attempt(row) for row in await ExamAttempt.filter(enrolment_id=enrolment_id)]
-    granted = await makeups_granted(enrolment_id)
-    best = best_score(attempts)
-    used = attempts_used(attempts)
-    return failed_in_current_set(used, granted), granted, best is not None and passes(best)
-
-
-async def makeups_granted(enrolment_id: int) -> int:
-    return await models.Application.filter(
-        enrolment_id=enrolment_id,
-        kind__in=[kind.value for kind in NEW_ATTEMPTS],
-        status=ApplicationStatus.APPROVED.value,
-    ).count()
-
-
 class Exams:
     def __init__(
         self,
@@ -284,7 +198,7 @@ class Exams:
     # Where the trainee stands.
 
     async def attempt_rows(self, enrolment_id: int) -> list[tuple[int, Attempt]]:
-        return [(row.id, _attempt(row)) for row in await self._rows(enrolment_id)]
+        return [(row.id, attempt_of(row)) for row in await self._rows(enrolment_id)]
 
     async def _rows(self, enrolment_id: int) -> list[ExamAttempt]:
         return await ExamAttempt.filter(enrolment_id=enrolment_id).order_by("number")
@@ -292,7 +206,7 @@ class Exams:
     async def overview(self, user_id: int, enrolment: StudyEnrolment, now: datetime) -> Overview:
         await self.close_overdue(now, enrolment_id=enrolment.id)
         rows = await self._rows(enrolment.id)
-        attempts = [_attempt(row) for row in rows]
+        attempts = [attempt_of(row) for row in rows]
         granted = await makeups_granted(enrolment.id)
         lessons = [(s.key, s.percent) for s in await self.study.progress(enrolment)]
         eligibility = exam_eligibility(
@@ -370,12 +284,12 @@ class Exams:
 
     async def _view(self, row: ExamAttempt, now: datetime) -> AttemptView:
         check = None
-        if accepts_answers(_attempt(row), now):
+        if accepts_answers(attempt_of(row), now):
             check = await self.study.exam_check(
                 row.chat_user_id, row.enrolment_id, row.started_at, now
             )
         return AttemptView(
-            row.id, row.enrolment_id, _attempt(row), _draw(row), _answers(row), check
+            row.id, row.enrolment_id, attempt_of(row), draw_of(row), answers_of(row), check
         )
 
     async def _own(self, user_id: int, attempt_id: int) -> ExamAttempt | None:
@@ -387,7 +301,7 @@ class Exams:
         row = await self._own(user_id, attempt_id)
         if row is None:
             return None
-        if overdue(_attempt(row), now):
+        if overdue(attempt_of(row), now):
             await self._close(row.id, now, AttemptStatus.TIMED_OUT)
             row = await ExamAttempt.get(id=attempt_id)
         return await self._view(row, now)
@@ -403,7 +317,7 @@ class Exams:
         except InvalidAnswer:
             answer = None
         saved = (
-            await _save_answer(user_id, attempt_id, question, sorted(answer), now)
+            await save_answer(user_id, attempt_id, question, sorted(answer), now)
             if answer is not None
             else None
         )
@@ -420,11 +334,11 @@ class Exams:
         row = await self._own(user_id, attempt_id)
         if row is None:
             return None
-        attempt = _attempt(row)
+        attempt = attempt_of(row)
         if not accepts_answers(attempt, now):
             return Saved(False, "closed" if attempt.closed else "deadline_passed")
         bank_question = self.questions.get(question)
-        if bank_question is None or all(d.question != question for d in _draw(row)):
+        if bank_question is None or all(d.question != question for d in draw_of(row)):
             return Saved(False, "unknown_question")
         try:
             normalise_answer(bank_question.rule, picked)
@@ -438,14 +352,16 @@ class Exams:
         row = await self._own(user_id, attempt_id)
         if row is None:
             return None
-        status = AttemptStatus.TIMED_OUT if overdue(_attempt(row), now) else AttemptStatus.SUBMITTED
+        status = (
+            AttemptStatus.TIMED_OUT if overdue(attempt_of(row), now) else AttemptStatus.SUBMITTED
+        )
         closed = await self._close(row.id, now, status)
         if closed is not None:
             return closed
         row = await ExamAttempt.get(id=attempt_id)
         receipt = await Receipt.get_or_none(enrolment_id=row.enrolment_id)
         return Closed(
-            _attempt(row),
+            attempt_of(row),
             row.score is not None and passes(row.score),
             receipt.id if receipt else None,
         )
@@ -456,9 +372,9 @@ class Exams:
             row = await ExamAttempt.get(id=attempt_id)
             if row.status != AttemptStatus.OPEN.value:
                 return None
-            drawn = [d.question for d in _draw(row)]
+            drawn = [d.question for d in draw_of(row)]
             rules = {key: self.questions[key].rule for key in drawn}
-            value = score(rules, drawn, _answers(row))
+            value = score(rules, drawn, answers_of(row))
             # Who sat it: the check that opened it passed, and every one during it.
             failed = await self._unconfirmed(row, now) if passes(value) else None
             identity = Identity.CONFIRMED if failed is None else Identity.HELD
@@ -481,8 +397,10 @@ class Exams:
         if failed is not None:
             await self.study.hold_for_staff(row.chat_user_id, row.enrolment_id, row.id, failed, now)
             if self.notifier is not None:
-                await self._notify(self.notifier.held(row.chat_user_id, _attempt(row)))
-        closed = Closed(_attempt(row), passes(value) and identity is Identity.CONFIRMED, receipt_id)
+                await self._notify(self.notifier.held(row.chat_user_id, attempt_of(row)))
+        closed = Closed(
+            attempt_of(row), passes(value) and identity is Identity.CONFIRMED, receipt_id
+        )
         if not closed.passed and self._outbox is not None:
             await self._remind_attempts_left(row, now)
         if self.notifier is not None:
@@ -514,7 +432,7 @@ class Exams:
 
     async def held_attempt(self, attempt_id: int) -> Attempt | None:
         row = await ExamAttempt.get_or_none(id=attempt_id)
-        return _attempt(row) if row is not None else None
+        return attempt_of(row) if row is not None else None
 
     async def settle(
         self, review: FaceReview, *, cleared: bool, staff_id: int, now: datetime
@@ -552,7 +470,7 @@ class Exams:
             checks = await FaceCheck.filter(id__in=review.check_ids).order_by("requested_at")
             reasons = [(c.requested_at, c.reason or "no_match") for c in checks]
             await self._notify(
-                self.notifier.identity_rejected(row.chat_user_id, _attempt(row), reasons)
+                self.notifier.identity_rejected(row.chat_user_id, attempt_of(row), reasons)
             )
 
     async def _on_pass(self, row: ExamAttempt, value: int, now: datetime) -> int | None:
@@ -655,9 +573,9 @@ class Exams:
         row = await self._own(user_id, attempt_id)
         if row is None or row.status == AttemptStatus.OPEN.value:
             return None
-        answers = _answers(row)
+        answers = answers_of(row)
         items = []
-        for drawn in _draw(row):
+        for drawn in draw_of(row):
             picked = answers.get(drawn.question, frozenset())
             rule = self.questions[drawn.question].rule
             items.append(ReviewItem(drawn.question, picked, picked == rule.correct))
@@ -668,7 +586,7 @@ class Exams:
         row = await ExamAttempt.get_or_none(id=attempt_id)
         if row is None:
             return []
-        places = {drawn.question: place for place, drawn in enumerate(_draw(row), 1)}
+        places = {drawn.question: place for place, drawn in enumerate(draw_of(row), 1)}
         events = []
         for event in await ExamEvent.filter(attempt_id=attempt_id).order_by("at", "id"):
             detail = event.detail or ""
@@ -842,7 +760,7 @@ async def still_useful(params: dict[str, Any]) -> dict[str, Any] | None:
     attempt exists or the exam is passed."""
     enrolment_id = int(params["enrolment"])
     rows = await ExamAttempt.filter(enrolment_id=enrolment_id).order_by("number")
-    attempts = [_attempt(row) for row in rows]
+    attempts = [attempt_of(row) for row in rows]
     if not attempts or attempts[-1].number != params["attempt"] or has_passed(attempts):
         return None
     if any(a.status is AttemptStatus.OPEN for a in attempts):

@@ -19,13 +19,13 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from application.exam import RECEIPT_PURPOSE
+from application.study import FaceStore
 from infra.db.exam_models import Receipt
 from infra.db.models import DeskQueue, Enterprise, FsmRecord, Person, UpdateInbox
-from infra.exam import RECEIPT_PURPOSE
 from infra.fsm import SEALED
 from infra.pii import Pii, PiiUnreadable
 from infra.signing import Signer
-from infra.study import FaceStore
 
 BATCH = 200
 
@@ -135,9 +135,11 @@ TABLES = (
     _Table(
         UpdateInbox,
         "id",
-        lambda row, pii: None
-        if pii.is_current(row.payload_sealed)
-        else {"payload_sealed": pii.seal(pii.open(row.payload_sealed))},
+        lambda row, pii: (
+            None
+            if pii.is_current(row.payload_sealed)
+            else {"payload_sealed": pii.seal(pii.open(row.payload_sealed))}
+        ),
         lambda row, pii: pii.is_current(row.payload_sealed),
     ),
 )

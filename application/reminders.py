@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from application.exam import still_useful as exam_reminder_still_useful
 from domain.accounts import ChatUserId
 from domain.certrules import rules_for, voiding_types
 from domain.clock import Clock
@@ -45,7 +46,6 @@ from domain.renewal import RENEWAL_TYPES, renewal_expiry_span, renewal_reminder_
 from domain.timezone import CHINA, local_date
 from infra.db import models
 from infra.db.exam_models import Receipt
-from infra.exam import still_useful as exam_reminder_still_useful
 from infra.outbox import NewMessage, Status, TortoiseBroadcasts, TortoiseOutbox
 
 STUDYING = (EnrolmentState.STUDYING.value, EnrolmentState.EXAM.value)

@@ -1,0 +1,114 @@
+"""Exam attempts in storage: the rows as the domain's attempts, the autosave's one statement,
+and what the make-up rule reads."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from domain.exam import (
+    Attempt,
+    AttemptStatus,
+    Drawn,
+    Identity,
+    attempts_used,
+    best_score,
+    failed_in_current_set,
+    passes,
+)
+from domain.support import NEW_ATTEMPTS, ApplicationStatus
+from infra.db import models
+from infra.db.exam_models import ExamAttempt
+
+
+def attempt_of(row: ExamAttempt) -> Attempt:
+    return Attempt(
+        row.number,
+        AttemptStatus(row.status),
+        row.started_at,
+        row.deadline,
+        row.score,
+        Identity(row.identity),
+    )
+
+
+def draw_of(row: ExamAttempt) -> tuple[Drawn, ...]:
+    return tuple(Drawn(str(item["q"]), tuple(item["o"])) for item in row.draw)
+
+
+def answers_of(row: ExamAttempt) -> dict[str, frozenset[str]]:
+    return {key: frozenset(value) for key, value in (row.answers or {}).items()}
+
+
+# The autosave, the exam's hot path: ownership, state, deadline and draw checked and the answer
+# and its timeline event written by one statement (one round trip on PostgreSQL). SQLite cannot
+# write two tables in one statement: there the event follows in the same transaction.
+_SAVE_POSTGRES = """
+WITH saved AS (
+    UPDATE exam_attempt
+    SET answers = jsonb_set(COALESCE(answers, '{}'::jsonb), ARRAY[$3::text], $4::jsonb)
+    WHERE id = $1 AND chat_user_id = $2 AND status = 'open' AND deadline > $5
+        AND draw @> jsonb_build_array(jsonb_build_object('q', $3::text))
+    RETURNING id, enrolment_id, started_at
+), event AS (
+    INSERT INTO exam_event (attempt_id, at, kind, detail)
+    SELECT id, $5, 'saved', $3::text FROM saved
+)
+SELECT enrolment_id, started_at FROM saved
+"""
+_SAVE_SQLITE = """
+UPDATE exam_attempt
+SET answers = json_set(COALESCE(answers, '{}'), '$."' || ? || '"', json(?))
+WHERE id = ? AND chat_user_id = ? AND status = 'open' AND deadline > ?
+    AND EXISTS (SELECT 1 FROM json_each(exam_attempt.draw) WHERE json_extract(value, '$.q') = ?)
+RETURNING enrolment_id, started_at
+"""
+_SAVED_EVENT_SQLITE = (
+    "INSERT INTO exam_event (attempt_id, at, kind, detail) VALUES (?, ?, 'saved', ?)"
+)
+
+
+async def save_answer(
+    user_id: int, attempt_id: int, question: str, answer: list[str], now: datetime
+) -> tuple[int, datetime] | None:
+    """(enrolment id, started at) of the attempt the answer was saved in; None when it was not
+    (not the trainee's, closed, past its deadline, or the question is not in its draw)."""
+    db = ExamAttempt._meta.db
+    value = json.dumps(answer)
+    if db.capabilities.dialect == "postgres":
+        _, rows = await db.execute_query(
+            _SAVE_POSTGRES, [attempt_id, user_id, question, value, now]
+        )
+        if not rows:
+            return None
+        return rows[0]["enrolment_id"], rows[0]["started_at"]
+    at = ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt)
+    async with in_transaction(ExamAttempt._meta.default_connection) as tx:
+        _, rows = await tx.execute_query(
+            _SAVE_SQLITE, [question, value, attempt_id, user_id, at, question]
+        )
+        if not rows:
+            return None
+        await tx.execute_query(_SAVED_EVENT_SQLITE, [attempt_id, at, question])
+    started = ExamAttempt._meta.fields_map["started_at"].to_python_value(rows[0]["started_at"])
+    return rows[0]["enrolment_id"], started
+
+
+async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
+    """(attempts used of the current set of five, make-ups granted, passed): what the make-up
+    application rule (R-EXT-2) reads."""
+    attempts = [attempt_of(row) for row in await ExamAttempt.filter(enrolment_id=enrolment_id)]
+    granted = await makeups_granted(enrolment_id)
+    best = best_score(attempts)
+    used = attempts_used(attempts)
+    return failed_in_current_set(used, granted), granted, best is not None and passes(best)
+
+
+async def makeups_granted(enrolment_id: int) -> int:
+    return await models.Application.filter(
+        enrolment_id=enrolment_id,
+        kind__in=[kind.value for kind in NEW_ATTEMPTS],
+        status=ApplicationStatus.APPROVED.value,
+    ).count()
