@@ -94,6 +94,7 @@ MENU, LANGUAGE, ENROL, PAY, APPLY, HELP, RECEIPT, REVIEW = (
     "rcpt",
     "frv",
 )
+PICK = "payp"  # the payer's pick list
 
 
 def menu(action: MenuAction) -> Press:
@@ -110,6 +111,10 @@ def enrol(action: EnrolAction, item: int = -1) -> Press:
 
 def pay(action: PayAction, order: str = "") -> Press:
     return Press(PAY, (action.value, order))
+
+
+def pick(action: PickAction, item: int = -1) -> Press:
+    return Press(PICK, (action.value, str(item)))
 
 
 def apply(action: ApplyAction, kind: ApplicationKind | None = None, item: int = 0) -> Press:
