@@ -100,8 +100,9 @@ class PlainTextChannel:
         raise AssertionError(f"no choice {label!r} on {user}'s screens")
 
     async def press(self, user: int, press: Press) -> list[Screen]:
-        """A press as it arrives, whatever screen it came from (an old or a forged one)."""
-        return await self._turn(user, Pressed(press))
+        """A press as it arrives, packed and unpacked, whatever screen it came from (an old or
+        a forged one)."""
+        return await self._turn(user, Pressed(Press.unpack(press.pack())))
 
     async def prove_phone(self, user: int, phone: str) -> list[Screen]:
         return await self._turn(user, PhoneShared(phone, own=True))
