@@ -33,10 +33,8 @@ class BotPaymentNotifier:
         webapp_url: str,
         outbox: TortoiseOutbox | None = None,
         clock: Clock | None = None,
-        pay_apps: tuple[str, ...] = ("wechatpay",),
         staff_locale: str = DEFAULT_LOCALE.value,
     ) -> None:
-        self._pay_apps = pay_apps
         self._staff_locale = staff_locale
         self._bot = bot
         self._i18n = i18n

@@ -226,7 +226,6 @@ def build_services(
         webapp_url,
         outbox=TortoiseOutbox(),
         clock=clock,
-        pay_apps=pay_apps,
         staff_locale=staff_locale,
     )
     apply_payment = ApplyPayment(
