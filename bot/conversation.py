@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.fsm.context import FSMContext
@@ -36,6 +38,8 @@ from texts import enrolment as enrolment_texts
 from texts.i18n import Catalogs
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+# Keeps a sent message under a reply's `track` name: (chat, name, Telegram's message id).
+KeepSent = Callable[[int, str, int], Awaitable[None]]
 
 
 def event_of(message: Message) -> Event | None:
@@ -63,9 +67,12 @@ class TelegramReplies:
     """Replies as Telegram messages: inline keyboards for buttons, the contact button for a
     phone, the Mini App for pages of the web view."""
 
-    def __init__(self, webapp_url: str, catalogs: Catalogs) -> None:
+    def __init__(
+        self, webapp_url: str, catalogs: Catalogs, keep_sent: KeepSent | None = None
+    ) -> None:
         self._webapp_url = webapp_url
         self._catalogs = catalogs
+        self._keep_sent = keep_sent
 
     def markup(self, reply: Reply) -> Markup:
         if reply.ask is Ask.PHONE:
@@ -103,25 +110,27 @@ class TelegramReplies:
 
     async def send(self, bot: Bot, chat_id: int, reply: Reply, source: Message | None) -> None:
         text, markup = str(reply.text), self.markup(reply)
+        sent: Message | bool
         if reply.attachment is not None:
-            await self._attach(bot, chat_id, reply.attachment, text, markup)
+            sent = await self._attach(bot, chat_id, reply.attachment, text, markup)
         elif reply.edit and source is not None and isinstance(markup, InlineKeyboardMarkup | None):
-            await source.edit_text(text, reply_markup=markup)
+            sent = await source.edit_text(text, reply_markup=markup)
         else:
-            await bot.send_message(chat_id, text, reply_markup=markup)
+            sent = await bot.send_message(chat_id, text, reply_markup=markup)
+        if reply.track is not None and self._keep_sent is not None and isinstance(sent, Message):
+            await self._keep_sent(chat_id, reply.track, sent.message_id)
 
     async def _attach(
         self, bot: Bot, chat_id: int, attachment: Attachment, caption: str, markup: Markup
-    ) -> None:
+    ) -> Message:
         content = (
             BufferedInputFile(attachment.data, filename=attachment.name)
             if attachment.data is not None
             else attachment.file_ref or ""
         )
         if attachment.kind is FileKind.PHOTO:
-            await bot.send_photo(chat_id, content, caption=caption, reply_markup=markup)
-        else:
-            await bot.send_document(chat_id, content, caption=caption, reply_markup=markup)
+            return await bot.send_photo(chat_id, content, caption=caption, reply_markup=markup)
+        return await bot.send_document(chat_id, content, caption=caption, reply_markup=markup)
 
     async def render(
         self, bot: Bot, chat_id: int, turn: Turn, query: CallbackQuery | None = None

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile
 
-from bot import payment_keyboards as kb
+from conversation.flows.payment import ORDER_QR
 from domain.accounts import ChatUserId
 from domain.checkout import Order
 from domain.clock import Clock
@@ -21,7 +20,7 @@ from texts import payment as texts
 from texts.i18n import Catalogs
 from texts.reminders import render_urgent
 
-QR_KIND = "order_qr"  # recorded as sent, never queued: see TortoiseOutbox.record_sent
+QR_KIND = ORDER_QR  # recorded as sent (the flow's QR reply), never queued: see record_sent
 
 
 class BotPaymentNotifier:
@@ -34,10 +33,8 @@ class BotPaymentNotifier:
         webapp_url: str,
         outbox: TortoiseOutbox | None = None,
         clock: Clock | None = None,
-        pay_apps: tuple[str, ...] = ("wechatpay",),
         staff_locale: str = DEFAULT_LOCALE.value,
     ) -> None:
-        self._pay_apps = pay_apps
         self._staff_locale = staff_locale
         self._bot = bot
         self._i18n = i18n
@@ -154,19 +151,3 @@ class BotPaymentNotifier:
             f"{ReminderKind.INVOICE_READY.value}|{order.number}|{order.invoice_file_id[-24:]}",
             {"order": order.number, "file_id": order.invoice_file_id},
         )
-
-    async def send_order(self, chat_id: int, order: Order, qr_png: bytes) -> None:
-        sent = await self._bot.send_photo(
-            chat_id,
-            BufferedInputFile(qr_png, filename=f"{order.number}.png"),
-            caption=texts.order_caption(order, self._pay_apps),
-            reply_markup=kb.order(order),
-        )
-        if self._outbox is not None and self._clock is not None:
-            await self._outbox.record_sent(
-                chat_id,
-                QR_KIND,
-                f"{QR_KIND}|{order.number}|{sent.message_id}",
-                sent.message_id,
-                self._clock.now(),
-            )

@@ -103,6 +103,7 @@ MENU, LANGUAGE, ENROL, PAY, APPLY, HELP, RECEIPT, REVIEW = (
     "rcpt",
     "frv",
 )
+PICK = "payp"  # the payer's pick list
 
 
 def menu(action: MenuAction) -> Press:
@@ -123,6 +124,10 @@ def pay(action: PayAction, order: str = "") -> Press:
 
 def phone_proof(action: PhoneProofAction) -> Press:
     return Press(PHONE_PROOF, (action.value,))
+
+
+def pick(action: PickAction, item: int = -1) -> Press:
+    return Press(PICK, (action.value, str(item)))
 
 
 def apply(action: ApplyAction, kind: ApplicationKind | None = None, item: int = 0) -> Press:

@@ -108,6 +108,9 @@ class Reply:
     # sending a new one, where the channel can.
     edit: bool = False
     attachment: Attachment | None = None
+    # A name ("order_qr|<order>") the channel keeps the sent message under, so that a later
+    # message about the same thing (the order paid or expired) can take its buttons away.
+    track: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ from conversation.engine import Conversations
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
 from conversation.flows.home import SelfHelp, Start
+from conversation.flows.payment import Payment
 from conversation.phone_proof import PhoneByCode
 from domain.accounts import ChatAccount, ChooseLanguage
 from domain.checkout import (
@@ -245,6 +246,9 @@ def build_services(
     enrolments = TortoiseEnrolments(pii)
     desk = TortoiseSupportDesk(pii)
     store = TortoisePaymentStore(pii)
+    pay_apps = (
+        tuple(provider.providers) if isinstance(provider, ProviderChoice) else (provider.name,)
+    )
     notifier = BotPaymentNotifier(
         bot,
         i18n,
@@ -253,9 +257,6 @@ def build_services(
         webapp_url,
         outbox=TortoiseOutbox(),
         clock=clock,
-        pay_apps=(
-            tuple(provider.providers) if isinstance(provider, ProviderChoice) else (provider.name,)
-        ),
         staff_locale=staff_locale,
     )
     apply_payment = ApplyPayment(
@@ -295,7 +296,6 @@ def build_services(
         "attach_invoice": AttachInvoice(store, notifier),
         "overdue_invoices": overdue,
         "notifier": notifier,
-        "payment_qr": payment_qr_png,
         "desk": Desk(
             bot,
             i18n,
@@ -350,9 +350,28 @@ def build_services(
                 desk=handlers["desk"],
                 home=home,
             ),
+            Payment(
+                show_bill=handlers["show_bill"],
+                place_order=handlers["place_order"],
+                save_invoice_details=handlers["save_invoice_details"],
+                check_order=handlers["check_order"],
+                remove_enrolment=handlers["remove_enrolment"],
+                qr=payment_qr_png,
+                pay_apps=pay_apps,
+            ),
         ]
     )
-    handlers["replies"] = TelegramReplies(webapp_url, i18n)
+    sent_messages = TortoiseOutbox()
+
+    async def keep_sent(chat_id: int, name: str, message_id: int) -> None:
+        """A message a later notice must find (the order's QR code, whose buttons go when the
+        order is paid or over), kept under its name and message id."""
+        kind = name.split("|", 1)[0]
+        await sent_messages.record_sent(
+            chat_id, kind, f"{name}|{message_id}", message_id, clock.now()
+        )
+
+    handlers["replies"] = TelegramReplies(webapp_url, i18n, keep_sent)
     support_desk: Desk = handlers["desk"]
 
     async def relay_to_topics() -> None:

@@ -88,6 +88,34 @@ def switch_button(channel: Channel) -> str:
     return _("👤 Pay my own instead")
 
 
+def tick_button(item: DueItem, holder: bool, ticked: bool) -> str:
+    return f"{'☑️' if ticked else '⬜'} {item_label(item, holder)}"
+
+
+def confirm_and_pay_button() -> str:
+    return _("✅ Confirm and pay")
+
+
+def invoice_details_button() -> str:
+    return _("🧾 Invoice details")
+
+
+def skip_button() -> str:
+    return _("Skip")
+
+
+def open_payment_page_button() -> str:
+    return _("💳 Open the payment page")
+
+
+def check_paid_button() -> str:
+    return _("🔄 I have paid: check")
+
+
+def start_studying_button() -> str:
+    return _("📖 Start studying")
+
+
 def tick_all_button() -> str:
     return _("☑️ Tick all")
 

@@ -12,7 +12,7 @@ from typing import Any
 from conversation.engine import Conversations, Talk
 from conversation.events import Command, Event, PhoneShared, Pressed, Typed
 from conversation.phone_proof import PhoneByCode
-from conversation.replies import Ask, OpenPage, OpenUrl, Press, Reply, Turn
+from conversation.replies import Ask, Attachment, OpenPage, OpenUrl, Press, Reply, Turn
 from domain.accounts import AccountRepository, ChatUserId
 from domain.clock import Clock
 from domain.phone_codes import PhoneCodes
@@ -55,6 +55,7 @@ class Screen:
     text: str
     choices: list[tuple[str, Press | OpenPage | OpenUrl]]
     asks_phone: bool
+    attachment: Attachment | None = None  # a file shown with the words (a QR code)
 
 
 class PlainTextChannel:
@@ -100,7 +101,8 @@ class PlainTextChannel:
 
     def _render(self, reply: Reply) -> Screen:
         choices = [(str(b.label), b.action) for row in reply.buttons for b in row]
-        return Screen(self._plain(str(reply.text)), choices, reply.ask is Ask.PHONE)
+        asks_phone = reply.ask is Ask.PHONE
+        return Screen(self._plain(str(reply.text)), choices, asks_phone, reply.attachment)
 
     async def send(self, user: int, text: str) -> list[Screen]:
         event: Event = Command(text[1:].split()[0]) if text.startswith("/") else Typed(text)
@@ -113,6 +115,11 @@ class PlainTextChannel:
                 if label in words and isinstance(action, Press):
                     return await self._turn(user, Pressed(action))
         raise AssertionError(f"no choice {label!r} on {user}'s screens")
+
+    async def press(self, user: int, press: Press) -> list[Screen]:
+        """A press as it arrives, packed and unpacked, whatever screen it came from (an old or
+        a forged one)."""
+        return await self._turn(user, Pressed(Press.unpack(press.pack())))
 
     async def prove_phone(self, user: int, phone: str) -> list[Screen]:
         assert self.contact_button, "this channel has no contact button: type the phone"
