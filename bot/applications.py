@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from html import escape
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -16,18 +16,22 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputFile,
     Message,
-    WebAppInfo,
 )
 from tortoise.transactions import in_transaction
 
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.desk import Desk
+from bot.tell import TelegramTell
+from conversation.ports import BlankForm, FilledForm, Tell
+from conversation.replies import FileKind, say
+from domain.accounts import ChatUserId
 from domain.certrules import rules_for
 from domain.clock import Clock
 from domain.locales import DEFAULT_LOCALE
 from domain.masking import mask_id_number, redact_text
 from domain.registry import CertType
 from domain.support import (
+    Applicable,
     ApplicationKind,
     ApplicationStatus,
     Eligibility,
@@ -42,7 +46,6 @@ from infra.db import models
 from infra.db.study_models import LessonProgress
 from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
 from infra.pii import Pii
-from infra.repositories.accounts import locale_of
 from infra.repositories.exams import exam_standing
 from texts import support as texts
 from texts.enrolment import cert_type_name, masked_number
@@ -67,12 +70,15 @@ class Applications:
         *,
         pii: Pii | None = None,
         webapp_url: str = "",
+        tell: Tell | None = None,
     ) -> None:
         self._clock = clock
         self._i18n = i18n
         self._extension_days = extension_days
         self._pii = pii
         self._webapp_url = webapp_url
+        # How a decision reaches the person who applied (Telegram's chat unless given).
+        self._tell = tell
 
     async def enrolments(self, user_id: int) -> list[models.Enrolment]:
         """Paid enrolments the account may apply for: its own, and its company's employees'
@@ -93,6 +99,25 @@ class Applications:
             ).select_related("certificate__person"):
                 found[row.id] = row
         return list(found.values())
+
+    async def offers(self, user_id: int) -> list[Applicable]:
+        """The paid enrolments the account may apply for, each with where every kind stands."""
+        found = []
+        for enrolment in await self.enrolments(user_id):
+            certificate = enrolment.certificate
+            eligibility = tuple(
+                [(kind, await self.eligibility(enrolment, kind)) for kind in ApplicationKind]
+            )
+            found.append(
+                Applicable(
+                    enrolment.id,
+                    certificate.person.name,
+                    CertType(certificate.cert_type),
+                    certificate.number,
+                    eligibility,
+                )
+            )
+        return found
 
     async def is_enterprise(self, user_id: int) -> bool:
         return await models.EnterpriseContact.exists(chat_user_id=user_id)
@@ -124,8 +149,9 @@ class Applications:
     @staticmethod
     def label(enrolment: models.Enrolment) -> str:
         certificate = enrolment.certificate
-        kind = cert_type_name(CertType(certificate.cert_type))
-        return f"{certificate.person.name} · {kind} {masked_number(certificate.number)}"
+        return texts.enrolment_label(
+            certificate.person.name, CertType(certificate.cert_type), certificate.number
+        )
 
     async def eligible(
         self, user_id: int, kind: ApplicationKind, enrolment_id: int
@@ -138,56 +164,37 @@ class Applications:
             if enrolment_id in (0, e.id) and (await self.eligibility(e, kind)).allowed
         ]
 
-    async def start(
-        self, message: Message, user_id: int, kind: ApplicationKind, enrolment_id: int
-    ) -> bool:
+    async def blank_form(
+        self, user_id: int, kind: ApplicationKind, enrolment_id: int
+    ) -> BlankForm | None:
         if not await self.eligible(user_id, kind, enrolment_id):
-            return False
+            return None
         several = enrolment_id == 0 and await self.is_enterprise(user_id)
         form = application_form(kind.value, "enterprise" if several else "individual")
         # One enrolment: filled and signed in the Mini App in a minute; the .docx stays for
         # whoever prefers it (and for an enterprise's list of employees, which has no page).
-        markup = None
-        if enrolment_id and self._webapp_url:
-            url = f"{self._webapp_url}/apply/{kind.value}/{enrolment_id}"
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=texts.sign_in_app_button(), web_app=WebAppInfo(url=url)
-                        )
-                    ]
-                ]
-            )
-        await message.answer_document(
-            BufferedInputFile(form, filename=f"{kind.value}-application.docx"),
-            caption=texts.send_the_form_or_sign(kind.value)
-            if markup
-            else texts.send_the_form(kind.value),
-            reply_markup=markup,
-        )
-        return True
+        signable = bool(enrolment_id and self._webapp_url)
+        return BlankForm(f"{kind.value}-application.docx", form, signable)
 
     async def submit(
         self,
-        message: Message,
         user_id: int,
         kind: ApplicationKind,
         enrolment_id: int,
-        file_id: str,
+        form: FilledForm,
         desk: Desk,
     ) -> list[int]:
         """One application per enrolment (one filled form may cover several employees)."""
         created = []
-        note = message.caption[:NOTE_LIMIT] if message.caption else None
+        note = form.note[:NOTE_LIMIT] if form.note else None
         for enrolment in await self.eligible(user_id, kind, enrolment_id):
             application_id = await self._submit_one(
                 user_id,
                 kind,
                 enrolment,
-                lambda _: file_id,
-                form_file_id=file_id,
-                is_document=message.document is not None,
+                lambda _: form.file_ref,
+                form_file_id=form.file_ref,
+                is_document=form.kind is FileKind.DOCUMENT,
                 note=note,
                 desk=desk,
             )
@@ -396,18 +403,20 @@ class Applications:
             person_id=application.enrolment.certificate.person.id
         )
         recipients = dict.fromkeys([application.chat_user_id, holder.chat_user_id if holder else 0])
-        for account in (a for a in recipients if a):
-            with self._i18n.use_locale(await locale_of(account)):
-                told = texts.decision_for_trainee(application.kind, approved, reason, deadline)
-                if holder is None or account != holder.chat_user_id:
-                    told = texts.about_whom(self.label(application.enrolment)) + "\n" + told
-            try:
-                await desk.bot.send_message(account, told)
-            except (TelegramForbiddenError, TelegramBadRequest) as error:
+        tell = self._tell or TelegramTell(desk.bot, self._i18n)
+        certificate = application.enrolment.certificate
+        decision = say(texts.decision_for_trainee, application.kind, approved, reason, deadline)
+        about = say(
+            texts.about_enrolment,
+            certificate.person.name,
+            CertType(certificate.cert_type),
+            certificate.number,
+        )
+        for account in (ChatUserId(a) for a in recipients if a):
+            lines = (decision,) if holder and account == holder.chat_user_id else (about, decision)
+            if not await tell(account, *lines):
                 # Blocked the bot, or deleted the account: the decision stands, /status says it.
-                log.warning(
-                    "application %s: %s not told (%s)", application_id, account, error.message
-                )
+                log.warning("application %s: %s not told", application_id, account)
         await self._close_card(application, card, approved, staff_name, reason, desk)
         recorded = texts.decision_recorded(approved)
         if query is not None:
@@ -516,6 +525,33 @@ class Applications:
                 )
         except TelegramBadRequest as error:  # deleted meanwhile: the decision stands anyway
             log.warning("application card not updated: %s", error.message)
+
+
+class ChatApplications:
+    """The conversation core's way to the applications (conversation.ports.ApplicationDesk):
+    the same use case, with the desk that carries the card to staff."""
+
+    def __init__(self, applications: Applications, desk: Desk) -> None:
+        self._applications = applications
+        self._desk = desk
+
+    async def offers(self, account: ChatUserId) -> list[Applicable]:
+        return await self._applications.offers(account)
+
+    async def blank_form(
+        self, account: ChatUserId, kind: ApplicationKind, enrolment_id: int
+    ) -> BlankForm | None:
+        return await self._applications.blank_form(account, kind, enrolment_id)
+
+    async def file(
+        self, account: ChatUserId, kind: ApplicationKind, enrolment_id: int, form: FilledForm
+    ) -> list[int]:
+        return await self._applications.submit(account, kind, enrolment_id, form, self._desk)
+
+    async def still_open(
+        self, account: ChatUserId, kind: ApplicationKind, enrolment_id: int
+    ) -> bool:
+        return bool(await self._applications.eligible(account, kind, enrolment_id))
 
 
 class SignedApplications:

@@ -14,6 +14,8 @@ from aiogram.enums import ContentType, ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, InputFile, Message, MessageId
 
+from conversation.events import Leftover
+from conversation.ports import DeskRoute, Heard
 from conversation.replies import Say
 from domain.accounts import ChatUserId
 from domain.clock import Clock
@@ -213,13 +215,30 @@ class Desk:
 
         return await self._into_topic(ticket, send)
 
-    async def to_staff(self, message: Message) -> None:
-        """Queued first, then relayed by whoever holds this trainee's relay (this call, another
-        update's, another instance's, or the sweep job): in the chat's order, however fast it
-        came. Plain texts that queued up behind each other go as one message."""
-        plain = message.text if message.text is not None and not message.entities else None
-        await self.tickets.queue(message.chat.id, message.message_id, plain, self.clock.now())
-        await self.relay(message.chat.id)
+    async def connect(self, account: ChatUserId) -> DeskRoute | None:
+        """The conversation core's port: the person's ticket, open, with its topic."""
+        ticket = await self.open_ticket(account)
+        if ticket.banned:
+            return None
+        card = await self.tickets.card(account)
+        return DeskRoute(card.track, card.desk_topic)
+
+    async def hear(self, account: ChatUserId, said: Leftover) -> Heard:
+        """The conversation core's port: once a trainee has talked to the desk, what the bot
+        does not understand goes to staff; a message after staff closed the ticket reopens it.
+        `said.ref` is the message's id in the trainee's chat, copied into the topic. Queued
+        first, then relayed by whoever holds this trainee's relay (this call, another update's,
+        another instance's, or the sweep job): in the chat's order, however fast it came. Plain
+        texts that queued up behind each other go as one message."""
+        ticket = await self.tickets.get(account)
+        if ticket is None:
+            return Heard.NOT_OPEN
+        if ticket.banned:
+            return Heard.PAUSED
+        slowly = self.too_fast(account)
+        await self.tickets.queue(account, int(said.ref), said.text, self.clock.now())
+        await self.relay(account)
+        return Heard.RELAYED_SLOWLY if slowly else Heard.RELAYED
 
     async def relay(self, user_id: int) -> None:
         while await self.tickets.claim_relay(

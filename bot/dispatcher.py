@@ -8,7 +8,6 @@ from aiogram.fsm.storage.base import BaseStorage
 from bot import conversation
 from bot.filters_inline import await_filters_in_place
 from bot.handlers import (
-    applications,
     broadcast,
     errors,
     exam,
@@ -73,10 +72,8 @@ def make_dispatcher(
         staff_faces.make_router(staff_group_id),
         conversation.make_router(),
         broadcast.make_mute_router(),
-        applications.make_router(),
         exam.make_router(),
         selfie.make_router(),
-        support.make_router(),
         support.make_relay_router(),
         fallback.make_router(),
     )

@@ -50,4 +50,15 @@ class Unanswered:
     text: str
 
 
-Event = Command | Typed | Pressed | PhoneShared | FileSent | Unanswered
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """Anything the person sent that no step took, of any kind (words, a file, a sticker),
+    offered to the support desk before self-help. `ref` is the channel's own id of the message,
+    so the desk can carry it whole (Telegram copies it); `text` is set for plain words, which
+    the desk may join with the person's next ones."""
+
+    ref: str
+    text: str | None = None
+
+
+Event = Command | Typed | Pressed | PhoneShared | FileSent | Unanswered | Leftover

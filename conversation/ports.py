@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-from conversation.replies import Say
+from conversation.events import Leftover
+from conversation.replies import FileKind, Say
 from domain.accounts import ChatUserId
+from domain.desks import DeskTopic
+from domain.registry import Track
+from domain.support import Applicable, ApplicationKind
 
 
 class Desk(Protocol):
@@ -15,3 +21,93 @@ class Desk(Protocol):
         """A note for staff in the person's conversation with them (opened, or reopened, for
         it), worded in the staff's language."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRoute:
+    """Which of the centre's desks answers a person: their track's, for what their case is
+    most likely about (None: the track is not known yet)."""
+
+    track: Track | None
+    topic: DeskTopic
+
+
+class Heard(StrEnum):
+    """What became of a message offered to the desk."""
+
+    NOT_OPEN = "not_open"  # the person has no conversation with staff: not the desk's
+    RELAYED = "relayed"
+    RELAYED_SLOWLY = "slowly"  # relayed, in order, behind a flood of the person's messages
+    PAUSED = "paused"  # the account may not write to the desk (abuse): nothing relayed
+
+
+class SupportDesk(Desk, Protocol):
+    """The desk as a person reaches it: a conversation with staff, opened on request, and
+    what the person sends afterwards carried to it. Staff's answers come back by the desk's
+    own way (in Telegram, copied from the topic into the chat)."""
+
+    async def connect(self, account: ChatUserId) -> DeskRoute | None:
+        """Opens (or reopens) the person's conversation with staff; None when the account may
+        not write to the desk."""
+        ...
+
+    async def hear(self, account: ChatUserId, said: Leftover) -> Heard:
+        """Carries what the person sent to staff when they have a conversation open."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BlankForm:
+    """The application form to fill in, and whether the web view can fill and sign it
+    instead (one enrolment at a time: `/apply/{kind}/{enrolment}`)."""
+
+    name: str
+    data: bytes
+    signable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FilledForm:
+    """A filled form the person sent: a file the channel holds, and what they wrote with it."""
+
+    kind: FileKind
+    file_ref: str
+    note: str | None = None
+
+
+class ApplicationDesk(Protocol):
+    """Extension, make-up and re-study applications: what an account may apply for, and
+    filing one with staff (a card with the form that staff approve or reject; the decision
+    reaches the person through `Tell`)."""
+
+    async def offers(self, account: ChatUserId) -> list[Applicable]:
+        """The account's paid enrolments (its employees' too, for an enterprise contact)."""
+        ...
+
+    async def blank_form(
+        self, account: ChatUserId, kind: ApplicationKind, enrolment_id: int
+    ) -> BlankForm | None:
+        """The form for this enrolment (0: every eligible one, for an enterprise); None when
+        it may not be applied for now (not this account's, or one is waiting already)."""
+        ...
+
+    async def file(
+        self, account: ChatUserId, kind: ApplicationKind, enrolment_id: int, form: FilledForm
+    ) -> list[int]:
+        """One application per eligible enrolment, each on a card to staff: their numbers
+        (none when nothing may be applied for any more)."""
+        ...
+
+    async def still_open(
+        self, account: ChatUserId, kind: ApplicationKind, enrolment_id: int
+    ) -> bool:
+        """Whether a form for it is still awaited (not filed meanwhile in the web view)."""
+        ...
+
+
+class Tell(Protocol):
+    """Words for a person outside their own turn (staff's decision on their application), on
+    their channel, in their language. False when the channel could not deliver them (the
+    person blocked the bot): what was decided stands."""
+
+    async def __call__(self, account: ChatUserId, *lines: Say) -> bool: ...

@@ -130,10 +130,13 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     notice: Notice | None = None
     speak: Locale | None = None
+    # The event was taken though nothing is said (a message carried to the desk): channels
+    # offer it to nothing else.
+    taken: bool = False
 
     def add(self, *replies: Reply) -> Turn:
         self.replies.extend(replies)
         return self
 
     def __bool__(self) -> bool:
-        return bool(self.replies) or self.notice is not None
+        return self.taken or bool(self.replies) or self.notice is not None

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.errors import DomainError
+from domain.registry import CertType
 
 EXTENSION_DAYS = 30
 MAKEUP_ATTEMPTS = 5
@@ -48,6 +49,18 @@ class Eligibility:
     opens_at: datetime | None = None
     attempts_used: int | None = None
     desk: str | None = None  # the phone desk that decides instead (code phone_desk)
+
+
+@dataclass(frozen=True, slots=True)
+class Applicable:
+    """A paid enrolment an account may apply for (its own, or an employee's for an enterprise
+    contact), and where each kind of application stands for it, in `ApplicationKind`'s order."""
+
+    enrolment_id: int
+    holder: str
+    cert_type: CertType
+    cert_number: str  # whole: masked where it is shown
+    eligibility: tuple[tuple[ApplicationKind, Eligibility], ...]
 
 
 def extension_eligibility(

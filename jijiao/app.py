@@ -35,7 +35,7 @@ from application.reminders import (
     TortoiseReminderPreferences,
 )
 from application.study import FaceStore, LazyFaces, Study, StudyConfig
-from bot.applications import Applications, SignedApplications
+from bot.applications import Applications, ChatApplications, SignedApplications
 from bot.commands import register_commands, register_menu_button
 from bot.console import ConsoleActions
 from bot.conversation import TelegramReplies
@@ -47,12 +47,15 @@ from bot.files import TelegramFiles
 from bot.handlers.broadcast import BroadcastReporter
 from bot.inbox import Inbox, InboxConfig, LocalClaims, RedisClaims, poll
 from bot.notifier import BotPaymentNotifier
+from bot.tell import TelegramTell
 from bot.webhook import WEBHOOK_PATH, Webhook
 from conversation.engine import Conversations
+from conversation.flows.applications import Applications as ApplicationsFlow
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
 from conversation.flows.home import SelfHelp, Start
 from conversation.flows.payment import Payment
+from conversation.flows.support import Support
 from conversation.phone_proof import PhoneByCode
 from domain.accounts import ChatAccount, ChooseLanguage
 from domain.checkout import (
@@ -307,7 +310,9 @@ def build_services(
         ),
         # The dispatcher's fallback for staff who set no language of their own.
         "staff_locale": staff_locale,
-        "applications": Applications(clock, i18n, pii=pii, webapp_url=webapp_url),
+        "applications": Applications(
+            clock, i18n, pii=pii, webapp_url=webapp_url, tell=TelegramTell(bot, i18n)
+        ),
     }
     home = Home()
     staff_sessions = StaffSessions(signer)
@@ -359,6 +364,9 @@ def build_services(
                 qr=payment_qr_png,
                 pay_apps=pay_apps,
             ),
+            # Before the desk: while a form is awaited, what nobody took asks for it again.
+            ApplicationsFlow(desk=ChatApplications(handlers["applications"], handlers["desk"])),
+            Support(desk=handlers["desk"]),
         ]
     )
     sent_messages = TortoiseOutbox()

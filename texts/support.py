@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 
+from domain.desks import DeskTopic
 from domain.enrolment import EnrolmentState
 from domain.masking import mask_name
 from domain.payment import OrderStatus, format_yuan
-from domain.registry import Certificate
-from domain.support import ApplicationKind, ApplicationStatus, Eligibility
+from domain.registry import Certificate, CertType, Track
+from domain.support import Applicable, ApplicationKind, ApplicationStatus, Eligibility
 from domain.timezone import CHINA
 from infra.repositories.support import TraineeCard
 from texts.common import item as list_item
@@ -39,12 +40,13 @@ def staff_label() -> str:
     return _("Support: ")
 
 
-def connected(card: TraineeCard) -> str:
+def connected(track: Track | None, topic: DeskTopic) -> str:
+    """The desk the person reaches: their track's, for what their case is most likely about."""
     return _(
         "💬 You are connected to the support desk. Write your question here, send photos or "
         "documents; staff answer in this chat. Your details are already with them. The "
         "centre's desk for {topic}: {desk}."
-    ).format(topic=desk_topic_name(card.desk_topic), desk=desks(card.track, card.desk_topic))
+    ).format(topic=desk_topic_name(topic), desk=desks(track, topic))
 
 
 def card(card: TraineeCard) -> str:
@@ -337,6 +339,36 @@ def eligibility_line(cert: str, kind: str, eligibility: Eligibility) -> str:
             cert=cert
         )
     return _("{cert}: no application needed.").format(cert=cert)
+
+
+def enrolment_label(holder: str, cert_type: CertType, number: str) -> str:
+    """An enrolment as a trainee and staff tell it apart: holder, certificate type, masked
+    number."""
+    return f"{holder} · {cert_type_name(cert_type)} {masked_number(number)}"
+
+
+def offer_label(offer: Applicable) -> str:
+    return enrolment_label(offer.holder, offer.cert_type, offer.cert_number)
+
+
+def applications_overview(offers: list[Applicable]) -> str:
+    """Where each kind of application stands for each enrolment; one phone desk for every kind
+    is said once."""
+    lines = [applications_intro()]
+    for offer in offers:
+        for kind, eligibility in offer.eligibility:
+            lines.append(eligibility_line(offer_label(offer), kind.value, eligibility))
+            if eligibility.code == "phone_desk":
+                break
+    return "\n".join(lines)
+
+
+def apply_for_one(kind: str, offer: Applicable) -> str:
+    return f"📨 {apply_button(kind)}: {offer_label(offer)}"
+
+
+def about_enrolment(holder: str, cert_type: CertType, number: str) -> str:
+    return about_whom(enrolment_label(holder, cert_type, number))
 
 
 def no_paid_enrolments() -> str:

@@ -1,64 +1,40 @@
-"""Trainee side of the support desk: connect, and everything written goes to the topic."""
+"""The trainee side of the support desk in Telegram: what nobody else handled is offered to
+the conversation core's desk flow (conversation/flows/support.py), after every other router and
+before the fallback; an edit of a message already in the topic is shown there."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
 
-from bot.callbacks import MenuAction, MenuCallback
+from bot.conversation import TelegramReplies, answer
 from bot.desk import Desk
-from infra.db.models import SupportTicket
-from texts import support as texts
-
-
-async def _connect(message: Message, user_id: int, desk: Desk) -> None:
-    ticket = await desk.open_ticket(user_id)
-    if ticket.banned:
-        await message.answer(texts.banned_for_trainee())
-        return
-    await message.answer(texts.connected(await desk.tickets.card(user_id)))
-
-
-def make_router() -> Router:
-    router = Router(name="support")
-    router.message.filter(F.chat.type == "private")
-
-    @router.callback_query(MenuCallback.filter(F.action == MenuAction.SUPPORT))
-    async def connect_from_menu(query: CallbackQuery, desk: Desk) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _connect(query.message, query.from_user.id, desk)
-
-    @router.message(Command("support"))
-    async def connect_by_command(message: Message, desk: Desk) -> None:
-        assert message.from_user is not None
-        await _connect(message, message.from_user.id, desk)
-
-    return router
-
-
-async def has_ticket(message: Message, desk: Desk) -> bool | dict[str, SupportTicket]:
-    """Once a trainee has talked to the desk, what the bot does not understand goes to staff;
-    a message after staff closed the ticket reopens it."""
-    ticket = await desk.tickets.get(message.chat.id)
-    return {"ticket": ticket} if ticket is not None else False
+from conversation.engine import Conversations
+from conversation.events import Leftover
+from domain.accounts import ChatAccount
 
 
 def make_relay_router() -> Router:
-    """Last before the fallback: with an open ticket, what nobody else handled goes to staff."""
+    """Last before the fallback: with a ticket, what nobody else handled goes to staff."""
     router = Router(name="support_relay")
     router.message.filter(F.chat.type == "private")
     router.edited_message.filter(F.chat.type == "private")
 
-    @router.message(has_ticket)
-    async def relay_to_staff(message: Message, desk: Desk, ticket: SupportTicket) -> None:
-        if ticket.banned:
-            await message.answer(texts.banned_for_trainee())
-            return
-        if desk.too_fast(message.chat.id):
-            await message.answer(texts.too_fast())
-        await desk.to_staff(message)
+    @router.message()
+    async def relay_to_staff(
+        message: Message,
+        state: FSMContext,
+        account: ChatAccount,
+        conversations: Conversations,
+        replies: TelegramReplies,
+        bot: Bot,
+    ) -> None:
+        # Plain words queued behind each other reach the topic as one message; anything else
+        # (formatting, a photo, a sticker) is copied whole.
+        plain = message.text if message.text is not None and not message.entities else None
+        event = Leftover(str(message.message_id), plain)
+        await answer(event, message, state, account, conversations, replies, bot)
 
     @router.edited_message()
     async def relay_edit(message: Message, desk: Desk) -> None:

@@ -10,9 +10,28 @@ from html import unescape
 from typing import Any
 
 from conversation.engine import Conversations, Talk
-from conversation.events import Command, Event, PhoneShared, Pressed, Typed
+from conversation.events import (
+    Command,
+    Event,
+    FileSent,
+    Leftover,
+    PhoneShared,
+    Pressed,
+    Typed,
+    Unanswered,
+)
 from conversation.phone_proof import PhoneByCode
-from conversation.replies import Ask, Attachment, OpenPage, OpenUrl, Press, Reply, Turn
+from conversation.replies import (
+    Ask,
+    Attachment,
+    FileKind,
+    OpenPage,
+    OpenUrl,
+    Press,
+    Reply,
+    Say,
+    Turn,
+)
 from domain.accounts import AccountRepository, ChatUserId
 from domain.clock import Clock
 from domain.phone_codes import PhoneCodes
@@ -55,6 +74,7 @@ class Screen:
     text: str
     choices: list[tuple[str, Press | OpenPage | OpenUrl]]
     asks_phone: bool
+    file: str | None = None  # the name of a file that came with it
     attachment: Attachment | None = None  # a file shown with the words (a QR code)
 
 
@@ -79,15 +99,21 @@ class PlainTextChannel:
         self._states: dict[int, DictState] = {}
         self._people: dict[int, tuple[str, str]] = {}
         self.screens: dict[int, list[Screen]] = {}
+        self._sent = 0  # the channel's own message ids
 
     def meet(self, user: int, name: str, language: str) -> None:
         self._people[user] = (name, language)
 
-    async def _turn(self, user: int, event: Event) -> list[Screen]:
+    async def _turn(self, user: int, *events: Event) -> list[Screen]:
+        """The first of `events` that something takes (the channel's order of handling)."""
         first_name, language = self._people[user]
         account = await self._accounts.seen(ChatUserId(user), first_name, language)
         state = self._states.setdefault(user, DictState())
-        turn: Turn = await self._conversations(event, Talk(account, state))
+        turn = Turn()
+        for event in events:
+            turn = await self._conversations(event, Talk(account, state))
+            if turn:
+                break
         with use_locale(account.locale.value):
             shown = [self._render(reply) for reply in turn.replies]
             if turn.notice is not None:
@@ -101,8 +127,9 @@ class PlainTextChannel:
 
     def _render(self, reply: Reply) -> Screen:
         choices = [(str(b.label), b.action) for row in reply.buttons for b in row]
+        file = reply.attachment.name if reply.attachment is not None else None
         asks_phone = reply.ask is Ask.PHONE
-        return Screen(self._plain(str(reply.text)), choices, asks_phone, reply.attachment)
+        return Screen(self._plain(str(reply.text)), choices, asks_phone, file, reply.attachment)
 
     async def send(self, user: int, text: str) -> list[Screen]:
         event: Event = Command(text[1:].split()[0]) if text.startswith("/") else Typed(text)
@@ -124,3 +151,27 @@ class PlainTextChannel:
     async def prove_phone(self, user: int, phone: str) -> list[Screen]:
         assert self.contact_button, "this channel has no contact button: type the phone"
         return await self._turn(user, PhoneShared(phone, own=True))
+
+    async def write(self, user: int, text: str) -> list[Screen]:
+        """Words where no step may be waiting: a step's, else the desk's when a conversation
+        with staff is open, else a question for self-help (Telegram's order of routers)."""
+        self._sent += 1
+        return await self._turn(
+            user, Typed(text), Leftover(str(self._sent), text), Unanswered(text)
+        )
+
+    async def send_file(
+        self, user: int, file_ref: str, kind: FileKind = FileKind.DOCUMENT, caption: str = ""
+    ) -> list[Screen]:
+        self._sent += 1
+        sent = FileSent(kind, file_ref, None, caption or None)
+        return await self._turn(user, sent, Leftover(str(self._sent)))
+
+    async def __call__(self, account: ChatUserId, *lines: Say) -> bool:
+        """The `Tell` port: words outside the person's own turn (staff's decision)."""
+        first_name, language = self._people[account]
+        found = await self._accounts.seen(account, first_name, language)
+        with use_locale(found.locale.value):
+            text = self._plain("\n".join(map(str, lines)))
+        self.screens.setdefault(account, []).append(Screen(text, [], False))
+        return True
