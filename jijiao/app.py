@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,7 +70,7 @@ from domain.enrolment import (
 )
 from domain.identity import BindEnterprise, BindPerson
 from domain.locales import DEFAULT_LOCALE
-from domain.payment import PaymentProvider
+from domain.payment import NotifiedProvider, PaymentProvider
 from domain.reminders import (
     ControlBroadcast,
     CountAudience,
@@ -474,7 +474,9 @@ def make_study(
     )
 
 
-def make_payment_provider(settings: Settings, clock: Clock | None = None) -> PaymentProvider:
+def make_payment_provider(
+    settings: Settings, clock: Clock | None = None
+) -> NotifiedProvider | ProviderChoice:
     """The enabled providers with their keys from the files the settings name: one alone, or
     several behind one QR code of ours (ProviderChoice). The sandbox only in local mode, since
     its checkout page lets anyone mark an order paid."""
@@ -535,8 +537,12 @@ def make_payment_provider(settings: Settings, clock: Clock | None = None) -> Pay
             settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
         )
 
-    makers = {"wechatpay": wechatpay, "alipay": alipay, "sandbox": sandbox}
-    providers: list[PaymentProvider] = [makers[name]() for name in payment.enabled()]
+    makers: dict[str, Callable[[], NotifiedProvider]] = {
+        "wechatpay": wechatpay,
+        "alipay": alipay,
+        "sandbox": sandbox,
+    }
+    providers: list[NotifiedProvider] = [makers[name]() for name in payment.enabled()]
     if len(providers) == 1:
         return providers[0]
     return ProviderChoice(
@@ -603,7 +609,9 @@ def ready_checks(
     return checks
 
 
-def ready_once(load: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+def ready_once(
+    load: Callable[[], Coroutine[Any, Any, object]],
+) -> Callable[[], Awaitable[None]]:
     """A readiness check over a slow first load: a probe that times out leaves the load running
     for the next one, instead of starting it again."""
     task: asyncio.Task[object] | None = None
