@@ -42,6 +42,7 @@ from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.reminder_messages import ReminderTexts
 from domain.calendar import add_months
 from domain.reminders import (
     QuietHours,
@@ -59,7 +60,6 @@ from infra.reminders import OutboxRefresh, ReminderScanner
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from tests.support.app import free_port
-from texts.reminders import ReminderTexts
 
 TOKEN = "7000000001:bench"
 RECIPIENTS = 10_000

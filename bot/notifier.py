@@ -8,6 +8,7 @@ from aiogram import Bot
 from aiogram.types import BufferedInputFile
 
 from bot import payment_keyboards as kb
+from bot.reminder_messages import render_urgent
 from domain.accounts import ChatUserId
 from domain.checkout import Order
 from domain.clock import Clock
@@ -19,7 +20,6 @@ from infra.outbox import NewMessage, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from texts import payment as texts
 from texts.i18n import Catalogs
-from texts.reminders import render_urgent
 
 QR_KIND = "order_qr"  # recorded as sent, never queued: see TortoiseOutbox.record_sent
 

@@ -37,6 +37,7 @@ from bot.files import TelegramFiles
 from bot.handlers.broadcast import BroadcastReporter
 from bot.inbox import Inbox, InboxConfig, LocalClaims, RedisClaims, poll
 from bot.notifier import BotPaymentNotifier
+from bot.reminder_messages import ReminderTexts
 from bot.webhook import WEBHOOK_PATH, Webhook
 from conversation.engine import Conversations
 from conversation.flows.common import Home
@@ -134,7 +135,6 @@ from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from texts.i18n import Catalogs
-from texts.reminders import ReminderTexts
 from webview.app import make_web_app
 from webview.applications import ApplicationWeb, add_application_routes
 from webview.auth import Sessions, StaffRole, StaffSessions, StaffViewer, Viewer

@@ -9,6 +9,7 @@ from datetime import timedelta
 from aiogram.methods import SendMessage
 
 from bot.callbacks import ApplyAction, ApplyCallback, MenuAction, MenuCallback
+from bot.reminder_messages import ReminderTexts
 from domain.exam import Attempt, exam_eligibility
 from domain.reminders import QuietHours
 from infra.db import models
@@ -22,7 +23,6 @@ from tests.bot.test_support_desk import STAFF, group_click
 from tests.conftest import BotHarness
 from tests.support import registry, updates
 from tests.support.clock import FixedClock, days_from_today
-from texts.reminders import ReminderTexts
 
 TRAINEE = updates.user(100071, "周十一")
 

@@ -273,8 +273,8 @@ async def test_nothing_chinese_staff_read_carries_an_internal_code(
 
 
 def test_the_daily_summary_for_the_group_is_in_the_staff_language(clock: FixedClock, i18n):
+    from bot.reminder_messages import ReminderTexts
     from infra.outbox import Claimed
-    from texts.reminders import ReminderTexts
 
     item = Claimed(1, STAFF_GROUP_ID, "staff_daily", {}, True, 0, None)
     payload = {"text_key": "staff_daily", "params": {"day": "2026-11-27", "count": 1, "people": []}}

@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from bot.reminder_messages import ReminderTexts
 from domain.reminders import QuietHours
 from infra.clock import SystemClock
 from infra.db import models, open_database
@@ -22,7 +23,6 @@ from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.reminders import OutboxRefresh
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from tests.reminders.conftest import TOKEN
-from texts.reminders import ReminderTexts
 
 
 async def main(database_url: str, api_base: str, rate: float, lease: float) -> None:
