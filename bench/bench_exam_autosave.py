@@ -21,8 +21,6 @@ import contextlib
 import logging
 import os
 import random
-import secrets
-import socket
 import statistics
 import sys
 import tempfile
@@ -31,9 +29,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from aiohttp import ClientSession, DummyCookieJar, TCPConnector, web
 from tortoise.transactions import in_transaction
 
@@ -54,7 +50,9 @@ from infra.settings import ExamSection, StudySection
 from infra.signing import Signer
 from infra.study import LazyFaces, PendingCheck
 from jijiao.app import make_study
+from tests.support import registry
 from tests.support.app import free_port
+from tests.support.databases import POSTGRES_URL, new_database, unreachable
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
@@ -67,7 +65,7 @@ WARMUP = 1  # per taker and round, before the clock starts (opens the 500 connec
 ROUNDS = 2  # per database: bare and product alternate
 FIRST_USER = 300000
 CERT_TYPE = CertType.SAFETY_C
-POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+POSTGRES = POSTGRES_URL
 TOKEN = "7000000001:bench"
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 PII = Pii.from_signer(Signer(b"b" * 32))
@@ -104,25 +102,14 @@ class Load:
 
 
 def postgres_problem() -> str | None:
-    parts = urlsplit(POSTGRES)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 1):
-            return None
-    except OSError as exc:
-        return str(exc)
+    return unreachable(POSTGRES)
 
 
 @contextlib.asynccontextmanager
 async def fresh_database() -> AsyncIterator[str]:
     """A new, empty database on the PostgreSQL server at POSTGRES, dropped afterwards."""
-    name = f"jijiao_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(POSTGRES)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with new_database(POSTGRES, "jijiao_bench") as url:
+        yield url
 
 
 def answer(taker: Taker, rng: random.Random) -> tuple[str, list[str]]:
@@ -241,12 +228,10 @@ async def seed(
                 person=person,
                 expires_on=date(2027, 6, 30),
             )
-            enrolment = await models.Enrolment.create(
-                certificate=certificate,
-                active_key=certificate.number,
-                channel="individual",
-                enrolled_by=user_id,
-                state="studying",
+            enrolment = await registry.enrolment(
+                certificate,
+                user_id,
+                "studying",
                 paid_at=paid,
                 study_deadline=paid + timedelta(days=30),
             )

@@ -71,6 +71,7 @@ from infra.db import connection_name, models, open_database
 from infra.pii import Pii
 from infra.signing import Signer
 from localchat import FloodLimits, LocalChat
+from tests.support import registry
 from tests.support.instances import (
     ROOT,
     SECRET_KEY,
@@ -163,13 +164,7 @@ async def seed_trainees(count: int, data_dir: Path) -> list[Taker]:
                 person_id=binding.person_id,
                 expires_on=date(2028, 6, 30),
             )
-            await models.Enrolment.create(
-                certificate=certificate,
-                active_key=certificate.number,
-                channel="individual",
-                enrolled_by=binding.chat_user_id,
-                state="enrolled",
-            )
+            await registry.enrolment(certificate, binding.chat_user_id, "enrolled")
     return takers
 
 

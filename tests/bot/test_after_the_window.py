@@ -41,14 +41,8 @@ async def enrolment_of(
     cert = await registry.certificate(person, f"X-{n}", cert_type, days_from_today(200))
     now = clock.now()
     deadline = now + timedelta(days=deadline_in_days)
-    return await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=trainee["id"],
-        state=state,
-        paid_at=deadline - timedelta(days=30),
-        study_deadline=deadline,
+    return await registry.enrolment(
+        cert, trainee["id"], state, paid_at=deadline - timedelta(days=30), study_deadline=deadline
     )
 
 

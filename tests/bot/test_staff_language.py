@@ -43,12 +43,10 @@ async def paid_enrolment(clock: FixedClock) -> models.Enrolment:
     person = await registry.person(171, "周十七", "13800000171")
     await models.Binding.create(chat_user_id=TRAINEE["id"], person=person)
     certificate = await registry.certificate(person, "B-171", "safety_b", days_from_today(200))
-    enrolment = await models.Enrolment.create(
-        certificate=certificate,
-        active_key=certificate.number,
-        channel="individual",
-        enrolled_by=TRAINEE["id"],
-        state="exam",
+    enrolment = await registry.enrolment(
+        certificate,
+        TRAINEE["id"],
+        "exam",
         paid_at=clock.now() - timedelta(days=2),
         study_deadline=clock.now() + timedelta(days=28),
     )

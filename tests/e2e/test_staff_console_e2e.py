@@ -566,13 +566,7 @@ async def test_staff_correct_a_construction_workers_category_and_the_holder_hear
         person, "云建现0000090", "site_pro", days_from_today(120), category="土建"
     )
     await models.Certificate.filter(id=cert.id).update(role="construction")
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=holder,
-        state="enrolled",
-    )
+    enrolment = await registry.enrolment(cert, holder, "enrolled")
     await _sign_in(chat, browser)
     base = live_app.settings.base_url
     _, detail = await _page(browser, f"{base}/staff/people/{person.id}")

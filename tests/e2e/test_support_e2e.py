@@ -96,12 +96,10 @@ async def test_an_extension_is_refused_before_the_window_ends_and_approved_after
     cert = await registry.certificate(person, "云建安B-S72", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=user, person=person)
     now = live_app.clock.now()
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=user,
-        state="studying",
+    enrolment = await registry.enrolment(
+        cert,
+        user,
+        "studying",
         paid_at=now - timedelta(days=10),
         study_deadline=now + timedelta(days=20),
     )

@@ -290,12 +290,10 @@ async def seed_victim(harness: BotHarness) -> Victim:
     await models.Binding.create(chat_user_id=victim.user_id, person=holder)
     now = harness.services.handlers["clock"].now()
     overdue = await registry.certificate(holder, "V-901-A", "safety_b", days_from_today(124))
-    enrolment = await models.Enrolment.create(
-        certificate=overdue,
-        active_key=overdue.number,
-        channel="individual",
-        enrolled_by=victim.user_id,
-        state="overdue",
+    enrolment = await registry.enrolment(
+        overdue,
+        victim.user_id,
+        "overdue",
         paid_at=now - timedelta(days=40),
         study_deadline=now - timedelta(days=10),
     )
@@ -313,13 +311,7 @@ async def seed_victim(harness: BotHarness) -> Victim:
     )
     victim.review = review.id
     due = await registry.certificate(holder, "V-901-B", "safety_b", days_from_today(124))
-    await models.Enrolment.create(
-        certificate=due,
-        active_key=due.number,
-        channel="individual",
-        enrolled_by=victim.user_id,
-        state="enrolled",
-    )
+    await registry.enrolment(due, victim.user_id, "enrolled")
     await models.InvoiceProfile.create(chat_user_id=victim.user_id, title="被害人")
     order = await harness.services.handlers["place_order"](victim.user_id)
     victim.order = order.number
@@ -397,12 +389,10 @@ async def _bound(t: Trainee, state: str = "enrolled") -> models.Enrolment:
     cert = await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", days_from_today(124))
     now = EPOCH
     paid = state in {"overdue", "studying"}
-    return await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=t.id,
-        state=state,
+    return await registry.enrolment(
+        cert,
+        t.id,
+        state,
         paid_at=now - timedelta(days=40) if paid else None,
         study_deadline=now - timedelta(days=10) if paid else None,
     )

@@ -67,13 +67,7 @@ class World:
         cert = await registry.certificate(person, f"B-{n}", "safety_b", days_from_today(124))
         account = ChatUserId(200000 + n)
         await models.Binding.create(chat_user_id=account, person=person)
-        await models.Enrolment.create(
-            certificate=cert,
-            active_key=cert.number,
-            channel="individual",
-            enrolled_by=account,
-            state="enrolled",
-        )
+        await registry.enrolment(cert, account, "enrolled")
         await models.InvoiceProfile.create(chat_user_id=account, title=f"学员{n}")
         return account, await self.place(account)
 
