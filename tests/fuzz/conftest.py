@@ -28,7 +28,7 @@ from bot.files import TelegramFiles
 from domain.accounts import ChatUserId
 from infra.db import apply_migrations, connection_name, models, open_database
 from infra.db.exam_models import Receipt
-from infra.db.study_models import FaceCheck, LessonProgress
+from infra.db.study_models import FaceCheck
 from infra.exam import AttemptView
 from infra.payments.sandbox import SandboxProvider
 from infra.repositories.records import Records
@@ -43,6 +43,7 @@ from tests.support import registry
 from tests.support.app import free_port
 from tests.support.clock import FixedClock, days_from_today
 from tests.support.harness import harness_services
+from tests.support.study import finish_lessons
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
@@ -181,18 +182,6 @@ async def _enrolment(user_id: int, person: models.Person, number: str, clock: Fi
     return enrolment.id
 
 
-async def _finish_lessons(services: Services, user_id: int, enrolment_id: int) -> None:
-    enrolment = await services.study.enrolment(user_id, enrolment_id)
-    assert enrolment is not None
-    for state in await services.study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment_id,
-            lesson=state.key,
-            chat_user_id=user_id,
-            seconds_credited=state.required,
-        )
-
-
 async def _start_exam(
     services: Services, user_id: int, enrolment_id: int, clock: FixedClock
 ) -> AttemptView:
@@ -231,7 +220,7 @@ async def _world(site: Site) -> World:
     await study.consent(VICTIM, clock.now())
     assert await study.enrol_photo(VICTIM, photo("person_b_1"), clock.now()) is None
     for enrolment_id in (first, second):
-        await _finish_lessons(services, VICTIM, enrolment_id)
+        await finish_lessons(services.study, VICTIM, enrolment_id)
     receipt = await _pass_exam(services, VICTIM, first, clock)
     world.victim_receipt = receipt.id
     world.receipt_token = services.exams.receipt_token(receipt)

@@ -44,7 +44,6 @@ from domain.masking import mask_id_number, mask_name, mask_phone
 from domain.payment import OrderStatus
 from infra.content import load_banks
 from infra.db import open_database
-from infra.db.study_models import LessonProgress
 from infra.payments.sandbox import SandboxProvider
 from infra.receipt import PHOTO_BOX
 from infra.settings import LOCAL_STAFF_GROUP_ID, StudySection
@@ -61,6 +60,7 @@ from tests.support.harness import harness_bot, harness_services
 from tests.support.instances import SECRET_KEY, STAFF, Balancer, Fleet, Instance, Telegram
 from tests.support.recording import RecordingSession
 from tests.support.selfies import selfie
+from tests.support.study import finish_lessons
 from texts.enrolment import masked_number
 from texts.i18n import Catalogs
 from webview.app import make_web_app
@@ -285,13 +285,7 @@ async def studied(services: Services, examinees: Examinees, who: Trainee, pictur
     assert response.status == 200, await response.text()
     [enrolment] = await services.study.enrolments(who.user)
     # Lesson time is credited from heartbeats over hours (tests/study); here it is done.
-    for state in await services.study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment.id,
-            lesson=state.key,
-            chat_user_id=who.user,
-            seconds_credited=state.required,
-        )
+    await finish_lessons(services.study, who.user, enrolment.id)
     return enrolment.id
 
 
