@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,6 +45,7 @@ from tests.fuzz.hostile import hostile_text, message_text, pick
 from tests.fuzz.telegram import TelegramLikeSession
 from tests.support import registry
 from tests.support.clock import EPOCH, days_from_today
+from tests.support.logs import ErrorRecords, collecting
 from texts import common
 
 _ids = itertools.count(50_000_000)
@@ -541,28 +542,12 @@ async def state_of(harness: BotHarness, chat_id: int, user_id: int) -> str | Non
 # ---- judging one update ------------------------------------------------------------------------
 
 
-class Crashes(logging.Handler):
+class Crashes(ErrorRecords):
     """The errors router logs every exception a handler let out."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextmanager
-def crashes() -> Iterator[Crashes]:
-    handler = Crashes()
-    loggers = [logging.getLogger(n) for n in ("bot.handlers.errors", "aiogram.event")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
+def crashes() -> AbstractContextManager[Crashes]:
+    return collecting(Crashes(), ("bot.handlers.errors", "aiogram.event"))
 
 
 @dataclass

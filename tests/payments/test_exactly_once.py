@@ -20,6 +20,7 @@ from infra.repositories.registry import TortoiseBindings
 from infra.workdays import ChineseWorkingDays
 from tests.support import registry
 from tests.support.clock import FixedClock, days_from_today
+from webview.payments import PaymentWeb
 
 _people = itertools.count(500)
 
@@ -60,6 +61,16 @@ class World:
     place: PlaceOrder
     expire: ExpireOrders
     reconcile: Reconcile
+
+    def payment_web(self) -> PaymentWeb:
+        """The payment pages and callbacks over this world's sandbox."""
+        return PaymentWeb(
+            providers={"sandbox": self.provider},
+            apply_payment=self.apply,
+            find_order=self.store.get,
+            sandbox=self.provider,
+            notify_base="http://unused",
+        )
 
     async def paying_trainee(self) -> tuple[ChatUserId, Order]:
         n = next(_people)
