@@ -26,11 +26,14 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from aiohttp import ClientSession, DummyCookieJar, TCPConnector, web
+from aiohttp import ClientResponse, ClientSession, DummyCookieJar, TCPConnector, web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from tortoise.transactions import in_transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -112,11 +115,57 @@ async def fresh_database() -> AsyncIterator[str]:
         yield url
 
 
+class Unavailable(Exception):
+    """A server the benchmark needs does not answer; the message says which and why."""
+
+
+@contextlib.asynccontextmanager
+async def servers(label: str, redis_url: str) -> AsyncIterator[tuple[str, Redis, Path]]:
+    """For the benchmarks that run the app as production does (load, soak): a fresh PostgreSQL
+    database, open; Redis at `redis_url`, emptied before and after; a temporary folder.
+    Unavailable (before anything starts) when PostgreSQL or Redis is not there."""
+    problem = postgres_problem()
+    if problem is not None:
+        raise Unavailable(f"{label} skipped: PostgreSQL unreachable ({problem})")
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.flushdb()
+    except (RedisError, OSError) as exc:
+        await redis.aclose()
+        raise Unavailable(f"{label} skipped: Redis at {redis_url} unreachable ({exc})") from None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with fresh_database() as url:
+                context = await open_database(url)
+                try:
+                    yield url, redis, Path(tmp)
+                finally:
+                    await context.close_connections()
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
+
+
 def answer(taker: Taker, rng: random.Random) -> tuple[str, list[str]]:
     """A question of the taker's draw and a valid pick for it."""
     key, kind, options = rng.choice(taker.questions)
     count = rng.randint(1, min(3, len(options))) if kind is QuestionKind.MULTIPLE else 1
     return key, sorted(rng.sample(options, count))
+
+
+def page_request(
+    http: ClientSession, base: str, taker: Taker, kind: str, rng: random.Random
+) -> AbstractAsyncContextManager[ClientResponse]:
+    """The load and soak benchmarks' web traffic: the study page, or an answer saved."""
+    headers = {"Cookie": f"{SESSION_COOKIE}={taker.cookie}"}
+    if kind == "study":
+        return http.get(f"{base}/app/study", headers=headers)
+    question, options = answer(taker, rng)
+    return http.post(
+        f"{base}/app/api/exam/attempt/{taker.attempt_id}/answer",
+        json={"question": question, "options": options},
+        headers={**headers, "X-Requested-With": "jijiao"},
+    )
 
 
 async def drive(port: int, takers: list[Taker], seed: int, record: bool) -> Load:
