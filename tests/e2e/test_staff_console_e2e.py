@@ -175,10 +175,7 @@ async def test_a_supervisor_moves_an_identity_to_the_new_phones_account_and_both
     await chat.reply(new_account)
     await chat.send(new_account, "周九")
     await chat.reply(new_account)
-    async with chat.http.post(
-        f"{chat.api}/users/{new_account}/send", json={"contact": {"phone_number": "13800003210"}}
-    ):
-        pass
+    await chat.share_contact(new_account, "13800003210")
     refused = await eventually(lambda: _last_text(chat, new_account, "不会擅自转移"))
     assert refused
 

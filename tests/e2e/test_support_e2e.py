@@ -25,10 +25,7 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     await chat.reply(user)
     await chat.send(user, "吴十")
     await chat.reply(user)
-    async with chat.http.post(
-        f"{chat.api}/users/{user}/send", json={"contact": {"phone_number": "13800000771"}}
-    ):
-        pass
+    await chat.share_contact(user, "13800000771")
     _, refusal = await chat.replies(user, count=2)
     await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
     recorded = (await chat.reply(user))["text"]
