@@ -57,6 +57,7 @@ from domain.study import CheckResult
 from domain.timezone import local_date
 from infra.content import Bank, BankQuestion, ContentError, check_banks
 from infra.db import models
+from infra.db.columns import column
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview
 from infra.outbox import NewMessage, TortoiseOutbox
@@ -247,9 +248,10 @@ class Exams:
             if await self.study.photo_pending(user_id):
                 return ExamEligibility(ExamBlock.PHOTO_PENDING, eligibility.attempts_left)
             used = set(
-                await ExamAttempt.filter(
-                    chat_user_id=user_id, opening_check_id__isnull=False
-                ).values_list("opening_check_id", flat=True)
+                await column(
+                    ExamAttempt.filter(chat_user_id=user_id, opening_check_id__isnull=False),
+                    "opening_check_id",
+                )
             )
             gate = await self.study.exam_gate(user_id, enrolment.id, now, used)
             if isinstance(gate, PendingCheck):

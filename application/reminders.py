@@ -487,10 +487,10 @@ class OutboxRefresh:
             return payload
         summary = "items" in params
         items = params["items"] if summary else [params]
-        live = await check(items, now)
-        if not live:
+        live_items = await check(items, now)
+        if not live_items:
             return Status.DROPPED
-        fresh = {**params, "items": live} if summary else live[0]
+        fresh = {**params, "items": live_items} if summary else live_items[0]
         return {**payload, "params": fresh}
 
     async def _broadcast(self, broadcast_id: int | None) -> dict[str, Any] | Status:

@@ -43,6 +43,7 @@ from domain.study import (
 )
 from infra.content import Catalogue, Course
 from infra.db import models
+from infra.db.columns import column
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
 from infra.faces.engine import Refusal, cosine, read_header
@@ -778,13 +779,15 @@ class Study:
                 if seen_before(probe, earlier):
                     # Liveness: a picture sent before (or a re-saved copy) is no selfie.
                     raise FaceRefused(Refusal.SAME_IMAGE)
-                if row.challenge and before is None:
-                    if from_chat:
-                        # A photo cannot turn: kept for staff, and the chat asks for a video.
-                        await asyncio.to_thread(self.store.save_evidence, user_id, row.id, photo)
-                        return CheckOutcome(CheckResult.PENDING, "video_needed", None)
-                    return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
                 if row.challenge:
+                    if before is None:
+                        if from_chat:
+                            # A photo cannot turn: kept for staff, and the chat asks for a video.
+                            await asyncio.to_thread(
+                                self.store.save_evidence, user_id, row.id, photo
+                            )
+                            return CheckOutcome(CheckResult.PENDING, "video_needed", None)
+                        return CheckOutcome(CheckResult.PENDING, "challenge_needed", None)
                     turned = await engine.run(
                         functools.partial(LivenessChecker(engine.engine).check, earlier=earlier),
                         HeadTurnChallenge(Turn(row.challenge)),
@@ -846,11 +849,11 @@ class Study:
         return True
 
     async def _fingerprints(self, user_id: int) -> list[Fingerprint]:
-        texts = await (
+        texts = await column(
             FaceCheck.filter(chat_user_id=user_id, fingerprint__isnull=False)
             .order_by("-id")
-            .limit(FINGERPRINTS_KEPT)
-            .values_list("fingerprint", flat=True)
+            .limit(FINGERPRINTS_KEPT),
+            "fingerprint",
         )
         return [Fingerprint.from_text(str(text)) for text in texts]
 

@@ -21,20 +21,19 @@ import contextlib
 import logging
 import os
 import random
-import secrets
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-from aiohttp import ClientSession, DummyCookieJar, TCPConnector, web
+from aiohttp import ClientResponse, ClientSession, DummyCookieJar, TCPConnector, web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from tortoise.transactions import in_transaction
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,7 +53,9 @@ from infra.repositories.accounts import TortoiseAccountRepository
 from infra.settings import ExamSection, StudySection
 from infra.signing import Signer
 from jijiao.app import make_study
+from tests.support import registry
 from tests.support.app import free_port
+from tests.support.databases import POSTGRES_URL, new_database, unreachable
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
@@ -67,7 +68,7 @@ WARMUP = 1  # per taker and round, before the clock starts (opens the 500 connec
 ROUNDS = 2  # per database: bare and product alternate
 FIRST_USER = 300000
 CERT_TYPE = CertType.SAFETY_C
-POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+POSTGRES = POSTGRES_URL
 TOKEN = "7000000001:bench"
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 PII = Pii.from_signer(Signer(b"b" * 32))
@@ -104,25 +105,45 @@ class Load:
 
 
 def postgres_problem() -> str | None:
-    parts = urlsplit(POSTGRES)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 1):
-            return None
-    except OSError as exc:
-        return str(exc)
+    return unreachable(POSTGRES)
 
 
 @contextlib.asynccontextmanager
 async def fresh_database() -> AsyncIterator[str]:
     """A new, empty database on the PostgreSQL server at POSTGRES, dropped afterwards."""
-    name = f"jijiao_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(POSTGRES)
+    async with new_database(POSTGRES, "jijiao_bench") as url:
+        yield url
+
+
+class Unavailable(Exception):
+    """A server the benchmark needs does not answer; the message says which and why."""
+
+
+@contextlib.asynccontextmanager
+async def servers(label: str, redis_url: str) -> AsyncIterator[tuple[str, Redis, Path]]:
+    """For the benchmarks that run the app as production does (load, soak): a fresh PostgreSQL
+    database, open; Redis at `redis_url`, emptied before and after; a temporary folder.
+    Unavailable (before anything starts) when PostgreSQL or Redis is not there."""
+    problem = postgres_problem()
+    if problem is not None:
+        raise Unavailable(f"{label} skipped: PostgreSQL unreachable ({problem})")
+    redis = Redis.from_url(redis_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
+        await redis.flushdb()
+    except (RedisError, OSError) as exc:
+        await redis.aclose()
+        raise Unavailable(f"{label} skipped: Redis at {redis_url} unreachable ({exc})") from None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with fresh_database() as url:
+                context = await open_database(url)
+                try:
+                    yield url, redis, Path(tmp)
+                finally:
+                    await context.close_connections()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await redis.flushdb()
+        await redis.aclose()
 
 
 def answer(taker: Taker, rng: random.Random) -> tuple[str, list[str]]:
@@ -130,6 +151,21 @@ def answer(taker: Taker, rng: random.Random) -> tuple[str, list[str]]:
     key, kind, options = rng.choice(taker.questions)
     count = rng.randint(1, min(3, len(options))) if kind is QuestionKind.MULTIPLE else 1
     return key, sorted(rng.sample(options, count))
+
+
+def page_request(
+    http: ClientSession, base: str, taker: Taker, kind: str, rng: random.Random
+) -> AbstractAsyncContextManager[ClientResponse]:
+    """The load and soak benchmarks' web traffic: the study page, or an answer saved."""
+    headers = {"Cookie": f"{SESSION_COOKIE}={taker.cookie}"}
+    if kind == "study":
+        return http.get(f"{base}/app/study", headers=headers)
+    question, options = answer(taker, rng)
+    return http.post(
+        f"{base}/app/api/exam/attempt/{taker.attempt_id}/answer",
+        json={"question": question, "options": options},
+        headers={**headers, "X-Requested-With": "jijiao"},
+    )
 
 
 async def drive(port: int, takers: list[Taker], seed: int, record: bool) -> Load:
@@ -241,12 +277,10 @@ async def seed(
                 person=person,
                 expires_on=date(2027, 6, 30),
             )
-            enrolment = await models.Enrolment.create(
-                certificate=certificate,
-                active_key=certificate.number,
-                channel="individual",
-                enrolled_by=user_id,
-                state="studying",
+            enrolment = await registry.enrolment(
+                certificate,
+                user_id,
+                "studying",
                 paid_at=paid,
                 study_deadline=paid + timedelta(days=30),
             )

@@ -36,7 +36,6 @@ import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -47,7 +46,6 @@ from pathlib import Path
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import ClientSession, DummyCookieJar, TCPConnector, web
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
@@ -56,21 +54,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_exam_autosave import (
     Load,
     Taker,
-    answer,
+    Unavailable,
     bare_app,
-    fresh_database,
     make_exams,
-    postgres_problem,
+    page_request,
     seed,
+    servers,
 )
 from bench.bench_updates import echo_bot
 from bot.webhook import WEBHOOK_PATH
 from domain.registry import CertType
 from infra.clock import SystemClock
-from infra.db import connection_name, models, open_database
+from infra.db import connection_name, models
 from infra.pii import Pii
 from infra.signing import Signer
 from localchat import FloodLimits, LocalChat
+from tests.support import registry
 from tests.support.instances import (
     ROOT,
     SECRET_KEY,
@@ -82,7 +81,7 @@ from tests.support.instances import (
     Telegram,
     free_port,
 )
-from webview.auth import SESSION_COOKIE, Sessions
+from webview.auth import Sessions
 
 
 @dataclass(frozen=True)
@@ -163,13 +162,7 @@ async def seed_trainees(count: int, data_dir: Path) -> list[Taker]:
                 person_id=binding.person_id,
                 expires_on=date(2028, 6, 30),
             )
-            await models.Enrolment.create(
-                certificate=certificate,
-                active_key=certificate.number,
-                channel="individual",
-                enrolled_by=binding.chat_user_id,
-                state="enrolled",
-            )
+            await registry.enrolment(certificate, binding.chat_user_id, "enrolled")
     return takers
 
 
@@ -233,16 +226,7 @@ class Mix:
         return f"{kind}: no reply"
 
     async def page(self, taker: Taker, kind: str, rng: random.Random) -> str | None:
-        headers = {"Cookie": f"{SESSION_COOKIE}={taker.cookie}"}
-        if kind == "study":
-            request = self.http.get(f"{self.base}/app/study", headers=headers)
-        else:
-            question, options = answer(taker, rng)
-            request = self.http.post(
-                f"{self.base}/app/api/exam/attempt/{taker.attempt_id}/answer",
-                json={"question": question, "options": options},
-                headers={**headers, "X-Requested-With": "jijiao"},
-            )
+        request = page_request(self.http, self.base, taker, kind, rng)
         async with request as response:
             await response.read()
             return None if response.status == 200 else f"{kind} {response.status}"
@@ -566,28 +550,11 @@ async def profile(rig: Rig, keep: Path | None) -> None:
 
 
 async def main(shape: Shape, profile_out: Path | None) -> None:
-    problem = postgres_problem()
-    if problem is not None:
-        print(f"load bench skipped: PostgreSQL unreachable ({problem})")
-        return
-    redis = Redis.from_url(REDIS_URL)
     try:
-        await redis.flushdb()
-    except (RedisError, OSError) as exc:
-        print(f"load bench skipped: Redis at {REDIS_URL} unreachable ({exc})")
-        await redis.aclose()
-        return
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with fresh_database() as url:
-                context = await open_database(url)
-                try:
-                    await measure(shape, url, redis, Path(tmp), profile_out)
-                finally:
-                    await context.close_connections()
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
+        async with servers("load bench", REDIS_URL) as (url, redis, tmp):
+            await measure(shape, url, redis, tmp, profile_out)
+    except Unavailable as reason:
+        print(reason)
 
 
 if __name__ == "__main__":

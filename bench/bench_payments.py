@@ -12,9 +12,7 @@ one confirmation queued. Naive: a bare
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -35,10 +33,12 @@ from infra.pii import Pii
 from infra.repositories.payments import TortoisePaymentStore
 from infra.signing import Signer
 from infra.workdays import ChineseWorkingDays
+from tests.support import registry
+from tests.support.databases import POSTGRES_URL, unreachable
 
 ORDERS = 1000
 CONCURRENCY = 16
-POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+POSTGRES = POSTGRES_URL
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
 PII = Pii.from_signer(Signer(b"b" * 32))
@@ -50,14 +50,6 @@ class _Clock:
 
     def today(self) -> date:
         return NOW.date()
-
-
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), 1):
-            return True
-    except OSError:
-        return False
 
 
 async def seed(prefix: str) -> list[str]:
@@ -76,13 +68,7 @@ async def seed(prefix: str) -> list[str]:
             person=person,
             expires_on=date(2027, 3, 31),
         )
-        enrolment = await models.Enrolment.create(
-            certificate=cert,
-            active_key=cert.number,
-            channel="individual",
-            enrolled_by=1,
-            state="awaiting_payment",
-        )
+        enrolment = await registry.enrolment(cert, 1, "awaiting_payment")
         order = await models.Order.create(
             number=f"{prefix}{n:06d}",
             payer_chat_user_id=1,
@@ -115,7 +101,7 @@ async def in_parallel(jobs: list, worker) -> float:
 
 async def main() -> None:
     admin = None
-    if postgres_reachable():
+    if unreachable(POSTGRES) is None:
         name = f"jijiao_bench_{secrets.token_hex(4)}"
         admin = await asyncpg.connect(POSTGRES)
         await admin.execute(f'CREATE DATABASE "{name}"')

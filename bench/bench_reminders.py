@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -37,12 +36,12 @@ import asyncpg
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 from tortoise import connections
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from application.reminders import OutboxRefresh, ReminderScanner
+from bot.reminder_messages import ReminderTexts
 from domain.calendar import add_months
 from domain.reminders import (
     QuietHours,
@@ -57,14 +56,14 @@ from infra.db import connection_name, models, open_database
 from infra.i18n import make_i18n
 from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
-from tests.support.app import free_port
-from texts.reminders import ReminderTexts
+from localchat import FloodLimits, LocalChat, LocalChatConfig
+from tests.support.databases import POSTGRES_URL, unreachable
+from tests.support.serving import api_base, serving_localchat, start_users
 
 TOKEN = "7000000001:bench"
 RECIPIENTS = 10_000
 SEND_SECONDS = float(os.environ.get("BENCH_SEND_SECONDS", "60"))
-POSTGRES = os.environ.get("JIJIAO_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+POSTGRES = POSTGRES_URL
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(","))
 DUE = 1_000
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
@@ -84,71 +83,60 @@ class Clock:
         return self.current
 
 
-def postgres_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), 1):
-            return True
-    except OSError:
-        return False
-
-
 # ---- send rate --------------------------------------------------------------------------------
 
 
 async def send_rate() -> tuple[float, int, int]:
     """(messages a second over the window, 429s, messages sent)."""
     chat = LocalChat(LocalChatConfig(token=TOKEN, limits=FloodLimits()))
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(chat))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    base = f"http://127.0.0.1:{port}/_local"
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-    context = await open_database(f"sqlite://{tempfile.mkdtemp()}/send.sqlite3")
-    users = range(1_000_001, 1_000_001 + RECIPIENTS)
-    for user in users:
-        chat.create_user(f"User {user}", "zh-hans", user_id=user)
-        chat.users[user].started = True
-        chat.chat_for_user(user)
-    broadcast = await models.Broadcast.create(created_by=1, text="通知", status="running")
-    outbox = TortoiseOutbox()
-    clock = SystemClock()  # the local chat beside it keeps the host's time, as Telegram does
-    now = clock.now()
-    await outbox.enqueue(
-        [
-            NewMessage(
-                user, "broadcast", broadcast_key(broadcast.id, user), {}, True, now, broadcast.id
-            )
-            for user in users
-        ]
-    )
+    async with serving_localchat(chat) as url:
+        base = api_base(url)
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+        context = await open_database(f"sqlite://{tempfile.mkdtemp()}/send.sqlite3")
+        users = range(1_000_001, 1_000_001 + RECIPIENTS)
+        start_users(chat, users, "zh-hans")
+        broadcast = await models.Broadcast.create(created_by=1, text="通知", status="running")
+        outbox = TortoiseOutbox()
+        clock = SystemClock()  # the local chat beside it keeps the host's time, as Telegram does
+        now = clock.now()
+        await outbox.enqueue(
+            [
+                NewMessage(
+                    user,
+                    "broadcast",
+                    broadcast_key(broadcast.id, user),
+                    {},
+                    True,
+                    now,
+                    broadcast.id,
+                )
+                for user in users
+            ]
+        )
 
-    sender = OutboxSender(
-        outbox,
-        BotTransport(bot),
-        LocalRateLimiter(Limits()),  # Telegram's: 30/s, 1/s per chat
-        clock,
-        render=ReminderTexts(make_i18n()),
-        refresh=OutboxRefresh(TortoiseBroadcasts(outbox)),
-        quiet=QuietHours(datetime.min.time(), datetime.min.time()),
-        config=SenderConfig(batch=450),
-    )
-    task = asyncio.create_task(sender())
-    try:
-        # The window starts at the first message: what is measured is the sustained pace.
-        while chat.stats["sent"] == 0:  # noqa: ASYNC110 - the stand-in only counts
-            await asyncio.sleep(0.001)
-        started, first = time.perf_counter(), chat.stats["sent"]
-        await asyncio.sleep(SEND_SECONDS)
-        rate = (chat.stats["sent"] - first) / (time.perf_counter() - started)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await bot.session.close()
-        await runner.cleanup()
-        await context.close_connections()
+        sender = OutboxSender(
+            outbox,
+            BotTransport(bot),
+            LocalRateLimiter(Limits()),  # Telegram's: 30/s, 1/s per chat
+            clock,
+            render=ReminderTexts(make_i18n()),
+            refresh=OutboxRefresh(TortoiseBroadcasts(outbox)),
+            quiet=QuietHours(datetime.min.time(), datetime.min.time()),
+            config=SenderConfig(batch=450),
+        )
+        task = asyncio.create_task(sender())
+        try:
+            # The window starts at the first message: what is measured is the sustained pace.
+            while chat.stats["sent"] == 0:  # noqa: ASYNC110 - the stand-in only counts
+                await asyncio.sleep(0.001)
+            started, first = time.perf_counter(), chat.stats["sent"]
+            await asyncio.sleep(SEND_SECONDS)
+            rate = (chat.stats["sent"] - first) / (time.perf_counter() - started)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await bot.session.close()
+            await context.close_connections()
     return rate, chat.stats["rejected_429"], chat.stats["sent"]
 
 
@@ -307,7 +295,7 @@ async def main() -> None:
         f"({ratio:.3f} of it), {sent} sent of {RECIPIENTS} enqueued, {rejected} answered 429"
     )
     results = []
-    if postgres_reachable():
+    if unreachable(POSTGRES) is None:
         admin = await asyncpg.connect(POSTGRES)
         try:
             for size in SIZES:

@@ -49,7 +49,6 @@ import logging
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -59,16 +58,19 @@ from typing import Any
 
 import aiohttp
 from aiohttp import ClientSession, DummyCookieJar, TCPConnector, web
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_exam_autosave import Taker, answer, fresh_database, postgres_problem
+from bench.bench_exam_autosave import (
+    Taker,
+    Unavailable,
+    page_request,
+    servers,
+)
 from bench.bench_load import seed_trainees
 from domain.accounts import ChatUserId
 from domain.reminders import Audience, AudienceKind, BroadcastContent
-from infra.db import models, open_database
+from infra.db import models
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.pii import Pii
 from infra.signing import Signer
@@ -84,7 +86,6 @@ from tests.support.instances import (
     Telegram,
 )
 from tests.support.waiting import eventually
-from webview.auth import SESSION_COOKIE
 
 MINUTES = float(os.environ.get("SOAK_MINUTES", "15"))
 TRAINEES = 60
@@ -227,16 +228,7 @@ class Traffic:
         return None
 
     async def page(self, taker: Taker, kind: str, rng: random.Random) -> None:
-        headers = {"Cookie": f"{SESSION_COOKIE}={taker.cookie}"}
-        if kind == "study":
-            request = self.http.get(f"{self.base}/app/study", headers=headers)
-        else:
-            question, options = answer(taker, rng)
-            request = self.http.post(
-                f"{self.base}/app/api/exam/attempt/{taker.attempt_id}/answer",
-                json={"question": question, "options": options},
-                headers={**headers, "X-Requested-With": "jijiao"},
-            )
+        request = page_request(self.http, self.base, taker, kind, rng)
         try:
             async with request as response:
                 await response.read()
@@ -621,28 +613,12 @@ def report(
 
 
 async def main(minutes: float, trainees: int) -> int:
-    problem = postgres_problem()
-    if problem is not None:
-        print(f"soak skipped: PostgreSQL unreachable ({problem})")
-        return 0
-    redis = Redis.from_url(REDIS_URL)
     try:
-        await redis.flushdb()
-    except (RedisError, OSError) as exc:
-        print(f"soak skipped: Redis at {REDIS_URL} unreachable ({exc})")
-        await redis.aclose()
+        async with servers("soak", REDIS_URL) as (url, _redis, tmp):
+            return await soak(minutes, trainees, url, tmp)
+    except Unavailable as reason:
+        print(reason)
         return 0
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with fresh_database() as url:
-                context = await open_database(url)
-                try:
-                    return await soak(minutes, trainees, url, Path(tmp))
-                finally:
-                    await context.close_connections()
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
 
 
 if __name__ == "__main__":

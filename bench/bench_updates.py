@@ -18,14 +18,14 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infra.settings import load_settings
 from jijiao.app import running
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.support.app import free_port
+from tests.support.serving import api_base, serving_localchat
 
 USERS = 50
 PER_USER = 20
@@ -60,7 +60,6 @@ def echo_bot(token: str, api_url: str) -> tuple[Dispatcher, Bot]:
 
 
 async def echo_round(first_user: int, texts: list[str]) -> float:
-    port = free_port()
     chat = LocalChat(
         LocalChatConfig(
             token=TOKEN,
@@ -74,20 +73,17 @@ async def echo_round(first_user: int, texts: list[str]) -> float:
             limits=FloodLimits(enabled=False),
         )
     )
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(chat))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    dispatcher, bot = echo_bot(TOKEN, f"http://127.0.0.1:{port}/_local")
-    polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
-    await asyncio.sleep(0.2)
     try:
-        return await drive(chat, first_user, texts)
+        async with serving_localchat(chat) as url:
+            dispatcher, bot = echo_bot(TOKEN, api_base(url))
+            polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+            await asyncio.sleep(0.2)
+            try:
+                return await drive(chat, first_user, texts)
+            finally:
+                await dispatcher.stop_polling()
+                await polling
     finally:
-        await dispatcher.stop_polling()
-        await polling
-        await runner.cleanup()
         await chat.close()
 
 

@@ -88,13 +88,13 @@ class Applications:
         found: dict[int, models.Enrolment] = {}
         if binding is not None:
             for row in await models.Enrolment.filter(
-                certificate__person_id=binding.person_id,  # type: ignore[attr-defined]
+                certificate__person_id=binding.person_id,
                 paid_at__isnull=False,
             ).select_related("certificate__person"):
                 found[row.id] = row
         if contact is not None:
             for row in await models.Enrolment.filter(
-                enterprise_id=contact.enterprise_id,  # type: ignore[attr-defined]
+                enterprise_id=contact.enterprise_id,
                 paid_at__isnull=False,
             ).select_related("certificate__person"):
                 found[row.id] = row

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiogram import Bot
 
+from bot.reminder_messages import render_urgent
 from conversation.flows.payment import ORDER_QR
 from domain.accounts import ChatUserId
 from domain.checkout import Order
@@ -18,7 +19,6 @@ from infra.outbox import NewMessage, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from texts import payment as texts
 from texts.i18n import Catalogs
-from texts.reminders import render_urgent
 
 QR_KIND = ORDER_QR  # recorded as sent (the flow's QR reply), never queued: see record_sent
 

@@ -5,6 +5,7 @@ R-PAY-1..5, S5-S9. Money is integer fen; times are UTC; days count in Asia/Shang
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -117,6 +118,16 @@ class PaymentProvider(Protocol):
 
     async def close(self, order_number: str) -> None:
         """Stops the order from being paid (after expiry). Closing a paid order is a no-op."""
+        ...
+
+
+class NotifiedProvider(PaymentProvider, Protocol):
+    """A provider that calls us back when the payer pays (WeChat Pay, Alipay, the sandbox)."""
+
+    def parse_notification(
+        self, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> PaymentEvent:
+        """The payment a notification reports; InvalidNotification when it must change nothing."""
         ...
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from infra.db import models
+from infra.db.columns import column
 from infra.outbox import new_worker_id
 from infra.pii import Pii, PiiUnreadable
 
@@ -129,9 +130,4 @@ class TortoiseInbox:
         return int(await models.UpdateInbox.filter(done_at__lt=before).delete())
 
     async def undone(self) -> list[int]:
-        return list(
-            await self._rows()
-            .filter(done_at=None)
-            .order_by("update_id")
-            .values_list("update_id", flat=True)
-        )
+        return await column(self._rows().filter(done_at=None).order_by("update_id"), "update_id")

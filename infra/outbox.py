@@ -42,6 +42,7 @@ from domain.reminders import (
     broadcast_key,
 )
 from infra.db import models
+from infra.db.columns import column
 
 ENQUEUE_CHUNK = 500
 CLAIM_ROUNDS = 5
@@ -135,8 +136,8 @@ class TortoiseOutbox:
         added = 0
         for chunk in _chunks(unique, ENQUEUE_CHUNK):
             known = set(
-                await models.Outbox.filter(dedup_key__in=[m.dedup_key for m in chunk]).values_list(
-                    "dedup_key", flat=True
+                await column(
+                    models.Outbox.filter(dedup_key__in=[m.dedup_key for m in chunk]), "dedup_key"
                 )
             )
             fresh = [m for m in chunk if m.dedup_key not in known]
@@ -178,12 +179,15 @@ class TortoiseOutbox:
         )
 
     async def sent_message_ids(self, chat_id: int, dedup_prefix: str) -> list[int]:
-        ids = await models.Outbox.filter(
-            chat_id=chat_id,
-            dedup_key__startswith=dedup_prefix,
-            status=Status.SENT.value,
-            telegram_message_id__isnull=False,
-        ).values_list("telegram_message_id", flat=True)
+        ids = await column(
+            models.Outbox.filter(
+                chat_id=chat_id,
+                dedup_key__startswith=dedup_prefix,
+                status=Status.SENT.value,
+                telegram_message_id__isnull=False,
+            ),
+            "telegram_message_id",
+        )
         return sorted(int(i) for i in ids if i is not None)
 
     async def claim(

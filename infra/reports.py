@@ -50,7 +50,9 @@ async def overview(now: datetime) -> Overview:
         last = first + timedelta(days=7)
         enrolled = sum(first <= local_date(r.created_at) < last for r in rows)
         passed = sum(
-            r.state == "passed" and r.ended_at and first <= local_date(r.ended_at) < last
+            r.state == "passed"
+            and r.ended_at is not None
+            and first <= local_date(r.ended_at) < last
             for r in rows
         )
         weekly.append((first.strftime("%m-%d"), enrolled, passed))

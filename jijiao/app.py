@@ -8,7 +8,7 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ from bot.files import TelegramFiles
 from bot.handlers.broadcast import BroadcastReporter
 from bot.inbox import Inbox, InboxConfig, LocalClaims, RedisClaims, poll
 from bot.notifier import BotPaymentNotifier
+from bot.reminder_messages import ReminderTexts
 from bot.tell import TelegramTell
 from bot.webhook import WEBHOOK_PATH, Webhook
 from conversation.engine import Conversations
@@ -85,7 +86,7 @@ from domain.enrolment import (
 )
 from domain.identity import BindEnterprise, BindPerson
 from domain.locales import DEFAULT_LOCALE
-from domain.payment import PaymentProvider
+from domain.payment import NotifiedProvider, PaymentProvider
 from domain.phone_codes import PhoneCodes, SmsSender
 from domain.reminders import (
     ControlBroadcast,
@@ -151,7 +152,6 @@ from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from texts.i18n import Catalogs
-from texts.reminders import ReminderTexts
 from webview.app import make_web_app
 from webview.applications import ApplicationWeb, add_application_routes
 from webview.auth import (
@@ -538,7 +538,9 @@ def make_study(
     )
 
 
-def make_payment_provider(settings: Settings, clock: Clock | None = None) -> PaymentProvider:
+def make_payment_provider(
+    settings: Settings, clock: Clock | None = None
+) -> NotifiedProvider | ProviderChoice:
     """The enabled providers with their keys from the files the settings name: one alone, or
     several behind one QR code of ours (ProviderChoice). The sandbox only in local mode, since
     its checkout page lets anyone mark an order paid."""
@@ -599,8 +601,12 @@ def make_payment_provider(settings: Settings, clock: Clock | None = None) -> Pay
             settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
         )
 
-    makers = {"wechatpay": wechatpay, "alipay": alipay, "sandbox": sandbox}
-    providers: list[PaymentProvider] = [makers[name]() for name in payment.enabled()]
+    makers: dict[str, Callable[[], NotifiedProvider]] = {
+        "wechatpay": wechatpay,
+        "alipay": alipay,
+        "sandbox": sandbox,
+    }
+    providers: list[NotifiedProvider] = [makers[name]() for name in payment.enabled()]
     if len(providers) == 1:
         return providers[0]
     return ProviderChoice(
@@ -744,7 +750,9 @@ def ready_checks(
     return checks
 
 
-def ready_once(load: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+def ready_once(
+    load: Callable[[], Coroutine[Any, Any, object]],
+) -> Callable[[], Awaitable[None]]:
     """A readiness check over a slow first load: a probe that times out leaves the load running
     for the next one, instead of starting it again."""
     task: asyncio.Task[object] | None = None

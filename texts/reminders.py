@@ -2,6 +2,7 @@
 
 Reminders are rows in the outbox with a `text_key` and `params`; they become sentences here at
 send time, in the recipient's language of that moment, so "3 days left" is true when it arrives.
+The bot (bot/reminder_messages.py) makes them Telegram messages, with their buttons.
 """
 
 from __future__ import annotations
@@ -10,16 +11,11 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot import keyboards, payment_keyboards
-from bot.callbacks import ReceiptCallback, RenewalCallback
 from domain.certrules import rules_for
 from domain.desks import DeskTopic
 from domain.enrolment import EnrolmentState
 from domain.registry import TRACKS, CertType, Track, renewal_window, void_date
 from domain.reminders import (
-    URGENT_KINDS,
     Audience,
     AudienceKind,
     BroadcastProgress,
@@ -27,14 +23,9 @@ from domain.reminders import (
     ReminderKind,
 )
 from domain.timezone import CHINA, local_date
-from infra.outbox import Claimed
-from infra.sender import Rendered
-from texts import payment
 from texts.broadcasts import status_name
 from texts.desks import desks
 from texts.enrolment import cert_type_name, desk, masked_number, next_step, state_name
-from texts.exam import receipt_button
-from texts.i18n import Catalogs
 from texts.i18n import gettext as _
 
 SUMMARY_LINES = 30
@@ -110,30 +101,26 @@ def study_deadline(params: dict[str, Any], now: datetime) -> str:
     return "\n\n".join(lines)
 
 
-def study_overdue(params: dict[str, Any]) -> Rendered:
+def study_overdue(params: dict[str, Any]) -> str:
     """Once, when the window ended without a pass: the next step, as a button where the manual
-    gives an online process, as the desk's number where it gives a phone call."""
+    gives an online process (the bot adds it), as the desk's number where it gives a phone
+    call."""
     values = {
         "certificate": _certificate(params),
         "deadline": _moment(params["deadline"]).strftime("%Y-%m-%d %H:%M"),
     }
     phone = rules_for(params["cert_type"]).applications_desk
     if phone:
-        return Rendered(
-            _(
-                "⌛ The study window for your {certificate} ended at {deadline} (Beijing time) "
-                "without a pass. For this certificate, extension, make-up exam and re-study are "
-                "arranged by phone: {phone}."
-            ).format(**values, phone=phone)
-        )
-    return Rendered(
-        _(
+        return _(
             "⌛ The study window for your {certificate} ended at {deadline} (Beijing time) "
-            "without a pass. Your status is now overdue. Next step: apply for a free extension "
-            "(or a make-up exam if your 5 attempts are used): tap 📨 Applications below."
-        ).format(**values),
-        markup=keyboards.open_applications(),
-    )
+            "without a pass. For this certificate, extension, make-up exam and re-study are "
+            "arranged by phone: {phone}."
+        ).format(**values, phone=phone)
+    return _(
+        "⌛ The study window for your {certificate} ended at {deadline} (Beijing time) "
+        "without a pass. Your status is now overdue. Next step: apply for a free extension "
+        "(or a make-up exam if your 5 attempts are used): tap 📨 Applications below."
+    ).format(**values)
 
 
 def cert_expiry(params: dict[str, Any], now: datetime, essential: bool) -> str:
@@ -353,87 +340,12 @@ def renewal(params: dict[str, Any], now: datetime) -> str:
     return "\n\n".join(lines)
 
 
-def renewal_markup(params: dict[str, Any]) -> InlineKeyboardMarkup:
-    applied = InlineKeyboardButton(
-        text=_("✅ I have applied for the renewal"),
-        callback_data=RenewalCallback(receipt=params["receipt"]).pack(),
-    )
-    if params.get("for_contact"):
-        return InlineKeyboardMarkup(inline_keyboard=[[applied]])
-    receipt = InlineKeyboardButton(
-        text=receipt_button(), callback_data=ReceiptCallback(receipt=params["receipt"]).pack()
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[receipt], [applied]])
+def renewal_applied_button() -> str:
+    return _("✅ I have applied for the renewal")
 
 
 def renewal_applied() -> str:
     return _("Noted: you applied for the renewal. No more renewal reminders for this certificate.")
-
-
-def render_urgent(kind: ReminderKind, params: dict[str, Any]) -> Rendered:
-    """The order and invoice notices: a button to start studying once paid, a button for a new
-    QR code after an expiry or a failed payment, the invoice as the file. An order that is over
-    takes the buttons off its QR code message."""
-    clear = tuple(int(m) for m in params.get("qr_messages", ()))
-    if kind is ReminderKind.ORDER_PAID:
-        text = payment.paid(
-            params["order"],
-            params["amount_fen"],
-            params["deadline"],
-            params.get("invoice_due"),
-            found_by_reconciliation=params.get("found_by_reconciliation", False),
-            for_employees=params.get("for_employees", False),
-        )
-        if params.get("for_employees"):  # the contact's own study page has nothing to study
-            return Rendered(text, clear_markup_of=clear)
-        return Rendered(
-            text,
-            markup=payment_keyboards.start_studying(params["webapp_url"]),
-            clear_markup_of=clear,
-        )
-    if kind is ReminderKind.ORDER_EXPIRING:
-        return Rendered(
-            payment.expiring(params["order"], datetime.fromisoformat(params["expires_at"]))
-        )
-    if kind is ReminderKind.ORDER_EXPIRED:
-        return Rendered(
-            payment.expired(params["order"]),
-            markup=payment_keyboards.renew(),
-            clear_markup_of=clear,
-        )
-    if kind is ReminderKind.ORDER_FAILED:
-        return Rendered(
-            payment.failed(params["order"]), markup=payment_keyboards.renew(), clear_markup_of=clear
-        )
-    if kind is ReminderKind.INVOICE_READY:
-        return Rendered(payment.invoice_ready(params["order"]), document=params["file_id"])
-    raise ValueError(f"not an urgent kind: {kind}")
-
-
-class ReminderTexts:
-    """`infra.sender.Render`: one outbox row in one language."""
-
-    def __init__(self, i18n: Catalogs, staff_locale: str | None = None) -> None:
-        self._i18n = i18n
-        self._staff_locale = staff_locale or i18n.default_locale
-
-    def __call__(
-        self, item: Claimed, payload: dict[str, Any], locale: str, now: datetime
-    ) -> Rendered:
-        if item.kind == ReminderKind.BROADCAST.value:
-            return Rendered(payload["text"], payload.get("photo"))
-        if item.kind == ReminderKind.STAFF_DAILY.value:
-            locale = self._staff_locale  # the group is nobody's account: the staff language
-        with self._i18n.context(), self._i18n.use_locale(locale):
-            kind = ReminderKind(payload["text_key"])
-            if kind is ReminderKind.STUDY_OVERDUE:
-                return study_overdue(payload.get("params", {}))
-            if kind in URGENT_KINDS:
-                return render_urgent(kind, payload.get("params", {}))
-            if kind is ReminderKind.RENEWAL:
-                params = payload.get("params", {})
-                return Rendered(renewal(params, now), markup=renewal_markup(params))
-            return Rendered(render(payload, now, essential=item.essential))
 
 
 def render(payload: dict[str, Any], now: datetime, *, essential: bool = True) -> str:

@@ -6,6 +6,8 @@ one row read and written per autosave, and a resumed attempt is exactly the one 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -27,9 +29,9 @@ class ExamAttempt(Model):
     deadline = fields.DatetimeField(db_index=True)
     closed_at = fields.DatetimeField(null=True)
     # [{"q": key, "o": [option keys in the order shown]}, ...]
-    draw = fields.JSONField()
+    draw: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()
     # {question key: [option keys]}
-    answers = fields.JSONField(default=dict)
+    answers: fields.JSONField[dict[str, list[str]]] = fields.JSONField(default=dict)
     score = fields.IntField(null=True)
     warned_at = fields.DatetimeField(null=True)
     # The face check that passed before the questions were drawn; none for older attempts.

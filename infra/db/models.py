@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -40,7 +42,7 @@ class FsmRecord(Model):
 
     key = fields.CharField(max_length=255, primary_key=True)
     state = fields.CharField(max_length=255, null=True)
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -89,6 +91,7 @@ class Certificate(Model):
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "jijiao.Person", related_name="certificates", on_delete=fields.CASCADE
     )
+    person_id: int
     enterprise: fields.ForeignKeyNullableRelation[Enterprise] = fields.ForeignKeyField(
         "jijiao.Enterprise", related_name="certificates", null=True, on_delete=fields.SET_NULL
     )
@@ -127,6 +130,7 @@ class Binding(Model):
     person: fields.OneToOneRelation[Person] = fields.OneToOneField(
         "jijiao.Person", related_name="binding", on_delete=fields.CASCADE
     )
+    person_id: int
     bound_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -141,6 +145,7 @@ class EnterpriseContact(Model):
     enterprise: fields.ForeignKeyRelation[Enterprise] = fields.ForeignKeyField(
         "jijiao.Enterprise", related_name="contacts", on_delete=fields.CASCADE
     )
+    enterprise_id: int
     bound_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -160,6 +165,7 @@ class Enrolment(Model):
     enterprise: fields.ForeignKeyNullableRelation[Enterprise] = fields.ForeignKeyField(
         "jijiao.Enterprise", related_name="enrolments", null=True, on_delete=fields.SET_NULL
     )
+    enterprise_id: int | None
     enrolled_by = fields.BigIntField()
     state = fields.CharField(max_length=20, db_index=True)
     paid_at = fields.DatetimeField(null=True)
@@ -185,7 +191,7 @@ class SupportRequest(Model):
     chat_user_id = fields.BigIntField(db_index=True)
     kind = fields.CharField(max_length=40)
     track = fields.CharField(max_length=4, null=True)
-    details = fields.JSONField(default=dict)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.CharField(max_length=16, default="open")
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -230,6 +236,7 @@ class Order(Model):
     invoice_due_on = fields.DateField(null=True, db_index=True)
     invoice_file_id = fields.CharField(max_length=255, null=True)
     invoice_sent_at = fields.DatetimeField(null=True)
+    items: fields.ReverseRelation[OrderItem]
 
     class Meta:
         table = "payment_order"
@@ -243,6 +250,7 @@ class OrderItem(Model):
     enrolment: fields.ForeignKeyRelation[Enrolment] = fields.ForeignKeyField(
         "jijiao.Enrolment", related_name="order_items", on_delete=fields.CASCADE
     )
+    enrolment_id: int
     amount_fen = fields.IntField()
 
     class Meta:
@@ -363,7 +371,7 @@ class AuditLog(Model):
     actor_id = fields.BigIntField(db_index=True)
     action = fields.CharField(max_length=40)
     subject = fields.CharField(max_length=64)
-    details = fields.JSONField(default=dict)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -375,7 +383,7 @@ class Broadcast(Model):
 
     id = fields.IntField(primary_key=True)
     created_by = fields.BigIntField()
-    audience = fields.JSONField(default=dict)
+    audience: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     text = fields.TextField()
     photo_file_id = fields.CharField(max_length=255, null=True)
     status = fields.CharField(max_length=10, default="draft")  # draft|running|paused|cancelled|done
@@ -396,7 +404,7 @@ class Outbox(Model):
     chat_id = fields.BigIntField(db_index=True)
     kind = fields.CharField(max_length=32)
     dedup_key = fields.CharField(max_length=160, unique=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     essential = fields.BooleanField(default=True)
     status = fields.CharField(max_length=12, default="pending")
     attempts = fields.IntField(default=0)

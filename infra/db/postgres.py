@@ -49,7 +49,8 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     An open transaction is still rolled back by the pool before this is called."""
 
 
-class _Pool(asyncpg.Pool):
+# asyncpg ships no types (no stubs, no py.typed), so its Pool is Any to mypy.
+class _Pool(asyncpg.Pool):  # type: ignore[misc]
     __slots__ = ("acquire_timeout",)
 
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:

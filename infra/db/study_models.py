@@ -52,6 +52,7 @@ class FaceCheck(Model):
     enrolment: fields.ForeignKeyNullableRelation[Enrolment] = fields.ForeignKeyField(
         "jijiao.Enrolment", related_name="face_checks", null=True, on_delete=fields.CASCADE
     )
+    enrolment_id: int | None
     kind = fields.CharField(max_length=10)  # enrolment | start | exam | random | staff
     requested_at = fields.DatetimeField()
     answer_by = fields.DatetimeField(null=True)
@@ -83,8 +84,9 @@ class FaceReview(Model):
     enrolment: fields.ForeignKeyNullableRelation[Enrolment] = fields.ForeignKeyField(
         "jijiao.Enrolment", related_name="face_reviews", null=True, on_delete=fields.CASCADE
     )
+    enrolment_id: int | None
     # The failed checks, oldest first: [id, ...]
-    check_ids = fields.JSONField()
+    check_ids: fields.JSONField[list[int]] = fields.JSONField()
     status = fields.CharField(max_length=10, default="pending", db_index=True)
     created_at = fields.DatetimeField()
     decided_by = fields.BigIntField(null=True)

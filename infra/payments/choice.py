@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from domain.payment import PaymentEvent, PaymentProvider
+from domain.payment import NotifiedProvider, PaymentEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def app_of(user_agent: str) -> str | None:
 class ProviderChoice:
     name = "choice"
 
-    def __init__(self, providers: Sequence[PaymentProvider], base_url: str, secret: bytes) -> None:
+    def __init__(self, providers: Sequence[NotifiedProvider], base_url: str, secret: bytes) -> None:
         if len({p.name for p in providers}) != len(providers) or len(providers) < 2:
             raise ValueError("a choice needs two or more different providers")
         self.providers = {provider.name: provider for provider in providers}

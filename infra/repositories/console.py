@@ -25,6 +25,7 @@ from domain.registry import CertType, SiteRole
 from domain.reminders import BroadcastProgress
 from domain.support import ApplicationKind, ApplicationStatus
 from infra.db import models
+from infra.db.columns import column
 from infra.db.exam_models import ExamAttempt
 from infra.db.study_models import FaceReview
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
@@ -220,7 +221,7 @@ def _application_row(row: models.Application) -> ApplicationRow:
         id=row.id,
         kind=ApplicationKind(row.kind),
         status=ApplicationStatus(row.status),
-        person_id=certificate.person_id,  # type: ignore[attr-defined]
+        person_id=certificate.person_id,
         name=certificate.person.name,
         cert_type=CertType(certificate.cert_type),
         cert_number=certificate.number,
@@ -348,8 +349,8 @@ class ConsoleRecords:
             if len(phone) != 11 or not phone.startswith("1") or len(text) > 20:
                 return None
             digests, field = self._pii.digests(phone), "phone_hash__in"
-        rows = await models.Person.filter(**{field: digests}).values_list("id", flat=True)
-        return [int(row) for row in rows]  # type: ignore[call-overload]
+        rows = await column(models.Person.filter(**{field: digests}), "id")
+        return [int(row) for row in rows]
 
     def _person_row(
         self, person: models.Person, certificates: int, account: int | None
@@ -563,7 +564,7 @@ class ConsoleRecords:
             [
                 EnrolmentRow(
                     line=_enrolment_line(row, []),
-                    person_id=row.certificate.person_id,  # type: ignore[attr-defined]
+                    person_id=row.certificate.person_id,
                     name=row.certificate.person.name,
                     enterprise=row.enterprise.name if row.enterprise else None,
                 )

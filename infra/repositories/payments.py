@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
+from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Subquery
+from tortoise.models import Model
 from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
 
@@ -27,6 +29,7 @@ from domain.payment import (
 from domain.registry import Certificate
 from domain.timezone import local_date
 from infra.db import models
+from infra.db.columns import column
 from infra.pii import Pii
 from infra.repositories.registry import certificate_to_domain
 
@@ -41,7 +44,13 @@ def _items() -> Prefetch:
     )
 
 
-ORDER_NUMBER_MAX = models.Order._meta.fields_map["number"].max_length  # type: ignore[attr-defined]
+def _max_length(model: type[Model], name: str) -> int:
+    field = model._meta.fields_map[name]
+    assert isinstance(field, fields.CharField)
+    return field.max_length
+
+
+ORDER_NUMBER_MAX = _max_length(models.Order, "number")
 
 
 def _could_be_ours(number: str) -> bool:
@@ -126,7 +135,7 @@ class TortoisePaymentStore:
                 .update(state=EnrolmentState.CANCELLED.value, active_key=None, ended_at=at)
             )
             if ended:
-                row = await models.Enrolment.get(id=enrolment_id).using_db(db)
+                row = await models.Enrolment.get(id=enrolment_id, using_db=db)
                 await models.AuditLog.create(
                     using_db=db,
                     actor_id=actor,
@@ -162,7 +171,7 @@ class TortoisePaymentStore:
             if moved != len(ids):
                 raise PaymentRefused("nothing_to_pay")
             enterprise = (
-                await models.Enterprise.get(credit_code=order.enterprise_credit_code).using_db(db)
+                await models.Enterprise.get(credit_code=order.enterprise_credit_code, using_db=db)
                 if order.enterprise_credit_code
                 else None
             )
@@ -211,8 +220,9 @@ class TortoisePaymentStore:
         # conditional update is the guard); when it moved meanwhile, decide again.
         while True:
             found = (
-                await models.Order.filter(number=event.order_number)
-                .values_list("id", "status", "amount_fen", "transaction_id")
+                await models.Order.filter(number=event.order_number).values_list(
+                    "id", "status", "amount_fen", "transaction_id"
+                )
                 if _could_be_ours(event.order_number)
                 else []
             )
@@ -280,9 +290,9 @@ class TortoisePaymentStore:
 
     async def expire(self, now: datetime) -> list[Order]:
         expired: list[Order] = []
-        candidates = await models.Order.filter(
-            status=OrderStatus.PENDING.value, expires_at__lte=now
-        ).values_list("id", flat=True)
+        candidates = await column(
+            models.Order.filter(status=OrderStatus.PENDING.value, expires_at__lte=now), "id"
+        )
         for order_id in candidates:
             if await self._end(order_id, OrderStatus.EXPIRED):
                 expired += await self._orders(id=order_id)
@@ -307,10 +317,8 @@ class TortoisePaymentStore:
             )
             if not changed:
                 return False
-            ids = (
-                await models.OrderItem.filter(order_id=order_id)
-                .using_db(db)
-                .values_list("enrolment_id", flat=True)
+            ids = await column(
+                models.OrderItem.filter(order_id=order_id).using_db(db), "enrolment_id"
             )
             await (
                 models.Enrolment.filter(

@@ -31,6 +31,7 @@ from domain.registry import CertType, SiteRole
 from domain.study import LessonState
 from infra.content import Catalogue, Course
 from infra.db import models
+from infra.db.columns import column
 from infra.db.exam_models import ExamAttempt, Receipt
 from infra.db.study_models import LessonProgress
 from infra.pii import Pii
@@ -69,7 +70,7 @@ class Records:
 
     async def enterprise_of(self, user_id: int) -> int | None:
         contact = await models.EnterpriseContact.get_or_none(chat_user_id=user_id)
-        return contact.enterprise_id if contact is not None else None  # type: ignore[attr-defined]
+        return contact.enterprise_id if contact is not None else None
 
     async def is_trainee(self, user_id: int) -> bool:
         return await models.Binding.exists(chat_user_id=user_id)
@@ -112,9 +113,7 @@ class Records:
         enterprise_id = await self.enterprise_of(user_id)
         if enterprise_id is None:
             return {}
-        states = await models.Enrolment.filter(enterprise_id=enterprise_id).values_list(
-            "state", flat=True
-        )
+        states = await column(models.Enrolment.filter(enterprise_id=enterprise_id), "state")
         return {
             only: sum(1 for state in states if state in allowed)
             for only, allowed in FILTER_STATES.items()
@@ -210,7 +209,7 @@ class Records:
                 has_invoice=row.invoice_file_id is not None,
                 items=tuple(
                     CoveredItem(
-                        item.enrolment_id,  # type: ignore[attr-defined]
+                        item.enrolment_id,
                         item.enrolment.certificate.person.name,
                         CertType(item.enrolment.certificate.cert_type),
                         item.enrolment.certificate.number,

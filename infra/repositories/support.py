@@ -15,6 +15,7 @@ from domain.locales import resolve_locale
 from domain.masking import mask_id_number, mask_phone
 from domain.registry import TRACKS, CertType, Track
 from infra.db import models
+from infra.db.columns import column
 from infra.pii import Pii
 
 
@@ -216,10 +217,8 @@ class TortoiseTickets:
 
     async def waiting_since(self, before: datetime) -> list[int]:
         """Trainees with a message queued since before `before` (a sender that stopped)."""
-        return list(
-            await models.DeskQueue.filter(created_at__lt=before)
-            .distinct()
-            .values_list("chat_user_id", flat=True)
+        return await column(
+            models.DeskQueue.filter(created_at__lt=before).distinct(), "chat_user_id"
         )
 
     async def claim_relay(self, chat_user_id: int, now: datetime, until: datetime) -> bool:

@@ -11,6 +11,7 @@ from aiogram.methods import SendMessage
 from application.overdue import OverdueSweep
 from application.reminders import OutboxRefresh
 from bot.callbacks import ApplyAction, ApplyCallback, MenuAction, MenuCallback
+from bot.reminder_messages import ReminderTexts
 from domain.exam import Attempt, exam_eligibility
 from domain.reminders import QuietHours
 from infra.db import models
@@ -23,7 +24,6 @@ from tests.bot.test_support_desk import STAFF, group_click
 from tests.conftest import BotHarness
 from tests.support import registry, updates
 from tests.support.clock import FixedClock, days_from_today
-from texts.reminders import ReminderTexts
 
 TRAINEE = updates.user(100071, "周十一")
 
@@ -42,14 +42,8 @@ async def enrolment_of(
     cert = await registry.certificate(person, f"X-{n}", cert_type, days_from_today(200))
     now = clock.now()
     deadline = now + timedelta(days=deadline_in_days)
-    return await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=trainee["id"],
-        state=state,
-        paid_at=deadline - timedelta(days=30),
-        study_deadline=deadline,
+    return await registry.enrolment(
+        cert, trainee["id"], state, paid_at=deadline - timedelta(days=30), study_deadline=deadline
     )
 
 

@@ -24,13 +24,7 @@ async def enrolled(user: dict, n: int, cert_type: str, state: str) -> None:
     person = await registry.person(n, user["first_name"], f"138000001{n:02d}")
     cert = await registry.certificate(person, f"D-{n}", cert_type, days_from_today(90))
     await models.Binding.create(chat_user_id=user["id"], person=person)
-    await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=user["id"],
-        state=state,
-    )
+    await registry.enrolment(cert, user["id"], state)
 
 
 async def help_topic(harness: BotHarness, topic: HelpTopic, user: dict) -> str:

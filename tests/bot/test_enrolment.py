@@ -13,6 +13,7 @@ from infra.db import models
 from tests.conftest import WEBAPP_URL, BotHarness
 from tests.support import registry, updates
 from tests.support.clock import days_from_today
+from tests.support.recording import buttons
 
 ZHANG = updates.user(100001, "张三")
 LI = updates.user(100002, "李四")
@@ -54,12 +55,6 @@ async def roster(database: str) -> dict[str, Any]:
 
 def data(action: EnrolAction, item: int = -1) -> str:
     return EnrolCallback(action=action, item=item).pack()
-
-
-def buttons(request: SendMessage | EditMessageText) -> list[tuple[str, str]]:
-    markup = request.reply_markup
-    assert markup is not None and hasattr(markup, "inline_keyboard")
-    return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
 
 
 def web_pages(request: SendMessage | EditMessageText) -> dict[str, str]:

@@ -30,13 +30,7 @@ async def test_an_order_that_expired_minutes_ago_is_named_with_a_new_qr_button(
     person = await registry.person(91, "冯十三", "13800000091")
     cert = await registry.certificate(person, "B-91", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=TRAINEE["id"], person=person)
-    await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=TRAINEE["id"],
-        state="enrolled",
-    )
+    await registry.enrolment(cert, TRAINEE["id"], "enrolled")
     await models.Order.create(
         number="JJ-HELP",
         payer_chat_user_id=TRAINEE["id"],

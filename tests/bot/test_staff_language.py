@@ -43,12 +43,10 @@ async def paid_enrolment(clock: FixedClock) -> models.Enrolment:
     person = await registry.person(171, "周十七", "13800000171")
     await models.Binding.create(chat_user_id=TRAINEE["id"], person=person)
     certificate = await registry.certificate(person, "B-171", "safety_b", days_from_today(200))
-    enrolment = await models.Enrolment.create(
-        certificate=certificate,
-        active_key=certificate.number,
-        channel="individual",
-        enrolled_by=TRAINEE["id"],
-        state="exam",
+    enrolment = await registry.enrolment(
+        certificate,
+        TRAINEE["id"],
+        "exam",
         paid_at=clock.now() - timedelta(days=2),
         study_deadline=clock.now() + timedelta(days=28),
     )
@@ -273,8 +271,8 @@ async def test_nothing_chinese_staff_read_carries_an_internal_code(
 
 
 def test_the_daily_summary_for_the_group_is_in_the_staff_language(clock: FixedClock, i18n):
+    from bot.reminder_messages import ReminderTexts
     from infra.outbox import Claimed
-    from texts.reminders import ReminderTexts
 
     item = Claimed(1, STAFF_GROUP_ID, "staff_daily", {}, True, 0, None)
     payload = {"text_key": "staff_daily", "params": {"day": "2026-11-27", "count": 1, "people": []}}

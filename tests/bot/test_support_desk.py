@@ -134,12 +134,10 @@ async def extension_pending(
     """An enrolment 10 days past its study window, with an extension application waiting."""
     person = await registry.person(n, name, f"138000000{n:02d}")
     cert = await registry.certificate(person, f"B-{n}", "safety_b", in_four_months)
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=trainee_id,
-        state="overdue",
+    enrolment = await registry.enrolment(
+        cert,
+        trainee_id,
+        "overdue",
         paid_at=clock.now() - timedelta(days=40),
         study_deadline=clock.now() - timedelta(days=10),
     )
@@ -249,13 +247,7 @@ async def test_stats_gives_counts_a_chart_and_the_spreadsheet(harness: BotHarnes
 
     person = await registry.person(82, "孙十四", "13800000082")
     cert = await registry.certificate(person, "B-82", "safety_b", in_four_months)
-    await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=1,
-        state="enrolled",
-    )
+    await registry.enrolment(cert, 1, "enrolled")
     await harness.feed(group_message("/stats", STAFF))
 
     overview = next(m.text for m in harness.session.sent(SendMessage) if "概况" in m.text)
@@ -400,12 +392,10 @@ async def test_a_form_sent_as_a_photo_reaches_staff_as_a_photo_card(
     await models.Binding.create(chat_user_id=trainee["id"], person=person)
     cert = await registry.certificate(person, "B-96", "safety_b", in_four_months)
     now = clock.now()
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=trainee["id"],
-        state="overdue",
+    enrolment = await registry.enrolment(
+        cert,
+        trainee["id"],
+        "overdue",
         paid_at=now - timedelta(days=31),
         study_deadline=now - timedelta(days=1),
     )
@@ -439,13 +429,7 @@ async def test_staff_see_an_english_trainee_by_name_in_their_own_language(harnes
     person = await registry.person(84, "周十六", "13800000084")
     await models.Binding.create(chat_user_id=trainee["id"], person=person)
     cert = await registry.certificate(person, "B-84", "safety_b", in_four_months)
-    await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=1,
-        state="enrolled",
-    )
+    await registry.enrolment(cert, 1, "enrolled")
     await harness.feed(updates.message("/support", trainee))
 
     ticket = await models.SupportTicket.get(chat_user_id=trainee["id"])

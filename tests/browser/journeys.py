@@ -52,10 +52,7 @@ class Person:
         return await self.reply()
 
     async def share_phone(self, phone: str, replies: int = 2) -> list[dict[str, Any]]:
-        async with self.chat.http.post(
-            f"{self.chat.api}/users/{self.user}/send", json={"contact": {"phone_number": phone}}
-        ) as response:
-            assert response.status == 200
+        await self.chat.share_contact(self.user, phone)
         return await self.replies(replies)
 
     async def tap(

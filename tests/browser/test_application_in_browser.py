@@ -5,7 +5,6 @@ with the PDF."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,34 +17,18 @@ from playwright.async_api import Page, expect
 from domain.calendar import add_months
 from domain.masking import mask_id_number
 from infra.db import models
-from infra.settings import load_settings
 from jijiao.app import Runtime
 from tests.support import registry
-from tests.support.app import running
+from tests.support.app import local_settings, running
 from tests.support.localchat_client import LocalChatClient, button_data
 from webview.auth import Viewer
 
 TRAINEE = 555031
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEB_PUBLIC_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings = load_settings(
-        app={"data_dir": tmp_path / "var", "demo_data": False},
-        # The key the test's registry rows are sealed with (tests/support/registry.py).
-        security={"secret_key": registry.SECRET},
-        web={"host": "127.0.0.1", "port": _free_port()},
-    )
-    async with running(settings) as runtime:
+    async with running(local_settings(tmp_path, monkeypatch)) as runtime:
         yield runtime
 
 
@@ -54,12 +37,10 @@ async def overdue(product: Runtime) -> int:
     person = await registry.person(31, "郑三一", "13800000131")
     await models.Binding.create(chat_user_id=TRAINEE, person=person)
     cert = await registry.certificate(person, "53B202600031", "safety_b", add_months(now.date(), 4))
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=TRAINEE,
-        state="overdue",
+    enrolment = await registry.enrolment(
+        cert,
+        TRAINEE,
+        "overdue",
         paid_at=now - timedelta(days=31),
         study_deadline=now - timedelta(days=1),
     )

@@ -17,7 +17,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from infra.db.exam_models import ExamAttempt, Receipt
-from infra.db.study_models import FaceCheck, FaceReview, LessonProgress
+from infra.db.study_models import FaceCheck, FaceReview
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from jijiao.app import LOCAL_STAFF, Runtime, running
 from tests.browser.conftest import VIEWPORT
@@ -25,6 +25,7 @@ from tests.browser.test_exam_in_browser import Browsing, bot_messages, question_
 from tests.browser.test_study_in_browser import FACE, OTHER_FACE, chromium_with_camera
 from tests.study.conftest import seed_enrolment
 from tests.support.app import local_settings
+from tests.support.study import finish_lessons
 from webview.auth import Viewer
 
 PHOTOS = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
@@ -113,15 +114,7 @@ async def test_a_colleague_opens_no_attempt_and_a_pass_with_a_failed_check_waits
         headers={**CSRF, "Content-Type": "image/jpeg"},
     )
     assert enrolled.ok, await enrolled.text()
-    enrolment = await product.services.study.enrolment(TRAINEE, enrolment_id)
-    assert enrolment is not None
-    for lesson in await product.services.study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment_id,
-            lesson=lesson.key,
-            chat_user_id=TRAINEE,
-            seconds_credited=lesson.required,
-        )
+    await finish_lessons(product.services.study, TRAINEE, enrolment_id)
     assert product.localchat is not None
     product.localchat.send_text(TRAINEE, "/start")  # the bot may write to them
 

@@ -27,7 +27,7 @@ from playwright.async_api import (
 )
 
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
-from infra.db.study_models import FaceCheck, LessonProgress
+from infra.db.study_models import FaceCheck
 from jijiao.app import Runtime
 from tests.browser.conftest import (
     VIEWPORT,
@@ -36,6 +36,7 @@ from tests.browser.conftest import (
 from tests.browser.test_study_in_browser import FACE, chromium_with_camera
 from tests.study.conftest import seed_enrolment
 from tests.support.app import local_settings, running
+from tests.support.study import finish_lessons
 from webview.auth import Viewer
 
 QUESTIONS = 6
@@ -115,16 +116,7 @@ async def ready_to_sit(product: Runtime, page: Page, user_id: int, number: str) 
         headers={**CSRF, "Content-Type": "image/jpeg"},
     )
     assert photo.status == 200, await photo.text()
-    study = product.services.study
-    enrolment = await study.enrolment(user_id, enrolment_id)
-    assert enrolment is not None
-    for lesson in await study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment_id,
-            lesson=lesson.key,
-            chat_user_id=user_id,
-            seconds_credited=lesson.required,
-        )
+    await finish_lessons(product.services.study, user_id, enrolment_id)
     assert product.localchat is not None
     product.localchat.send_text(user_id, "/start")
     return enrolment_id

@@ -305,12 +305,10 @@ async def test_an_enterprise_contact_enrols_employees_pays_and_asks_in_their_own
 
 
 async def overdue_enrolment(cert: models.Certificate, user: int, now) -> models.Enrolment:
-    return await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=user,
-        state="overdue",
+    return await registry.enrolment(
+        cert,
+        user,
+        "overdue",
         paid_at=now - timedelta(days=40),
         study_deadline=now - timedelta(days=10),
     )
@@ -333,12 +331,10 @@ async def test_staff_answer_a_topic_decide_applications_and_read_stats_exams_and
     await models.Binding.create(chat_user_id=user, person=holder)
     for cert in certs[:2]:
         await overdue_enrolment(cert, user, now)
-    studying = await models.Enrolment.create(
-        certificate=certs[2],
-        active_key=certs[2].number,
-        channel="individual",
-        enrolled_by=user,
-        state="studying",
+    studying = await registry.enrolment(
+        certs[2],
+        user,
+        "studying",
         paid_at=now - timedelta(days=5),
         study_deadline=now + timedelta(days=25),
     )

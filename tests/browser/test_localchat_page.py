@@ -30,9 +30,10 @@ from aiogram.utils.web_app import safe_parse_webapp_init_data
 from aiohttp import web
 from playwright.async_api import Locator, Page, expect
 
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.browser.conftest import LiveServer
 from tests.support import video
+from tests.support.serving import api_base, localchat_app
 
 pytestmark = pytest.mark.browser
 
@@ -201,15 +202,14 @@ async def world(live_server: LiveServer) -> AsyncIterator[World]:
     async def mini_app(request: web.Request) -> web.Response:
         return web.Response(text=MINI_APP_HTML, content_type="text/html")
 
-    root = web.Application()
+    root = localchat_app(chat)
     root.router.add_get("/miniapp", mini_app)
-    root.add_subapp("/_local", make_localchat_app(chat))
     base = await live_server(root)
     the_world = World(base=base, chat=chat)
 
     bot = Bot(
         TOKEN,
-        session=AiohttpSession(api=TelegramAPIServer.from_base(f"{base}/_local")),
+        session=AiohttpSession(api=TelegramAPIServer.from_base(api_base(base))),
         default=DefaultBotProperties(parse_mode="HTML"),
     )
     dispatcher = Dispatcher()

@@ -16,11 +16,11 @@ from playwright.async_api import FrameLocator, Page, expect
 
 from domain.registry import CertType
 from infra.db.exam_models import Receipt
-from infra.db.study_models import LessonProgress
 from jijiao.app import Runtime, running
 from tests.browser.test_localchat_page import bot_row, send
 from tests.study.conftest import photo, seed_enrolment
 from tests.support.app import local_settings
+from tests.support.study import finish_lessons
 from webview.auth import Viewer
 
 LI, WANG = 555_201, 555_202
@@ -47,15 +47,9 @@ async def passed_trainee(
     study = product.services.study
     await study.consent(user_id, now)
     assert await study.enrol_photo(user_id, photo(face), now) is None
+    await finish_lessons(study, user_id, enrolment_id)
     enrolment = await study.enrolment(user_id, enrolment_id)
     assert enrolment is not None
-    for lesson in await study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment_id,
-            lesson=lesson.key,
-            chat_user_id=user_id,
-            seconds_credited=lesson.required,
-        )
     receipt = await Receipt.create(
         enrolment_id=enrolment_id, number=f"JJ20261127{user_id}", score=90, hours=8.0, passed_at=now
     )

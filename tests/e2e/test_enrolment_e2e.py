@@ -24,10 +24,7 @@ async def test_an_individual_enrols_through_the_local_chat(chat: LocalChatClient
     await chat.send(user, "周七")
     ask_phone = await chat.reply(user)
     assert ask_phone["reply_markup"]["keyboard"][0][0]["request_contact"] is True
-    async with chat.http.post(
-        f"{chat.api}/users/{user}/send", json={"contact": {"phone_number": "13800000005"}}
-    ) as response:
-        assert response.status == 200
+    await chat.share_contact(user, "13800000005")
     confirmed, listing = await chat.replies(user, count=2)
     assert "身份已确认" in confirmed["text"]
     assert "云建安B****9999" in listing["text"]
@@ -55,10 +52,7 @@ async def test_an_enterprise_enrols_its_due_employees_through_the_local_chat(
     await chat.reply(user)
     await chat.send(user, registry.credit_code(7))
     await chat.reply(user)
-    async with chat.http.post(
-        f"{chat.api}/users/{user}/send", json={"contact": {"phone_number": "13900000077"}}
-    ) as response:
-        assert response.status == 200
+    await chat.share_contact(user, "13900000077")
     confirmed, roster = await chat.replies(user, count=2)
     assert "云南滇池建设有限公司" in confirmed["text"]
     assert "已选 3 / 3" in roster["text"]

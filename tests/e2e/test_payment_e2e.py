@@ -18,13 +18,7 @@ async def _enrolled_trainee(chat: LocalChatClient, user: int, seq: int) -> None:
     person = await registry.person(seq, f"付款人{seq}", f"138000{seq:05d}")
     cert = await registry.certificate(person, f"云建安B-P{seq}", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=user, person=person)
-    await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=user,
-        state="enrolled",
-    )
+    await registry.enrolment(cert, user, "enrolled")
 
 
 async def _order_qr(chat: LocalChatClient, user: int, payer: str = "付款人") -> tuple[dict, str]:

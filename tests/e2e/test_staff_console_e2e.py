@@ -175,10 +175,7 @@ async def test_a_supervisor_moves_an_identity_to_the_new_phones_account_and_both
     await chat.reply(new_account)
     await chat.send(new_account, "周九")
     await chat.reply(new_account)
-    async with chat.http.post(
-        f"{chat.api}/users/{new_account}/send", json={"contact": {"phone_number": "13800003210"}}
-    ):
-        pass
+    await chat.share_contact(new_account, "13800003210")
     refused = await eventually(lambda: _last_text(chat, new_account, "不会擅自转移"))
     assert refused
 
@@ -566,13 +563,7 @@ async def test_staff_correct_a_construction_workers_category_and_the_holder_hear
         person, "云建现0000090", "site_pro", days_from_today(120), category="土建"
     )
     await models.Certificate.filter(id=cert.id).update(role="construction")
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=holder,
-        state="enrolled",
-    )
+    enrolment = await registry.enrolment(cert, holder, "enrolled")
     await _sign_in(chat, browser)
     base = live_app.settings.base_url
     _, detail = await _page(browser, f"{base}/staff/people/{person.id}")

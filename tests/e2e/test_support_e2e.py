@@ -25,10 +25,7 @@ async def test_escalation_relay_close_and_a_deleted_topic_recreated(
     await chat.reply(user)
     await chat.send(user, "吴十")
     await chat.reply(user)
-    async with chat.http.post(
-        f"{chat.api}/users/{user}/send", json={"contact": {"phone_number": "13800000771"}}
-    ):
-        pass
+    await chat.share_contact(user, "13800000771")
     _, refusal = await chat.replies(user, count=2)
     await chat.click(user, refusal["message_id"], button_data(refusal, "联系客服"))
     recorded = (await chat.reply(user))["text"]
@@ -96,12 +93,10 @@ async def test_an_extension_is_refused_before_the_window_ends_and_approved_after
     cert = await registry.certificate(person, "云建安B-S72", "safety_b", days_from_today(124))
     await models.Binding.create(chat_user_id=user, person=person)
     now = live_app.clock.now()
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=user,
-        state="studying",
+    enrolment = await registry.enrolment(
+        cert,
+        user,
+        "studying",
         paid_at=now - timedelta(days=10),
         study_deadline=now + timedelta(days=20),
     )

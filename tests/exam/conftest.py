@@ -16,13 +16,13 @@ from application.study import FaceStore, ReadyFaces, Study
 from domain.exam import Attempt
 from infra.content import load_banks, load_courses
 from infra.db import models
-from infra.db.study_models import LessonProgress
 from infra.outbox import TortoiseOutbox
 from infra.signing import Signer
 from tests.study.conftest import CONFIG, Trainees, face_engine, photo, seed_enrolment  # noqa: F401
 from tests.support import registry
 from tests.support.clock import FixedClock
 from tests.support.selfies import selfie
+from tests.support.study import finish_lessons
 from tests.support.webapp import signed_in_web_app
 from webview.auth import Sessions
 from webview.exam import add_exam_routes
@@ -82,15 +82,7 @@ class Examinees(Trainees):
         response = await client.post("/app/api/study/photo", data=photo("person_b_1"), headers=JPEG)
         assert response.status == 200, await response.text()
         if finished:
-            enrolment = await self.exams.study.enrolment(user_id, enrolment_id)
-            assert enrolment is not None
-            for state in await self.exams.study.progress(enrolment):
-                await LessonProgress.create(
-                    enrolment_id=enrolment_id,
-                    lesson=state.key,
-                    chat_user_id=user_id,
-                    seconds_credited=state.required,
-                )
+            await finish_lessons(self.exams.study, user_id, enrolment_id)
         return enrolment_id
 
     async def start(self, user_id: int, enrolment_id: int) -> dict:

@@ -14,14 +14,14 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 
 from infra.settings import LOCAL_BOT_TOKEN, LOCAL_STAFF_GROUP_ID, Settings, load_settings
 from jijiao.app import Runtime
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
+from tests.support.app import free_port
 from tests.support.faults import FaultyTelegram, TcpProxy
-from tests.support.instances import free_port
 from tests.support.prometheus import sample
+from tests.support.serving import serving_localchat, start_users
 from tests.support.waiting import eventually
 from webview.auth import SESSION_COOKIE, Viewer
 
@@ -44,10 +44,7 @@ class Telegram:
     faults: FaultyTelegram
 
     def start_users(self, user_ids: Iterable[int], language: str = "en") -> None:
-        for user_id in user_ids:
-            self.chat.create_user(f"User {user_id}", language, user_id=user_id)
-            self.chat.users[user_id].started = True
-            self.chat.chat_for_user(user_id)
+        start_users(self.chat, user_ids, language)
 
     def received(self, chat_id: int) -> list[dict[str, Any]]:
         if chat_id not in self.chat.chats:
@@ -69,17 +66,8 @@ async def serve_telegram(token: str = LOCAL_BOT_TOKEN) -> AsyncIterator[Telegram
             limits=FloodLimits(enabled=False),  # 429s have their own tests
         )
     )
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(chat))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        async with FaultyTelegram.serve(f"http://127.0.0.1:{port}") as faults:
-            yield Telegram(chat, faults)
-    finally:
-        await runner.cleanup()
+    async with serving_localchat(chat) as url, FaultyTelegram.serve(url) as faults:
+        yield Telegram(chat, faults)
 
 
 @pytest.fixture

@@ -143,10 +143,7 @@ async def open_order(world: World, user_id: int) -> Order:
     )
     await models.Binding.create(chat_user_id=user_id, person=person)
     await models.ChatUser.create(id=user_id, first_name=person.name, language_code="zh-hans")
-    await models.Enrolment.create(
-        certificate=cert, active_key=cert.number, channel="individual",
-        enrolled_by=user_id, state="enrolled",
-    )  # fmt: skip
+    await registry.enrolment(cert, user_id, "enrolled")  # fmt: skip
     await models.InvoiceProfile.create(chat_user_id=user_id, title=person.name)
     place = PlaceOrder(
         TortoiseBindings(registry.PII), TortoisePaymentStore(registry.PII), Fees(30000),

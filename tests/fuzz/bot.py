@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,6 +45,7 @@ from tests.fuzz.hostile import hostile_text, message_text, pick
 from tests.fuzz.telegram import TelegramLikeSession
 from tests.support import registry
 from tests.support.clock import EPOCH, days_from_today
+from tests.support.logs import ErrorRecords, collecting
 from texts import common
 
 _ids = itertools.count(50_000_000)
@@ -290,12 +291,10 @@ async def seed_victim(harness: BotHarness) -> Victim:
     await models.Binding.create(chat_user_id=victim.user_id, person=holder)
     now = harness.services.handlers["clock"].now()
     overdue = await registry.certificate(holder, "V-901-A", "safety_b", days_from_today(124))
-    enrolment = await models.Enrolment.create(
-        certificate=overdue,
-        active_key=overdue.number,
-        channel="individual",
-        enrolled_by=victim.user_id,
-        state="overdue",
+    enrolment = await registry.enrolment(
+        overdue,
+        victim.user_id,
+        "overdue",
         paid_at=now - timedelta(days=40),
         study_deadline=now - timedelta(days=10),
     )
@@ -313,13 +312,7 @@ async def seed_victim(harness: BotHarness) -> Victim:
     )
     victim.review = review.id
     due = await registry.certificate(holder, "V-901-B", "safety_b", days_from_today(124))
-    await models.Enrolment.create(
-        certificate=due,
-        active_key=due.number,
-        channel="individual",
-        enrolled_by=victim.user_id,
-        state="enrolled",
-    )
+    await registry.enrolment(due, victim.user_id, "enrolled")
     await models.InvoiceProfile.create(chat_user_id=victim.user_id, title="被害人")
     order = await harness.services.handlers["place_order"](victim.user_id)
     victim.order = order.number
@@ -397,12 +390,10 @@ async def _bound(t: Trainee, state: str = "enrolled") -> models.Enrolment:
     cert = await registry.certificate(holder, f"F-{t.seq}-1", "safety_b", days_from_today(124))
     now = EPOCH
     paid = state in {"overdue", "studying"}
-    return await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=t.id,
-        state=state,
+    return await registry.enrolment(
+        cert,
+        t.id,
+        state,
         paid_at=now - timedelta(days=40) if paid else None,
         study_deadline=now - timedelta(days=10) if paid else None,
     )
@@ -551,28 +542,12 @@ async def state_of(harness: BotHarness, chat_id: int, user_id: int) -> str | Non
 # ---- judging one update ------------------------------------------------------------------------
 
 
-class Crashes(logging.Handler):
+class Crashes(ErrorRecords):
     """The errors router logs every exception a handler let out."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextmanager
-def crashes() -> Iterator[Crashes]:
-    handler = Crashes()
-    loggers = [logging.getLogger(n) for n in ("bot.handlers.errors", "aiogram.event")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
+def crashes() -> AbstractContextManager[Crashes]:
+    return collecting(Crashes(), ("bot.handlers.errors", "aiogram.event"))
 
 
 @dataclass

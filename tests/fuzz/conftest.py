@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,20 +28,22 @@ from application.exam import AttemptView
 from application.study import PendingCheck, ReadyFaces
 from bot.files import TelegramFiles
 from domain.accounts import ChatUserId
-from domain.checkout import Fees
 from infra.db import apply_migrations, connection_name, models, open_database
 from infra.db.exam_models import Receipt
-from infra.db.study_models import FaceCheck, LessonProgress
+from infra.db.study_models import FaceCheck
 from infra.payments.sandbox import SandboxProvider
 from infra.repositories.records import Records
 from infra.signing import Signer
-from jijiao.app import Services, build_services
+from jijiao.app import Services
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
-from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL
+from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN
 from tests.fuzz.telegram import TelegramLikeSession
 from tests.study.conftest import face_engine, photo  # noqa: F401 (a session fixture)
 from tests.support import registry
+from tests.support.app import free_port
 from tests.support.clock import FixedClock, days_from_today
+from tests.support.harness import harness_services
+from tests.support.study import finish_lessons
 from webview.app import make_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.exam import add_exam_routes
@@ -158,12 +159,6 @@ class Site:
         return self.client
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _trainee(
     user_id: int, sequence: int, number: str, clock: FixedClock
 ) -> tuple[models.Person, int]:
@@ -185,18 +180,6 @@ async def _enrolment(user_id: int, person: models.Person, number: str, clock: Fi
         study_deadline=paid_at + timedelta(days=30),
     )
     return enrolment.id
-
-
-async def _finish_lessons(services: Services, user_id: int, enrolment_id: int) -> None:
-    enrolment = await services.study.enrolment(user_id, enrolment_id)
-    assert enrolment is not None
-    for state in await services.study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment_id,
-            lesson=state.key,
-            chat_user_id=user_id,
-            seconds_credited=state.required,
-        )
 
 
 async def _start_exam(
@@ -237,7 +220,7 @@ async def _world(site: Site) -> World:
     await study.consent(VICTIM, clock.now())
     assert await study.enrol_photo(VICTIM, photo("person_b_1"), clock.now()) is None
     for enrolment_id in (first, second):
-        await _finish_lessons(services, VICTIM, enrolment_id)
+        await finish_lessons(services.study, VICTIM, enrolment_id)
     receipt = await _pass_exam(services, VICTIM, first, clock)
     world.victim_receipt = receipt.id
     world.receipt_token = services.exams.receipt_token(receipt)
@@ -271,13 +254,7 @@ async def _world(site: Site) -> World:
         payer, "云建安B(2024)0000004", "safety_b", days_from_today(124)
     )
     await models.Binding.create(chat_user_id=NEWCOMER, person=payer)
-    await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=NEWCOMER,
-        state="enrolled",
-    )
+    await registry.enrolment(cert, NEWCOMER, "enrolled")
     await models.InvoiceProfile.create(chat_user_id=NEWCOMER, title="付款人")
     order = await services.handlers["place_order"](ChatUserId(NEWCOMER))
     world.order_number = order.number
@@ -300,16 +277,13 @@ async def site(
     sessions = Sessions(signer, session_ttl=12 * 3600, link_ttl=600)
     port = free_port()
     provider = SandboxProvider(f"http://127.0.0.1:{port}", b"s" * 32)
-    services = build_services(
-        bot=bot,
-        i18n=i18n,
-        clock=clock,
-        webapp_url=WEBAPP_URL,
+    services = harness_services(
+        bot,
+        i18n,
+        clock,
+        tmp_path,
         sessions=sessions,
         provider=provider,
-        fees=Fees(30000, {"tower_crane": 45000}),
-        staff_group_id=STAFF_GROUP_ID,
-        data_dir=tmp_path,
         signer=signer,
         base_url=f"http://127.0.0.1:{port}",
     )

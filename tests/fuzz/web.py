@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -28,6 +26,7 @@ from tests.fuzz.hostile import (
     pick,
     upload_bodies,
 )
+from tests.support.logs import ErrorRecords, collecting
 
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
@@ -301,15 +300,8 @@ class Answer:
     exception: BaseException | None  # what the server logged for a 5xx
 
 
-class ServerErrors(logging.Handler):
+class ServerErrors(ErrorRecords):
     """Exceptions the app logged while answering (the error middleware logs each 500)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
     def take(self) -> BaseException | None:
         found = None
@@ -320,17 +312,8 @@ class ServerErrors(logging.Handler):
         return found
 
 
-@contextmanager
-def server_errors() -> Iterator[ServerErrors]:
-    handler = ServerErrors()
-    loggers = [logging.getLogger(n) for n in ("webview.middlewares", "aiohttp.server", "aiohttp")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
+def server_errors() -> AbstractContextManager[ServerErrors]:
+    return collecting(ServerErrors(), ("webview.middlewares", "aiohttp.server", "aiohttp"))
 
 
 async def send(site: Site, request: Request, errors: ServerErrors) -> Answer:

@@ -10,34 +10,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
 from tortoise import Tortoise, connections
 from tortoise.migrations.api.migrate import migrate
 
 from bot.callbacks import EnrolAction, EnrolCallback
-from bot.dispatcher import make_dispatcher
 from domain.checkout import Fees
 from domain.registry import Person
 from infra.db import connection_name, models, open_database, tortoise_config
 from infra.db.plaintext import SEALED_COLUMNS_ADDED, seal_plaintext
 from infra.demo import HEADERS
 from infra.fsm import DatabaseStorage
-from infra.payments.sandbox import SandboxProvider
 from infra.pii import Pii, PiiUnreadable
 from infra.registry_import import import_registry
 from infra.repositories.registry import TortoiseBindings, TortoiseRegistry
 from infra.signing import Signer
-from jijiao.app import build_services
 from jijiao.cli import main
 from tests.bot.test_support_desk import STAFF, group_message
-from tests.conftest import STAFF_GROUP_ID, TEST_TOKEN, WEBAPP_URL, BotHarness
 from tests.support import registry, updates
 from tests.support.clock import EPOCH, FixedClock, days_from_today
+from tests.support.harness import BotHarness, bot_harness, harness_bot, harness_services
 from tests.support.recording import RecordingSession
 from texts.i18n import Catalogs
-from webview.auth import Sessions
 
 PII = registry.PII
 ZHANG = updates.user(100001, "张三")
@@ -107,27 +100,9 @@ def product(i18n: Catalogs, clock: FixedClock, tmp_path: Path) -> BotHarness:
     """The services and dispatcher of tests/conftest.py's harness, with the conversation state
     in the database as the product keeps it without Redis."""
     session = RecordingSession()
-    bot = Bot(TEST_TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    signer = Signer(b"k" * 32)
-    services = build_services(
-        bot=bot,
-        i18n=i18n,
-        clock=clock,
-        webapp_url=WEBAPP_URL,
-        sessions=Sessions(signer, session_ttl=3600, link_ttl=600),
-        data_dir=tmp_path,
-        signer=signer,
-        provider=SandboxProvider("http://127.0.0.1:8080", b"s" * 32),
-        fees=Fees(30000),
-        staff_group_id=STAFF_GROUP_ID,
-    )
-    dispatcher = make_dispatcher(
-        storage=DatabaseStorage(PII),
-        i18n=i18n,
-        staff_group_id=STAFF_GROUP_ID,
-        **services.handlers,
-    )
-    return BotHarness(bot, session, dispatcher, services.handlers["accounts"], services)
+    bot = harness_bot(session)
+    services = harness_services(bot, i18n, clock, tmp_path, fees=Fees(30000))
+    return bot_harness(bot, session, services, i18n, DatabaseStorage(PII))
 
 
 def enrol(action: EnrolAction, item: int = -1) -> str:

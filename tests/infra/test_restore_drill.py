@@ -24,10 +24,8 @@ import contextlib
 import io
 import json
 import re
-import secrets
 import shlex
 import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +35,6 @@ import aiohttp
 import asyncpg
 import pytest
 import zxingcpp
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
 from PIL import Image
 
 from domain.accounts import ChatUserId
@@ -49,21 +44,23 @@ from domain.masking import mask_id_number, mask_name, mask_phone
 from domain.payment import OrderStatus
 from infra.content import load_banks
 from infra.db import open_database
-from infra.db.study_models import LessonProgress
 from infra.payments.sandbox import SandboxProvider
 from infra.receipt import PHOTO_BOX
 from infra.settings import LOCAL_STAFF_GROUP_ID, StudySection
 from infra.signing import Signer
-from jijiao.app import SESSION_TTL, Services, build_services
+from jijiao.app import SESSION_TTL, Services
 from tests.conftest import TEST_TOKEN, unavailable
 from tests.exam.conftest import Examinees, H
 from tests.infra.test_pii_at_rest import roster_row, write_roster
 from tests.study.conftest import Trainees, photo
 from tests.support import registry
 from tests.support.clock import FixedClock, days_from_today
+from tests.support.databases import new_database
+from tests.support.harness import harness_bot, harness_services
 from tests.support.instances import SECRET_KEY, STAFF, Balancer, Fleet, Instance, Telegram
 from tests.support.recording import RecordingSession
 from tests.support.selfies import selfie
+from tests.support.study import finish_lessons
 from texts.enrolment import masked_number
 from texts.i18n import Catalogs
 from webview.app import make_web_app
@@ -191,17 +188,9 @@ def tool(major: int, name: str) -> str:
     return str(found)
 
 
-@contextlib.asynccontextmanager
-async def new_database(server: str) -> AsyncIterator[str]:
+def empty_database(server: str) -> contextlib.AbstractAsyncContextManager[str]:
     """An empty database, as the compose file's `postgres` service creates on a new volume."""
-    name = f"jijiao_restored_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    return new_database(server, "jijiao_restored")
 
 
 async def drop_database(url: str) -> None:
@@ -254,20 +243,16 @@ class Seeded:
 def product(i18n: Catalogs, clock: FixedClock, data_dir: Path) -> tuple[Services, Sessions]:
     signer = Signer(SECRET_KEY.encode())
     sessions = Sessions(signer, session_ttl=30 * 86400, link_ttl=600)
-    services = build_services(
-        bot=Bot(
-            TEST_TOKEN,
-            session=RecordingSession(),
-            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-        ),
-        i18n=i18n,
-        clock=clock,
+    services = harness_services(
+        harness_bot(RecordingSession()),
+        i18n,
+        clock,
+        data_dir,
         webapp_url=f"{PUBLIC}/app/launch",
         sessions=sessions,
         provider=SANDBOX,
         fees=Fees(30000),
         staff_group_id=LOCAL_STAFF_GROUP_ID,
-        data_dir=data_dir,
         signer=signer,
         base_url=PUBLIC,
         # Liveness has its own tests (tests/study/test_head_turn.py); a still selfie answers here.
@@ -300,13 +285,7 @@ async def studied(services: Services, examinees: Examinees, who: Trainee, pictur
     assert response.status == 200, await response.text()
     [enrolment] = await services.study.enrolments(who.user)
     # Lesson time is credited from heartbeats over hours (tests/study); here it is done.
-    for state in await services.study.progress(enrolment):
-        await LessonProgress.create(
-            enrolment_id=enrolment.id,
-            lesson=state.key,
-            chat_user_id=who.user,
-            seconds_credited=state.required,
-        )
+    await finish_lessons(services.study, who.user, enrolment.id)
     return enrolment.id
 
 
@@ -496,7 +475,7 @@ async def test_a_backup_restored_as_documented_brings_every_record_back_and_open
     await drop_database(postgres_url)
     shutil.rmtree(data_dir)
 
-    async with new_database(postgres_server) as restored_url:
+    async with empty_database(postgres_server) as restored_url:
         # Restore, as documented, into a new database and an empty volume.
         await run(pg_restore, *procedure.restore_options, "--dbname", restored_url, stdin=dump)
         # The same APP_DATA_DIR as backed up, as the compose file's volume always is: the

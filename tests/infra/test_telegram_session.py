@@ -5,32 +5,18 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
-from aiohttp import web
 
 from infra.telegram import RetryAfter
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat
+from tests.support.serving import bare_config, localchat_app
 
 TOKEN = "7000000001:session-test"
 
 
 @pytest.fixture
 async def stand_in(aiohttp_server):
-    chat = LocalChat(
-        LocalChatConfig(
-            token=TOKEN,
-            bot_username="b",
-            bot_first_name="b",
-            staff_group_id=-1001,
-            staff_group_title="s",
-            staff_members=[],
-            state_path=None,
-            files_dir=None,
-            limits=FloodLimits(private_per_second=1, private_burst=2),
-        )
-    )
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(chat))
-    server = await aiohttp_server(app)
+    chat = LocalChat(bare_config(TOKEN, FloodLimits(private_per_second=1, private_burst=2)))
+    server = await aiohttp_server(localchat_app(chat))
     chat.send_text(100001, "hi")  # a bot may only write to users who wrote first
     yield chat, str(server.make_url("/_local"))
     await chat.close()

@@ -7,12 +7,12 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.support.clock import RunningClock
+from tests.support.serving import localchat_app
 
 TOKEN = "123456:local-test-token"
 BOT_ID = 123456
@@ -59,9 +59,7 @@ def chat(config: LocalChatConfig) -> LocalChat:
 async def client(
     aiohttp_client: Callable[..., AsyncIterator[TestClient]], chat: LocalChat
 ) -> TestClient:
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(chat))
-    return await aiohttp_client(app)  # type: ignore[misc,no-any-return]
+    return await aiohttp_client(localchat_app(chat))  # type: ignore[misc,no-any-return]
 
 
 class QuickSession(AiohttpSession):

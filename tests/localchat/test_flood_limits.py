@@ -3,11 +3,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.localchat.conftest import GROUP_ID, TOKEN, FakeClock
+from tests.support.serving import localchat_app
 
 USER = 100001
 
@@ -104,9 +104,7 @@ async def test_limits_switched_off_never_answer_429(
     aiohttp_client: Callable[..., Awaitable[TestClient]], clock: FakeClock
 ) -> None:
     local = LocalChat(LocalChatConfig(token=TOKEN, limits=FloodLimits(enabled=False)), clock=clock)
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(local))
-    client = await aiohttp_client(app)
+    client = await aiohttp_client(localchat_app(local))
     local.send_text(USER, "/start")
 
     statuses = [

@@ -13,11 +13,11 @@ from aiogram.types import (
     MenuButtonWebApp,
     WebAppInfo,
 )
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.localchat.conftest import GROUP_ID, TOKEN
+from tests.support.serving import localchat_app
 
 USER = 100001
 
@@ -35,9 +35,7 @@ async def test_a_restart_from_the_same_state_path_keeps_the_conversation(
     tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]]
 ) -> None:
     first = LocalChat(persistent(tmp_path))
-    app = web.Application()
-    app.add_subapp("/_local", make_localchat_app(first))
-    client = await aiohttp_client(app)
+    client = await aiohttp_client(localchat_app(first))
     bot = Bot(
         TOKEN,
         session=AiohttpSession(api=TelegramAPIServer.from_base(str(client.make_url("/_local")))),

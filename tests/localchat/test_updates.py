@@ -195,21 +195,10 @@ async def test_descriptions_and_names_are_kept_per_language(bot: Bot) -> None:
 async def test_polls_arriving_after_shutdown_began_answer_at_once() -> None:
     import asyncio
 
-    from localchat import FloodLimits, LocalChat, LocalChatConfig
+    from localchat import FloodLimits, LocalChat
+    from tests.support.serving import bare_config
 
-    chat = LocalChat(
-        LocalChatConfig(
-            token="1:t",
-            bot_username="b",
-            bot_first_name="b",
-            staff_group_id=-1001,
-            staff_group_title="s",
-            staff_members=[],
-            state_path=None,
-            files_dir=None,
-            limits=FloodLimits(enabled=False),
-        )
-    )
+    chat = LocalChat(bare_config("1:t", FloodLimits(enabled=False)))
     chat.begin_shutdown()
     async with asyncio.timeout(5):  # each would otherwise wait its full 30 s
         await chat.wait_messages(100001, wait=30)

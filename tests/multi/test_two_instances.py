@@ -25,6 +25,7 @@ from infra.db import models, open_database
 from infra.payments.sandbox import SandboxProvider
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from localchat import LocalChat
+from tests.support import registry
 from tests.support.instances import (
     HOST_CLOCK,
     SECRET_KEY,
@@ -130,13 +131,7 @@ async def test_two_instances_answer_pay_remind_and_broadcast_exactly_once(fleet)
     payer = USERS[0]
     certificate = await models.Certificate.filter(person=people[0]).order_by("expires_on").first()
     assert certificate is not None
-    await models.Enrolment.create(
-        certificate=certificate,
-        active_key=certificate.number,
-        channel="individual",
-        enrolled_by=payer,
-        state="enrolled",
-    )
+    await registry.enrolment(certificate, payer, "enrolled")
 
     # A conversation with state (the bill, the invoice details, the order), each step on
     # whichever instance the balancer picks: the state lives in Redis.

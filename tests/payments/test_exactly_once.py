@@ -20,6 +20,7 @@ from infra.repositories.registry import TortoiseBindings
 from infra.workdays import ChineseWorkingDays
 from tests.support import registry
 from tests.support.clock import FixedClock, days_from_today
+from webview.payments import PaymentWeb
 
 _people = itertools.count(500)
 
@@ -61,19 +62,23 @@ class World:
     expire: ExpireOrders
     reconcile: Reconcile
 
+    def payment_web(self) -> PaymentWeb:
+        """The payment pages and callbacks over this world's sandbox."""
+        return PaymentWeb(
+            providers={"sandbox": self.provider},
+            apply_payment=self.apply,
+            find_order=self.store.get,
+            sandbox=self.provider,
+            notify_base="http://unused",
+        )
+
     async def paying_trainee(self) -> tuple[ChatUserId, Order]:
         n = next(_people)
         person = await registry.person(n, f"学员{n}", f"1380000{n:04d}")
         cert = await registry.certificate(person, f"B-{n}", "safety_b", days_from_today(124))
         account = ChatUserId(200000 + n)
         await models.Binding.create(chat_user_id=account, person=person)
-        await models.Enrolment.create(
-            certificate=cert,
-            active_key=cert.number,
-            channel="individual",
-            enrolled_by=account,
-            state="enrolled",
-        )
+        await registry.enrolment(cert, account, "enrolled")
         await models.InvoiceProfile.create(chat_user_id=account, title=f"学员{n}")
         return account, await self.place(account)
 

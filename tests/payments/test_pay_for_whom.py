@@ -13,6 +13,7 @@ from infra.db import models
 from tests.conftest import BotHarness
 from tests.support import registry, updates
 from tests.support.clock import days_from_today
+from tests.support.recording import buttons
 
 BOSS = updates.user(100301, "财务")
 OTHER_BOSS = updates.user(100302, "别家财务")
@@ -21,12 +22,6 @@ TRAINEE = updates.user(100303, "赵六")
 
 def pick(action: PickAction, item: int = -1) -> str:
     return PickCallback(action=action, item=item).pack()
-
-
-def buttons(request: SendMessage | EditMessageText) -> list[tuple[str, str]]:
-    markup = request.reply_markup
-    assert markup is not None and hasattr(markup, "inline_keyboard")
-    return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
 
 
 def last_keyboard(harness: BotHarness) -> SendMessage | EditMessageText:

@@ -4,6 +4,7 @@ with users who have started the bot."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -12,13 +13,12 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 from tortoise import Tortoise
 
 from infra.db import apply_migrations, tortoise_config
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.localchat.conftest import QuickSession
-from tests.support.app import free_port
+from tests.support.serving import api_base, serving_localchat, start_users
 
 TOKEN = "7000000001:reminder-test-token"
 STAFF_GROUP = -1001000000001
@@ -51,10 +51,7 @@ class StandIn:
 
     def start_users(self, user_ids: Iterable[int], language: str = "en") -> None:
         """Users who pressed Start at some point, so the bot may write to them."""
-        for user_id in user_ids:
-            self.chat.create_user(f"User {user_id}", language, user_id=user_id)
-            self.chat.users[user_id].started = True
-            self.chat.chat_for_user(user_id)
+        start_users(self.chat, user_ids, language)
 
     def received(self, user_id: int) -> int:
         chat = self.chat.chats.get(user_id)
@@ -67,22 +64,15 @@ StandInFactory = Callable[[FloodLimits], Awaitable[StandIn]]
 @pytest.fixture
 async def standin() -> AsyncIterator[StandInFactory]:
     """Starts the stand-in with the given flood limits (Telegram's by default)."""
-    runners: list[tuple[web.AppRunner, Bot]] = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(limits: FloodLimits = FloodLimits()) -> StandIn:  # noqa: B008
-        chat = LocalChat(LocalChatConfig(token=TOKEN, staff_group_id=STAFF_GROUP, limits=limits))
-        app = web.Application()
-        app.add_subapp("/_local", make_localchat_app(chat))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        base = f"http://127.0.0.1:{port}/_local"
-        bot = Bot(TOKEN, session=QuickSession(api=TelegramAPIServer.from_base(base)))
-        runners.append((runner, bot))
-        return StandIn(chat, base, bot)
+        async def start(limits: FloodLimits = FloodLimits()) -> StandIn:  # noqa: B008
+            chat = LocalChat(
+                LocalChatConfig(token=TOKEN, staff_group_id=STAFF_GROUP, limits=limits)
+            )
+            base = api_base(await stack.enter_async_context(serving_localchat(chat)))
+            bot = Bot(TOKEN, session=QuickSession(api=TelegramAPIServer.from_base(base)))
+            stack.push_async_callback(bot.session.close)
+            return StandIn(chat, base, bot)
 
-    yield start
-    for runner, bot in runners:
-        await bot.session.close()
-        await runner.cleanup()
+        yield start

@@ -15,6 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from application.reminders import OutboxRefresh
+from bot.reminder_messages import ReminderTexts
 from domain.reminders import QuietHours
 from infra.clock import SystemClock
 from infra.db import models, open_database
@@ -22,7 +23,6 @@ from infra.i18n import make_i18n
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.sender import BotTransport, Limits, LocalRateLimiter, OutboxSender, SenderConfig
 from tests.reminders.conftest import TOKEN
-from texts.reminders import ReminderTexts
 
 
 async def main(database_url: str, api_base: str, rate: float, lease: float) -> None:

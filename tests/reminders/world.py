@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from application.reminders import OutboxRefresh, ReminderScanner
+from bot.reminder_messages import ReminderTexts
 from domain.clock import Clock
 from domain.reminders import QuietHours, Schedule, broadcast_key
 from infra.db import models
@@ -24,7 +25,6 @@ from infra.sender import (
 )
 from tests.support import registry
 from texts.i18n import Catalogs
-from texts.reminders import ReminderTexts
 
 _numbers = itertools.count(1)
 

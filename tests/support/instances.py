@@ -27,8 +27,9 @@ from aiohttp import web
 
 from infra.clock import SystemClock
 from infra.settings import LOCAL_STAFF_GROUP_ID
-from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
+from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.support.app import free_port
+from tests.support.serving import serving, serving_localchat
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7000000002:fleet-test-token"
@@ -40,13 +41,6 @@ STAFF = 900001
 # The instances are real `jijiao run` processes, on the host's clock as in production: what a
 # test tells them about time (a payment's time, a broadcast's start) comes from the same clock.
 HOST_CLOCK = SystemClock()
-
-
-async def _serve(app: web.Application, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
 
 
 @dataclass
@@ -73,14 +67,8 @@ class Telegram:
                 webhook_retry_max=0.5,
             )
         )
-        app = web.Application()
-        app.add_subapp("/_local", make_localchat_app(chat))
-        port = free_port()
-        runner = await _serve(app, port)
-        try:
-            yield cls(chat, f"http://127.0.0.1:{port}")
-        finally:
-            await runner.cleanup()
+        async with serving_localchat(chat) as url:
+            yield cls(chat, url)
 
 
 @dataclass
@@ -104,13 +92,9 @@ class Balancer:
         balancer = cls(f"http://127.0.0.1:{port}")
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", balancer._forward)
-        runner = await _serve(app, port)
-        async with aiohttp.ClientSession(auto_decompress=False) as http:
+        async with serving(app, port), aiohttp.ClientSession(auto_decompress=False) as http:
             balancer._http = http
-            try:
-                yield balancer
-            finally:
-                await runner.cleanup()
+            yield balancer
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         if not self.backends:

@@ -29,6 +29,10 @@ class LocalChatClient:
     async def send(self, user_id: int, text: str, **user_fields: Any) -> dict[str, Any]:
         return await self._post(f"/users/{user_id}/send", {"text": text, **user_fields})
 
+    async def share_contact(self, user_id: int, phone: str) -> dict[str, Any]:
+        """The user taps the bot's "share my phone number" button: their own contact."""
+        return await self._post(f"/users/{user_id}/send", {"contact": {"phone_number": phone}})
+
     async def click(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
         return await self._post(f"/users/{user_id}/click", {"message_id": message_id, "data": data})
 

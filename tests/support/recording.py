@@ -93,3 +93,10 @@ class RecordingSession(BaseSession):
 
     def texts(self) -> list[str]:
         return [request.text for request in self.sent(SendMessage)]
+
+
+def buttons(request: SendMessage | EditMessageText) -> list[tuple[str, str]]:
+    """The inline keyboard of a message the bot sent or edited, as (label, callback data)."""
+    markup = request.reply_markup
+    assert markup is not None and hasattr(markup, "inline_keyboard")
+    return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]

@@ -4,6 +4,7 @@ way the product stores them: ID numbers and phones sealed (infra.pii), never in 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from domain.identifiers import credit_check_char, id_check_char
 from infra.db import models
@@ -84,6 +85,20 @@ async def certificate(
     )
 
 
+async def enrolment(
+    cert: models.Certificate, enrolled_by: int, state: str, **fields: Any
+) -> models.Enrolment:
+    """A trainee's own enrolment on `cert`, active (it holds the certificate's number)."""
+    return await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=enrolled_by,
+        state=state,
+        **fields,
+    )
+
+
 async def extension_waiting(
     sequence: int, trainee: int, now: datetime, *, name: str | None = None
 ) -> models.Application:
@@ -93,18 +108,16 @@ async def extension_waiting(
     cert = await certificate(
         holder_row, f"B-53-{sequence:04d}", "safety_b", (now + timedelta(days=120)).date()
     )
-    enrolment = await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=trainee,
-        state="overdue",
+    row = await enrolment(
+        cert,
+        trainee,
+        "overdue",
         paid_at=now - timedelta(days=40),
         study_deadline=now - timedelta(days=10),
     )
     return await models.Application.create(
         kind="extension",
-        enrolment=enrolment,
+        enrolment=row,
         chat_user_id=trainee,
         form_file_id="f",
         created_at=now - timedelta(hours=1),

@@ -31,19 +31,21 @@ def init_data(token: str, user: dict[str, object], auth_date: datetime) -> str:
     return urlencode(fields)
 
 
-def signed_in_web_app(i18n: Any, clock: Clock, sessions: Sessions) -> web.Application:
+def signed_in_web_app(
+    i18n: Any, clock: Clock, sessions: Sessions, **options: Any
+) -> web.Application:
     """The web view as the Mini App tests serve it: the test bot's token, a local base URL,
-    accounts in the database and a database that is always up; features add their routes."""
-    from tests.conftest import TEST_TOKEN
+    accounts in the database and a database that is always up; features add their routes.
+    `options` replace any of these (`config`, `health_checks`) or add the other arguments of
+    `make_web_app` (`metrics`, `ready_checks`)."""
+    from tests.support.harness import TEST_TOKEN
 
     async def alive() -> None:
         return None
 
-    return make_web_app(
-        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
-        i18n=i18n,
-        sessions=sessions,
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": alive},
-    )
+    arguments: dict[str, Any] = {
+        "config": WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
+        "accounts": TortoiseAccountRepository(),
+        "health_checks": {"database": alive},
+    }
+    return make_web_app(i18n=i18n, sessions=sessions, clock=clock, **{**arguments, **options})

@@ -65,12 +65,10 @@ async def overdue(n: int, name: str, user_id: int, clock: FixedClock) -> models.
     person = await registry.person(n, name, f"138000001{n:02d}")
     await models.Binding.create(chat_user_id=user_id, person=person)
     cert = await registry.certificate(person, f"53B2026{n:05d}", "safety_b", add_months(TODAY, 4))
-    return await models.Enrolment.create(
-        certificate=cert,
-        active_key=cert.number,
-        channel="individual",
-        enrolled_by=user_id,
-        state="overdue",
+    return await registry.enrolment(
+        cert,
+        user_id,
+        "overdue",
         paid_at=clock.now() - timedelta(days=31),
         study_deadline=clock.now() - timedelta(days=1),
     )

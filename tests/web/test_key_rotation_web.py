@@ -5,35 +5,17 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
-from tests.conftest import TEST_TOKEN
-from webview.app import make_web_app
+from tests.support.webapp import signed_in_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
-from webview.keys import WebConfig
 
 OLD, NEW = b"o" * 32, b"n" * 32
 ZHANG = Viewer(100001, "张三", "zh-hans")
 
 
 async def _client(aiohttp_client, i18n, clock, signer: Signer) -> TestClient:
-    async def database_alive() -> None:
-        return None
-
-    app = make_web_app(
-        config=WebConfig(
-            bot_token=TEST_TOKEN,
-            base_url="http://127.0.0.1",
-            initdata_max_age=3600,
-            local_mode=True,
-        ),
-        i18n=i18n,
-        sessions=Sessions(signer, session_ttl=3600, link_ttl=600),
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": database_alive},
-    )
-    return await aiohttp_client(app)
+    sessions = Sessions(signer, session_ttl=3600, link_ttl=600)
+    return await aiohttp_client(signed_in_web_app(i18n, clock, sessions))
 
 
 async def test_a_session_and_a_link_from_before_the_rotation_work_while_the_old_key_is_kept(

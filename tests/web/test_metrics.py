@@ -11,17 +11,16 @@ from aiohttp.test_utils import TestClient
 from aiohttp.typedefs import Middleware
 
 from infra.metrics import Metrics, outbox_pending
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from tests.conftest import TEST_TOKEN
 from tests.payments.test_exactly_once import World, make_world
 from tests.reminders import world as reminders
 from tests.support.prometheus import label_values, sample
-from webview.app import make_web_app
+from tests.support.webapp import signed_in_web_app
 from webview.auth import Sessions
 from webview.keys import WebConfig
 from webview.middlewares import Handler
-from webview.payments import PaymentWeb, add_payment_routes
+from webview.payments import add_payment_routes
 
 SCRAPE_TOKEN = "scrape-me-3f9a"
 FAR_AWAY = "203.0.113.9"
@@ -49,25 +48,15 @@ def payments() -> World:
 @pytest.fixture
 def serve(database, i18n, aiohttp_client, payments: World) -> Serve:
     async def start(*, token: str | None = None, remote: str | None = None) -> TestClient:
-        app = make_web_app(
+        app = signed_in_web_app(
+            i18n,
+            payments.clock,
+            Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
             config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True, metrics_token=token),
-            i18n=i18n,
-            sessions=Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
-            clock=payments.clock,
-            accounts=TortoiseAccountRepository(),
             health_checks={},
             metrics=Metrics(pending=outbox_pending),
         )
-        add_payment_routes(
-            app,
-            PaymentWeb(
-                providers={"sandbox": payments.provider},
-                apply_payment=payments.apply,
-                find_order=payments.store.get,
-                sandbox=payments.provider,
-                notify_base="http://unused",
-            ),
-        )
+        add_payment_routes(app, payments.payment_web())
         if remote is not None:
             app.middlewares.insert(0, seen_from(remote))
         return await aiohttp_client(app)

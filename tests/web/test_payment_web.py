@@ -9,38 +9,20 @@ import pytest
 
 from domain.payment import PaymentEvent
 from infra.db import models
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
-from tests.conftest import TEST_TOKEN
 from tests.payments.test_exactly_once import make_world
 from tests.support.clock import FixedClock
-from webview.app import make_web_app
+from tests.support.webapp import signed_in_web_app
 from webview.auth import Sessions
-from webview.keys import WebConfig
-from webview.payments import PaymentWeb, add_payment_routes
+from webview.payments import add_payment_routes
 
 
 @pytest.fixture
 async def paying(database, i18n, aiohttp_client):
     world = make_world()
-    app = make_web_app(
-        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
-        i18n=i18n,
-        sessions=Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
-        clock=world.clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={},
-    )
-    add_payment_routes(
-        app,
-        PaymentWeb(
-            providers={"sandbox": world.provider},
-            apply_payment=world.apply,
-            find_order=world.store.get,
-            sandbox=world.provider,
-            notify_base="http://unused",
-        ),
-    )
+    sessions = Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600)
+    app = signed_in_web_app(i18n, world.clock, sessions, health_checks={})
+    add_payment_routes(app, world.payment_web())
     client = await aiohttp_client(app)
     _, order = await world.paying_trainee()
     return client, world, order

@@ -9,14 +9,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from jijiao.app import ready_once
-from tests.conftest import TEST_TOKEN
+from tests.support.webapp import signed_in_web_app
 from webview import views
-from webview.app import make_web_app
 from webview.auth import Sessions
-from webview.keys import WebConfig
 
 Check = Callable[[], Awaitable[None]]
 
@@ -36,12 +33,10 @@ async def hung() -> None:
 @pytest.fixture
 def serve(database, i18n, clock, aiohttp_client) -> Callable[[dict[str, Check]], Awaitable]:
     async def start(ready: dict[str, Check]) -> TestClient:
-        app = make_web_app(
-            config=WebConfig(TEST_TOKEN, "http://127.0.0.1", 3600, True),
-            i18n=i18n,
-            sessions=Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
-            clock=clock,
-            accounts=TortoiseAccountRepository(),
+        app = signed_in_web_app(
+            i18n,
+            clock,
+            Sessions(Signer(b"k" * 32), session_ttl=3600, link_ttl=600),
             health_checks={"database": ok},
             ready_checks=ready,
         )

@@ -6,12 +6,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from infra.repositories.accounts import TortoiseAccountRepository
 from infra.signing import Signer
 from tests.conftest import TEST_TOKEN
 from tests.support.clock import FixedClock
-from tests.support.webapp import init_data
-from webview.app import make_web_app
+from tests.support.webapp import init_data, signed_in_web_app
 from webview.auth import SESSION_COOKIE, Sessions, Viewer
 from webview.keys import WebConfig
 
@@ -26,22 +24,8 @@ def sessions() -> Sessions:
 
 @pytest.fixture
 async def client(database, i18n, clock: FixedClock, sessions: Sessions, aiohttp_client):
-    async def database_alive() -> None:
-        return None
-
-    app = make_web_app(
-        config=WebConfig(
-            bot_token=TEST_TOKEN,
-            base_url="http://127.0.0.1",
-            initdata_max_age=MAX_AGE,
-            local_mode=True,
-        ),
-        i18n=i18n,
-        sessions=sessions,
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": database_alive},
-    )
+    config = WebConfig(TEST_TOKEN, "http://127.0.0.1", MAX_AGE, True)
+    app = signed_in_web_app(i18n, clock, sessions, config=config)
 
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("a bug")
@@ -62,13 +46,9 @@ async def test_healthz_is_503_when_the_database_is_down(
     async def database_down() -> None:
         raise ConnectionRefusedError
 
-    app = make_web_app(
-        config=WebConfig(TEST_TOKEN, "http://127.0.0.1", MAX_AGE, True),
-        i18n=i18n,
-        sessions=sessions,
-        clock=clock,
-        accounts=TortoiseAccountRepository(),
-        health_checks={"database": database_down},
+    config = WebConfig(TEST_TOKEN, "http://127.0.0.1", MAX_AGE, True)
+    app = signed_in_web_app(
+        i18n, clock, sessions, config=config, health_checks={"database": database_down}
     )
     response = await (await aiohttp_client(app)).get("/healthz")
     assert response.status == 503

@@ -2,9 +2,11 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 
-async def refuse_to_drop_unsealed(apps, schema_editor):
+async def refuse_to_drop_unsealed(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     """Written by hand: the plaintext columns go only once everything in them is sealed, which
     needs SECURITY_SECRET_KEY (infra.db.plaintext does it when the app or `jijiao migrate`
     applies the migrations)."""
