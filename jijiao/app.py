@@ -318,6 +318,7 @@ def build_services(
     }
     # Every support conversation, whichever channel, in the desk's own record (the console's).
     desk_log = TortoiseDeskLog(pii)
+    handlers["desk"].desk_log = desk_log  # staff's answers in the group are kept there too
     handlers["channel_desk"] = ChannelDesk(
         handlers["desk"], TortoiseTickets(pii), desk_log, i18n, clock
     )

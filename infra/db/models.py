@@ -316,6 +316,8 @@ class SupportMessage(Model):
     staff_name = fields.CharField(max_length=128, null=True)
     # An answer the person's channel has not taken (WeChat's 48 hours over): kept, not lost.
     delivered = fields.BooleanField(default=True)
+    # A message of the person's no delivered answer has followed yet (the console's waiting).
+    unanswered = fields.BooleanField(default=False)
 
     class Meta:
         table = "support_message"

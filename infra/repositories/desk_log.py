@@ -5,9 +5,10 @@ them with ID numbers and phones masked, the conversation itself as typed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from tortoise import Tortoise
+from tortoise.expressions import Q
+from tortoise.functions import Max, Min
 
 from domain.masking import redact_text
 from infra.db import models
@@ -46,22 +47,6 @@ class Conversation:
     lines: list[DeskLine]
 
 
-_LIST = """
-WITH t AS (
-  SELECT chat_user_id, MAX(at) AS last_at,
-         MAX(CASE WHEN direction = 'out' THEN at END) AS last_out
-  FROM support_message GROUP BY chat_user_id
-)
-SELECT t.chat_user_id, t.last_at,
-  (SELECT MIN(m.at) FROM support_message m
-   WHERE m.chat_user_id = t.chat_user_id AND m.direction = 'in'
-     AND (t.last_out IS NULL OR m.at > t.last_out)) AS waiting_since
-FROM t
-ORDER BY waiting_since ASC NULLS LAST, t.last_at DESC, t.chat_user_id
-LIMIT $1 OFFSET $2
-"""
-
-
 class TortoiseDeskLog:
     def __init__(self, pii: Pii) -> None:
         self._pii = pii
@@ -69,7 +54,11 @@ class TortoiseDeskLog:
     async def heard(self, account: int, text: str, at: datetime) -> None:
         """What the person sent to the desk."""
         await models.SupportMessage.create(
-            chat_user_id=account, direction="in", text_sealed=self._pii.seal(text), at=at
+            chat_user_id=account,
+            direction="in",
+            text_sealed=self._pii.seal(text),
+            at=at,
+            unanswered=True,
         )
 
     async def answered(
@@ -81,8 +70,11 @@ class TortoiseDeskLog:
         staff_id: int,
         staff_name: str,
         delivered: bool,
+        audited: bool = True,
     ) -> int:
-        """A staff member's answer, audited with who and when; kept even when not delivered."""
+        """A staff member's answer, kept even when not delivered; a delivered one answers what
+        the person sent before it. Audited with who and when (the console's; the staff group's
+        own answers are in the group already)."""
         row = await models.SupportMessage.create(
             chat_user_id=account,
             direction="out",
@@ -92,14 +84,19 @@ class TortoiseDeskLog:
             staff_name=staff_name,
             delivered=delivered,
         )
-        await audit(
-            staff_id,
-            "support_answered",
-            f"chat_user:{account}",
-            message=row.id,
-            delivered=delivered,
-            at=at.isoformat(),
-        )
+        if delivered:
+            await models.SupportMessage.filter(
+                chat_user_id=account, direction="in", unanswered=True, id__lt=row.id
+            ).update(unanswered=False)
+        if audited:
+            await audit(
+                staff_id,
+                "support_answered",
+                f"chat_user:{account}",
+                message=row.id,
+                delivered=delivered,
+                at=at.isoformat(),
+            )
         return row.id
 
     async def exists(self, account: int) -> bool:
@@ -107,15 +104,31 @@ class TortoiseDeskLog:
 
     async def conversations(self, *, page: int) -> tuple[int, list[ConversationRow]]:
         """Every conversation, the longest waiting first, then the most recent."""
-        total = len(
-            await models.SupportMessage.all().distinct().values_list("chat_user_id", flat=True)
+        grouped = (
+            await models.SupportMessage.all()
+            .group_by("chat_user_id")
+            .annotate(
+                last_at=Max("at"),
+                waiting_since=Min("at", _filter=Q(direction="in", unanswered=True)),
+            )
+            .values("chat_user_id", "last_at", "waiting_since")
         )
-        connection = Tortoise.get_connection("default")
-        _, found = await connection.execute_query(_LIST, [PER_PAGE, (page - 1) * PER_PAGE])
+        never = datetime.max.replace(tzinfo=UTC)
+        grouped.sort(
+            key=lambda r: (
+                _aware(r["waiting_since"]) or never,
+                -_stamp(r["last_at"]),
+                r["chat_user_id"],
+            )
+        )
+        chosen = grouped[(page - 1) * PER_PAGE : page * PER_PAGE]
         rows = [
-            await self._row(int(r["chat_user_id"]), r["last_at"], r["waiting_since"]) for r in found
+            await self._row(
+                int(r["chat_user_id"]), _aware(r["last_at"]) or never, _aware(r["waiting_since"])
+            )
+            for r in chosen
         ]
-        return total, rows
+        return len(grouped), rows
 
     async def _row(
         self, account: int, last_at: datetime, waiting_since: datetime | None
@@ -142,13 +155,7 @@ class TortoiseDeskLog:
         lines = await models.SupportMessage.filter(chat_user_id=account).order_by("at", "id")
         if not lines:
             return None
-        out = [row for row in lines if row.direction == "out"]
-        last_out = out[-1].at if out else None
-        waiting = [
-            row.at
-            for row in lines
-            if row.direction == "in" and (last_out is None or row.at > last_out)
-        ]
+        waiting = [row.at for row in lines if row.direction == "in" and row.unanswered]
         head = await self._row(account, lines[-1].at, waiting[0] if waiting else None)
         return Conversation(
             head,
@@ -164,3 +171,16 @@ class TortoiseDeskLog:
                 for row in lines
             ],
         )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """An aggregate's moment (SQLite gives it as text), in UTC."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _stamp(value: datetime | str | None) -> float:
+    moment = _aware(value)
+    return moment.timestamp() if moment else 0.0

@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
                 ("staff_id", fields.BigIntField(null=True)),
                 ("staff_name", fields.CharField(null=True, max_length=128)),
                 ("delivered", fields.BooleanField(default=True)),
+                ("unanswered", fields.BooleanField(default=False)),
             ],
             options={"table": "support_message", "app": "jijiao", "pk_attr": "id", "table_description": "The desk's own record of a support conversation, whichever channel it came from."},
             bases=["Model"],
