@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ("delivered", fields.BooleanField(default=True)),
                 ("unanswered", fields.BooleanField(default=False)),
             ],
-            options={"table": "support_message", "app": "jijiao", "pk_attr": "id", "table_description": "The desk's own record of a support conversation, whichever channel it came from."},
+            options={"table": "support_message", "app": "jijiao", "pk_attr": "id", "table_description": "The desk's own record of a support conversation, whichever channel it came from: what the"},
             bases=["Model"],
         ),
     ]
