@@ -100,6 +100,9 @@ class Desk:
         self._recent: dict[int, deque[float]] = defaultdict(deque)
         # The desk's own record of every conversation (the staff console's), when kept.
         self.desk_log: TortoiseDeskLog | None = None
+        # Staff's words for a person on another channel (WeChat), which the bot cannot reach:
+        # (account, words, staff id, staff name) -> delivered. Filled by the composition root.
+        self.other_channel: Callable[[int, str, int, str], Awaitable[bool]] | None = None
 
     def too_fast(self, user_id: int) -> bool:
         """True once per minute of a flood (more than `per_minute` messages within a minute),
@@ -309,6 +312,9 @@ class Desk:
     async def to_trainee(self, message: Message, ticket: models.SupportTicket) -> None:
         """A staff member's words reach the trainee as the desk's, labelled in the trainee's
         language, so an answer is not taken for the bot's."""
+        if ticket.chat_user_id < 0:  # another channel's account: words only, by its own way
+            await self._to_other_channel(message, ticket)
+            return
         with self.i18n.context(), self.i18n.use_locale(await self.tickets.locale_of(ticket)):
             label = texts.staff_label()
         chat = ticket.chat_user_id
@@ -348,6 +354,17 @@ class Desk:
                 delivered=True,
                 audited=False,
             )
+
+    async def _to_other_channel(self, message: Message, ticket: models.SupportTicket) -> None:
+        words = message.text or message.caption
+        delivered = False
+        if self.other_channel is not None and words and message.from_user is not None:
+            delivered = await self.other_channel(
+                ticket.chat_user_id, words, message.from_user.id, message.from_user.full_name
+            )
+        if not delivered:
+            with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
+                await self.note(ticket, texts.not_delivered_elsewhere(bool(words)))
 
     async def edit_in_topic(self, message: Message) -> bool:
         ticket = await self.tickets.get(message.chat.id)

@@ -326,6 +326,7 @@ def build_services(
         bot, handlers["desk"], TortoiseTickets(pii), desk_log, i18n, clock
     )
     handlers["desk_log"] = desk_log
+    handlers["desk"].other_channel = handlers["console_answers"].from_topic
     home = Home()
     staff_sessions = StaffSessions(signer)
 

@@ -130,7 +130,16 @@ class ConsoleAnswers:
     async def exists(self, account: int) -> bool:
         return await self._log.exists(account)
 
-    async def answer(self, account: int, text: str, *, staff_id: int, staff_name: str) -> bool:
+    async def from_topic(self, account: int, text: str, staff_id: int, staff_name: str) -> bool:
+        """A staff member's answer in the person's topic in the staff group (the bot cannot
+        write to a WeChat user): kept and delivered the same way, nothing posted back."""
+        return await self.answer(
+            account, text, staff_id=staff_id, staff_name=staff_name, in_topic=True
+        )
+
+    async def answer(
+        self, account: int, text: str, *, staff_id: int, staff_name: str, in_topic: bool = False
+    ) -> bool:
         user = await models.ChatUser.get_or_none(id=account)
         if user is None:
             return False
@@ -145,7 +154,10 @@ class ConsoleAnswers:
             staff_id=staff_id,
             staff_name=staff_name,
             delivered=delivered,
+            audited=not in_topic,
         )
+        if in_topic:
+            return delivered
         if self._telegram.staff_group_id is not None and ticket.thread_id is not None:
             with self._i18n.context(), self._i18n.use_locale(self._telegram.staff_locale):
                 note = f"{texts.answered_in_console(staff_name)}\n{text}"

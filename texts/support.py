@@ -517,3 +517,16 @@ def answered_in_console(staff: str) -> str:
 def a_file() -> str:
     """What the desk's record shows for a photo or a file the person sent."""
     return _("[photo or file]")
+
+
+def not_delivered_elsewhere(words: bool) -> str:
+    """In a WeChat user's topic, when a staff member's answer did not reach them."""
+    if not words:
+        return _(
+            "Not delivered: only words reach a WeChat user from here. Write your answer as text."
+        )
+    return _(
+        "Not delivered: WeChat lets us write to a person only within 48 hours of their last "
+        "message. The answer is kept in the staff console's conversation, marked as not "
+        "delivered."
+    )

@@ -16,7 +16,7 @@ from infra.db import models
 from infra.settings import LOCAL_STAFF_GROUP_ID
 from jijiao.app import Runtime
 from tests.support import registry
-from tests.support.localchat_client import LocalChatClient, eventually
+from tests.support.localchat_client import STAFF, LocalChatClient, eventually
 from tests.support.wechat_client import WeChatClient
 from webview.auth import StaffRole, StaffViewer
 from webview.console import CONSOLE
@@ -126,6 +126,17 @@ async def test_a_wechat_users_support_conversation_is_answered_in_the_console(
         status, listing = await _page(browser, f"{base}/staff/conversations")
         assert "已回复" in listing
 
+        # Staff working in the group answer in the person's topic: it reaches WeChat too.
+        await chat.staff_says("请带上身份证原件。", ticket.thread_id)
+        assert _text(await wx.reply(openid)) == "客服：请带上身份证原件。"
+        from_group = (
+            await models.SupportMessage.filter(chat_user_id=account.id, direction="out")
+            .order_by("-id")
+            .first()
+        )
+        assert from_group is not None and from_group.delivered
+        assert from_group.staff_id == STAFF
+
         # 49 hours later WeChat takes no customer-service message: staff are told, and the
         # answer is kept, marked as not delivered, not lost.
         live_app.clock.advance(hours=49)
@@ -140,11 +151,14 @@ async def test_a_wechat_users_support_conversation_is_answered_in_the_console(
         late = await models.SupportMessage.filter(
             chat_user_id=account.id, direction="out"
         ).order_by("id")
-        assert [m.delivered for m in late] == [True, False]
+        assert [m.delivered for m in late] == [True, True, False]
         async with http.get(
             f"{wx.api}/users/{openid}/messages", params={"after": wx._seen[openid], "wait": 1}
         ) as response:
             assert (await response.json())["messages"] == []
+        # In the group, an answer WeChat no longer takes is said not to have reached them.
+        await chat.staff_says("还在吗？", ticket.thread_id)
+        await eventually(lambda: _with(chat, ticket.thread_id, "48 小时"))
 
 
 async def test_a_telegram_trainees_support_message_is_held_in_the_console_too(
