@@ -190,6 +190,10 @@ async def test_a_telegram_trainees_support_message_is_held_in_the_console_too(
     assert (await chat.reply(user))["text"] == "客服：请退出后重新进入课程。"
     # Staff in the group see that it was answered in the console, and by whom.
     await eventually(lambda: _with(chat, ticket.thread_id, "客服小李"))
+    # In the staff member's other language, the same list in English words (answered now).
+    status, english = await _page(browser, f"{base}/staff/conversations?lang=en")
+    assert status == 200 and "Conversations" in english and "answered" in english
+    assert "对话" not in english and "Telegram" in english
     assert LOCAL_STAFF_GROUP_ID < 0
 
 
