@@ -22,6 +22,7 @@ from domain.clock import Clock
 from domain.desks import DeskId, desks_for, group_for
 from domain.locales import DEFAULT_LOCALE
 from infra.db import models
+from infra.repositories.desk_log import TortoiseDeskLog
 from infra.repositories.support import QueuedMessage, TortoiseTickets
 from texts import support as texts
 from texts.i18n import Catalogs
@@ -97,6 +98,11 @@ class Desk:
         # A desk with a group of its own gets its cases' topics there; the rest, the staff group.
         self.desk_groups = dict(desk_groups or {})
         self._recent: dict[int, deque[float]] = defaultdict(deque)
+        # The desk's own record of every conversation (the staff console's), when kept.
+        self.desk_log: TortoiseDeskLog | None = None
+        # Staff's words for a person on another channel (WeChat), which the bot cannot reach:
+        # (account, words, staff id, staff name) -> delivered. Filled by the composition root.
+        self.other_channel: Callable[[int, str, int, str], Awaitable[bool]] | None = None
 
     def too_fast(self, user_id: int) -> bool:
         """True once per minute of a flood (more than `per_minute` messages within a minute),
@@ -306,6 +312,9 @@ class Desk:
     async def to_trainee(self, message: Message, ticket: models.SupportTicket) -> None:
         """A staff member's words reach the trainee as the desk's, labelled in the trainee's
         language, so an answer is not taken for the bot's."""
+        if ticket.chat_user_id < 0:  # another channel's account: words only, by its own way
+            await self._to_other_channel(message, ticket)
+            return
         with self.i18n.context(), self.i18n.use_locale(await self.tickets.locale_of(ticket)):
             label = texts.staff_label()
         chat = ticket.chat_user_id
@@ -333,6 +342,29 @@ class Desk:
         await self.tickets.relayed(
             ticket, "out", sent.message_id, message.message_id, self.clock.now()
         )
+        if self.desk_log is not None and message.from_user is not None:
+            with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
+                words = message.text or message.caption or texts.a_file()
+            await self.desk_log.answered(
+                chat,
+                words,
+                self.clock.now(),
+                staff_id=message.from_user.id,
+                staff_name=message.from_user.full_name,
+                delivered=True,
+                audited=False,
+            )
+
+    async def _to_other_channel(self, message: Message, ticket: models.SupportTicket) -> None:
+        words = message.text or message.caption
+        delivered = False
+        if self.other_channel is not None and words and message.from_user is not None:
+            delivered = await self.other_channel(
+                ticket.chat_user_id, words, message.from_user.id, message.from_user.full_name
+            )
+        if not delivered:
+            with self.i18n.context(), self.i18n.use_locale(self.staff_locale):
+                await self.note(ticket, texts.not_delivered_elsewhere(bool(words)))
 
     async def edit_in_topic(self, message: Message) -> bool:
         ticket = await self.tickets.get(message.chat.id)

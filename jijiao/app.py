@@ -116,6 +116,7 @@ from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.console import ConsoleRecords
+from infra.repositories.desk_log import TortoiseDeskLog
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.records import Records
 from infra.repositories.registry import (
@@ -150,6 +151,7 @@ from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
 from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
+from jijiao.support_desk import ChannelDesk, ConsoleAnswers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from texts.i18n import Catalogs
 from webview.app import make_web_app
@@ -314,6 +316,17 @@ def build_services(
             clock, i18n, pii=pii, webapp_url=webapp_url, tell=TelegramTell(bot, i18n)
         ),
     }
+    # Every support conversation, whichever channel, in the desk's own record (the console's).
+    desk_log = TortoiseDeskLog(pii)
+    handlers["desk"].desk_log = desk_log  # staff's answers in the group are kept there too
+    handlers["channel_desk"] = ChannelDesk(
+        handlers["desk"], TortoiseTickets(pii), desk_log, i18n, clock
+    )
+    handlers["console_answers"] = ConsoleAnswers(
+        bot, handlers["desk"], TortoiseTickets(pii), desk_log, i18n, clock
+    )
+    handlers["desk_log"] = desk_log
+    handlers["desk"].other_channel = handlers["console_answers"].from_topic
     home = Home()
     staff_sessions = StaffSessions(signer)
 
@@ -352,7 +365,7 @@ def build_services(
                 my_status=handlers["my_status"],
                 request_support=handlers["request_support"],
                 request_category_correction=handlers["request_category_correction"],
-                desk=handlers["desk"],
+                desk=handlers["channel_desk"],
                 home=home,
             ),
             Payment(
@@ -366,7 +379,7 @@ def build_services(
             ),
             # Before the desk: while a form is awaited, what nobody took asks for it again.
             ApplicationsFlow(desk=ChatApplications(handlers["applications"], handlers["desk"])),
-            Support(desk=handlers["desk"]),
+            Support(desk=handlers["channel_desk"]),
         ]
     )
     sent_messages = TortoiseOutbox()
@@ -1016,6 +1029,8 @@ async def running(
                 services.handlers["correct_category"],
             ),
             staff_group=settings.staff_group_id,
+            answers=services.handlers["console_answers"],
+            desk_log=services.handlers["desk_log"],
         ),
     )
     wechat_settings = settings.wechat_channel
@@ -1039,6 +1054,8 @@ async def running(
     )
     if wechat is not None:
         add_wechat_routes(app, wechat)
+        wechat_api = wechat.api
+        services.handlers["console_answers"].wechat = lambda: wechat_api
     inbox = Inbox(
         dispatcher,
         bot,

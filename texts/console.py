@@ -53,6 +53,7 @@ def action_name(action: str) -> str:
         "attempt_given_back": _("gave back an exam attempt"),
         "invoice_attached": _("attached an invoice"),
         "category_corrected": _("corrected a certificate's category"),
+        "support_answered": _("answered a support conversation"),
     }
     if action.startswith("face_data_deleted"):
         return _("face data deleted")
@@ -224,3 +225,43 @@ def review_status_name(status: str) -> str:
 
 def category_set(category: str) -> str:
     return _("Category set to {category}; the holder has been told.").format(category=category)
+
+
+def channel_name(channel: str) -> str:
+    return _("WeChat") if channel == "wechat" else _("Telegram")
+
+
+def answered() -> str:
+    return _("answered")
+
+
+def waiting_for(minutes: int) -> str:
+    """How long a person has waited for an answer."""
+    if minutes < 60:
+        return _("waiting {minutes} min").format(minutes=minutes)
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return _("waiting {hours} h {minutes} min").format(hours=hours, minutes=rest)
+    return _("waiting {days} days").format(days=hours // 24)
+
+
+def answer_sent() -> str:
+    return _("Your answer was sent to the person.")
+
+
+def answer_not_delivered(wechat: bool) -> str:
+    """The answer is kept in the conversation, marked as not delivered."""
+    if wechat:
+        return _(
+            "Not delivered: WeChat lets us write to a person only within 48 hours of their "
+            "last message, and that time is over. Your answer is kept here, marked as not "
+            "delivered; they will see an answer once they write again, or phone them."
+        )
+    return _(
+        "Not delivered: the person's chat did not take it (they may have blocked the bot). "
+        "Your answer is kept here, marked as not delivered."
+    )
+
+
+def answer_empty() -> str:
+    return _("Write an answer first.")

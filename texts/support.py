@@ -500,3 +500,33 @@ def apply_button(kind: str) -> str:
 
 def send_the_form_again() -> str:
     return _("Please send the filled form as a file or a photo, or /cancel.")
+
+
+def from_channel(channel: str) -> str:
+    """Above a message from a person on another channel, posted as text in their topic (it
+    cannot be copied there)."""
+    name = _("WeChat") if channel == "wechat" else _("Telegram")
+    return _("Via {channel}:").format(channel=name)
+
+
+def answered_in_console(staff: str) -> str:
+    """In the person's topic, above an answer a staff member gave in the console."""
+    return _("Answered in the staff console by {staff}:").format(staff=staff)
+
+
+def a_file() -> str:
+    """What the desk's record shows for a photo or a file the person sent."""
+    return _("[photo or file]")
+
+
+def not_delivered_elsewhere(words: bool) -> str:
+    """In a WeChat user's topic, when a staff member's answer did not reach them."""
+    if not words:
+        return _(
+            "Not delivered: only words reach a WeChat user from here. Write your answer as text."
+        )
+    return _(
+        "Not delivered: WeChat lets us write to a person only within 48 hours of their last "
+        "message. The answer is kept in the staff console's conversation, marked as not "
+        "delivered."
+    )

@@ -32,7 +32,8 @@ from domain.payment import OrderStatus, format_yuan
 from domain.registry import CertType
 from domain.support import ApplicationKind, ApplicationStatus
 from domain.timezone import CHINA, local_date
-from infra.repositories.console import ConsoleRecords, InvoiceState, Rebound
+from infra.repositories.console import ConsoleRecords, InvoiceState, Page, Rebound
+from infra.repositories.desk_log import TortoiseDeskLog
 from texts import console as texts
 from texts.broadcasts import status_name as broadcast_status_name
 from texts.enrolment import cert_type_name, masked_number, role_name, state_name
@@ -75,12 +76,23 @@ class ConsoleActions(Protocol):
     async def correct_category(self, staff_id: int, number: str, category: str) -> str | None: ...
 
 
+class DeskAnswers(Protocol):
+    """A staff member's answer to a person in a support conversation, on the person's own
+    channel (the composition root's: Telegram through the bot, WeChat as a customer-service
+    message). Kept in the desk's record with who and when, whatever happens; False when the
+    channel did not take it (WeChat's 48 hours are over, the person blocked the bot)."""
+
+    async def answer(self, account: int, text: str, *, staff_id: int, staff_name: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConsoleWeb:
     records: ConsoleRecords
     sessions: StaffSessions
     actions: ConsoleActions
     staff_group: int | None = None  # for links to the trainees' topics
+    answers: DeskAnswers | None = None
+    desk_log: TortoiseDeskLog | None = None
 
 
 CONSOLE = web.AppKey("console", ConsoleWeb)
@@ -549,6 +561,85 @@ async def topics(request: web.Request, staff: StaffViewer) -> web.StreamResponse
     return _render(request, "topics.html", page=page, open_only=open_only)
 
 
+ANSWER_MAX = 2000  # WeChat takes a text of up to 2048 bytes' worth; Telegram's, 4096
+
+
+def _desk_log(request: web.Request) -> TortoiseDeskLog:
+    desk_log = request.app[CONSOLE].desk_log
+    if desk_log is None:
+        raise web.HTTPNotFound()
+    return desk_log
+
+
+def _waiting(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return texts.answered()
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    return texts.waiting_for(minutes)
+
+
+@staff_page()
+async def conversations(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    """Every support conversation, whichever channel it came from: the longest waiting first."""
+    page_number = _page_number(request)
+    total, rows = await _desk_log(request).conversations(page=page_number)
+    now = _now(request)
+    return _render(
+        request,
+        "conversations.html",
+        page=Page(rows, page_number, total),
+        waiting=lambda since: _waiting(since, now),
+        channel_name=texts.channel_name,
+    )
+
+
+@staff_page()
+async def conversation(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    account = _account_id(request.match_info["account"])
+    found = await _desk_log(request).conversation(account)
+    if found is None:
+        raise web.HTTPNotFound()
+    query = request.query
+    flash = []
+    if query.get("sent") == "1":
+        flash.append(texts.answer_sent())
+    if query.get("sent") == "0":
+        flash.append(texts.answer_not_delivered(found.head.channel == "wechat"))
+    if query.get("problem") == "empty":
+        flash.append(texts.answer_empty())
+    return _render(
+        request,
+        "conversation.html",
+        conversation=found,
+        flash=flash,
+        waiting=_waiting(found.head.waiting_since, _now(request)),
+        channel_name=texts.channel_name,
+    )
+
+
+@staff_page()
+async def answer(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
+    account = _account_id(request.match_info["account"])
+    console = request.app[CONSOLE]
+    if console.answers is None or not await _desk_log(request).exists(account):
+        raise web.HTTPNotFound()
+    form = await request.post()
+    text = str(form.get("text", "")).strip()[:ANSWER_MAX]
+    here = request.app.router["console_conversation"].url_for(account=str(account))
+    if not text:
+        raise web.HTTPSeeOther(here.with_query(problem="empty"))
+    delivered = await console.answers.answer(
+        account, text, staff_id=staff.user_id, staff_name=staff.name
+    )
+    raise web.HTTPSeeOther(here.with_query(sent="1" if delivered else "0"))
+
+
+def _account_id(value: str) -> int:
+    """A chat account's id: a Telegram user's (positive) or another channel's (negative)."""
+    negative = value.startswith("-")
+    return -_id(value[1:]) if negative else _id(value)
+
+
 @staff_page()
 async def reviews(request: web.Request, staff: StaffViewer) -> web.StreamResponse:
     pending_only = request.query.get("show") != "all"
@@ -619,6 +710,9 @@ def add_console_routes(app: web.Application, console: ConsoleWeb) -> None:
     app.router.add_get("/staff/orders", orders, name="console_orders")
     app.router.add_post("/staff/orders/invoice", upload_invoice, name="console_invoice")
     app.router.add_get("/staff/topics", topics, name="console_topics")
+    app.router.add_get("/staff/conversations", conversations, name="console_conversations")
+    app.router.add_get("/staff/conversations/{account}", conversation, name="console_conversation")
+    app.router.add_post("/staff/conversations/{account}/answer", answer, name="console_answer")
     app.router.add_get("/staff/reviews", reviews, name="console_reviews")
     app.router.add_get("/staff/broadcasts", broadcasts, name="console_broadcasts")
     app.router.add_get("/staff/audit", audit_log, name="console_audit")

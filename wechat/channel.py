@@ -18,7 +18,7 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from wechatpy.replies import TextReply
 
 from conversation.engine import Talk
-from conversation.events import Command, Event, FileSent, Pressed, Typed, Unanswered
+from conversation.events import Command, Event, FileSent, Leftover, Pressed, Typed, Unanswered
 from conversation.flows.common import menu_buttons
 from conversation.replies import (
     Ask,
@@ -99,6 +99,10 @@ def plain(html: str) -> str:
 
 def link(url: str, label: str) -> str:
     return f'<a href="{url}">{label}</a>'
+
+
+def _message_ref(message: Any) -> str:
+    return str(getattr(message, "id", None) or getattr(message, "time", "") or "")
 
 
 def event_of(message: Any) -> Event | None:
@@ -259,6 +263,11 @@ class WeChatChannel:
         )
         talk = Talk(account, self.state(account))
         turn = await self._conversations(event, talk)
+        if not turn and isinstance(event, Typed | FileSent):
+            # As in Telegram: what no step took goes to the desk when a conversation with staff
+            # is open (the desk keeps the words; a photo is noted, it cannot be copied).
+            words = event.text if isinstance(event, Typed) else None
+            turn = await self._conversations(Leftover(_message_ref(message), words), talk)
         if not turn and isinstance(event, Typed):
             # Words no step waited for: self-help, as Telegram's fallback does.
             turn = await self._conversations(Unanswered(event.text), talk)

@@ -309,6 +309,28 @@ class SupportTicket(Model):
         table = "support_ticket"
 
 
+class SupportMessage(Model):
+    """The desk's own record of a support conversation, whichever channel it came from: what the
+    person sent (in) and staff's answers (out), so the staff console can hold every conversation
+    (a WeChat user's cannot be copied into a Telegram topic). Sealed like ID numbers: a support
+    conversation may hold one, kept as typed."""
+
+    id = fields.IntField(primary_key=True)
+    chat_user_id = fields.BigIntField(db_index=True)
+    direction = fields.CharField(max_length=4)  # in | out
+    text_sealed = fields.TextField()
+    at = fields.DatetimeField()
+    staff_id = fields.BigIntField(null=True)
+    staff_name = fields.CharField(max_length=128, null=True)
+    # An answer the person's channel has not taken (WeChat's 48 hours over): kept, not lost.
+    delivered = fields.BooleanField(default=True)
+    # A message of the person's no delivered answer has followed yet (the console's waiting).
+    unanswered = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "support_message"
+
+
 class DeskQueue(Model):
     """A trainee's message on its way to their topic: kept until it is there, then deleted, so
     a burst arrives whole and in order (by the chat's message id), whatever the group's rate
