@@ -9,6 +9,7 @@ import io
 import zxingcpp
 from PIL import Image
 
+from bot.reminder_messages import render_urgent
 from conversation import actions
 from conversation.actions import PayAction, PickAction
 from conversation.replies import FileKind, OpenUrl
@@ -22,7 +23,6 @@ from tests.support import registry
 from tests.support.clock import FixedClock, days_from_today
 from texts.enrolment import masked_number
 from texts.i18n import use_locale
-from texts.reminders import render_urgent
 
 TRAINEE, OTHER = 300011, 300012
 # The harness's payment provider: the same base and secret (tests/conftest.py).
