@@ -64,6 +64,12 @@ async def test_the_study_page_needs_a_session(trainees: Trainees):
     assert api.status == 401
 
 
+async def test_an_address_too_long_to_carry_back_signs_in_to_the_home_page(trainees: Trainees):
+    # Percent-encoded again in `next`, such an address made a Location header no client reads.
+    page = await trainees.client.get("/app/study?x=" + "é" * 1200, allow_redirects=False)
+    assert page.status == 302 and page.headers["Location"] == "/app"
+
+
 async def test_consent_comes_first_then_the_photo_then_the_lessons(
     trainees: Trainees, clock: FixedClock
 ):
