@@ -43,6 +43,7 @@ from infra.db.study_models import LessonProgress
 from infra.exam import exam_standing
 from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
 from infra.pii import Pii
+from infra.repositories import reach
 from infra.repositories.accounts import locale_of
 from texts import support as texts
 from texts.enrolment import cert_type_name, masked_number
@@ -392,10 +393,8 @@ class Applications:
         )
         # The one who filed it (the holder, or their company's contact) and the holder, once
         # each: an employee learns their window reopened even when the company applied.
-        holder = await models.Binding.get_or_none(
-            person_id=application.enrolment.certificate.person.id
-        )
-        recipients = dict.fromkeys([application.chat_user_id, holder.chat_user_id if holder else 0])
+        holder = await reach.account_of(application.enrolment.certificate.person.id)
+        recipients = dict.fromkeys([application.chat_user_id, holder or 0])
         for account in (a for a in recipients if a):
             with self._i18n.use_locale(await locale_of(account)):
                 told = texts.decision_for_trainee(application.kind, approved, reason, deadline)

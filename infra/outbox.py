@@ -42,6 +42,7 @@ from domain.reminders import (
     broadcast_key,
 )
 from infra.db import models
+from infra.repositories import reach
 
 ENQUEUE_CHUNK = 500
 CLAIM_ROUNDS = 5
@@ -328,31 +329,35 @@ class TortoiseBroadcasts:
         self._content: dict[int, tuple[float, BroadcastSnapshot]] = {}
 
     async def _recipients(self, audience: Audience, now: datetime) -> list[int]:
+        """One account per person (the one used last, of their channels), and the
+        enterprise's contacts."""
         bound = models.Binding.all()
-        chats: list[dict[str, Any]]
+        people: list[int]
+        contacts: list[int] = []
         if audience.kind is AudienceKind.ALL:
-            chats = await bound.values("chat_user_id")
+            people = await bound.values_list("person_id", flat=True)
         elif audience.kind in {AudienceKind.CERT_TYPE, AudienceKind.TRACK}:
             types = [t.value for t in audience.cert_types()]
-            chats = await bound.filter(person__certificates__cert_type__in=types).values(
-                "chat_user_id"
+            people = await bound.filter(person__certificates__cert_type__in=types).values_list(
+                "person_id", flat=True
             )
         elif audience.kind is AudienceKind.ENTERPRISE:
             enterprise = await models.Enterprise.get_or_none(credit_code=audience.credit_code)
             if enterprise is None:
                 raise BroadcastRefused("unknown_enterprise")
-            chats = await bound.filter(person__certificates__enterprise_id=enterprise.id).values(
-                "chat_user_id"
-            )
-            chats = chats + await models.EnterpriseContact.filter(
+            people = await bound.filter(
+                person__certificates__enterprise_id=enterprise.id
+            ).values_list("person_id", flat=True)
+            contacts = await models.EnterpriseContact.filter(
                 enterprise_id=enterprise.id
-            ).values("chat_user_id")
+            ).values_list("chat_user_id", flat=True)
         else:
-            chats = await bound.filter(
+            people = await bound.filter(
                 person__certificates__enrolments__study_deadline__lt=now,
                 person__certificates__enrolments__state__in=OVERDUE_STATES,
-            ).values("chat_user_id")
-        return sorted({row["chat_user_id"] for row in chats})
+            ).values_list("person_id", flat=True)
+        accounts = await reach.accounts_of(people)
+        return sorted({*accounts.values(), *contacts})
 
     async def audience_size(self, audience: Audience, now: datetime) -> int:
         return len(await self._recipients(audience, now))
