@@ -398,7 +398,7 @@ class Applications:
         for account in (a for a in recipients if a):
             with self._i18n.use_locale(await locale_of(account)):
                 told = texts.decision_for_trainee(application.kind, approved, reason, deadline)
-                if holder is None or account != holder.chat_user_id:
+                if holder is None or account != holder:
                     told = texts.about_whom(self.label(application.enrolment)) + "\n" + told
             try:
                 await desk.bot.send_message(account, told)

@@ -92,6 +92,7 @@ class Recipient:
     locale: str
     muted: bool = False
     unreachable: bool = False
+    channel: str = "telegram"  # the sender's transport for the row (chat_user.channel)
 
 
 def new_worker_id() -> str:
@@ -278,13 +279,14 @@ class TortoiseOutbox:
 
     async def recipients(self, chat_ids: Iterable[int]) -> dict[int, Recipient]:
         rows = await models.ChatUser.filter(id__in=list(set(chat_ids))).values(
-            "id", "locale", "language_code", "muted", "unreachable"
+            "id", "locale", "language_code", "muted", "unreachable", "channel"
         )
         return {
             row["id"]: Recipient(
                 locale=resolve_locale(row["locale"], row["language_code"]).value,
                 muted=row["muted"],
                 unreachable=row["unreachable"],
+                channel=row["channel"],
             )
             for row in rows
         }

@@ -80,6 +80,7 @@ from domain.reminders import (
     MuteReminders,
     PreviewBroadcast,
     QuietHours,
+    ReminderKind,
     Schedule,
     StartBroadcast,
 )
@@ -169,6 +170,7 @@ from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import WeChatChannel, WeChatReplies
 from wechat.menu import publish_menu
 from wechat.oauth import OAuth, OAuthConfig
+from wechat.outbox import NoticeTemplates, WeChatTransport
 from wechat.protocol import Callbacks
 from wechat.store import Memo, MemoryMemo, RedisMemo
 from wechat.web import WeChatWeb, add_wechat_routes
@@ -479,6 +481,7 @@ def build_reminders(
         "start_broadcast": StartBroadcast(broadcasts, quiet),
         "control_broadcast": ControlBroadcast(broadcasts),
         "broadcast_reporter": reporter,
+        "outbox_sender": sender,
     }
     jobs = [
         Job("scan_reminders", settings.scan_every, ReminderScanner(outbox, clock, schedule, quiet)),
@@ -1004,6 +1007,22 @@ async def running(
     )
     if wechat is not None:
         add_wechat_routes(app, wechat)
+        # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
+        services.handlers["outbox_sender"].add_channel(
+            "wechat",
+            WeChatTransport(
+                wechat.api,
+                wechat.replies,
+                clock,
+                openid_of=accounts.external_id,
+                last_inbound=accounts.last_inbound,
+                templates=NoticeTemplates(
+                    settings.wechat.template_reminder,
+                    {ReminderKind.BROADCAST.value: settings.wechat.template_broadcast},
+                ),
+                webapp_url=f"{settings.base_url}/app",
+            ),
+        )
     inbox = Inbox(
         dispatcher,
         bot,
