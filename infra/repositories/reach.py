@@ -16,8 +16,9 @@ _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _used(row: dict[str, object]) -> datetime:
-    # Accounts seen before their channel recorded a last message: when the row last changed.
-    moment = row["last_inbound_at"] or row["updated_at"]
+    # By the app's clock (`updated_at` is the row's bookkeeping, on the wall clock, so it is
+    # not compared): an account with no recorded message counts as the oldest.
+    moment = row["last_inbound_at"]
     return moment if isinstance(moment, datetime) else _NEVER
 
 
@@ -35,9 +36,10 @@ async def accounts_of(person_ids: Iterable[int]) -> dict[int, int]:
     seen: dict[int, tuple[bool, datetime, int]] = {}
     for start in range(0, len(several), CHUNK):
         for row in await models.ChatUser.filter(id__in=several[start : start + CHUNK]).values(
-            "id", "last_inbound_at", "updated_at", "unreachable"
+            "id", "last_inbound_at", "unreachable"
         ):
             seen[row["id"]] = (not row["unreachable"], _used(row), row["id"])
+    # Ties (neither recorded): the Telegram account, whose ids are the positive ones.
     return {
         person: max(accounts, key=lambda a: seen.get(a, (True, _NEVER, a)))
         for person, accounts in bindings.items()
