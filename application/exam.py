@@ -706,11 +706,16 @@ class Exams:
         enrolment = receipt.enrolment
         certificate = enrolment.certificate
         person = certificate.person
-        # The photo is the trainee's: the chat account bound to the certificate's person.
-        binding = await models.Binding.get_or_none(person_id=person.id)
+        # The photo is the trainee's: of the accounts bound to the certificate's person (one
+        # per channel), the one that enrolled a face.
+        accounts = await models.Binding.filter(person_id=person.id).values_list(
+            "chat_user_id", flat=True
+        )
         profile = (
-            await FaceProfile.get_or_none(chat_user_id=binding.chat_user_id, deleted_at=None)
-            if binding is not None
+            await FaceProfile.filter(chat_user_id__in=list(accounts), deleted_at=None)
+            .order_by("-id")
+            .first()
+            if accounts
             else None
         )
         cert_type, role = CertType(certificate.cert_type), _role(certificate.role)

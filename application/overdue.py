@@ -17,6 +17,7 @@ from domain.reminders import QuietHours, ReminderKind, reminder_key
 from domain.timezone import local_date
 from infra.db import models
 from infra.outbox import NewMessage, TortoiseOutbox
+from infra.repositories import reach
 
 
 @dataclass(slots=True)
@@ -48,11 +49,7 @@ class OverdueSweep:
             for row in rows
             if becomes_overdue(EnrolmentState(row["state"]), row["study_deadline"], now)
         ]
-        chats = dict(
-            await models.Binding.filter(
-                person_id__in=sorted({row["certificate__person_id"] for row in due})
-            ).values_list("person_id", "chat_user_id")
-        )
+        chats = await reach.accounts_of({row["certificate__person_id"] for row in due})
         not_before = self._quiet.next_allowed(now)
         messages = []
         for row in due:

@@ -47,6 +47,7 @@ from domain.timezone import CHINA, local_date
 from infra.db import models
 from infra.db.exam_models import Receipt
 from infra.outbox import NewMessage, Status, TortoiseBroadcasts, TortoiseOutbox
+from infra.repositories import reach
 
 STUDYING = (EnrolmentState.STUDYING.value, EnrolmentState.EXAM.value)
 LOOKUP_CHUNK = 1000
@@ -414,13 +415,8 @@ class ReminderScanner:
 
 
 async def _bindings(person_ids: set[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for chunk in _chunks(sorted(person_ids)):
-        rows = await models.Binding.filter(person_id__in=list(chunk)).values(
-            "person_id", "chat_user_id"
-        )
-        found.update({row["person_id"]: row["chat_user_id"] for row in rows})
-    return found
+    """Each person's account to remind: the one they used last (infra.repositories.reach)."""
+    return await reach.accounts_of(person_ids)
 
 
 async def _contacts(enterprise_ids: set[int]) -> dict[int, list[int]]:

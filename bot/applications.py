@@ -46,6 +46,7 @@ from infra.db import models
 from infra.db.study_models import LessonProgress
 from infra.forms import Closed, FormFacts, SignedForm, application_form, application_pdf
 from infra.pii import Pii
+from infra.repositories import reach
 from infra.repositories.exams import exam_standing
 from texts import support as texts
 from texts.enrolment import cert_type_name, masked_number
@@ -399,10 +400,9 @@ class Applications:
         )
         # The one who filed it (the holder, or their company's contact) and the holder, once
         # each: an employee learns their window reopened even when the company applied.
-        holder = await models.Binding.get_or_none(
-            person_id=application.enrolment.certificate.person.id
-        )
-        recipients = dict.fromkeys([application.chat_user_id, holder.chat_user_id if holder else 0])
+        # The holder on the channel they used last (a person may be bound on two).
+        holder = await reach.account_of(application.enrolment.certificate.person.id)
+        recipients = dict.fromkeys([application.chat_user_id, holder or 0])
         tell = self._tell or TelegramTell(desk.bot, self._i18n)
         certificate = application.enrolment.certificate
         decision = say(texts.decision_for_trainee, application.kind, approved, reason, deadline)
@@ -413,7 +413,7 @@ class Applications:
             certificate.number,
         )
         for account in (ChatUserId(a) for a in recipients if a):
-            lines = (decision,) if holder and account == holder.chat_user_id else (about, decision)
+            lines = (decision,) if holder and account == holder else (about, decision)
             if not await tell(account, *lines):
                 # Blocked the bot, or deleted the account: the decision stands, /status says it.
                 log.warning("application %s: %s not told", application_id, account)

@@ -52,7 +52,7 @@ def make_dispatcher(
     if metrics is not None:
         # First of ours, so the time includes loading the account.
         dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
-    dispatcher.update.outer_middleware(AccountMiddleware(accounts))
+    dispatcher.update.outer_middleware(AccountMiddleware(accounts, dependencies.get("clock")))
     dispatcher.update.outer_middleware(ClientLanguageMenu(i18n, dependencies.get("webapp_url", "")))
     # The staff group and the desks' own groups (STAFF_DESK_GROUPS) read the staff language.
     desk = dependencies.get("desk")

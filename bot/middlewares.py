@@ -24,6 +24,7 @@ from aiogram.types.update import UpdateTypeLookupError
 from bot import keyboards
 from bot.commands import set_chat_language
 from domain.accounts import AccountRepository, ChatAccount, ChatUserId
+from domain.clock import Clock
 from domain.locales import DEFAULT_LOCALE, Locale, resolve_locale
 from infra.logging import UPDATE_ID
 from infra.metrics import Metrics
@@ -34,8 +35,12 @@ log = logging.getLogger(__name__)
 
 
 class AccountMiddleware(BaseMiddleware):
-    def __init__(self, accounts: AccountRepository) -> None:
+    """Loads the account, and records when it last wrote (`clock`): a person bound on Telegram
+    and WeChat is reminded on the one used last."""
+
+    def __init__(self, accounts: AccountRepository, clock: Clock | None = None) -> None:
         self._accounts = accounts
+        self._clock = clock
 
     async def __call__(
         self,
@@ -46,7 +51,10 @@ class AccountMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is not None and not user.is_bot:
             data["account"] = await self._accounts.seen(
-                ChatUserId(user.id), user.first_name, user.language_code
+                ChatUserId(user.id),
+                user.first_name,
+                user.language_code,
+                at=self._clock.now() if self._clock is not None else None,
             )
         return await handler(event, data)
 

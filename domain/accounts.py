@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NewType, Protocol
 
 from domain.errors import DomainError
@@ -26,8 +27,15 @@ class ChatAccount:
 
 
 class AccountRepository(Protocol):
-    async def seen(self, id: ChatUserId, first_name: str, language_code: str | None) -> ChatAccount:
-        """Record that the account talked to us (creating it on first contact)."""
+    async def seen(
+        self,
+        id: ChatUserId,
+        first_name: str,
+        language_code: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> ChatAccount:
+        """Record that the account talked to us (creating it on first contact), `at` then."""
 
     async def set_locale(self, id: ChatUserId, locale: Locale) -> None: ...
 

@@ -39,8 +39,18 @@ class Registry(Protocol):
 
 
 class Bindings(Protocol):
+    """A person is bound to at most one account per channel (a Telegram account, a WeChat
+    account): both proved the registry phone, so both are the person's."""
+
     async def person_of(self, account: ChatUserId) -> Person | None: ...
-    async def account_of(self, id_number: str) -> ChatUserId | None: ...
+    async def account_of(self, id_number: str) -> ChatUserId | None:
+        """The account to write to: of the person's bindings, the one they used last."""
+        ...
+
+    async def account_beside(self, id_number: str, account: ChatUserId) -> ChatUserId | None:
+        """The person's account on `account`'s channel (`account` itself, another, or none)."""
+        ...
+
     async def bind_person(self, account: ChatUserId, id_number: str) -> None: ...
     async def enterprise_of(self, account: ChatUserId) -> Enterprise | None: ...
     async def bind_enterprise(self, account: ChatUserId, credit_code: str) -> None: ...
@@ -102,7 +112,10 @@ class BindPerson:
         current = await self._bindings.person_of(account)
         if current is not None and current.id_number != id_number:
             raise IdentityRefused("account_bound_elsewhere")
-        owner = await self._bindings.account_of(id_number)
+        # S5 on each channel: the person's account on another channel proved the same
+        # registry phone, so this is the person again, not a rival; a second account on the
+        # same channel is a rebind, which only staff decide.
+        owner = await self._bindings.account_beside(id_number, account)
         if owner is not None and owner != account:
             # Never rebind silently: the person may have a new phone, or someone may be
             # trying to take over the identity. Staff decide, with the case in front of them.

@@ -43,6 +43,7 @@ from domain.reminders import (
 )
 from infra.db import models
 from infra.db.columns import column
+from infra.repositories import reach
 
 ENQUEUE_CHUNK = 500
 CLAIM_ROUNDS = 5
@@ -92,6 +93,7 @@ class Recipient:
     locale: str
     muted: bool = False
     unreachable: bool = False
+    channel: str = "telegram"  # the sender's transport for the row (chat_user.channel)
 
 
 def new_worker_id() -> str:
@@ -281,13 +283,14 @@ class TortoiseOutbox:
 
     async def recipients(self, chat_ids: Iterable[int]) -> dict[int, Recipient]:
         rows = await models.ChatUser.filter(id__in=list(set(chat_ids))).values(
-            "id", "locale", "language_code", "muted", "unreachable"
+            "id", "locale", "language_code", "muted", "unreachable", "channel"
         )
         return {
             row["id"]: Recipient(
                 locale=resolve_locale(row["locale"], row["language_code"]).value,
                 muted=row["muted"],
                 unreachable=row["unreachable"],
+                channel=row["channel"],
             )
             for row in rows
         }
@@ -332,31 +335,38 @@ class TortoiseBroadcasts:
         self._content: dict[int, tuple[float, BroadcastSnapshot]] = {}
 
     async def _recipients(self, audience: Audience, now: datetime) -> list[int]:
+        """One account per person (the one used last, of their channels), and the
+        enterprise's contacts."""
         bound = models.Binding.all()
-        chats: list[dict[str, Any]]
+        people: list[int]
+        contacts: list[int] = []
         if audience.kind is AudienceKind.ALL:
-            chats = await bound.values("chat_user_id")
+            people = await column(bound, "person_id")
         elif audience.kind in {AudienceKind.CERT_TYPE, AudienceKind.TRACK}:
             types = [t.value for t in audience.cert_types()]
-            chats = await bound.filter(person__certificates__cert_type__in=types).values(
-                "chat_user_id"
+            people = await column(
+                bound.filter(person__certificates__cert_type__in=types), "person_id"
             )
         elif audience.kind is AudienceKind.ENTERPRISE:
             enterprise = await models.Enterprise.get_or_none(credit_code=audience.credit_code)
             if enterprise is None:
                 raise BroadcastRefused("unknown_enterprise")
-            chats = await bound.filter(person__certificates__enterprise_id=enterprise.id).values(
-                "chat_user_id"
+            people = await column(
+                bound.filter(person__certificates__enterprise_id=enterprise.id), "person_id"
             )
-            chats = chats + await models.EnterpriseContact.filter(
-                enterprise_id=enterprise.id
-            ).values("chat_user_id")
+            contacts = await column(
+                models.EnterpriseContact.filter(enterprise_id=enterprise.id), "chat_user_id"
+            )
         else:
-            chats = await bound.filter(
-                person__certificates__enrolments__study_deadline__lt=now,
-                person__certificates__enrolments__state__in=OVERDUE_STATES,
-            ).values("chat_user_id")
-        return sorted({row["chat_user_id"] for row in chats})
+            people = await column(
+                bound.filter(
+                    person__certificates__enrolments__study_deadline__lt=now,
+                    person__certificates__enrolments__state__in=OVERDUE_STATES,
+                ),
+                "person_id",
+            )
+        accounts = await reach.accounts_of(people)
+        return sorted({*accounts.values(), *contacts})
 
     async def audience_size(self, audience: Audience, now: datetime) -> int:
         return len(await self._recipients(audience, now))

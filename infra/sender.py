@@ -38,8 +38,8 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -87,12 +87,34 @@ class Rendered:
     # Messages in the same chat whose buttons go first: the payment QR code of an order that
     # is over, so nobody taps a dead "I have paid".
     clear_markup_of: tuple[int, ...] = ()
+    # The outbox row's kind: a channel that sends notices picks the notice's template by it.
+    kind: str = ""
 
 
 class Transport(Protocol):
     async def send(self, chat_id: int, message: Rendered) -> int:
-        """Sends and returns Telegram's message id; raises aiogram's exceptions."""
+        """Sends and returns the channel's message id (0 when it gives none); raises aiogram's
+        exceptions, or for another channel the `Undeliverable` ones below."""
         ...
+
+
+class Undeliverable(Exception):
+    """A channel's transport (not Telegram's, which raises aiogram's own) could not deliver."""
+
+
+class RecipientGone(Undeliverable):
+    """Blocked, unfollowed, refused notices: as Telegram's 403, nothing more until they write."""
+
+
+class TryLater(Undeliverable):
+    """A quota or an outage: the row goes back to pending with the usual back-off."""
+
+
+class Rejected(Undeliverable):
+    """The channel refused the message itself: repeating it cannot help."""
+
+
+TELEGRAM = "telegram"
 
 
 class BotTransport:
@@ -144,8 +166,16 @@ class Limits:
     # Telegram (and the local stand-in) tolerate bursts of up to a second's worth.
     global_burst: int = 3
 
-    def chat(self, chat_id: int) -> tuple[float, int]:
-        """(seconds between messages, burst) for one chat: users have positive ids."""
+    # WeChat (customer-service messages and notices): its limits are daily quotas per account
+    # and per recipient, kept by its own errors (45047, 45009); this only paces the calls.
+    wechat_per_second: float = 20
+    wechat_per_chat_per_second: float = 1
+
+    def chat(self, chat_id: int, channel: str = TELEGRAM) -> tuple[float, int]:
+        """(seconds between messages, burst) for one chat: Telegram users have positive ids,
+        groups negative; another channel's accounts are negative too and never groups."""
+        if channel != TELEGRAM:
+            return 1 / self.wechat_per_chat_per_second, 1
         if chat_id > 0:
             return 1 / self.private_per_second, 1
         return 60 / self.group_per_minute, 1
@@ -153,6 +183,9 @@ class Limits:
     @property
     def global_interval(self) -> float:
         return 1 / self.global_per_second
+
+    def global_of(self, channel: str) -> float:
+        return self.global_interval if channel == TELEGRAM else 1 / self.wechat_per_second
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,15 +195,15 @@ class Verdict:
 
 
 class RateLimiter(Protocol):
-    async def try_acquire(self, chat_id: int) -> Verdict: ...
+    async def try_acquire(self, chat_id: int, channel: str = TELEGRAM) -> Verdict: ...
     async def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram said 429: nothing more to this chat for `seconds`."""
         ...
 
 
-async def acquire(limiter: RateLimiter, chat_id: int) -> None:
+async def acquire(limiter: RateLimiter, chat_id: int, channel: str = TELEGRAM) -> None:
     while True:
-        verdict = await limiter.try_acquire(chat_id)
+        verdict = await limiter.try_acquire(chat_id, channel)
         if verdict.wait <= 0:
             return
         await asyncio.sleep(verdict.wait)
@@ -182,20 +215,21 @@ class LocalRateLimiter:
     def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
         self._limits = limits
         self._clock = clock
-        self._global = 0.0
+        self._globals: dict[str, float] = {}
         self._chats: dict[int, float] = {}
 
-    async def try_acquire(self, chat_id: int) -> Verdict:
+    async def try_acquire(self, chat_id: int, channel: str = TELEGRAM) -> Verdict:
         now = self._clock()
-        interval, burst = self._limits.chat(chat_id)
-        global_tat = max(self._global, now)
+        interval, burst = self._limits.chat(chat_id, channel)
+        global_interval = self._limits.global_of(channel)
+        global_tat = max(self._globals.get(channel, 0.0), now)
         chat_tat = max(self._chats.get(chat_id, 0.0), now)
-        global_slack = (self._limits.global_burst - 1) * self._limits.global_interval
+        global_slack = (self._limits.global_burst - 1) * global_interval
         global_wait = global_tat - now - global_slack
         chat_wait = chat_tat - now - (burst - 1) * interval
         if global_wait > 0 or chat_wait > 0:
             return Verdict(max(global_wait, chat_wait, 0.0), chat_wait > 0)
-        self._global = global_tat + self._limits.global_interval
+        self._globals[channel] = global_tat + global_interval
         self._chats[chat_id] = chat_tat + interval
         if len(self._chats) > 100_000:
             self._chats = {k: v for k, v in self._chats.items() if v > now}
@@ -254,11 +288,13 @@ class RedisRateLimiter:
         self._gcra = redis.register_script(_GCRA)
         self._hold = redis.register_script(_HOLD)
 
-    async def try_acquire(self, chat_id: int) -> Verdict:
-        interval, burst = self._limits.chat(chat_id)
-        global_interval = self._limits.global_interval
+    async def try_acquire(self, chat_id: int, channel: str = TELEGRAM) -> Verdict:
+        interval, burst = self._limits.chat(chat_id, channel)
+        global_interval = self._limits.global_of(channel)
+        # Telegram's keys as they always were; another channel's budget is its own.
+        scope = "" if channel == TELEGRAM else f":{channel}"
         global_wait, chat_wait = await self._gcra(
-            keys=[f"{self._prefix}:global", f"{self._prefix}:chat:{chat_id}"],
+            keys=[f"{self._prefix}{scope}:global", f"{self._prefix}:chat:{chat_id}"],
             args=[
                 round(global_interval * 1e6),
                 round((self._limits.global_burst - 1) * global_interval * 1e6),
@@ -291,6 +327,7 @@ class SenderConfig:
 class _Job:
     item: Claimed
     message: Rendered | None = None
+    channel: str = TELEGRAM
 
 
 async def _keep_payload(item: Claimed, now: datetime) -> dict[str, Any] | Status:
@@ -312,9 +349,13 @@ class OutboxSender:
         quiet: QuietHours | None = None,
         config: SenderConfig | None = None,
         on_progress: Progress | None = None,
+        channels: Mapping[str, Transport] | None = None,
     ) -> None:
+        """`transport` is Telegram's; `channels` the other channels' (WeChat's), each row
+        going by its recipient's channel."""
         self._outbox = outbox
         self._transport = transport
+        self._channels: dict[str, Transport] = {TELEGRAM: transport, **(channels or {})}
         self._limiter = limiter
         self._clock = clock
         self._render = render
@@ -325,6 +366,10 @@ class OutboxSender:
         self._slots = asyncio.Semaphore(self._config.max_in_flight)
         self._sequence = itertools.count()
         self.stats: Counter[str] = Counter()
+
+    def add_channel(self, channel: str, transport: Transport) -> None:
+        """Rows to accounts of `channel` go through `transport` (WeChat's, once it is built)."""
+        self._channels[channel] = transport
 
     async def __call__(self) -> int:
         """Sends until nothing is due; returns how many messages went out."""
@@ -383,10 +428,11 @@ class OutboxSender:
             job = ready.popleft()
             if job.message is None:
                 recipient = recipients.get(job.item.chat_id, Recipient(DEFAULT_LOCALE))
+                job.channel = recipient.channel
                 job.message = await self._prepare(job.item, recipient)
                 if job.message is None:
                     continue
-            verdict = await self._limiter.try_acquire(job.item.chat_id)
+            verdict = await self._limiter.try_acquire(job.item.chat_id, job.channel)
             if verdict.wait > 0:
                 if verdict.chat_bound:
                     # This chat is busy; others may go meanwhile.
@@ -397,7 +443,7 @@ class OutboxSender:
                     await asyncio.sleep(verdict.wait)
                 continue
             await self._slots.acquire()
-            task = asyncio.create_task(self._send(job.item, job.message))
+            task = asyncio.create_task(self._send(job.item, job.message, job.channel))
             tasks.add(task)
             task.add_done_callback(self._done(tasks))
         if tasks:
@@ -418,6 +464,9 @@ class OutboxSender:
         if recipient.unreachable:
             await self._settle(item, Status.UNREACHABLE, "blocked earlier")
             return None
+        if recipient.channel not in self._channels:
+            await self._settle(item, Status.FAILED, f"no transport for {recipient.channel}")
+            return None
         if recipient.muted and not item.essential:
             await self._settle(item, Status.DROPPED, "muted")
             return None
@@ -429,7 +478,8 @@ class OutboxSender:
             if isinstance(payload, Status):
                 await self._settle(item, payload, "no longer relevant")
                 return None
-            return self._render(item, payload, recipient.locale, now)
+            rendered = self._render(item, payload, recipient.locale, now)
+            return replace(rendered, kind=item.kind) if recipient.channel != TELEGRAM else rendered
         except Exception as exc:
             if is_outage(exc):
                 # The database (or Redis) is away for a moment: the row is as good as before,
@@ -445,16 +495,23 @@ class OutboxSender:
         self.stats[status.value] += 1
         await self._outbox.finish(item, status, error)
 
-    async def _send(self, item: Claimed, message: Rendered) -> None:
+    async def _send(self, item: Claimed, message: Rendered, channel: str = TELEGRAM) -> None:
+        transport = self._channels[channel]
         while True:
             try:
-                message_id = await self._transport.send(item.chat_id, message)
+                message_id = await transport.send(item.chat_id, message)
             except TelegramRetryAfter as exc:
                 self.stats["retry_after"] += 1
                 log.warning("outbox: 429 for chat %s, waiting %ss", item.chat_id, exc.retry_after)
                 await self._limiter.hold(item.chat_id, exc.retry_after)
-                await acquire(self._limiter, item.chat_id)
+                await acquire(self._limiter, item.chat_id, channel)
                 continue
+            except RecipientGone as exc:
+                await self._unreachable(item, str(exc))
+            except TryLater as exc:
+                await self._retry(item, exc)
+            except Rejected as exc:
+                await self._settle(item, Status.FAILED, str(exc))
             except TelegramForbiddenError as exc:
                 await self._unreachable(item, exc.message)
             except TelegramBadRequest as exc:

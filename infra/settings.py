@@ -319,6 +319,10 @@ class WechatSection(BaseModel):
     # WeChat's API and its OAuth page; unset: WeChat's own (in local mode, the stand-in's).
     api_base: str | None = None
     open_base: str | None = None
+    # Template message ids (模板消息) for reminders and broadcasts outside the 48-hour window
+    # (WECHAT_TEMPLATE_REMINDER, WECHAT_TEMPLATE_BROADCAST); the defaults suit the stand-in.
+    template_reminder: str = "jijiao-reminder"
+    template_broadcast: str = "jijiao-broadcast"
 
     @field_validator("api_base", "open_base")
     @classmethod

@@ -94,6 +94,7 @@ from domain.reminders import (
     MuteReminders,
     PreviewBroadcast,
     QuietHours,
+    ReminderKind,
     Schedule,
     StartBroadcast,
 )
@@ -175,6 +176,7 @@ from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import WeChatChannel, WeChatReplies
 from wechat.menu import publish_menu
 from wechat.oauth import OAuth, OAuthConfig
+from wechat.outbox import NoticeTemplates, WeChatTransport
 from wechat.protocol import Callbacks
 from wechat.store import Memo, MemoryMemo, RedisMemo
 from wechat.web import WeChatWeb, add_wechat_routes
@@ -519,6 +521,7 @@ def build_reminders(
         "start_broadcast": StartBroadcast(broadcasts, quiet),
         "control_broadcast": ControlBroadcast(broadcasts),
         "broadcast_reporter": reporter,
+        "outbox_sender": sender,
     }
     jobs = [
         Job("scan_reminders", settings.scan_every, ReminderScanner(outbox, clock, schedule, quiet)),
@@ -1056,6 +1059,22 @@ async def running(
         add_wechat_routes(app, wechat)
         wechat_api = wechat.api
         services.handlers["console_answers"].wechat = lambda: wechat_api
+        # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
+        services.handlers["outbox_sender"].add_channel(
+            "wechat",
+            WeChatTransport(
+                wechat.api,
+                wechat.replies,
+                clock,
+                openid_of=accounts.external_id,
+                last_inbound=accounts.last_inbound,
+                templates=NoticeTemplates(
+                    settings.wechat.template_reminder,
+                    {ReminderKind.BROADCAST.value: settings.wechat.template_broadcast},
+                ),
+                webapp_url=f"{settings.base_url}/app",
+            ),
+        )
     inbox = Inbox(
         dispatcher,
         bot,

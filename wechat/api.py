@@ -146,3 +146,7 @@ class WeChatApi:
         ) as response:
             body = await self._json(response)
         return str(body["openid"])
+
+    async def template(self, openid: str, notice: dict[str, Any]) -> None:
+        """A template message (模板消息): outside the 48-hour window too, to a follower."""
+        await self._call("/cgi-bin/message/template/send", payload={"touser": openid, **notice})

@@ -17,7 +17,7 @@ class ChatUser(Model):
     id = fields.BigIntField(primary_key=True)
     # "telegram", or "wechat" with the account's openid as external_id (null for Telegram,
     # whose id is the user id itself).
-    channel = fields.CharField(max_length=16, default="telegram")
+    channel = fields.CharField(max_length=16, default="telegram", db_default="telegram")
     external_id = fields.CharField(max_length=64, null=True)
     # The person's last message or event to us: WeChat lets the product write freely only
     # within 48 hours of it (customer-service messages); null for Telegram until recorded.
@@ -123,18 +123,23 @@ class ImportRun(Model):
 
 
 class Binding(Model):
-    """A chat account proven to belong to a registry person (own contact, matching phone)."""
+    """A chat account proven to belong to a registry person (own contact or SMS code, matching
+    phone). One account per channel: a person may be bound on Telegram and on WeChat, never
+    twice on one channel (docs/architecture.md, "One person, two channels")."""
 
     id = fields.IntField(primary_key=True)
     chat_user_id = fields.BigIntField(unique=True)
-    person: fields.OneToOneRelation[Person] = fields.OneToOneField(
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "jijiao.Person", related_name="binding", on_delete=fields.CASCADE
     )
     person_id: int
+    # The account's channel (chat_user.channel), kept here so the database holds the rule.
+    channel = fields.CharField(max_length=16, default="telegram", db_default="telegram")
     bound_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "binding"
+        unique_together = (("person", "channel"),)
 
 
 class EnterpriseContact(Model):

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
 from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale, resolve_locale
 from infra.db.models import ChatUser
+
+# How stale a Telegram account's "last seen" may get before an update writes it again.
+SEEN_GRANULARITY = timedelta(minutes=1)
 
 
 def _to_domain(row: ChatUser) -> ChatAccount:
@@ -20,22 +23,41 @@ def _to_domain(row: ChatUser) -> ChatAccount:
 
 
 class TortoiseAccountRepository:
-    async def seen(self, id: ChatUserId, first_name: str, language_code: str | None) -> ChatAccount:
+    async def seen(
+        self,
+        id: ChatUserId,
+        first_name: str,
+        language_code: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> ChatAccount:
+        """A Telegram account wrote (`at`: when, so a person bound on two channels is written
+        to on the one used last; kept to the minute, not a write per update)."""
         row, created = await ChatUser.get_or_create(
-            id=id, defaults={"first_name": first_name, "language_code": language_code}
+            id=id,
+            defaults={
+                "first_name": first_name,
+                "language_code": language_code,
+                "last_inbound_at": at,
+            },
         )
         changed = (row.first_name, row.language_code, row.unreachable) != (
             first_name,
             language_code,
             False,
         )
+        stale = at is not None and (
+            row.last_inbound_at is None or at - row.last_inbound_at >= SEEN_GRANULARITY
+        )
         language_new = created or row.language_code != language_code
-        if not created and changed:
+        if not created and (changed or stale):
             # Writing to us again also means we can reach them again.
             row.first_name, row.language_code, row.unreachable = first_name, language_code, False
-            await row.save(
-                update_fields=["first_name", "language_code", "unreachable", "updated_at"]
-            )
+            fields = ["first_name", "language_code", "unreachable", "updated_at"]
+            if stale:
+                row.last_inbound_at = at
+                fields.append("last_inbound_at")
+            await row.save(update_fields=fields)
         return replace(_to_domain(row), client_language_new=language_new)
 
     async def seen_on(

@@ -30,8 +30,10 @@ from infra.db.exam_models import ExamAttempt
 from infra.db.study_models import FaceReview
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.pii import Pii
+from infra.repositories import reach
 from infra.repositories.exams import attempt_of as exam_attempt
 from infra.repositories.exams import makeups_granted
+from infra.repositories.reach import channel_of
 from infra.repositories.support import audit
 
 PER_PAGE = 25
@@ -376,12 +378,7 @@ class ConsoleRecords:
         counts: dict[int, int] = {}
         for certificate in await models.Certificate.filter(person_id__in=ids).values("person_id"):
             counts[certificate["person_id"]] = counts.get(certificate["person_id"], 0) + 1
-        accounts = {
-            binding["person_id"]: binding["chat_user_id"]
-            for binding in await models.Binding.filter(person_id__in=ids).values(
-                "person_id", "chat_user_id"
-            )
-        }
+        accounts = await reach.accounts_of(ids)
         return Page(
             [self._person_row(p, counts.get(p.id, 0), accounts.get(p.id)) for p in found],
             page,
@@ -392,7 +389,10 @@ class ConsoleRecords:
         person = await models.Person.get_or_none(id=person_id)
         if person is None:
             return None
-        binding = await models.Binding.get_or_none(person_id=person_id)
+        account = await reach.account_of(person_id)
+        binding = (
+            await models.Binding.get_or_none(chat_user_id=account) if account is not None else None
+        )
         certificates = await models.Certificate.filter(person_id=person_id).count()
         enrolments = (
             await models.Enrolment.filter(certificate__person_id=person_id)
@@ -454,7 +454,14 @@ class ConsoleRecords:
                 .exists()
             ):
                 return Rebinding(Rebound.ACCOUNT_TAKEN, new_account)
-            old = await models.Binding.filter(person_id=person_id).using_db(db).first()
+            # The person's account on the asking account's channel gives way; a binding on
+            # another channel stays (one account per channel, docs/architecture.md).
+            channel = await channel_of(new_account)
+            old = (
+                await models.Binding.filter(person_id=person_id, channel=channel)
+                .using_db(db)
+                .first()
+            )
             old_account = old.chat_user_id if old else None
             try:
                 if old is not None:
@@ -465,7 +472,7 @@ class ConsoleRecords:
                     )
                 else:
                     await models.Binding.create(
-                        chat_user_id=new_account, person_id=person_id, using_db=db
+                        chat_user_id=new_account, person_id=person_id, channel=channel, using_db=db
                     )
             except IntegrityError:
                 return Rebinding(Rebound.ACCOUNT_TAKEN, new_account)

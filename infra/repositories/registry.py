@@ -13,6 +13,7 @@ from domain.enrolment import ACTIVE_STATES, Channel, Enrolment, EnrolmentRefused
 from domain.registry import CertType, RegistryStatus, SiteRole, Track
 from infra.db import models
 from infra.pii import Pii
+from infra.repositories import reach
 
 
 def person_to_domain(row: models.Person, pii: Pii) -> domain.Person:
@@ -89,14 +90,24 @@ class TortoiseBindings:
         return person_to_domain(row.person, self._pii) if row else None
 
     async def account_of(self, id_number: str) -> ChatUserId | None:
+        person = await models.Person.get_or_none(
+            id_number_hash__in=self._pii.digests(id_number)
+        ).only("id")
+        account = await reach.account_of(person.id) if person is not None else None
+        return ChatUserId(account) if account is not None else None
+
+    async def account_beside(self, id_number: str, account: ChatUserId) -> ChatUserId | None:
         row = await models.Binding.filter(
-            person__id_number_hash__in=self._pii.digests(id_number)
+            person__id_number_hash__in=self._pii.digests(id_number),
+            channel=await reach.channel_of(account),
         ).first()
         return ChatUserId(row.chat_user_id) if row else None
 
     async def bind_person(self, account: ChatUserId, id_number: str) -> None:
         person = await models.Person.get(id_number_hash__in=self._pii.digests(id_number))
-        await models.Binding.create(chat_user_id=account, person=person)
+        await models.Binding.create(
+            chat_user_id=account, person=person, channel=await reach.channel_of(account)
+        )
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
         row = await models.EnterpriseContact.get_or_none(chat_user_id=account).select_related(

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ChatUser',
             name='channel',
-            field=fields.CharField(default='telegram', max_length=16),
+            field=fields.CharField(default='telegram', db_default='telegram', max_length=16),
         ),
         ops.AddField(
             model_name='ChatUser',

@@ -4,7 +4,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jijiao", "0027_phone_codes")]
+    dependencies = [("jijiao", "0028_binding_per_channel")]
 
     initial = False
 

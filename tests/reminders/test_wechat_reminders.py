@@ -1,0 +1,246 @@
+"""Reminders and broadcasts reach WeChat accounts through the same outbox, through WeChat's
+stand-in: a customer-service message inside the 48-hour window, a template notice outside it
+(or when WeChat says it closed); a person bound on Telegram and WeChat is reminded once, on the
+channel used last; an unfollowed account is marked unreachable and not retried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from domain.timezone import CHINA
+from infra.db import models
+from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
+from infra.repositories.accounts import TortoiseAccountRepository
+from infra.sender import OutboxSender
+from tests.reminders import world
+from tests.support.clock import TODAY, FixedClock, days_from_today
+from wechat.api import ApiConfig, WeChatApi
+from wechat.channel import WeChatReplies
+from wechat.outbox import NoticeTemplates, WeChatTransport
+from wechatlocal import LOCAL_APPID, LOCAL_APPSECRET, WeChatLocal, WeChatLocalConfig
+from wechatlocal.app import mount_wechatlocal
+
+FAR = days_from_today(1131)
+BASE_URL = "http://jijiao.test"
+
+
+def beijing(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=CHINA).astimezone(UTC)
+
+
+@dataclass
+class WeChatWorld:
+    wx: WeChatLocal
+    api: WeChatApi
+    transport: WeChatTransport
+    clock: FixedClock
+
+    async def account(self, openid: str, *, wrote_ago: timedelta | None) -> int:
+        """A follower of the account; `wrote_ago`: when they last wrote (None: long ago)."""
+        user = self.wx.ensure_user(openid, follows=True)
+        wrote = self.clock.now() - (wrote_ago or timedelta(days=5))
+        if wrote_ago is not None:  # WeChat opened its window when they wrote
+            user.allowance = 5
+            user.allowance_until = (wrote + timedelta(hours=48)).timestamp()
+        account = await TortoiseAccountRepository().seen_on(
+            "wechat", openid, "微信用户", "en", at=wrote
+        )
+        return int(account.id)
+
+    def received(self, openid: str) -> list[dict[str, Any]]:
+        return [m for m in self.wx.messages(openid) if m["from"] == "account"]
+
+
+@pytest.fixture
+async def wechat(aiohttp_server, clock: FixedClock) -> WeChatWorld:
+    from aiohttp import web
+
+    wx = WeChatLocal(WeChatLocalConfig(), wall_clock=lambda: clock.now().timestamp())
+    app = web.Application()
+    mount_wechatlocal(app, wx, "/_local")
+    server = await aiohttp_server(app)
+    base = str(server.make_url("/_local/wechat")).rstrip("/")
+    api = WeChatApi(ApiConfig(LOCAL_APPID, LOCAL_APPSECRET, base), clock)
+    accounts = TortoiseAccountRepository()
+    transport = WeChatTransport(
+        api,
+        WeChatReplies(BASE_URL),
+        clock,
+        openid_of=accounts.external_id,
+        last_inbound=accounts.last_inbound,
+        templates=NoticeTemplates("tpl-reminder", {"broadcast": "tpl-broadcast"}),
+        webapp_url=f"{BASE_URL}/app",
+    )
+    yield WeChatWorld(wx, api, transport, clock)
+    await api.close()
+
+
+def sender(i18n, clock, telegram: world.RecordingTransport, wechat: WeChatWorld) -> OutboxSender:
+    built = world.sender(i18n, clock, telegram)
+    built.add_channel("wechat", wechat.transport)
+    return built
+
+
+async def wechat_trainee(wechat: WeChatWorld, sequence: int, *, wrote_ago: timedelta | None):
+    who = await world.trainee(sequence, FAR, bound=False)
+    account = await wechat.account(f"o-trainee-{sequence}", wrote_ago=wrote_ago)
+    await models.Binding.create(chat_user_id=account, person=who.person, channel="wechat")
+    return who, account
+
+
+async def test_inside_the_window_a_study_reminder_is_a_customer_service_message(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    telegram = world.RecordingTransport()
+    zhang, _ = await wechat_trainee(wechat, 1, wrote_ago=timedelta(hours=2))
+    await world.studying(zhang, beijing(TODAY + timedelta(days=3), 15))
+    await world.scanner(clock)()
+
+    assert await sender(i18n, clock, telegram, wechat)() == 1
+
+    [message] = wechat.received("o-trainee-1")
+    assert message["via"] == "custom"
+    shown = str(message)
+    assert "3 days left" in shown and "<b>" not in shown
+    assert telegram.sent == []
+    assert await world.statuses() == {(await models.Outbox.get()).dedup_key: "sent"}
+
+
+async def test_outside_the_window_the_reminder_is_a_template_notice(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    zhang, _ = await wechat_trainee(wechat, 1, wrote_ago=None)
+    await world.studying(zhang, beijing(TODAY + timedelta(days=3), 15))
+    await world.scanner(clock)()
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 1
+
+    [message] = wechat.received("o-trainee-1")
+    assert message["via"] == "template" and message["template_id"] == "tpl-reminder"
+    assert "3 days left" in message["data"]["content"]
+    assert message["url"].startswith(f"{BASE_URL}/wechat/oauth?next=/app")
+
+
+async def test_when_wechat_says_the_window_closed_the_reminder_falls_back_to_a_notice(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    zhang, _ = await wechat_trainee(wechat, 1, wrote_ago=timedelta(hours=2))
+    wechat.wx.user("o-trainee-1").allowance = 0  # WeChat's count is used up: 45047...
+    wechat.wx.user("o-trainee-1").allowance_until = 0  # ...and its window over: 45015
+    await world.studying(zhang, beijing(TODAY + timedelta(days=3), 15))
+    await world.scanner(clock)()
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 1
+
+    assert [m["via"] for m in wechat.received("o-trainee-1")] == ["template"]
+
+
+async def test_a_person_on_both_channels_is_reminded_once_on_the_one_used_last(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    telegram = world.RecordingTransport()
+    zhang = await world.trainee(1, FAR)  # bound on Telegram
+    await models.ChatUser.filter(id=zhang.chat_id).update(
+        last_inbound_at=clock.now() - timedelta(days=1)
+    )
+    account = await wechat.account("o-zhang", wrote_ago=timedelta(hours=1))
+    await models.Binding.create(chat_user_id=account, person=zhang.person, channel="wechat")
+    await world.studying(zhang, beijing(TODAY + timedelta(days=3), 15))
+    await world.scanner(clock)()
+    await sender(i18n, clock, telegram, wechat)()
+
+    assert [m["via"] for m in wechat.received("o-zhang")] == ["custom"]
+    assert telegram.sent == []
+
+    # Zhang writes on Telegram now: the next reminder (a day later) goes there, once.
+    clock.advance(days=1)
+    await TortoiseAccountRepository().seen(zhang.chat_id, "Zhang", "en", at=clock.now())
+    await world.scanner(clock)()
+    await sender(i18n, clock, telegram, wechat)()
+
+    assert len(telegram.texts_to(zhang.chat_id)) == 1
+    assert len(wechat.received("o-zhang")) == 1
+    rows = await models.Outbox.all().values_list("chat_id", flat=True)
+    assert sorted(rows) == sorted([account, zhang.chat_id])
+
+
+async def test_a_broadcast_reaches_telegram_and_wechat_recipients_once_per_person(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    from domain.reminders import Audience, AudienceKind, BroadcastContent
+
+    telegram = world.RecordingTransport()
+    li = await world.trainee(1, FAR)  # Telegram only
+    _, wang_account = await wechat_trainee(wechat, 2, wrote_ago=None)  # WeChat only
+    zhao = await world.trainee(3, FAR)  # both, WeChat used last
+    zhao_wechat = await wechat.account("o-zhao", wrote_ago=timedelta(hours=1))
+    await models.Binding.create(chat_user_id=zhao_wechat, person=zhao.person, channel="wechat")
+    broadcasts = TortoiseBroadcasts(TortoiseOutbox())
+    await broadcasts.start(
+        Audience(AudienceKind.ALL),
+        BroadcastContent("<b>Office closed</b> on Friday", 23),
+        900001,
+        clock.now(),
+        clock.now(),
+    )
+
+    await sender(i18n, clock, telegram, wechat)()
+
+    assert [c for c, _ in telegram.sent] == [li.chat_id]
+    [to_wang] = wechat.received("o-trainee-2")
+    assert to_wang["via"] == "template" and to_wang["template_id"] == "tpl-broadcast"
+    assert "Office closed on Friday" in to_wang["data"]["content"]
+    [to_zhao] = wechat.received("o-zhao")
+    assert to_zhao["via"] == "custom" and "Office closed" in str(to_zhao)
+    assert zhao.chat_id not in [c for c, _ in telegram.sent]
+    assert wang_account < 0
+
+
+async def test_an_unfollowed_wechat_user_is_marked_unreachable_and_not_retried(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    zhang, account = await wechat_trainee(wechat, 1, wrote_ago=None)
+    wechat.wx.user("o-trainee-1").follows = False  # unfollowed; the event never reached us
+    await world.studying(zhang, beijing(TODAY + timedelta(days=3), 15))
+    await world.scanner(clock)()
+    send = sender(i18n, clock, world.RecordingTransport(), wechat)
+
+    assert await send() == 0
+
+    assert (await models.ChatUser.get(id=account)).unreachable
+    assert set((await world.statuses()).values()) == {"unreachable"}
+    assert wechat.received("o-trainee-1") == []
+    # The next reminder is settled without asking WeChat again.
+    clock.advance(days=1)
+    await world.scanner(clock)()
+    calls = wechat.wx.stats.custom_refused
+    assert await send() == 0
+    assert set((await world.statuses()).values()) == {"unreachable"}
+    assert wechat.wx.stats.custom_refused == calls
+
+
+async def test_wechat_s_per_message_quota_sends_the_row_back_to_wait(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    zhang, _ = await wechat_trainee(wechat, 1, wrote_ago=timedelta(hours=2))
+    wechat.wx.user("o-trainee-1").allowance = 0  # window open, its count used up: 45047
+    await world.studying(zhang, beijing(TODAY + timedelta(days=3), 15))
+    await world.scanner(clock)()
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 0
+
+    row = await models.Outbox.get()
+    assert row.status == "pending" and row.not_before > clock.now() and "45047" in row.error
+    assert not (await models.ChatUser.get(id=row.chat_id)).unreachable
+
+
+def test_wechat_accounts_are_paced_as_people_not_as_telegram_groups():
+    from infra.sender import Limits
+
+    limits = Limits(private_per_second=1, group_per_minute=20)
+    assert limits.chat(-5, "wechat") == (1.0, 1)
+    assert limits.chat(-5) == (3.0, 1)  # a Telegram group, as before
