@@ -215,3 +215,23 @@ async def test_a_removal_that_lost_the_race_to_an_order_is_refused():
     store.cancel_unpaid = too_late  # type: ignore[method-assign]
     with pytest.raises(PaymentRefused):
         await use_case(RemoveEnrolment, FakeBindings(enterprise=COMPANY), store)(ME, 1)
+
+
+class _Profiles:
+    def __init__(self) -> None:
+        self.saved: list[object] = []
+
+    async def save_invoice_profile(self, payer: object, details: object) -> None:
+        self.saved.append(details)
+
+
+async def test_an_invoice_email_longer_than_any_address_is_refused_as_a_bad_email():
+    from domain.checkout import SaveInvoiceDetails
+
+    profiles = _Profiles()
+    save = SaveInvoiceDetails(profiles)  # type: ignore[arg-type]
+    with pytest.raises(PaymentRefused) as refused:
+        await save(ChatUserId(1), "某公司", None, "x@" + "y" * 300 + ".com")
+    assert refused.value.code == "bad_email" and profiles.saved == []
+    await save(ChatUserId(1), "某公司", None, "li@example.com")
+    assert len(profiles.saved) == 1
