@@ -58,7 +58,7 @@ from conversation.flows.home import SelfHelp, Start
 from conversation.flows.payment import Payment
 from conversation.flows.support import Support
 from conversation.phone_proof import PhoneByCode
-from domain.accounts import ChatAccount, ChooseLanguage
+from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
     AttachInvoice,
@@ -678,6 +678,7 @@ def make_wechat(
     signer: Signer,
     sessions: Sessions,
     base_url: str,
+    on_inbound: Callable[[ChatUserId], Awaitable[object]] | None = None,
 ) -> WeChatWeb:
     """The WeChat Official Account channel (wechat/): its callback, its messages and its
     sign-in into the web view. `conversations` is the core, or a wrapper of the same shape."""
@@ -699,6 +700,7 @@ def make_wechat(
             api=api,
             replies=replies,
             clock=clock,
+            on_inbound=on_inbound,
         ),
         oauth=OAuth(
             OAuthConfig(wechat.appid, wechat.open_base, base_url),
@@ -1051,6 +1053,8 @@ async def running(
             signer=signer,
             sessions=sessions,
             base_url=settings.base_url,
+            # Staff's answers kept while WeChat's 48 hours were over go when the person writes.
+            on_inbound=services.handlers["console_answers"].deliver_kept,
         )
         if wechat_settings is not None
         else None

@@ -167,6 +167,29 @@ class ConsoleAnswers:
                 log.warning("a console answer not posted to topic of %s", account, exc_info=True)
         return delivered
 
+    async def deliver_kept(self, account: int) -> int:
+        """Answers kept because WeChat's 48 hours were over, sent now that the person wrote
+        again (their message opened a new window), oldest first; how many reached them."""
+        kept = await self._log.kept(account)
+        if not kept:
+            return 0
+        user = await models.ChatUser.get_or_none(id=account)
+        ticket = await self._tickets.get(account)
+        if user is None or ticket is None:
+            return 0
+        with self._i18n.context(), self._i18n.use_locale(await self._tickets.locale_of(ticket)):
+            label = texts.staff_label()
+        sent = 0
+        for row_id, text in kept:
+            if not await self._log.claim_delivery(row_id):
+                continue  # another instance is sending it
+            delivered = await self._deliver(user, label + text)
+            await self._log.delivered_late(account, row_id, sent=delivered)
+            if not delivered:
+                break
+            sent += 1
+        return sent
+
     async def _deliver(self, user: models.ChatUser, text: str) -> bool:
         if user.channel == WECHAT:
             api = self.wechat()

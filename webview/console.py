@@ -600,18 +600,19 @@ async def conversation(request: web.Request, staff: StaffViewer) -> web.StreamRe
     if found is None:
         raise web.HTTPNotFound()
     query = request.query
-    flash = []
+    flash, warn = [], []
     if query.get("sent") == "1":
         flash.append(texts.answer_sent())
     if query.get("sent") == "0":
-        flash.append(texts.answer_not_delivered(found.head.channel == "wechat"))
+        warn.append(texts.answer_not_delivered(found.head.channel == "wechat"))
     if query.get("problem") == "empty":
-        flash.append(texts.answer_empty())
+        warn.append(texts.answer_empty())
     return _render(
         request,
         "conversation.html",
         conversation=found,
         flash=flash,
+        warn=warn,
         waiting=_waiting(found.head.waiting_since, _now(request)),
         channel_name=texts.channel_name,
     )

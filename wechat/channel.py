@@ -31,7 +31,7 @@ from conversation.replies import (
     Turn,
     say,
 )
-from domain.accounts import ChatAccount
+from domain.accounts import ChatAccount, ChatUserId
 from domain.clock import Clock
 from domain.locales import Locale
 from texts import wechat as texts
@@ -230,7 +230,9 @@ class WeChatChannel:
         api: WeChatApi,
         replies: WeChatReplies,
         clock: Clock,
+        on_inbound: Callable[[ChatUserId], Awaitable[object]] | None = None,
     ) -> None:
+        self._on_inbound = on_inbound
         self._conversations = conversations
         self._accounts = accounts
         self._storage = storage
@@ -261,6 +263,10 @@ class WeChatChannel:
         account = await self._accounts.seen_on(
             CHANNEL, openid, UNNAMED, DEFAULT_LANGUAGE, at=self._clock.now()
         )
+        if self._on_inbound is not None:
+            # The person's message opens WeChat's 48 hours again: what waited for it goes first
+            # (staff's answers kept while the window was closed).
+            await self._on_inbound(account.id)
         talk = Talk(account, self.state(account))
         turn = await self._conversations(event, talk)
         if not turn and isinstance(event, Typed | FileSent):

@@ -99,6 +99,30 @@ class TortoiseDeskLog:
             )
         return row.id
 
+    async def kept(self, account: int) -> list[tuple[int, str]]:
+        """Answers kept as not delivered (WeChat's 48 hours were over), oldest first."""
+        rows = await models.SupportMessage.filter(
+            chat_user_id=account, direction="out", delivered=False
+        ).order_by("id")
+        return [(row.id, self._pii.open(row.text_sealed)) for row in rows]
+
+    async def claim_delivery(self, row_id: int) -> bool:
+        """Marks a kept answer delivered before it is sent, so two instances hearing the person
+        at once send it once; False: another took it."""
+        return (
+            await models.SupportMessage.filter(id=row_id, delivered=False).update(delivered=True)
+        ) == 1
+
+    async def delivered_late(self, account: int, row_id: int, *, sent: bool) -> None:
+        """After sending a claimed answer: it answers what the person sent before it; not sent,
+        it is kept again for the next time."""
+        if not sent:
+            await models.SupportMessage.filter(id=row_id).update(delivered=False)
+            return
+        await models.SupportMessage.filter(
+            chat_user_id=account, direction="in", unanswered=True, id__lt=row_id
+        ).update(unanswered=False)
+
     async def exists(self, account: int) -> bool:
         return await models.SupportMessage.filter(chat_user_id=account).exists()
 

@@ -8,7 +8,7 @@ from typing import Any
 from playwright.async_api import Browser, Page
 
 from tests.browser.conftest import VIEWPORT, _collect_csp_violation
-from tests.support.localchat_client import LocalChatClient
+from tests.support.localchat_client import LocalChatClient, eventually
 from tests.support.witness import Witness
 from texts.i18n import gettext, use_locale
 
@@ -109,3 +109,25 @@ class Person:
         page.on("console", lambda message: _collect_csp_violation(message, self.errors))
         await page.goto(url)
         return page
+
+
+async def staff_sign_in_link(chat: LocalChatClient) -> str:
+    """The console's one-time sign-in link the bot gives a staff member for `/console` in the
+    staff group (a new one: not a link given earlier)."""
+
+    async def links() -> list[str]:
+        return [
+            str(entity["url"])
+            for message in await chat.group_messages()
+            for entity in message.get("entities") or []
+            if entity["type"] == "text_link" and "/staff/login" in entity["url"]
+        ]
+
+    given = set(await links())
+
+    async def new_link() -> str | None:
+        fresh = [url for url in await links() if url not in given]
+        return fresh[-1] if fresh else None
+
+    await chat.staff_says("/console")
+    return str(await eventually(new_link))

@@ -15,9 +15,10 @@ from playwright.async_api import Page, expect
 
 from infra.db import models
 from jijiao.app import Runtime
+from tests.browser.journeys import staff_sign_in_link
 from tests.support import registry
 from tests.support.app import local_settings, running
-from tests.support.localchat_client import STAFF, LocalChatClient, eventually
+from tests.support.localchat_client import STAFF, LocalChatClient
 from tests.support.witness import Witness
 
 
@@ -25,18 +26,6 @@ from tests.support.witness import Witness
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
     async with running(local_settings(tmp_path, monkeypatch)) as runtime:
         yield runtime
-
-
-async def _sign_in_link(chat: LocalChatClient) -> str:
-    async def link() -> str | None:
-        for message in reversed(await chat.group_messages()):
-            for entity in message.get("entities") or []:
-                if entity["type"] == "text_link" and "/staff/login" in entity["url"]:
-                    return str(entity["url"])
-        return None
-
-    await chat.staff_says("/console")
-    return str(await eventually(link))
 
 
 async def test_a_supervisor_decides_ten_applications_and_moves_an_identity(
@@ -60,7 +49,7 @@ async def test_a_supervisor_decides_ten_applications_and_moves_an_identity(
     zh = Witness("staff-console", "supervisor-zh", "zh", names={"陈四五", "客服小李 (demo staff)"})
 
     async with aiohttp.ClientSession() as http:
-        link = await _sign_in_link(LocalChatClient(base, http))
+        link = await staff_sign_in_link(LocalChatClient(base, http))
     await page.goto(link)
     await expect(page.locator("h1")).to_contain_text("申请")
     await expect(page.locator("h1 small")).to_have_text("共 10 条")

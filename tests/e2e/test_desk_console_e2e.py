@@ -160,6 +160,22 @@ async def test_a_wechat_users_support_conversation_is_answered_in_the_console(
         await chat.staff_says("还在吗？", ticket.thread_id)
         await eventually(lambda: _with(chat, ticket.thread_id, "48 小时"))
 
+        # When the person writes again, WeChat's window is open again: the kept answers go
+        # first, oldest first, once each, and count as answering what they had sent.
+        await wx.send(openid, "我回来了")
+        kept = [_text(m) for m in await wx.replies(openid, count=2)]
+        assert kept == ["客服：请尽快提交材料。", "客服：还在吗？"]
+        later = await models.SupportMessage.filter(
+            chat_user_id=account.id, direction="out"
+        ).order_by("id")
+        assert all(m.delivered for m in later)
+        await wx.send(openid, "好的")
+        async with http.get(
+            f"{wx.api}/users/{openid}/messages", params={"after": wx._seen[openid], "wait": 1}
+        ) as response:
+            again = [_text(m) for m in (await response.json())["messages"]]
+        assert not any(text.startswith("客服：请尽快") for text in again)
+
 
 async def test_a_telegram_trainees_support_message_is_held_in_the_console_too(
     live_app: Runtime, chat: LocalChatClient, browser: aiohttp.ClientSession
