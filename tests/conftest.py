@@ -7,8 +7,10 @@ JIJIAO_REQUIRE_SERVICES=1 (set by .ci/run), which turns the skip into a failure.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,7 +23,13 @@ from domain.desks import DeskId
 from infra.db import open_database
 from infra.i18n import make_i18n
 from tests.support.clock import FixedClock
-from tests.support.databases import POSTGRES_URL, new_database, unreachable
+from tests.support.databases import (
+    POSTGRES_URL,
+    drop_templates,
+    migrated_sqlite,
+    new_database,
+    unreachable,
+)
 
 # The names tests import from here; they live in tests/support/harness.py.
 from tests.support.harness import STAFF_GROUP_ID as STAFF_GROUP_ID
@@ -72,8 +80,9 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh SQLite file per test, built by the committed migrations as production is."""
-    url = f"sqlite://{tmp_path / 'test.sqlite3'}"
+    """A fresh SQLite file per test, built by the committed migrations as production is (a
+    copy of a template migrated once: tests/support/databases.py)."""
+    url = migrated_sqlite(tmp_path / "test.sqlite3")
     context = await open_database(url)
     yield url
     await context.close_connections()
@@ -87,9 +96,26 @@ def postgres_server() -> str:
     return POSTGRES_URL
 
 
+@pytest.fixture(scope="session")
+def postgres_templates() -> Iterator[None]:
+    """Drops this process's migrated PostgreSQL templates at the end."""
+    yield
+    # Outside the session's event loop, which may still be set in this thread.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, drop_templates()).result()
+
+
 @pytest.fixture
-async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+async def postgres_url(postgres_server: str, postgres_templates: None) -> AsyncIterator[str]:
+    """A new PostgreSQL database for one test, migrated (a copy of a template), dropped
+    afterwards."""
+    async with new_database(postgres_server, "jijiao_test", migrated=True) as url:
+        yield url
+
+
+@pytest.fixture
+async def empty_postgres_url(postgres_server: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test (tests of the migrations themselves)."""
     async with new_database(postgres_server, "jijiao_test") as url:
         yield url
 

@@ -46,9 +46,9 @@ async def test_bindings_survive_0028_and_a_person_binds_once_per_channel_on_sqli
 
 @pytest.mark.postgres
 async def test_bindings_survive_0028_and_a_person_binds_once_per_channel_on_postgresql(
-    postgres_url: str,
+    empty_postgres_url: str,
 ):
-    await _bindings_survive_and_allow_one_per_channel(postgres_url)
+    await _bindings_survive_and_allow_one_per_channel(empty_postgres_url)
 
 
 async def _chat_users_survive_0026(url: str) -> None:
@@ -74,6 +74,6 @@ async def test_an_existing_database_with_chat_users_upgrades_across_0026_on_sqli
 
 @pytest.mark.postgres
 async def test_an_existing_database_with_chat_users_upgrades_across_0026_on_postgresql(
-    postgres_url: str,
+    empty_postgres_url: str,
 ):
-    await _chat_users_survive_0026(postgres_url)
+    await _chat_users_survive_0026(empty_postgres_url)

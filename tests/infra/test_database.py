@@ -54,11 +54,11 @@ async def test_conversation_state_survives_a_restart_on_postgresql(postgres_url:
 
 
 @pytest.mark.postgres
-async def test_migrations_apply_to_postgresql_and_are_idempotent(postgres_url: str):
-    context = await open_database(postgres_url)
+async def test_migrations_apply_to_postgresql_and_are_idempotent(empty_postgres_url: str):
+    context = await open_database(empty_postgres_url)
     await ChatUser.create(id=100001, first_name="张三", locale="en")
     await context.close_connections()
-    again = await open_database(postgres_url)
+    again = await open_database(empty_postgres_url)
     assert (await ChatUser.get(id=100001)).locale == "en"
     await again.close_connections()
     await Tortoise.close_connections()

@@ -374,9 +374,9 @@ async def test_an_older_sqlite_database_is_sealed_at_start_up_and_loses_nothing(
 
 @pytest.mark.postgres
 async def test_an_older_postgresql_database_is_sealed_at_start_up_and_loses_nothing(
-    postgres_url: str, tmp_path: Path
+    empty_postgres_url: str, tmp_path: Path
 ):
-    await _an_older_database_is_sealed_at_start_up_and_loses_nothing(postgres_url, tmp_path)
+    await _an_older_database_is_sealed_at_start_up_and_loses_nothing(empty_postgres_url, tmp_path)
 
 
 def test_jijiao_migrate_seals_an_older_database_with_the_key(

@@ -14,6 +14,7 @@ from infra.settings import Settings, load_settings
 from jijiao import app
 from tests.support import registry
 from tests.support.clock import RunningClock
+from tests.support.databases import migrated_sqlite
 
 # What a developer's shell may hold that would point a test at real services or real keys.
 DEVELOPER_ENVIRONMENT = (
@@ -56,7 +57,11 @@ def local_settings(
     }
     for name, values in sections.items():
         defaults[name] = {**defaults.get(name, {}), **values}
-    return load_settings(**defaults)
+    settings = load_settings(**defaults)
+    database = settings.app.data_dir / "jijiao.sqlite3"
+    if not settings.database.url and not database.exists():
+        migrated_sqlite(database)  # the default file, migrated already (a template's copy)
+    return settings
 
 
 def running(settings: Settings, **overrides: Any) -> AbstractAsyncContextManager[app.Runtime]:
