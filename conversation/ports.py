@@ -10,7 +10,8 @@ from conversation.events import Leftover
 from conversation.replies import FileKind, Say
 from domain.accounts import ChatUserId
 from domain.desks import DeskTopic
-from domain.registry import Track
+from domain.exam import ExamEligibility
+from domain.registry import CertType, Track
 from domain.support import Applicable, ApplicationKind
 
 
@@ -111,3 +112,40 @@ class Tell(Protocol):
     person blocked the bot): what was decided stands."""
 
     async def __call__(self, account: ChatUserId, *lines: Say) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExamStanding:
+    """Where one paid enrolment stands towards the exam (S13, S14)."""
+
+    enrolment_id: int
+    cert_type: CertType
+    certificate_number: str
+    eligibility: ExamEligibility
+    best: int | None
+    lesson_titles: dict[str, dict[str, str]]  # lesson key → title by language
+    receipt_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFiles:
+    """A completion receipt as sent: the image and the PDF, or only its number when staff
+    revoked it."""
+
+    number: str
+    score: int
+    revoked: bool
+    png: bytes = b""
+    pdf: bytes = b""
+
+
+class ExamBoard(Protocol):
+    """The exam as the chat shows it: standings and receipts (the exam is the web view's)."""
+
+    async def standings(self, account: ChatUserId) -> list[ExamStanding]: ...
+
+    async def receipt_ids(self, account: ChatUserId) -> list[int]:
+        """The account's receipts, the latest pass first."""
+        ...
+
+    async def receipt(self, receipt_id: int) -> ReceiptFiles: ...

@@ -54,6 +54,7 @@ from conversation.engine import Conversations
 from conversation.flows.applications import Applications as ApplicationsFlow
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
+from conversation.flows.exam import Exam
 from conversation.flows.home import SelfHelp, Start
 from conversation.flows.payment import Payment
 from conversation.flows.support import Support
@@ -152,6 +153,7 @@ from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
 from infra.telegram import RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
+from jijiao.exam_board import ChatExams
 from jijiao.support_desk import ChannelDesk, ConsoleAnswers
 from localchat import FloodLimits, LocalChat, LocalChatConfig, make_localchat_app
 from texts.i18n import Catalogs
@@ -344,6 +346,34 @@ def build_services(
         token = sessions.link_token(viewer, clock.now())
         return f"{base_url}/app/login?token={token}", sessions.link_ttl // 60
 
+    faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
+    exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
+    study_service = make_study(
+        study or StudySection(),
+        faces,
+        data_dir,
+        signer.key_for("faces"),
+        signer.previous_keys_for("faces"),
+    )
+    exam = exam or ExamSection()
+    exams = Exams(
+        load_banks(),
+        study_service,
+        signer,
+        pii,
+        ExamConfig(
+            questions=exam.questions,
+            time_limit=timedelta(minutes=exam.time_limit_minutes),
+            verify_base=base_url,
+            receipts_dir=data_dir / "receipts",
+        ),
+        notifier=exam_notifier,
+        outbox=TortoiseOutbox(),
+    )
+    exam_notifier.attach(exams)
+    study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service, exams).post
+    handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
+
     # Proof of a phone by SMS code, for channels without "share my contact" (PhoneByCode).
     sms_sender = sms or SandboxSms(clock)
     handlers["sms"] = sms_sender
@@ -380,6 +410,7 @@ def build_services(
                 pay_apps=pay_apps,
             ),
             # Before the desk: while a form is awaited, what nobody took asks for it again.
+            Exam(board=ChatExams(exams, clock)),
             ApplicationsFlow(desk=ChatApplications(handlers["applications"], handlers["desk"])),
             Support(desk=handlers["channel_desk"]),
         ]
@@ -424,34 +455,6 @@ def build_services(
     )
     handlers.update(reminder_handlers)
     jobs.extend(reminder_jobs)
-
-    faces = LazyFaces(data_dir, observe=metrics.observe_face_check if metrics else None)
-    exam_notifier = BotExamNotifier(bot, i18n, accounts, webapp_url)
-    study_service = make_study(
-        study or StudySection(),
-        faces,
-        data_dir,
-        signer.key_for("faces"),
-        signer.previous_keys_for("faces"),
-    )
-    exam = exam or ExamSection()
-    exams = Exams(
-        load_banks(),
-        study_service,
-        signer,
-        pii,
-        ExamConfig(
-            questions=exam.questions,
-            time_limit=timedelta(minutes=exam.time_limit_minutes),
-            verify_base=base_url,
-            receipts_dir=data_dir / "receipts",
-        ),
-        notifier=exam_notifier,
-        outbox=TortoiseOutbox(),
-    )
-    exam_notifier.attach(exams)
-    study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service, exams).post
-    handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
 
     async def close_exam_attempts() -> None:
         await exams.close_overdue(clock.now())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
+from typing import Protocol
 
 from domain.exam import (
     Attempt,
@@ -13,13 +15,43 @@ from domain.exam import (
     Identity,
     TimelineEvent,
 )
+from domain.registry import CertType
 from domain.timezone import CHINA
+from texts.enrolment import cert_type_name, masked_number
 from texts.faces import check_outcome
+from texts.i18n import current_locale
 from texts.i18n import gettext as _
 
 
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+class StandingFacts(Protocol):
+    @property
+    def cert_type(self) -> CertType: ...
+    @property
+    def certificate_number(self) -> str: ...
+    @property
+    def eligibility(self) -> ExamEligibility: ...
+    @property
+    def best(self) -> int | None: ...
+    @property
+    def lesson_titles(self) -> dict[str, dict[str, str]]: ...
+
+
+def standings(facts: Sequence[StandingFacts]) -> str:
+    """Each enrolment's standing, a paragraph each, in the reader's language."""
+    lang = current_locale()
+    return "\n\n".join(
+        standing(
+            f"{cert_type_name(fact.cert_type)} {masked_number(fact.certificate_number)}",
+            fact.eligibility,
+            fact.best,
+            {key: titles[lang] for key, titles in fact.lesson_titles.items()},
+        )
+        for fact in facts
+    )
 
 
 def standing(

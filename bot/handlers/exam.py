@@ -1,107 +1,29 @@
-"""✍️ Exam in the chat: where each enrolment stands (S13, S14), the button into the exam page,
-the receipt again at any time (/receipt); for staff, /exam and /revoke."""
+"""The exam in the Telegram chat beyond the conversation core (conversation/flows/exam.py, where
+the standing and the receipt are): "I have applied" under a renewal reminder; for staff, /exam
+and /revoke."""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
-    WebAppInfo,
 )
 
 from application.exam import Exams
-from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback, RenewalCallback
-from bot.exam_notifier import BotExamNotifier
+from bot.callbacks import RenewalCallback
 from domain.clock import Clock
 from infra.db import models
 from texts import exam as texts
 from texts import reminders as reminder_texts
-from texts.enrolment import cert_type_name, masked_number, type_and_role
+from texts.enrolment import type_and_role
 from texts.i18n import current_locale
-
-
-async def _show_exam(message: Message, user_id: int, exams: Exams, clock: Clock, url: str) -> None:
-    study = exams.study
-    enrolments = await study.enrolments(user_id)
-    if not enrolments:
-        await message.answer(texts.no_paid_enrolment())
-        return
-    lang = current_locale()
-    paragraphs, buttons = [], []
-    for enrolment in enrolments:
-        overview = await exams.overview(user_id, enrolment, clock.now())
-        titles = {lesson.key: lesson.title[lang] for lesson in study.course(enrolment).lessons}
-        label = (
-            f"{cert_type_name(enrolment.cert_type)} {masked_number(enrolment.certificate_number)}"
-        )
-        paragraphs.append(texts.standing(label, overview.eligibility, overview.best, titles))
-        if overview.eligibility.allowed and message.chat.type == "private":
-            buttons.append(
-                [
-                    InlineKeyboardButton(
-                        text=texts.open_exam_button(),
-                        web_app=WebAppInfo(url=f"{url}/exam?enrolment={enrolment.id}"),
-                    )
-                ]
-            )
-        if overview.receipt_id is not None:
-            buttons.append(
-                [
-                    InlineKeyboardButton(
-                        text=texts.receipt_button(),
-                        callback_data=ReceiptCallback(receipt=overview.receipt_id).pack(),
-                    )
-                ]
-            )
-    await message.answer(
-        "\n\n".join(paragraphs),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None,
-    )
 
 
 def make_router() -> Router:
     router = Router(name="exam")
     router.message.filter(F.chat.type == "private")
-
-    @router.callback_query(MenuCallback.filter(F.action == MenuAction.EXAM))
-    async def exam_menu(query: CallbackQuery, exams: Exams, clock: Clock, webapp_url: str) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _show_exam(query.message, query.from_user.id, exams, clock, webapp_url)
-
-    @router.message(Command("exam"))
-    async def exam_command(message: Message, exams: Exams, clock: Clock, webapp_url: str) -> None:
-        assert message.from_user is not None
-        await _show_exam(message, message.from_user.id, exams, clock, webapp_url)
-
-    @router.message(Command("receipt"))
-    async def receipt_command(
-        message: Message, bot: Bot, exams: Exams, exam_notifier: BotExamNotifier
-    ) -> None:
-        assert message.from_user is not None
-        receipts = await exams.receipts_of(message.from_user.id)
-        if not receipts:
-            await message.answer(texts.no_receipt())
-            return
-        for receipt in receipts:
-            await exam_notifier.send_receipt(bot, message.chat.id, receipt.id)
-
-    @router.callback_query(ReceiptCallback.filter())
-    async def receipt_again(
-        query: CallbackQuery,
-        callback_data: ReceiptCallback,
-        bot: Bot,
-        exams: Exams,
-        exam_notifier: BotExamNotifier,
-    ) -> None:
-        await query.answer()
-        mine = {r.id for r in await exams.receipts_of(query.from_user.id)}
-        if callback_data.receipt in mine:
-            await exam_notifier.send_receipt(bot, query.from_user.id, callback_data.receipt)
 
     @router.callback_query(RenewalCallback.filter())
     async def renewal_applied(

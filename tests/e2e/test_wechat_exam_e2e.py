@@ -1,0 +1,102 @@
+"""The exam's standing and the receipt for a WeChat user, through the stand-in: the same
+conversation core as Telegram's ✍️ Exam (conversation/flows/exam.py). What is missing before
+the exam, the exam page opened through WeChat's OAuth, and the receipt again as an image with
+the PDF a link away; another person's receipt is never sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+
+from conversation.actions import MenuAction, menu
+from conversation.flows.exam import receipt_press
+from infra.db import models
+from infra.db.exam_models import Receipt
+from jijiao.app import Runtime
+from tests.e2e.test_wechat_journey_e2e import words
+from tests.support import registry
+from tests.support.clock import days_from_today
+from tests.support.wechat_client import WeChatClient
+
+OPENID = "o-wechat-exam-64"
+
+
+async def _enrolled(account: int, number: str, state: str, now: Any) -> models.Enrolment:
+    person = await registry.holder("530102198001016464", "孙六四")
+    await models.Binding.create(chat_user_id=account, person=person)
+    certificate = await models.Certificate.create(
+        number=number, cert_type="safety_c", person=person, expires_on=days_from_today(215)
+    )
+    return await models.Enrolment.create(
+        certificate=certificate,
+        channel="individual",
+        enrolled_by=account,
+        state=state,
+        paid_at=now - timedelta(days=2),
+        study_deadline=now + timedelta(days=28),
+    )
+
+
+async def test_a_wechat_user_sees_the_exam_standing_and_gets_the_receipt(live_app: Runtime):
+    base = live_app.settings.base_url
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(base, http)
+        await wx.follow(OPENID)
+        await wx.reply(OPENID)
+        account = await models.ChatUser.get(channel="wechat", external_id=OPENID)
+
+        # Not enrolled: what comes first, not "not available in WeChat".
+        await wx.click(OPENID, menu(MenuAction.EXAM).pack())
+        assert "报名缴费" in words(await wx.reply(OPENID))
+
+        # Studying: the lessons still short, by name, in the person's language.
+        enrolment = await _enrolled(
+            account.id, "云建安C(2024)0006464", "studying", live_app.clock.now()
+        )
+        await wx.send(OPENID, "/exam")
+        standing = words(await wx.reply(OPENID))
+        assert "100%" in standing and standing.count("• ") == 3
+        assert "云建安C(2024)0006464" not in standing  # the certificate number masked
+
+        # Passed: the receipt again, as an image, with the PDF behind a link.
+        await models.Enrolment.filter(id=enrolment.id).update(state="passed")
+        receipt = await Receipt.create(
+            enrolment=enrolment,
+            number="JJ20261127006464",
+            score=88,
+            hours=0.8,
+            passed_at=live_app.clock.now(),
+        )
+        await wx.send(OPENID, "/receipt")
+        got = await wx.replies(OPENID, count=3)
+        kinds = [message["type"] for message in got]
+        assert "image" in kinds, got
+        said = " ".join(words(message) for message in got)
+        assert "88" in said and "JJ20261127006464" in said
+
+        # A press for another person's receipt (a forged menu id): nothing sent.
+        other = await _other_receipt()
+        await wx.click(OPENID, receipt_press(other.id).pack())
+        await wx.send(OPENID, "/receipt")
+        again = await wx.replies(OPENID, count=3)
+        assert "JJ20261127009999" not in " ".join(words(m) for m in again)
+        assert receipt.id != other.id
+
+
+async def _other_receipt() -> Receipt:
+    person = await registry.holder("530102198001019999", "路人")
+    certificate = await models.Certificate.create(
+        number="C-WX-99", cert_type="safety_c", person=person, expires_on=days_from_today(215)
+    )
+    enrolment = await models.Enrolment.create(
+        certificate=certificate, channel="individual", enrolled_by=1, state="passed"
+    )
+    return await Receipt.create(
+        enrolment=enrolment,
+        number="JJ20261127009999",
+        score=90,
+        hours=0.8,
+        passed_at=certificate.created_at,
+    )
