@@ -55,7 +55,7 @@ from conversation.flows.applications import Applications as ApplicationsFlow
 from conversation.flows.common import Home
 from conversation.flows.enrolment import Enrolment
 from conversation.flows.exam import Exam
-from conversation.flows.home import SelfHelp, Start
+from conversation.flows.home import Muting, SelfHelp, Start
 from conversation.flows.payment import Payment
 from conversation.flows.support import Support
 from conversation.phone_proof import PhoneByCode
@@ -374,6 +374,16 @@ def build_services(
     study_service.on_review = FaceReviewDesk(bot, i18n, handlers["desk"], study_service, exams).post
     handlers.update(study=study_service, exams=exams, exam_notifier=exam_notifier)
 
+    reminder_handlers, reminder_jobs = build_reminders(
+        bot=bot,
+        i18n=i18n,
+        clock=clock,
+        settings=reminders or ReminderSection(),
+        redis=redis,
+        staff_group_id=staff_group_id,
+        metrics=metrics,
+        staff_locale=staff_locale,
+    )
     # Proof of a phone by SMS code, for channels without "share my contact" (PhoneByCode).
     sms_sender = sms or SandboxSms(clock)
     handlers["sms"] = sms_sender
@@ -411,6 +421,7 @@ def build_services(
             ),
             # Before the desk: while a form is awaited, what nobody took asks for it again.
             Exam(board=ChatExams(exams, clock)),
+            Muting(mute=reminder_handlers["mute_reminders"]),
             ApplicationsFlow(desk=ChatApplications(handlers["applications"], handlers["desk"])),
             Support(desk=handlers["channel_desk"]),
         ]
@@ -443,16 +454,6 @@ def build_services(
         ),
         Job("overdue_invoices", 6 * 3600, flag_overdue_invoices),
     ]
-    reminder_handlers, reminder_jobs = build_reminders(
-        bot=bot,
-        i18n=i18n,
-        clock=clock,
-        settings=reminders or ReminderSection(),
-        redis=redis,
-        staff_group_id=staff_group_id,
-        metrics=metrics,
-        staff_locale=staff_locale,
-    )
     handlers.update(reminder_handlers)
     jobs.extend(reminder_jobs)
 

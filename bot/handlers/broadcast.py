@@ -43,7 +43,6 @@ from domain.reminders import (
     BroadcastStatus,
     ControlBroadcast,
     CountAudience,
-    MuteReminders,
     PreviewBroadcast,
     QuietHours,
     StartBroadcast,
@@ -426,22 +425,12 @@ def _content_from(data: dict[str, Any]) -> BroadcastContent:
     return BroadcastContent(data["html"], data["length"], data["photo"])
 
 
-# ---- trainees: muting -----------------------------------------------------------------------
+# ---- trainees: blocking the bot (/mute and /unmute are the conversation core's) -----------
 
 
 def make_mute_router() -> Router:
     router = Router(name="reminder_settings")
     router.message.filter(F.chat.type == "private")
-
-    @router.message(Command("mute"))
-    async def mute(message: Message, mute_reminders: MuteReminders) -> None:
-        await mute_reminders(_user(message), True)
-        await message.answer(texts.muted())
-
-    @router.message(Command("unmute"))
-    async def unmute(message: Message, mute_reminders: MuteReminders) -> None:
-        await mute_reminders(_user(message), False)
-        await message.answer(texts.unmuted())
 
     @router.my_chat_member(F.chat.type == "private")
     async def follow_blocking(

@@ -10,13 +10,14 @@ from conversation.engine import Talk
 from conversation.events import Command, Event, Pressed, Unanswered
 from conversation.flows.common import Home, step_button
 from conversation.replies import Button, Buttons, Notice, OpenUrl, Press, Reply, Turn, rows, say
-from domain.accounts import ChatAccount, ChooseLanguage
+from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
 from domain.clock import Clock
 from domain.errors import DomainError
 from domain.locales import DEFAULT_LOCALE, Locale
 from domain.selfhelp import Advice, HelpTopic, Situation, suggestions, topic_for
 from texts import common as texts
 from texts import payment as payment_texts
+from texts import reminders as reminder_texts
 from texts import selfhelp
 
 LANGUAGE_NAMES = {Locale.ZH_CN: "简体中文", Locale.EN: "English"}
@@ -155,3 +156,21 @@ class SelfHelp:
             return Reply(say(selfhelp.unmatched, found), rows(support_row(), *lines))
         lines.append(support_row())
         return Reply(say(selfhelp.intro_for, found), rows(*lines))
+
+
+class Muting:
+    """/mute and /unmute: broadcasts and reminders that can wait stop or start again (a
+    deadline's last warnings still come; texts/reminders.py says which)."""
+
+    def __init__(self, *, mute: Callable[[ChatUserId, bool], Awaitable[object]]) -> None:
+        self._mute = mute
+
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        match event:
+            case Command("mute"):
+                await self._mute(talk.account.id, True)
+                return Turn().add(Reply(say(reminder_texts.muted)))
+            case Command("unmute"):
+                await self._mute(talk.account.id, False)
+                return Turn().add(Reply(say(reminder_texts.unmuted)))
+        return None

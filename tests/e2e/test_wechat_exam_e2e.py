@@ -1,4 +1,4 @@
-"""The exam's standing and the receipt for a WeChat user, through the stand-in: the same
+"""The exam's standing, the receipt and /mute for a WeChat user, through the stand-in: the same
 conversation core as Telegram's ✍️ Exam (conversation/flows/exam.py). What is missing before
 the exam, the exam page opened through WeChat's OAuth, and the receipt again as an image with
 the PDF a link away; another person's receipt is never sent."""
@@ -100,3 +100,19 @@ async def _other_receipt() -> Receipt:
         hours=0.8,
         passed_at=certificate.created_at,
     )
+
+
+async def test_a_wechat_user_mutes_and_unmutes_reminders(live_app: Runtime):
+    openid = "o-wechat-mute-65"
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(live_app.settings.base_url, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        await wx.send(openid, "/mute")
+        assert "🔕" in words(await wx.reply(openid))
+        account = await models.ChatUser.get(channel="wechat", external_id=openid)
+        assert account.muted
+        await wx.send(openid, "/unmute")
+        assert "🔔" in words(await wx.reply(openid))
+        await account.refresh_from_db()
+        assert not account.muted
