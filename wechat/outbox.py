@@ -30,6 +30,8 @@ from wechat.channel import _HREF, _TAG, MAX_CHOICE_ID, WeChatReplies, link, plai
 log = logging.getLogger(__name__)
 
 WINDOW_CLOSED = 45015
+# bizsend: the person has not accepted this subscription template (or used it up).
+NOT_SUBSCRIBED = 43101
 GONE = frozenset({40003, 43004, 43101, 43019})  # bad openid, unfollowed, refused, blocked
 LATER = frozenset({-1, 45009, 45047, 45011})  # busy, daily quota, per-message cap, frequency
 # A template message's field holds so much; the rest is behind its link.
@@ -38,10 +40,13 @@ NOTICE_LIMIT = 180
 
 @dataclass(frozen=True, slots=True)
 class NoticeTemplates:
-    """Template ids by outbox kind (settings WECHAT_TEMPLATE_*); `default` for the rest."""
+    """Template ids by outbox kind (settings WECHAT_TEMPLATE_*); `default` for the rest.
+    `subscription`: the subscription-notice template (订阅通知, WECHAT_SUBSCRIBE_TEMPLATE) tried
+    first outside the window; "" for none."""
 
     default: str = "jijiao-reminder"
     by_kind: Mapping[str, str] = field(default_factory=dict)
+    subscription: str = ""
 
     def for_kind(self, kind: str) -> str:
         return self.by_kind.get(kind, self.default)
@@ -87,8 +92,7 @@ class WeChatTransport:
                     if error.errcode != WINDOW_CLOSED:
                         raise
                     log.info("WeChat window closed for %s: sending a notice", chat_id)
-            notice = self.notice(message)
-            await self._api.template(openid, notice)
+            await self._notify(openid, message)
             return 0
         except WeChatError as error:
             if error.errcode in GONE:
@@ -98,6 +102,25 @@ class WeChatTransport:
             raise Rejected(f"WeChat {error.errcode}: {error.errmsg}") from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TryLater(f"WeChat unreachable: {error!r}") from error
+
+    async def _notify(self, openid: str, message: Rendered) -> None:
+        """Outside the window: a subscription notice when the person accepted its template
+        (WeChat keeps that consent and counts a one-time one down, so it is asked, not
+        remembered here), else the template message."""
+        notice = self.notice(message)
+        if self._templates.subscription:
+            subscribed = {
+                "template_id": self._templates.subscription,
+                "page": notice["url"],
+                "data": notice["data"],
+            }
+            try:
+                await self._api.subscribe(openid, subscribed)
+                return
+            except WeChatError as error:
+                if error.errcode != NOT_SUBSCRIBED:
+                    raise
+        await self._api.template(openid, notice)
 
     # ---- rendering ---------------------------------------------------------------------
 

@@ -5,11 +5,7 @@ channel used last; an unfollowed account is marked unreachable and not retried."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
-
-import pytest
 
 from domain.timezone import CHINA
 from infra.db import models
@@ -18,65 +14,13 @@ from infra.repositories.accounts import TortoiseAccountRepository
 from infra.sender import OutboxSender
 from tests.reminders import world
 from tests.support.clock import TODAY, FixedClock, days_from_today
-from wechat.api import ApiConfig, WeChatApi
-from wechat.channel import WeChatReplies
-from wechat.outbox import NoticeTemplates, WeChatTransport
-from wechatlocal import LOCAL_APPID, LOCAL_APPSECRET, WeChatLocal, WeChatLocalConfig
-from wechatlocal.app import mount_wechatlocal
+from tests.support.wechat_world import BASE_URL, WeChatWorld
 
 FAR = days_from_today(1131)
-BASE_URL = "http://jijiao.test"
 
 
 def beijing(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=CHINA).astimezone(UTC)
-
-
-@dataclass
-class WeChatWorld:
-    wx: WeChatLocal
-    api: WeChatApi
-    transport: WeChatTransport
-    clock: FixedClock
-
-    async def account(self, openid: str, *, wrote_ago: timedelta | None) -> int:
-        """A follower of the account; `wrote_ago`: when they last wrote (None: long ago)."""
-        user = self.wx.ensure_user(openid, follows=True)
-        wrote = self.clock.now() - (wrote_ago or timedelta(days=5))
-        if wrote_ago is not None:  # WeChat opened its window when they wrote
-            user.allowance = 5
-            user.allowance_until = (wrote + timedelta(hours=48)).timestamp()
-        account = await TortoiseAccountRepository().seen_on(
-            "wechat", openid, "微信用户", "en", at=wrote
-        )
-        return int(account.id)
-
-    def received(self, openid: str) -> list[dict[str, Any]]:
-        return [m for m in self.wx.messages(openid) if m["from"] == "account"]
-
-
-@pytest.fixture
-async def wechat(aiohttp_server, clock: FixedClock) -> WeChatWorld:
-    from aiohttp import web
-
-    wx = WeChatLocal(WeChatLocalConfig(), wall_clock=lambda: clock.now().timestamp())
-    app = web.Application()
-    mount_wechatlocal(app, wx, "/_local")
-    server = await aiohttp_server(app)
-    base = str(server.make_url("/_local/wechat")).rstrip("/")
-    api = WeChatApi(ApiConfig(LOCAL_APPID, LOCAL_APPSECRET, base), clock)
-    accounts = TortoiseAccountRepository()
-    transport = WeChatTransport(
-        api,
-        WeChatReplies(BASE_URL),
-        clock,
-        openid_of=accounts.external_id,
-        last_inbound=accounts.last_inbound,
-        templates=NoticeTemplates("tpl-reminder", {"broadcast": "tpl-broadcast"}),
-        webapp_url=f"{BASE_URL}/app",
-    )
-    yield WeChatWorld(wx, api, transport, clock)
-    await api.close()
 
 
 def sender(i18n, clock, telegram: world.RecordingTransport, wechat: WeChatWorld) -> OutboxSender:
