@@ -179,6 +179,7 @@ from webview.study import StudyWeb, add_study_routes
 from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import WeChatChannel, WeChatReplies
 from wechat.menu import publish_menu
+from wechat.notices import WeChatNotices
 from wechat.oauth import OAuth, OAuthConfig
 from wechat.outbox import NoticeTemplates, WeChatTransport
 from wechat.protocol import Callbacks
@@ -212,6 +213,12 @@ class Runtime:
     @property
     def local_url(self) -> str:
         return f"{self.settings.base_url}/_local/"
+
+
+async def picture_of(files: TelegramFiles, file_id: str) -> tuple[str, bytes]:
+    """A broadcast's picture (staff sent it in Telegram) as a file for WeChat's media upload."""
+    data, suffix = await files.read(file_id)
+    return f"picture{suffix}", data
 
 
 class ChannelTell:
@@ -1086,7 +1093,6 @@ async def running(
         # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
         transport = WeChatTransport(
             wechat.api,
-            wechat.replies,
             clock,
             openid_of=accounts.external_id,
             last_inbound=accounts.last_inbound,
@@ -1095,11 +1101,12 @@ async def running(
                 {ReminderKind.BROADCAST.value: settings.wechat.template_broadcast},
                 subscription=settings.wechat.subscribe_template,
             ),
-            webapp_url=f"{settings.base_url}/app",
+            fetch=functools.partial(picture_of, TelegramFiles(bot)),
         )
-        services.handlers["outbox_sender"].add_channel("wechat", transport)
+        notices = WeChatNotices(i18n, wechat.replies, f"{settings.base_url}/app")
+        services.handlers["outbox_sender"].add_channel("wechat", transport, notices)
         # Decisions and other words outside a turn, to WeChat accounts: as the outbox sends.
-        services.handlers["tell"].add("wechat", WeChatTell(transport, i18n))
+        services.handlers["tell"].add("wechat", WeChatTell(transport, notices, i18n))
     inbox = Inbox(
         dispatcher,
         bot,

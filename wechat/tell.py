@@ -10,8 +10,9 @@ import logging
 from conversation.replies import Say
 from domain.accounts import ChatUserId
 from infra.repositories.accounts import locale_of
-from infra.sender import Rendered, Undeliverable
+from infra.sender import Undeliverable
 from texts.i18n import Catalogs
+from wechat.notices import WeChatNotices
 from wechat.outbox import WeChatTransport
 
 log = logging.getLogger(__name__)
@@ -21,15 +22,17 @@ TELL_KIND = "tell"
 
 
 class WeChatTell:
-    def __init__(self, transport: WeChatTransport, i18n: Catalogs) -> None:
+    def __init__(self, transport: WeChatTransport, notices: WeChatNotices, i18n: Catalogs) -> None:
         self._transport = transport
+        self._notices = notices
         self._i18n = i18n
 
     async def __call__(self, account: ChatUserId, *lines: Say) -> bool:
-        with self._i18n.use_locale(await locale_of(account)):
+        locale = await locale_of(account)
+        with self._i18n.use_locale(locale):
             text = "\n".join(map(str, lines))
         try:
-            await self._transport.send(account, Rendered(text, kind=TELL_KIND))
+            await self._transport.send(account, self._notices.text(TELL_KIND, text, locale))
         except Undeliverable as error:
             log.warning("%s not told on WeChat (%s)", account, error)
             return False

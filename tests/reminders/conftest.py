@@ -80,7 +80,18 @@ async def standin() -> AsyncIterator[StandInFactory]:
 
 
 @pytest.fixture
-async def wechat(aiohttp_server, clock) -> AsyncIterator[WeChatWorld]:
-    """WeChat's stand-in and the product's WeChat transport (tests/support/wechat_world.py)."""
-    async with wechat_world(aiohttp_server, clock) as world:
+async def wechat(aiohttp_server, clock, i18n, pictures) -> AsyncIterator[WeChatWorld]:
+    """WeChat's stand-in and the product's WeChat transport (tests/support/wechat_world.py);
+    broadcast pictures are fetched from `pictures` (Telegram file id → bytes)."""
+
+    async def fetch(file_id: str) -> tuple[str, bytes]:
+        return f"{file_id}.jpg", pictures[file_id]
+
+    async with wechat_world(aiohttp_server, clock, i18n, fetch) as world:
         yield world
+
+
+@pytest.fixture
+def pictures() -> dict[str, bytes]:
+    """The pictures Telegram holds, by file id, as a test puts them there."""
+    return {}

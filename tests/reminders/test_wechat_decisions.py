@@ -36,7 +36,7 @@ class TelegramTold:
 
 def told_by(wechat: WeChatWorld, i18n, telegram: TelegramTold) -> ChannelTell:
     tell = ChannelTell(telegram)
-    tell.add("wechat", WeChatTell(wechat.transport, i18n))
+    tell.add("wechat", WeChatTell(wechat.transport, wechat.render, i18n))
     return tell
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from domain.reminders import ReminderKind
 from domain.timezone import CHINA
 from infra.db import models
-from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
+from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.sender import OutboxSender
 from tests.reminders import world
@@ -25,7 +26,7 @@ def beijing(day: date, hour: int) -> datetime:
 
 def sender(i18n, clock, telegram: world.RecordingTransport, wechat: WeChatWorld) -> OutboxSender:
     built = world.sender(i18n, clock, telegram)
-    built.add_channel("wechat", wechat.transport)
+    built.add_channel("wechat", wechat.transport, wechat.render)
     return built
 
 
@@ -188,3 +189,74 @@ def test_wechat_accounts_are_paced_as_people_not_as_telegram_groups():
     limits = Limits(private_per_second=1, group_per_minute=20)
     assert limits.chat(-5, "wechat") == (1.0, 1)
     assert limits.chat(-5) == (3.0, 1)  # a Telegram group, as before
+
+
+async def notice_for(account: int, kind: ReminderKind, params: dict, clock: FixedClock) -> None:
+    await TortoiseOutbox().enqueue(
+        [
+            NewMessage(
+                account,
+                kind.value,
+                f"{kind.value}:{account}",
+                {"text_key": kind.value, "params": params},
+                True,
+                clock.now(),
+            )
+        ]
+    )
+
+
+async def test_an_invoice_notice_on_wechat_points_to_the_records_page(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    """Rendered for WeChat from the row: the invoice, a file WeChat's messages cannot carry,
+    is a link to the records page (rendered as Telegram's message, it lost the file)."""
+    account = await wechat.account("o-invoice", wrote_ago=timedelta(hours=1))
+    await notice_for(account, ReminderKind.INVOICE_READY, {"order": "A-1", "file_id": "f"}, clock)
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 1
+
+    [invoice] = wechat.received("o-invoice")
+    assert invoice["type"] == "text" and "order A-1" in invoice["text"]
+    assert f'href="{BASE_URL}/wechat/oauth?next=/app/records"' in invoice["text"]
+
+
+async def test_a_broadcast_picture_reaches_wechat_as_an_image_uploaded_once(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld, pictures: dict[str, bytes]
+):
+    from domain.reminders import Audience, AudienceKind, BroadcastContent
+
+    pictures["tg-photo-1"] = b"\xff\xd8\xff\xe0 a JPEG"
+    _, near = await wechat_trainee(wechat, 1, wrote_ago=timedelta(hours=1))
+    _, other = await wechat_trainee(wechat, 2, wrote_ago=timedelta(hours=3))
+    _, far = await wechat_trainee(wechat, 3, wrote_ago=None)
+    await TortoiseBroadcasts(TortoiseOutbox()).start(
+        Audience(AudienceKind.ALL),
+        BroadcastContent("<b>New exam room</b>", 13, "tg-photo-1"),
+        900001,
+        clock.now(),
+        clock.now(),
+    )
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 3
+
+    for openid in ("o-trainee-1", "o-trainee-2"):
+        image, text = wechat.received(openid)
+        assert image["type"] == "image" and text["text"] == "New exam room"
+        assert wechat.wx.get_media(image["media_id"]).data == pictures["tg-photo-1"]
+    assert (
+        len(
+            {
+                m["media_id"]
+                for o in ("o-trainee-1", "o-trainee-2")
+                for m in wechat.received(o)
+                if m["type"] == "image"
+            }
+        )
+        == 1
+    )
+    # Outside the window: the notice with its words and a link, not nothing.
+    [notice] = wechat.received("o-trainee-3")
+    assert notice["via"] == "template" and notice["data"]["content"] == "New exam room"
+    assert notice["url"].startswith(f"{BASE_URL}/wechat/oauth?next=/app")
+    assert near and other and far

@@ -14,9 +14,11 @@ from aiohttp import web
 
 from infra.repositories.accounts import TortoiseAccountRepository
 from tests.support.clock import FixedClock
+from texts.i18n import Catalogs
 from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import WeChatReplies
-from wechat.outbox import NoticeTemplates, WeChatTransport
+from wechat.notices import WeChatNotices
+from wechat.outbox import FetchFile, NoticeTemplates, WeChatTransport
 from wechatlocal import LOCAL_APPID, LOCAL_APPSECRET, WeChatLocal, WeChatLocalConfig
 from wechatlocal.app import mount_wechatlocal
 
@@ -29,6 +31,7 @@ class WeChatWorld:
     wx: WeChatLocal
     api: WeChatApi
     transport: WeChatTransport
+    render: WeChatNotices  # the outbox's renderer for WeChat accounts
     clock: FixedClock
     api_base: str  # the stand-in's root (its JSON API is at {api_base}/api/wechat)
 
@@ -49,7 +52,9 @@ class WeChatWorld:
 
 
 @asynccontextmanager
-async def wechat_world(aiohttp_server: Any, clock: FixedClock) -> AsyncIterator[WeChatWorld]:
+async def wechat_world(
+    aiohttp_server: Any, clock: FixedClock, i18n: Catalogs, fetch: FetchFile | None = None
+) -> AsyncIterator[WeChatWorld]:
     wx = WeChatLocal(WeChatLocalConfig(), wall_clock=lambda: clock.now().timestamp())
     app = web.Application()
     mount_wechatlocal(app, wx, "/_local")
@@ -66,16 +71,17 @@ async def wechat_world(aiohttp_server: Any, clock: FixedClock) -> AsyncIterator[
     accounts = TortoiseAccountRepository()
     transport = WeChatTransport(
         api,
-        WeChatReplies(BASE_URL),
         clock,
         openid_of=accounts.external_id,
         last_inbound=accounts.last_inbound,
         templates=NoticeTemplates(
             "tpl-reminder", {"broadcast": "tpl-broadcast"}, subscription=SUBSCRIPTION
         ),
-        webapp_url=f"{BASE_URL}/app",
+        fetch=fetch,
     )
+    render = WeChatNotices(i18n, WeChatReplies(BASE_URL), f"{BASE_URL}/app")
+    root = str(server.make_url("/_local")).rstrip("/")
     try:
-        yield WeChatWorld(wx, api, transport, clock, str(server.make_url("/_local")).rstrip("/"))
+        yield WeChatWorld(wx, api, transport, render, clock, root)
     finally:
         await api.close()
