@@ -21,7 +21,7 @@ from conversation.replies import (
     Turn,
     rows,
 )
-from domain.locales import Locale
+from domain.locales import Locale, resolve_locale
 from infra.outbox import Claimed
 from texts import common
 from texts import payment as payment_texts
@@ -104,7 +104,7 @@ class WeChatNotices:
     def __call__(
         self, item: Claimed, payload: dict[str, Any], locale: str, now: datetime
     ) -> WeChatNotice:
-        speaks = Locale(locale) if locale in Locale._value2member_map_ else Locale.ZH_CN
+        speaks = resolve_locale(locale, None)
         with self._i18n.context(), self._i18n.use_locale(speaks.value):
             composed = compose(item.kind, payload, now, essential=item.essential)
             return self.notice(item.kind, composed, speaks)

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 WINDOW_CLOSED = 45015
 # bizsend: the person has not accepted this subscription template (or used it up).
 NOT_SUBSCRIBED = 43101
+# bizsend: no such template (WECHAT_SUBSCRIBE_TEMPLATE not set up): the template message goes.
+BAD_TEMPLATE = 40037
 GONE = frozenset({40003, 43004, 43101, 43019})  # bad openid, unfollowed, refused, blocked
 LATER = frozenset({-1, 45009, 45047, 45011})  # busy, daily quota, per-message cap, frequency
 
@@ -151,6 +153,10 @@ class WeChatTransport:
                 await self._api.subscribe(openid, subscribed)
                 return
             except WeChatError as error:
-                if error.errcode != NOT_SUBSCRIBED:
+                if error.errcode == BAD_TEMPLATE:
+                    log.warning(
+                        "WeChat knows no subscription template %r", subscribed["template_id"]
+                    )
+                elif error.errcode != NOT_SUBSCRIBED:
                     raise
         await self._api.template(openid, notice)
