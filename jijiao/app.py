@@ -1061,6 +1061,7 @@ async def running(
                 services.handlers["desk"],
                 services.handlers["attach_invoice"],
                 services.handlers["correct_category"],
+                tell=services.handlers["tell"],
             ),
             staff_group=settings.staff_group_id,
             answers=services.handlers["console_answers"],

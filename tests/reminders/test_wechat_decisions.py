@@ -165,3 +165,29 @@ async def test_a_consent_given_by_someone_else_or_refused_changes_nothing(
     assert [m["via"] for m in wechat.received("o-target")] == ["template"]
     assert [m["via"] for m in wechat.received("o-refuser")] == ["template"]
     assert wechat.wx.user("o-target").subscriptions == {}
+
+
+async def test_what_staff_tell_from_the_console_reaches_a_wechat_account_in_wechat(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    """A rebind to a WeChat account and an exam attempt given back are said there, not sent
+    to a Telegram chat of the same number."""
+    from bot.console import ConsoleActions
+
+    telegram = TelegramTold()
+    account = await wechat.account("o-moved", wrote_ago=timedelta(hours=1))
+    actions = ConsoleActions(
+        cast(Any, None),
+        cast(Any, None),
+        cast(Any, None),
+        cast(Any, None),
+        tell=told_by(wechat, i18n, telegram),
+    )
+
+    await actions.tell_rebound(account, None)
+    await actions.tell_attempt_back(account, 2, 3)
+
+    moved, attempt = wechat.received("o-moved")
+    assert "Staff linked your ID number to this account" in moved["text"]
+    assert "exam attempt 2" in attempt["text"] and "3 attempt(s) left" in attempt["text"]
+    assert telegram.told == []
