@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BufferedInputFile
 
 from bot.applications import Applications
 from bot.desk import Desk
+from bot.tell import TelegramTell
+from conversation.ports import Tell
+from conversation.replies import say
+from domain.accounts import ChatUserId
 from domain.checkout import AttachInvoice
 from domain.enrolment import CategoryCorrected, CorrectCategory, EnrolmentRefused
 from domain.payment import PaymentRefused
-from infra.repositories.accounts import locale_of
 from infra.repositories.support import audit
 from texts import console as texts
 from texts import enrolment as enrolment_texts
@@ -24,10 +26,16 @@ log = logging.getLogger(__name__)
 
 
 async def correct_and_tell(
-    correct_category: CorrectCategory, desk: Desk, staff_id: int, number: str, category: str
+    correct_category: CorrectCategory,
+    desk: Desk,
+    staff_id: int,
+    number: str,
+    category: str,
+    tell: Tell | None = None,
 ) -> CategoryCorrected:
-    """R-ENROL-4: the category set, audit-logged, the holder told in their language; from
-    the staff group's /category and from the console alike. EnrolmentRefused says why not."""
+    """R-ENROL-4: the category set, audit-logged, the holder told in their language on their
+    channel (`tell`; Telegram's chat unless given); from the staff group's /category and from
+    the console alike. EnrolmentRefused says why not."""
     done = await correct_category(number, category)
     await audit(
         staff_id,
@@ -37,12 +45,10 @@ async def correct_and_tell(
         new=done.certificate.category,
     )
     if done.holder is not None:
-        with desk.i18n.use_locale(await locale_of(done.holder)):
-            told = enrolment_texts.category_corrected(done.certificate, done.old)
-        try:
-            await desk.bot.send_message(done.holder, told)
-        except (TelegramForbiddenError, TelegramBadRequest) as error:
-            log.warning("holder %s not told of the category: %s", done.holder, error.message)
+        tell = tell or TelegramTell(desk.bot, desk.i18n)
+        told = say(enrolment_texts.category_corrected, done.certificate, done.old)
+        if not await tell(ChatUserId(done.holder), told):
+            log.warning("holder %s not told of the category", done.holder)
     return done
 
 
@@ -53,16 +59,25 @@ class ConsoleActions:
         desk: Desk,
         attach_invoice: AttachInvoice,
         correct_category: CorrectCategory,
+        tell: Tell | None = None,
     ) -> None:
         self._applications = applications
         self._desk = desk
         self._attach_invoice = attach_invoice
         self._correct_category = correct_category
+        # How a person is told (on their own channel; Telegram's chat unless given).
+        self._told_by = tell
+
+    @property
+    def _tell(self) -> Tell:
+        return self._told_by or TelegramTell(self._desk.bot, self._desk.i18n)
 
     async def correct_category(self, staff_id: int, number: str, category: str) -> str | None:
         """None when set (or already so), else why not, in the staff member's words."""
         try:
-            await correct_and_tell(self._correct_category, self._desk, staff_id, number, category)
+            await correct_and_tell(
+                self._correct_category, self._desk, staff_id, number, category, self._tell
+            )
         except EnrolmentRefused as refused:
             return support_texts.category_refused(refused.code, refused.params)
         return None
@@ -105,26 +120,17 @@ class ConsoleActions:
         )
 
     async def tell_attempt_back(self, account: int, number: int, left: int) -> None:
-        with self._desk.i18n.use_locale(await locale_of(account)):
-            text = texts.attempt_back_for_trainee(number, left)
-        try:
-            await self._desk.bot.send_message(account, text)
-        except (TelegramForbiddenError, TelegramBadRequest) as error:
-            log.warning("account %s not told of the attempt given back: %s", account, error.message)
+        if not await self._tell(
+            ChatUserId(account), say(texts.attempt_back_for_trainee, number, left)
+        ):
+            log.warning("account %s not told of the attempt given back", account)
 
     async def tell_rebound(self, new_account: int, old_account: int | None) -> None:
         """The new account may go on; the old one learns it lost the identity (a takeover
         would be noticed by the person who still holds the old phone)."""
-        i18n = self._desk.i18n
         for account, words in (
             (new_account, texts.moved_here_for_trainee),
             (old_account, texts.moved_away_for_trainee),
         ):
-            if account is None:
-                continue
-            with i18n.use_locale(await locale_of(account)):
-                text = words()
-            try:
-                await self._desk.bot.send_message(account, text)
-            except (TelegramForbiddenError, TelegramBadRequest) as error:
-                log.warning("account %s not told of the rebind: %s", account, error.message)
+            if account is not None and not await self._tell(ChatUserId(account), say(words)):
+                log.warning("account %s not told of the rebind", account)

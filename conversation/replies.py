@@ -81,6 +81,9 @@ class Ask(StrEnum):
     """Input a reply asks for that is more than typing."""
 
     PHONE = "phone"  # proof of the person's own phone: Telegram's contact button, an SMS code
+    # A filled form back, as a file or a photo; the reply's page (if any) fills and signs it
+    # instead, for a channel whose chat carries no files from the person (WeChat's).
+    FORM = "form"
 
 
 class FileKind(StrEnum):

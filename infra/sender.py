@@ -38,8 +38,8 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -87,14 +87,13 @@ class Rendered:
     # Messages in the same chat whose buttons go first: the payment QR code of an order that
     # is over, so nobody taps a dead "I have paid".
     clear_markup_of: tuple[int, ...] = ()
-    # The outbox row's kind: a channel that sends notices picks the notice's template by it.
-    kind: str = ""
 
 
 class Transport(Protocol):
-    async def send(self, chat_id: int, message: Rendered) -> int:
-        """Sends and returns the channel's message id (0 when it gives none); raises aiogram's
-        exceptions, or for another channel the `Undeliverable` ones below."""
+    async def send(self, chat_id: int, message: Any) -> int:
+        """Sends what the channel's `Render` made (Telegram's: `Rendered`) and returns the
+        channel's message id (0 when it gives none); raises aiogram's exceptions, or for
+        another channel the `Undeliverable` ones below."""
         ...
 
 
@@ -150,7 +149,9 @@ class BotTransport:
 
 # What to send now (a payload), or the status to leave the row in (dropped, paused, ...).
 Refresh = Callable[[Claimed, datetime], Awaitable[dict[str, Any] | Status]]
-Render = Callable[[Claimed, dict[str, Any], str, datetime], Rendered]
+# One row in one language, as its channel's message (Telegram's `Rendered`; each channel renders
+# the same payload its own way).
+Render = Callable[[Claimed, dict[str, Any], str, datetime], Any]
 Progress = Callable[[], Awaitable[None]]
 
 
@@ -326,7 +327,7 @@ class SenderConfig:
 @dataclass(slots=True)
 class _Job:
     item: Claimed
-    message: Rendered | None = None
+    message: Any = None
     channel: str = TELEGRAM
 
 
@@ -349,16 +350,15 @@ class OutboxSender:
         quiet: QuietHours | None = None,
         config: SenderConfig | None = None,
         on_progress: Progress | None = None,
-        channels: Mapping[str, Transport] | None = None,
     ) -> None:
-        """`transport` is Telegram's; `channels` the other channels' (WeChat's), each row
-        going by its recipient's channel."""
+        """`transport` and `render` are Telegram's; `add_channel` adds another channel's (each
+        row goes by its recipient's channel, rendered for it)."""
         self._outbox = outbox
         self._transport = transport
-        self._channels: dict[str, Transport] = {TELEGRAM: transport, **(channels or {})}
+        self._channels: dict[str, Transport] = {TELEGRAM: transport}
+        self._renders: dict[str, Render] = {TELEGRAM: render}
         self._limiter = limiter
         self._clock = clock
-        self._render = render
         self._refresh = refresh
         self._quiet = quiet or QuietHours()
         self._config = config or SenderConfig()
@@ -367,9 +367,11 @@ class OutboxSender:
         self._sequence = itertools.count()
         self.stats: Counter[str] = Counter()
 
-    def add_channel(self, channel: str, transport: Transport) -> None:
-        """Rows to accounts of `channel` go through `transport` (WeChat's, once it is built)."""
+    def add_channel(self, channel: str, transport: Transport, render: Render) -> None:
+        """Rows to accounts of `channel` are rendered by `render` and go through `transport`
+        (WeChat's, once it is built)."""
         self._channels[channel] = transport
+        self._renders[channel] = render
 
     async def __call__(self) -> int:
         """Sends until nothing is due; returns how many messages went out."""
@@ -458,7 +460,7 @@ class OutboxSender:
 
         return release
 
-    async def _prepare(self, item: Claimed, recipient: Recipient) -> Rendered | None:
+    async def _prepare(self, item: Claimed, recipient: Recipient) -> Any:
         """The message to send now, or None after settling the row without sending."""
         now = self._clock.now()
         if recipient.unreachable:
@@ -478,8 +480,7 @@ class OutboxSender:
             if isinstance(payload, Status):
                 await self._settle(item, payload, "no longer relevant")
                 return None
-            rendered = self._render(item, payload, recipient.locale, now)
-            return replace(rendered, kind=item.kind) if recipient.channel != TELEGRAM else rendered
+            return self._renders[recipient.channel](item, payload, recipient.locale, now)
         except Exception as exc:
             if is_outage(exc):
                 # The database (or Redis) is away for a moment: the row is as good as before,
@@ -495,7 +496,7 @@ class OutboxSender:
         self.stats[status.value] += 1
         await self._outbox.finish(item, status, error)
 
-    async def _send(self, item: Claimed, message: Rendered, channel: str = TELEGRAM) -> None:
+    async def _send(self, item: Claimed, message: Any, channel: str = TELEGRAM) -> None:
         transport = self._channels[channel]
         while True:
             try:

@@ -297,6 +297,8 @@ class SmsSection(BaseModel):
 
     def api(self) -> str:
         return self.endpoint or SMS_ENDPOINTS.get(self.provider, "")
+
+
 LOCAL_WECHAT_APPID = "wxlocal0000000001"
 LOCAL_WECHAT_APPSECRET = "local-wechat-appsecret"
 LOCAL_WECHAT_TOKEN = "localwechattoken"
@@ -323,6 +325,9 @@ class WechatSection(BaseModel):
     # (WECHAT_TEMPLATE_REMINDER, WECHAT_TEMPLATE_BROADCAST); the defaults suit the stand-in.
     template_reminder: str = "jijiao-reminder"
     template_broadcast: str = "jijiao-broadcast"
+    # The subscription-notice template (订阅通知, WECHAT_SUBSCRIBE_TEMPLATE) tried before the
+    # template message for a person who accepted it; "" for none.
+    subscribe_template: str = "jijiao-subscribe"
 
     @field_validator("api_base", "open_base")
     @classmethod

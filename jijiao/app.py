@@ -59,6 +59,8 @@ from conversation.flows.home import Muting, SelfHelp, Start
 from conversation.flows.payment import Payment
 from conversation.flows.support import Support
 from conversation.phone_proof import PhoneByCode
+from conversation.ports import Tell
+from conversation.replies import Say
 from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
@@ -116,6 +118,7 @@ from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.pii import Pii
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
+from infra.repositories import reach
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.console import ConsoleRecords
 from infra.repositories.desk_log import TortoiseDeskLog
@@ -130,6 +133,7 @@ from infra.repositories.registry import (
 from infra.repositories.selfhelp import situation_of
 from infra.repositories.support import TortoiseTickets
 from infra.sender import (
+    TELEGRAM,
     BotTransport,
     Limits,
     LocalRateLimiter,
@@ -177,10 +181,12 @@ from webview.study import StudyWeb, add_study_routes
 from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import WeChatChannel, WeChatReplies
 from wechat.menu import publish_menu
+from wechat.notices import WeChatNotices
 from wechat.oauth import OAuth, OAuthConfig
 from wechat.outbox import NoticeTemplates, WeChatTransport
 from wechat.protocol import Callbacks
 from wechat.store import Memo, MemoryMemo, RedisMemo
+from wechat.tell import WeChatTell
 from wechat.web import WeChatWeb, add_wechat_routes
 from wechatlocal import WeChatLocal, WeChatLocalConfig, mount_wechatlocal
 
@@ -209,6 +215,32 @@ class Runtime:
     @property
     def local_url(self) -> str:
         return f"{self.settings.base_url}/_local/"
+
+
+async def picture_of(files: TelegramFiles, file_id: str) -> tuple[str, bytes]:
+    """A broadcast's picture (staff sent it in Telegram) as a file for WeChat's media upload."""
+    data, suffix = await files.read(file_id)
+    return f"picture{suffix}", data
+
+
+class ChannelTell:
+    """`Tell` on the person's own channel: the account's channel picks the channel's Tell
+    (Telegram's chat; WeChat's customer-service message or notice, once that channel is on).
+    Direct rather than through the outbox: see docs/architecture.md, "Decisions on WeChat"."""
+
+    def __init__(self, telegram: Tell) -> None:
+        self._by_channel: dict[str, Tell] = {TELEGRAM: telegram}
+
+    def add(self, channel: str, tell: Tell) -> None:
+        self._by_channel[channel] = tell
+
+    async def __call__(self, account: ChatUserId, *lines: Say) -> bool:
+        channel = await reach.channel_of(account)
+        tell = self._by_channel.get(channel)
+        if tell is None:
+            log.warning("%s not told: no way to %s", account, channel)
+            return False
+        return await tell(account, *lines)
 
 
 @dataclass
@@ -316,9 +348,8 @@ def build_services(
         ),
         # The dispatcher's fallback for staff who set no language of their own.
         "staff_locale": staff_locale,
-        "applications": Applications(
-            clock, i18n, pii=pii, webapp_url=webapp_url, tell=TelegramTell(bot, i18n)
-        ),
+        "tell": (tell := ChannelTell(TelegramTell(bot, i18n))),
+        "applications": Applications(clock, i18n, pii=pii, webapp_url=webapp_url, tell=tell),
     }
     # Every support conversation, whichever channel, in the desk's own record (the console's).
     desk_log = TortoiseDeskLog(pii)
@@ -1036,6 +1067,7 @@ async def running(
                 services.handlers["desk"],
                 services.handlers["attach_invoice"],
                 services.handlers["correct_category"],
+                tell=services.handlers["tell"],
             ),
             staff_group=settings.staff_group_id,
             answers=services.handlers["console_answers"],
@@ -1068,21 +1100,22 @@ async def running(
         wechat_api = wechat.api
         services.handlers["console_answers"].wechat = lambda: wechat_api
         # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
-        services.handlers["outbox_sender"].add_channel(
-            "wechat",
-            WeChatTransport(
-                wechat.api,
-                wechat.replies,
-                clock,
-                openid_of=accounts.external_id,
-                last_inbound=accounts.last_inbound,
-                templates=NoticeTemplates(
-                    settings.wechat.template_reminder,
-                    {ReminderKind.BROADCAST.value: settings.wechat.template_broadcast},
-                ),
-                webapp_url=f"{settings.base_url}/app",
+        transport = WeChatTransport(
+            wechat.api,
+            clock,
+            openid_of=accounts.external_id,
+            last_inbound=accounts.last_inbound,
+            templates=NoticeTemplates(
+                settings.wechat.template_reminder,
+                {ReminderKind.BROADCAST.value: settings.wechat.template_broadcast},
+                subscription=settings.wechat.subscribe_template,
             ),
+            fetch=functools.partial(picture_of, TelegramFiles(bot)),
         )
+        notices = WeChatNotices(i18n, wechat.replies, f"{settings.base_url}/app")
+        services.handlers["outbox_sender"].add_channel("wechat", transport, notices)
+        # Decisions and other words outside a turn, to WeChat accounts: as the outbox sends.
+        services.handlers["tell"].add("wechat", WeChatTell(transport, notices, i18n))
     inbox = Inbox(
         dispatcher,
         bot,

@@ -21,6 +21,20 @@ def open_records_link() -> str:
     return _("Open my records")
 
 
+def fill_in_the_form_on_the_page() -> str:
+    return _(
+        "WeChat cannot carry the form as a file here. Open the link below to fill in and sign "
+        "the application in a minute: what we know is filled in already."
+    )
+
+
+def form_not_in_wechat() -> str:
+    return _(
+        "WeChat cannot carry the form as a file here. Apply for one person at a time: each "
+        "application is then filled in and signed on a page."
+    )
+
+
 def menu_group_study() -> str:
     return _("Enrol & study")
 

@@ -150,3 +150,8 @@ class WeChatApi:
     async def template(self, openid: str, notice: dict[str, Any]) -> None:
         """A template message (模板消息): outside the 48-hour window too, to a follower."""
         await self._call("/cgi-bin/message/template/send", payload={"touser": openid, **notice})
+
+    async def subscribe(self, openid: str, notice: dict[str, Any]) -> None:
+        """A subscription notice (订阅通知, bizsend): only for a template the person accepted,
+        and a one-time acceptance is used up by one notice (43101 otherwise)."""
+        await self._call("/cgi-bin/message/subscribe/bizsend", payload={"touser": openid, **notice})

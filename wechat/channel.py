@@ -168,6 +168,8 @@ class WeChatReplies:
             return shown
 
     def _reply(self, reply: Reply) -> list[Outgoing]:
+        if reply.ask is Ask.FORM:
+            return self._form(reply)
         lines = [plain(str(reply.text))]
         choices: list[dict[str, str]] = []
         for row in reply.buttons:
@@ -211,6 +213,20 @@ class WeChatReplies:
         elif content:
             out.append(_text(content))
         return out
+
+    def _form(self, reply: Reply) -> list[Outgoing]:
+        """A form to fill in and send back: WeChat's chat carries no file either way (a
+        customer-service message has no file type, a person cannot send one), so the web
+        view's page that fills and signs it is the way."""
+        pages = [
+            link(self.page_url(button.action.path), plain(str(button.label)))
+            for row in reply.buttons
+            for button in row
+            if isinstance(button.action, OpenPage)
+        ]
+        if not pages:
+            return [_text(texts.form_not_in_wechat())]
+        return [_text("\n\n".join([texts.fill_in_the_form_on_the_page(), *pages]))]
 
 
 def _text(content: str) -> Outgoing:

@@ -1,11 +1,11 @@
-"""The outbox's WeChat transport: a reminder or broadcast row, rendered once as for every
-channel (text, buttons), delivered as WeChat allows at that moment (docs/architecture.md,
-"Reminders on WeChat"):
+"""The outbox's WeChat transport: a row rendered for WeChat (wechat/notices.py) delivered as
+WeChat allows at that moment (docs/architecture.md, "Reminders on WeChat"):
 
-- inside the 48-hour window, customer-service messages: the text with its links, buttons as a
-  menu message (choices come back as presses, as in a conversation), pages as OAuth links;
-- outside it (or when WeChat says the window closed, 45015), a template message: the text as
-  the notice's content and a link to the web view.
+- inside the 48-hour window, customer-service messages: the text with its links, choices as a
+  menu message (they come back as presses, as in a conversation), pages as OAuth links, a
+  broadcast's picture uploaded as temporary media and sent as an image;
+- outside it (or when WeChat says the window closed, 45015), a subscription notice when the
+  person accepted its template, else a template message: the words and one link.
 
 WeChat's answers are classified for the sender: not following / refusing notices is the
 recipient gone (as Telegram's 403), quotas and outages are "later", anything else a rejection.
@@ -13,35 +13,41 @@ recipient gone (as Telegram's 403), quotas and outages are "later", anything els
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from domain.clock import Clock
-from infra.sender import RecipientGone, Rejected, Rendered, TryLater
+from infra.sender import RecipientGone, Rejected, TryLater
 from wechat.api import WeChatApi, WeChatError
-from wechat.channel import _HREF, _TAG, MAX_CHOICE_ID, WeChatReplies, link, plain, window_open
+from wechat.channel import window_open
+from wechat.notices import WeChatNotice
 
 log = logging.getLogger(__name__)
 
 WINDOW_CLOSED = 45015
+# bizsend: the person has not accepted this subscription template (or used it up).
+NOT_SUBSCRIBED = 43101
+# bizsend: no such template (WECHAT_SUBSCRIBE_TEMPLATE not set up): the template message goes.
+BAD_TEMPLATE = 40037
 GONE = frozenset({40003, 43004, 43101, 43019})  # bad openid, unfollowed, refused, blocked
 LATER = frozenset({-1, 45009, 45047, 45011})  # busy, daily quota, per-message cap, frequency
-# A template message's field holds so much; the rest is behind its link.
-NOTICE_LIMIT = 180
 
 
 @dataclass(frozen=True, slots=True)
 class NoticeTemplates:
-    """Template ids by outbox kind (settings WECHAT_TEMPLATE_*); `default` for the rest."""
+    """Template ids by outbox kind (settings WECHAT_TEMPLATE_*); `default` for the rest.
+    `subscription`: the subscription-notice template (订阅通知, WECHAT_SUBSCRIBE_TEMPLATE) tried
+    first outside the window; "" for none."""
 
     default: str = "jijiao-reminder"
     by_kind: Mapping[str, str] = field(default_factory=dict)
+    subscription: str = ""
 
     def for_kind(self, kind: str) -> str:
         return self.by_kind.get(kind, self.default)
@@ -49,6 +55,10 @@ class NoticeTemplates:
 
 LastInbound = Callable[[int], Awaitable[datetime | None]]
 ExternalId = Callable[[int], Awaitable[str | None]]
+# A picture another channel holds (a broadcast's: a Telegram file id) → its file name and bytes.
+FetchFile = Callable[[str], Awaitable[tuple[str, bytes]]]
+# Temporary media live 3 days on WeChat's side; reused for a little less.
+MEDIA_KEPT = timedelta(days=2)
 
 
 class WeChatTransport:
@@ -57,38 +67,37 @@ class WeChatTransport:
     def __init__(
         self,
         api: WeChatApi,
-        replies: WeChatReplies,
         clock: Clock,
         *,
         openid_of: ExternalId,
         last_inbound: LastInbound,
         templates: NoticeTemplates | None = None,
-        webapp_url: str = "",
+        fetch: FetchFile | None = None,
     ) -> None:
         self._api = api
-        self._replies = replies
         self._clock = clock
         self._openid_of = openid_of
         self._last_inbound = last_inbound
         self._templates = templates or NoticeTemplates()
-        self._webapp_url = webapp_url.rstrip("/")
+        self._fetch = fetch
+        self._media: dict[str, tuple[str, datetime]] = {}
+        self._uploading: dict[str, asyncio.Lock] = {}
 
-    async def send(self, chat_id: int, message: Rendered) -> int:
+    async def send(self, chat_id: int, message: WeChatNotice) -> int:
         openid = await self._openid_of(chat_id)
         if not openid:
             raise RecipientGone("no WeChat openid for this account")
         try:
             if window_open(await self._last_inbound(chat_id), self._clock.now()):
                 try:
-                    for outgoing in self.service_messages(message):
+                    for outgoing in await self._service_messages(message):
                         await self._api.send(openid, outgoing)
                     return 0
                 except WeChatError as error:
                     if error.errcode != WINDOW_CLOSED:
                         raise
                     log.info("WeChat window closed for %s: sending a notice", chat_id)
-            notice = self.notice(message)
-            await self._api.template(openid, notice)
+            await self._notify(openid, message)
             return 0
         except WeChatError as error:
             if error.errcode in GONE:
@@ -99,59 +108,55 @@ class WeChatTransport:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TryLater(f"WeChat unreachable: {error!r}") from error
 
-    # ---- rendering ---------------------------------------------------------------------
+    async def _service_messages(self, message: WeChatNotice) -> list[dict[str, Any]]:
+        """The notice's messages; its picture first, uploaded once per few days (temporary
+        media live 3 days), so a broadcast to thousands uploads it once."""
+        out = [outgoing.message for outgoing in message.messages]
+        if message.photo is not None:
+            media_id = await self._media_of(message.photo)
+            out.insert(0, {"msgtype": "image", "image": {"media_id": media_id}})
+        return out
 
-    def _page(self, url: str) -> str:
-        """A web view address (a Telegram Mini App's) as the OAuth link that signs in on
-        WeChat; any other address as it is."""
-        if self._webapp_url and url.startswith(self._webapp_url):
-            parts = urlsplit(url)
-            path = parts.path.removeprefix("/app") or "/"
-            return self._replies.page_url(path + (f"?{parts.query}" if parts.query else ""))
-        return url
+    async def _media_of(self, file_ref: str) -> str:
+        # The sender sends to many at once: one of them uploads, the others wait for it.
+        async with self._uploading.setdefault(file_ref, asyncio.Lock()):
+            now = self._clock.now()
+            cached = self._media.get(file_ref)
+            if cached is not None and cached[1] > now:
+                return cached[0]
+            if self._fetch is None:
+                raise Rejected("no way to fetch the picture for WeChat")
+            try:
+                name, data = await self._fetch(file_ref)
+            except Exception as error:  # Telegram away, the file gone: the row waits
+                raise TryLater(f"picture not fetched: {error!r}") from error
+            media_id = await self._api.upload("image", name, data)
+            self._media[file_ref] = (media_id, now + MEDIA_KEPT)
+            return media_id
 
-    def _buttons(self, message: Rendered) -> tuple[list[str], list[dict[str, str]]]:
-        links: list[str] = []
-        choices: list[dict[str, str]] = []
-        rows = message.markup.inline_keyboard if message.markup is not None else []
-        for row in rows:
-            for button in row:
-                label = plain(button.text)
-                if button.callback_data and len(button.callback_data) <= MAX_CHOICE_ID:
-                    choices.append({"id": button.callback_data, "content": label})
-                elif button.web_app is not None:
-                    links.append(link(self._page(button.web_app.url), label))
-                elif button.url:
-                    links.append(link(self._page(button.url), label))
-        return links, choices
-
-    def service_messages(self, message: Rendered) -> list[dict[str, Any]]:
-        """Customer-service messages: the text and links, then the choices as a menu."""
-        links, choices = self._buttons(message)
-        content = "\n\n".join(part for part in [plain(message.text), *links] if part)
-        if choices:
-            menu = {"head_content": content, "list": choices, "tail_content": ""}
-            return [{"msgtype": "msgmenu", "msgmenu": menu}]
-        return [{"msgtype": "text", "text": {"content": content}}]
-
-    def notice(self, message: Rendered) -> dict[str, Any]:
-        """A template message: the text (shortened) and the first link, else the web view."""
-        text = " ".join(_without_links(plain(message.text)).split())
-        if len(text) > NOTICE_LIMIT:
-            text = text[: NOTICE_LIMIT - 1] + "…"
-        links, _ = self._buttons(message)
-        url = _first_href(" ".join([plain(message.text), *links])) or self._replies.page_url("/")
-        return {
+    async def _notify(self, openid: str, message: WeChatNotice) -> None:
+        """Outside the window: a subscription notice when the person accepted its template
+        (WeChat keeps that consent and counts a one-time one down, so it is asked, not
+        remembered here), else the template message."""
+        notice = {
             "template_id": self._templates.for_kind(message.kind),
-            "url": url,
-            "data": {"content": {"value": text}},
+            "url": message.url,
+            "data": {"content": {"value": message.summary}},
         }
-
-
-def _without_links(text: str) -> str:
-    return _TAG.sub("", text)
-
-
-def _first_href(text: str) -> str | None:
-    found = _HREF.search(text)
-    return found.group(2) if found else None
+        if self._templates.subscription:
+            subscribed = {
+                "template_id": self._templates.subscription,
+                "page": notice["url"],
+                "data": notice["data"],
+            }
+            try:
+                await self._api.subscribe(openid, subscribed)
+                return
+            except WeChatError as error:
+                if error.errcode == BAD_TEMPLATE:
+                    log.warning(
+                        "WeChat knows no subscription template %r", subscribed["template_id"]
+                    )
+                elif error.errcode != NOT_SUBSCRIBED:
+                    raise
+        await self._api.template(openid, notice)

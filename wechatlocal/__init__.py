@@ -22,8 +22,9 @@ WeChat side, under `{prefix}/wechat` (the product's WECHAT_API_BASE), answering 
 - `POST /cgi-bin/media/upload?type=image|voice|video|thumb` (multipart field `media`) →
   `{type, media_id, created_at}` (temporary media, 3 days); `GET /cgi-bin/media/get?media_id=`.
 - `POST /cgi-bin/message/template/send` (to a follower: 43004 otherwise) → `{msgid}`;
-  `POST /cgi-bin/message/subscribe/bizsend` (订阅通知; 43101 when the user does not follow or
-  refused the notices). Both work outside the 48-hour window.
+  `POST /cgi-bin/message/subscribe/bizsend` (订阅通知; only for a template the user accepted in
+  the subscription popup, one notice per acceptance; 43101 otherwise, or when the user does
+  not follow or refused the notices). Both work outside the 48-hour window.
 - `GET /cgi-bin/user/info?openid=` → `{subscribe: 1|0, openid, ...}` (40003 unknown).
 - `POST /cgi-bin/menu/create`, `GET /cgi-bin/menu/get`, `GET /cgi-bin/menu/delete`,
   `GET /cgi-bin/get_current_selfmenu_info`.
@@ -46,7 +47,9 @@ Python side (the JSON API calls the same; user errors raise `ApiError`, WeChat's
 - users: `ensure_user(openid=None, nickname=None, *, follows=False) -> User`, `user(openid)`,
   `list_users()`, `refuse_notices(openid, refuses=True)`
 - as a user: `await send_text(openid, text)`, `await send_event(openid, "subscribe" |
-  "unsubscribe" | "CLICK" | "VIEW", key)`, `await choose(openid, menu_choice_id)`; each returns
+  "unsubscribe" | "CLICK" | "VIEW" | "subscribe_msg_popup_event", key, status="accept")` (the
+  popup: `key` is the template id, the acceptance is recorded, then the event is posted),
+  `await choose(openid, menu_choice_id)`; each returns
   `{"delivered", "reply", "error"?}` (+ `msg_id` for texts)
 - reading: `messages(openid, after=0, include_user=False)`, `await wait_messages(..., wait=s)`,
   `get_media(media_id)`, `menu`, `stats`, `await verify_callback()` (echostr check)
@@ -54,8 +57,9 @@ Python side (the JSON API calls the same; user errors raise `ApiError`, WeChat's
 JSON API under `{prefix}/api/wechat` (errors `{"ok": false, "error_code", "description"}`;
 cross-site requests refused): `GET /config` (appid, token, encoding_aes_key, safe_mode,
 callback_url, original_id, account_name), `GET|POST /users`, `GET /users/{openid}`,
-`POST /users/{openid}/send` (`{"text"}` | `{"event": "subscribe"|"unsubscribe"|"CLICK"|"VIEW",
-"key"}` | `{"menu_choice": id}`; → `{"ok", "result": {"delivered", "reply", ...}}`),
+`POST /users/{openid}/send` (`{"text"}` | `{"event": "subscribe"|"unsubscribe"|"CLICK"|"VIEW"|
+"subscribe_msg_popup_event", "key", "status"?}` | `{"menu_choice": id}`; → `{"ok", "result":
+{"delivered", "reply", ...}}`),
 `GET /users/{openid}/messages?after=&wait=&all=1` → `{"ok", "messages": [{id, date, from:
 "account"|"user"|"system", via: "custom"|"reply"|"template"|"notice"|..., type, ...}]}` (what
 the account sent the user; `all=1` adds the user's own), `GET /users/{openid}/media/{media_id}`,

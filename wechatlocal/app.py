@@ -359,9 +359,12 @@ def add_user_api_routes(app: web.Application, wx: WeChatLocal) -> None:
             result = await wx.choose(openid, str(body["menu_choice"]))
         elif "event" in body:
             event, key = body["event"], body.get("key")
+            status = body.get("status", "accept")
             if not isinstance(event, str) or (key is not None and not isinstance(key, str)):
                 raise ApiError(400, "event and key must be strings")
-            result = await wx.send_event(openid, event, key)
+            if not isinstance(status, str):
+                raise ApiError(400, "status must be a string")
+            result = await wx.send_event(openid, event, key, status=status)
         else:
             raise ApiError(400, 'send {"text"}, {"event", "key"} or {"menu_choice"}')
         return json_reply({"ok": True, "result": result})

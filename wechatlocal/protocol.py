@@ -62,14 +62,20 @@ def _cdata(value: str) -> str:
 
 
 def to_xml(fields: dict[str, Any]) -> str:
-    """WeChat's flat XML: strings in CDATA, numbers bare."""
-    parts = ["<xml>"]
+    """WeChat's XML: strings in CDATA, numbers bare, a dict as nested elements (an event's
+    list)."""
+    return f"<xml>{_elements(fields)}</xml>"
+
+
+def _elements(fields: dict[str, Any]) -> str:
+    parts = []
     for name, value in fields.items():
-        if isinstance(value, int):
+        if isinstance(value, dict):
+            parts.append(f"<{name}>{_elements(value)}</{name}>")
+        elif isinstance(value, int):
             parts.append(f"<{name}>{value}</{name}>")
         else:
             parts.append(f"<{name}>{_cdata(str(value))}</{name}>")
-    parts.append("</xml>")
     return "".join(parts)
 
 

@@ -154,6 +154,8 @@ class User:
     allowance: int = 0
     allowance_until: float = 0.0
     last_message_at: float | None = None
+    # Subscription-notice templates the user accepted (订阅通知): one-time acceptances left.
+    subscriptions: dict[str, int] = field(default_factory=dict)
 
     def to_json(self, now: float) -> Json:
         live = self.allowance_until > now
@@ -165,6 +167,7 @@ class User:
             "allowance": self.allowance if live else 0,
             "allowance_until": int(self.allowance_until) if live else None,
             "last_message_at": int(self.last_message_at) if self.last_message_at else None,
+            "subscriptions": dict(self.subscriptions),
         }
 
 
@@ -536,7 +539,8 @@ class WeChatLocal:
         return {"errcode": 0, "errmsg": "ok", "msgid": message["id"]}
 
     def subscribe_send(self, body: Json) -> Json:
-        """订阅通知 (bizsend): to a follower who has not refused the account's notices."""
+        """订阅通知 (bizsend): to a follower who accepted this template (the subscribe popup)
+        and has not refused the account's notices; each acceptance is used by one notice."""
         openid = _require_str(body, "touser")
         template_id = body.get("template_id")
         if not isinstance(template_id, str) or not template_id:
@@ -544,8 +548,13 @@ class WeChatLocal:
         user = self.users.get(openid)
         if user is None:
             raise WeChatError(40003)
-        if not user.follows or user.refuses_notices:
+        left = user.subscriptions.get(template_id, 0)
+        if not user.follows or user.refuses_notices or left <= 0:
             raise WeChatError(43101)
+        if left > 1:
+            user.subscriptions[template_id] = left - 1
+        else:
+            del user.subscriptions[template_id]
         self._record(
             openid,
             "account",
@@ -781,7 +790,9 @@ class WeChatLocal:
                         return await self.send_text(openid, item["content"], menu_id=item["id"])
         raise ApiError(404, f"no menu item {menu_choice} was sent to {openid}")
 
-    async def send_event(self, openid: str, event: str, key: str | None = None) -> Json:
+    async def send_event(
+        self, openid: str, event: str, key: str | None = None, *, status: str = "accept"
+    ) -> Json:
         event = event.lower()
         user = self.ensure_user(openid)
         fields = self._base_fields(openid, "event")
@@ -811,8 +822,24 @@ class WeChatLocal:
                 self._grant(user, self.config.menu_quota)
             elif self.menu is not None:
                 fields["MenuId"] = self.menu["menuid"]
+        elif event == "subscribe_msg_popup_event":
+            # The user answered the subscription popup for template `key`: WeChat keeps the
+            # consent (one notice per acceptance) and tells the account.
+            if not user.follows:
+                raise ApiError(403, "the user does not follow the account: send a subscribe first")
+            if not key or status not in ("accept", "reject"):
+                raise ApiError(400, 'the popup event needs "key" (a template id) and a status')
+            if status == "accept":
+                user.subscriptions[key] = user.subscriptions.get(key, 0) + 1
+            fields["Event"] = "subscribe_msg_popup_event"
+            fields["SubscribeMsgPopupEvent"] = {
+                "List": {"TemplateId": key, "SubscribeStatusString": status, "PopupScene": 2}
+            }
         else:
-            raise ApiError(400, "event must be subscribe, unsubscribe, CLICK or VIEW")
+            raise ApiError(
+                400,
+                "event must be subscribe, unsubscribe, CLICK, VIEW or subscribe_msg_popup_event",
+            )
         async with self._lock(openid):
             self._record(
                 openid,

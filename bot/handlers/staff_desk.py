@@ -16,6 +16,7 @@ from bot.applications import Applications
 from bot.callbacks import ApplyAction, ApplyCallback
 from bot.console import correct_and_tell
 from bot.desk import Desk
+from conversation.ports import Tell
 from domain.enrolment import CorrectCategory, EnrolmentRefused
 from domain.support import is_staff_note
 from domain.timezone import CHINA
@@ -94,7 +95,11 @@ def make_router(staff_groups: frozenset[int]) -> Router:
 
     @router.message(Command("category"))
     async def correct_category(
-        message: Message, command: CommandObject, desk: Desk, correct_category: CorrectCategory
+        message: Message,
+        command: CommandObject,
+        desk: Desk,
+        correct_category: CorrectCategory,
+        tell: Tell | None = None,
     ) -> None:
         """R-ENROL-4: /category CERTIFICATE CATEGORY, audit-logged; the holder is told."""
         number, _, category = (command.args or "").strip().rpartition(" ")
@@ -104,7 +109,7 @@ def make_router(staff_groups: frozenset[int]) -> Router:
         assert message.from_user is not None
         try:
             done = await correct_and_tell(
-                correct_category, desk, message.from_user.id, number, category
+                correct_category, desk, message.from_user.id, number, category, tell
             )
         except EnrolmentRefused as exc:
             await message.reply(texts.category_refused(exc.code, exc.params))

@@ -10,6 +10,7 @@ from conversation.engine import Talk
 from conversation.events import Command, Event, FileSent, Leftover, Pressed
 from conversation.ports import ApplicationDesk, FilledForm
 from conversation.replies import (
+    Ask,
     Attachment,
     Button,
     FileKind,
@@ -86,7 +87,9 @@ class Applications:
             return Turn().add(await self.overview(talk.account.id))
         attachment = Attachment(FileKind.DOCUMENT, form.name, data=form.data)
         if not form.signable:
-            return Turn().add(Reply(say(texts.send_the_form, kind.value), attachment=attachment))
+            return Turn().add(
+                Reply(say(texts.send_the_form, kind.value), ask=Ask.FORM, attachment=attachment)
+            )
         # One enrolment: filled and signed in the web view in a minute; the .docx stays for
         # whoever prefers it.
         sign = Button(say(texts.sign_in_app_button), OpenPage(f"/apply/{kind.value}/{enrolment}"))
@@ -94,6 +97,7 @@ class Applications:
             Reply(
                 say(texts.send_the_form_or_sign, kind.value),
                 rows([sign]),
+                ask=Ask.FORM,
                 attachment=attachment,
             )
         )

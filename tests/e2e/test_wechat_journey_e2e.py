@@ -4,6 +4,7 @@ core as Telegram, and the phone is proved by the SMS code the sandbox shows in l
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -95,3 +96,55 @@ async def test_a_forged_message_to_the_callback_changes_nothing(live_app: Runtim
         ) as response:
             assert response.status == 403
     assert not await models.ChatUser.filter(external_id="o-forger").exists()
+
+
+async def test_a_wechat_applicant_gets_the_sign_link_and_hears_the_decision_in_wechat(
+    live_app: Runtime,
+):
+    """WeChat carries no file either way: asked for the form, the person gets the web view's
+    fill-and-sign page; staff's decision comes back in WeChat, not in a Telegram chat."""
+    person = await registry.person(62, "钱七", "13800000062")
+    cert = await registry.certificate(
+        person, "云建安B(2024)0006262", "safety_b", days_from_today(100)
+    )
+    base = live_app.settings.base_url
+    openid = "o-wechat-applicant-62"
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(base, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        account = await models.ChatUser.get(channel="wechat", external_id=openid)
+        await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
+        now = live_app.clock.now()
+        enrolment = await models.Enrolment.create(
+            certificate=cert,
+            active_key=cert.number,
+            channel="individual",
+            enrolled_by=account.id,
+            state="overdue",
+            paid_at=now - timedelta(days=31),
+            study_deadline=now - timedelta(days=1),
+        )
+
+        await wx.send(openid, "/apply")
+        overview = await wx.reply(openid)
+        await wx.choose(openid, choice(overview, "申请延期"))
+        form = await wx.reply(openid)
+        assert f"/wechat/oauth?next=/app/apply/extension/{enrolment.id}" in words(form)
+        assert "/records" not in words(form) and "WPS" not in words(form)
+
+        # Filed (as the signed page files it) and decided by staff.
+        application = await models.Application.create(
+            kind="extension", enrolment=enrolment, chat_user_id=account.id
+        )
+        decided = await live_app.services.handlers["applications"].decide(
+            application.id,
+            approved=True,
+            staff_id=900001,
+            staff_name="客服小李",
+            reason=None,
+            desk=live_app.services.handlers["desk"],
+        )
+        assert decided
+        told = await wx.reply(openid)
+        assert told["via"] == "custom" and "延期申请已批准" in words(told)

@@ -19,6 +19,7 @@ from infra.db import apply_migrations, tortoise_config
 from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.localchat.conftest import QuickSession
 from tests.support.serving import api_base, serving_localchat, start_users
+from tests.support.wechat_world import WeChatWorld, wechat_world
 
 TOKEN = "7000000001:reminder-test-token"
 STAFF_GROUP = -1001000000001
@@ -76,3 +77,21 @@ async def standin() -> AsyncIterator[StandInFactory]:
             return StandIn(chat, base, bot)
 
         yield start
+
+
+@pytest.fixture
+async def wechat(aiohttp_server, clock, i18n, pictures) -> AsyncIterator[WeChatWorld]:
+    """WeChat's stand-in and the product's WeChat transport (tests/support/wechat_world.py);
+    broadcast pictures are fetched from `pictures` (Telegram file id → bytes)."""
+
+    async def fetch(file_id: str) -> tuple[str, bytes]:
+        return f"{file_id}.jpg", pictures[file_id]
+
+    async with wechat_world(aiohttp_server, clock, i18n, fetch) as world:
+        yield world
+
+
+@pytest.fixture
+def pictures() -> dict[str, bytes]:
+    """The pictures Telegram holds, by file id, as a test puts them there."""
+    return {}

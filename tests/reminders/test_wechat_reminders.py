@@ -5,83 +5,28 @@ channel used last; an unfollowed account is marked unreachable and not retried."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-import pytest
-
+from domain.reminders import ReminderKind
 from domain.timezone import CHINA
 from infra.db import models
-from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
+from infra.outbox import NewMessage, TortoiseBroadcasts, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.sender import OutboxSender
 from tests.reminders import world
 from tests.support.clock import TODAY, FixedClock, days_from_today
-from wechat.api import ApiConfig, WeChatApi
-from wechat.channel import WeChatReplies
-from wechat.outbox import NoticeTemplates, WeChatTransport
-from wechatlocal import LOCAL_APPID, LOCAL_APPSECRET, WeChatLocal, WeChatLocalConfig
-from wechatlocal.app import mount_wechatlocal
+from tests.support.wechat_world import BASE_URL, WeChatWorld
 
 FAR = days_from_today(1131)
-BASE_URL = "http://jijiao.test"
 
 
 def beijing(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=CHINA).astimezone(UTC)
 
 
-@dataclass
-class WeChatWorld:
-    wx: WeChatLocal
-    api: WeChatApi
-    transport: WeChatTransport
-    clock: FixedClock
-
-    async def account(self, openid: str, *, wrote_ago: timedelta | None) -> int:
-        """A follower of the account; `wrote_ago`: when they last wrote (None: long ago)."""
-        user = self.wx.ensure_user(openid, follows=True)
-        wrote = self.clock.now() - (wrote_ago or timedelta(days=5))
-        if wrote_ago is not None:  # WeChat opened its window when they wrote
-            user.allowance = 5
-            user.allowance_until = (wrote + timedelta(hours=48)).timestamp()
-        account = await TortoiseAccountRepository().seen_on(
-            "wechat", openid, "微信用户", "en", at=wrote
-        )
-        return int(account.id)
-
-    def received(self, openid: str) -> list[dict[str, Any]]:
-        return [m for m in self.wx.messages(openid) if m["from"] == "account"]
-
-
-@pytest.fixture
-async def wechat(aiohttp_server, clock: FixedClock) -> WeChatWorld:
-    from aiohttp import web
-
-    wx = WeChatLocal(WeChatLocalConfig(), wall_clock=lambda: clock.now().timestamp())
-    app = web.Application()
-    mount_wechatlocal(app, wx, "/_local")
-    server = await aiohttp_server(app)
-    base = str(server.make_url("/_local/wechat")).rstrip("/")
-    api = WeChatApi(ApiConfig(LOCAL_APPID, LOCAL_APPSECRET, base), clock)
-    accounts = TortoiseAccountRepository()
-    transport = WeChatTransport(
-        api,
-        WeChatReplies(BASE_URL),
-        clock,
-        openid_of=accounts.external_id,
-        last_inbound=accounts.last_inbound,
-        templates=NoticeTemplates("tpl-reminder", {"broadcast": "tpl-broadcast"}),
-        webapp_url=f"{BASE_URL}/app",
-    )
-    yield WeChatWorld(wx, api, transport, clock)
-    await api.close()
-
-
 def sender(i18n, clock, telegram: world.RecordingTransport, wechat: WeChatWorld) -> OutboxSender:
     built = world.sender(i18n, clock, telegram)
-    built.add_channel("wechat", wechat.transport)
+    built.add_channel("wechat", wechat.transport, wechat.render)
     return built
 
 
@@ -244,3 +189,74 @@ def test_wechat_accounts_are_paced_as_people_not_as_telegram_groups():
     limits = Limits(private_per_second=1, group_per_minute=20)
     assert limits.chat(-5, "wechat") == (1.0, 1)
     assert limits.chat(-5) == (3.0, 1)  # a Telegram group, as before
+
+
+async def notice_for(account: int, kind: ReminderKind, params: dict, clock: FixedClock) -> None:
+    await TortoiseOutbox().enqueue(
+        [
+            NewMessage(
+                account,
+                kind.value,
+                f"{kind.value}:{account}",
+                {"text_key": kind.value, "params": params},
+                True,
+                clock.now(),
+            )
+        ]
+    )
+
+
+async def test_an_invoice_notice_on_wechat_points_to_the_records_page(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    """Rendered for WeChat from the row: the invoice, a file WeChat's messages cannot carry,
+    is a link to the records page (rendered as Telegram's message, it lost the file)."""
+    account = await wechat.account("o-invoice", wrote_ago=timedelta(hours=1))
+    await notice_for(account, ReminderKind.INVOICE_READY, {"order": "A-1", "file_id": "f"}, clock)
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 1
+
+    [invoice] = wechat.received("o-invoice")
+    assert invoice["type"] == "text" and "order A-1" in invoice["text"]
+    assert f'href="{BASE_URL}/wechat/oauth?next=/app/records"' in invoice["text"]
+
+
+async def test_a_broadcast_picture_reaches_wechat_as_an_image_uploaded_once(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld, pictures: dict[str, bytes]
+):
+    from domain.reminders import Audience, AudienceKind, BroadcastContent
+
+    pictures["tg-photo-1"] = b"\xff\xd8\xff\xe0 a JPEG"
+    _, near = await wechat_trainee(wechat, 1, wrote_ago=timedelta(hours=1))
+    _, other = await wechat_trainee(wechat, 2, wrote_ago=timedelta(hours=3))
+    _, far = await wechat_trainee(wechat, 3, wrote_ago=None)
+    await TortoiseBroadcasts(TortoiseOutbox()).start(
+        Audience(AudienceKind.ALL),
+        BroadcastContent("<b>New exam room</b>", 13, "tg-photo-1"),
+        900001,
+        clock.now(),
+        clock.now(),
+    )
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 3
+
+    for openid in ("o-trainee-1", "o-trainee-2"):
+        image, text = wechat.received(openid)
+        assert image["type"] == "image" and text["text"] == "New exam room"
+        assert wechat.wx.get_media(image["media_id"]).data == pictures["tg-photo-1"]
+    assert (
+        len(
+            {
+                m["media_id"]
+                for o in ("o-trainee-1", "o-trainee-2")
+                for m in wechat.received(o)
+                if m["type"] == "image"
+            }
+        )
+        == 1
+    )
+    # Outside the window: the notice with its words and a link, not nothing.
+    [notice] = wechat.received("o-trainee-3")
+    assert notice["via"] == "template" and notice["data"]["content"] == "New exam room"
+    assert notice["url"].startswith(f"{BASE_URL}/wechat/oauth?next=/app")
+    assert near and other and far

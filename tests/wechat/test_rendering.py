@@ -3,6 +3,8 @@ composition root hands the channel (the SMS phone proof wraps it the same way)."
 
 from __future__ import annotations
 
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from conversation.engine import Talk
@@ -95,3 +97,60 @@ async def test_a_photo_is_uploaded_and_sent_a_phone_is_asked_for_in_words(
         '<a href="https://jj.example/wechat/oauth?next=/app/study">学习</a>'
         in (step["msgmenu"]["head_content"])
     )
+
+
+class FormDesk:
+    """The applications' port, offering a blank form (signable in the web view or not)."""
+
+    def __init__(self, signable: bool) -> None:
+        self.signable = signable
+
+    async def offers(self, account):
+        return []
+
+    async def blank_form(self, account, kind, enrolment_id):
+        from conversation.ports import BlankForm
+
+        return BlankForm("extension-application.docx", b"PK docx", self.signable)
+
+    async def file(self, account, kind, enrolment_id, form):
+        raise AssertionError("nothing is filed by asking for the form")
+
+    async def still_open(self, account, kind, enrolment_id):
+        return True
+
+
+async def form_asked(signable: bool) -> list[dict]:
+    from conversation import actions
+    from conversation.actions import ApplyAction
+    from conversation.events import Pressed
+    from conversation.flows.applications import Applications
+    from domain.accounts import ChatAccount, ChatUserId
+    from domain.locales import Locale
+    from domain.support import ApplicationKind
+
+    account = ChatAccount(ChatUserId(-7), "微信用户", None, "en")
+    state = FSMContext(MemoryStorage(), StorageKey(bot_id=0, chat_id=-7, user_id=-7))
+    press = actions.apply(ApplyAction.START, ApplicationKind.EXTENSION, 7)
+    turn = await Applications(desk=FormDesk(signable))(Pressed(press), Talk(account, state))
+    assert turn is not None
+    return [o.message for o in WeChatReplies("https://jj.example").render(turn, Locale.EN)]
+
+
+async def test_a_wechat_user_asked_for_a_form_gets_the_fill_and_sign_page_not_a_file():
+    [message] = await form_asked(signable=True)
+
+    content = message["text"]["content"]
+    sign = "https://jj.example/wechat/oauth?next=/app/apply/extension/7"
+    assert f'<a href="{sign}">✍️ Fill in and sign</a>' in content
+    # Not told to send a file back, nor that a blank form waits on the records page.
+    assert "/records" not in content and "WPS" not in content
+    assert "WeChat cannot carry the form as a file here" in content
+
+
+async def test_a_form_the_web_view_cannot_sign_is_not_promised_on_the_records_page():
+    [message] = await form_asked(signable=False)
+
+    content = message["text"]["content"]
+    assert "/records" not in content and "href" not in content
+    assert "Apply for one person at a time" in content

@@ -182,6 +182,10 @@ async def test_notices_and_template_messages_reach_followers_outside_the_window(
     token = await access_token(client)
     data = {"thing1": {"value": "安全生产继续教育"}, "time2": {"value": "2026-12-31"}}
     notice = {"touser": "o-fan", "template_id": "tpl-due", "page": "http://x/app", "data": data}
+    assert (await call(client, "/cgi-bin/message/subscribe/bizsend", token, notice))[
+        "errcode"
+    ] == 43101  # not accepted in the subscription popup yet
+    wx.user("o-fan").subscriptions["tpl-due"] = 2
     assert await call(client, "/cgi-bin/message/subscribe/bizsend", token, notice) == {
         "errcode": 0,
         "errmsg": "ok",

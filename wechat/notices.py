@@ -1,0 +1,110 @@
+"""Outbox rows as WeChat messages, rendered for WeChat from the row's payload: the words and
+next steps every channel shares (texts/notices.py) made a core reply, shown as a conversation
+turn is (`WeChatReplies`: links, menu choices, pages through OAuth), plus what a notice outside
+the 48-hour window carries (its words without links, one link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from conversation import actions
+from conversation.actions import MenuAction, PayAction
+from conversation.replies import (
+    Attachment,
+    Button,
+    FileKind,
+    OpenPage,
+    Reply,
+    Turn,
+    rows,
+)
+from domain.locales import Locale, resolve_locale
+from infra.outbox import Claimed
+from texts import common
+from texts import payment as payment_texts
+from texts.exam import receipt_button
+from texts.i18n import Catalogs
+from texts.notices import Composed, Step, compose
+from wechat.channel import _HREF, _TAG, RECORDS_PATH, Outgoing, WeChatReplies, plain
+
+# A template message's field holds so much; the rest is behind its link.
+NOTICE_LIMIT = 180
+
+
+@dataclass(frozen=True, slots=True)
+class WeChatNotice:
+    """One outbox row for one WeChat account."""
+
+    kind: str  # the outbox row's kind: the notice's template
+    messages: tuple[Outgoing, ...]  # inside the window: customer-service messages
+    summary: str  # outside it: the words of the notice, without links, shortened
+    url: str  # the notice's link
+    photo: str | None = None  # a broadcast's picture (a Telegram file id): sent as an image
+
+
+def _path(url: str, webapp_url: str) -> str:
+    """A web view address as the path of its page (what `OpenPage` carries)."""
+    parts = urlsplit(url)
+    path = parts.path.removeprefix(urlsplit(webapp_url).path.rstrip("/")) or "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+class WeChatNotices:
+    """`infra.sender.Render` for WeChat accounts."""
+
+    def __init__(self, i18n: Catalogs, replies: WeChatReplies, webapp_url: str) -> None:
+        self._i18n = i18n
+        self._replies = replies
+        self._webapp_url = webapp_url.rstrip("/")
+
+    def _button(self, step: Step, params: dict[str, Any]) -> Button | None:
+        if step is Step.APPLICATIONS:
+            return Button(common.applications_button(), actions.menu(MenuAction.APPLICATIONS))
+        if step is Step.START_STUDYING:
+            page = OpenPage(_path(params["webapp_url"], self._webapp_url))
+            return Button(payment_texts.start_studying_button(), page)
+        if step is Step.NEW_QR:
+            return Button(payment_texts.new_qr(), actions.pay(PayAction.RENEW))
+        if step is Step.RECEIPT:  # receipts are downloaded from the records page
+            return Button(receipt_button(), OpenPage(RECORDS_PATH))
+        # "I applied for the renewal" is answered by the Telegram bot only: WeChat shows the
+        # reminder without it (the reminders end with the renewal window).
+        return None
+
+    def notice(self, kind: str, composed: Composed, locale: Locale) -> WeChatNotice:
+        buttons = [self._button(step, composed.params) for step in composed.steps]
+        document = (
+            Attachment(FileKind.DOCUMENT, "invoice", file_ref=composed.document)
+            if composed.document
+            else None
+        )
+        reply = Reply(composed.text, rows(*([b] for b in buttons if b)), attachment=document)
+        messages = tuple(self._replies.render(Turn().add(reply), locale))
+        text = " ".join(_TAG.sub("", plain(composed.text)).split())
+        if len(text) > NOTICE_LIMIT:
+            text = text[: NOTICE_LIMIT - 1] + "…"
+        pages = [b.action.path for b in buttons if b and isinstance(b.action, OpenPage)]
+        found = _HREF.search(plain(composed.text))
+        url = (
+            self._replies.page_url(pages[0])
+            if pages
+            else found.group(2)
+            if found
+            else self._replies.page_url("/")
+        )
+        return WeChatNotice(kind, messages, text, url, composed.photo)
+
+    def text(self, kind: str, text: str, locale: Locale) -> WeChatNotice:
+        """Words only (a decision staff made), as a notice of `kind`."""
+        return self.notice(kind, Composed(text), locale)
+
+    def __call__(
+        self, item: Claimed, payload: dict[str, Any], locale: str, now: datetime
+    ) -> WeChatNotice:
+        speaks = resolve_locale(locale, None)
+        with self._i18n.context(), self._i18n.use_locale(speaks.value):
+            composed = compose(item.kind, payload, now, essential=item.essential)
+            return self.notice(item.kind, composed, speaks)
