@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from tortoise import fields, timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -137,7 +138,7 @@ ORDER BY item.id
 """
 
 
-def _paid_order(rows: list[dict], pii: Pii) -> Order:
+def _paid_order(rows: list[dict[str, Any]], pii: Pii) -> Order:
     """The order as _PAY_POSTGRES returns it: one row per item."""
     head = rows[0]
     items = tuple(
@@ -337,10 +338,10 @@ class TortoisePaymentStore:
                     )
                     if not rows:
                         continue
-                    order = _paid_order(rows, self._pii)
+                    paid = _paid_order(rows, self._pii)
                     if on_applied is not None:
-                        await on_applied(order, outcome)
-                    return outcome, order
+                        await on_applied(paid, outcome)
+                    return outcome, paid
                 won = (
                     await models.Order.filter(id=order_id, status=status)
                     .using_db(db)
@@ -381,7 +382,9 @@ class TortoisePaymentStore:
             return []
         if _is_postgres():
             _, rows = await models.Order._meta.db.execute_query(_DECIDE_POSTGRES, [number])
-            return [tuple(row.values()) for row in rows]  # type: ignore[misc]
+            return [
+                (row["id"], row["status"], row["amount_fen"], row["transaction_id"]) for row in rows
+            ]
         return list(
             await models.Order.filter(number=number).values_list(
                 "id", "status", "amount_fen", "transaction_id"
@@ -399,7 +402,7 @@ class TortoisePaymentStore:
         outcome: Outcome,
         paid_at: datetime,
         invoice_due_on: date,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """_PAY_POSTGRES: the order's rows, none when its status moved since it was read."""
         _, rows = await db.execute_query(
             _PAY_POSTGRES,
