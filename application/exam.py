@@ -311,8 +311,9 @@ class Exams:
     async def save(
         self, user_id: int, attempt_id: int, question: str, picked: Sequence[str], now: datetime
     ) -> Saved | None:
-        """One statement checks ownership, state, deadline and the draw, and writes the answer
-        into the attempt (and its timeline); a refusal is explained by reading the attempt."""
+        """One statement checks ownership, state, deadline and the draw, writes the answer into
+        the attempt (and its timeline) and reads the latest face check, which says whether a
+        check is due; a refusal is explained by reading the attempt."""
         bank_question = self.questions.get(question)
         try:
             answer = normalise_answer(bank_question.rule, picked) if bank_question else None
@@ -325,8 +326,9 @@ class Exams:
         )
         if saved is None:
             return await self._refusal(user_id, attempt_id, question, picked, now)
-        enrolment_id, started_at = saved
-        check = await self.study.exam_check(user_id, enrolment_id, started_at, now)
+        check = await self.study.exam_check_seen(
+            user_id, saved.enrolment_id, saved.started_at, now, saved.latest_check
+        )
         return Saved(True, None, check)
 
     async def _refusal(

@@ -56,6 +56,7 @@ from infra.faces.liveness import (
     seen_before,
 )
 from infra.faces.video import frames_for_check
+from infra.repositories.exams import SeenCheck
 
 log = logging.getLogger(__name__)
 
@@ -677,14 +678,39 @@ class Study:
             pending = self._pending(latest)
             if pending is not None:
                 return pending
-            if latest is None or latest.kind == CheckKind.ENROLMENT.value:
-                return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
-            due = latest.next_due_at or (
-                (latest.answered_at or latest.requested_at) + self.config.check_interval
-            )
-            if now >= due:
+            if self._exam_check_due(latest, now):
                 return await self._ask(user_id, enrolment_id, CheckKind.RANDOM, now)
             return None
+
+    async def exam_check_seen(
+        self,
+        user_id: int,
+        enrolment_id: int,
+        attempt_started_at: datetime,
+        now: datetime,
+        seen: SeenCheck | None,
+    ) -> PendingCheck | None:
+        """`exam_check`, given the latest check as the autosave's own statement read it: when
+        that one is neither waiting for an answer nor followed by a due one (nearly every
+        save), nothing is asked and nothing more is read. Otherwise the check is decided again
+        under the lock, on a fresh read, as `exam_check` does."""
+        waiting = (
+            seen is not None
+            and seen.result == CheckResult.PENDING.value
+            and seen.answer_by is not None
+        )
+        if not waiting and not self._exam_check_due(seen, now):
+            return None
+        return await self.exam_check(user_id, enrolment_id, attempt_started_at, now)
+
+    def _exam_check_due(self, latest: SeenCheck | FaceCheck | None, now: datetime) -> bool:
+        """A random check is due during an exam (no pending one being waited for)."""
+        if latest is None or latest.kind == CheckKind.ENROLMENT.value:
+            return True
+        due = latest.next_due_at or (
+            (latest.answered_at or latest.requested_at) + self.config.check_interval
+        )
+        return now >= due
 
     async def close_checks(self, user_id: int, start: datetime, now: datetime) -> list[FaceCheck]:
         """The checks asked since `start` (an attempt's), as they stand when it ends: one still

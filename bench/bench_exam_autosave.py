@@ -12,6 +12,10 @@ At the end every attempt's saved answers must equal the last answer its taker se
 
 PostgreSQL at JIJIAO_TEST_POSTGRES_URL (a fresh database per run, dropped afterwards) when it is
 reachable, else skipped with the reason.
+
+JIJIAO_BENCH_TAKERS sets the number of takers (500 by default; the issue's large-scale figure
+is 2,000), JIJIAO_BENCH_DATABASES which databases run (`sqlite,postgres` by default): the
+BENCH line says `takers=`.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.study import StudyWeb, add_study_routes
 
-TAKERS = 500
+TAKERS = int(os.environ.get("JIJIAO_BENCH_TAKERS", "500"))
+DATABASES = os.environ.get("JIJIAO_BENCH_DATABASES", "sqlite,postgres").split(",")
 ANSWERS = 10  # per taker and round, measured
 WARMUP = 1  # per taker and round, before the clock starts (opens the 500 connections)
 ROUNDS = 2  # per database: bare and product alternate
@@ -408,9 +413,12 @@ async def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             sqlite_dir = Path(tmp) / "sqlite"
-            await measure(
-                "sqlite", f"sqlite://{sqlite_dir / 'bench.sqlite3'}", bare_port, sqlite_dir
-            )
+            if "sqlite" in DATABASES:
+                await measure(
+                    "sqlite", f"sqlite://{sqlite_dir / 'bench.sqlite3'}", bare_port, sqlite_dir
+                )
+            if "postgres" not in DATABASES:
+                return
             problem = postgres_problem()
             if problem is not None:
                 print(f"postgresql skipped: {POSTGRES} unreachable ({problem})")

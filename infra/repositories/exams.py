@@ -4,7 +4,9 @@ and what the make-up rule reads."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -21,6 +23,7 @@ from domain.exam import (
 from domain.support import NEW_ATTEMPTS, ApplicationStatus
 from infra.db import models
 from infra.db.exam_models import ExamAttempt
+from infra.db.study_models import FaceCheck
 
 
 def attempt_of(row: ExamAttempt) -> Attempt:
@@ -42,9 +45,29 @@ def answers_of(row: ExamAttempt) -> dict[str, frozenset[str]]:
     return {key: frozenset(value) for key, value in (row.answers or {}).items()}
 
 
-# The autosave, the exam's hot path: ownership, state, deadline and draw checked and the answer
-# and its timeline event written by one statement (one round trip on PostgreSQL). SQLite cannot
-# write two tables in one statement: there the event follows in the same transaction.
+@dataclass(frozen=True, slots=True)
+class SeenCheck:
+    """The trainee's latest face check as the autosave's statement saw it (no lock held)."""
+
+    kind: str
+    result: str
+    requested_at: datetime
+    answer_by: datetime | None
+    answered_at: datetime | None
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAnswer:
+    enrolment_id: int
+    started_at: datetime
+    latest_check: SeenCheck | None
+
+
+# The autosave, the exam's hot path: ownership, state, deadline and draw checked, the answer and
+# its timeline event written, and the trainee's latest face check read (is one due?) by one
+# statement: one round trip on PostgreSQL. SQLite cannot write two tables in one statement:
+# there the event follows in the same transaction.
 _SAVE_POSTGRES = """
 WITH saved AS (
     UPDATE exam_attempt
@@ -56,25 +79,47 @@ WITH saved AS (
     INSERT INTO exam_event (attempt_id, at, kind, detail)
     SELECT id, $5, 'saved', $3::text FROM saved
 )
-SELECT enrolment_id, started_at FROM saved
+SELECT saved.enrolment_id, saved.started_at, c.kind, c.result, c.requested_at, c.answer_by,
+    c.answered_at, c.next_due_at
+FROM saved LEFT JOIN LATERAL (
+    SELECT kind, result, requested_at, answer_by, answered_at, next_due_at FROM face_check
+    WHERE chat_user_id = $2 ORDER BY requested_at DESC, id DESC LIMIT 1
+) c ON true
 """
 _SAVE_SQLITE = """
 UPDATE exam_attempt
 SET answers = json_set(COALESCE(answers, '{}'), '$."' || ? || '"', json(?))
 WHERE id = ? AND chat_user_id = ? AND status = 'open' AND deadline > ?
     AND EXISTS (SELECT 1 FROM json_each(exam_attempt.draw) WHERE json_extract(value, '$.q') = ?)
-RETURNING enrolment_id, started_at
+RETURNING enrolment_id, started_at, (
+    SELECT json_array(kind, result, requested_at, answer_by, answered_at, next_due_at)
+    FROM face_check WHERE chat_user_id = exam_attempt.chat_user_id
+    ORDER BY requested_at DESC, id DESC LIMIT 1
+) AS latest_check
 """
 _SAVED_EVENT_SQLITE = (
     "INSERT INTO exam_event (attempt_id, at, kind, detail) VALUES (?, ?, 'saved', ?)"
 )
+_CHECK_FIELDS = ("kind", "result", "requested_at", "answer_by", "answered_at", "next_due_at")
+
+
+def _seen(values: list[Any]) -> SeenCheck | None:
+    if values[0] is None:  # the trainee has no check (LEFT JOIN found none)
+        return None
+    fields_map = FaceCheck._meta.fields_map
+    kind, result, *times = (
+        fields_map[name].to_python_value(value)
+        for name, value in zip(_CHECK_FIELDS, values, strict=True)
+    )
+    return SeenCheck(kind, result, *times)
 
 
 async def save_answer(
     user_id: int, attempt_id: int, question: str, answer: list[str], now: datetime
-) -> tuple[int, datetime] | None:
-    """(enrolment id, started at) of the attempt the answer was saved in; None when it was not
-    (not the trainee's, closed, past its deadline, or the question is not in its draw)."""
+) -> SavedAnswer | None:
+    """The attempt the answer was saved in, with the trainee's latest face check; None when it
+    was not saved (not the trainee's, closed, past its deadline, or the question is not in its
+    draw)."""
     db = ExamAttempt._meta.db
     value = json.dumps(answer)
     if db.capabilities.dialect == "postgres":
@@ -83,7 +128,10 @@ async def save_answer(
         )
         if not rows:
             return None
-        return rows[0]["enrolment_id"], rows[0]["started_at"]
+        row = rows[0]
+        return SavedAnswer(
+            row["enrolment_id"], row["started_at"], _seen([row[name] for name in _CHECK_FIELDS])
+        )
     at = ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt)
     async with in_transaction(ExamAttempt._meta.default_connection) as tx:
         _, rows = await tx.execute_query(
@@ -92,8 +140,10 @@ async def save_answer(
         if not rows:
             return None
         await tx.execute_query(_SAVED_EVENT_SQLITE, [attempt_id, at, question])
-    started = ExamAttempt._meta.fields_map["started_at"].to_python_value(rows[0]["started_at"])
-    return rows[0]["enrolment_id"], started
+    row = rows[0]
+    started = ExamAttempt._meta.fields_map["started_at"].to_python_value(row["started_at"])
+    latest = json.loads(row["latest_check"]) if row["latest_check"] is not None else [None]
+    return SavedAnswer(row["enrolment_id"], started, _seen(latest))
 
 
 async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from tortoise import fields
+from tortoise import fields, timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Subquery
 from tortoise.models import Model
@@ -26,7 +27,7 @@ from domain.payment import (
     decide,
     study_deadline,
 )
-from domain.registry import Certificate
+from domain.registry import Certificate, CertType, RegistryStatus, SiteRole
 from domain.timezone import local_date
 from infra.db import models
 from infra.db.columns import column
@@ -90,6 +91,99 @@ def _to_domain(row: models.Order, pii: Pii) -> Order:
         invoice_due_on=row.invoice_due_on,
         invoice_file_id=row.invoice_file_id,
     )
+
+
+# The notification's hot path on PostgreSQL, as precompiled SQL: building these with Tortoise
+# cost more than running them. The read decides (without a lock); the payment is then one
+# statement: the order paid if its status is still the one decided on, its enrolments moved to
+# studying, the audit row, and the order with its items and certificates read back for the
+# confirmation (from RETURNING: the new values), all or nothing.
+_DECIDE_POSTGRES = (
+    "SELECT id, status, amount_fen, transaction_id FROM payment_order WHERE number = $1"
+)
+_LOG_POSTGRES = """
+INSERT INTO payment_log (order_number, provider, source, outcome, transaction_id, amount_fen,
+    created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+_PAY_POSTGRES = """
+WITH paid AS (
+    UPDATE payment_order
+    SET status = 'paid', paid_at = $3, transaction_id = $4, provider = $5, invoice_due_on = $6
+    WHERE id = $1 AND status = $2
+    RETURNING *
+), studying AS (
+    UPDATE enrolment SET state = 'studying', paid_at = $3, study_deadline = $7
+    WHERE id IN (SELECT enrolment_id FROM order_item WHERE order_id IN (SELECT id FROM paid))
+), logged AS (
+    INSERT INTO payment_log (order_number, provider, source, outcome, transaction_id,
+        amount_fen, created_at)
+    SELECT $8, $5, $9, $10, $4, $11, $12 FROM paid
+)
+SELECT paid.*, order_enterprise.credit_code AS order_credit_code,
+    item.enrolment_id AS item_enrolment_id, item.amount_fen AS item_fee_fen,
+    certificate.number AS cert_number, certificate.cert_type AS cert_type,
+    certificate.expires_on AS cert_expires_on, certificate.status AS cert_status,
+    certificate.category AS cert_category, certificate.role AS cert_role,
+    certificate.issued_on AS cert_issued_on, person.id_number_sealed AS holder_sealed,
+    person.name AS holder_name, cert_enterprise.credit_code AS cert_credit_code
+FROM paid
+LEFT JOIN enterprise order_enterprise ON order_enterprise.id = paid.enterprise_id
+LEFT JOIN order_item item ON item.order_id = paid.id
+LEFT JOIN enrolment ON enrolment.id = item.enrolment_id
+LEFT JOIN certificate ON certificate.id = enrolment.certificate_id
+LEFT JOIN person ON person.id = certificate.person_id
+LEFT JOIN enterprise cert_enterprise ON cert_enterprise.id = certificate.enterprise_id
+ORDER BY item.id
+"""
+
+
+def _paid_order(rows: list[dict[str, Any]], pii: Pii) -> Order:
+    """The order as _PAY_POSTGRES returns it: one row per item."""
+    head = rows[0]
+    items = tuple(
+        DueItem(
+            row["item_enrolment_id"],
+            Certificate(
+                number=row["cert_number"],
+                cert_type=CertType(row["cert_type"]),
+                holder_id_number=pii.open(row["holder_sealed"]),
+                holder_name=row["holder_name"],
+                expires_on=row["cert_expires_on"],
+                status=RegistryStatus(row["cert_status"]),
+                category=row["cert_category"],
+                role=SiteRole(row["cert_role"]) if row["cert_role"] else None,
+                enterprise_credit_code=row["cert_credit_code"],
+                issued_on=row["cert_issued_on"],
+            ),
+            row["item_fee_fen"],
+        )
+        for row in rows
+        if row["item_enrolment_id"] is not None
+    )
+    return Order(
+        number=head["number"],
+        payer=ChatUserId(head["payer_chat_user_id"]),
+        channel=Channel(head["channel"]),
+        enterprise_credit_code=head["order_credit_code"],
+        amount_fen=head["amount_fen"],
+        status=OrderStatus(head["status"]),
+        created_at=head["created_at"],
+        expires_at=head["expires_at"],
+        pay_url=head["pay_url"],
+        items=items,
+        invoice=InvoiceDetails(
+            head["invoice_title"], head["invoice_taxpayer_id"], head["invoice_email"]
+        ),
+        paid_at=head["paid_at"],
+        transaction_id=head["transaction_id"],
+        invoice_due_on=head["invoice_due_on"],
+        invoice_file_id=head["invoice_file_id"],
+    )
+
+
+def _is_postgres() -> bool:
+    return models.Order._meta.db.capabilities.dialect == "postgres"
 
 
 class TortoisePaymentStore:
@@ -219,13 +313,7 @@ class TortoisePaymentStore:
         # A payment to apply is written only if the status is still the one decided on (the
         # conditional update is the guard); when it moved meanwhile, decide again.
         while True:
-            found = (
-                await models.Order.filter(number=event.order_number).values_list(
-                    "id", "status", "amount_fen", "transaction_id"
-                )
-                if _could_be_ours(event.order_number)
-                else []
-            )
+            found = await self._decided_on(event.order_number)
             if not found:
                 await self._log(event, provider, source, Outcome.UNKNOWN_ORDER)
                 return Outcome.UNKNOWN_ORDER, None
@@ -236,6 +324,24 @@ class TortoisePaymentStore:
                 return outcome, None
             paid_at = event.paid_at or received_at
             async with in_transaction(_connection()) as db:
+                if _is_postgres():
+                    rows = await self._pay_postgres(
+                        db,
+                        order_id,
+                        status,
+                        event,
+                        provider,
+                        source,
+                        outcome,
+                        paid_at,
+                        invoice_due(local_date(paid_at)),
+                    )
+                    if not rows:
+                        continue
+                    paid = _paid_order(rows, self._pii)
+                    if on_applied is not None:
+                        await on_applied(paid, outcome)
+                    return outcome, paid
                 won = (
                     await models.Order.filter(id=order_id, status=status)
                     .using_db(db)
@@ -270,6 +376,53 @@ class TortoisePaymentStore:
                     await on_applied(order, outcome)
             return outcome, order
 
+    async def _decided_on(self, number: str) -> list[tuple[int, str, int, str | None]]:
+        """(id, status, amount, transaction id) of the order, what decide() reads."""
+        if not _could_be_ours(number):
+            return []
+        if _is_postgres():
+            _, rows = await models.Order._meta.db.execute_query(_DECIDE_POSTGRES, [number])
+            return [
+                (row["id"], row["status"], row["amount_fen"], row["transaction_id"]) for row in rows
+            ]
+        return list(
+            await models.Order.filter(number=number).values_list(
+                "id", "status", "amount_fen", "transaction_id"
+            )
+        )
+
+    @staticmethod
+    async def _pay_postgres(
+        db: BaseDBAsyncClient,
+        order_id: int,
+        status: str,
+        event: PaymentEvent,
+        provider: str,
+        source: str,
+        outcome: Outcome,
+        paid_at: datetime,
+        invoice_due_on: date,
+    ) -> list[dict[str, Any]]:
+        """_PAY_POSTGRES: the order's rows, none when its status moved since it was read."""
+        _, rows = await db.execute_query(
+            _PAY_POSTGRES,
+            [
+                order_id,
+                status,
+                paid_at,
+                event.transaction_id,
+                provider,
+                invoice_due_on,
+                study_deadline(paid_at),
+                event.order_number[:32],
+                source,
+                outcome.value,
+                event.amount_fen,
+                timezone.now(),  # as Tortoise's auto_now_add would
+            ],
+        )
+        return [dict(row) for row in rows]
+
     @staticmethod
     async def _log(
         event: PaymentEvent,
@@ -278,6 +431,20 @@ class TortoisePaymentStore:
         outcome: Outcome,
         db: BaseDBAsyncClient | None = None,
     ) -> None:
+        if db is None and _is_postgres():
+            await models.PaymentLog._meta.db.execute_query(
+                _LOG_POSTGRES,
+                [
+                    event.order_number[:32],
+                    provider,
+                    source,
+                    outcome.value,
+                    event.transaction_id,
+                    event.amount_fen,
+                    timezone.now(),  # as Tortoise's auto_now_add would
+                ],
+            )
+            return
         await models.PaymentLog.create(
             using_db=db,
             order_number=event.order_number[:32],
