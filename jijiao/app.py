@@ -58,7 +58,7 @@ from conversation.flows.home import SelfHelp, Start
 from conversation.flows.payment import Payment
 from conversation.flows.support import Support
 from conversation.phone_proof import PhoneByCode
-from domain.accounts import ChatAccount, ChooseLanguage
+from domain.accounts import ChatAccount, ChatUserId, ChooseLanguage
 from domain.checkout import (
     ApplyPayment,
     AttachInvoice,
@@ -71,6 +71,7 @@ from domain.checkout import (
     RemoveEnrolment,
     SaveInvoiceDetails,
     ShowBill,
+    StartJsapiPayment,
 )
 from domain.clock import Clock
 from domain.desks import DeskId
@@ -86,7 +87,7 @@ from domain.enrolment import (
 )
 from domain.identity import BindEnterprise, BindPerson
 from domain.locales import DEFAULT_LOCALE
-from domain.payment import NotifiedProvider, PaymentProvider
+from domain.payment import JsapiProvider, NotifiedProvider, PaymentProvider
 from domain.phone_codes import PhoneCodes, SmsSender
 from domain.reminders import (
     ControlBroadcast,
@@ -110,7 +111,7 @@ from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.alipay import AliPay, AliPayConfig
 from infra.payments.choice import ProviderChoice
-from infra.payments.sandbox import SandboxProvider
+from infra.payments.sandbox import LOCAL_APPID, SandboxProvider
 from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.pii import Pii
 from infra.qr import payment_qr_png
@@ -168,11 +169,12 @@ from webview.auth import (
 from webview.console import ConsoleWeb, add_console_routes
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
-from webview.payments import PaymentWeb, add_payment_routes
+from webview.payments import JsapiWeb, PaymentWeb, add_payment_routes
 from webview.records import RecordsWeb, add_records_routes
 from webview.sms import add_local_sms_routes
 from webview.study import StudyWeb, add_study_routes
 from wechat.api import ApiConfig, WeChatApi
+from wechat.channel import CHANNEL as WECHAT_CHANNEL
 from wechat.channel import WeChatChannel, WeChatReplies
 from wechat.menu import publish_menu
 from wechat.oauth import OAuth, OAuthConfig
@@ -613,8 +615,12 @@ def make_payment_provider(
                 "the sandbox lets anyone mark an order paid; set wechatpay or alipay (or, for a "
                 "staging server, PAYMENT_SANDBOX_OUTSIDE_LOCAL_MODE=true)",
             )
+        # Paying inside WeChat's browser, the sandbox plays WeChat Pay for the channel's appid.
+        wechat = settings.wechat_channel
         return SandboxProvider(
-            settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
+            settings.base_url,
+            hashlib.sha256(b"sandbox" + settings.secret_key()).digest(),
+            appid=wechat.appid if wechat is not None else LOCAL_APPID,
         )
 
     makers: dict[str, Callable[[], NotifiedProvider]] = {
@@ -639,6 +645,37 @@ def sandbox_of(provider: PaymentProvider) -> SandboxProvider | None:
     if isinstance(provider, ProviderChoice):
         provider = provider.providers.get("sandbox", provider)
     return provider if isinstance(provider, SandboxProvider) else None
+
+
+def jsapi_of(provider: PaymentProvider) -> JsapiProvider | None:
+    """Who takes payment inside WeChat's browser (WeChat Pay, or the sandbox playing it)."""
+    if isinstance(provider, ProviderChoice):
+        return provider if provider.jsapi() is not None else None
+    return provider if isinstance(provider, WeChatPay | SandboxProvider) else None
+
+
+def make_jsapi_web(
+    settings: Settings,
+    provider: PaymentProvider,
+    services: Services,
+    accounts: TortoiseAccountRepository,
+    clock: Clock,
+) -> JsapiWeb | None:
+    """The pay page's JSAPI checkout: with the WeChat channel on and a provider that can."""
+    jsapi = jsapi_of(provider)
+    if settings.wechat_channel is None or jsapi is None:
+        return None
+    start = StartJsapiPayment(services.payment_store, jsapi, clock)
+    check: CheckOrder = services.handlers["check_order"]
+
+    async def openid_of(account: int) -> str | None:
+        return await accounts.external_id_on(ChatUserId(account), WECHAT_CHANNEL)
+
+    return JsapiWeb(
+        start=lambda account, number, openid: start(ChatUserId(account), number, openid),
+        check=lambda account, number: check(ChatUserId(account), number),
+        openid_of=openid_of,
+    )
 
 
 def new_order_number(now: datetime) -> str:
@@ -835,6 +872,12 @@ def make_wechatlocal(
             token=wechat.token,
             encoding_aes_key=wechat.encoding_aes_key or LOCAL_WECHAT_AES_KEY,
             callback_url=f"http://127.0.0.1:{port}{WECHAT_CALLBACK_PATH}",
+            # WeChat Pay's checkout in the in-app browser: the product's payment sandbox.
+            pay_url=(
+                f"http://127.0.0.1:{port}/sandbox/jsapi/pay"
+                if "sandbox" in settings.payment.enabled()
+                else None
+            ),
             safe_mode=wechat.encoding_aes_key is not None,
             oauth_hosts=("127.0.0.1", "localhost", urlsplit(settings.base_url).hostname or ""),
             state_path=settings.app.data_dir / "wechatlocal.json" if persist else None,
@@ -1001,6 +1044,7 @@ async def running(
             find_order=services.payment_store.get,
             sandbox=sandbox_of(provider),
             choice=provider if isinstance(provider, ProviderChoice) else None,
+            jsapi=make_jsapi_web(settings, provider, services, accounts, clock),
             notify_base=f"http://127.0.0.1:{settings.web.port}",
         ),
     )

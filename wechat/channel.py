@@ -182,7 +182,8 @@ class WeChatReplies:
                 elif isinstance(action, OpenPage):
                     lines.append(link(self.page_url(action.path), label))
                 elif isinstance(action, OpenUrl):
-                    lines.append(link(action.url, label))
+                    url = self.page_url(action.page) if action.page else action.url
+                    lines.append(link(url, label))
         if reply.ask is Ask.PHONE:
             lines.append(texts.type_phone())
         out: list[Outgoing] = []
