@@ -116,7 +116,7 @@ from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.pii import Pii
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
-from infra.repositories.accounts import TortoiseAccountRepository
+from infra.repositories.accounts import TortoiseAccountRepository, locale_of
 from infra.repositories.console import ConsoleRecords
 from infra.repositories.desk_log import TortoiseDeskLog
 from infra.repositories.payments import TortoisePaymentStore
@@ -175,7 +175,7 @@ from webview.sms import add_local_sms_routes
 from webview.study import StudyWeb, add_study_routes
 from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import CHANNEL as WECHAT_CHANNEL
-from wechat.channel import WeChatChannel, WeChatReplies
+from wechat.channel import WeChatChannel, WeChatPush, WeChatReplies
 from wechat.menu import publish_menu
 from wechat.oauth import OAuth, OAuthConfig
 from wechat.outbox import NoticeTemplates, WeChatTransport
@@ -668,14 +668,16 @@ def make_jsapi_web(
     start = StartJsapiPayment(services.payment_store, jsapi, clock)
     check: CheckOrder = services.handlers["check_order"]
 
-    async def openid_of(account: int) -> str | None:
-        return await accounts.external_id_on(ChatUserId(account), WECHAT_CHANNEL)
-
     return JsapiWeb(
         start=lambda account, number, openid: start(ChatUserId(account), number, openid),
         check=lambda account, number: check(ChatUserId(account), number),
-        openid_of=openid_of,
+        openid_of=functools.partial(wechat_openid, accounts),
     )
+
+
+async def wechat_openid(accounts: TortoiseAccountRepository, account: int) -> str | None:
+    """The account's WeChat openid; None for an account of another channel."""
+    return await accounts.external_id_on(ChatUserId(account), WECHAT_CHANNEL)
 
 
 def new_order_number(now: datetime) -> str:
@@ -1103,6 +1105,16 @@ async def running(
         add_wechat_routes(app, wechat)
         wechat_api = wechat.api
         services.handlers["console_answers"].wechat = lambda: wechat_api
+        # The receipt after a pass, to a WeChat account: the same turn Telegram gets.
+        services.handlers["exam_notifier"].other_channel = WeChatPush(
+            api=wechat.api,
+            replies=wechat.replies,
+            clock=clock,
+            openid_of=functools.partial(wechat_openid, accounts),
+            last_inbound=accounts.last_inbound,
+            locale_of=locale_of,
+            template_id=settings.wechat.template_reminder,
+        )
         # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
         services.handlers["outbox_sender"].add_channel(
             "wechat",
