@@ -330,7 +330,8 @@ async def api_order_state(request: web.Request) -> web.Response:
         order = await jsapi.check(viewer.user_id, _own_order_number(request))
     except PaymentRefused as refused:
         return _api_error(refused.code, 404)
-    return web.json_response({"ok": True, "status": order.status.value})
+    # "state", not "status": the page's fetch helper keeps the HTTP status under that name.
+    return web.json_response({"ok": True, "state": order.status.value})
 
 
 def add_payment_routes(app: web.Application, payments: PaymentWeb) -> None:

@@ -79,7 +79,7 @@ async def checkout(http: aiohttp.ClientSession, base: str, number: str) -> tuple
 
 async def order_state(http: aiohttp.ClientSession, base: str, number: str) -> str:
     async with http.get(f"{base}/app/api/pay/{number}") as response:
-        return str((await response.json()).get("status", response.status))
+        return str((await response.json()).get("state", response.status))
 
 
 async def confirm(wx: WeChatClient, openid: str, bridge: dict[str, str]) -> str:

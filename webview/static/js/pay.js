@@ -5,9 +5,10 @@
   "use strict";
   var root = document.getElementById("pay");
   var button = document.getElementById("wechat-pay");
+  var row = document.getElementById("wechat-pay-row");
   var state = document.getElementById("state");
   var qr = document.getElementById("qr-code");
-  if (!root || !button || root.dataset.jsapi !== "1") { return; }
+  if (!root || !button || !row || root.dataset.jsapi !== "1") { return; }
   var number = root.dataset.order;
 
   function say(key, className) {
@@ -17,17 +18,17 @@
 
   function check(tries) {
     window.jijiao.get("/app/api/pay/" + encodeURIComponent(number)).then(function (data) {
-      if (data.status === "paid") {
+      if (data.state === "paid") {
         say("paid", "ok");
-        button.hidden = true;
+        row.hidden = true;
         if (qr) { qr.hidden = true; }
-      } else if (data.status === "pending" && tries > 0) {
+      } else if (data.state === "pending" && tries > 0) {
         setTimeout(function () { check(tries - 1); }, 1000);
-      } else if (data.status === "pending") {
+      } else if (data.state === "pending" || data.status !== 200) {
         say("notYet");
       } else {
         say("over", "error");
-        button.hidden = true;
+        row.hidden = true;
       }
     }).catch(function () { say("notYet"); });
   }
@@ -37,7 +38,7 @@
     window.jijiao.post("/app/api/pay/" + encodeURIComponent(number) + "/jsapi").then(function (data) {
       if (!data.ok) {
         button.disabled = false;
-        if (data.error === "order_not_pending") { say("over", "error"); button.hidden = true; } else { say("failed", "error"); }
+        if (data.error === "order_not_pending") { say("over", "error"); row.hidden = true; } else { say("failed", "error"); }
         return;
       }
       window.WeixinJSBridge.invoke("getBrandWCPayRequest", data.bridge, function (result) {
@@ -57,7 +58,7 @@
 
   function ready() {
     if (typeof window.WeixinJSBridge === "undefined" || !window.WeixinJSBridge.invoke) { return; }
-    button.hidden = false;
+    row.hidden = false;
     if (qr) { qr.hidden = true; }
   }
 
