@@ -70,6 +70,23 @@ PAYMENTS = web.AppKey("payments", PaymentWeb)
 PLAIN_TEXT_ANSWERS = frozenset({"alipay"})
 
 
+def _order_words(request: web.Request, order: Order) -> dict[str, object]:
+    """What every page about one order shows of it."""
+    return {
+        "locale": request[LOCALE],
+        "order": order,
+        "amount": format_yuan(order.amount_fen),
+        "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+        "paid": order.status is OrderStatus.PAID,
+    }
+
+
+def _payable(request: web.Request, order: Order) -> bool:
+    # Past its expiry an order is over even before the expiry job marks it: the providers
+    # would refuse a time_expire in the past anyway.
+    return order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
+
+
 def _answer(provider: str, ok: bool, payload: dict[str, str], status: int) -> web.Response:
     if provider in PLAIN_TEXT_ANSWERS:
         return web.Response(text="success" if ok else "fail", status=status)
@@ -155,11 +172,7 @@ async def sandbox_checkout(request: web.Request) -> web.Response:
         "sandbox_checkout.html",
         request,
         {
-            "locale": request[LOCALE],
-            "order": order,
-            "amount": format_yuan(order.amount_fen),
-            "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-            "paid": order.status is OrderStatus.PAID,
+            **_order_words(request, order),
             "open": order.status is OrderStatus.PENDING,
             "closed": order.status is OrderStatus.CLOSED,
             "token": request.query["t"],
@@ -221,21 +234,8 @@ async def scan(request: web.Request) -> web.StreamResponse:
     order = await payments.find_order(number)
     if order is None:
         raise web.HTTPNotFound()
-    # Past its expiry an order is over even before the expiry job marks it: the providers
-    # would refuse a time_expire in the past anyway.
-    payable = (
-        order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
-    )
-    context: dict[str, object] = {
-        "locale": request[LOCALE],
-        "order": order,
-        "amount": format_yuan(order.amount_fen),
-        "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-        "paid": order.status is OrderStatus.PAID,
-        "open": payable,
-        "codes": [],
-        "failed": False,
-    }
+    payable = _payable(request, order)
+    context = {**_order_words(request, order), "open": payable, "codes": [], "failed": False}
     if not payable:
         return aiohttp_jinja2.render_template("pay_scan.html", request, context)
     app = app_of(request.headers.get("User-Agent", ""))
@@ -281,18 +281,12 @@ async def pay_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()  # somebody else's order: the same answer as none
     jsapi = payments.jsapi
     wechat = jsapi is not None and await jsapi.openid_of(viewer.user_id) is not None
-    payable = (
-        order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
-    )
+    payable = _payable(request, order)
     return aiohttp_jinja2.render_template(
         "pay_order.html",
         request,
         {
-            "locale": request[LOCALE],
-            "order": order,
-            "amount": format_yuan(order.amount_fen),
-            "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-            "paid": order.status is OrderStatus.PAID,
+            **_order_words(request, order),
             "open": payable,
             "qr": plain_qr_data_uri(order.pay_url) if payable else None,
             "pay_url": order.pay_url,

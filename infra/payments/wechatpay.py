@@ -105,18 +105,8 @@ class WeChatPay:
     async def create(
         self, order_number: str, amount_fen: int, description: str, expires_at: datetime
     ) -> str:
-        _check_order_number(order_number)
-        if expires_at.tzinfo is None:
-            raise ValueError("expires_at must be timezone-aware")
-        status, answer = await self._call(
-            "create",
-            order_number,
-            self._sdk.pay,
-            description=description[:DESCRIPTION_MAX],
-            out_trade_no=order_number,
-            amount={"total": amount_fen, "currency": CURRENCY},
-            time_expire=expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
-            pay_type=WeChatPayType.NATIVE,
+        status, answer = await self._order(
+            "create", order_number, amount_fen, description, expires_at, WeChatPayType.NATIVE
         )
         code_url = answer.get("code_url")
         if status != 200 or not isinstance(code_url, str):
@@ -135,19 +125,14 @@ class WeChatPay:
     ) -> JsapiRequest:
         """`/v3/pay/transactions/jsapi` for the payer's openid (of this appid), and the
         bridge's parameters signed with the merchant key as v3 documents it."""
-        _check_order_number(order_number)
-        if expires_at.tzinfo is None:
-            raise ValueError("expires_at must be timezone-aware")
-        status, answer = await self._call(
+        status, answer = await self._order(
             "create_jsapi",
             order_number,
-            self._sdk.pay,
-            description=description[:DESCRIPTION_MAX],
-            out_trade_no=order_number,
-            amount={"total": amount_fen, "currency": CURRENCY},
-            time_expire=expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
+            amount_fen,
+            description,
+            expires_at,
+            WeChatPayType.JSAPI,
             payer={"openid": openid},
-            pay_type=WeChatPayType.JSAPI,
         )
         prepay_id = answer.get("prepay_id")
         if status != 200 or not isinstance(prepay_id, str):
@@ -156,6 +141,32 @@ class WeChatPay:
         package = f"prepay_id={prepay_id}"
         pay_sign = self._sdk.sign([self._config.appid, time_stamp, nonce, package])
         return JsapiRequest(self._config.appid, time_stamp, nonce, package, "RSA", pay_sign)
+
+    async def _order(
+        self,
+        operation: str,
+        order_number: str,
+        amount_fen: int,
+        description: str,
+        expires_at: datetime,
+        kind: WeChatPayType,
+        **extra: Any,
+    ) -> tuple[int, dict[str, Any]]:
+        """One order at WeChat Pay, Native or JSAPI: the same number, amount and expiry."""
+        _check_order_number(order_number)
+        if expires_at.tzinfo is None:
+            raise ValueError("expires_at must be timezone-aware")
+        return await self._call(
+            operation,
+            order_number,
+            self._sdk.pay,
+            description=description[:DESCRIPTION_MAX],
+            out_trade_no=order_number,
+            amount={"total": amount_fen, "currency": CURRENCY},
+            time_expire=expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
+            pay_type=kind,
+            **extra,
+        )
 
     async def query(self, order_number: str) -> PaymentEvent | None:
         transaction = await self._transaction(order_number)

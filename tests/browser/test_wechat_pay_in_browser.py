@@ -6,7 +6,7 @@ the sandbox's notification; the chat then says so. Screenshots in var/screenshot
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from infra.db import models
 from jijiao.app import Runtime
@@ -21,23 +21,18 @@ PAYER = "钱八"
 product = journey.product  # the same app fixture as the WeChat journey
 
 
-async def test_a_wechat_user_pays_in_the_pay_page_and_the_chat_confirms(
-    chromium_browser: Browser, product: Runtime
-):
-    errors: list[str] = []
-    page = await phone(chromium_browser, product, errors)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    expect.set_options(timeout=20_000)
+async def to_an_order(page: Page, seq: int) -> int:
+    """Following the account, bound to a person with one enrolment to pay, through the chat to
+    the order's messages; the account's id."""
     await page.get_by_role("button", name="关注公众号").click()
     await expect(last_from_account(page)).to_contain_text("报名")
     account = await models.ChatUser.get(channel="wechat", external_id="o-browser-zhao")
-    person = await registry.person(72, PAYER, "13800000072")
+    person = await registry.person(seq, PAYER, f"138000000{seq}")
     cert = await registry.certificate(
-        person, "云建安B(2024)0007272", "safety_b", days_from_today(90)
+        person, f"云建安B(2024)00{seq}{seq}", "safety_b", days_from_today(90)
     )
     await models.Binding.create(chat_user_id=account.id, person=person)
     await registry.enrolment(cert, account.id, "enrolled")
-
     await say(page, "/pay")
     await page.get_by_role("button", name="开票信息").last.click()
     await page.get_by_role("button", name=PAYER).last.click()
@@ -45,6 +40,17 @@ async def test_a_wechat_user_pays_in_the_pay_page_and_the_chat_confirms(
     await expect(last_from_account(page)).to_contain_text("邮箱")
     await page.get_by_role("button", name="跳过").last.click()
     await page.get_by_role("button", name="确认并支付").last.click()
+    return account.id
+
+
+async def test_a_wechat_user_pays_in_the_pay_page_and_the_chat_confirms(
+    chromium_browser: Browser, product: Runtime
+):
+    errors: list[str] = []
+    page = await phone(chromium_browser, product, errors)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=20_000)
+    account = await to_an_order(page, 72)
     pay_link = page.locator(".row.account .bubble a", has_text="打开支付页面").last
     await expect(pay_link).to_be_visible()
     await page.screenshot(path=str(SHOTS / "pay-order.png"))
@@ -79,22 +85,7 @@ async def test_a_cancelled_checkout_leaves_the_order_unpaid(
 ):
     errors: list[str] = []
     page = await phone(chromium_browser, product, errors)
-    await page.get_by_role("button", name="关注公众号").click()
-    await expect(last_from_account(page)).to_contain_text("报名")
-    account = await models.ChatUser.get(channel="wechat", external_id="o-browser-zhao")
-    person = await registry.person(73, PAYER, "13800000073")
-    cert = await registry.certificate(
-        person, "云建安B(2024)0007373", "safety_b", days_from_today(90)
-    )
-    await models.Binding.create(chat_user_id=account.id, person=person)
-    await registry.enrolment(cert, account.id, "enrolled")
-    await say(page, "/pay")
-    await page.get_by_role("button", name="开票信息").last.click()
-    await page.get_by_role("button", name=PAYER).last.click()
-    await page.get_by_role("button", name="跳过").last.click()
-    await expect(last_from_account(page)).to_contain_text("邮箱")
-    await page.get_by_role("button", name="跳过").last.click()
-    await page.get_by_role("button", name="确认并支付").last.click()
+    account = await to_an_order(page, 73)
     await page.locator(".row.account .bubble a", has_text="打开支付页面").last.click()
     frame = page.frame_locator("#browser-frame")
     await frame.locator("#wechat-pay").click()

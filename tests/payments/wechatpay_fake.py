@@ -245,11 +245,21 @@ class FakeWeChatPay:
         return None
 
     async def _create(self, request: web.Request) -> web.Response:
+        return await self._make(request, "code_url", jsapi=False)
+
+    async def _create_jsapi(self, request: web.Request) -> web.Response:
+        """JSAPI: the same order rules, a payer's openid of this appid, a prepay id back."""
+        return await self._make(request, "prepay_id", jsapi=True)
+
+    async def _make(self, request: web.Request, answer: str, *, jsapi: bool) -> web.Response:
         try:
             order = json.loads(await request.read())
         except ValueError:
             return self._param_error("body is not JSON")
         problem = self._native_order_problem(order)
+        payer = order.get("payer") if isinstance(order, dict) else None
+        if problem is None and jsapi and (not isinstance(payer, dict) or not payer.get("openid")):
+            problem = "payer.openid is required for JSAPI"
         if problem is not None:
             return self._param_error(problem)
         number = order["out_trade_no"]
@@ -257,33 +267,14 @@ class FakeWeChatPay:
         if known is not None:
             # A retry of the same order gets the same code; anything else reuses a number.
             if known.request == order and known.trade_state == "NOTPAY":
-                return self._answer(200, {"code_url": known.code_url})
+                return self._answer(200, {answer: known.code_url})
             return self._answer(403, {"code": "OUT_TRADE_NO_USED", "message": "商户订单号重复"})
-        code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}"
-        self.orders[number] = FakeOrder(request=order, code_url=code_url)
-        return self._answer(200, {"code_url": code_url})
-
-    async def _create_jsapi(self, request: web.Request) -> web.Response:
-        """JSAPI: the same order rules, a payer's openid of this appid, a prepay id back."""
-        try:
-            order = json.loads(await request.read())
-        except ValueError:
-            return self._param_error("body is not JSON")
-        problem = self._native_order_problem(order)
-        payer = order.get("payer") if isinstance(order, dict) else None
-        if problem is None and (not isinstance(payer, dict) or not payer.get("openid")):
-            problem = "payer.openid is required for JSAPI"
-        if problem is not None:
-            return self._param_error(problem)
-        number = order["out_trade_no"]
-        known = self.orders.get(number)
-        if known is not None:
-            if known.request == order and known.trade_state == "NOTPAY":
-                return self._answer(200, {"prepay_id": known.code_url})
-            return self._answer(403, {"code": "OUT_TRADE_NO_USED", "message": "商户订单号重复"})
-        prepay_id = f"wx{secrets.token_hex(15)}"
-        self.orders[number] = FakeOrder(request=order, code_url=prepay_id)
-        return self._answer(200, {"prepay_id": prepay_id})
+        if jsapi:
+            code = f"wx{secrets.token_hex(15)}"
+        else:
+            code = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}"
+        self.orders[number] = FakeOrder(request=order, code_url=code)
+        return self._answer(200, {answer: code})
 
     def _native_order_problem(self, order: Any) -> str | None:
         if not isinstance(order, dict):

@@ -38,7 +38,13 @@
     window.jijiao.post("/app/api/pay/" + encodeURIComponent(number) + "/jsapi").then(function (data) {
       if (!data.ok) {
         button.disabled = false;
-        if (data.error === "order_not_pending") { say("over", "error"); row.hidden = true; } else { say("failed", "error"); }
+        if (data.error === "order_not_pending") {
+          say("over", "error");
+          row.hidden = true;
+        } else {
+          say("failed", "error");
+          if (qr) { qr.hidden = false; } // the QR code is still a way to pay
+        }
         return;
       }
       window.WeixinJSBridge.invoke("getBrandWCPayRequest", data.bridge, function (result) {
