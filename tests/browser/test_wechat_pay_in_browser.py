@@ -73,7 +73,7 @@ async def test_a_wechat_user_pays_in_the_pay_page_and_the_chat_confirms(
     await page.locator("#browser-close").click()
     await expect(page.locator(".row.account .bubble", has_text="已收到订单")).to_be_visible()
     await page.screenshot(path=str(SHOTS / "pay-chat.png"))
-    order = await models.Order.get(payer_chat_user_id=account.id)
+    order = await models.Order.get(payer_chat_user_id=account)
     assert order.status == "paid"
     for bubble in await page.locator(".row.account .bubble").all_inner_texts():
         assert registry.id_number(72) not in bubble and "13800000072" not in bubble
@@ -93,5 +93,5 @@ async def test_a_cancelled_checkout_leaves_the_order_unpaid(
     await expect(frame.locator("#state")).not_to_contain_text("已支付")
     await expect(frame.locator("#wechat-pay")).to_be_visible()
     await page.screenshot(path=str(SHOTS / "pay-cancelled.png"))
-    assert (await models.Order.get(payer_chat_user_id=account.id)).status == "pending"
+    assert (await models.Order.get(payer_chat_user_id=account)).status == "pending"
     assert errors == []
