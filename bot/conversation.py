@@ -128,9 +128,10 @@ class TelegramReplies:
             if attachment.data is not None
             else attachment.file_ref or ""
         )
+        words = caption or None  # a file alone (the receipt's PDF) has no caption
         if attachment.kind is FileKind.PHOTO:
-            return await bot.send_photo(chat_id, content, caption=caption, reply_markup=markup)
-        return await bot.send_document(chat_id, content, caption=caption, reply_markup=markup)
+            return await bot.send_photo(chat_id, content, caption=words, reply_markup=markup)
+        return await bot.send_document(chat_id, content, caption=words, reply_markup=markup)
 
     async def render(
         self, bot: Bot, chat_id: int, turn: Turn, query: CallbackQuery | None = None

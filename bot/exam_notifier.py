@@ -3,12 +3,16 @@ left. Each in the trainee's language."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
+from bot.conversation import TelegramReplies
+from conversation.receipts import receipt_turn
+from conversation.replies import Turn
 from domain.accounts import ChatUserId
 from domain.exam import Attempt
 from domain.timezone import CHINA
@@ -19,6 +23,10 @@ from texts.i18n import Catalogs
 
 if TYPE_CHECKING:
     from application.exam import Exams
+
+
+# Delivers a turn to an account of another channel (WeChat); False: not one of its accounts.
+OtherChannel = Callable[[int, Turn], Awaitable[bool]]
 
 
 def _clock(moment: datetime) -> str:
@@ -34,6 +42,9 @@ class BotExamNotifier:
         self._accounts = accounts
         self._webapp_url = webapp_url
         self._exams: Exams | None = None
+        self._replies = TelegramReplies(webapp_url, i18n)
+        # Set by the composition root when the WeChat channel is on.
+        self.other_channel: OtherChannel | None = None
 
     def attach(self, exams: Exams) -> None:
         """The receipts come from the exam service, which is built with this notifier."""
@@ -44,25 +55,25 @@ class BotExamNotifier:
         return account.locale.value if account else self._i18n.default_locale
 
     async def passed(self, user_id: int, receipt_id: int) -> None:
+        if self.other_channel is not None:
+            if await self.other_channel(user_id, await self.receipt(receipt_id)):
+                return
         await self.send_receipt(self._bot, user_id, receipt_id)
 
-    async def send_receipt(self, bot: Bot, chat_id: int, receipt_id: int) -> None:
+    async def receipt(self, receipt_id: int) -> Turn:
         """The image to look at and the PDF to print, or why not (revoked)."""
         assert self._exams is not None
         receipt = await self._exams.receipt(receipt_id)
+        if receipt.revoked_at is not None:
+            return receipt_turn(receipt.number, receipt.score, None)
+        files = await self._exams.receipt_files(receipt_id)
+        return receipt_turn(receipt.number, receipt.score, files)
+
+    async def send_receipt(self, bot: Bot, chat_id: int, receipt_id: int) -> None:
+        turn = await self.receipt(receipt_id)
         with self._i18n.context(), self._i18n.use_locale(await self._locale(chat_id)):
-            if receipt.revoked_at is not None:
-                await bot.send_message(chat_id, texts.receipt_revoked(receipt.number))
-                return
-            png, pdf = await self._exams.receipt_files(receipt_id)
-            await bot.send_photo(
-                chat_id,
-                BufferedInputFile(png, filename=f"receipt-{receipt.number}.png"),
-                caption=texts.receipt_caption(receipt.number, receipt.score),
-            )
-            await bot.send_document(
-                chat_id, BufferedInputFile(pdf, filename=f"receipt-{receipt.number}.pdf")
-            )
+            for reply in turn.replies:
+                await self._replies.send(bot, chat_id, reply, None)
 
     async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None:
         with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
@@ -78,9 +89,7 @@ class BotExamNotifier:
         """`reasons`: when each face check failed and its refusal code."""
         with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
             gettext = self._i18n.gettext
-            lines = [
-                f"{_clock(at)} {face_reason(gettext, code) or code}" for at, code in reasons
-            ]
+            lines = [f"{_clock(at)} {face_reason(gettext, code) or code}" for at, code in reasons]
             await self._bot.send_message(user_id, texts.identity_rejected(attempt, lines))
 
     async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None:

@@ -59,6 +59,9 @@ class OpenPage:
 @dataclass(frozen=True, slots=True)
 class OpenUrl:
     url: str
+    # The same thing as a page of the web view, for a channel whose links open in its own app's
+    # browser (WeChat: the order's pay page, paid there by JSAPI); others open `url`.
+    page: str = ""
 
 
 Action = Press | OpenPage | OpenUrl

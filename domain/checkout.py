@@ -20,6 +20,8 @@ from domain.payment import (
     EXPIRY_WARNING,
     FOR_STAFF,
     INVOICE_WORKING_DAYS,
+    JsapiProvider,
+    JsapiRequest,
     OrderStatus,
     Outcome,
     PaymentEvent,
@@ -523,3 +525,26 @@ class CheckOrder:
                 await self._apply(event, "query")
                 order = await self._store.get(number) or order
         return order
+
+
+class StartJsapiPayment:
+    """Paying inside WeChat's browser: the provider's JSAPI checkout for one of the payer's own
+    open orders, for the payer's openid. The order, its expiry and its notification stay the
+    ones the QR code is for; only the way of paying differs."""
+
+    def __init__(self, store: PaymentStore, provider: JsapiProvider, clock: Clock) -> None:
+        self._store = store
+        self._provider = provider
+        self._clock = clock
+
+    async def __call__(self, account: ChatUserId, number: str, openid: str) -> JsapiRequest:
+        order = await self._store.get(number)
+        # Somebody else's order is the same answer as none: nothing is made at the provider.
+        if order is None or order.payer != account:
+            raise PaymentRefused("order_not_found")
+        now = self._clock.now()
+        if order.status is not OrderStatus.PENDING or order.expires_at <= now:
+            raise PaymentRefused("order_not_pending")
+        return await self._provider.create_jsapi(
+            order.number, order.amount_fen, ORDER_DESCRIPTION, order.expires_at, openid, now=now
+        )

@@ -131,6 +131,52 @@ class NotifiedProvider(PaymentProvider, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class JsapiRequest:
+    """What WeChat's browser needs to open its own checkout for an order
+    (`WeixinJSBridge.invoke('getBrandWCPayRequest', ...)`): merchant-signed, for one payer."""
+
+    app_id: str
+    time_stamp: str
+    nonce_str: str
+    package: str  # "prepay_id=…"
+    sign_type: str
+    pay_sign: str
+
+    def for_bridge(self) -> dict[str, str]:
+        return {
+            "appId": self.app_id,
+            "timeStamp": self.time_stamp,
+            "nonceStr": self.nonce_str,
+            "package": self.package,
+            "signType": self.sign_type,
+            "paySign": self.pay_sign,
+        }
+
+
+def pay_sign_message(app_id: str, time_stamp: str, nonce_str: str, package: str) -> bytes:
+    """The string WeChat Pay v3 has the merchant sign for a JSAPI checkout, one value a line."""
+    return f"{app_id}\n{time_stamp}\n{nonce_str}\n{package}\n".encode()
+
+
+class JsapiProvider(Protocol):
+    """A provider that can take payment inside WeChat's browser (JSAPI) for the same order
+    number its QR code is for: the same notification, query and close."""
+
+    name: str
+
+    async def create_jsapi(
+        self,
+        order_number: str,
+        amount_fen: int,
+        description: str,
+        expires_at: datetime,
+        openid: str,
+        *,
+        now: datetime,
+    ) -> JsapiRequest: ...
+
+
 class WorkingDays(Protocol):
     def add(self, start: date, days: int) -> date: ...
 

@@ -74,6 +74,7 @@ from domain.checkout import (
     RemoveEnrolment,
     SaveInvoiceDetails,
     ShowBill,
+    StartJsapiPayment,
 )
 from domain.clock import Clock
 from domain.desks import DeskId
@@ -89,7 +90,7 @@ from domain.enrolment import (
 )
 from domain.identity import BindEnterprise, BindPerson
 from domain.locales import DEFAULT_LOCALE
-from domain.payment import NotifiedProvider, PaymentProvider
+from domain.payment import JsapiProvider, NotifiedProvider, PaymentProvider
 from domain.phone_codes import PhoneCodes, SmsSender
 from domain.reminders import (
     ControlBroadcast,
@@ -113,13 +114,13 @@ from infra.metrics import Metrics, outbox_pending
 from infra.outbox import TortoiseBroadcasts, TortoiseOutbox
 from infra.payments.alipay import AliPay, AliPayConfig
 from infra.payments.choice import ProviderChoice
-from infra.payments.sandbox import SandboxProvider
+from infra.payments.sandbox import LOCAL_APPID, SandboxProvider
 from infra.payments.wechatpay import WeChatPay, WeChatPayConfig
 from infra.pii import Pii
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
 from infra.repositories import reach
-from infra.repositories.accounts import TortoiseAccountRepository
+from infra.repositories.accounts import TortoiseAccountRepository, locale_of
 from infra.repositories.console import ConsoleRecords
 from infra.repositories.desk_log import TortoiseDeskLog
 from infra.repositories.payments import TortoisePaymentStore
@@ -174,12 +175,13 @@ from webview.auth import (
 from webview.console import ConsoleWeb, add_console_routes
 from webview.exam import add_exam_routes
 from webview.keys import WebConfig
-from webview.payments import PaymentWeb, add_payment_routes
+from webview.payments import JsapiWeb, PaymentWeb, add_payment_routes
 from webview.records import RecordsWeb, add_records_routes
 from webview.sms import add_local_sms_routes
 from webview.study import StudyWeb, add_study_routes
 from wechat.api import ApiConfig, WeChatApi
-from wechat.channel import WeChatChannel, WeChatReplies
+from wechat.channel import CHANNEL as WECHAT_CHANNEL
+from wechat.channel import WeChatChannel, WeChatPush, WeChatReplies
 from wechat.menu import publish_menu
 from wechat.notices import WeChatNotices
 from wechat.oauth import OAuth, OAuthConfig
@@ -648,8 +650,12 @@ def make_payment_provider(
                 "the sandbox lets anyone mark an order paid; set wechatpay or alipay (or, for a "
                 "staging server, PAYMENT_SANDBOX_OUTSIDE_LOCAL_MODE=true)",
             )
+        # Paying inside WeChat's browser, the sandbox plays WeChat Pay for the channel's appid.
+        wechat = settings.wechat_channel
         return SandboxProvider(
-            settings.base_url, hashlib.sha256(b"sandbox" + settings.secret_key()).digest()
+            settings.base_url,
+            hashlib.sha256(b"sandbox" + settings.secret_key()).digest(),
+            appid=wechat.appid if wechat is not None else LOCAL_APPID,
         )
 
     makers: dict[str, Callable[[], NotifiedProvider]] = {
@@ -674,6 +680,39 @@ def sandbox_of(provider: PaymentProvider) -> SandboxProvider | None:
     if isinstance(provider, ProviderChoice):
         provider = provider.providers.get("sandbox", provider)
     return provider if isinstance(provider, SandboxProvider) else None
+
+
+def jsapi_of(provider: PaymentProvider) -> JsapiProvider | None:
+    """Who takes payment inside WeChat's browser (WeChat Pay, or the sandbox playing it)."""
+    if isinstance(provider, ProviderChoice):
+        return provider if provider.jsapi() is not None else None
+    return provider if isinstance(provider, WeChatPay | SandboxProvider) else None
+
+
+def make_jsapi_web(
+    settings: Settings,
+    provider: PaymentProvider,
+    services: Services,
+    accounts: TortoiseAccountRepository,
+    clock: Clock,
+) -> JsapiWeb | None:
+    """The pay page's JSAPI checkout: with the WeChat channel on and a provider that can."""
+    jsapi = jsapi_of(provider)
+    if settings.wechat_channel is None or jsapi is None:
+        return None
+    start = StartJsapiPayment(services.payment_store, jsapi, clock)
+    check: CheckOrder = services.handlers["check_order"]
+
+    return JsapiWeb(
+        start=lambda account, number, openid: start(ChatUserId(account), number, openid),
+        check=lambda account, number: check(ChatUserId(account), number),
+        openid_of=functools.partial(wechat_openid, accounts),
+    )
+
+
+async def wechat_openid(accounts: TortoiseAccountRepository, account: int) -> str | None:
+    """The account's WeChat openid; None for an account of another channel."""
+    return await accounts.external_id_on(ChatUserId(account), WECHAT_CHANNEL)
 
 
 def new_order_number(now: datetime) -> str:
@@ -872,6 +911,12 @@ def make_wechatlocal(
             token=wechat.token,
             encoding_aes_key=wechat.encoding_aes_key or LOCAL_WECHAT_AES_KEY,
             callback_url=f"http://127.0.0.1:{port}{WECHAT_CALLBACK_PATH}",
+            # WeChat Pay's checkout in the in-app browser: the product's payment sandbox.
+            pay_url=(
+                f"http://127.0.0.1:{port}/sandbox/jsapi/pay"
+                if "sandbox" in settings.payment.enabled()
+                else None
+            ),
             safe_mode=wechat.encoding_aes_key is not None,
             oauth_hosts=("127.0.0.1", "localhost", urlsplit(settings.base_url).hostname or ""),
             state_path=settings.app.data_dir / "wechatlocal.json" if persist else None,
@@ -1038,6 +1083,7 @@ async def running(
             find_order=services.payment_store.get,
             sandbox=sandbox_of(provider),
             choice=provider if isinstance(provider, ProviderChoice) else None,
+            jsapi=make_jsapi_web(settings, provider, services, accounts, clock),
             notify_base=f"http://127.0.0.1:{settings.web.port}",
         ),
     )
@@ -1099,6 +1145,16 @@ async def running(
         add_wechat_routes(app, wechat)
         wechat_api = wechat.api
         services.handlers["console_answers"].wechat = lambda: wechat_api
+        # The receipt after a pass, to a WeChat account: the same turn Telegram gets.
+        services.handlers["exam_notifier"].other_channel = WeChatPush(
+            api=wechat.api,
+            replies=wechat.replies,
+            clock=clock,
+            openid_of=functools.partial(wechat_openid, accounts),
+            last_inbound=accounts.last_inbound,
+            locale_of=locale_of,
+            template_id=settings.wechat.template_reminder,
+        )
         # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
         transport = WeChatTransport(
             wechat.api,

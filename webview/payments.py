@@ -1,4 +1,5 @@
-"""Payment pages: provider notifications, and the sandbox provider's checkout page."""
+"""Payment pages: provider notifications, the sandbox provider's checkout page, and the pay page
+of the web view, where WeChat's browser pays by JSAPI and any other browser gets the QR code."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from domain.checkout import ORDER_DESCRIPTION, Order
-from domain.payment import InvalidNotification, OrderStatus, Outcome, PaymentEvent, format_yuan
+from domain.payment import (
+    InvalidNotification,
+    JsapiRequest,
+    OrderStatus,
+    Outcome,
+    PaymentEvent,
+    PaymentRefused,
+    format_yuan,
+)
 from domain.timezone import CHINA
 from infra.payments.choice import ProviderChoice, app_of
-from infra.payments.sandbox import SandboxProvider
+from infra.payments.sandbox import SandboxProvider, SandboxRefused
 from infra.qr import plain_qr_data_uri
 from webview import keys
 from webview.middlewares import LOCALE
+from webview.study import _guard, _viewer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +42,18 @@ class NotifyingProvider(Protocol):
 
 
 @dataclass(frozen=True)
+class JsapiWeb:
+    """Paying inside WeChat's browser: the signed-in person's own order, for their openid."""
+
+    # (account, order number, openid) → the bridge's parameters (domain.checkout.StartJsapiPayment)
+    start: Callable[[int, str, str], Awaitable[JsapiRequest]]
+    # (account, order number) → the order, the provider asked (domain.checkout.CheckOrder)
+    check: Callable[[int, str], Awaitable[Order]]
+    # The account's WeChat openid; None for an account of another channel.
+    openid_of: Callable[[int], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
 class PaymentWeb:
     providers: Mapping[str, NotifyingProvider]
     apply_payment: Callable[[PaymentEvent, str], Awaitable[Outcome]]
@@ -40,11 +62,29 @@ class PaymentWeb:
     notify_base: str
     # With several providers: our one QR code opens /pay/{order}/{token}.
     choice: ProviderChoice | None = None
+    jsapi: JsapiWeb | None = None
 
 
 PAYMENTS = web.AppKey("payments", PaymentWeb)
 # Alipay stops its retries only on the exact body "success"; anything else is "not received".
 PLAIN_TEXT_ANSWERS = frozenset({"alipay"})
+
+
+def _order_words(request: web.Request, order: Order) -> dict[str, object]:
+    """What every page about one order shows of it."""
+    return {
+        "locale": request[LOCALE],
+        "order": order,
+        "amount": format_yuan(order.amount_fen),
+        "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+        "paid": order.status is OrderStatus.PAID,
+    }
+
+
+def _payable(request: web.Request, order: Order) -> bool:
+    # Past its expiry an order is over even before the expiry job marks it: the providers
+    # would refuse a time_expire in the past anyway.
+    return order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
 
 
 def _answer(provider: str, ok: bool, payload: dict[str, str], status: int) -> web.Response:
@@ -85,6 +125,43 @@ def _sandbox_order_number(request: web.Request) -> str:
     return number
 
 
+async def _notify_from_sandbox(
+    payments: PaymentWeb, events: list[PaymentEvent], now: datetime, trade_state: str | None = None
+) -> None:
+    """The sandbox calls the product back over HTTP, as a provider does: the same notify path."""
+    sandbox = payments.sandbox
+    assert sandbox is not None
+    async with aiohttp.ClientSession() as http:
+        for item in events:
+            headers, body = sandbox.notification(item, now, trade_state)
+            async with http.post(
+                f"{payments.notify_base}/pay/notify/sandbox", data=body, headers=headers
+            ) as response:
+                log.info("sandbox notification answered %s", response.status)
+
+
+async def sandbox_jsapi_pay(request: web.Request) -> web.Response:
+    """The WeChat stand-in's checkout confirmed for an openid: the sandbox takes the payment
+    and notifies the product; the page learns of it only from the product."""
+    payments = request.app[PAYMENTS]
+    if payments.sandbox is None:
+        raise web.HTTPNotFound()
+    try:
+        data = await request.json()
+        bridge = {str(k): str(v) for k, v in data["bridge"].items()}
+        openid = str(data["openid"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return web.json_response({"err_msg": "get_brand_wcpay_request:fail"}, status=400)
+    now = request.app[keys.CLOCK].now()
+    try:
+        event = await payments.sandbox.pay_jsapi(bridge, openid, now)
+    except SandboxRefused as refused:
+        log.warning("sandbox JSAPI payment refused: %s", refused.reason)
+        return web.json_response({"err_msg": "get_brand_wcpay_request:fail"}, status=403)
+    await _notify_from_sandbox(payments, [event], now)
+    return web.json_response({"err_msg": "get_brand_wcpay_request:ok"})
+
+
 async def sandbox_checkout(request: web.Request) -> web.Response:
     number = _sandbox_order_number(request)
     payments = request.app[PAYMENTS]
@@ -95,11 +172,7 @@ async def sandbox_checkout(request: web.Request) -> web.Response:
         "sandbox_checkout.html",
         request,
         {
-            "locale": request[LOCALE],
-            "order": order,
-            "amount": format_yuan(order.amount_fen),
-            "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-            "paid": order.status is OrderStatus.PAID,
+            **_order_words(request, order),
             "open": order.status is OrderStatus.PENDING,
             "closed": order.status is OrderStatus.CLOSED,
             "token": request.query["t"],
@@ -138,13 +211,7 @@ async def sandbox_action(request: web.Request) -> web.StreamResponse:
             )
         events = {"pay": [event], "pay-twice": [event, event], "pay-silently": []}[action]
         result = "paid"
-    async with aiohttp.ClientSession() as http:
-        for item in events:
-            headers, body = sandbox.notification(item, now, trade_state)
-            async with http.post(
-                f"{payments.notify_base}/pay/notify/sandbox", data=body, headers=headers
-            ) as response:
-                log.info("sandbox notification answered %s", response.status)
+    await _notify_from_sandbox(payments, events, now, trade_state)
     raise web.HTTPFound(
         str(
             request.app.router["sandbox_checkout"]
@@ -167,21 +234,8 @@ async def scan(request: web.Request) -> web.StreamResponse:
     order = await payments.find_order(number)
     if order is None:
         raise web.HTTPNotFound()
-    # Past its expiry an order is over even before the expiry job marks it: the providers
-    # would refuse a time_expire in the past anyway.
-    payable = (
-        order.status is OrderStatus.PENDING and order.expires_at > request.app[keys.CLOCK].now()
-    )
-    context: dict[str, object] = {
-        "locale": request[LOCALE],
-        "order": order,
-        "amount": format_yuan(order.amount_fen),
-        "expires": order.expires_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
-        "paid": order.status is OrderStatus.PAID,
-        "open": payable,
-        "codes": [],
-        "failed": False,
-    }
+    payable = _payable(request, order)
+    context = {**_order_words(request, order), "open": payable, "codes": [], "failed": False}
     if not payable:
         return aiohttp_jinja2.render_template("pay_scan.html", request, context)
     app = app_of(request.headers.get("User-Agent", ""))
@@ -206,9 +260,81 @@ async def scan(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _own_order_number(request: web.Request) -> str:
+    number = request.match_info["number"]
+    if not number.isascii() or not number.isalnum() or len(number) > 32:
+        raise web.HTTPNotFound()
+    return number
+
+
+def _api_error(error: str, status: int) -> web.Response:
+    return web.json_response({"ok": False, "error": error}, status=status)
+
+
+async def pay_page(request: web.Request) -> web.Response:
+    """The order's pay page in the web view: WeChat's own checkout where its browser offers one
+    (the script asks for it once WeixinJSBridge is ready), the QR code everywhere else."""
+    viewer = _viewer(request)
+    payments = request.app[PAYMENTS]
+    order = await payments.find_order(_own_order_number(request))
+    if order is None or order.payer != viewer.user_id:
+        raise web.HTTPNotFound()  # somebody else's order: the same answer as none
+    jsapi = payments.jsapi
+    wechat = jsapi is not None and await jsapi.openid_of(viewer.user_id) is not None
+    payable = _payable(request, order)
+    return aiohttp_jinja2.render_template(
+        "pay_order.html",
+        request,
+        {
+            **_order_words(request, order),
+            "open": payable,
+            "qr": plain_qr_data_uri(order.pay_url) if payable else None,
+            "pay_url": order.pay_url,
+            "jsapi": wechat and payable,
+        },
+    )
+
+
+async def api_jsapi(request: web.Request) -> web.Response:
+    """The bridge's parameters for the signed-in person's own open order, for their openid."""
+    viewer = _guard(request)
+    jsapi = request.app[PAYMENTS].jsapi
+    number = _own_order_number(request)
+    openid = await jsapi.openid_of(viewer.user_id) if jsapi is not None else None
+    if jsapi is None or openid is None:
+        return _api_error("not_in_wechat", 403)
+    try:
+        bridge = await jsapi.start(viewer.user_id, number, openid)
+    except PaymentRefused as refused:
+        return _api_error(refused.code, 404 if refused.code == "order_not_found" else 409)
+    except Exception as exc:  # the provider's own error: nothing was made on our side
+        log.warning("JSAPI order %s failed: %s", number, type(exc).__name__)
+        return _api_error("provider_unavailable", 503)
+    return web.json_response({"ok": True, "bridge": bridge.for_bridge()})
+
+
+async def api_order_state(request: web.Request) -> web.Response:
+    """Paid or not, in the product's books after asking the provider: what the page shows,
+    never the checkout's own "ok"."""
+    viewer = _viewer(request)
+    jsapi = request.app[PAYMENTS].jsapi
+    if jsapi is None:
+        raise web.HTTPNotFound()
+    try:
+        order = await jsapi.check(viewer.user_id, _own_order_number(request))
+    except PaymentRefused as refused:
+        return _api_error(refused.code, 404)
+    # "state", not "status": the page's fetch helper keeps the HTTP status under that name.
+    return web.json_response({"ok": True, "state": order.status.value})
+
+
 def add_payment_routes(app: web.Application, payments: PaymentWeb) -> None:
     app[PAYMENTS] = payments
     app.router.add_post("/pay/notify/{provider}", notify, name="payment_notify")
     app.router.add_get("/pay/{number}/{token}", scan, name="payment_scan")
     app.router.add_get("/sandbox/pay/{number}", sandbox_checkout, name="sandbox_checkout")
     app.router.add_post("/sandbox/pay/{number}/{action}", sandbox_action, name="sandbox_action")
+    app.router.add_post("/sandbox/jsapi/pay", sandbox_jsapi_pay, name="sandbox_jsapi_pay")
+    app.router.add_get("/app/pay/{number}", pay_page, name="pay_order")
+    app.router.add_post("/app/api/pay/{number}/jsapi", api_jsapi, name="pay_jsapi")
+    app.router.add_get("/app/api/pay/{number}", api_order_state, name="pay_order_state")

@@ -33,7 +33,10 @@ WeChat side, under `{prefix}/wechat` (the product's WECHAT_API_BASE), answering 
   phone page sets through `GET /open?openid=&url=`, or `&openid=` on the URL); `GET
   /sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code` → `{access_token,
   expires_in, refresh_token, openid, scope}`; a code works once (40163) and for 5 minutes (40029).
-- `GET /phone?openid=`: the phone-frame page playing a WeChat user.
+- `GET /phone?openid=`: the phone-frame page playing a WeChat user. Its in-app browser offers
+  the page a fake `WeixinJSBridge` (same-origin pages only, as the product is in local mode):
+  `invoke('getBrandWCPayRequest', params, cb)` shows a sandbox checkout (Pay / Cancel); Pay goes
+  through `POST /users/{openid}/pay` below, Cancel answers `get_brand_wcpay_request:cancel`.
 
 Callback side: users' messages and events are POSTed to `callback_url` with `signature`
 (SHA-1 of the sorted token, timestamp, nonce), `timestamp`, `nonce`, `openid`; in safe mode also
@@ -63,7 +66,11 @@ callback_url, original_id, account_name), `GET|POST /users`, `GET /users/{openid
 `GET /users/{openid}/messages?after=&wait=&all=1` → `{"ok", "messages": [{id, date, from:
 "account"|"user"|"system", via: "custom"|"reply"|"template"|"notice"|..., type, ...}]}` (what
 the account sent the user; `all=1` adds the user's own), `GET /users/{openid}/media/{media_id}`,
-`POST /users/{openid}/notices` (`{"refuse": bool}`), `GET /menu`, `GET /stats`, `POST /verify`.
+`POST /users/{openid}/notices` (`{"refuse": bool}`), `POST /users/{openid}/pay` (`{"bridge":
+{appId, timeStamp, nonceStr, package, signType, paySign}}`: the user confirms WeChat Pay's
+checkout; the stand-in posts it with the openid to `pay_url`, the payment sandbox, which pays
+and notifies the product; → `{"ok", "result": {"err_msg": "get_brand_wcpay_request:ok"|
+"…:fail"}}`), `GET /menu`, `GET /stats`, `POST /verify`.
 
 Deliberate differences from WeChat: http:// everywhere (loopback); users, messages and the menu
 kept in one JSON file when `state_path` is set (tokens, codes and media are not); no rate limits

@@ -391,6 +391,14 @@ def add_user_api_routes(app: web.Application, wx: WeChatLocal) -> None:
             headers={"Cache-Control": "private, max-age=3600", **_SECURITY_HEADERS},
         )
 
+    async def pay(request: web.Request) -> web.Response:
+        body = await _api_body(request)
+        bridge = body.get("bridge")
+        if not isinstance(bridge, dict):
+            raise ApiError(400, 'send {"bridge": {appId, timeStamp, nonceStr, package, ...}}')
+        result = await wx.pay_jsapi(request.match_info["openid"], bridge)
+        return json_reply({"ok": True, "result": result})
+
     async def menu(request: web.Request) -> web.Response:
         return json_reply({"ok": True, "result": wx.menu})
 
@@ -412,6 +420,7 @@ def add_user_api_routes(app: web.Application, wx: WeChatLocal) -> None:
     r.add_get("/users/{openid}", user)
     r.add_post("/users/{openid}/send", send)
     r.add_post("/users/{openid}/notices", notices)
+    r.add_post("/users/{openid}/pay", pay)
     r.add_get("/users/{openid}/messages", messages)
     r.add_get("/users/{openid}/media/{media_id}", media)
     r.add_get("/menu", menu)

@@ -119,6 +119,9 @@ class WeChatLocalConfig:
     account_name: str = "继教 jijiao"
     # The product's callback (full URL); None: users' messages are refused with 409.
     callback_url: str | None = None
+    # Where WeChat Pay's checkout (getBrandWCPayRequest) is confirmed: the payment sandbox's
+    # JSAPI endpoint (the product's, in local mode); None: the checkout answers "fail".
+    pay_url: str | None = None
     safe_mode: bool = False
     token_ttl: int = 7200
     # An old access token stays valid this long after a new one is issued (WeChat: 5 minutes).
@@ -867,6 +870,28 @@ class WeChatLocal:
         query["msg_signature"] = protocol.signature(config.token, timestamp, nonce, encrypted)
         body = protocol.to_xml({"ToUserName": config.original_id, "Encrypt": encrypted})
         return query, body
+
+    async def pay_jsapi(self, openid: str, bridge: Json) -> Json:
+        """The user confirmed WeChat Pay's checkout in the in-app browser: the sandbox is told
+        who pays (this openid), with the page's parameters as they came; its answer is the
+        bridge's `err_msg`. The product hears of the payment by its own notification."""
+        self.user(openid)
+        url = self.config.pay_url
+        if url is None or bridge.get("appId") != self.config.appid:
+            return {"err_msg": "get_brand_wcpay_request:fail"}
+        fields = {k: str(v) for k, v in bridge.items() if isinstance(v, str | int)}
+        try:
+            async with self._session().post(
+                url,
+                json={"openid": openid, "bridge": fields},
+                timeout=aiohttp.ClientTimeout(total=self.config.callback_timeout * 2),
+            ) as response:
+                answer = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            log.warning("wechatlocal: JSAPI payment for %s failed: %s", openid, exc)
+            return {"err_msg": "get_brand_wcpay_request:fail"}
+        ok = isinstance(answer, dict) and answer.get("err_msg") == "get_brand_wcpay_request:ok"
+        return {"err_msg": f"get_brand_wcpay_request:{'ok' if ok else 'fail'}"}
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:

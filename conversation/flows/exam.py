@@ -7,7 +7,8 @@ from conversation import actions
 from conversation.engine import Talk
 from conversation.events import Command, Event, Pressed
 from conversation.ports import ExamBoard
-from conversation.replies import Attachment, Button, FileKind, OpenPage, Press, Reply, Turn, say
+from conversation.receipts import receipt_turn
+from conversation.replies import Button, OpenPage, Press, Reply, Turn, say
 from domain.accounts import ChatUserId
 from texts import exam as texts
 
@@ -61,13 +62,5 @@ class Exam:
     async def _receipt(self, receipt_id: int) -> list[Reply]:
         """The image to look at and the PDF to print, or why not (revoked)."""
         receipt = await self._board.receipt(receipt_id)
-        if receipt.revoked:
-            return [Reply(say(texts.receipt_revoked, receipt.number))]
-        name = f"receipt-{receipt.number}"
-        return [
-            Reply(
-                say(texts.receipt_caption, receipt.number, receipt.score),
-                attachment=Attachment(FileKind.PHOTO, f"{name}.png", receipt.png),
-            ),
-            Reply("", attachment=Attachment(FileKind.DOCUMENT, f"{name}.pdf", receipt.pdf)),
-        ]
+        files = None if receipt.revoked else (receipt.png, receipt.pdf)
+        return receipt_turn(receipt.number, receipt.score, files).replies

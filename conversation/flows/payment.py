@@ -153,7 +153,12 @@ def skip_buttons() -> Buttons:
 
 def order_buttons(order: Order) -> Buttons:
     return rows(
-        [Button(say(texts.open_payment_page_button), OpenUrl(order.pay_url))],
+        [
+            Button(
+                say(texts.open_payment_page_button),
+                OpenUrl(order.pay_url, page=f"/pay/{order.number}"),
+            )
+        ],
         [_pay(say(texts.check_paid_button), PayAction.CHECK, order.number)],
     )
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from domain.payment import NotifiedProvider, PaymentEvent
+from domain.payment import JsapiProvider, JsapiRequest, NotifiedProvider, PaymentEvent
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,31 @@ class ProviderChoice:
         """The provider's own checkout URL for the order (made there on first use)."""
         return await self.providers[provider].create(
             order_number, amount_fen, description, expires_at
+        )
+
+    def jsapi(self) -> JsapiProvider | None:
+        """Who takes payment inside WeChat's browser: WeChat Pay, else the sandbox playing it."""
+        for name in ("wechatpay", "sandbox"):
+            provider = self.providers.get(name)
+            if provider is not None and hasattr(provider, "create_jsapi"):
+                return provider  # type: ignore[return-value]
+        return None
+
+    async def create_jsapi(
+        self,
+        order_number: str,
+        amount_fen: int,
+        description: str,
+        expires_at: datetime,
+        openid: str,
+        *,
+        now: datetime,
+    ) -> JsapiRequest:
+        provider = self.jsapi()
+        if provider is None:
+            raise LookupError("no provider here takes payment inside WeChat")
+        return await provider.create_jsapi(
+            order_number, amount_fen, description, expires_at, openid, now=now
         )
 
     async def query(self, order_number: str) -> PaymentEvent | None:

@@ -4,6 +4,10 @@ Its QR code opens the web view's checkout page; "pay" records the payment in the
 ledger and sends a signed notification over HTTP to the product, exactly as a real provider
 calls back. Reconciliation queries the same ledger, so "paid but the notification got lost"
 (S9) can be shown and tested.
+
+Inside WeChat's browser it plays WeChat Pay's JSAPI too: a prepay id bound to the order and the
+payer's openid, bridge parameters signed like WeChat's (an HMAC here, the sandbox holds no RSA
+key), and a payment the WeChat stand-in's fake `WeixinJSBridge` confirms for that openid only.
 """
 
 from __future__ import annotations
@@ -15,20 +19,37 @@ import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from domain.payment import CURRENCY, InvalidNotification, PaymentEvent
+from domain.payment import (
+    CURRENCY,
+    InvalidNotification,
+    JsapiRequest,
+    PaymentEvent,
+    pay_sign_message,
+)
 from infra.db import models
 
 SIGNATURE = "X-Sandbox-Signature"
 TIMESTAMP = "X-Sandbox-Timestamp"
 MAX_SKEW = 300  # seconds; older notifications are replays
+JSAPI_SIGN_TYPE = "HMAC-SHA256"
+LOCAL_APPID = "wxsandbox"
+
+
+class SandboxRefused(Exception):
+    """A JSAPI payment the sandbox will not take; nothing changed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SandboxProvider:
     name = "sandbox"
 
-    def __init__(self, base_url: str, secret: bytes) -> None:
+    def __init__(self, base_url: str, secret: bytes, *, appid: str = LOCAL_APPID) -> None:
         self._base_url = base_url
         self._secret = secret
+        self.appid = appid  # the Official Account's: its openids are the payers
 
     def _mac(self, text: str) -> str:
         return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
@@ -47,6 +68,62 @@ class SandboxProvider:
             defaults={"amount_fen": amount_fen, "expires_at": expires_at, "state": "open"},
         )
         return self.checkout_url(order_number)
+
+    def _prepay_id(self, order_number: str, openid: str) -> str:
+        return f"sbx_{order_number}_{self._mac(f'jsapi:{order_number}:{openid}')[:24]}"
+
+    def _pay_sign(self, time_stamp: str, nonce_str: str, package: str) -> str:
+        message = pay_sign_message(self.appid, time_stamp, nonce_str, package)
+        return self._mac(message.decode())
+
+    async def create_jsapi(
+        self,
+        order_number: str,
+        amount_fen: int,
+        description: str,
+        expires_at: datetime,
+        openid: str,
+        *,
+        now: datetime,
+    ) -> JsapiRequest:
+        await models.SandboxPayment.get_or_create(
+            order_number=order_number,
+            defaults={"amount_fen": amount_fen, "expires_at": expires_at, "state": "open"},
+        )
+        time_stamp, nonce = str(int(now.timestamp())), secrets.token_hex(16)
+        package = f"prepay_id={self._prepay_id(order_number, openid)}"
+        return JsapiRequest(
+            self.appid,
+            time_stamp,
+            nonce,
+            package,
+            JSAPI_SIGN_TYPE,
+            self._pay_sign(time_stamp, nonce, package),
+        )
+
+    async def pay_jsapi(
+        self, bridge: Mapping[str, str], openid: str, now: datetime
+    ) -> PaymentEvent:
+        """The payer confirmed in WeChat's checkout: the parameters must be ours, unchanged, and
+        for this payer (a prepay id is bound to one openid, as WeChat Pay's is)."""
+        package = str(bridge.get("package", ""))
+        expected = self._pay_sign(
+            str(bridge.get("timeStamp", "")), str(bridge.get("nonceStr", "")), package
+        )
+        if bridge.get("appId") != self.appid or not hmac.compare_digest(
+            str(bridge.get("paySign", "")).encode(), expected.encode()
+        ):
+            raise SandboxRefused("bad_pay_sign")
+        prepay_id = package.removeprefix("prepay_id=")
+        order_number = prepay_id.split("_")[1] if prepay_id.count("_") == 2 else ""
+        if not hmac.compare_digest(
+            prepay_id.encode(), self._prepay_id(order_number, openid).encode()
+        ):
+            raise SandboxRefused("not_this_payer")
+        event = await self.pay(order_number, now)
+        if event is None:
+            raise SandboxRefused("order_closed")
+        return event
 
     async def query(self, order_number: str) -> PaymentEvent | None:
         row = await models.SandboxPayment.get_or_none(order_number=order_number)

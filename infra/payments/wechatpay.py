@@ -1,4 +1,6 @@
-"""WeChat Pay (APIv3, Native payment): the QR code a learner scans, and WeChat's word on it.
+"""WeChat Pay (APIv3): Native payment (the QR code a learner scans) and JSAPI (the checkout
+WeChat's browser opens for a person, by openid), and WeChat's word on either: both are one
+order number, so the notification, the query and the close are the same.
 
 Public-key mode: WeChat Pay signs answers and notifications with the public key shown on the
 merchant platform, so nothing downloads platform certificates. The SDK's client is synchronous
@@ -13,6 +15,7 @@ import binascii
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -27,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from wechatpayv3 import WeChatPay as SdkClient
 from wechatpayv3 import WeChatPayType
 
-from domain.payment import CURRENCY, InvalidNotification, PaymentEvent
+from domain.payment import CURRENCY, InvalidNotification, JsapiRequest, PaymentEvent
 
 __all__ = [
     "InvalidNotification",
@@ -102,23 +105,68 @@ class WeChatPay:
     async def create(
         self, order_number: str, amount_fen: int, description: str, expires_at: datetime
     ) -> str:
+        status, answer = await self._order(
+            "create", order_number, amount_fen, description, expires_at, WeChatPayType.NATIVE
+        )
+        code_url = answer.get("code_url")
+        if status != 200 or not isinstance(code_url, str):
+            raise self._refused("create", order_number, status, answer)
+        return code_url
+
+    async def create_jsapi(
+        self,
+        order_number: str,
+        amount_fen: int,
+        description: str,
+        expires_at: datetime,
+        openid: str,
+        *,
+        now: datetime,
+    ) -> JsapiRequest:
+        """`/v3/pay/transactions/jsapi` for the payer's openid (of this appid), and the
+        bridge's parameters signed with the merchant key as v3 documents it."""
+        status, answer = await self._order(
+            "create_jsapi",
+            order_number,
+            amount_fen,
+            description,
+            expires_at,
+            WeChatPayType.JSAPI,
+            payer={"openid": openid},
+        )
+        prepay_id = answer.get("prepay_id")
+        if status != 200 or not isinstance(prepay_id, str):
+            raise self._refused("create_jsapi", order_number, status, answer)
+        time_stamp, nonce = str(int(now.timestamp())), secrets.token_hex(16)
+        package = f"prepay_id={prepay_id}"
+        pay_sign = self._sdk.sign([self._config.appid, time_stamp, nonce, package])
+        return JsapiRequest(self._config.appid, time_stamp, nonce, package, "RSA", pay_sign)
+
+    async def _order(
+        self,
+        operation: str,
+        order_number: str,
+        amount_fen: int,
+        description: str,
+        expires_at: datetime,
+        kind: WeChatPayType,
+        **extra: Any,
+    ) -> tuple[int, dict[str, Any]]:
+        """One order at WeChat Pay, Native or JSAPI: the same number, amount and expiry."""
         _check_order_number(order_number)
         if expires_at.tzinfo is None:
             raise ValueError("expires_at must be timezone-aware")
-        status, answer = await self._call(
-            "create",
+        return await self._call(
+            operation,
             order_number,
             self._sdk.pay,
             description=description[:DESCRIPTION_MAX],
             out_trade_no=order_number,
             amount={"total": amount_fen, "currency": CURRENCY},
             time_expire=expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
-            pay_type=WeChatPayType.NATIVE,
+            pay_type=kind,
+            **extra,
         )
-        code_url = answer.get("code_url")
-        if status != 200 or not isinstance(code_url, str):
-            raise self._refused("create", order_number, status, answer)
-        return code_url
 
     async def query(self, order_number: str) -> PaymentEvent | None:
         transaction = await self._transaction(order_number)

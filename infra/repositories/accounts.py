@@ -113,6 +113,11 @@ class TortoiseAccountRepository:
         row = await ChatUser.get_or_none(id=id).only("id", "external_id")
         return row.external_id if row else None
 
+    async def external_id_on(self, id: ChatUserId, channel: str) -> str | None:
+        """The account's id on `channel` (a WeChat openid), None for an account of another."""
+        row = await ChatUser.get_or_none(id=id, channel=channel).only("id", "external_id")
+        return row.external_id if row else None
+
     async def set_locale(self, id: ChatUserId, locale: Locale) -> None:
         await ChatUser.filter(id=id).update(locale=locale.value)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
@@ -412,3 +416,69 @@ def test_an_apiv3_key_that_is_not_32_bytes_is_refused_at_start(keys: Keys) -> No
 
     with pytest.raises(ValueError):
         WeChatPay(replace(config, api_v3_key="short"))
+
+
+# JSAPI: paying inside WeChat's browser. The paySign is checked from the spec: the merchant's
+# RSA-SHA256 over appId, timeStamp, nonceStr and package, each followed by "\n".
+
+OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+
+async def test_a_jsapi_order_is_made_for_the_payers_openid(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    request = await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+
+    made = fake.orders[ORDER]
+    assert made.request["payer"] == {"openid": OPENID}
+    assert made.request["appid"] == APPID
+    assert made.request["amount"] == {"total": FEE, "currency": "CNY"}
+    assert request.package == f"prepay_id={made.code_url}"
+    assert request.app_id == APPID and request.sign_type == "RSA"
+    assert request.time_stamp == str(int(CREATED.timestamp()))
+
+
+async def test_the_pay_sign_verifies_with_the_merchant_key_over_the_documented_string(
+    wechat: WeChatPay, keys: Keys
+) -> None:
+    request = await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    bridge = request.for_bridge()
+    # WeChat Pay v3, JSAPI调起支付: appId, timeStamp, nonceStr, package, each followed by "\n".
+    expected = (
+        f"{bridge['appId']}\n{bridge['timeStamp']}\n{bridge['nonceStr']}\n{bridge['package']}\n"
+    ).encode()
+    signature = base64.b64decode(bridge["paySign"], validate=True)
+
+    keys.merchant.public_key().verify(signature, expected, padding.PKCS1v15(), hashes.SHA256())
+    assert bridge["signType"] == "RSA"
+    with pytest.raises(InvalidSignature):  # the signature binds the prepay id
+        keys.merchant.public_key().verify(
+            signature,
+            expected.replace(b"prepay_id=", b"prepay_id=x"),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+
+
+async def test_two_checkouts_get_fresh_nonces(wechat: WeChatPay) -> None:
+    first = await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    second = await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    assert first.package == second.package  # the same order at WeChat Pay
+    assert first.nonce_str != second.nonce_str and first.pay_sign != second.pay_sign
+
+
+async def test_a_jsapi_order_for_a_number_wechat_cannot_take_is_refused_before_asking(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    with pytest.raises(ValueError):
+        await wechat.create_jsapi("JJ/../1", FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    assert fake.orders == {}
+
+
+async def test_a_number_used_for_another_payer_is_refused_by_wechat_pay(
+    wechat: WeChatPay,
+) -> None:
+    await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    with pytest.raises(WeChatPayError) as refused:
+        await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, "o-someone-else", now=CREATED)
+    assert refused.value.code == "OUT_TRADE_NO_USED"

@@ -1,4 +1,5 @@
-"""A loopback WeChat Pay (APIv3, Native payment) built to the published rules, for offline tests.
+"""A loopback WeChat Pay (APIv3, Native and JSAPI payment) built to the published rules, for
+offline tests.
 
 Like WeChat Pay it checks the merchant's request signature on every call, keeps Native orders,
 signs every answer with the platform key (public-key mode), and writes payment notifications
@@ -77,8 +78,8 @@ def server_time() -> float:
 
 @dataclass
 class FakeOrder:
-    request: dict[str, Any]  # the Native order exactly as the merchant sent it
-    code_url: str
+    request: dict[str, Any]  # the order exactly as the merchant sent it
+    code_url: str  # Native: the QR code's text; JSAPI: the prepay id
     trade_state: str = "NOTPAY"
     transaction_id: str | None = None
     success_time: datetime | None = None
@@ -106,6 +107,7 @@ class FakeWeChatPay:
         app = web.Application(middlewares=[self._authenticate])
         base = "/v3/pay/transactions"
         app.router.add_post(f"{base}/native", self._create)
+        app.router.add_post(f"{base}/jsapi", self._create_jsapi)
         app.router.add_get(f"{base}/out-trade-no/{{number}}", self._query)
         app.router.add_post(f"{base}/out-trade-no/{{number}}/close", self._close)
         return app
@@ -243,11 +245,21 @@ class FakeWeChatPay:
         return None
 
     async def _create(self, request: web.Request) -> web.Response:
+        return await self._make(request, "code_url", jsapi=False)
+
+    async def _create_jsapi(self, request: web.Request) -> web.Response:
+        """JSAPI: the same order rules, a payer's openid of this appid, a prepay id back."""
+        return await self._make(request, "prepay_id", jsapi=True)
+
+    async def _make(self, request: web.Request, answer: str, *, jsapi: bool) -> web.Response:
         try:
             order = json.loads(await request.read())
         except ValueError:
             return self._param_error("body is not JSON")
         problem = self._native_order_problem(order)
+        payer = order.get("payer") if isinstance(order, dict) else None
+        if problem is None and jsapi and (not isinstance(payer, dict) or not payer.get("openid")):
+            problem = "payer.openid is required for JSAPI"
         if problem is not None:
             return self._param_error(problem)
         number = order["out_trade_no"]
@@ -255,11 +267,14 @@ class FakeWeChatPay:
         if known is not None:
             # A retry of the same order gets the same code; anything else reuses a number.
             if known.request == order and known.trade_state == "NOTPAY":
-                return self._answer(200, {"code_url": known.code_url})
+                return self._answer(200, {answer: known.code_url})
             return self._answer(403, {"code": "OUT_TRADE_NO_USED", "message": "商户订单号重复"})
-        code_url = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}"
-        self.orders[number] = FakeOrder(request=order, code_url=code_url)
-        return self._answer(200, {"code_url": code_url})
+        if jsapi:
+            code = f"wx{secrets.token_hex(15)}"
+        else:
+            code = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}"
+        self.orders[number] = FakeOrder(request=order, code_url=code)
+        return self._answer(200, {answer: code})
 
     def _native_order_problem(self, order: Any) -> str | None:
         if not isinstance(order, dict):

@@ -229,6 +229,48 @@
     }
   }
 
+  // WeChat's in-app browser gives pages WeixinJSBridge; this one offers a fake to same-origin
+  // pages (the product in local mode), whose WeChat Pay checkout is the payment sandbox's.
+  let checkout = null;
+
+  function offerBridge(frame) {
+    let win;
+    try {
+      win = frame.contentWindow;
+      if (!win || !win.document || win.location.href === "about:blank") return;
+    } catch (error) { return; /* another origin: no bridge, as for a page WeChat does not trust */ }
+    win.WeixinJSBridge = {
+      invoke(name, params, callback) {
+        const answer = (outcome) => { if (typeof callback === "function") callback({ err_msg: outcome }); };
+        if (name !== "getBrandWCPayRequest") { answer(name + ":fail"); return; }
+        openCheckout(params || {}, answer);
+      },
+    };
+    win.document.dispatchEvent(new win.Event("WeixinJSBridgeReady"));
+  }
+
+  function openCheckout(params, answer) {
+    if (checkout) { answer("get_brand_wcpay_request:fail"); return; }
+    checkout = { params, answer };
+    $("checkout").hidden = false;
+  }
+
+  async function closeCheckout(pay) {
+    if (!checkout) return;
+    const { params, answer } = checkout;
+    $("checkout-pay").disabled = true;
+    let outcome = "get_brand_wcpay_request:cancel";
+    if (pay) {
+      try {
+        outcome = (await call("POST", "/users/" + encodeURIComponent(openid) + "/pay", { bridge: params })).result.err_msg;
+      } catch (error) { outcome = "get_brand_wcpay_request:fail"; }
+    }
+    checkout = null;
+    $("checkout").hidden = true;
+    $("checkout-pay").disabled = false;
+    answer(outcome);
+  }
+
   async function start() {
     if (!openid) {
       const data = await call("POST", "/users", {});
@@ -260,7 +302,10 @@
         const title = $("browser-frame").contentDocument.title;
         if (title) $("browser-title").textContent = title;
       } catch (error) { /* another origin keeps the host as title */ }
+      offerBridge($("browser-frame"));
     });
+    $("checkout-pay").addEventListener("click", () => closeCheckout(true));
+    $("checkout-cancel").addEventListener("click", () => closeCheckout(false));
     $("browser-close").addEventListener("click", () => {
       $("browser").hidden = true;
       $("browser-frame").src = "about:blank";
