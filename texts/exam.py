@@ -18,7 +18,7 @@ from domain.exam import (
 from domain.registry import CertType
 from domain.timezone import CHINA
 from texts.enrolment import cert_type_name, masked_number
-from texts.faces import check_outcome
+from texts.faces import check_outcome, face_reason
 from texts.i18n import current_locale
 from texts.i18n import gettext as _
 
@@ -52,6 +52,15 @@ def standings(facts: Sequence[StandingFacts]) -> str:
         )
         for fact in facts
     )
+
+
+def identity_rejected_for(attempt: Attempt, reasons: Sequence[tuple[datetime, str]]) -> str:
+    """`identity_rejected` with each failed check's time (Beijing) and reason."""
+    lines = [
+        f"{at.astimezone(CHINA).strftime('%H:%M')} {face_reason(_, code) or code}"
+        for at, code in reasons
+    ]
+    return identity_rejected(attempt, lines)
 
 
 def standing(

@@ -5,6 +5,7 @@ the PDF a link away; another person's receipt is never sent."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import aiohttp
 
 from conversation.actions import MenuAction, menu
 from conversation.flows.exam import receipt_press
+from domain.exam import Attempt, AttemptStatus
 from infra.db import models
 from infra.db.exam_models import Receipt
 from jijiao.app import Runtime
@@ -116,3 +118,37 @@ async def test_a_wechat_user_mutes_and_unmutes_reminders(live_app: Runtime):
         assert "🔔" in words(await wx.reply(openid))
         await account.refresh_from_db()
         assert not account.muted
+
+
+async def test_the_exams_own_messages_reach_a_wechat_user_in_wechat(live_app: Runtime):
+    """Ten minutes left (with the way back to the attempt), a time-out, an attempt held, an
+    identity refused: each on the person's own channel, not a Telegram chat of the same id."""
+    openid = "o-wechat-notices-66"
+    notifier = live_app.services.handlers["exam_notifier"]
+    now = live_app.clock.now()
+    attempt = Attempt(2, AttemptStatus.SUBMITTED, now - timedelta(minutes=60), now, score=72)
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(live_app.settings.base_url, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        account = await models.ChatUser.get(channel="wechat", external_id=openid)
+
+        await notifier.ten_minutes_left(account.id, 7, now + timedelta(minutes=10))
+        left = await wx.reply(openid)
+        assert "10" in words(left) and "/exam/attempt/7" in json.dumps(left, ensure_ascii=False)
+        await notifier.timed_out(account.id, attempt, True)
+        assert "72" in words(await wx.reply(openid))
+        await notifier.held(account.id, attempt)
+        await notifier.identity_rejected(account.id, attempt, [(now, "different_person")])
+        held, refused = await wx.replies(openid, count=2)
+        # Past WeChat's allowance of messages per message from the person: as notices.
+        assert "人脸核验未通过" in _said(held)
+        assert "不是同一个人" in _said(refused), refused
+        assert "different_person" not in _said(refused)
+    assert live_app.localchat is not None
+    assert live_app.localchat.messages(account.id)["messages"] == []
+
+
+def _said(message: dict[str, Any]) -> str:
+    """The words of a message: a text, a menu, or a notice's content."""
+    return words(message) or str(message.get("data", {}).get("content", ""))
