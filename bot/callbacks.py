@@ -36,8 +36,6 @@ __all__ = [
     "PayCallback",
     "PickAction",
     "PickCallback",
-    "ReceiptCallback",
-    "RenewalCallback",
     "ReviewAction",
 ]
 
@@ -77,16 +75,6 @@ class ApplyCallback(CallbackData, prefix="app"):
 
 class HelpCallback(CallbackData, prefix="help"):
     topic: HelpTopic
-
-
-class ReceiptCallback(CallbackData, prefix="rcpt"):
-    receipt: RowId
-
-
-class RenewalCallback(CallbackData, prefix="renew"):
-    """'I have applied for 到期换证' under a renewal reminder: the reminders stop."""
-
-    receipt: RowId
 
 
 class FaceReviewCallback(CallbackData, prefix="frv"):

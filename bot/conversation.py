@@ -156,6 +156,8 @@ class TelegramReplies:
         source = query.message if query is not None and isinstance(query.message, Message) else None
         for reply in turn.replies:
             await self.send(bot, chat_id, reply, source)
+        if turn.unbutton and source is not None:
+            await source.edit_reply_markup(reply_markup=None)
 
 
 def make_router() -> Router:

@@ -72,7 +72,6 @@ def make_dispatcher(
         staff_faces.make_router(staff_group_id),
         conversation.make_router(),
         broadcast.make_mute_router(),
-        exam.make_router(),
         selfie.make_router(),
         support.make_relay_router(),
         fallback.make_router(),

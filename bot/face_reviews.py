@@ -91,6 +91,4 @@ class FaceReviewDesk:
             card = texts.exam_review_card(review_id, attempt, evidence.checks)
         else:
             card = texts.review_card(review_id, evidence.checks, has_photos=bool(photos))
-        await self._bot.send_message(
-            group, card, message_thread_id=thread, reply_markup=markup
-        )
+        await self._bot.send_message(group, card, message_thread_id=thread, reply_markup=markup)

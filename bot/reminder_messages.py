@@ -13,7 +13,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards, payment_keyboards
-from bot.callbacks import ReceiptCallback, RenewalCallback
+from conversation.flows.exam import receipt_press, renewal_press
 from domain.reminders import ReminderKind
 from infra.outbox import Claimed
 from infra.sender import Rendered
@@ -31,9 +31,9 @@ def _buttons(step: Step, params: dict[str, Any]) -> list[list[InlineKeyboardButt
     if step is Step.NEW_QR:
         return payment_keyboards.renew().inline_keyboard
     if step is Step.RECEIPT:
-        callback = ReceiptCallback(receipt=params["receipt"]).pack()
+        callback = receipt_press(params["receipt"]).pack()
         return [[InlineKeyboardButton(text=receipt_button(), callback_data=callback)]]
-    callback = RenewalCallback(receipt=params["receipt"]).pack()
+    callback = renewal_press(params["receipt"]).pack()
     return [[InlineKeyboardButton(text=words.renewal_applied_button(), callback_data=callback)]]
 
 

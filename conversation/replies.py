@@ -139,6 +139,9 @@ class Turn:
     # The event was taken though nothing is said (a message carried to the desk): channels
     # offer it to nothing else.
     taken: bool = False
+    # The pressed message's buttons are done with (Telegram takes them off the message; a
+    # WeChat menu, once sent, cannot change).
+    unbutton: bool = False
 
     def add(self, *replies: Reply) -> Turn:
         self.replies.extend(replies)

@@ -35,6 +35,9 @@ class ChatExams:
     async def receipt_ids(self, account: ChatUserId) -> list[int]:
         return [receipt.id for receipt in await self._exams.receipts_of(account)]
 
+    async def renewal_applied(self, receipt_id: int, account: ChatUserId) -> bool:
+        return await self._exams.renewal_applied(receipt_id, account, self._clock.now())
+
     async def receipt(self, receipt_id: int) -> ReceiptFiles:
         receipt = await self._exams.receipt(receipt_id)
         if receipt.revoked_at is not None:

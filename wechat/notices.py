@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from conversation import actions
 from conversation.actions import MenuAction, PayAction
+from conversation.flows.exam import renewal_press
 from conversation.replies import (
     Attachment,
     Button,
@@ -28,6 +29,7 @@ from texts import payment as payment_texts
 from texts.exam import receipt_button
 from texts.i18n import Catalogs
 from texts.notices import Composed, Step, compose
+from texts.reminders import renewal_applied_button
 from wechat.channel import _HREF, _TAG, RECORDS_PATH, Outgoing, WeChatReplies, plain
 
 # A template message's field holds so much; the rest is behind its link.
@@ -70,9 +72,8 @@ class WeChatNotices:
             return Button(payment_texts.new_qr(), actions.pay(PayAction.RENEW))
         if step is Step.RECEIPT:  # receipts are downloaded from the records page
             return Button(receipt_button(), OpenPage(RECORDS_PATH))
-        # "I applied for the renewal" is answered by the Telegram bot only: WeChat shows the
-        # reminder without it (the reminders end with the renewal window).
-        return None
+        # "I applied for the renewal": the core's exam flow answers the press.
+        return Button(renewal_applied_button(), renewal_press(params["receipt"]))
 
     def notice(self, kind: str, composed: Composed, locale: Locale) -> WeChatNotice:
         buttons = [self._button(step, composed.params) for step in composed.steps]

@@ -1,42 +1,20 @@
-"""The exam in the Telegram chat beyond the conversation core (conversation/flows/exam.py, where
-the standing and the receipt are): "I have applied" under a renewal reminder; for staff, /exam
-and /revoke."""
+"""The exam in the staff group: /exam (an enrolment's attempts), /courses, /revoke. What trainees
+see of the exam in the chat is the conversation core's (conversation/flows/exam.py)."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
-    CallbackQuery,
     Message,
 )
 
 from application.exam import Exams
-from bot.callbacks import RenewalCallback
 from domain.clock import Clock
 from infra.db import models
 from texts import exam as texts
-from texts import reminders as reminder_texts
 from texts.enrolment import type_and_role
 from texts.i18n import current_locale
-
-
-def make_router() -> Router:
-    router = Router(name="exam")
-    router.message.filter(F.chat.type == "private")
-
-    @router.callback_query(RenewalCallback.filter())
-    async def renewal_applied(
-        query: CallbackQuery, callback_data: RenewalCallback, exams: Exams, clock: Clock
-    ) -> None:
-        if await exams.renewal_applied(callback_data.receipt, query.from_user.id, clock.now()):
-            await query.answer(reminder_texts.renewal_applied(), show_alert=True)
-            if isinstance(query.message, Message):
-                await query.message.edit_reply_markup(reply_markup=None)
-        else:
-            await query.answer()
-
-    return router
 
 
 def make_staff_router(staff_group_id: int | None) -> Router:

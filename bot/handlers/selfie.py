@@ -96,8 +96,6 @@ def make_router() -> Router:
         sent = await study.ask_staff(query.from_user.id, callback_data.check, clock.now())
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.answer(
-                sent_to_staff() if sent else face_reason(_, "too_late")
-            )
+            await query.message.answer(sent_to_staff() if sent else face_reason(_, "too_late"))
 
     return router

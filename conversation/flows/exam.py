@@ -1,5 +1,6 @@
 """✍️ Exam in the chat, on every channel: where each paid enrolment stands (S13, S14) with the
-way into the exam page, and the completion receipt again at any time (/receipt)."""
+way into the exam page, the completion receipt again at any time (/receipt), and "I have applied
+for the renewal" under a renewal reminder."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ from conversation.engine import Talk
 from conversation.events import Command, Event, Pressed
 from conversation.ports import ExamBoard
 from conversation.receipts import receipt_turn
-from conversation.replies import Button, OpenPage, Press, Reply, Turn, say
+from conversation.replies import Button, Notice, OpenPage, Press, Reply, Turn, say
 from domain.accounts import ChatUserId
 from texts import exam as texts
+from texts import reminders as reminder_texts
 
-RECEIPT = "rcpt"  # the prefix Telegram's receipt buttons have always carried
+RECEIPT = "rcpt"  # the prefixes Telegram's buttons have always carried
+RENEWAL = "renew"  # "I have applied for the renewal" under a renewal reminder
 
 
 def receipt_press(receipt_id: int) -> Press:
     return Press(RECEIPT, (str(receipt_id),))
+
+
+def renewal_press(receipt_id: int) -> Press:
+    return Press(RENEWAL, (str(receipt_id),))
 
 
 class Exam:
@@ -38,6 +45,12 @@ class Exam:
                 for each in receipts:
                     turn.add(*await self._receipt(each))
                 return turn
+            case Pressed(Press(prefix, (value,))) if prefix == RENEWAL:
+                pressed = actions.row_id(value)
+                if pressed is None or not await self._board.renewal_applied(pressed, account):
+                    return Turn(taken=True)  # not theirs to say
+                applied = Notice(say(reminder_texts.renewal_applied), alert=True)
+                return Turn(notice=applied, unbutton=True)
             case Pressed(Press(prefix, (value,))) if prefix == RECEIPT:
                 pressed = actions.row_id(value)
                 if pressed is None or pressed not in await self._board.receipt_ids(account):

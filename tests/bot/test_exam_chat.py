@@ -9,7 +9,8 @@ from pathlib import Path
 
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 
-from bot.callbacks import MenuAction, MenuCallback, ReceiptCallback
+from bot.callbacks import MenuAction, MenuCallback
+from conversation.flows.exam import receipt_press
 from infra.db import models
 from infra.db.exam_models import ExamAttempt, ExamEvent, Receipt
 from tests.bot.test_support_desk import group_message
@@ -72,7 +73,7 @@ async def test_the_receipt_comes_again_as_image_and_pdf_and_not_once_revoked(
     await harness.feed(updates.click(MenuCallback(action=MenuAction.EXAM).pack(), TRAINEE))
     assert "已合格" in harness.last_text()
     stranger = updates.user(100093, "路人")
-    await harness.feed(updates.click(ReceiptCallback(receipt=receipt.id).pack(), stranger))
+    await harness.feed(updates.click(receipt_press(receipt.id).pack(), stranger))
     assert len(harness.session.sent(SendPhoto)) == 1
 
     await harness.feed(group_message("/revoke JJ20261127000042 issued in error", STAFF))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup
 
-from bot.callbacks import RenewalCallback
+from conversation.flows.exam import renewal_press
 from domain.calendar import add_months
 from infra.db import models
 from infra.db.exam_models import Receipt
@@ -46,7 +46,7 @@ async def applied_at(receipt: Receipt):
 
 async def test_the_holder_saying_they_applied_stops_the_reminders(harness: BotHarness, clock):
     receipt = await pass_with_receipt(clock)
-    await harness.feed(updates.click(RenewalCallback(receipt=receipt.id).pack(), HOLDER))
+    await harness.feed(updates.click(renewal_press(receipt.id).pack(), HOLDER))
 
     assert await applied_at(receipt) == clock.now()
     answer = harness.session.sent(AnswerCallbackQuery)[-1]
@@ -56,11 +56,11 @@ async def test_the_holder_saying_they_applied_stops_the_reminders(harness: BotHa
 
 async def test_the_enterprise_contact_may_say_it_for_their_employee(harness: BotHarness, clock):
     receipt = await pass_with_receipt(clock)
-    await harness.feed(updates.click(RenewalCallback(receipt=receipt.id).pack(), HR))
+    await harness.feed(updates.click(renewal_press(receipt.id).pack(), HR))
     assert await applied_at(receipt) is not None
 
 
 async def test_someone_else_pressing_it_changes_nothing(harness: BotHarness, clock):
     receipt = await pass_with_receipt(clock)
-    await harness.feed(updates.click(RenewalCallback(receipt=receipt.id).pack(), STRANGER))
+    await harness.feed(updates.click(renewal_press(receipt.id).pack(), STRANGER))
     assert await applied_at(receipt) is None

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from conversation.actions import MenuAction, menu
-from conversation.flows.exam import receipt_press
+from conversation.flows.exam import receipt_press, renewal_press
 from domain.exam import Attempt, AttemptStatus
 from infra.db import models
 from infra.db.exam_models import Receipt
@@ -80,6 +80,7 @@ async def test_a_wechat_user_sees_the_exam_standing_and_gets_the_receipt(live_ap
 
         # A press for another person's receipt (a forged menu id): nothing sent.
         other = await _other_receipt()
+        live_app.clock.advance(seconds=1)  # a new second: not taken for a retried event
         await wx.click(OPENID, receipt_press(other.id).pack())
         await wx.send(OPENID, "/receipt")
         again = await wx.replies(OPENID, count=3)
@@ -152,3 +153,36 @@ async def test_the_exams_own_messages_reach_a_wechat_user_in_wechat(live_app: Ru
 def _said(message: dict[str, Any]) -> str:
     """The words of a message: a text, a menu, or a notice's content."""
     return words(message) or str(message.get("data", {}).get("content", ""))
+
+
+async def test_a_wechat_holder_says_the_renewal_was_applied_for(live_app: Runtime):
+    """ "I have applied for the renewal" under a renewal reminder, pressed in WeChat: the
+    reminders stop; pressed for someone else's receipt (a forged menu id), nothing changes."""
+    openid = "o-wechat-renewal-67"
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(live_app.settings.base_url, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        account = await models.ChatUser.get(channel="wechat", external_id=openid)
+        enrolment = await _enrolled(
+            account.id, "云建安C(2024)0006767", "passed", live_app.clock.now()
+        )
+        mine = await Receipt.create(
+            enrolment=enrolment,
+            number="JJ20261127006767",
+            score=81,
+            hours=0.8,
+            passed_at=live_app.clock.now(),
+        )
+        other = await _other_receipt()
+
+        await wx.click(openid, renewal_press(other.id).pack())
+        await other.refresh_from_db()
+        assert other.renewal_applied_at is None
+
+        # WeChat tells events apart by sender and second: the next press comes a second later.
+        live_app.clock.advance(seconds=1)
+        await wx.click(openid, renewal_press(mine.id).pack())
+        assert "不再" in _said(await wx.reply(openid))
+        await mine.refresh_from_db()
+        assert mine.renewal_applied_at is not None

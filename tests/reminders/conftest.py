@@ -1,21 +1,15 @@
-"""A migrated database per test, and the local Telegram stand-in served on a loopback port
-with users who have started the bot."""
+"""The local Telegram stand-in served on a loopback port with users who have started the bot."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
-from tortoise import Tortoise
 
-from infra.db import apply_migrations, tortoise_config
 from localchat import FloodLimits, LocalChat, LocalChatConfig
 from tests.localchat.conftest import QuickSession
 from tests.support.serving import api_base, serving_localchat, start_users
@@ -23,25 +17,6 @@ from tests.support.wechat_world import WeChatWorld, wechat_world
 
 TOKEN = "7000000001:reminder-test-token"
 STAFF_GROUP = -1001000000001
-
-
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The committed migrations applied once; each test gets a copy of the result."""
-    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
-    asyncio.run(apply_migrations(f"sqlite://{path}"))
-    return path
-
-
-@pytest.fixture
-async def database(tmp_path: Path, migrated: Path) -> AsyncIterator[str]:
-    """tests/conftest.py's fixture, from a copy: migrating took 0.6 s of every test here."""
-    path = tmp_path / "test.sqlite3"
-    shutil.copyfile(migrated, path)
-    url = f"sqlite://{path}"
-    context = await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    yield url
-    await context.close_connections()
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.callbacks import ReceiptCallback, RenewalCallback
+from conversation.flows.exam import receipt_press, renewal_press
 from domain.calendar import add_months
 from infra.db import models
 from infra.db.exam_models import Receipt
@@ -48,8 +48,8 @@ async def test_a_pass_inside_the_window_is_followed_by_a_renewal_reminder_with_t
     )
     assert message.markup is not None
     datas = [b.callback_data for row in message.markup.inline_keyboard for b in row]
-    assert ReceiptCallback(receipt=receipt.id).pack() in datas
-    assert RenewalCallback(receipt=receipt.id).pack() in datas
+    assert receipt_press(receipt.id).pack() in datas
+    assert renewal_press(receipt.id).pack() in datas
     assert (await world.scanner(clock)()).enqueued == 0
 
 
