@@ -148,3 +148,38 @@ async def test_a_wechat_applicant_gets_the_sign_link_and_hears_the_decision_in_w
         assert decided
         told = await wx.reply(openid)
         assert told["via"] == "custom" and "延期申请已批准" in words(told)
+
+
+async def test_an_enterprise_contact_enrols_employees_in_wechat(live_app: Runtime):
+    """The company's contact in WeChat: the credit code, the contact phone proved by the SMS
+    code, the roster, and the employees enrolled, as in Telegram."""
+    company = await registry.enterprise(68, "云南微信建设有限公司", "13900000068")
+    for n in (681, 682):
+        worker = await registry.person(n, f"员工{n}", f"1370000{n:04d}")
+        await registry.certificate(
+            worker, f"云建安C(2024)000{n}", "safety_c", days_from_today(60), employer=company
+        )
+    base = live_app.settings.base_url
+    openid = "o-wechat-boss-68"
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(base, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        await wx.send(openid, "/enrol")
+        who = await wx.reply(openid)
+        await wx.choose(openid, choice(who, "本单位员工"))
+        assert "统一社会信用代码" in words(await wx.reply(openid))
+        await wx.send(openid, registry.credit_code(68))
+        assert "短信验证码" in words(await wx.reply(openid))
+        await wx.send(openid, "13900000068")
+        assert "139****0068" in words(await wx.reply(openid))
+        await wx.send(openid, await sms_code(http, base, "13900000068"))
+        confirmed, roster = await wx.replies(openid, count=2)
+        assert "云南微信建设有限公司" in words(confirmed)
+        assert "2" in words(roster)
+        await wx.choose(openid, choice(roster, "报名所选"))
+        assert "已报名" in words(await wx.reply(openid))
+
+    account = await models.ChatUser.get(channel="wechat", external_id=openid)
+    assert await models.EnterpriseContact.filter(chat_user_id=account.id).exists()
+    assert await models.Enrolment.filter(channel="enterprise").count() == 2
