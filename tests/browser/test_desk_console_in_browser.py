@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from infra.db import models
 from jijiao.app import Runtime
 from tests.browser.journeys import staff_sign_in_link
-from tests.browser.test_wechat_journey_in_browser import last_from_account, say
+from tests.browser.wechat_phone import last_from_account, open_phone, say
 from tests.support.app import local_settings, running
 from tests.support.localchat_client import LocalChatClient, eventually
 from tests.support.witness import Witness
@@ -37,17 +37,6 @@ LATE_ANSWER = "请把身份证照片发到网页里。"
 async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
     async with running(local_settings(tmp_path, monkeypatch)) as runtime:
         yield runtime
-
-
-async def _phone(browser: Browser, product: Runtime, errors: list[str]) -> Page:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", timezone_id="Asia/Shanghai"
-    )
-    page = await context.new_page()
-    page.set_default_timeout(20_000)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"{product.settings.base_url}/_local/wechat/phone?openid={OPENID}")
-    return page
 
 
 async def _sign_in(page: Page, product: Runtime) -> None:
@@ -73,7 +62,7 @@ async def test_a_desk_member_answers_wechat_and_telegram_from_the_console(
     phone_errors: list[str] = []
 
     # A WeChat user asks for staff on the phone; a Telegram trainee writes in the chat.
-    phone = await _phone(chromium_browser, product, phone_errors)
+    phone = await open_phone(chromium_browser, product.settings.base_url, OPENID, phone_errors)
     await phone.get_by_role("button", name="关注公众号").click()
     await expect(last_from_account(phone)).to_contain_text("报名")
     await say(phone, "/support")

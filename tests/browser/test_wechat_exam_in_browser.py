@@ -13,24 +13,22 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Frame, FrameLocator, Page, expect
+from playwright.async_api import Frame, FrameLocator, Page, expect
 
 from infra.db import models
 from infra.db.exam_models import ExamAttempt
 from jijiao.app import Runtime
 from tests.browser.test_exam_in_browser import draw, right
 from tests.browser.test_study_in_browser import FACE, OTHER_FACE, chromium_with_camera
-from tests.browser.test_wechat_journey_in_browser import last_from_account, say
+from tests.browser.wechat_phone import SHOTS, last_from_account, open_phone, say
 from tests.study.conftest import seed_enrolment
 from tests.support.app import local_settings, running
 from tests.support.study import finish_lessons
-from tests.support.witness import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
 OPENID = "o-browser-exam-qian"
 QUESTIONS = 4
-SHOTS = SCREENSHOTS / "wechat"
 CAMERA_ON = "() => document.getElementById('camera')?.videoWidth > 0"
 
 
@@ -45,17 +43,6 @@ async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     )
     async with running(settings) as runtime:
         yield runtime
-
-
-async def _phone(browser: Browser, product: Runtime, errors: list[str]) -> Page:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", timezone_id="Asia/Shanghai"
-    )
-    page = await context.new_page()
-    page.set_default_timeout(30_000)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"{product.settings.base_url}/_local/wechat/phone?openid={OPENID}")
-    return page
 
 
 def _web(page: Page) -> Frame:
@@ -77,7 +64,9 @@ async def test_a_wechat_user_studies_and_passes_the_exam_in_the_web_view(
     SHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     async with chromium_with_camera(FACE, tmp_path) as phone_browser:
-        phone = await _phone(phone_browser, product, errors)
+        phone = await open_phone(
+            phone_browser, product.settings.base_url, OPENID, errors, timeout=30_000
+        )
         await phone.get_by_role("button", name="关注公众号").click()
         await expect(last_from_account(phone)).to_contain_text("报名")
         account = await models.ChatUser.get(channel="wechat", external_id=OPENID)
@@ -102,7 +91,9 @@ async def test_a_wechat_user_studies_and_passes_the_exam_in_the_web_view(
 
     # The exam on the tablet: ✍️ 考试 says it is open, its link opens the exam page.
     async with chromium_with_camera(OTHER_FACE, tmp_path) as tablet_browser:
-        tablet = await _phone(tablet_browser, product, errors)
+        tablet = await open_phone(
+            tablet_browser, product.settings.base_url, OPENID, errors, timeout=30_000
+        )
         await say(tablet, "/exam")
         await expect(last_from_account(tablet)).to_contain_text("考试已开放")
         web = await _open_link(tablet, "✍️ 进入考试")

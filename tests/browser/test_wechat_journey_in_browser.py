@@ -11,20 +11,19 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from infra.db import models
 from jijiao.app import Runtime
+from tests.browser.wechat_phone import SHOTS, last_from_account, open_phone, say
 from tests.support import registry
 from tests.support.app import local_settings, running
 from tests.support.clock import days_from_today
-from tests.support.witness import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
 OPENID = "o-browser-zhao"
 PHONE = "13800000071"
-SHOTS = SCREENSHOTS / "wechat"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -33,36 +32,13 @@ async def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         yield runtime
 
 
-async def phone(browser: Browser, product: Runtime, errors: list[str]) -> Page:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", timezone_id="Asia/Shanghai"
-    )
-    page = await context.new_page()
-    page.set_default_timeout(20_000)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"{product.settings.base_url}/_local/wechat/phone?openid={OPENID}")
-    return page
-
-
-async def say(page: Page, text: str) -> None:
-    box = page.locator("#text")
-    if not await box.is_visible():
-        await page.locator("#toggle").click()
-    await box.fill(text)
-    await page.locator("#send").click()
-
-
-def last_from_account(page: Page):  # a Playwright locator
-    return page.locator(".row.account .bubble").last
-
-
 async def test_a_wechat_user_enrols_and_opens_the_web_view_in_chromium(
     chromium_browser: Browser, product: Runtime
 ):
     person = await registry.person(71, "赵七", PHONE)
     await registry.certificate(person, "云建安B(2024)0007171", "safety_b", days_from_today(100))
     errors: list[str] = []
-    page = await phone(chromium_browser, product, errors)
+    page = await open_phone(chromium_browser, product.settings.base_url, OPENID, errors)
     SHOTS.mkdir(parents=True, exist_ok=True)
     expect.set_options(timeout=20_000)  # each answer is a signed round trip through the stand-in
 

@@ -11,7 +11,8 @@ from playwright.async_api import Browser, Page, expect
 from infra.db import models
 from jijiao.app import Runtime
 from tests.browser import test_wechat_journey_in_browser as journey
-from tests.browser.test_wechat_journey_in_browser import SHOTS, last_from_account, phone, say
+from tests.browser.test_wechat_journey_in_browser import OPENID
+from tests.browser.wechat_phone import SHOTS, last_from_account, open_phone, say
 from tests.support import registry
 from tests.support.clock import days_from_today
 
@@ -47,7 +48,7 @@ async def test_a_wechat_user_pays_in_the_pay_page_and_the_chat_confirms(
     chromium_browser: Browser, product: Runtime
 ):
     errors: list[str] = []
-    page = await phone(chromium_browser, product, errors)
+    page = await open_phone(chromium_browser, product.settings.base_url, OPENID, errors)
     SHOTS.mkdir(parents=True, exist_ok=True)
     expect.set_options(timeout=20_000)
     account = await to_an_order(page, 72)
@@ -84,7 +85,7 @@ async def test_a_cancelled_checkout_leaves_the_order_unpaid(
     chromium_browser: Browser, product: Runtime
 ):
     errors: list[str] = []
-    page = await phone(chromium_browser, product, errors)
+    page = await open_phone(chromium_browser, product.settings.base_url, OPENID, errors)
     account = await to_an_order(page, 73)
     await page.locator(".row.account .bubble a", has_text="打开支付页面").last.click()
     frame = page.frame_locator("#browser-frame")
