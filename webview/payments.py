@@ -29,6 +29,7 @@ from infra.payments.choice import ProviderChoice, app_of
 from infra.payments.sandbox import SandboxProvider, SandboxRefused
 from infra.qr import plain_qr_data_uri
 from webview import keys
+from webview.bodies import json_or_none
 from webview.middlewares import LOCALE
 from webview.study import _guard, _viewer
 
@@ -146,11 +147,11 @@ async def sandbox_jsapi_pay(request: web.Request) -> web.Response:
     payments = request.app[PAYMENTS]
     if payments.sandbox is None:
         raise web.HTTPNotFound()
+    data = await json_or_none(request)
     try:
-        data = await request.json()
         bridge = {str(k): str(v) for k, v in data["bridge"].items()}
         openid = str(data["openid"])
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError):
         return web.json_response({"err_msg": "get_brand_wcpay_request:fail"}, status=400)
     now = request.app[keys.CLOCK].now()
     try:

@@ -19,6 +19,7 @@ from domain.timezone import CHINA
 from texts.faces import face_reason
 from webview import keys
 from webview.auth import Viewer
+from webview.bodies import json_or_none
 from webview.middlewares import LOCALE, VIEWER
 
 MAX_PHOTO = 6 * 1024 * 1024
@@ -263,10 +264,7 @@ async def api_open_lesson(request: web.Request) -> web.Response:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, LookupError, RecursionError):  # bad JSON, unknown charset, too deep
-        body = None
+    body = await json_or_none(request)
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(
             text='{"ok": false, "error": "bad_request"}', content_type="application/json"

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer, viewer_from_init_data
+from webview.bodies import json_or_none
 from webview.middlewares import LOCALE, VIEWER
 from webview.study import STUDY
 
@@ -74,12 +75,12 @@ async def launch(request: web.Request) -> web.Response:
 
 async def auth_with_init_data(request: web.Request) -> web.Response:
     """The Mini App posts Telegram's initData once; it gets a session cookie back."""
+    body = await json_or_none(request)
     try:
-        body = await request.json()
         init_data = body["init_data"]
         if not isinstance(init_data, str):
             raise TypeError
-    except (ValueError, KeyError, TypeError, LookupError, RecursionError):
+    except (KeyError, TypeError):
         return web.json_response({"ok": False, "error": "bad_request"}, status=400)
     config = request.app[keys.CONFIG]
     try:

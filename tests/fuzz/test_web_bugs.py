@@ -28,6 +28,17 @@ async def test_a_json_body_in_an_unknown_charset_is_a_4xx(site: Site):
     assert (auth.status, opened.status) == (400, 400)
 
 
+# Found by the fuzz suite again when the sandbox's JSAPI checkout came (webview/payments.py
+# sandbox_jsapi_pay caught ValueError, not LookupError): a 500. Every JSON body is read through
+# webview/bodies.py now.
+async def test_a_jsapi_checkout_in_an_unknown_charset_is_a_4xx(site: Site):
+    headers = {"Content-Type": "application/json; charset=bogus"}
+    paid = await site.as_user(None).post(
+        "/sandbox/jsapi/pay", data=b'{"bridge": {}, "openid": "o"}', headers=headers
+    )
+    assert paid.status in (400, 404)
+
+
 # Found by the fuzz suite, fixed in 18944d9: deeply nested JSON raises RecursionError in
 # json.loads, which neither webview/study.py _json nor webview/views.py auth_with_init_data catch:
 # a 500
