@@ -1,0 +1,63 @@
+"""The web fuzzer as a signed-in trainee (its own file, so that the two fuzzers, each a few
+minutes long, run on two workers side by side): the attacker, or the victim herself, with and
+without the CSRF header, aiming at their own and each other's rows. The hostile requests and
+their judging are shared with test_web_fuzz.py."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.fuzz.conftest import ATTACKER, VICTIM, Site, changed_tables, snapshot
+from tests.fuzz.hostile import pick
+from tests.fuzz.test_web_fuzz import CSRF, FUZZ, _draw, _headers, _plain
+from tests.fuzz.web import Request, endpoints, judge, send, server_errors
+
+
+async def _victim_rows(site: Site) -> dict[str, list]:
+    rows = await snapshot(
+        (
+            "face_profile",
+            "face_check",
+            "face_review",
+            "lesson_progress",
+            "exam_attempt",
+            "binding",
+            "application",
+        ),
+        user_id=VICTIM,
+    )
+    world = site.world
+    everything = await snapshot(("enrolment", "receipt", "exam_event"))
+    rows["enrolment"] = [r for r in everything["enrolment"] if r["id"] in world.victim_enrolments]
+    rows["receipt"] = everything["receipt"]
+    rows["exam_event"] = [
+        r for r in everything["exam_event"] if r["attempt_id"] == world.victim_attempt
+    ]
+    return rows
+
+
+@FUZZ
+@given(data=st.data())
+async def test_trainees_get_no_5xx_and_touch_only_their_own_rows(site: Site, data: st.DataObject):
+    """Signed-in trainees (the attacker, or the victim herself), with and without the CSRF
+    header, aiming at their own and each other's enrolments, attempts, checks and receipts."""
+    seen: dict[str, int] = {}
+    user = data.draw(pick([ATTACKER, VICTIM]), label="user")
+    victim_before = await _victim_rows(site)
+    with server_errors() as errors:
+        for endpoint in endpoints(site.client.app):
+            method, path, body, params = _draw(data, endpoint, site, secrets=True)
+            csrf = data.draw(pick(["jijiao", "jijiao", *CSRF]))  # mostly past the guard
+            headers = _headers(data, site.cookie(user), csrf)
+            request = Request(method, path, body, headers)
+            guarded = endpoint.guarded_post and method == "POST" and csrf != "jijiao"
+            before = await snapshot() if guarded else None
+            answer = await send(site, request, errors)
+            judge(request, answer, seen)
+            if before is not None:
+                assert changed_tables(before, await snapshot()) == [], request.describe()
+                expected = {403} if _plain(params) else {403, 404, 405}
+                assert answer.status in expected, f"{request.describe()} -> {answer.status}"
+    if user == ATTACKER:
+        assert await _victim_rows(site) == victim_before
