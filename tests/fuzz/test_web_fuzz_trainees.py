@@ -13,6 +13,8 @@ from tests.fuzz.hostile import pick
 from tests.fuzz.test_web_fuzz import CSRF, FUZZ, _draw, _headers, _plain
 from tests.fuzz.web import Request, endpoints, judge, send, server_errors
 
+LINE_LIMIT = 8190 - len("POST  HTTP/1.1")
+
 
 async def _victim_rows(site: Site) -> dict[str, list]:
     rows = await snapshot(
@@ -58,6 +60,10 @@ async def test_trainees_get_no_5xx_and_touch_only_their_own_rows(site: Site, dat
             if before is not None:
                 assert changed_tables(before, await snapshot()) == [], request.describe()
                 expected = {403} if _plain(params) else {403, 404, 405}
+                if len(request.path) > LINE_LIMIT:
+                    # aiohttp's parser refuses a request line over 8190 bytes before any route
+                    # (or guard) sees it: a refusal too, and nothing changed (checked above).
+                    expected.add(400)
                 assert answer.status in expected, f"{request.describe()} -> {answer.status}"
     if user == ATTACKER:
         assert await _victim_rows(site) == victim_before
