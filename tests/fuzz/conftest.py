@@ -139,6 +139,8 @@ class Site:
     provider: SandboxProvider
     session: TelegramLikeSession
     world: World
+    # the fuzzers' request strategies, built once per test (see test_web_fuzz.hostile_requests)
+    strategies: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Site({self.world})"

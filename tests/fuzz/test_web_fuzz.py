@@ -15,13 +15,26 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import VICTIM, Site, changed_tables, snapshot
 from tests.fuzz.hostile import examples, pick
-from tests.fuzz.web import Endpoint, Request, endpoints, judge, requests_for, send, server_errors
+from tests.fuzz.web import (
+    Body,
+    Endpoint,
+    Request,
+    endpoints,
+    judge,
+    requests_for,
+    send,
+    server_errors,
+)
+
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
 
 FUZZ = settings(
     max_examples=examples(25),  # each example sends one request to every route (~45)
@@ -44,11 +57,7 @@ LANGUAGES = [None, "en", "en-US,en;q=0.9", "zh-CN", "xx-YY", "*", ",,,", "e" * 3
 CSRF = [None, "jijiao", "XMLHttpRequest", "JIJIAO", "jijiao, jijiao", "jijiao2", ""]
 
 
-def _stranger_cookie(site: Site, kind: str, garbage: str) -> str | None:
-    if kind == "none":
-        return None
-    if kind == "garbage":
-        return garbage
+def _stranger_cookie(site: Site, kind: str) -> str:
     if kind == "expired":
         return site.cookie(VICTIM, expired=True)
     if kind == "link_as_session":  # a token made for another purpose
@@ -58,24 +67,26 @@ def _stranger_cookie(site: Site, kind: str, garbage: str) -> str | None:
     return token[:-2] + ("AA" if not token.endswith("AA") else "BB")
 
 
-def _headers(data: st.DataObject, cookie: str | None, csrf: str | None) -> dict[str, str]:
+@st.composite
+def _other_headers(draw: st.DrawFn) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if cookie is not None:
-        headers["Cookie"] = f"jj_session={cookie}"
-    if csrf is not None:
-        headers["X-Requested-With"] = csrf
-    accept = data.draw(pick(ACCEPTS) | _header_text)
+    accept = draw(_ACCEPT)
     if accept:
         headers["Accept"] = accept
-    language = data.draw(pick(LANGUAGES) | _header_text)
+    language = draw(_LANGUAGE)
     if language:
         headers["Accept-Language"] = language
-    if data.draw(st.booleans()):
+    if draw(st.booleans()):
         headers["Origin"] = "https://evil.example"
-    if data.draw(st.booleans()):
-        headers["X-Sandbox-Signature"] = data.draw(_header_text | st.just("é"))
-        headers["X-Sandbox-Timestamp"] = data.draw(_header_text | st.just("²"))
+    if draw(st.booleans()):
+        headers["X-Sandbox-Signature"] = draw(_header_text | st.just("é"))
+        headers["X-Sandbox-Timestamp"] = draw(_header_text | st.just("²"))
     return headers
+
+
+_ACCEPT = pick(ACCEPTS) | _header_text
+_LANGUAGE = pick(LANGUAGES) | _header_text
+OTHER_HEADERS = _other_headers()
 
 
 def _plain(params: dict[str, str]) -> bool:
@@ -86,12 +97,61 @@ def _plain(params: dict[str, str]) -> bool:
     )
 
 
-def _draw(data: st.DataObject, endpoint: Endpoint, site: Site, *, secrets: bool):
-    method, path, body, params = data.draw(
-        requests_for(endpoint, site, secrets=secrets),
-        label=f"{endpoint.method} {endpoint.template}",
-    )
-    return method, path, body, params
+def _assemble(
+    drawn: tuple[str, str, Body, dict[str, str]],
+    cookie: str | None,
+    csrf: str | None,
+    others: dict[str, str],
+) -> tuple[Request, dict[str, str]]:
+    method, path, body, params = drawn
+    headers = dict(others)
+    if cookie is not None:
+        headers["Cookie"] = f"jj_session={cookie}"
+    if csrf is not None:
+        headers["X-Requested-With"] = csrf
+    return Request(method, path, body, headers), params
+
+
+def hostile_requests(
+    site: Site,
+    kind: str,
+    *,
+    secrets: bool,
+    cookies: st.SearchStrategy[str | None],
+    csrf: st.SearchStrategy[str | None],
+) -> list[tuple[Endpoint, st.SearchStrategy[tuple[Request, dict[str, str]]]]]:
+    """For every route, a strategy of one hostile request to it (and the path parameters it was
+    filled with), each drawn as one draw of the test's `data`.
+
+    Build them once per test, not per example: hypothesis validates a strategy object the
+    first time it draws from it, and validating these (hundreds of sampled values, nested
+    one_of) anew for each of ~45 routes in each example cost minutes of CPU per test. `kind`
+    names the cookies and CSRF headers drawn, for the site's cache."""
+    if kind in site.strategies:
+        return site.strategies[kind]  # type: ignore[no-any-return]
+    site.strategies[kind] = routes = [
+        (
+            endpoint,
+            st.builds(
+                _assemble,
+                requests_for(endpoint, site, secrets=secrets),
+                cookies,
+                csrf,
+                OTHER_HEADERS,
+            ),
+        )
+        for endpoint in endpoints(site.client.app)
+    ]
+    return routes
+
+
+def draw_requests(
+    data: st.DataObject,
+    routes: list[tuple[Endpoint, st.SearchStrategy[tuple[Request, dict[str, str]]]]],
+) -> Iterator[tuple[Endpoint, Request, dict[str, str]]]:
+    for endpoint, strategy in routes:
+        request, params = data.draw(strategy, label=f"{endpoint.method} {endpoint.template}")
+        yield endpoint, request, params
 
 
 @FUZZ
@@ -101,13 +161,16 @@ async def test_strangers_get_no_5xx_and_change_nothing(site: Site, data: st.Data
     request to every route; nothing in the database changes."""
     seen: dict[str, int] = {}
     before = await snapshot()
+    cookies = (
+        st.just(None)
+        | _header_text
+        | pick(["expired", "link_as_session", "altered"]).map(
+            lambda kind: _stranger_cookie(site, kind)
+        )
+    )
+    routes = hostile_requests(site, "stranger", secrets=False, cookies=cookies, csrf=pick(CSRF))
     with server_errors() as errors:
-        for endpoint in endpoints(site.client.app):
-            method, path, body, _ = _draw(data, endpoint, site, secrets=False)
-            kind = data.draw(pick(["none", "garbage", "expired", "link_as_session", "altered"]))
-            cookie = _stranger_cookie(site, kind, data.draw(_header_text))
-            headers = _headers(data, cookie, data.draw(pick(CSRF)))
-            request = Request(method, path, body, headers)
+        for endpoint, request, _ in draw_requests(data, routes):
             answer = await send(site, request, errors)
             judge(request, answer, seen)
             if endpoint.template.startswith("/app/api/") and answer.status < 500:

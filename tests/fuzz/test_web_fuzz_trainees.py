@@ -5,13 +5,16 @@ their judging are shared with test_web_fuzz.py."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import ATTACKER, VICTIM, Site, changed_tables, snapshot
 from tests.fuzz.hostile import pick
-from tests.fuzz.test_web_fuzz import CSRF, FUZZ, _draw, _headers, _plain
-from tests.fuzz.web import Request, endpoints, judge, send, server_errors
+from tests.fuzz.test_web_fuzz import CSRF, FUZZ, _plain, draw_requests, hostile_requests
+from tests.fuzz.web import judge, send, server_errors
+
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
 
 LINE_LIMIT = 8190 - len("POST  HTTP/1.1")
 
@@ -48,12 +51,16 @@ async def test_trainees_get_no_5xx_and_touch_only_their_own_rows(site: Site, dat
     user = data.draw(pick([ATTACKER, VICTIM]), label="user")
     victim_before = await _victim_rows(site)
     with server_errors() as errors:
-        for endpoint in endpoints(site.client.app):
-            method, path, body, params = _draw(data, endpoint, site, secrets=True)
-            csrf = data.draw(pick(["jijiao", "jijiao", *CSRF]))  # mostly past the guard
-            headers = _headers(data, site.cookie(user), csrf)
-            request = Request(method, path, body, headers)
-            guarded = endpoint.guarded_post and method == "POST" and csrf != "jijiao"
+        routes = hostile_requests(
+            site,
+            f"trainee {user}",
+            secrets=True,
+            cookies=st.just(site.cookie(user)),
+            csrf=pick(["jijiao", "jijiao", *CSRF]),  # mostly past the guard
+        )
+        for endpoint, request, params in draw_requests(data, routes):
+            csrf = request.headers.get("X-Requested-With")
+            guarded = endpoint.guarded_post and request.method == "POST" and csrf != "jijiao"
             before = await snapshot() if guarded else None
             answer = await send(site, request, errors)
             judge(request, answer, seen)
