@@ -34,9 +34,10 @@ lint: $(TEST_STAMP)
 	$(BIN)/lint-imports
 
 # Two workers (the CI machine has 2 cores; the tests mostly wait on browsers, servers and
-# subprocesses); each test file stays on one worker. WORKERS=0 runs in one process.
+# subprocesses); each test file stays on one worker, files marked `long` first
+# (tests/conftest.py). WORKERS=0 runs in one process.
 WORKERS ?= 2
-XDIST := -n $(WORKERS) --dist loadfile
+XDIST := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(TEST_STAMP) lint
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 

@@ -68,6 +68,15 @@ def unavailable(service: str, reason: str) -> None:
     pytest.skip(f"{message}; set JIJIAO_REQUIRE_SERVICES=1 to make this a failure")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked `long` (minutes each: fuzzers, browser journeys, killed processes) run
+    first. `make test` keeps the collection's order for its two workers
+    (--no-loadscope-reorder); xdist's default puts the files with the most tests first, which
+    left the one-test long files to the end, queued behind each other on one worker while the
+    other had nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def i18n() -> Catalogs:
     return make_i18n()

@@ -42,6 +42,8 @@ from tests.support.clock import days_from_today
 from tests.support.localchat_client import LocalChatClient, eventually
 from tests.support.witness import Witness
 
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
+
 JOURNEY = "four-people"
 QUESTIONS = 5
 

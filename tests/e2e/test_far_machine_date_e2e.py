@@ -22,6 +22,8 @@ from tests.e2e.test_payment_e2e import _order_qr
 from tests.support.localchat_client import LocalChatClient, button_data
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 # 2 years and 5 months after the tests' usual day, across a new year and the 2028 leap day, in
 # a year chinese-calendar 1.11 has no holidays for.

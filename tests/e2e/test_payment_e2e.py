@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -12,6 +13,8 @@ from infra.db import models
 from tests.support import registry
 from tests.support.clock import days_from_today
 from tests.support.localchat_client import LocalChatClient, button_data
+
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
 
 
 async def _enrolled_trainee(chat: LocalChatClient, user: int, seq: int) -> None:

@@ -25,6 +25,8 @@ from tests.support.localchat_client import STAFF, LocalChatClient, button_data, 
 from webview.auth import STAFF_COOKIE, StaffRole, StaffSessions, StaffViewer
 from webview.console import CONSOLE
 
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
+
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
 

@@ -44,6 +44,8 @@ from tests.support.faults import FaultyTelegram, TcpProxy
 from tests.support.instances import HOST_CLOCK, SECRET_KEY, Balancer, Fleet, Instance, Telegram
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
+
 CONFIRMED = "已收到订单"
 FOUND_BY_RECONCILIATION = "我们已在支付平台查到您的付款"
 LEASE = 2  # seconds an outbox row or an update stays with an instance that stopped renewing it

@@ -10,6 +10,8 @@ from tortoise.migrations.api.migrate import migrate
 
 from infra.db import connection_name, models, open_database, tortoise_config
 
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
+
 T = "'2026-01-05 08:00:00+00:00'"
 BEFORE = f"""
 INSERT INTO person (id, name, id_number_hash, phone_hash, id_number_sealed, phone_sealed,

@@ -69,6 +69,8 @@ from webview.exam import add_exam_routes
 from webview.keys import WebConfig
 from webview.study import StudyWeb, add_study_routes
 
+pytestmark = pytest.mark.long  # minutes: run first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "docs" / "operations.md"
 COMPOSE = ROOT / "docker-compose.yml"
