@@ -155,6 +155,8 @@ class PaymentSection(BaseModel):
     wechat_private_key_path: Path | None = None
     wechat_public_key_path: Path | None = None
     wechat_public_key_id: str | None = None
+    # WeChat Pay's API; only tests point it elsewhere (a loopback WeChat Pay).
+    wechat_gateway: str = "https://api.mch.weixin.qq.com"
     alipay_app_id: str | None = None
     alipay_private_key_path: Path | None = None  # the application's private key (PEM)
     alipay_public_key_path: Path | None = None  # Alipay's public key (PEM), not the app's own

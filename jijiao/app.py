@@ -616,6 +616,7 @@ def make_payment_provider(
                 public_key_pem=read(payment.wechat_public_key_path),
                 public_key_id=str(payment.wechat_public_key_id),
                 notify_url=f"{settings.base_url}/pay/notify/wechatpay",
+                gateway=payment.wechat_gateway,
             )
         )
 

@@ -1,6 +1,10 @@
 """WeChat Pay (APIv3): Native payment (the QR code a learner scans) and JSAPI (the checkout
-WeChat's browser opens for a person, by openid), and WeChat's word on either: both are one
-order number, so the notification, the query and the close are the same.
+WeChat's browser opens for a person, by openid), and WeChat's word on either.
+
+WeChat Pay refuses an out_trade_no made again as another trade type (OUT_TRADE_NO_USED), so the
+JSAPI order of an order is `{order number}-JS` (JSAPI_SUFFIX): derived, reversible, never an
+order number itself (ours never hold "-"). Notifications and query answers for it are the
+order's; the query and the close ask about both numbers.
 
 Public-key mode: WeChat Pay signs answers and notifications with the public key shown on the
 merchant platform, so nothing downloads platform certificates. The SDK's client is synchronous
@@ -37,6 +41,8 @@ __all__ = [
     "WeChatPay",
     "WeChatPayConfig",
     "WeChatPayError",
+    "jsapi_number",
+    "order_number_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,10 @@ NOTIFICATION_MAX_AGE = timedelta(minutes=5)
 HTTP_TIMEOUT = (5, 15)  # seconds to connect, to read: a worker thread must never hang
 DESCRIPTION_MAX = 127
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")  # it is also a URL path segment
+# The JSAPI order's number is the order's plus this suffix. An order number is WeChat's
+# alphabet without "-" and short enough for the suffix, so the mapping is one-to-one.
+JSAPI_SUFFIX = "-JS"
+ORDER_NUMBER = re.compile(rf"[0-9A-Za-z_|*]{{6,{32 - len(JSAPI_SUFFIX)}}}")
 PAID_STATES = frozenset({"SUCCESS", "REFUND"})  # REFUND: paid first, a refund began later
 NOTHING_TO_CLOSE = PAID_STATES | {"CLOSED", "REVOKED"}
 
@@ -152,7 +162,8 @@ class WeChatPay:
         kind: WeChatPayType,
         **extra: Any,
     ) -> tuple[int, dict[str, Any]]:
-        """One order at WeChat Pay, Native or JSAPI: the same number, amount and expiry."""
+        """One order at WeChat Pay, Native or JSAPI: the same amount and expiry, each under its
+        own out_trade_no (the order's number for Native, the JSAPI number for JSAPI)."""
         _check_order_number(order_number)
         if expires_at.tzinfo is None:
             raise ValueError("expires_at must be timezone-aware")
@@ -161,7 +172,7 @@ class WeChatPay:
             order_number,
             self._sdk.pay,
             description=description[:DESCRIPTION_MAX],
-            out_trade_no=order_number,
+            out_trade_no=_out_trade_no(order_number, kind),
             amount={"total": amount_fen, "currency": CURRENCY},
             time_expire=expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
             pay_type=kind,
@@ -169,24 +180,46 @@ class WeChatPay:
         )
 
     async def query(self, order_number: str) -> PaymentEvent | None:
-        transaction = await self._transaction(order_number)
-        if transaction is None:
-            return None
-        try:
-            return _event(transaction)
-        except (KeyError, TypeError, ValueError):
-            raise self._refused("query", order_number, 200, {"code": "bad_answer"}) from None
+        """WeChat's word on the order, whichever way it was paid: the Native number, then the
+        JSAPI one (unknown there when nobody opened the checkout in WeChat). A payment under
+        either wins over "not paid"; if both were paid, the Native one is told here and the
+        other reaches the order by its notification, a double charge for staff."""
+        events: list[PaymentEvent] = []
+        for number in (order_number, jsapi_number(order_number)):
+            transaction = await self._transaction(order_number, number)
+            if transaction is None:
+                continue
+            try:
+                event = _event(transaction)
+            except (KeyError, TypeError, ValueError):
+                raise self._refused("query", order_number, 200, {"code": "bad_answer"}) from None
+            if event.paid:
+                return event
+            events.append(event)
+        return events[0] if events else None
 
     async def close(self, order_number: str) -> None:
+        """Closes both the Native and the JSAPI order; one that fails does not keep the other
+        open (the first failure is raised after both were tried)."""
         _check_order_number(order_number)
+        failures: list[WeChatPayError] = []
+        for number in (order_number, jsapi_number(order_number)):
+            try:
+                await self._close(order_number, number)
+            except WeChatPayError as failure:
+                failures.append(failure)
+        if failures:
+            raise failures[0]
+
+    async def _close(self, order_number: str, out_trade_no: str) -> None:
         status, answer = await self._call(
-            "close", order_number, self._sdk.close, out_trade_no=order_number
+            "close", order_number, self._sdk.close, out_trade_no=out_trade_no
         )
         if status == 204:
             return
         # WeChat refuses to close an order that is paid, already closed or unknown to it; its
         # state tells whether that is the caller's no-op or a failure worth retrying.
-        transaction = await self._transaction(order_number)
+        transaction = await self._transaction(order_number, out_trade_no)
         if transaction is None or transaction.get("trade_state") in NOTHING_TO_CLOSE:
             return
         raise self._refused("close", order_number, status, answer)
@@ -217,14 +250,14 @@ class WeChatPay:
         except (KeyError, TypeError, ValueError):
             raise InvalidNotification("bad_resource") from None
 
-    async def _transaction(self, order_number: str) -> dict[str, Any] | None:
+    async def _transaction(self, order_number: str, out_trade_no: str) -> dict[str, Any] | None:
         _check_order_number(order_number)
         status, answer = await self._call(
-            "query", order_number, self._sdk.query, out_trade_no=order_number
+            "query", order_number, self._sdk.query, out_trade_no=out_trade_no
         )
         if status == 404 and answer.get("code") == "ORDER_NOT_EXIST":
             return None
-        if status != 200 or answer.get("out_trade_no") != order_number:
+        if status != 200 or answer.get("out_trade_no") != out_trade_no:
             raise self._refused("query", order_number, status, answer)
         return answer
 
@@ -299,8 +332,26 @@ class WeChatPay:
 
 
 def _check_order_number(order_number: str) -> None:
-    if not OUT_TRADE_NO.fullmatch(order_number):
+    if not ORDER_NUMBER.fullmatch(order_number):
         raise ValueError(f"WeChat Pay cannot take order number {order_number!r}")
+
+
+def jsapi_number(order_number: str) -> str:
+    """The out_trade_no of the order's JSAPI order at WeChat Pay."""
+    return order_number + JSAPI_SUFFIX
+
+
+def _out_trade_no(order_number: str, kind: WeChatPayType) -> str:
+    return jsapi_number(order_number) if kind is WeChatPayType.JSAPI else order_number
+
+
+def order_number_of(out_trade_no: str) -> str:
+    """The order an out_trade_no of ours stands for: itself (Native) or the JSAPI number less
+    its suffix. Anything else was never made by us: ValueError."""
+    number = out_trade_no.removesuffix(JSAPI_SUFFIX)
+    if not ORDER_NUMBER.fullmatch(number):
+        raise ValueError(f"not an out_trade_no of ours: {out_trade_no!r}")
+    return number
 
 
 def _json_object(text: str | bytes) -> dict[str, Any]:
@@ -317,7 +368,7 @@ def _event(transaction: Mapping[str, Any]) -> PaymentEvent:
     paid = transaction["trade_state"] in PAID_STATES
     fen = amount.get("payer_total") if paid else None
     return PaymentEvent(
-        order_number=str(transaction["out_trade_no"]),
+        order_number=order_number_of(str(transaction["out_trade_no"])),
         paid=paid,
         amount_fen=int(amount["total"] if fen is None else fen),
         currency=str(amount.get("currency") or CURRENCY),

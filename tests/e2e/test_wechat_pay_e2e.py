@@ -6,17 +6,23 @@ and the product hears of it only by the sandbox's signed notification. Telegram 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from pytest_aiohttp import AiohttpServer
 
 from infra.db import models
+from infra.settings import LOCAL_WECHAT_APPID, Settings, load_settings
 from jijiao.app import Runtime
 from tests.e2e.test_payment_e2e import _enrolled_trainee, _order_qr
 from tests.e2e.test_wechat_journey_e2e import choice, words
+from tests.payments.wechatpay_fake import FakeWeChatPay, generate_key, private_pem, public_pem
 from tests.support import registry
-from tests.support.clock import days_from_today
+from tests.support.app import running
+from tests.support.clock import RunningClock, days_from_today
 from tests.support.localchat_client import LocalChatClient
 from tests.support.wechat_client import WeChatClient
 
@@ -202,3 +208,100 @@ async def test_telegram_keeps_the_native_qr_code_and_no_wechat_checkout(
         for button in row
     ]
     assert pay_url in urls and not any("/app/pay/" in url for url in urls)
+
+
+# WeChat Pay alone (no sandbox, no choice of apps): the order's QR code is WeChat Pay's Native
+# order, made when the order is placed, and the pay page's checkout is the JSAPI order of the
+# same order under its own number, through the product against a loopback WeChat Pay.
+
+PAY_MCHID = "1900000109"
+PAY_API_V3_KEY = "9A3F2C7E1B5D8F0A4C6E2B9D7F1A3C5E"
+PAY_CERT_SERIAL_NO = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+PAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001202611270000000000000001"
+
+
+async def notify_wechatpay(
+    api: aiohttp.ClientSession, base: str, fake: FakeWeChatPay, out_trade_no: str, at: datetime
+) -> Any:
+    headers, body = fake.notification(out_trade_no, at=at)
+    async with api.post(f"{base}/pay/notify/wechatpay", data=body, headers=headers) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_with_wechat_pay_alone_a_user_pays_in_wechat_and_paying_twice_goes_to_staff(
+    app_settings: Settings, tmp_path: Path, aiohttp_server: AiohttpServer
+) -> None:
+    merchant, platform = generate_key(), generate_key()
+    fake = FakeWeChatPay(
+        mchid=PAY_MCHID,
+        appid=LOCAL_WECHAT_APPID,  # the Official Account the openids belong to
+        merchant_serial_no=PAY_CERT_SERIAL_NO,
+        merchant_key=merchant.public_key(),
+        platform_key=platform,
+        public_key_id=PAY_PUBLIC_KEY_ID,
+        api_v3_key=PAY_API_V3_KEY,
+        https_notify_url=False,  # the product runs on http://127.0.0.1 here
+    )
+    gateway = await aiohttp_server(fake.make_app())
+    (tmp_path / "apiclient_key.pem").write_text(private_pem(merchant))
+    (tmp_path / "pub_key.pem").write_text(public_pem(platform))
+    settings = load_settings(
+        app={"data_dir": app_settings.app.data_dir},
+        web={"host": "127.0.0.1", "port": app_settings.web.port},
+        payment={
+            "provider": "wechatpay",
+            "wechat_mchid": PAY_MCHID,
+            "wechat_appid": LOCAL_WECHAT_APPID,
+            "wechat_api_v3_key": PAY_API_V3_KEY,
+            "wechat_cert_serial_no": PAY_CERT_SERIAL_NO,
+            "wechat_private_key_path": tmp_path / "apiclient_key.pem",
+            "wechat_public_key_path": tmp_path / "pub_key.pem",
+            "wechat_public_key_id": PAY_PUBLIC_KEY_ID,
+            "wechat_gateway": str(gateway.make_url("")).rstrip("/"),
+        },
+    )
+    clock = RunningClock()
+    base = settings.base_url
+    openid = "o-wechat-payer-86"
+    async with (
+        running(settings, clock=clock),
+        aiohttp.ClientSession() as api,
+        browser() as http,
+    ):
+        wx = WeChatClient(base, api)
+        await wechat_payer(wx, openid, 86)
+        number, link = await order_in_wechat(wx, openid, "微信付款86")
+        assert fake.orders[number].trade_type == "NATIVE"  # the QR code, made with the order
+
+        page = await open_in_wechat(http, base, openid, link)
+        assert 'id="wechat-pay"' in page
+        status, answer = await checkout(http, base, number)
+        assert status == 200, answer  # before: 503, WeChat Pay refused the reused number
+        jsapi = fake.orders[f"{number}-JS"]
+        assert jsapi.trade_type == "JSAPI" and jsapi.request["payer"] == {"openid": openid}
+        assert answer["bridge"]["package"] == f"prepay_id={jsapi.code_url}"
+        assert await order_state(http, base, number) == "pending"
+
+        # The person confirms in WeChat; the pay page's check asks WeChat Pay about both numbers.
+        jsapi_txn = fake.mark_paid(f"{number}-JS", at=clock.now())
+        assert await order_state(http, base, number) == "paid"
+        paid = await wx.reply(openid)
+        assert "已收到订单" in words(paid) and "300.00" in words(paid)
+        # WeChat's notification for the JSAPI number is the order's, and changes nothing more.
+        told = await notify_wechatpay(api, base, fake, f"{number}-JS", clock.now())
+        assert told == {"code": "SUCCESS", "outcome": "duplicate"}
+
+        # The QR code scanned from another phone as well: WeChat Pay takes a second payment.
+        fake.mark_paid(number, at=clock.now())
+        told = await notify_wechatpay(api, base, fake, number, clock.now())
+        assert told == {"code": "SUCCESS", "outcome": "double_charge"}
+
+        order = await models.Order.get(number=number)
+        assert (order.status, order.provider, order.transaction_id) == (
+            "paid",
+            "wechatpay",
+            jsapi_txn,
+        )
+        enrolment = await models.Enrolment.get(certificate__number="云建安B-W86")
+        assert enrolment.state == "studying"

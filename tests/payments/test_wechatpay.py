@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +18,39 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from domain.payment import InvalidNotification, Outcome, PaymentEvent
+from domain.accounts import ChatUserId
+from domain.checkout import (
+    ApplyPayment,
+    CheckOrder,
+    ExpireOrders,
+    Fees,
+    Order,
+    PlaceOrder,
+    Reconcile,
+    StartJsapiPayment,
+)
+from domain.payment import (
+    InvalidNotification,
+    OrderStatus,
+    Outcome,
+    PaymentEvent,
+    PaymentRefused,
+)
+from infra.db import models
 from infra.payments.wechatpay import (
     WeChatPay,
     WeChatPayConfig,
     WeChatPayError,
+    jsapi_number,
 )
+from infra.repositories.payments import TortoisePaymentStore
+from infra.repositories.registry import TortoiseBindings
+from infra.workdays import ChineseWorkingDays
+from jijiao.app import new_order_number
+from tests.payments.test_exactly_once import RecordingNotifier
 from tests.payments.wechatpay_fake import FakeWeChatPay, generate_key, private_pem, public_pem
+from tests.support import registry
+from tests.support.clock import FixedClock, days_from_today
 from webview import keys as webkeys
 from webview.payments import PaymentWeb, add_payment_routes
 
@@ -429,7 +457,7 @@ async def test_a_jsapi_order_is_made_for_the_payers_openid(
 ) -> None:
     request = await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
 
-    made = fake.orders[ORDER]
+    made = fake.orders[jsapi_number(ORDER)]
     assert made.request["payer"] == {"openid": OPENID}
     assert made.request["appid"] == APPID
     assert made.request["amount"] == {"total": FEE, "currency": "CNY"}
@@ -482,3 +510,277 @@ async def test_a_number_used_for_another_payer_is_refused_by_wechat_pay(
     with pytest.raises(WeChatPayError) as refused:
         await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, "o-someone-else", now=CREATED)
     assert refused.value.code == "OUT_TRADE_NO_USED"
+
+
+# JSAPI and Native for one order: WeChat Pay refuses an out_trade_no made again as another trade
+# type (OUT_TRADE_NO_USED), so the JSAPI order has its own number, the order's plus "-JS".
+
+JSAPI = f"{ORDER}-JS"
+
+
+async def test_the_jsapi_number_is_the_order_number_and_a_suffix_wechat_takes() -> None:
+    assert jsapi_number(ORDER) == JSAPI
+    # Our longest order number (JJ, Beijing time to the second, 4 digits) still fits the rule.
+    longest = jsapi_number("JJ20261127235959" + "9999")
+    assert re.fullmatch(r"[0-9A-Za-z_\-|*]{6,32}", longest)
+
+
+async def test_native_then_jsapi_for_the_same_order_both_succeed(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    code_url = await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES)
+    request = await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+
+    native, jsapi = fake.orders[ORDER], fake.orders[JSAPI]
+    assert (native.trade_type, native.code_url) == ("NATIVE", code_url)
+    assert (jsapi.trade_type, request.package) == ("JSAPI", f"prepay_id={jsapi.code_url}")
+    assert jsapi.request["out_trade_no"] == JSAPI
+    assert jsapi.request["amount"] == native.request["amount"]
+    assert jsapi.request["time_expire"] == native.request["time_expire"]
+    # And the QR code is still the same order afterwards.
+    assert await wechat.create(ORDER, FEE, DESCRIPTION, EXPIRES) == code_url
+
+
+async def test_a_jsapi_payments_notification_is_the_orders(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    await wechat.create_jsapi(order, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    transaction_id = fake.mark_paid(JSAPI, at=PAID)
+    headers, body = fake.notification(JSAPI, at=PAID)
+
+    event = wechat.parse_notification(headers, body, now=PAID)
+
+    assert event == PaymentEvent(
+        order_number=order,
+        paid=True,
+        amount_fen=FEE,
+        currency="CNY",
+        transaction_id=transaction_id,
+        paid_at=PAID,
+    )
+
+
+@pytest.mark.parametrize("forged", [f"{ORDER}-JX", f"{ORDER}-JS-JS", f"{ORDER}-", "JJ-2026-JS"])
+async def test_a_notification_for_a_number_we_never_make_is_rejected(
+    wechat: WeChatPay, fake: FakeWeChatPay, forged: str
+) -> None:
+    await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    fake.mark_paid(JSAPI, at=PAID)
+    headers, body = fake.notification(JSAPI, at=PAID, out_trade_no=forged)
+
+    assert reason(wechat, headers, body, PAID) == "bad_resource"
+
+
+async def test_an_order_number_that_would_look_like_a_jsapi_number_is_refused_before_asking(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    for number in (JSAPI, "JJ2026-1127", "J" * 30):
+        with pytest.raises(ValueError):
+            await wechat.create(number, FEE, DESCRIPTION, EXPIRES)
+        with pytest.raises(ValueError):
+            await wechat.create_jsapi(number, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    assert fake.orders == {}
+
+
+async def test_the_query_sees_a_payment_made_in_wechats_browser(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    await wechat.create_jsapi(order, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    assert await wechat.query(order) == PaymentEvent(order, False, FEE, "CNY", None, None)
+    transaction_id = fake.mark_paid(JSAPI, at=PAID)
+
+    assert await wechat.query(order) == PaymentEvent(
+        order_number=order,
+        paid=True,
+        amount_fen=FEE,
+        currency="CNY",
+        transaction_id=transaction_id,
+        paid_at=PAID,
+    )
+
+
+async def test_the_query_sees_a_jsapi_payment_even_without_the_qr_code_order(
+    wechat: WeChatPay, fake: FakeWeChatPay
+) -> None:
+    await wechat.create_jsapi(ORDER, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    fake.mark_paid(JSAPI, at=PAID)
+
+    event = await wechat.query(ORDER)
+
+    assert event is not None and event.paid and event.order_number == ORDER
+
+
+async def test_closing_an_order_closes_its_qr_code_and_its_jsapi_checkout(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    await wechat.create_jsapi(order, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+
+    await wechat.close(order)
+
+    assert fake.orders[order].trade_state == fake.orders[JSAPI].trade_state == "CLOSED"
+    with pytest.raises(ValueError):
+        fake.mark_paid(JSAPI, at=PAID)
+    await wechat.close(order)  # again: harmless
+    event = await wechat.query(order)
+    assert event is not None and not event.paid
+
+
+async def test_closing_after_a_jsapi_payment_leaves_the_payment_and_closes_the_qr_code(
+    wechat: WeChatPay, fake: FakeWeChatPay, order: str
+) -> None:
+    await wechat.create_jsapi(order, FEE, DESCRIPTION, EXPIRES, OPENID, now=CREATED)
+    fake.mark_paid(JSAPI, at=PAID)
+
+    await wechat.close(order)
+
+    assert (fake.orders[order].trade_state, fake.orders[JSAPI].trade_state) == (
+        "CLOSED",
+        "SUCCESS",
+    )
+    event = await wechat.query(order)
+    assert event is not None and event.paid
+
+
+# With WeChat Pay the only provider: the order's QR code is WeChat Pay's own Native order, made
+# when the order is placed, and the pay page in WeChat's browser opens the JSAPI checkout of the
+# same order. Through the product's checkout, over the database.
+
+
+@dataclass
+class WeChatOnly:
+    clock: FixedClock
+    fake: FakeWeChatPay
+    wechat: WeChatPay
+    notifier: RecordingNotifier
+    apply: ApplyPayment
+    place: PlaceOrder
+    start_jsapi: StartJsapiPayment
+    check: CheckOrder
+    expire: ExpireOrders
+    reconcile: Reconcile
+
+    async def paying_trainee(self) -> tuple[ChatUserId, Order]:
+        n = next(_wechat_payers)
+        person = await registry.person(n, f"微信学员{n}", f"1390000{n:04d}")
+        cert = await registry.certificate(person, f"W-{n}", "safety_b", days_from_today(124))
+        account = ChatUserId(300000 + n)
+        await models.Binding.create(chat_user_id=account, person=person)
+        await registry.enrolment(cert, account, "enrolled")
+        await models.InvoiceProfile.create(chat_user_id=account, title=f"微信学员{n}")
+        return account, await self.place(account)
+
+    def notified(self, out_trade_no: str) -> PaymentEvent:
+        now = self.clock.now()
+        return self.wechat.parse_notification(
+            *self.fake.notification(out_trade_no, at=now), now=now
+        )
+
+
+_wechat_payers = itertools.count(700)
+
+
+@pytest.fixture
+def wechat_only(database: str, wechat: WeChatPay, fake: FakeWeChatPay) -> WeChatOnly:
+    clock = FixedClock()
+    store = TortoisePaymentStore(registry.PII)
+    notifier = RecordingNotifier()
+    apply = ApplyPayment(store, notifier, ChineseWorkingDays(), wechat.name, clock, wechat)
+    place = PlaceOrder(
+        TortoiseBindings(registry.PII), store, Fees(30000), wechat, clock, new_order_number
+    )
+    return WeChatOnly(
+        clock,
+        fake,
+        wechat,
+        notifier,
+        apply,
+        place,
+        StartJsapiPayment(store, wechat, clock),
+        CheckOrder(store, wechat, apply),
+        ExpireOrders(store, wechat, notifier, clock),
+        Reconcile(store, wechat, apply, clock),
+    )
+
+
+async def test_with_wechat_pay_alone_the_pay_page_opens_the_checkout_and_its_payment_counts(
+    wechat_only: WeChatOnly,
+) -> None:
+    world = wechat_only
+    account, order = await world.paying_trainee()
+    assert order.pay_url == world.fake.orders[order.number].code_url  # the Native QR code
+
+    request = await world.start_jsapi(account, order.number, OPENID)
+
+    jsapi = world.fake.orders[jsapi_number(order.number)]
+    assert request.package == f"prepay_id={jsapi.code_url}"
+    assert (await world.check(account, order.number)).status is OrderStatus.PENDING
+    world.fake.mark_paid(jsapi_number(order.number), at=world.clock.now())
+    event = world.notified(jsapi_number(order.number))
+    assert await world.apply(event, "notification") is Outcome.APPLIED
+    assert world.notifier.paid_orders == [order.number]
+    assert (await world.check(account, order.number)).status is OrderStatus.PAID
+    row = await models.Order.get(number=order.number)
+    assert (row.status, row.provider) == ("paid", "wechatpay")
+
+
+async def test_a_lost_jsapi_notification_is_found_by_the_check_and_by_reconciliation(
+    wechat_only: WeChatOnly,
+) -> None:
+    world = wechat_only
+    account, order = await world.paying_trainee()
+    await world.start_jsapi(account, order.number, OPENID)
+    world.fake.mark_paid(jsapi_number(order.number), at=world.clock.now())  # no notification
+
+    assert await world.reconcile() == [Outcome.APPLIED]
+    assert await world.reconcile() == []
+    assert (await world.check(account, order.number)).status is OrderStatus.PAID
+
+
+async def test_paying_by_the_qr_code_and_in_wechats_browser_is_a_double_charge_for_staff(
+    wechat_only: WeChatOnly,
+) -> None:
+    world = wechat_only
+    account, order = await world.paying_trainee()
+    await world.start_jsapi(account, order.number, OPENID)
+    now = world.clock.now()
+    native_txn = world.fake.mark_paid(order.number, at=now)
+    jsapi_txn = world.fake.mark_paid(jsapi_number(order.number), at=now)
+    assert native_txn != jsapi_txn
+
+    native, jsapi = world.notified(order.number), world.notified(jsapi_number(order.number))
+
+    assert await world.apply(native, "notification") is Outcome.APPLIED
+    assert await world.apply(jsapi, "notification") is Outcome.DOUBLE_CHARGE
+    assert await world.apply(jsapi, "notification") is Outcome.DOUBLE_CHARGE  # WeChat retries
+    assert world.notifier.paid_orders == [order.number]
+    assert world.notifier.staff == [(order.number, Outcome.DOUBLE_CHARGE)] * 2
+    row = await models.Order.get(number=order.number)
+    assert (row.status, row.transaction_id) == ("paid", native_txn)
+
+
+async def test_the_checkout_is_refused_once_the_order_is_paid_by_its_qr_code(
+    wechat_only: WeChatOnly,
+) -> None:
+    world = wechat_only
+    account, order = await world.paying_trainee()
+    world.fake.mark_paid(order.number, at=world.clock.now())
+    assert await world.apply(world.notified(order.number), "notification") is Outcome.APPLIED
+
+    with pytest.raises(PaymentRefused) as refused:
+        await world.start_jsapi(account, order.number, OPENID)
+
+    assert refused.value.code == "order_not_pending"
+    assert jsapi_number(order.number) not in world.fake.orders
+
+
+async def test_an_expired_order_is_closed_under_both_numbers(wechat_only: WeChatOnly) -> None:
+    world = wechat_only
+    account, order = await world.paying_trainee()
+    await world.start_jsapi(account, order.number, OPENID)
+    world.clock.advance(minutes=31)
+
+    assert await world.expire() == 1
+
+    assert world.fake.orders[order.number].trade_state == "CLOSED"
+    assert world.fake.orders[jsapi_number(order.number)].trade_state == "CLOSED"
+    assert world.notifier.expired_orders == [order.number]

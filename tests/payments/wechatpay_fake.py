@@ -1,7 +1,8 @@
 """A loopback WeChat Pay (APIv3, Native and JSAPI payment) built to the published rules, for
 offline tests.
 
-Like WeChat Pay it checks the merchant's request signature on every call, keeps Native orders,
+Like WeChat Pay it checks the merchant's request signature on every call, keeps Native and JSAPI
+orders (each under its out_trade_no, with its trade type),
 signs every answer with the platform key (public-key mode), and writes payment notifications
 signed and AEAD_AES_256_GCM-encrypted. It runs as an aiohttp app on the test's loop: the
 adapter's blocking client works from a worker thread, so a client that blocked the loop would
@@ -80,6 +81,7 @@ def server_time() -> float:
 class FakeOrder:
     request: dict[str, Any]  # the order exactly as the merchant sent it
     code_url: str  # Native: the QR code's text; JSAPI: the prepay id
+    trade_type: str = "NATIVE"  # or "JSAPI"
     trade_state: str = "NOTPAY"
     transaction_id: str | None = None
     success_time: datetime | None = None
@@ -101,6 +103,9 @@ class FakeWeChatPay:
     api_v3_key: str
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)  # why requests got 401 SIGN_ERROR
+    # WeChat Pay takes only an https notify_url; the whole product run locally has an http one
+    # (its end-to-end test posts the notifications itself).
+    https_notify_url: bool = True
     _nonces: set[str] = field(default_factory=set)
 
     def make_app(self) -> web.Application:
@@ -115,7 +120,8 @@ class FakeWeChatPay:
     # What a payer and WeChat Pay do outside the merchant's API.
 
     def mark_paid(self, order_number: str, *, at: datetime, payer_total: int | None = None) -> str:
-        """The payer scans the code and confirms; returns WeChat's transaction id."""
+        """The payer scans the code (Native) or confirms the checkout in WeChat (JSAPI); returns
+        WeChat's transaction id."""
         order = self.orders[order_number]
         expires = datetime.fromisoformat(order.request["time_expire"])
         if order.trade_state != "NOTPAY" or at > expires:
@@ -133,7 +139,7 @@ class FakeWeChatPay:
             "appid": self.appid,
             "mchid": self.mchid,
             "out_trade_no": order_number,
-            "trade_type": "NATIVE",
+            "trade_type": order.trade_type,
             "trade_state": order.trade_state,
             "trade_state_desc": TRADE_STATE_DESC[order.trade_state],
             "amount": {"total": order.total, "payer_currency": "CNY"},
@@ -147,7 +153,8 @@ class FakeWeChatPay:
                 "bank_type": "OTHERS",
                 "attach": "",
                 "success_time": beijing_time(order.success_time),
-                "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+                # JSAPI: the payer the order was made for; Native: whoever scanned.
+                "payer": order.request.get("payer") or {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
                 "amount": {
                     "total": order.total,
                     "payer_total": order.payer_total,
@@ -273,7 +280,8 @@ class FakeWeChatPay:
             code = f"wx{secrets.token_hex(15)}"
         else:
             code = f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(7)}"
-        self.orders[number] = FakeOrder(request=order, code_url=code)
+        trade_type = "JSAPI" if jsapi else "NATIVE"
+        self.orders[number] = FakeOrder(request=order, code_url=code, trade_type=trade_type)
         return self._answer(200, {answer: code})
 
     def _native_order_problem(self, order: Any) -> str | None:
@@ -289,7 +297,8 @@ class FakeWeChatPay:
         if not RFC3339.fullmatch(str(order.get("time_expire", ""))):
             return "time_expire must be RFC 3339 with an offset"
         notify_url = str(order.get("notify_url", ""))
-        if not notify_url.startswith("https://") or "?" in notify_url:
+        scheme = "https://" if self.https_notify_url else "http"
+        if not notify_url.startswith(scheme) or "?" in notify_url:
             return "notify_url must be https without a query"
         amount = order.get("amount")
         if (
