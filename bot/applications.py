@@ -188,13 +188,19 @@ class Applications:
         """One application per enrolment (one filled form may cover several employees)."""
         created = []
         note = form.note[:NOTE_LIMIT] if form.note else None
+        data, name = form.data, "form.pdf" if form.kind is FileKind.DOCUMENT else "form.jpg"
+
+        def card_file(_: models.Application) -> str | InputFile:
+            # A file another channel holds (a WeChat photo) goes to staff's topic as bytes.
+            return form.file_ref if data is None else BufferedInputFile(data, filename=name)
+
         for enrolment in await self.eligible(user_id, kind, enrolment_id):
             application_id = await self._submit_one(
                 user_id,
                 kind,
                 enrolment,
-                lambda _: form.file_ref,
-                form_file_id=form.file_ref,
+                card_file,
+                form_file_id=form.file_ref if data is None else None,
                 is_document=form.kind is FileKind.DOCUMENT,
                 note=note,
                 desk=desk,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from conversation.replies import FileKind, Press
 
@@ -36,10 +36,15 @@ class PhoneShared:
 
 @dataclass(frozen=True, slots=True)
 class FileSent:
+    """A file the person sent: `file_ref` is the channel's reference to it; `data` its bytes
+    when that reference means nothing outside the channel (a WeChat media id, which staff's
+    Telegram cannot show), fetched by the channel."""
+
     kind: FileKind
     file_ref: str
     name: str | None = None
     caption: str | None = None
+    data: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -74,6 +74,7 @@ class FilledForm:
     kind: FileKind
     file_ref: str
     note: str | None = None
+    data: bytes | None = field(default=None, repr=False)  # see FileSent.data
 
 
 class ApplicationDesk(Protocol):

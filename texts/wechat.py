@@ -13,6 +13,10 @@ def not_in_wechat_yet() -> str:
     return _("This is not available in WeChat yet. Choose from the menu below.")
 
 
+def photo_not_received() -> str:
+    return _("We could not receive that picture from WeChat. Please send it again.")
+
+
 def file_on_records_page() -> str:
     return _("The file is on your records page:")
 

@@ -130,6 +130,25 @@ class WeChatApi:
         body = await self._call("/cgi-bin/media/upload", form=form, type=kind)
         return str(body["media_id"])
 
+    async def download(self, media_id: str) -> bytes:
+        """Temporary media a person sent us (a photo), by its media_id: the file, or
+        WeChatError when WeChat answers with an error instead (expired, unknown)."""
+        for attempt in range(2):
+            token = await self.access_token(renew=attempt > 0)
+            query = {"access_token": token, "media_id": media_id}
+            async with self._http().get(self._url("/cgi-bin/media/get"), params=query) as response:
+                if response.content_type not in ("application/json", "text/plain"):
+                    response.raise_for_status()
+                    return await response.read()
+                try:
+                    await self._json(response)  # an error is answered as JSON
+                except WeChatError as error:
+                    if error.errcode not in TOKEN_ERRORS or attempt > 0:
+                        raise
+                    continue
+                raise WeChatError(-1, "media/get answered JSON without an error")
+        raise AssertionError("unreachable")
+
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self._call("/cgi-bin/menu/create", payload=menu)
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html import unescape
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import aiohttp
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from wechatpy.replies import TextReply
@@ -287,7 +288,17 @@ class WeChatChannel:
             # (staff's answers kept while the window was closed).
             await self._on_inbound(account.id)
         talk = Talk(account, self.state(account))
-        turn = await self._conversations(event, talk)
+        if isinstance(event, FileSent):
+            try:  # a media id means nothing to staff's Telegram: the photo itself goes on
+                event = replace(event, data=await self._api.download(event.file_ref))
+            except (WeChatError, aiohttp.ClientError, TimeoutError) as error:
+                log.warning("a photo from WeChat could not be fetched (%s)", error)
+                event = None
+        turn = (
+            await self._conversations(event, talk)
+            if event is not None
+            else Turn().add(Reply(say(texts.photo_not_received)))
+        )
         if not turn and isinstance(event, Typed | FileSent):
             # As in Telegram: what no step took goes to the desk when a conversation with staff
             # is open (the desk keeps the words; a photo is noted, it cannot be copied).

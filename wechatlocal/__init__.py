@@ -61,7 +61,8 @@ JSON API under `{prefix}/api/wechat` (errors `{"ok": false, "error_code", "descr
 cross-site requests refused): `GET /config` (appid, token, encoding_aes_key, safe_mode,
 callback_url, original_id, account_name), `GET|POST /users`, `GET /users/{openid}`,
 `POST /users/{openid}/send` (`{"text"}` | `{"event": "subscribe"|"unsubscribe"|"CLICK"|"VIEW"|
-"subscribe_msg_popup_event", "key", "status"?}` | `{"menu_choice": id}`; → `{"ok", "result":
+"subscribe_msg_popup_event", "key", "status"?}` | `{"menu_choice": id}` | `{"image": base64}`
+(a photo: kept as temporary media, sent with its MediaId); → `{"ok", "result":
 {"delivered", "reply", ...}}`),
 `GET /users/{openid}/messages?after=&wait=&all=1` → `{"ok", "messages": [{id, date, from:
 "account"|"user"|"system", via: "custom"|"reply"|"template"|"notice"|..., type, ...}]}` (what

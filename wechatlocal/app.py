@@ -2,6 +2,7 @@
 phone page) under `{prefix}/wechat`, and the JSON API that plays the users under
 `{prefix}/api/wechat`."""
 
+import base64
 import html
 import ipaddress
 import json
@@ -355,6 +356,12 @@ def add_user_api_routes(app: web.Application, wx: WeChatLocal) -> None:
             if not isinstance(body["text"], str):
                 raise ApiError(400, "text must be a string")
             result = await wx.send_text(openid, body["text"])
+        elif "image" in body:  # base64, as a phone page or a test sends a photo
+            try:
+                data = base64.b64decode(str(body["image"]), validate=True)
+            except ValueError as exc:
+                raise ApiError(400, "image must be base64") from exc
+            result = await wx.send_image(openid, data)
         elif "menu_choice" in body:
             result = await wx.choose(openid, str(body["menu_choice"]))
         elif "event" in body:
@@ -366,7 +373,7 @@ def add_user_api_routes(app: web.Application, wx: WeChatLocal) -> None:
                 raise ApiError(400, "status must be a string")
             result = await wx.send_event(openid, event, key, status=status)
         else:
-            raise ApiError(400, 'send {"text"}, {"event", "key"} or {"menu_choice"}')
+            raise ApiError(400, 'send {"text"}, {"image"}, {"event", "key"} or {"menu_choice"}')
         return json_reply({"ok": True, "result": result})
 
     async def messages(request: web.Request) -> web.Response:

@@ -784,6 +784,32 @@ class WeChatLocal:
             self._record(openid, "user", "user", {"type": "text", "text": text, "msg_id": msg_id})
             return {"msg_id": msg_id, **(await self._deliver(openid, fields))}
 
+    async def send_image(self, openid: str, data: bytes, filename: str = "photo.jpg") -> Json:
+        """The user sends a photo: WeChat keeps it as temporary media and tells the account
+        its MediaId and PicUrl; the account fetches the file with media/get."""
+        user = self.user(openid)
+        if not user.follows:
+            raise ApiError(403, "the user does not follow the account: send a subscribe first")
+        try:
+            media = self.upload_media("image", filename, "image/jpeg", data)
+        except WeChatError as error:
+            raise ApiError(400, f"not a photo WeChat takes ({error.errcode})") from error
+        msg_id = next(self._msg_ids)
+        media_id = media["media_id"]
+        fields = {
+            **self._base_fields(openid, "image"),
+            "PicUrl": f"/_local/api/wechat/users/{openid}/media/{media_id}",  # the stand-in's
+            "MediaId": media_id,
+            "MsgId": msg_id,
+        }
+        async with self._lock(openid):
+            user.last_message_at = self.now()
+            self._grant(user, self.config.message_quota)
+            self._record(
+                openid, "user", "user", {"type": "image", "media_id": media_id, "msg_id": msg_id}
+            )
+            return {"msg_id": msg_id, **(await self._deliver(openid, fields))}
+
     async def choose(self, openid: str, menu_choice: str) -> Json:
         """Taps a msgmenu item the account sent: a text message with its content and id."""
         for message in reversed(self.messages(openid)):

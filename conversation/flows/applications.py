@@ -108,7 +108,7 @@ class Applications:
         enrolment = data.get("enrolment")
         created: list[int] = []
         if kind is not None and isinstance(enrolment, int):
-            form = FilledForm(sent.kind, sent.file_ref, sent.caption)
+            form = FilledForm(sent.kind, sent.file_ref, sent.caption, sent.data)
             created = await self._desk.file(talk.account.id, kind, enrolment, form)
         await talk.state.clear()
         if not created:

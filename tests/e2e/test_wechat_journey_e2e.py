@@ -4,6 +4,7 @@ core as Telegram, and the phone is proved by the SMS code the sandbox shows in l
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +12,10 @@ import aiohttp
 
 from infra.db import models
 from jijiao.app import Runtime
+from tests.fuzz.hostile import jpeg
 from tests.support import registry
 from tests.support.clock import days_from_today
+from tests.support.localchat_client import LocalChatClient, eventually
 from tests.support.wechat_client import WeChatClient
 
 
@@ -148,6 +151,71 @@ async def test_a_wechat_applicant_gets_the_sign_link_and_hears_the_decision_in_w
         assert decided
         told = await wx.reply(openid)
         assert told["via"] == "custom" and "延期申请已批准" in words(told)
+
+
+async def test_a_photo_of_the_paper_form_sent_in_wechat_reaches_staff_as_a_picture(
+    live_app: Runtime,
+):
+    """Asked for the form, a WeChat user may photograph the filled paper form instead of
+    signing on the page: the product fetches the photo from WeChat (a media id means nothing
+    to staff's Telegram) and files the application with the picture itself on staff's card.
+    A photo WeChat cannot give back is asked for again, in the person's language."""
+    person = await registry.person(63, "孙八", "13800000063")
+    cert = await registry.certificate(
+        person, "云建安B(2024)0006363", "safety_b", days_from_today(100)
+    )
+    base = live_app.settings.base_url
+    openid = "o-wechat-photo-63"
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(base, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        account = await models.ChatUser.get(channel="wechat", external_id=openid)
+        await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
+        now = live_app.clock.now()
+        enrolment = await models.Enrolment.create(
+            certificate=cert,
+            active_key=cert.number,
+            channel="individual",
+            enrolled_by=account.id,
+            state="overdue",
+            paid_at=now - timedelta(days=31),
+            study_deadline=now - timedelta(days=1),
+        )
+        await wx.send(openid, "/apply")
+        overview = await wx.reply(openid)
+        await wx.choose(openid, choice(overview, "申请延期"))
+        await wx.reply(openid)
+
+        # WeChat loses the photo (media/get answers "invalid media_id"): asked again, nothing
+        # filed.
+        stand_in = live_app.wechatlocal
+        assert stand_in is not None
+        kept = stand_in.config
+        stand_in.config = replace(kept, media_ttl=0)
+        await wx.send_photo(openid, jpeg())
+        again = await wx.reply(openid)
+        assert "没能收到这张图片" in words(again)
+        assert not await models.Application.filter(enrolment=enrolment).exists()
+
+        stand_in.config = kept
+        photo = jpeg(colour=(10, 200, 30))
+        await wx.send_photo(openid, photo)
+        received = await wx.reply(openid)
+        assert "已收到" in words(received), received
+        application = await models.Application.get(enrolment=enrolment)
+        assert application.form_file_id is None  # no WeChat media id kept as a Telegram file
+
+        chat = LocalChatClient(base, http)
+
+        async def card() -> dict[str, Any] | None:
+            for message in await chat.group_messages():
+                if f"#{application.id}" in str(message.get("caption", "")):
+                    return message
+            return None
+
+        shown = await eventually(card)
+        assert shown.get("photo"), shown  # a picture staff can see, not a dead file id
 
 
 async def test_an_enterprise_contact_enrols_employees_in_wechat(live_app: Runtime):

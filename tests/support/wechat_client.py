@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import aiohttp
@@ -32,6 +33,10 @@ class WeChatClient:
 
     async def send(self, openid: str, text: str) -> dict[str, Any]:
         return (await self._post(f"/users/{openid}/send", {"text": text}))["result"]
+
+    async def send_photo(self, openid: str, data: bytes) -> dict[str, Any]:
+        encoded = base64.b64encode(data).decode()
+        return (await self._post(f"/users/{openid}/send", {"image": encoded}))["result"]
 
     async def click(self, openid: str, key: str) -> dict[str, Any]:
         return (await self._post(f"/users/{openid}/send", {"event": "CLICK", "key": key}))["result"]
