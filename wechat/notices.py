@@ -148,10 +148,12 @@ class WeChatNotices:
     def __call__(
         self, item: Claimed, payload: dict[str, Any], locale: str, now: datetime
     ) -> WeChatNotice:
-        progress = {"row": item.id, "delivered": int(item.payload.get("delivered", 0))}
+        delivered = int(item.payload.get("delivered", 0))
         if item.kind in ANSWER_KINDS:  # made in the person's language when it was queued
-            return replace(WeChatNotice.from_payload(item.kind, payload), **progress)
-        speaks = resolve_locale(locale, None)
-        with self._i18n.context(), self._i18n.use_locale(speaks.value):
-            composed = compose(item.kind, payload, now, essential=item.essential)
-            return replace(self.notice(item.kind, composed, speaks), **progress)
+            made = WeChatNotice.from_payload(item.kind, payload)
+        else:
+            speaks = resolve_locale(locale, None)
+            with self._i18n.context(), self._i18n.use_locale(speaks.value):
+                composed = compose(item.kind, payload, now, essential=item.essential)
+                made = self.notice(item.kind, composed, speaks)
+        return replace(made, row=item.id, delivered=delivered)
