@@ -23,8 +23,12 @@ if TYPE_CHECKING:
     from application.exam import Exams
 
 
-# Delivers a turn to an account of another channel (WeChat); False: not one of its accounts.
-OtherChannel = Callable[[int, Turn], Awaitable[bool]]
+# Delivers a turn to an account of another channel (WeChat, through the outbox); False: not one
+# of its accounts. Its arguments after the turn: what the turn is about, unique per account (the
+# row's dedup key), and how the turn's picture is made again at send time (or None).
+OtherChannel = Callable[[int, Turn, str, str | None], Awaitable[bool]]
+# A receipt's picture by reference: the WeChat transport makes it again from the receipt's id.
+RECEIPT_PICTURE = "receipt:"
 
 
 class BotExamNotifier:
@@ -48,16 +52,22 @@ class BotExamNotifier:
         account = await self._accounts.get(ChatUserId(user_id))
         return account.locale.value if account else self._i18n.default_locale
 
-    async def _notify(self, user_id: int, turn: Turn) -> None:
-        """On the account's own channel: WeChat's when it is a WeChat account, else the chat."""
-        if self.other_channel is not None and await self.other_channel(user_id, turn):
+    async def _notify(self, user_id: int, turn: Turn, key: str, picture: str | None = None) -> None:
+        """On the account's own channel: WeChat's when it is a WeChat account (queued in the
+        outbox, `key` naming the event), else the chat."""
+        if self.other_channel is not None and await self.other_channel(user_id, turn, key, picture):
             return
         with self._i18n.context(), self._i18n.use_locale(await self._locale(user_id)):
             for reply in turn.replies:
                 await self._replies.send(self._bot, user_id, reply, None)
 
     async def passed(self, user_id: int, receipt_id: int) -> None:
-        await self._notify(user_id, await self.receipt(receipt_id))
+        await self._notify(
+            user_id,
+            await self.receipt(receipt_id),
+            f"receipt:{receipt_id}",
+            f"{RECEIPT_PICTURE}{receipt_id}",
+        )
 
     async def receipt(self, receipt_id: int) -> Turn:
         """The image to look at and the PDF to print, or why not (revoked)."""
@@ -69,19 +79,27 @@ class BotExamNotifier:
         return receipt_turn(receipt.number, receipt.score, files)
 
     async def timed_out(self, user_id: int, attempt: Attempt, passed: bool) -> None:
-        await self._notify(user_id, Turn().add(Reply(say(texts.timed_out, attempt, passed))))
+        turn = Turn().add(Reply(say(texts.timed_out, attempt, passed)))
+        await self._notify(user_id, turn, _about("timed_out", attempt))
 
     async def held(self, user_id: int, attempt: Attempt) -> None:
-        await self._notify(user_id, Turn().add(Reply(say(texts.held, attempt))))
+        turn = Turn().add(Reply(say(texts.held, attempt)))
+        await self._notify(user_id, turn, _about("held", attempt))
 
     async def identity_rejected(
         self, user_id: int, attempt: Attempt, reasons: list[tuple[datetime, str]]
     ) -> None:
         """`reasons`: when each face check failed and its refusal code."""
         words = say(texts.identity_rejected_for, attempt, tuple(reasons))
-        await self._notify(user_id, Turn().add(Reply(words)))
+        await self._notify(user_id, Turn().add(Reply(words)), _about("identity_rejected", attempt))
 
     async def ten_minutes_left(self, user_id: int, attempt_id: int, deadline: datetime) -> None:
         page = OpenPage(f"/exam/attempt/{attempt_id}")
         back = rows([Button(say(texts.open_exam_button), page)])
-        await self._notify(user_id, Turn().add(Reply(say(texts.ten_minutes_left, deadline), back)))
+        turn = Turn().add(Reply(say(texts.ten_minutes_left, deadline), back))
+        await self._notify(user_id, turn, f"ten_minutes_left:{attempt_id}")
+
+
+def _about(event: str, attempt: Attempt) -> str:
+    """An attempt's event, once per account: the attempt is its number and its start."""
+    return f"{event}:{attempt.number}:{attempt.started_at.isoformat()}"

@@ -66,6 +66,14 @@ URGENT_KINDS = frozenset(
     }
 )
 
+# Outbox rows of words already made for one channel's account (WeChat's), in the person's
+# language when queued: staff's decision and other words outside a turn (`TOLD`), a core turn on
+# the product's initiative such as the receipt after a pass (`TURN`). They answer the person's
+# own case, so quiet hours do not hold them, as they do not hold the urgent kinds.
+TOLD = "tell"
+TURN = "turn"
+ANSWER_KINDS = frozenset({TOLD, TURN})
+
 
 SUMMARY_OF = {
     ReminderKind.STUDY_DEADLINE: ReminderKind.STUDY_SUMMARY,

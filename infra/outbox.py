@@ -314,6 +314,23 @@ class TortoiseOutbox:
         ).update(status=Status.SENT.value, sent_at=now, telegram_message_id=message_id, error=None)
         return updated == 1
 
+    @staticmethod
+    async def note_delivered(row_id: int, count: int) -> None:
+        """A row whose message is several (WeChat's picture, then its words): the first `count`
+        went out, so a retry after a refusal sends only the rest. Kept in the stored payload
+        (`delivered`) while the row is being sent (the transport notes only rows it sends)."""
+        async with in_transaction(_connection()) as db:
+            row = (
+                await models.Outbox.filter(id=row_id, status=Status.SENDING.value)
+                .using_db(db)
+                .select_for_update()
+                .first()
+            )
+            if row is None:
+                return
+            row.payload = {**(row.payload or {}), "delivered": count}
+            await row.save(using_db=db, update_fields=["payload"])
+
     async def finish(self, item: Claimed, status: Status, error: str | None) -> bool:
         updated = await models.Outbox.filter(
             id=item.id, status=Status.SENDING.value, claimed_by=self.worker_id

@@ -57,7 +57,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from domain.clock import Clock
-from domain.reminders import URGENT_KINDS, QuietHours
+from domain.reminders import ANSWER_KINDS, URGENT_KINDS, QuietHours
 from infra.outages import describe, is_outage
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
 from infra.telegram import own_retries
@@ -379,13 +379,16 @@ class OutboxSender:
         keeper = asyncio.create_task(self._keep_leases())
         try:
             while True:
-                # In quiet hours only the answers to what a trainee just did go out.
+                # In quiet hours only the answers to what a trainee just did go out (a payment,
+                # staff's decision, the receipt after a pass).
                 quiet = self._quiet.contains(self._clock.now())
                 batch = await self._outbox.claim(
                     self._clock.now(),
                     self._config.batch,
                     self._config.lease,
-                    kinds=[kind.value for kind in URGENT_KINDS] if quiet else None,
+                    kinds=[*(kind.value for kind in URGENT_KINDS), *ANSWER_KINDS]
+                    if quiet
+                    else None,
                 )
                 if not batch:
                     break

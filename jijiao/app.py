@@ -41,7 +41,7 @@ from bot.console import ConsoleActions
 from bot.conversation import TelegramReplies
 from bot.desk import Desk
 from bot.dispatcher import make_dispatcher
-from bot.exam_notifier import BotExamNotifier
+from bot.exam_notifier import RECEIPT_PICTURE, BotExamNotifier
 from bot.face_reviews import FaceReviewDesk
 from bot.files import TelegramFiles
 from bot.handlers.broadcast import BroadcastReporter
@@ -120,7 +120,7 @@ from infra.pii import Pii
 from infra.qr import payment_qr_png
 from infra.registry_import import import_registry
 from infra.repositories import reach
-from infra.repositories.accounts import TortoiseAccountRepository, locale_of
+from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.console import ConsoleRecords
 from infra.repositories.desk_log import TortoiseDeskLog
 from infra.repositories.payments import TortoisePaymentStore
@@ -181,14 +181,14 @@ from webview.sms import add_local_sms_routes
 from webview.study import StudyWeb, add_study_routes
 from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import CHANNEL as WECHAT_CHANNEL
-from wechat.channel import WeChatChannel, WeChatPush, WeChatReplies
+from wechat.channel import WeChatChannel, WeChatReplies
 from wechat.menu import publish_menu
 from wechat.notices import WeChatNotices
 from wechat.oauth import OAuth, OAuthConfig
 from wechat.outbox import NoticeTemplates, WeChatTransport
 from wechat.protocol import Callbacks
 from wechat.store import Memo, MemoryMemo, RedisMemo
-from wechat.tell import WeChatTell
+from wechat.tell import WeChatLater
 from wechat.web import WeChatWeb, add_wechat_routes
 from wechatlocal import WeChatLocal, WeChatLocalConfig, mount_wechatlocal
 
@@ -225,10 +225,22 @@ async def picture_of(files: TelegramFiles, file_id: str) -> tuple[str, bytes]:
     return f"picture{suffix}", data
 
 
+async def wechat_picture(files: TelegramFiles, exams: Exams, ref: str) -> tuple[str, bytes]:
+    """A picture an outbox row for WeChat names, as a file for WeChat's media upload: a
+    receipt's made again from its id ("receipt:<id>", the row holds no image), else a
+    broadcast's from Telegram."""
+    if ref.startswith(RECEIPT_PICTURE):
+        receipt_id = int(ref.removeprefix(RECEIPT_PICTURE))
+        png, _ = await exams.receipt_files(receipt_id)
+        return f"receipt-{receipt_id}.png", png
+    return await picture_of(files, ref)
+
+
 class ChannelTell:
     """`Tell` on the person's own channel: the account's channel picks the channel's Tell
-    (Telegram's chat; WeChat's customer-service message or notice, once that channel is on).
-    Direct rather than through the outbox: see docs/architecture.md, "Decisions on WeChat"."""
+    (Telegram's chat, direct; WeChat's an outbox row, delivered as a customer-service message or
+    a notice with the outbox's retries, once that channel is on): see docs/architecture.md,
+    "Decisions on WeChat"."""
 
     def __init__(self, telegram: Tell) -> None:
         self._by_channel: dict[str, Tell] = {TELEGRAM: telegram}
@@ -1146,16 +1158,6 @@ async def running(
         add_wechat_routes(app, wechat)
         wechat_api = wechat.api
         services.handlers["console_answers"].wechat = lambda: wechat_api
-        # The receipt after a pass, to a WeChat account: the same turn Telegram gets.
-        services.handlers["exam_notifier"].other_channel = WeChatPush(
-            api=wechat.api,
-            replies=wechat.replies,
-            clock=clock,
-            openid_of=functools.partial(wechat_openid, accounts),
-            last_inbound=accounts.last_inbound,
-            locale_of=locale_of,
-            template_id=settings.wechat.template_reminder,
-        )
         # Reminders and broadcasts to WeChat accounts: the same outbox, WeChat's transport.
         transport = WeChatTransport(
             wechat.api,
@@ -1167,12 +1169,24 @@ async def running(
                 {ReminderKind.BROADCAST.value: settings.wechat.template_broadcast},
                 subscription=settings.wechat.subscribe_template,
             ),
-            fetch=functools.partial(picture_of, TelegramFiles(bot)),
+            fetch=functools.partial(wechat_picture, TelegramFiles(bot), services.exams),
+            progress=TortoiseOutbox.note_delivered,
         )
         notices = WeChatNotices(i18n, wechat.replies, f"{settings.base_url}/app")
         services.handlers["outbox_sender"].add_channel("wechat", transport, notices)
-        # Decisions and other words outside a turn, to WeChat accounts: as the outbox sends.
-        services.handlers["tell"].add("wechat", WeChatTell(transport, notices, i18n))
+        # Decisions and other words outside a turn, and the exam's turns on the product's
+        # initiative (the receipt after a pass), to WeChat accounts: outbox rows, so a WeChat
+        # outage or quota at that moment delays them instead of losing them.
+        later = WeChatLater(
+            TortoiseOutbox(),
+            notices,
+            wechat.replies,
+            i18n,
+            clock,
+            openid_of=functools.partial(wechat_openid, accounts),
+        )
+        services.handlers["tell"].add("wechat", later)
+        services.handlers["exam_notifier"].other_channel = later.turn
     inbox = Inbox(
         dispatcher,
         bot,

@@ -37,7 +37,7 @@ from domain.clock import Clock
 from domain.locales import Locale
 from texts import wechat as texts
 from texts.i18n import use_locale
-from wechat.api import WeChatApi, WeChatError
+from wechat.api import WeChatApi
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,6 @@ UNNAMED = "微信用户"
 DEFAULT_LANGUAGE = "zh_CN"
 # Customer-service messages are accepted within this long of the person's last message.
 SERVICE_WINDOW = timedelta(hours=48)
-# Customer-service refusals a notice still gets through: window closed, allowance used up.
-NOTICE_INSTEAD = frozenset({45015, 45047})
 # A menu message choice's id (the packed press) is kept short; WeChat echoes it back.
 MAX_CHOICE_ID = 64
 # The conversation state's key: WeChat accounts have negative ids, never a Telegram chat's.
@@ -334,53 +332,3 @@ async def deliver(api: WeChatApi, openid: str, outgoing: Outgoing) -> None:
         media_id = await api.upload("image", outgoing.upload.name, outgoing.upload.data)
         message = {"msgtype": "image", "image": {"media_id": media_id}}
     await api.send(openid, message)
-
-
-class WeChatPush:
-    """A turn on the product's initiative (the receipt after a pass) to a WeChat account, as
-    the conversation renders it: customer-service messages inside the 48-hour window; outside
-    it a template notice of its first words with the link to the records page."""
-
-    def __init__(
-        self,
-        *,
-        api: WeChatApi,
-        replies: WeChatReplies,
-        clock: Clock,
-        openid_of: Callable[[int], Awaitable[str | None]],
-        last_inbound: Callable[[int], Awaitable[datetime | None]],
-        locale_of: Callable[[int], Awaitable[Locale]],
-        template_id: str,
-    ) -> None:
-        self._api = api
-        self._replies = replies
-        self._clock = clock
-        self._openid_of = openid_of
-        self._last_inbound = last_inbound
-        self._locale_of = locale_of
-        self._template_id = template_id
-
-    async def __call__(self, account_id: int, turn: Turn) -> bool:
-        """False when the account is not a WeChat one (another channel delivers it)."""
-        openid = await self._openid_of(account_id)
-        if openid is None:
-            return False
-        shown = self._replies.render(turn, await self._locale_of(account_id))
-        if window_open(await self._last_inbound(account_id), self._clock.now()):
-            try:
-                for outgoing in shown:
-                    await deliver(self._api, openid, outgoing)
-                return True
-            except WeChatError as error:
-                # The window closed after all, or its allowance is used up: the notice.
-                if error.errcode not in NOTICE_INSTEAD:
-                    raise
-                log.info("WeChat customer-service refused (%s): a notice", error.errcode)
-        words = next((o.plain_text for o in shown if o.plain_text), "") or ""
-        notice = {
-            "template_id": self._template_id,
-            "url": self._replies.page_url(RECORDS_PATH),
-            "data": {"content": {"value": " ".join(_TAG.sub("", words).split())[:180]}},
-        }
-        await self._api.template(openid, notice)
-        return True

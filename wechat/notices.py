@@ -5,7 +5,8 @@ the 48-hour window carries (its words without links, one link)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from conversation.replies import (
     rows,
 )
 from domain.locales import Locale, resolve_locale
+from domain.reminders import ANSWER_KINDS
 from infra.outbox import Claimed
 from texts import common
 from texts import payment as payment_texts
@@ -45,6 +47,47 @@ class WeChatNotice:
     summary: str  # outside it: the words of the notice, without links, shortened
     url: str  # the notice's link
     photo: str | None = None  # a broadcast's picture (a Telegram file id): sent as an image
+    row: int | None = None  # the outbox row, for noting which messages went
+    delivered: int = 0  # messages an earlier try delivered (the picture first): not again
+
+    def to_payload(self) -> dict[str, Any]:
+        """As an outbox row's payload (words already made, for `kind` TOLD or TURN): JSON, a
+        picture by its reference (or, made by us with none, its bytes in base64)."""
+        return {
+            "messages": [_outgoing_json(outgoing) for outgoing in self.messages],
+            "summary": self.summary,
+            "url": self.url,
+        }
+
+    @classmethod
+    def from_payload(cls, kind: str, payload: dict[str, Any]) -> WeChatNotice:
+        return cls(
+            kind,
+            tuple(_outgoing_of(part) for part in payload["messages"]),
+            payload["summary"],
+            payload["url"],
+        )
+
+
+def _outgoing_json(outgoing: Outgoing) -> dict[str, Any]:
+    upload = outgoing.upload
+    if upload is None:
+        return {"message": outgoing.message}
+    picture: dict[str, str] = {"name": upload.name}
+    if upload.file_ref:
+        picture["ref"] = upload.file_ref
+    else:
+        picture["base64"] = base64.b64encode(upload.data or b"").decode("ascii")
+    return {"message": {"msgtype": "image"}, "picture": picture}
+
+
+def _outgoing_of(part: dict[str, Any]) -> Outgoing:
+    picture = part.get("picture")
+    if picture is None:
+        return Outgoing(part["message"])
+    data = base64.b64decode(picture["base64"]) if "base64" in picture else None
+    upload = Attachment(FileKind.PHOTO, picture["name"], data=data, file_ref=picture.get("ref"))
+    return Outgoing({"msgtype": "image"}, upload)
 
 
 def _path(url: str, webapp_url: str) -> str:
@@ -105,7 +148,12 @@ class WeChatNotices:
     def __call__(
         self, item: Claimed, payload: dict[str, Any], locale: str, now: datetime
     ) -> WeChatNotice:
-        speaks = resolve_locale(locale, None)
-        with self._i18n.context(), self._i18n.use_locale(speaks.value):
-            composed = compose(item.kind, payload, now, essential=item.essential)
-            return self.notice(item.kind, composed, speaks)
+        delivered = int(item.payload.get("delivered", 0))
+        if item.kind in ANSWER_KINDS:  # made in the person's language when it was queued
+            made = WeChatNotice.from_payload(item.kind, payload)
+        else:
+            speaks = resolve_locale(locale, None)
+            with self._i18n.context(), self._i18n.use_locale(speaks.value):
+                composed = compose(item.kind, payload, now, essential=item.essential)
+                made = self.notice(item.kind, composed, speaks)
+        return replace(made, row=item.id, delivered=delivered)

@@ -3,7 +3,9 @@ WeChat allows at that moment (docs/architecture.md, "Reminders on WeChat"):
 
 - inside the 48-hour window, customer-service messages: the text with its links, choices as a
   menu message (they come back as presses, as in a conversation), pages as OAuth links, a
-  broadcast's picture uploaded as temporary media and sent as an image;
+  broadcast's picture (or a receipt's, made again from its id) uploaded as temporary media and
+  sent as an image; a row of several messages notes how many went (`progress`), so a retry
+  after WeChat stopped it halfway (its per-message cap) sends only the rest;
 - outside it (or when WeChat says the window closed, 45015), a subscription notice when the
   person accepted its template, else a template message: the words and one link.
 
@@ -22,15 +24,20 @@ from typing import Any
 
 import aiohttp
 
+from conversation.replies import Attachment, FileKind
 from domain.clock import Clock
+from domain.reminders import ANSWER_KINDS
 from infra.sender import RecipientGone, Rejected, TryLater
 from wechat.api import WeChatApi, WeChatError
-from wechat.channel import window_open
+from wechat.channel import Outgoing, window_open
 from wechat.notices import WeChatNotice
 
 log = logging.getLogger(__name__)
 
 WINDOW_CLOSED = 45015
+# The allowance of messages per message from the person is used up: a reminder waits (the row
+# is retried), an answer about the person's own case (`ANSWER_KINDS`) goes as a notice now.
+CAPPED = 45047
 # bizsend: the person has not accepted this subscription template (or used it up).
 NOT_SUBSCRIBED = 43101
 # bizsend: no such template (WECHAT_SUBSCRIBE_TEMPLATE not set up): the template message goes.
@@ -55,8 +62,11 @@ class NoticeTemplates:
 
 LastInbound = Callable[[int], Awaitable[datetime | None]]
 ExternalId = Callable[[int], Awaitable[str | None]]
-# A picture another channel holds (a broadcast's: a Telegram file id) → its file name and bytes.
+# A picture by its reference (a broadcast's: a Telegram file id; a receipt's: "receipt:<id>")
+# → its file name and bytes.
 FetchFile = Callable[[str], Awaitable[tuple[str, bytes]]]
+# (outbox row id, how many of its messages went out): kept with the row for a retry.
+Progress = Callable[[int, int], Awaitable[None]]
 # Temporary media live 3 days on WeChat's side; reused for a little less.
 MEDIA_KEPT = timedelta(days=2)
 
@@ -73,6 +83,7 @@ class WeChatTransport:
         last_inbound: LastInbound,
         templates: NoticeTemplates | None = None,
         fetch: FetchFile | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self._api = api
         self._clock = clock
@@ -80,6 +91,7 @@ class WeChatTransport:
         self._last_inbound = last_inbound
         self._templates = templates or NoticeTemplates()
         self._fetch = fetch
+        self._progress = progress
         self._media: dict[str, tuple[str, datetime]] = {}
         self._uploading: dict[str, asyncio.Lock] = {}
 
@@ -90,13 +102,13 @@ class WeChatTransport:
         try:
             if window_open(await self._last_inbound(chat_id), self._clock.now()):
                 try:
-                    for outgoing in await self._service_messages(message):
-                        await self._api.send(openid, outgoing)
+                    await self._service_messages(openid, message)
                     return 0
                 except WeChatError as error:
-                    if error.errcode != WINDOW_CLOSED:
+                    answer = error.errcode == CAPPED and message.kind in ANSWER_KINDS
+                    if error.errcode != WINDOW_CLOSED and not answer:
                         raise
-                    log.info("WeChat window closed for %s: sending a notice", chat_id)
+                    log.info("WeChat refused (%s) for %s: a notice", error.errcode, chat_id)
             await self._notify(openid, message)
             return 0
         except WeChatError as error:
@@ -108,14 +120,35 @@ class WeChatTransport:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TryLater(f"WeChat unreachable: {error!r}") from error
 
-    async def _service_messages(self, message: WeChatNotice) -> list[dict[str, Any]]:
-        """The notice's messages; its picture first, uploaded once per few days (temporary
-        media live 3 days), so a broadcast to thousands uploads it once."""
-        out = [outgoing.message for outgoing in message.messages]
+    async def _service_messages(self, openid: str, message: WeChatNotice) -> None:
+        """The notice's messages, its picture first (uploaded once per few days: temporary
+        media live 3 days, so a broadcast to thousands uploads it once). Those an earlier try
+        delivered (`message.delivered`) are not sent again; each one sent is noted."""
+        parts = list(message.messages)
         if message.photo is not None:
-            media_id = await self._media_of(message.photo)
-            out.insert(0, {"msgtype": "image", "image": {"media_id": media_id}})
-        return out
+            picture = Attachment(FileKind.PHOTO, "picture", file_ref=message.photo)
+            parts.insert(0, Outgoing({"msgtype": "image"}, picture))
+        for index in range(message.delivered, len(parts)):
+            await self._api.send(openid, await self._ready(parts[index]))
+            if message.row is not None and self._progress is not None and index + 1 < len(parts):
+                try:
+                    await self._progress(message.row, index + 1)
+                except Exception:  # the rest still goes; only a retry would repeat this part
+                    log.warning("WeChat row %s: progress not noted", message.row, exc_info=True)
+
+    async def _ready(self, outgoing: Outgoing) -> dict[str, Any]:
+        """The message as WeChat takes it: a picture uploaded first (made by us: its bytes;
+        held elsewhere or made again: by its reference)."""
+        upload = outgoing.upload
+        if upload is None:
+            return outgoing.message
+        if upload.data is not None:
+            media_id = await self._api.upload("image", upload.name, upload.data)
+        elif upload.file_ref:
+            media_id = await self._media_of(upload.file_ref)
+        else:
+            raise Rejected("a picture with neither bytes nor a reference")
+        return {"msgtype": "image", "image": {"media_id": media_id}}
 
     async def _media_of(self, file_ref: str) -> str:
         # The sender sends to many at once: one of them uploads, the others wait for it.

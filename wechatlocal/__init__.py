@@ -77,7 +77,9 @@ Deliberate differences from WeChat: http:// everywhere (loopback); users, messag
 kept in one JSON file when `state_path` is set (tokens, codes and media are not); no rate limits
 or daily quotas on template messages and notices, any template_id accepted, no
 TEMPLATESENDJOBFINISH event; plaintext and safe mode only (no compatible mode); the openid of
-OAuth comes from the phone page's cookie (or `&openid=` on the authorize URL).
+OAuth comes from the phone page's cookie (or `&openid=` on the authorize URL). A test (in the
+same process) makes WeChat refuse the next message sends with `WeChatLocal.refusals` (errcodes,
+one per send: -1 busy, 45009 quota), to see the product retry.
 """
 
 from wechatlocal.app import (

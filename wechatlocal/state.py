@@ -232,6 +232,9 @@ class WeChatLocal:
         self.menu: Json | None = None
         self.menu_id = 0
         self.stats = Stats()
+        # What the next message sends (customer-service, template, subscription) answer instead,
+        # one each, first first: a test's WeChat outage (-1) or quota (45009) at that moment.
+        self.refusals: list[int] = []
         self._messages: list[Json] = []
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(24_000_000_000_000_001)
@@ -499,6 +502,7 @@ class WeChatLocal:
 
     def custom_send(self, body: Json) -> Json:
         """客服消息: only inside the user's allowance (45015 outside it, 45047 when used up)."""
+        self._refuse_if_told()
         openid = _require_str(body, "touser")
         msgtype = _require_str(body, "msgtype")
         user = self.users.get(openid)
@@ -519,6 +523,7 @@ class WeChatLocal:
 
     def template_send(self, body: Json) -> Json:
         """模板消息: to a follower, outside the 48-hour window too."""
+        self._refuse_if_told()
         openid = _require_str(body, "touser")
         template_id = body.get("template_id")
         if not isinstance(template_id, str) or not template_id:
@@ -544,6 +549,7 @@ class WeChatLocal:
     def subscribe_send(self, body: Json) -> Json:
         """订阅通知 (bizsend): to a follower who accepted this template (the subscribe popup)
         and has not refused the account's notices; each acceptance is used by one notice."""
+        self._refuse_if_told()
         openid = _require_str(body, "touser")
         template_id = body.get("template_id")
         if not isinstance(template_id, str) or not template_id:
@@ -570,6 +576,10 @@ class WeChatLocal:
             },
         )
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _refuse_if_told(self) -> None:
+        if self.refusals:
+            raise WeChatError(self.refusals.pop(0))
 
     @staticmethod
     def _notice_data(data: Any) -> dict[str, str]:

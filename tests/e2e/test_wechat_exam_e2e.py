@@ -186,3 +186,29 @@ async def test_a_wechat_holder_says_the_renewal_was_applied_for(live_app: Runtim
         assert "不再" in _said(await wx.reply(openid))
         await mine.refresh_from_db()
         assert mine.renewal_applied_at is not None
+
+
+async def test_an_exam_notice_while_wechat_is_down_arrives_once_when_the_outbox_retries(
+    live_app: Runtime,
+):
+    """WeChat answers the time-out's message with "system busy": it waits in the outbox and
+    arrives once; said twice (the time-out job run again), it is still one message."""
+    openid = "o-wechat-notices-67"
+    notifier = live_app.services.handlers["exam_notifier"]
+    now = live_app.clock.now()
+    attempt = Attempt(1, AttemptStatus.SUBMITTED, now - timedelta(minutes=60), now, score=91)
+    async with aiohttp.ClientSession() as http:
+        wx = WeChatClient(live_app.settings.base_url, http)
+        await wx.follow(openid)
+        await wx.reply(openid)
+        account = await models.ChatUser.get(channel="wechat", external_id=openid)
+        assert live_app.wechatlocal is not None
+        live_app.wechatlocal.refusals.append(-1)
+
+        await notifier.timed_out(account.id, attempt, True)
+        await notifier.timed_out(account.id, attempt, True)
+        [timed_out] = await wx.replies(openid, wait=20)
+        assert "91" in _said(timed_out)
+        row = await models.Outbox.get(chat_id=account.id, kind="turn")
+        assert row.status == "sent" and row.attempts == 2
+    assert await models.Outbox.filter(chat_id=account.id, kind="turn").count() == 1

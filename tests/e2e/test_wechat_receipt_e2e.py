@@ -83,3 +83,32 @@ async def test_outside_the_48_hour_window_the_receipt_comes_as_a_notice_with_the
         assert notice["type"] in {"template", "notice"}
         assert "JJ20261207000092" in str(notice["data"])
         assert notice["url"].startswith(f"{base}/wechat/oauth?next=/app/records")
+
+
+async def test_a_receipt_while_wechat_is_down_arrives_once_when_the_outbox_retries(
+    live_app: Runtime,
+):
+    """WeChat answers the receipt's first message with "system busy": the receipt is an outbox
+    row that waits its back-off and then arrives, once; the row holds the receipt's id, not its
+    picture (made again at send time)."""
+    openid = "o-wechat-receipt-93"
+    async with aiohttp.ClientSession() as api:
+        wx = WeChatClient(live_app.settings.base_url, api)
+        account = await wechat_payer(wx, openid, 93)
+        receipt = await passed(live_app, account, "JJ20261207000093")
+        await wx.send(openid, "/status")
+        await wx.reply(openid)
+        assert live_app.wechatlocal is not None
+        live_app.wechatlocal.refusals.append(-1)
+
+        await live_app.services.handlers["exam_notifier"].passed(account, receipt)
+        image, caption, text = await wx.replies(openid, count=3, wait=20)
+        assert image["type"] == "image" and "JJ20261207000093" in words(caption)
+        assert "next=/app/records" in words(text)
+        row = await models.Outbox.get(chat_id=account, kind="turn")
+        assert row.status == "sent" and row.attempts == 2  # the refused try, then the one
+        assert "base64" not in str(row.payload) and f"receipt:{receipt}" in str(row.payload)
+
+        # Told again (the pass recorded twice): the same row, nothing more.
+        await live_app.services.handlers["exam_notifier"].passed(account, receipt)
+        assert await models.Outbox.filter(chat_id=account, kind="turn").count() == 1

@@ -1,11 +1,15 @@
 """Staff's decision on an application reaches the person on the channel they used last, in
 their language: on WeChat a customer-service message inside the 48-hour window, a notice
 outside it (never a silent drop); a subscription notice only for a person who accepted its
-template in WeChat's popup, once per acceptance."""
+template in WeChat's popup, once per acceptance. On WeChat it is an outbox row: WeChat down or
+over quota when staff decide, it arrives once the outbox retries, once even with two senders,
+and in quiet hours too (it answers the person's own case)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import functools
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
 import aiohttp
@@ -13,12 +17,18 @@ import aiohttp
 from bot.applications import Applications
 from conversation.replies import Say
 from domain.accounts import ChatUserId
+from domain.reminders import TOLD
+from domain.timezone import CHINA
 from infra.db import models
-from jijiao.app import ChannelTell
+from infra.outbox import TortoiseOutbox
+from infra.repositories.accounts import TortoiseAccountRepository
+from infra.sender import OutboxSender
+from jijiao.app import ChannelTell, wechat_openid
 from tests.reminders import world
 from tests.support.clock import FixedClock, days_from_today
-from tests.support.wechat_world import SUBSCRIPTION, WeChatWorld
-from wechat.tell import WeChatTell
+from tests.support.wechat_world import BASE_URL, SUBSCRIPTION, WeChatWorld
+from wechat.channel import WeChatReplies
+from wechat.tell import WeChatLater
 
 FAR = days_from_today(1131)
 
@@ -34,10 +44,32 @@ class TelegramTold:
         return True
 
 
+def later(wechat: WeChatWorld, i18n) -> WeChatLater:
+    return WeChatLater(
+        TortoiseOutbox(),
+        wechat.render,
+        WeChatReplies(BASE_URL),
+        i18n,
+        wechat.clock,
+        openid_of=functools.partial(wechat_openid, TortoiseAccountRepository()),
+    )
+
+
 def told_by(wechat: WeChatWorld, i18n, telegram: TelegramTold) -> ChannelTell:
     tell = ChannelTell(telegram)
-    tell.add("wechat", WeChatTell(wechat.transport, wechat.render, i18n))
+    tell.add("wechat", later(wechat, i18n))
     return tell
+
+
+def sender(wechat: WeChatWorld, i18n, **config: Any) -> OutboxSender:
+    """The outbox's sender with WeChat's transport (quiet hours as configured by default)."""
+    built = world.sender(i18n, wechat.clock, world.RecordingTransport(), **config)
+    built.add_channel("wechat", wechat.transport, wechat.render)
+    return built
+
+
+async def deliver(wechat: WeChatWorld, i18n) -> int:
+    return await sender(wechat, i18n)()
 
 
 async def overdue_application(who: world.Trainee, clock: FixedClock, filed_by: int) -> int:
@@ -75,6 +107,7 @@ async def test_a_person_on_both_channels_hears_the_decision_once_on_wechat_used_
     application = await overdue_application(zhang, clock, filed_by=account)
 
     assert await decide(told_by(wechat, i18n, telegram), clock, i18n, application)
+    assert await deliver(wechat, i18n) == 1
 
     [message] = wechat.received("o-zhang")
     assert message["via"] == "custom"
@@ -95,6 +128,7 @@ async def test_a_decision_filed_on_telegram_for_a_person_now_on_wechat_is_said_o
     application = await overdue_application(zhang, clock, filed_by=zhang.chat_id)
 
     assert await decide(told_by(wechat, i18n, telegram), clock, i18n, application)
+    assert await deliver(wechat, i18n) == 1
 
     assert [a for a, _ in telegram.told] == [zhang.chat_id]
     assert len(wechat.received("o-zhang-2")) == 1
@@ -109,6 +143,7 @@ async def test_with_the_window_closed_the_decision_is_a_notice_not_a_silent_drop
     application = await overdue_application(who, clock, filed_by=account)
 
     assert await decide(told_by(wechat, i18n, TelegramTold()), clock, i18n, application)
+    assert await deliver(wechat, i18n) == 1
 
     [notice] = wechat.received("o-far")
     assert notice["via"] == "template"  # no subscription accepted: the template message
@@ -137,6 +172,7 @@ async def test_a_subscription_notice_goes_once_per_acceptance_then_the_template_
 
     assert await tell(ChatUserId(account), Say(lambda: "First notice"))
     assert await tell(ChatUserId(account), Say(lambda: "Second notice"))
+    assert await deliver(wechat, i18n) == 2
 
     first, second = wechat.received("o-subscriber")
     assert (first["via"], first["template_id"]) == ("notice", SUBSCRIPTION)
@@ -161,6 +197,7 @@ async def test_a_consent_given_by_someone_else_or_refused_changes_nothing(
 
     assert await tell(ChatUserId(target), Say(lambda: "For the target"))
     assert await tell(ChatUserId(refuser.id), Say(lambda: "For the refuser"))
+    assert await deliver(wechat, i18n) == 2
 
     assert [m["via"] for m in wechat.received("o-target")] == ["template"]
     assert [m["via"] for m in wechat.received("o-refuser")] == ["template"]
@@ -186,8 +223,57 @@ async def test_what_staff_tell_from_the_console_reaches_a_wechat_account_in_wech
 
     await actions.tell_rebound(account, None)
     await actions.tell_attempt_back(account, 2, 3)
+    assert await deliver(wechat, i18n) == 2
 
     moved, attempt = wechat.received("o-moved")
     assert "Staff linked your ID number to this account" in moved["text"]
     assert "exam attempt 2" in attempt["text"] and "3 attempt(s) left" in attempt["text"]
     assert telegram.told == []
+
+
+async def test_a_decision_made_while_wechat_is_down_arrives_once_when_the_outbox_retries(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    """WeChat answers the first send with "system busy" (-1): nothing is lost, the row waits
+    its back-off; then two senders at once deliver it once."""
+    who = await world.trainee(5, FAR, bound=False)
+    account = await wechat.account("o-outage", wrote_ago=timedelta(hours=1))
+    await models.Binding.create(chat_user_id=account, person=who.person, channel="wechat")
+    application = await overdue_application(who, clock, filed_by=account)
+    wechat.wx.refusals.append(-1)
+
+    tell = told_by(wechat, i18n, TelegramTold())
+    assert await decide(tell, clock, i18n, application)
+    assert await deliver(wechat, i18n) == 0
+    row = await models.Outbox.get(chat_id=account)
+    assert (row.kind, row.status) == (TOLD, "pending") and row.not_before > clock.now()
+    assert wechat.received("o-outage") == []
+
+    clock.advance(minutes=10)
+    first = sender(wechat, i18n, lease=timedelta(seconds=60))
+    second = sender(wechat, i18n, lease=timedelta(seconds=60), outbox=TortoiseOutbox())
+    assert sum(await asyncio.gather(first(), second())) == 1
+
+    [message] = wechat.received("o-outage")
+    assert message["via"] == "custom" and "Your extension was approved" in message["text"]
+    assert (await models.Outbox.get(chat_id=account)).status == "sent"
+    # Told again (a retried request): the same words the same day are the same row.
+    assert await tell(ChatUserId(account), Say(lambda: message["text"]))
+    assert await models.Outbox.filter(chat_id=account).count() == 1
+    assert await tell(ChatUserId(account), Say(lambda: "Other words"))
+    assert await models.Outbox.filter(chat_id=account).count() == 2
+
+
+async def test_a_decision_is_not_held_by_the_reminders_quiet_hours(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld
+):
+    clock.current = datetime.combine(clock.today(), time(23), tzinfo=CHINA).astimezone(UTC)
+    account = await wechat.account("o-night", wrote_ago=timedelta(hours=1))
+
+    assert await told_by(wechat, i18n, TelegramTold())(
+        ChatUserId(account), Say(lambda: "Approved at night")
+    )
+    assert await deliver(wechat, i18n) == 1
+
+    [message] = wechat.received("o-night")
+    assert message["text"] == "Approved at night"

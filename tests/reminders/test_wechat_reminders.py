@@ -260,3 +260,35 @@ async def test_a_broadcast_picture_reaches_wechat_as_an_image_uploaded_once(
     assert notice["via"] == "template" and notice["data"]["content"] == "New exam room"
     assert notice["url"].startswith(f"{BASE_URL}/wechat/oauth?next=/app")
     assert near and other and far
+
+
+async def test_a_broadcast_stopped_by_wechat_s_cap_after_its_picture_sends_only_the_rest(
+    database, clock: FixedClock, i18n, wechat: WeChatWorld, pictures: dict[str, bytes]
+):
+    """WeChat takes the picture, then refuses the words (45047, its per-message cap): the
+    retry sends the words only, so the person sees the picture once."""
+    from domain.reminders import Audience, AudienceKind, BroadcastContent
+
+    pictures["tg-photo-2"] = b"\xff\xd8\xff\xe0 another JPEG"
+    await wechat_trainee(wechat, 1, wrote_ago=timedelta(hours=1))
+    wechat.wx.user("o-trainee-1").allowance = 1  # room for the picture only
+    await TortoiseBroadcasts(TortoiseOutbox()).start(
+        Audience(AudienceKind.ALL),
+        BroadcastContent("<b>Exam room moved</b>", 13, "tg-photo-2"),
+        900001,
+        clock.now(),
+        clock.now(),
+    )
+
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 0
+    row = await models.Outbox.get()
+    assert row.status == "pending" and "45047" in row.error and row.payload["delivered"] == 1
+    assert [m["type"] for m in wechat.received("o-trainee-1")] == ["image"]
+
+    wechat.wx.user("o-trainee-1").allowance = 5  # the person wrote again
+    clock.advance(minutes=10)
+    assert await sender(i18n, clock, world.RecordingTransport(), wechat)() == 1
+
+    image, text = wechat.received("o-trainee-1")
+    assert image["type"] == "image" and text["text"] == "Exam room moved"
+    assert (await models.Outbox.get()).status == "sent"

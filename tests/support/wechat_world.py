@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from infra.outbox import TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from tests.support.clock import FixedClock
 from texts.i18n import Catalogs
@@ -78,6 +79,7 @@ async def wechat_world(
             "tpl-reminder", {"broadcast": "tpl-broadcast"}, subscription=SUBSCRIPTION
         ),
         fetch=fetch,
+        progress=TortoiseOutbox.note_delivered,
     )
     render = WeChatNotices(i18n, WeChatReplies(BASE_URL), f"{BASE_URL}/app")
     root = str(server.make_url("/_local")).rstrip("/")
