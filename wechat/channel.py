@@ -37,7 +37,7 @@ from domain.clock import Clock
 from domain.locales import Locale
 from texts import wechat as texts
 from texts.i18n import use_locale
-from wechat.api import WeChatApi
+from wechat.api import WeChatApi, WeChatError
 
 log = logging.getLogger(__name__)
 
