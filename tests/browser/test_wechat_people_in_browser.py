@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
+from domain.masking import mask_id_number
+from infra.db import models
 from jijiao.app import Runtime
 from tests.browser.wechat_phone import SHOTS, last_from_account, open_phone, say
 from tests.support import registry
@@ -38,6 +41,18 @@ async def sms_code(base: str, phone: str) -> str:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/_local/api/sms/messages", params={"phone": phone}) as r:
             return str((await r.json())["messages"][-1]["code"])
+
+
+async def sign(page: Page, pad: Locator) -> None:
+    """A signature drawn with the pointer (as a finger) across the pad."""
+    box = await pad.bounding_box()
+    assert box is not None
+    x, y = box["x"], box["y"] + box["height"] / 2
+    await page.mouse.move(x + 20, y)
+    await page.mouse.down()
+    for step in range(1, 20):
+        await page.mouse.move(x + 20 + step * 10, y + (15 if step % 2 else -15), steps=2)
+    await page.mouse.up()
 
 
 async def bubbles(page: Page) -> list[str]:
@@ -129,3 +144,166 @@ async def test_an_english_trainee_enrols_pays_and_studies_in_english(
     shown.extend((await bubbles(page))[start:])
     assert [text for text in shown if english_only(text)] == []
     assert errors == []
+
+
+async def test_an_enterprise_contact_enrols_the_roster_on_the_phone(
+    chromium_browser: Browser, product: Runtime
+):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=20_000)
+    company = await registry.enterprise(88, "云南浏览器建设有限公司", "13900000088")
+    for n in (881, 882):
+        worker = await registry.person(n, f"员工{n}", f"1370000{n:04d}")
+        await registry.certificate(
+            worker, f"云建安C(2024)000{n}", "safety_c", days_from_today(60), employer=company
+        )
+    base = product.settings.base_url
+    errors: list[str] = []
+    page = await open_phone(chromium_browser, base, "o-people-boss", errors)
+    await page.get_by_role("button", name="关注公众号").click()
+    await expect(last_from_account(page)).to_contain_text("报名")
+    await say(page, "/enrol")
+    await page.get_by_role("button", name="本单位员工").last.click()
+    await expect(last_from_account(page)).to_contain_text("统一社会信用代码")
+    await say(page, registry.credit_code(88))
+    await expect(last_from_account(page)).to_contain_text("短信验证码")
+    await say(page, "13900000088")
+    await expect(last_from_account(page)).to_contain_text("139****0088")
+    await say(page, await sms_code(base, "13900000088"))
+    await expect(page.locator(".row.account .bubble", has_text="登记联系人")).to_be_visible()
+    roster = last_from_account(page)
+    await expect(roster).to_contain_text("员工881")
+    await expect(roster).to_contain_text("员工882")
+    await expect(roster).to_contain_text("已选 2 / 2")
+    await page.screenshot(path=str(SHOTS / "people-boss-roster.png"))
+    await page.get_by_role("button", name="报名所选").last.click()
+    await expect(last_from_account(page)).to_contain_text("已报名")
+    await expect(last_from_account(page)).to_contain_text("下一步：缴费")
+    await page.screenshot(path=str(SHOTS / "people-boss-enrolled.png"))
+    # The next step: the company's order for both.
+    await page.get_by_role("button", name="💳 缴费").last.click()
+    await expect(last_from_account(page)).to_contain_text("合计：¥600.00")
+    await page.screenshot(path=str(SHOTS / "people-boss-pay.png"))
+    for bubble in await bubbles(page):
+        assert "13900000088" not in bubble and registry.credit_code(88) not in bubble
+    account = await models.ChatUser.get(channel="wechat", external_id="o-people-boss")
+    assert await models.EnterpriseContact.filter(chat_user_id=account.id).exists()
+    assert await models.Enrolment.filter(channel="enterprise").count() == 2
+    assert errors == []
+
+
+async def test_an_english_applicant_fills_and_signs_the_page_and_hears_the_decision(
+    chromium_browser: Browser, product: Runtime
+):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=20_000)
+    person = await registry.person(83, "Li Na", "13800000083")
+    cert = await registry.certificate(person, "53B202600083", "safety_b", days_from_today(100))
+    base = product.settings.base_url
+    errors: list[str] = []
+    page = await open_phone(chromium_browser, base, "o-people-applicant", errors)
+    await page.get_by_role("button", name="关注公众号").click()
+    await expect(last_from_account(page)).to_contain_text("报名")
+    await say(page, "/language")
+    await page.get_by_role("button", name="English").last.click()
+    await expect(last_from_account(page)).to_contain_text("Main menu")
+    start = len(await bubbles(page)) - 2
+    account = await models.ChatUser.get(channel="wechat", external_id="o-people-applicant")
+    await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
+    now = product.clock.now()
+    enrolment = await registry.enrolment(
+        cert,
+        account.id,
+        "overdue",
+        paid_at=now - timedelta(days=31),
+        study_deadline=now - timedelta(days=1),
+    )
+
+    await say(page, "/apply")
+    await page.get_by_role("button", name="Apply for an extension").last.click()
+    await expect(last_from_account(page)).to_contain_text("fill in and sign")
+    await page.screenshot(path=str(SHOTS / "people-apply-link.png"))
+    await last_from_account(page).get_by_role("link", name="Fill in and sign").click()
+    frame = page.frame_locator("#browser-frame")
+    await expect(frame.locator("#fact-name")).to_have_text("Li Na", timeout=30_000)
+    await expect(frame.locator("#fact-id")).to_have_text(mask_id_number(registry.id_number(83)))
+    await frame.locator("#reason").fill("I was in hospital for two weeks.")
+    await frame.locator("#apply-send").click()
+    await expect(frame.locator("#signature-error")).to_contain_text("sign")
+    await sign(page, frame.locator("#signature"))
+    await page.screenshot(path=str(SHOTS / "people-apply-signed.png"))
+    await frame.locator("#apply-send").click()
+    await expect(frame.locator("#apply-done-text")).to_contain_text("application #")
+    shown = [await web_text(page)]
+    await page.screenshot(path=str(SHOTS / "people-apply-sent.png"))
+    await page.locator("#browser-close").click()
+
+    [application] = await models.Application.filter(enrolment_id=enrolment.id)
+    assert application.status == "pending" and application.kind == "extension"
+    decided = await product.services.handlers["applications"].decide(
+        application.id,
+        approved=True,
+        staff_id=900001,
+        staff_name="客服小李",
+        reason=None,
+        desk=product.services.handlers["desk"],
+    )
+    assert decided
+    await expect(last_from_account(page)).to_contain_text("approved")
+    await page.screenshot(path=str(SHOTS / "people-apply-decided.png"))
+    shown.extend((await bubbles(page))[start:])
+    assert [text for text in shown if english_only(text)] == []
+    assert errors == []
+
+
+async def follow_bound(page: Page, openid: str, person: models.Person) -> int:
+    await page.get_by_role("button", name="关注公众号").click()
+    await expect(last_from_account(page)).to_contain_text("报名")
+    account = await models.ChatUser.get(channel="wechat", external_id=openid)
+    await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
+    return account.id
+
+
+async def test_a_second_person_on_the_same_phone_sees_only_their_own_data(
+    chromium_browser: Browser, product: Runtime
+):
+    """Person A used the web view from WeChat (the OAuth session cookie is in this browser);
+    person B, another WeChat account on the same phone's browser, opens a link from their own
+    chat: B's name and enrolments, never A's."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=20_000)
+    base = product.settings.base_url
+    a = await registry.person(84, "孙甲", "13800000084")
+    a_cert = await registry.certificate(a, "53B202600084", "safety_b", days_from_today(100))
+    b = await registry.person(85, "周乙", "13800000085")
+    b_cert = await registry.certificate(b, "53C202600085", "safety_c", days_from_today(100))
+    errors: list[str] = []
+    page = await open_phone(chromium_browser, base, "o-people-a", errors)
+    a_id = await follow_bound(page, "o-people-a", a)
+    await registry.enrolment(a_cert, a_id, "enrolled")
+    await say(page, "/menu")
+    await last_from_account(page).get_by_role("link", name="🗂 学习记录").click()
+    frame = page.frame_locator("#browser-frame")
+    await expect(frame.locator("body")).to_contain_text("53B202600084", timeout=30_000)
+    await page.screenshot(path=str(SHOTS / "people-shared-a.png"))
+    await page.locator("#browser-close").click()
+
+    # The same browser (its cookies), now WeChat signed in as B.
+    await page.goto(f"{base}/_local/wechat/phone?openid=o-people-b")
+    b_id = await follow_bound(page, "o-people-b", b)
+    await registry.enrolment(b_cert, b_id, "enrolled")
+    await say(page, "/menu")
+    await last_from_account(page).get_by_role("link", name="🗂 学习记录").click()
+    await expect(frame.locator("body")).to_contain_text("53C202600085", timeout=30_000)
+    await page.screenshot(path=str(SHOTS / "people-shared-b.png"))
+    body = await web_text(page)
+    assert "53B202600084" not in body and "孙甲" not in body
+    # And the session is B's for every page now, A's enrolment nowhere.
+    async with aiohttp.ClientSession(cookies=await cookies_of(page, base)) as http:
+        async with http.get(f"{base}/app/api/me") as response:
+            assert (await response.json())["user_id"] == b_id
+    assert errors == []
+
+
+async def cookies_of(page: Page, base: str) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in await page.context.cookies(base) if "name" in c}
