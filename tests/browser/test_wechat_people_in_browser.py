@@ -140,6 +140,19 @@ async def test_an_english_trainee_enrols_pays_and_studies_in_english(
     await expect(frame.locator("#consent-accept")).to_be_visible()
     shown.append(await web_text(page))
     await page.screenshot(path=str(SHOTS / "people-en-study.png"))
+    # Their records and status, from the chat's menu: in English too.
+    await page.locator("#browser-close").click()
+    await say(page, "/status")
+    await expect(last_from_account(page)).to_contain_text("53B2****0081")
+    await say(page, "/menu")
+    await last_from_account(page).get_by_role("link", name="🗂 My records").click()
+    await expect(frame.locator("body")).to_contain_text("53B202600081")
+    shown.append(await web_text(page))
+    await page.screenshot(path=str(SHOTS / "people-en-records.png"))
+    await frame.get_by_role("link", name="Orders and invoices").click()
+    await expect(frame.locator("body")).to_contain_text("300.00")
+    shown.append(await web_text(page))
+    await page.screenshot(path=str(SHOTS / "people-en-orders.png"))
 
     shown.extend((await bubbles(page))[start:])
     assert [text for text in shown if english_only(text)] == []
