@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from texts.i18n import gettext as _
+from texts.wechat import called
 
 
 def item(label: str, value: object) -> str:
@@ -19,7 +20,7 @@ def greeting(name: str) -> str:
         "education in Yunnan: enrolment, payment, study, exam and certificate renewal, all in this "
         "chat and on your phone. No software to install, no passwords.\n\n"
         "Choose what you want to do:"
-    ).format(name=escape(name))
+    ).format(name=escape(called(name)))
 
 
 def menu_prompt() -> str:

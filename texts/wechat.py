@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from texts.i18n import current_locale
 from texts.i18n import gettext as _
+
+# WeChat gives an Official Account no name with a message: its accounts hold the name WeChat
+# itself shows for a person without one, which is Chinese.
+UNNAMED = "微信用户"
+UNNAMED_SAID_AS_IS = "zh_CN"
+
+
+def called(name: str) -> str:
+    """The name to greet a person by: WeChat's placeholder is said in the reader's language
+    (an English reader is not greeted in Chinese), any other name as it is."""
+    if name != UNNAMED or current_locale() == UNNAMED_SAID_AS_IS:
+        return name
+    return _("WeChat user")
 
 
 def type_phone() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from texts.wechat import called
 from webview import keys
 from webview.auth import SESSION_COOKIE, NotAuthenticated, Viewer, viewer_from_init_data
 from webview.bodies import json_or_none
@@ -46,7 +47,8 @@ async def miniapp(request: web.Request) -> dict[str, Any]:
     viewer = request[VIEWER]
     study = request.app.get(STUDY)
     can_study = bool(viewer and study and await study.study.enrolments(viewer.user_id))
-    return _context(request, viewer=viewer, can_study=can_study)
+    name = called(viewer.first_name) if viewer else ""
+    return _context(request, viewer=viewer, name=name, can_study=can_study)
 
 
 # What may follow /app/launch: a path of the Mini App (the query string is kept as it is).

@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 # WeChat gives an Official Account no name or language with a message: the name WeChat itself
-# shows for a person without one, and Chinese until the person chooses (/language).
-UNNAMED = "微信用户"
+# shows for a person without one (said in the reader's language: texts.wechat.called), and
+# Chinese until the person chooses (/language).
+UNNAMED = texts.UNNAMED
 DEFAULT_LANGUAGE = "zh_CN"
 # Customer-service messages are accepted within this long of the person's last message.
 SERVICE_WINDOW = timedelta(hours=48)

@@ -34,6 +34,8 @@ from texts.notices import Composed, Step, compose
 from texts.reminders import renewal_applied_button
 from wechat.channel import _HREF, _TAG, RECORDS_PATH, Outgoing, WeChatReplies, plain
 
+# Telegram's way into the web view (webview/views.py `launch`), under the web view's root.
+LAUNCH = "/launch"
 # A template message's field holds so much; the rest is behind its link.
 NOTICE_LIMIT = 180
 
@@ -91,9 +93,13 @@ def _outgoing_of(part: dict[str, Any]) -> Outgoing:
 
 
 def _path(url: str, webapp_url: str) -> str:
-    """A web view address as the path of its page (what `OpenPage` carries)."""
+    """A web view address as the path of its page (what `OpenPage` carries). Telegram's Mini
+    App opens through its launch page (`/app/launch/…`), which only Telegram can sign in: in
+    WeChat the link goes to the page itself, through OAuth."""
     parts = urlsplit(url)
-    path = parts.path.removeprefix(urlsplit(webapp_url).path.rstrip("/")) or "/"
+    path = parts.path.removeprefix(urlsplit(webapp_url).path.rstrip("/"))
+    if path == LAUNCH or path.startswith(LAUNCH + "/"):
+        path = path.removeprefix(LAUNCH)
     return path + (f"?{parts.query}" if parts.query else "")
 
 

@@ -20,11 +20,15 @@ from conversation.replies import (
     Turn,
     rows,
 )
+from domain.locales import Locale
 from infra.repositories.accounts import TortoiseAccountRepository
 from tests.support.clock import FixedClock
 from tests.wechat import spec
+from texts.i18n import CATALOGS
+from texts.notices import Composed, Step
 from wechat.api import ApiConfig, WeChatApi
 from wechat.channel import WeChatChannel, WeChatReplies
+from wechat.notices import WeChatNotices
 from wechat.protocol import Callbacks
 from wechat.store import MemoryMemo
 
@@ -126,7 +130,6 @@ async def form_asked(signable: bool) -> list[dict]:
     from conversation.events import Pressed
     from conversation.flows.applications import Applications
     from domain.accounts import ChatAccount, ChatUserId
-    from domain.locales import Locale
     from domain.support import ApplicationKind
 
     account = ChatAccount(ChatUserId(-7), "微信用户", None, "en")
@@ -154,3 +157,29 @@ async def test_a_form_the_web_view_cannot_sign_is_not_promised_on_the_records_pa
     content = message["text"]["content"]
     assert "/records" not in content and "href" not in content
     assert "Apply for one person at a time" in content
+
+
+def test_the_paid_notices_start_studying_opens_the_study_page_not_telegrams_launch_page():
+    """The payer is told to start studying with Telegram's Mini App address (/app/launch, which
+    only Telegram signs in); in WeChat the link goes to the study page through OAuth."""
+    base = "https://jj.example"
+    render = WeChatNotices(CATALOGS, WeChatReplies(base), f"{base}/app")
+    for launch, page in (("/app/launch", "/app"), ("/app/launch/exam?enrolment=5", "/app/exam")):
+        composed = Composed("Paid.", (Step.START_STUDYING,), params={"webapp_url": base + launch})
+        notice = render.notice("order_paid", composed, Locale.EN)
+        assert notice.url.startswith(f"{base}/wechat/oauth?next={page}")
+        [message] = notice.messages
+        assert "launch" not in message.message["text"]["content"]
+
+
+def test_wechats_chinese_placeholder_name_is_said_in_the_readers_language():
+    """WeChat gives no name: an English reader is greeted as "WeChat user", not as 微信用户."""
+    from texts.common import greeting
+    from texts.i18n import use_locale
+    from texts.wechat import UNNAMED
+
+    with use_locale(Locale.EN.value):
+        assert greeting(UNNAMED).startswith("Hello, WeChat user!")
+        assert greeting("Wang Lei").startswith("Hello, Wang Lei!")
+    with use_locale(Locale.ZH_CN.value):
+        assert greeting(UNNAMED).startswith("微信用户，您好")
