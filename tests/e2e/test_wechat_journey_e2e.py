@@ -101,38 +101,47 @@ async def test_a_forged_message_to_the_callback_changes_nothing(live_app: Runtim
     assert not await models.ChatUser.filter(external_id="o-forger").exists()
 
 
+async def asked_for_an_extension_form(
+    live_app: Runtime, wx: WeChatClient, n: int, name: str, openid: str
+) -> tuple[models.ChatUser, models.Enrolment, dict[str, Any]]:
+    """A WeChat user bound to a person whose study time ran out asks to apply for an
+    extension: the account, the enrolment and the product's answer (the form is awaited)."""
+    person = await registry.person(n, name, f"138000000{n}")
+    cert = await registry.certificate(
+        person, f"云建安B(2024)000{n}{n}", "safety_b", days_from_today(100)
+    )
+    await wx.follow(openid)
+    await wx.reply(openid)
+    account = await models.ChatUser.get(channel="wechat", external_id=openid)
+    await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
+    now = live_app.clock.now()
+    enrolment = await models.Enrolment.create(
+        certificate=cert,
+        active_key=cert.number,
+        channel="individual",
+        enrolled_by=account.id,
+        state="overdue",
+        paid_at=now - timedelta(days=31),
+        study_deadline=now - timedelta(days=1),
+    )
+    await wx.send(openid, "/apply")
+    overview = await wx.reply(openid)
+    await wx.choose(openid, choice(overview, "申请延期"))
+    return account, enrolment, await wx.reply(openid)
+
+
 async def test_a_wechat_applicant_gets_the_sign_link_and_hears_the_decision_in_wechat(
     live_app: Runtime,
 ):
     """WeChat carries no file either way: asked for the form, the person gets the web view's
     fill-and-sign page; staff's decision comes back in WeChat, not in a Telegram chat."""
-    person = await registry.person(62, "钱七", "13800000062")
-    cert = await registry.certificate(
-        person, "云建安B(2024)0006262", "safety_b", days_from_today(100)
-    )
     base = live_app.settings.base_url
     openid = "o-wechat-applicant-62"
     async with aiohttp.ClientSession() as http:
         wx = WeChatClient(base, http)
-        await wx.follow(openid)
-        await wx.reply(openid)
-        account = await models.ChatUser.get(channel="wechat", external_id=openid)
-        await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
-        now = live_app.clock.now()
-        enrolment = await models.Enrolment.create(
-            certificate=cert,
-            active_key=cert.number,
-            channel="individual",
-            enrolled_by=account.id,
-            state="overdue",
-            paid_at=now - timedelta(days=31),
-            study_deadline=now - timedelta(days=1),
+        account, enrolment, form = await asked_for_an_extension_form(
+            live_app, wx, 62, "钱七", openid
         )
-
-        await wx.send(openid, "/apply")
-        overview = await wx.reply(openid)
-        await wx.choose(openid, choice(overview, "申请延期"))
-        form = await wx.reply(openid)
         assert f"/wechat/oauth?next=/app/apply/extension/{enrolment.id}" in words(form)
         assert "/records" not in words(form) and "WPS" not in words(form)
 
@@ -160,32 +169,11 @@ async def test_a_photo_of_the_paper_form_sent_in_wechat_reaches_staff_as_a_pictu
     signing on the page: the product fetches the photo from WeChat (a media id means nothing
     to staff's Telegram) and files the application with the picture itself on staff's card.
     A photo WeChat cannot give back is asked for again, in the person's language."""
-    person = await registry.person(63, "孙八", "13800000063")
-    cert = await registry.certificate(
-        person, "云建安B(2024)0006363", "safety_b", days_from_today(100)
-    )
     base = live_app.settings.base_url
     openid = "o-wechat-photo-63"
     async with aiohttp.ClientSession() as http:
         wx = WeChatClient(base, http)
-        await wx.follow(openid)
-        await wx.reply(openid)
-        account = await models.ChatUser.get(channel="wechat", external_id=openid)
-        await models.Binding.create(chat_user_id=account.id, person=person, channel="wechat")
-        now = live_app.clock.now()
-        enrolment = await models.Enrolment.create(
-            certificate=cert,
-            active_key=cert.number,
-            channel="individual",
-            enrolled_by=account.id,
-            state="overdue",
-            paid_at=now - timedelta(days=31),
-            study_deadline=now - timedelta(days=1),
-        )
-        await wx.send(openid, "/apply")
-        overview = await wx.reply(openid)
-        await wx.choose(openid, choice(overview, "申请延期"))
-        await wx.reply(openid)
+        _, enrolment, _ = await asked_for_an_extension_form(live_app, wx, 63, "孙八", openid)
 
         # WeChat loses the photo (media/get answers "invalid media_id"): asked again, nothing
         # filed.
