@@ -10,6 +10,7 @@ from aiohttp import ClientSession, web
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.fuzz.hostile import jpeg
 from tests.support.witness import SCREENSHOTS
 from wechatlocal import (
     LOCAL_APPID,
@@ -34,18 +35,24 @@ def fake_product(wx: WeChatLocal) -> web.Application:
     def base(request: web.Request) -> str:
         return f"http://{request.host}/_local/wechat"
 
+    async def token(request: web.Request, http: ClientSession) -> str:
+        query = {"grant_type": "client_credential", "appid": LOCAL_APPID, "secret": LOCAL_APPSECRET}
+        async with http.get(f"{base(request)}/cgi-bin/token", params=query) as response:
+            return str((await response.json())["access_token"])
+
+    async def photo_size(request: web.Request, media_id: str) -> int:
+        async with ClientSession() as http:
+            query = {"access_token": await token(request, http), "media_id": media_id}
+            async with http.get(f"{base(request)}/cgi-bin/media/get", params=query) as response:
+                assert response.content_type == "image/jpeg"
+                return len(await response.read())
+
     async def custom_send(request: web.Request, body: dict[str, Any]) -> None:
         async with ClientSession() as http:
-            query = {
-                "grant_type": "client_credential",
-                "appid": LOCAL_APPID,
-                "secret": LOCAL_APPSECRET,
-            }
-            async with http.get(f"{base(request)}/cgi-bin/token", params=query) as response:
-                token = (await response.json())["access_token"]
+            token_ = await token(request, http)
             async with http.post(
                 f"{base(request)}/cgi-bin/message/custom/send",
-                params={"access_token": token},
+                params={"access_token": token_},
                 json=body,
             ) as response:
                 assert (await response.json())["errcode"] == 0
@@ -75,6 +82,10 @@ def fake_product(wx: WeChatLocal) -> web.Application:
                 {"touser": openid, "msgtype": "text", "text": {"content": f"请进入{link}学习"}},
             )
             return web.Response(text="success")
+        if message.get("MsgType") == "image":
+            return reply(
+                message, f"收到照片（{await photo_size(request, message['MediaId'])} 字节）"
+            )
         if message.get("bizmsgmenuid"):
             return reply(message, f"你选择了{message['Content']}")
         if message.get("Content") == "报名":
@@ -167,6 +178,16 @@ async def test_a_wechat_user_on_the_phone_page(browser_page: Page, live_server: 
     await page.get_by_role("button", name="企业报名").click()
     await expect(page.locator(".row.account .bubble").last).to_have_text("你选择了企业报名")
     assert wx.messages(OPENID)[-1]["via"] == "reply"
+
+    # A photo from the album (the paper form, say): WeChat keeps it, the account fetches it.
+    photo = jpeg()
+    await page.locator("#photo").set_input_files(
+        files=[{"name": "form.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+    )
+    await expect(page.locator(".row.user .bubble img").last).to_be_visible()
+    await expect(page.locator(".row.account .bubble").last).to_have_text(
+        f"收到照片（{len(photo)} 字节）"
+    )
 
     await page.locator("#toggle").click()
     await page.locator("#menu").get_by_role("button", name="学习").click()

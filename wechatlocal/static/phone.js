@@ -292,6 +292,15 @@
       $("text").value = "";
       send({ text });
     });
+    $("photo").addEventListener("change", () => {
+      // A photo from the phone's album, as WeChat sends it: the account gets its MediaId.
+      const file = $("photo").files[0];
+      $("photo").value = "";
+      if (!file) return;
+      const reader = new FileReader();
+      reader.onload = () => send({ image: String(reader.result).split(",", 2)[1] });
+      reader.readAsDataURL(file);
+    });
     $("follow-button").addEventListener("click", async () => {
       await send({ event: "subscribe" });
       await refreshUser();
