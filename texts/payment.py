@@ -55,7 +55,10 @@ def bill(bill: Bill, unticked: Collection[int] = (), shown: Collection[int] | No
             if shown is not None and item.enrolment_id not in shown:
                 continue
             mark = "⬜" if item.enrolment_id in unticked else "☑️"
-            lines.append(f"{mark} {item_label(item, holder)}: ¥{format_yuan(item.fee_fen)}")
+            line = _("{item}: ¥{fee}").format(
+                item=item_label(item, holder), fee=format_yuan(item.fee_fen)
+            )
+            lines.append(f"{mark} {line}")
     lines.append("")
     lines.append(_("Untick whom not to pay for now; 🗑 removes an enrolment made by mistake."))
     lines.append(

@@ -49,6 +49,9 @@ async def _order(channel: PlainTextChannel, user: int, name: str) -> Screen:
     """From the enrolment's result to the order: invoice details, the pick, confirm."""
     [bill] = await channel.choose(user, "缴费")
     assert "合计：¥300.00" in bill.text and "<b>" not in bill.text
+    # each enrolment's line in Chinese punctuation too, not only the total
+    assert [line for line in bill.text.split("\n") if line.endswith("：¥300.00")][:1] != []
+    assert not [line for line in bill.text.split("\n") if line.endswith(": ¥300.00")]
     await channel.choose(user, "开票信息")
     [ask_taxpayer] = await channel.choose(user, name)  # the suggested title: the holder's name
     assert [words for words, _ in ask_taxpayer.choices] == ["跳过"]
