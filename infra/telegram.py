@@ -122,7 +122,10 @@ class RepliesFirst(BaseRequestMiddleware):
     ) -> Any:
         # The sender's own calls have been counted by its limiter already.
         if not _OWN_RETRIES.get() and not isinstance(method, _UNCOUNTED):
-            await self.budget.charge()
+            try:
+                await self.budget.charge()
+            except Exception:  # Redis away: the reply goes all the same, uncounted
+                log.warning("a reply could not be counted against the send limit", exc_info=True)
         return await make_request(bot, method)
 
 

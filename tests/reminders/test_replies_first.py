@@ -110,3 +110,20 @@ async def test_the_bots_replies_are_charged_and_the_senders_own_calls_are_not(st
 
     assert (await replies.try_acquire(700_001)).wait > 0
     assert (await sends.try_acquire(700_001)).wait == 0
+
+
+class Away:
+    async def charge(self) -> None:
+        raise ConnectionError("Redis is restarting")
+
+
+async def test_a_reply_goes_even_when_the_shared_limiter_cannot_be_reached(stand_in):
+    chat, base = stand_in
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
+    bot.session.middleware(RepliesFirst(Away()))
+    try:
+        await bot.send_message(100001, "您好")
+    finally:
+        await bot.session.close()
+
+    assert [m["text"] for m in chat.messages(100001)["messages"]][-1] == "您好"
