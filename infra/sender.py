@@ -201,6 +201,11 @@ class RateLimiter(Protocol):
         """Telegram said 429: nothing more to this chat for `seconds`."""
         ...
 
+    async def charge(self, channel: str = TELEGRAM) -> None:
+        """A message went out without asking (a reply): it takes its place in the overall
+        budget, so the sender, not the reply, is the one that waits."""
+        ...
+
 
 async def acquire(limiter: RateLimiter, chat_id: int, channel: str = TELEGRAM) -> None:
     while True:
@@ -239,6 +244,12 @@ class LocalRateLimiter:
     async def hold(self, chat_id: int, seconds: float) -> None:
         self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), self._clock() + seconds)
 
+    async def charge(self, channel: str = TELEGRAM) -> None:
+        now = self._clock()
+        self._globals[channel] = max(self._globals.get(channel, 0.0), now) + self._limits.global_of(
+            channel
+        )
+
 
 # Both keys checked and advanced in one atomic step, on Redis's clock (instances' clocks may
 # differ). Microseconds as integers: Lua numbers are doubles, exact up to 2^53.
@@ -266,6 +277,16 @@ store(KEYS[2], ctat + ci)
 return {0, 0}
 """
 
+_CHARGE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+tat = tat + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+return 0
+"""
+
 _HOLD = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -288,6 +309,7 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._gcra = redis.register_script(_GCRA)
         self._hold = redis.register_script(_HOLD)
+        self._charge = redis.register_script(_CHARGE)
 
     async def try_acquire(self, chat_id: int, channel: str = TELEGRAM) -> Verdict:
         interval, burst = self._limits.chat(chat_id, channel)
@@ -308,6 +330,13 @@ class RedisRateLimiter:
 
     async def hold(self, chat_id: int, seconds: float) -> None:
         await self._hold(keys=[f"{self._prefix}:chat:{chat_id}"], args=[round(seconds * 1e6)])
+
+    async def charge(self, channel: str = TELEGRAM) -> None:
+        scope = "" if channel == TELEGRAM else f":{channel}"
+        await self._charge(
+            keys=[f"{self._prefix}{scope}:global"],
+            args=[round(self._limits.global_of(channel) * 1e6)],
+        )
 
 
 # ---- the sender ----------------------------------------------------------------------------

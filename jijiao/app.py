@@ -155,7 +155,7 @@ from infra.settings import (
 from infra.signing import Signer
 from infra.sms.sandbox import SandboxSms
 from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
-from infra.telegram import RetryAfter, TransientErrors
+from infra.telegram import RepliesFirst, RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
 from jijiao.exam_board import ChatExams
@@ -560,6 +560,8 @@ def build_reminders(
         ),
         on_progress=reporter,
     )
+    # Replies take their share of Telegram's limit before the sender does.
+    bot.session.middleware(RepliesFirst(limiter))
     if metrics is not None:
         metrics.watch_sender(sender.stats)
     handlers: dict[str, Any] = {
