@@ -271,19 +271,9 @@
     answer(outcome);
   }
 
-  async function start() {
-    if (!openid) {
-      const data = await call("POST", "/users", {});
-      openid = data.result.openid;
-      history.replaceState(null, "", "?openid=" + encodeURIComponent(openid));
-    } else {
-      await call("POST", "/users", { openid });
-    }
-    const config = await call("GET", "/config");
-    $("title").textContent = config.account_name;
-    document.title = config.account_name + " · 微信";
-    await refreshUser();
-    await refreshMenu();
+  function listen() {
+    // Before anything is shown: a control made visible by refreshUser (the follow button)
+    // must already answer a tap, whatever the fetches after it still wait for.
     $("toggle").addEventListener("click", () => showCompose($("compose").hidden));
     $("compose").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -319,6 +309,22 @@
       $("browser").hidden = true;
       $("browser-frame").src = "about:blank";
     });
+  }
+
+  async function start() {
+    listen();
+    if (!openid) {
+      const data = await call("POST", "/users", {});
+      openid = data.result.openid;
+      history.replaceState(null, "", "?openid=" + encodeURIComponent(openid));
+    } else {
+      await call("POST", "/users", { openid });
+    }
+    const config = await call("GET", "/config");
+    $("title").textContent = config.account_name;
+    document.title = config.account_name + " · 微信";
+    await refreshUser();
+    await refreshMenu();
     poll();
   }
 
