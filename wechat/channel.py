@@ -323,13 +323,9 @@ class WeChatChannel:
         return None
 
     async def _send(self, openid: str, outgoing: Outgoing) -> None:
-        await deliver(self._api, openid, outgoing)
-
-
-async def deliver(api: WeChatApi, openid: str, outgoing: Outgoing) -> None:
-    """One customer-service message; an image made by us is uploaded as media first."""
-    message = outgoing.message
-    if outgoing.upload is not None and outgoing.upload.data is not None:
-        media_id = await api.upload("image", outgoing.upload.name, outgoing.upload.data)
-        message = {"msgtype": "image", "image": {"media_id": media_id}}
-    await api.send(openid, message)
+        """One customer-service message; an image made by us is uploaded as media first."""
+        message = outgoing.message
+        if outgoing.upload is not None and outgoing.upload.data is not None:
+            media_id = await self._api.upload("image", outgoing.upload.name, outgoing.upload.data)
+            message = {"msgtype": "image", "image": {"media_id": media_id}}
+        await self._api.send(openid, message)
