@@ -201,9 +201,9 @@ class RateLimiter(Protocol):
         """Telegram said 429: nothing more to this chat for `seconds`."""
         ...
 
-    async def charge(self, channel: str = TELEGRAM) -> None:
+    async def charge(self, channel: str = TELEGRAM, chat_id: int | None = None) -> None:
         """A message went out without asking (a reply): it takes its place in the overall
-        budget, so the sender, not the reply, is the one that waits."""
+        budget and in its chat's, so the sender, not the reply, is the one that waits."""
         ...
 
 
@@ -244,11 +244,14 @@ class LocalRateLimiter:
     async def hold(self, chat_id: int, seconds: float) -> None:
         self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), self._clock() + seconds)
 
-    async def charge(self, channel: str = TELEGRAM) -> None:
+    async def charge(self, channel: str = TELEGRAM, chat_id: int | None = None) -> None:
         now = self._clock()
         self._globals[channel] = max(self._globals.get(channel, 0.0), now) + self._limits.global_of(
             channel
         )
+        if chat_id is not None:
+            interval, _ = self._limits.chat(chat_id, channel)
+            self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now) + interval
 
 
 # Both keys checked and advanced in one atomic step, on Redis's clock (instances' clocks may
@@ -277,13 +280,16 @@ store(KEYS[2], ctat + ci)
 return {0, 0}
 """
 
+# Each key (the overall budget, and the chat's when there is one) advanced by its interval.
 _CHARGE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-tat = tat + tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  tat = tat + tonumber(ARGV[i])
+  redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+end
 return 0
 """
 
@@ -331,12 +337,14 @@ class RedisRateLimiter:
     async def hold(self, chat_id: int, seconds: float) -> None:
         await self._hold(keys=[f"{self._prefix}:chat:{chat_id}"], args=[round(seconds * 1e6)])
 
-    async def charge(self, channel: str = TELEGRAM) -> None:
+    async def charge(self, channel: str = TELEGRAM, chat_id: int | None = None) -> None:
         scope = "" if channel == TELEGRAM else f":{channel}"
-        await self._charge(
-            keys=[f"{self._prefix}{scope}:global"],
-            args=[round(self._limits.global_of(channel) * 1e6)],
-        )
+        keys = [f"{self._prefix}{scope}:global"]
+        args = [round(self._limits.global_of(channel) * 1e6)]
+        if chat_id is not None:
+            keys.append(f"{self._prefix}:chat:{chat_id}")
+            args.append(round(self._limits.chat(chat_id, channel)[0] * 1e6))
+        await self._charge(keys=keys, args=args)
 
 
 # ---- the sender ----------------------------------------------------------------------------
@@ -529,6 +537,15 @@ class OutboxSender:
         await self._outbox.finish(item, status, error)
 
     async def _send(self, item: Claimed, message: Any, channel: str = TELEGRAM) -> None:
+        try:
+            await self._send_and_settle(item, message, channel)
+        except Exception as exc:
+            # Not the message's fault (a limiter or database call failed on the way): the row
+            # is given back now rather than left claimed until its lease runs out.
+            log.warning("outbox: row %s not sent: %s", item.id, describe(exc))
+            await self._retry(item, exc)
+
+    async def _send_and_settle(self, item: Claimed, message: Any, channel: str) -> None:
         transport = self._channels[channel]
         while True:
             try:
@@ -536,8 +553,7 @@ class OutboxSender:
             except TelegramRetryAfter as exc:
                 self.stats["retry_after"] += 1
                 log.warning("outbox: 429 for chat %s, waiting %ss", item.chat_id, exc.retry_after)
-                await self._limiter.hold(item.chat_id, exc.retry_after)
-                await acquire(self._limiter, item.chat_id, channel)
+                await self._wait_out(item.chat_id, exc.retry_after, channel)
                 continue
             except RecipientGone as exc:
                 await self._unreachable(item, str(exc))
@@ -560,6 +576,18 @@ class OutboxSender:
                 # Nothing between Telegram's answer and this write: see the module docstring.
                 await self._mark_sent(item, message_id)
             return
+
+    async def _wait_out(self, chat_id: int, seconds: float, channel: str) -> None:
+        """Telegram's 429 for one chat: every sender is told (the shared limiter), then this one
+        waits its turn. With the limiter away (Redis restarting) it waits the time it was told."""
+        try:
+            await self._limiter.hold(chat_id, seconds)
+            await acquire(self._limiter, chat_id, channel)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("outbox: rate limiter away (%s); waiting %ss", describe(exc), seconds)
+            await asyncio.sleep(seconds)
 
     async def _mark_sent(self, item: Claimed, message_id: int) -> None:
         """The message is out; a mark lost for good would send it again after the lease. The

@@ -102,14 +102,16 @@ class RetryAfter(BaseRequestMiddleware):
 
 
 class _Budget(Protocol):
-    async def charge(self) -> None: ...
+    async def charge(self, channel: str = ..., chat_id: int | None = None) -> None: ...
 
 
 class RepliesFirst(BaseRequestMiddleware):
     """Telegram's 30 messages a second are shared by the bot's replies and the outbox sender
     (reminders, broadcasts). A reply goes at once and is charged to the sender's limiter, so a
     broadcast yields to the people chatting instead of the two meeting at Telegram, where the
-    reply would get 429 and wait a second or more (bench/bench_broadcast_chat.py)."""
+    reply would get 429 and wait a second or more (bench/bench_broadcast_chat.py). It takes
+    its chat's slot too: a reminder due to the same person right after waits its second rather
+    than meeting the reply at Telegram's limit of one message a second per chat."""
 
     def __init__(self, budget: _Budget) -> None:
         self.budget = budget
@@ -123,7 +125,8 @@ class RepliesFirst(BaseRequestMiddleware):
         # The sender's own calls have been counted by its limiter already.
         if not _OWN_RETRIES.get() and not isinstance(method, _UNCOUNTED):
             try:
-                await self.budget.charge()
+                chat_id = getattr(method, "chat_id", None)
+                await self.budget.charge(chat_id=chat_id if isinstance(chat_id, int) else None)
             except Exception:  # Redis away: the reply goes all the same, uncounted
                 log.warning("a reply could not be counted against the send limit", exc_info=True)
         return await make_request(bot, method)

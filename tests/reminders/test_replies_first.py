@@ -110,10 +110,42 @@ async def test_the_bots_replies_are_charged_and_the_senders_own_calls_are_not(st
 
     assert (await replies.try_acquire(700_001)).wait > 0
     assert (await sends.try_acquire(700_001)).wait == 0
+    # Each reply took its chat's second too: a reminder to that person waits for it.
+    verdict = await replies.try_acquire(100_001)
+    assert verdict.chat_bound and verdict.wait == pytest.approx(1.0)
+    assert not (await sends.try_acquire(100_001)).chat_bound
+
+
+async def test_a_reply_takes_its_chats_second_so_a_reminder_to_the_same_person_waits():
+    """CI (test_redis_outage): a broadcast went to a trainee right after the bot's answer to
+    them, met Telegram's one message a second per chat, and waited on a 429."""
+    limiter = LocalRateLimiter(LIMITS, clock=Frozen())
+    await limiter.charge(chat_id=100_001)
+
+    to_them = await limiter.try_acquire(100_001)
+    to_another = await limiter.try_acquire(100_002)
+
+    assert to_them.chat_bound and to_them.wait == pytest.approx(1.0)
+    assert to_another.wait == 0
+
+
+@pytest.mark.redis
+async def test_with_redis_a_reply_takes_its_chats_second_for_every_instance(redis: Redis):
+    prefix = f"jijiao:test-rate:{secrets.token_hex(4)}"
+    replying, sending = (
+        RedisRateLimiter(redis, LIMITS, prefix),
+        RedisRateLimiter(redis, LIMITS, prefix),
+    )
+    await replying.charge(chat_id=100_001)
+
+    to_them = await sending.try_acquire(100_001)
+
+    assert to_them.chat_bound and 0.9 < to_them.wait <= 1.0
+    assert (await sending.try_acquire(100_002)).wait == 0
 
 
 class Away:
-    async def charge(self) -> None:
+    async def charge(self, channel: str = "telegram", chat_id: int | None = None) -> None:
         raise ConnectionError("Redis is restarting")
 
 

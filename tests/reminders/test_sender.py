@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from aiogram.exceptions import TelegramServerError
+from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 
 from domain.reminders import BroadcastStatus
@@ -273,3 +273,58 @@ async def test_a_row_that_cannot_be_prepared_during_an_outage_waits_and_is_sent_
     await send()
     assert (await models.Outbox.get()).status == "sent"
     assert len(telegram.texts_to(300_002)) == 1
+
+
+class RetryAfterOnce(world.RecordingTransport):
+    """Telegram's 429 for the first message to each chat, then the message goes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told: set[int] = set()
+
+    async def send(self, chat_id: int, message: Rendered) -> int:
+        if chat_id not in self.told:
+            self.told.add(chat_id)
+            raise TelegramRetryAfter(SendMessage(chat_id=chat_id, text="x"), "Too Many", 0)
+        return await super().send(chat_id, message)
+
+
+class LimiterAway(LocalRateLimiter):
+    """Grants sends but cannot be told about a 429 (Redis restarting), or fails outright."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(Limits(global_per_second=10_000, private_per_second=10_000))
+        self.error = error
+
+    async def hold(self, chat_id: int, seconds: float) -> None:
+        raise self.error
+
+
+async def test_a_429_while_the_shared_limiter_is_away_is_waited_out_and_the_message_sent(
+    database, clock: FixedClock, i18n
+):
+    """CI (test_redis_outage): the limiter's Redis connection was stale right after Redis came
+    back; the send task died on it and the broadcast waited for its lease to run out."""
+    telegram = RetryAfterOnce()
+    await world.broadcast_to([300_003], clock.now())
+    send = world.sender(
+        i18n, clock, telegram, limiter=LimiterAway(ConnectionError("Connection reset by peer"))
+    )
+
+    assert await send() == 1
+    assert len(telegram.texts_to(300_003)) == 1
+    assert (await models.Outbox.get()).status == "sent"
+
+
+async def test_a_send_that_fails_on_the_way_gives_its_row_back_at_once(
+    database, clock: FixedClock, i18n
+):
+    telegram = RetryAfterOnce()
+    await world.broadcast_to([300_004], clock.now())
+    send = world.sender(i18n, clock, telegram, limiter=LimiterAway(RuntimeError("a bug")))
+
+    assert await send() == 0
+    row = await models.Outbox.get()
+    assert row.status == "pending" and row.claimed_by is None, "still claimed: a lease's wait"
+    assert "a bug" in (row.error or "")
+    assert row.not_before - clock.now() < timedelta(seconds=10)
