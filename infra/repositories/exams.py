@@ -3,10 +3,13 @@ and what the make-up rule reads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from tortoise.transactions import in_transaction
 
@@ -86,20 +89,39 @@ FROM saved LEFT JOIN LATERAL (
     WHERE chat_user_id = $2 ORDER BY requested_at DESC, id DESC LIMIT 1
 ) c ON true
 """
+# SQLite has one writer and aiosqlite one thread: each statement waits its turn, so 500 takers
+# saving at once queue behind each other's BEGIN, UPDATE, INSERT and COMMIT. Saves that arrive
+# together are therefore written together (group commit): one UPDATE for the batch, one INSERT
+# of their events, in one transaction. The batch is one JSON parameter, so the statement's text
+# never changes (SQLite's statement cache keeps it). A batch holds one save per attempt: with
+# two rows for one target, UPDATE ... FROM would apply only one of them.
 _SAVE_SQLITE = """
 UPDATE exam_attempt
-SET answers = json_set(COALESCE(answers, '{}'), '$."' || ? || '"', json(?))
-WHERE id = ? AND chat_user_id = ? AND status = 'open' AND deadline > ?
-    AND EXISTS (SELECT 1 FROM json_each(exam_attempt.draw) WHERE json_extract(value, '$.q') = ?)
-RETURNING enrolment_id, started_at, (
+SET answers = json_set(COALESCE(answers, '{}'), '$."' || v.q || '"', json(v.a))
+FROM (
+    SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS u,
+        json_extract(value, '$[2]') AS q, json_extract(value, '$[3]') AS a,
+        json_extract(value, '$[4]') AS at
+    FROM json_each(?)
+) AS v
+WHERE exam_attempt.id = v.id AND exam_attempt.chat_user_id = v.u
+    AND exam_attempt.status = 'open' AND exam_attempt.deadline > v.at
+    AND EXISTS (
+        SELECT 1 FROM json_each(exam_attempt.draw) WHERE json_extract(value, '$.q') = v.q
+    )
+RETURNING id, enrolment_id, started_at, (
     SELECT json_array(kind, result, requested_at, answer_by, answered_at, next_due_at)
     FROM face_check WHERE chat_user_id = exam_attempt.chat_user_id
     ORDER BY requested_at DESC, id DESC LIMIT 1
 ) AS latest_check
 """
-_SAVED_EVENT_SQLITE = (
-    "INSERT INTO exam_event (attempt_id, at, kind, detail) VALUES (?, ?, 'saved', ?)"
-)
+_SAVED_EVENTS_SQLITE = """
+INSERT INTO exam_event (attempt_id, at, kind, detail)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'saved',
+    json_extract(value, '$[2]')
+FROM json_each(?)
+"""
+_BATCH = 256
 _CHECK_FIELDS = ("kind", "result", "requested_at", "answer_by", "answered_at", "next_due_at")
 
 
@@ -132,18 +154,99 @@ async def save_answer(
         return SavedAnswer(
             row["enrolment_id"], row["started_at"], _seen([row[name] for name in _CHECK_FIELDS])
         )
-    at = ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt)
-    async with in_transaction(ExamAttempt._meta.default_connection) as tx:
-        _, rows = await tx.execute_query(
-            _SAVE_SQLITE, [question, value, attempt_id, user_id, at, question]
-        )
-        if not rows:
-            return None
-        await tx.execute_query(_SAVED_EVENT_SQLITE, [attempt_id, at, question])
-    row = rows[0]
-    started = ExamAttempt._meta.fields_map["started_at"].to_python_value(row["started_at"])
-    latest = json.loads(row["latest_check"]) if row["latest_check"] is not None else [None]
-    return SavedAnswer(row["enrolment_id"], started, _seen(latest))
+    # As the driver binds a time (Tortoise's adapter): in JSON it must already be that text.
+    at = sqlite3.adapt(ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt))
+    batches = _sqlite_batches.get(db)
+    if batches is None:
+        batches = _sqlite_batches[db] = _SqliteSaves()
+    return await batches.save(_Pending(attempt_id, user_id, question, value, at))
+
+
+@dataclass(slots=True)
+class _Pending:
+    attempt_id: int
+    user_id: int
+    question: str
+    answer: str  # JSON
+    at: Any  # `now` as the database stores times
+    done: asyncio.Future[SavedAnswer | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class _SqliteSaves:
+    """Group commit of autosaves on one SQLite database. Whoever holds the lock writes what is
+    waiting (its own save among them) and settles every save it wrote; the others find theirs
+    done when their turn comes. The write is shielded: a request cancelled mid-batch does not
+    leave the batch's other saves unanswered."""
+
+    def __init__(self) -> None:
+        self._waiting: list[_Pending] = []
+        self._turn = asyncio.Lock()
+
+    async def save(self, pending: _Pending) -> SavedAnswer | None:
+        self._waiting.append(pending)
+        while not pending.done.done():
+            async with self._turn:
+                if pending.done.done():
+                    break
+                await asyncio.sleep(0)  # saves sent in the same moment join this batch
+                await asyncio.shield(self._write(self._take()))
+        return pending.done.result()
+
+    def _take(self) -> list[_Pending]:
+        """The oldest save of each attempt, in arrival order; later saves of an attempt wait for
+        the next batch, so the last answer sent is the one kept."""
+        batch: list[_Pending] = []
+        attempts: set[int] = set()
+        rest: list[_Pending] = []
+        for pending in self._waiting:
+            if pending.attempt_id in attempts or len(batch) >= _BATCH:
+                rest.append(pending)
+            else:
+                attempts.add(pending.attempt_id)
+                batch.append(pending)
+        self._waiting = rest
+        return batch
+
+    @staticmethod
+    async def _write(batch: list[_Pending]) -> None:
+        rows = [[p.attempt_id, p.user_id, p.question, p.answer, p.at] for p in batch]
+        try:
+            async with in_transaction(ExamAttempt._meta.default_connection) as tx:
+                _, saved = await tx.execute_query(_SAVE_SQLITE, [json.dumps(rows)])
+                by_attempt = {row["id"]: row for row in saved}
+                events = [
+                    [p.attempt_id, p.at, p.question] for p in batch if p.attempt_id in by_attempt
+                ]
+                if events:
+                    await tx.execute_query(_SAVED_EVENTS_SQLITE, [json.dumps(events)])
+        except BaseException as exc:
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        started_at = ExamAttempt._meta.fields_map["started_at"]
+        for pending in batch:
+            row = by_attempt.get(pending.attempt_id)
+            if pending.done.done():  # its request was cancelled
+                continue
+            if row is None:
+                pending.done.set_result(None)
+                continue
+            latest = json.loads(row["latest_check"]) if row["latest_check"] is not None else [None]
+            pending.done.set_result(
+                SavedAnswer(
+                    row["enrolment_id"],
+                    started_at.to_python_value(row["started_at"]),
+                    _seen(latest),
+                )
+            )
+
+
+_sqlite_batches: WeakKeyDictionary[Any, _SqliteSaves] = WeakKeyDictionary()
 
 
 async def exam_standing(enrolment_id: int) -> tuple[int, int, bool]:
