@@ -155,7 +155,8 @@ async def save_answer(
             row["enrolment_id"], row["started_at"], _seen([row[name] for name in _CHECK_FIELDS])
         )
     # As the driver binds a time (Tortoise's adapter): in JSON it must already be that text.
-    at = sqlite3.adapt(ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt))
+    stored = ExamAttempt._meta.fields_map["deadline"].to_db_value(now, ExamAttempt)
+    at = sqlite3.adapt(stored, sqlite3.PrepareProtocol)
     batches = _sqlite_batches.get(db)
     if batches is None:
         batches = _sqlite_batches[db] = _SqliteSaves()
