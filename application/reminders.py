@@ -446,6 +446,10 @@ class OutboxRefresh:
         payload: dict[str, Any] = item.payload
         params: dict[str, Any] = payload.get("params", {})
         kind = item.kind
+        if "qr_of" in params:  # an order's notice: its QR codes lose their buttons with it
+            found = await self._broadcasts.outbox.sent_message_ids(item.chat_id, params["qr_of"])
+            params = {**params, "qr_messages": found}
+            payload = {**payload, "params": params}
         if kind == ReminderKind.BROADCAST.value:
             return await self._broadcast(item.broadcast_id)
         if kind in (

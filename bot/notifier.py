@@ -66,7 +66,7 @@ class BotPaymentNotifier:
                 "webapp_url": self._webapp_url,
                 # An enterprise contact paid for employees, who each study on their own phone.
                 "for_employees": order.enterprise_credit_code is not None,
-                "qr_messages": await self._qr_messages(order),
+                "qr_of": self._qr_of(order),
             },
         )
 
@@ -83,7 +83,7 @@ class BotPaymentNotifier:
             order,
             ReminderKind.ORDER_EXPIRED,
             f"{ReminderKind.ORDER_EXPIRED.value}|{order.number}",
-            {"order": order.number, "qr_messages": await self._qr_messages(order)},
+            {"order": order.number, "qr_of": self._qr_of(order)},
         )
 
     async def failed(self, order: Order) -> None:
@@ -91,14 +91,15 @@ class BotPaymentNotifier:
             order,
             ReminderKind.ORDER_FAILED,
             f"{ReminderKind.ORDER_FAILED.value}|{order.number}",
-            {"order": order.number, "qr_messages": await self._qr_messages(order)},
+            {"order": order.number, "qr_of": self._qr_of(order)},
         )
 
-    async def _qr_messages(self, order: Order) -> list[int]:
-        """The QR code messages of an order that is over: their buttons go with the notice."""
-        if self._outbox is None:
-            return []
-        return await self._outbox.sent_message_ids(int(order.payer), f"{QR_KIND}|{order.number}|")
+    @staticmethod
+    def _qr_of(order: Order) -> str:
+        """Which of the payer's messages are the order's QR codes, whose buttons go with the
+        notice: found when it is sent (OutboxRefresh), not in the payment's transaction, so a
+        QR code sent meanwhile is included too."""
+        return f"{QR_KIND}|{order.number}|"
 
     async def _outbox_or_send(
         self, order: Order, kind: ReminderKind, key: str, params: dict[str, Any]

@@ -402,6 +402,10 @@ class TortoiseBroadcasts:
         self._outbox = outbox
         self._content: dict[int, tuple[float, BroadcastSnapshot]] = {}
 
+    @property
+    def outbox(self) -> TortoiseOutbox:
+        return self._outbox
+
     async def _recipients(self, audience: Audience, now: datetime) -> list[int]:
         """One account per person (the one used last, of their channels), and the
         enterprise's contacts."""

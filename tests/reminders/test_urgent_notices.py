@@ -4,11 +4,13 @@ became pointless (the order was paid) is dropped."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-from aiogram.methods import SendDocument, SendMessage
+from aiogram.methods import EditMessageReplyMarkup, SendDocument, SendMessage
 
 from bot.notifier import BotPaymentNotifier
+from conversation.flows.payment import ORDER_QR
 from domain.checkout import InvoiceDetails, Order
 from domain.enrolment import Channel
 from domain.payment import OrderStatus
@@ -106,3 +108,30 @@ async def test_an_expired_order_notice_carries_the_new_qr_button(database, i18n,
     assert "JJ-3" in message.text
     assert message.reply_markup.inline_keyboard[0][0].callback_data.startswith("pay")
     assert isinstance(session, RecordingSession)
+
+
+async def test_a_paid_notice_clears_the_qr_codes_sent_up_to_its_sending_not_its_queueing(
+    database, i18n, recording_bot
+):
+    """The QR codes are looked up when the notice goes, not in the payment's transaction (one
+    round trip less on the payment's hot path): a QR code sent in between loses its buttons
+    too."""
+    bot, session = recording_bot
+    clock = FixedClock(NIGHT)
+    outbox = TortoiseOutbox()
+    notifier = BotPaymentNotifier(
+        bot, i18n, TortoiseAccountRepository(), None, "http://app", outbox=outbox, clock=clock
+    )
+    await row("JJ-4", "paid")
+    await outbox.record_sent(PAYER, ORDER_QR, f"{ORDER_QR}|JJ-4|1", 501, NIGHT)
+    paid = replace(order("JJ-4", OrderStatus.PAID), paid_at=NIGHT)
+    await notifier.paid(paid, late=False, found_by_reconciliation=False)
+    await outbox.record_sent(PAYER, ORDER_QR, f"{ORDER_QR}|JJ-4|2", 502, NIGHT)  # meanwhile
+    await outbox.record_sent(PAYER, ORDER_QR, f"{ORDER_QR}|JJ-40|1", 503, NIGHT)  # another order
+
+    assert await world.sender(i18n, clock, BotTransport(bot))() == 1
+
+    cleared = [m.message_id for m in session.sent(EditMessageReplyMarkup)]
+    assert sorted(cleared) == [501, 502]
+    [message] = session.sent(SendMessage)
+    assert "JJ-4" in message.text
