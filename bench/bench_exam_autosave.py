@@ -339,7 +339,10 @@ def summary(load: Load) -> str:
     )
 
 
-async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
+@contextlib.asynccontextmanager
+async def exam_app(label: str, url: str, data_dir: Path) -> AsyncIterator[tuple[list[Taker], int]]:
+    """The database at `url` open, TAKERS trainees seeded with an attempt started each, and the
+    real web app serving them (time fixed at NOW); yields the takers and the app's port."""
     started = time.perf_counter()
     context = await open_database(url)
     runner = None
@@ -364,6 +367,32 @@ async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
         add_study_routes(app, StudyWeb(exams.study))
         add_exam_routes(app, exams)
         runner, port = await serve(app)
+        yield takers, port
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await context.close_connections()
+
+
+async def check(label: str, takers: list[Taker], product: list[Load], others: list[Load]) -> bool:
+    """Prints and returns whether every answer the `product` loads sent (recorded in the
+    takers) is saved, with its event, and no request of any load failed."""
+    sent = sum(load.requests for load in product)
+    failures: dict[int, int] = {}
+    for load in product + others:
+        for status, count in load.failures.items():
+            failures[status] = failures.get(status, 0) + count
+    wrong, missing = await verify(takers, sent)
+    print(
+        f"{label} check: {sent} answers saved by {TAKERS} takers, attempts not matching the "
+        f"last answers sent: {wrong}, saved events missing: {missing}, "
+        f"non-200 responses: {sum(failures.values())} {failures or ''}".rstrip()
+    )
+    return wrong == 0 and missing == 0 and not failures
+
+
+async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
+    async with exam_app(label, url, data_dir) as (takers, port):
         bare: list[Load] = []
         product: list[Load] = []
         for number in range(ROUNDS):
@@ -378,22 +407,12 @@ async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
                 f"{label} round {number + 1}: product {summary(product[-1])}, "
                 f"bare {summary(bare[-1])}"
             )
+        ok = await check(label, takers, product, bare)
         sent = sum(load.requests for load in product)
-        failures: dict[int, int] = {}
-        for load in product + bare:
-            for status, count in load.failures.items():
-                failures[status] = failures.get(status, 0) + count
-        wrong, missing = await verify(takers, sent)
-        print(
-            f"{label} check: {sent} answers saved by {TAKERS} takers, attempts not matching the "
-            f"last answers sent: {wrong}, saved events missing: {missing}, "
-            f"non-200 responses: {sum(failures.values())} {failures or ''}".rstrip()
-        )
         rps = statistics.median(load.rps for load in product)
         bare_rps = statistics.median(load.rps for load in bare)
         everything = Load(rps, [x for load in product for x in load.latencies], {}, sent)
         bare_all = Load(bare_rps, [x for load in bare for x in load.latencies], {}, 0)
-        ok = wrong == 0 and missing == 0 and not failures
         print(
             f"BENCH exam_autosave {label} rps={rps:.0f} bare_rps={bare_rps:.0f} "
             f"p50_ms={everything.percentile(0.5):.1f} p95_ms={everything.percentile(0.95):.1f} "
@@ -402,10 +421,6 @@ async def measure(label: str, url: str, bare_port: int, data_dir: Path) -> None:
             f"answers={TAKERS * ANSWERS * ROUNDS} correct={'yes' if ok else 'NO'} "
             f"ratio={rps / bare_rps:.3f}"
         )
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-        await context.close_connections()
 
 
 async def main() -> None:

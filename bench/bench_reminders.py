@@ -143,10 +143,13 @@ async def send_rate() -> tuple[float, int, int]:
 # ---- scan time ----------------------------------------------------------------------------------
 
 
-def fill_sql(size: int) -> list[str]:
+def fill_sql(size: int, id_offset: int = 0) -> list[str]:
     """`size` trainees, each with one certificate; DUE of them have a reminder due today: half
     a renewal window opening (expiry in 3 months), half a study deadline in 3 days. The rest
-    expire 200+ days from now, study with deadlines 10-29 days away, or passed long ago."""
+    expire 200+ days from now, study with deadlines 10-29 days away, or passed long ago.
+    Trainee n (1..size) gets the ids, chat ids and numbers of id_offset + n, and the enterprises
+    theirs likewise, so the rows can join a database that holds others below id_offset."""
+    o = id_offset
     enterprises = max(1, size // 100)
     window_opens = add_months(TODAY, 3)
     far = TODAY + timedelta(days=200)
@@ -156,41 +159,45 @@ def fill_sql(size: int) -> list[str]:
         # The scanner reads no ID number or phone: unique stand-ins for the digests suffice.
         f"""INSERT INTO person (id, id_number_hash, id_number_sealed, name, phone_hash,
                                 phone_sealed, created_at, updated_at)
-            SELECT i, lpad(i::text, 64, '0'), '', 'P' || i, '', '', now(), now()
+            SELECT {o} + i, lpad(({o} + i)::text, 64, '0'), '', 'P' || ({o} + i), '', '', now(),
+                   now()
             FROM generate_series(1, {size}) i""",
         f"""INSERT INTO enterprise (id, credit_code, name, contact_phone_sealed, created_at,
                                     updated_at)
-            SELECT e, 'E' || lpad(e::text, 17, '0'), 'Company ' || e, '', now(), now()
+            SELECT {o} + e, 'E' || lpad(({o} + e)::text, 17, '0'), 'Company ' || ({o} + e), '',
+                   now(), now()
             FROM generate_series(1, {enterprises}) e""",
         f"""INSERT INTO certificate (id, number, cert_type, person_id, enterprise_id, expires_on,
                                      status, created_at, updated_at)
-            SELECT i, 'C' || i, 'safety_b', i, 1 + i % {enterprises},
+            SELECT {o} + i, 'C' || ({o} + i), 'safety_b', {o} + i, {o} + 1 + i % {enterprises},
                    CASE WHEN i <= {half} THEN DATE '{window_opens}'
                         ELSE DATE '{far}' + (i % 900) END,
                    'valid', now(), now()
             FROM generate_series(1, {size}) i""",
         f"""INSERT INTO enrolment (certificate_id, active_key, channel, enrolled_by, state,
                                    paid_at, study_deadline, created_at, updated_at)
-            SELECT i, 'C' || i, 'individual', i, 'studying',
+            SELECT {o} + i, 'C' || ({o} + i), 'individual', {o} + i, 'studying',
                    TIMESTAMPTZ '{deadline_soon.isoformat()}' - INTERVAL '30 days',
                    TIMESTAMPTZ '{deadline_soon.isoformat()}', now(), now()
             FROM generate_series({half + 1}, {DUE}) i""",
         f"""INSERT INTO enrolment (certificate_id, active_key, channel, enrolled_by, state,
                                    paid_at, study_deadline, created_at, updated_at)
-            SELECT i, 'C' || i, 'individual', i, 'studying',
+            SELECT {o} + i, 'C' || ({o} + i), 'individual', {o} + i, 'studying',
                    TIMESTAMPTZ '{deadline_soon.isoformat()}' - INTERVAL '20 days',
                    TIMESTAMPTZ '{deadline_soon.isoformat()}' + (7 + i % 20) * INTERVAL '1 day',
                    now(), now()
             FROM generate_series({DUE + 1}, {size}) i WHERE i % 10 = 0""",
         f"""INSERT INTO enrolment (certificate_id, active_key, channel, enrolled_by, state,
                                    paid_at, study_deadline, created_at, updated_at)
-            SELECT i, NULL, 'individual', i, 'passed', TIMESTAMPTZ '2024-06-01T00:00:00+08:00',
+            SELECT {o} + i, NULL, 'individual', {o} + i, 'passed',
+                   TIMESTAMPTZ '2024-06-01T00:00:00+08:00',
                    TIMESTAMPTZ '2024-07-01T00:00:00+08:00', now(), now()
             FROM generate_series(1, {size}) i WHERE i % 5 = 1""",
         f"""INSERT INTO binding (chat_user_id, person_id, bound_at)
-            SELECT 1000000000 + i, i, now() FROM generate_series(1, {size}) i WHERE i % 2 = 0""",
+            SELECT 1000000000 + {o} + i, {o} + i, now() FROM generate_series(1, {size}) i
+            WHERE i % 2 = 0""",
         f"""INSERT INTO enterprise_contact (chat_user_id, enterprise_id, bound_at)
-            SELECT 2000000000 + e, e, now() FROM generate_series(1, {enterprises}) e""",
+            SELECT 2000000000 + {o} + e, {o} + e, now() FROM generate_series(1, {enterprises}) e""",
         "ANALYZE",
     ]
 
