@@ -172,3 +172,26 @@ async def test_without_the_database_an_update_is_still_answered_once(
     await inbox.settle(5)
 
     assert len(harness.session.sent(SendMessage)) == 1
+
+
+async def test_an_update_costs_one_write_to_store_it_and_one_to_mark_it_done(
+    harness: BotHarness, clock: FixedClock
+):
+    """The inbox is on every update's path: its own writes are one INSERT and one UPDATE
+    (issue 20), whatever the handler does in between."""
+    inbox = instance(harness, clock, "one")
+    statements: list[str] = []
+    assert await models.UpdateInbox.all().count() == 0  # (the connection opens on first use)
+    connection = models.UpdateInbox._meta.db._connection  # aiosqlite's
+    await connection.set_trace_callback(statements.append)
+    try:
+        update = as_json(updates.message("/start", updates.user(100121, first_name="张三")))
+        await inbox.receive(update)
+        await inbox.settle(5)
+    finally:
+        await connection.set_trace_callback(None)
+
+    own = [s.split()[0] for s in statements if '"update_inbox"' in s or "update_inbox " in s]
+    assert own == ["INSERT", "UPDATE"], statements
+    assert greetings(harness)
+    assert await models.UpdateInbox.filter(done_at__isnull=False).count() == 1
