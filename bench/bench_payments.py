@@ -3,7 +3,8 @@ update, in one run on PostgreSQL (SQLite when PostgreSQL is not reachable).
 
 Guarded: the production use case (ApplyPayment with the bot's notifier and the outbox): the pure
 decide() rule, the order paid once, its enrolments moved to studying, an audit row and the
-payer's confirmation queued in the outbox, all in one transaction; every order is notified twice
+payer's confirmation queued in the outbox, all or nothing (one statement on PostgreSQL, one
+transaction on SQLite); every order is notified twice
 and 16 notifications are in flight at once. Afterwards each order must be paid once with exactly
 one confirmation queued. Naive: a bare
 `UPDATE ... SET status = 'paid'` per notification, the same count and concurrency.

@@ -48,14 +48,33 @@ class BotPaymentNotifier:
         account = await self._accounts.get(user_id)
         return account.locale.value if account else self._i18n.default_locale
 
+    async def confirmation(
+        self, order: Order, *, late: bool, found_by_reconciliation: bool
+    ) -> NewMessage | None:
+        """The confirmation's outbox row, which the payment store writes with the payment
+        (ApplyPayment): it goes out once even if this process dies right after the commit.
+        Made from the order alone (the QR codes are found when it is sent), so nothing is read
+        for it. None without an outbox: `paid` then sends it once the payment is applied."""
+        if self._outbox is None:
+            return None
+        return self._message(
+            order, ReminderKind.ORDER_PAID, *self._paid_notice(order, found_by_reconciliation)
+        )
+
     async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
-        """Queued in the payment's own transaction (ApplyPayment): the confirmation goes out
-        once even if this process dies right after the commit."""
+        """The confirmation now: sent without an outbox (ApplyPayment asks once the payment is
+        applied), queued on its own with one."""
+        await self._outbox_or_send(
+            order, ReminderKind.ORDER_PAID, *self._paid_notice(order, found_by_reconciliation)
+        )
+
+    def _paid_notice(
+        self, order: Order, found_by_reconciliation: bool
+    ) -> tuple[str, dict[str, Any]]:
+        """The confirmation's key and parameters."""
         assert order.paid_at is not None
         deadline = study_deadline(order.paid_at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-        await self._outbox_or_send(
-            order,
-            ReminderKind.ORDER_PAID,
+        return (
             f"{ReminderKind.ORDER_PAID.value}|{order.number}",
             {
                 "order": order.number,
@@ -101,24 +120,25 @@ class BotPaymentNotifier:
         QR code sent meanwhile is included too."""
         return f"{QR_KIND}|{order.number}|"
 
+    def _message(
+        self, order: Order, kind: ReminderKind, key: str, params: dict[str, Any]
+    ) -> NewMessage:
+        return NewMessage(
+            chat_id=int(order.payer),
+            kind=kind.value,
+            dedup_key=key,
+            payload={"text_key": kind.value, "params": params},
+            essential=True,
+            not_before=self._clock.now() if self._clock else order.created_at,
+        )
+
     async def _outbox_or_send(
         self, order: Order, kind: ReminderKind, key: str, params: dict[str, Any]
     ) -> None:
         """Through the outbox (durable, once per key, under the rate limits) when there is
         one; directly otherwise."""
         if self._outbox is not None:
-            await self._outbox.enqueue(
-                [
-                    NewMessage(
-                        chat_id=int(order.payer),
-                        kind=kind.value,
-                        dedup_key=key,
-                        payload={"text_key": kind.value, "params": params},
-                        essential=True,
-                        not_before=self._clock.now() if self._clock else order.created_at,
-                    )
-                ]
-            )
+            await self._outbox.enqueue([self._message(order, kind, key, params)])
             return
         with self._i18n.context(), self._i18n.use_locale(await self._locale(order.payer)):
             rendered = render_urgent(kind, params)

@@ -17,6 +17,7 @@ from domain.enrolment import Channel
 from domain.identifiers import InvalidIdentifier, validate_credit_code
 from domain.identity import Bindings
 from domain.payment import (
+    APPLYING,
     EXPIRY_WARNING,
     FOR_STAFF,
     INVOICE_WORKING_DAYS,
@@ -116,14 +117,20 @@ class PaymentStore(Protocol):
         source: str,
         invoice_due: Callable[[date], date],
         received_at: datetime,
-        on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
+        confirmation: Callable[[Order, Outcome], Awaitable[object | None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
         """decide() on the order as it stands, then, only if the order is still as decided on
         (a conditional write, tried again when it moved), record the payment and start the study
         window of its enrolments when the outcome applies (paid at the provider's time, or
-        `received_at` when it gives none). Logs every event. `on_applied` runs
-        with the paid order inside the same transaction, so what it writes commits together
-        with the payment or not at all."""
+        `received_at` when it gives none). Logs every event. Returns the paid order when the
+        payment was applied.
+
+        `confirmation` is asked, with the order as it is once paid (exactly what is stored)
+        and the outcome, for the payer's confirmation; what it returns (opaque here: a row the
+        store knows how to queue, None for nothing) is written with the payment, in the same
+        statement or transaction, so it commits together with the payment or not at all. It
+        may be asked before the write, and again when the order moved meanwhile: only what
+        the applied write took counts."""
         ...
 
     async def expire(self, now: datetime) -> list[Order]:
@@ -143,9 +150,19 @@ class PaymentStore(Protocol):
 
 
 class PaymentNotifier(Protocol):
+    async def confirmation(
+        self, order: Order, *, late: bool, found_by_reconciliation: bool
+    ) -> object | None:
+        """The payer's confirmation of `order` (as it is once paid), made before it is known
+        whether the payment will be applied and written by the store with the payment
+        (PaymentStore.apply): it goes out once, whatever happens to this process after the
+        commit, and only if the payment was applied. It neither sends nor writes anything
+        itself. None when this notifier has no queue: `paid` then tells the payer."""
+        ...
+
     async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
-        """Runs inside the payment's transaction: it queues the payer's confirmation (to go
-        out once, whatever happens to this process after the commit); it does not send."""
+        """Tells the payer now; after the payment is applied, when `confirmation` gave
+        nothing to write with it."""
         ...
 
     async def expiring(self, order: Order) -> None: ...
@@ -385,23 +402,37 @@ class ApplyPayment:
         return self._working_days.add(paid_on, INVOICE_WORKING_DAYS)
 
     async def __call__(self, event: PaymentEvent, source: str) -> Outcome:
-        async def confirm(order: Order, outcome: Outcome) -> None:
-            # With the payment, not after it: a crash between the two would leave the payer
-            # paid and unconfirmed, and the provider's retries are duplicates that say nothing.
-            await self._notifier.paid(
-                order,
-                late=outcome is Outcome.APPLIED_LATE,
-                found_by_reconciliation=source == "query",
-            )
+        prepared: list[object | None] = []
 
-        outcome, _ = await self._store.apply(
+        async def confirmation(order: Order, outcome: Outcome) -> object | None:
+            # Written with the payment, not after it: a crash between the two would leave the
+            # payer paid and unconfirmed, and the provider's retries are duplicates that say
+            # nothing. Made before the write, so the payment is one statement.
+            prepared.append(
+                await self._notifier.confirmation(
+                    order,
+                    late=outcome is Outcome.APPLIED_LATE,
+                    found_by_reconciliation=source == "query",
+                )
+            )
+            return prepared[-1]
+
+        outcome, paid = await self._store.apply(
             event,
             event.provider or self._provider,
             source,
             self._invoice_due,
             received_at=self._clock.now(),
-            on_applied=confirm,
+            confirmation=confirmation,
         )
+        if paid is not None and outcome in APPLYING and (not prepared or prepared[-1] is None):
+            # Nothing was queued with the payment (a notifier without a queue): the payer is
+            # told now that it is applied, not before (a lost race would have told twice).
+            await self._notifier.paid(
+                paid,
+                late=outcome is Outcome.APPLIED_LATE,
+                found_by_reconciliation=source == "query",
+            )
         if outcome in FOR_STAFF:
             await self._notifier.for_staff(event.order_number, outcome)
         if outcome is Outcome.NOT_PAID and source == "notification":

@@ -97,8 +97,8 @@ class Recipient:
     channel: str = "telegram"  # the sender's transport for the row (chat_user.channel)
 
 
-# Precompiled for PostgreSQL: a payment's confirmation is queued inside the payment's
-# transaction, where Tortoise's look-up, query building and insert cost more than the rows.
+# Precompiled for PostgreSQL: notices are queued on hot paths (an order's notices, the
+# reminders), where Tortoise's look-up, query building and insert cost more than the rows.
 _ENQUEUE_POSTGRES = """
 INSERT INTO outbox (chat_id, kind, dedup_key, payload, essential, not_before, broadcast_id,
     status, attempts, created_at)
@@ -110,6 +110,38 @@ ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 _PAYLOAD = models.Outbox._meta.fields_map["payload"]
+OUTBOX_ROW_PARAMS = 8
+
+
+def insert_postgres(first: int, source: str) -> str:
+    """One outbox row as the INSERT of a data-modifying CTE on PostgreSQL: its parameters are
+    `$first` … `$first + 7` (`row_params_postgres`), and it is written once for each row of
+    `source` (another CTE of the statement), so only when the statement's own write happened,
+    and then together with it or not at all. A key already queued is skipped, as in `enqueue`.
+    The payment's confirmation is queued this way by the payment's own statement."""
+    p = [f"${first + n}" for n in range(OUTBOX_ROW_PARAMS)]
+    return f"""INSERT INTO outbox (chat_id, kind, dedup_key, payload, essential, not_before,
+        broadcast_id, status, attempts, created_at)
+    SELECT {p[0]}::bigint, {p[1]}::text, {p[2]}::text, {p[3]}::jsonb, {p[4]}::boolean,
+        {p[5]}::timestamptz, {p[6]}::bigint, 'pending', 0, {p[7]}::timestamptz
+    FROM {source}
+    ON CONFLICT (dedup_key) DO NOTHING"""
+
+
+def row_params_postgres(message: NewMessage) -> list[Any]:
+    """The parameters of `insert_postgres` for `message`, in order."""
+    return [
+        message.chat_id,
+        message.kind,
+        message.dedup_key,
+        _PAYLOAD.to_db_value(message.payload, models.Outbox),
+        message.essential,
+        message.not_before,
+        message.broadcast_id,
+        timezone.now(),  # as Tortoise's auto_now_add would
+    ]
+
+
 _SENT_IDS_POSTGRES = """
 SELECT telegram_message_id FROM outbox
 WHERE chat_id = $1 AND starts_with(dedup_key, $2) AND status = 'sent'
@@ -149,6 +181,63 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+async def enqueue(messages: Sequence[NewMessage]) -> int:
+    """`TortoiseOutbox.enqueue`, for a writer that holds no outbox (the payment store queues
+    the payer's confirmation in the payment's transaction on SQLite)."""
+    unique = list({message.dedup_key: message for message in messages}.values())
+    added = 0
+    if unique and _is_postgres():
+        for chunk in _chunks(unique, ENQUEUE_CHUNK):
+            added += await _enqueue_postgres(chunk)
+        return added
+    for chunk in _chunks(unique, ENQUEUE_CHUNK):
+        known = set(
+            await column(
+                models.Outbox.filter(dedup_key__in=[m.dedup_key for m in chunk]), "dedup_key"
+            )
+        )
+        fresh = [m for m in chunk if m.dedup_key not in known]
+        if not fresh:
+            continue
+        await models.Outbox.bulk_create(
+            [
+                models.Outbox(
+                    chat_id=m.chat_id,
+                    kind=m.kind,
+                    dedup_key=m.dedup_key,
+                    payload=m.payload,
+                    essential=m.essential,
+                    not_before=m.not_before,
+                    broadcast_id=m.broadcast_id,
+                )
+                for m in fresh
+            ],
+            ignore_conflicts=True,
+        )
+        added += len(fresh)
+    return added
+
+
+async def _enqueue_postgres(chunk: Sequence[NewMessage]) -> int:
+    """One statement a chunk: the rows whose key is taken (by an earlier or a concurrent
+    enqueue) are skipped by the unique key, and the count is of the rows written."""
+    # execute_query would count an INSERT's rows from its status' OID field (always 0).
+    rows = await models.Outbox._meta.db.execute_query_dict(
+        _ENQUEUE_POSTGRES,
+        [
+            [m.chat_id for m in chunk],
+            [m.kind for m in chunk],
+            [m.dedup_key for m in chunk],
+            [_PAYLOAD.to_db_value(m.payload, models.Outbox) for m in chunk],
+            [m.essential for m in chunk],
+            [m.not_before for m in chunk],
+            [m.broadcast_id for m in chunk],
+            timezone.now(),  # as Tortoise's auto_now_add would
+        ],
+    )
+    return len(rows)
+
+
 class TortoiseOutbox:
     def __init__(self, worker_id: str | None = None) -> None:
         self.worker_id = worker_id or new_worker_id()
@@ -156,58 +245,7 @@ class TortoiseOutbox:
     async def enqueue(self, messages: Sequence[NewMessage]) -> int:
         """Adds the rows whose dedup_key is new; returns how many. Safe to repeat and to race:
         the unique key decides, a conflicting insert is skipped."""
-        unique = list({message.dedup_key: message for message in messages}.values())
-        added = 0
-        if unique and _is_postgres():
-            for chunk in _chunks(unique, ENQUEUE_CHUNK):
-                added += await self._enqueue_postgres(chunk)
-            return added
-        for chunk in _chunks(unique, ENQUEUE_CHUNK):
-            known = set(
-                await column(
-                    models.Outbox.filter(dedup_key__in=[m.dedup_key for m in chunk]), "dedup_key"
-                )
-            )
-            fresh = [m for m in chunk if m.dedup_key not in known]
-            if not fresh:
-                continue
-            await models.Outbox.bulk_create(
-                [
-                    models.Outbox(
-                        chat_id=m.chat_id,
-                        kind=m.kind,
-                        dedup_key=m.dedup_key,
-                        payload=m.payload,
-                        essential=m.essential,
-                        not_before=m.not_before,
-                        broadcast_id=m.broadcast_id,
-                    )
-                    for m in fresh
-                ],
-                ignore_conflicts=True,
-            )
-            added += len(fresh)
-        return added
-
-    @staticmethod
-    async def _enqueue_postgres(chunk: Sequence[NewMessage]) -> int:
-        """One statement a chunk: the rows whose key is taken (by an earlier or a concurrent
-        enqueue) are skipped by the unique key, and the count is of the rows written."""
-        # execute_query would count an INSERT's rows from its status' OID field (always 0).
-        rows = await models.Outbox._meta.db.execute_query_dict(
-            _ENQUEUE_POSTGRES,
-            [
-                [m.chat_id for m in chunk],
-                [m.kind for m in chunk],
-                [m.dedup_key for m in chunk],
-                [_PAYLOAD.to_db_value(m.payload, models.Outbox) for m in chunk],
-                [m.essential for m in chunk],
-                [m.not_before for m in chunk],
-                [m.broadcast_id for m in chunk],
-                timezone.now(),  # as Tortoise's auto_now_add would
-            ],
-        )
-        return len(rows)
+        return await enqueue(messages)
 
     async def record_sent(
         self, chat_id: int, kind: str, dedup_key: str, message_id: int, now: datetime

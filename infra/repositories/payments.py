@@ -3,7 +3,8 @@ status it was decided on, so it applies exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from domain.payment import (
 )
 from domain.registry import Certificate, CertType, RegistryStatus, SiteRole
 from domain.timezone import local_date
+from infra import outbox
 from infra.db import models
 from infra.db.columns import column
 from infra.pii import Pii
@@ -94,24 +96,44 @@ def _to_domain(row: models.Order, pii: Pii) -> Order:
 
 
 # The notification's hot path on PostgreSQL, as precompiled SQL: building these with Tortoise
-# cost more than running them. The read decides (without a lock); the payment is then one
-# statement: the order paid if its status is still the one decided on, its enrolments moved to
-# studying, the audit row, and the order with its items and certificates read back for the
-# confirmation (from RETURNING: the new values), all or nothing.
-_DECIDE_POSTGRES = (
-    "SELECT id, status, amount_fen, transaction_id FROM payment_order WHERE number = $1"
-)
+# cost more than running them. The read decides (without a lock) and is the whole order with
+# its items, certificates and holders, so the payer's confirmation is made from it before the
+# write. The payment is then one statement, atomic without a transaction: the order paid if its
+# status is still the one decided on, its enrolments moved to studying, the audit row and the
+# confirmation's outbox row, all or nothing; it returns the order's id when it won.
+_ORDER_POSTGRES = """
+SELECT payment_order.*, order_enterprise.credit_code AS order_credit_code,
+    item.enrolment_id AS item_enrolment_id, item.amount_fen AS item_fee_fen,
+    certificate.number AS cert_number, certificate.cert_type AS cert_type,
+    certificate.expires_on AS cert_expires_on, certificate.status AS cert_status,
+    certificate.category AS cert_category, certificate.role AS cert_role,
+    certificate.issued_on AS cert_issued_on, person.id_number_sealed AS holder_sealed,
+    person.name AS holder_name, cert_enterprise.credit_code AS cert_credit_code
+FROM payment_order
+LEFT JOIN enterprise order_enterprise ON order_enterprise.id = payment_order.enterprise_id
+LEFT JOIN order_item item ON item.order_id = payment_order.id
+LEFT JOIN enrolment ON enrolment.id = item.enrolment_id
+LEFT JOIN certificate ON certificate.id = enrolment.certificate_id
+LEFT JOIN person ON person.id = certificate.person_id
+LEFT JOIN enterprise cert_enterprise ON cert_enterprise.id = certificate.enterprise_id
+WHERE payment_order.number = $1
+ORDER BY item.id
+"""
 _LOG_POSTGRES = """
 INSERT INTO payment_log (order_number, provider, source, outcome, transaction_id, amount_fen,
     created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
-_PAY_POSTGRES = """
+_PAY_PARAMS = 12
+
+
+def _pay_postgres_sql(queued: str) -> str:
+    return f"""
 WITH paid AS (
     UPDATE payment_order
     SET status = 'paid', paid_at = $3, transaction_id = $4, provider = $5, invoice_due_on = $6
     WHERE id = $1 AND status = $2
-    RETURNING *
+    RETURNING id
 ), studying AS (
     UPDATE enrolment SET state = 'studying', paid_at = $3, study_deadline = $7
     WHERE id IN (SELECT enrolment_id FROM order_item WHERE order_id IN (SELECT id FROM paid))
@@ -119,27 +141,19 @@ WITH paid AS (
     INSERT INTO payment_log (order_number, provider, source, outcome, transaction_id,
         amount_fen, created_at)
     SELECT $8, $5, $9, $10, $4, $11, $12 FROM paid
-)
-SELECT paid.*, order_enterprise.credit_code AS order_credit_code,
-    item.enrolment_id AS item_enrolment_id, item.amount_fen AS item_fee_fen,
-    certificate.number AS cert_number, certificate.cert_type AS cert_type,
-    certificate.expires_on AS cert_expires_on, certificate.status AS cert_status,
-    certificate.category AS cert_category, certificate.role AS cert_role,
-    certificate.issued_on AS cert_issued_on, person.id_number_sealed AS holder_sealed,
-    person.name AS holder_name, cert_enterprise.credit_code AS cert_credit_code
-FROM paid
-LEFT JOIN enterprise order_enterprise ON order_enterprise.id = paid.enterprise_id
-LEFT JOIN order_item item ON item.order_id = paid.id
-LEFT JOIN enrolment ON enrolment.id = item.enrolment_id
-LEFT JOIN certificate ON certificate.id = enrolment.certificate_id
-LEFT JOIN person ON person.id = certificate.person_id
-LEFT JOIN enterprise cert_enterprise ON cert_enterprise.id = certificate.enterprise_id
-ORDER BY item.id
+){queued}
+SELECT id FROM paid
 """
 
 
-def _paid_order(rows: list[dict[str, Any]], pii: Pii) -> Order:
-    """The order as _PAY_POSTGRES returns it: one row per item."""
+_PAY_POSTGRES = _pay_postgres_sql("")
+_PAY_AND_QUEUE_POSTGRES = _pay_postgres_sql(
+    f", queued AS (\n{outbox.insert_postgres(_PAY_PARAMS + 1, 'paid')}\n)"
+)
+
+
+def _order_of(rows: Sequence[Mapping[str, Any]], pii: Pii) -> Order:
+    """The order as _ORDER_POSTGRES reads it: one row per item."""
     head = rows[0]
     items = tuple(
         DueItem(
@@ -184,6 +198,13 @@ def _paid_order(rows: list[dict[str, Any]], pii: Pii) -> Order:
 
 def _is_postgres() -> bool:
     return models.Order._meta.db.capabilities.dialect == "postgres"
+
+
+def _outbox_row(queued: object | None) -> outbox.NewMessage | None:
+    """What a payment's `confirmation` gave, as the outbox row this store writes with it."""
+    if queued is None or isinstance(queued, outbox.NewMessage):
+        return queued
+    raise TypeError(f"a payment's confirmation is queued as an outbox row, not {queued!r}")
 
 
 class TortoisePaymentStore:
@@ -306,7 +327,7 @@ class TortoisePaymentStore:
         source: str,
         invoice_due: Callable[[date], date],
         received_at: datetime,
-        on_applied: Callable[[Order, Outcome], Awaitable[None]] | None = None,
+        confirmation: Callable[[Order, Outcome], Awaitable[object | None]] | None = None,
     ) -> tuple[Outcome, Order | None]:
         # The read decides without a lock: a paid order stays paid (with its transaction id),
         # so a duplicate, the common case under provider retries, is one read and its log row.
@@ -317,31 +338,41 @@ class TortoisePaymentStore:
             if not found:
                 await self._log(event, provider, source, Outcome.UNKNOWN_ORDER)
                 return Outcome.UNKNOWN_ORDER, None
-            order_id, status, amount_fen, transaction_id = found[0]
-            outcome = decide(OrderState(OrderStatus(status), amount_fen, transaction_id), event)
+            head = found[0]
+            order_id, status = head["id"], head["status"]
+            outcome = decide(
+                OrderState(OrderStatus(status), head["amount_fen"], head["transaction_id"]), event
+            )
             if outcome not in APPLYING:
                 await self._log(event, provider, source, outcome)
                 return outcome, None
             paid_at = event.paid_at or received_at
-            async with in_transaction(_connection()) as db:
-                if _is_postgres():
-                    rows = await self._pay_postgres(
-                        db,
-                        order_id,
-                        status,
-                        event,
-                        provider,
-                        source,
-                        outcome,
-                        paid_at,
-                        invoice_due(local_date(paid_at)),
-                    )
-                    if not rows:
-                        continue
-                    paid = _paid_order(rows, self._pii)
-                    if on_applied is not None:
-                        await on_applied(paid, outcome)
+            due_on = invoice_due(local_date(paid_at))
+            if _is_postgres():
+                # The order as the write will store it, and its confirmation, before the write:
+                # then the payment is one statement (2 round trips with the read).
+                paid = replace(
+                    _order_of(found, self._pii),
+                    status=OrderStatus.PAID,
+                    paid_at=paid_at,
+                    transaction_id=event.transaction_id,
+                    invoice_due_on=due_on,
+                )
+                queued = await confirmation(paid, outcome) if confirmation else None
+                if await self._pay_postgres(
+                    order_id,
+                    status,
+                    event,
+                    provider,
+                    source,
+                    outcome,
+                    paid_at,
+                    due_on,
+                    _outbox_row(queued),
+                ):
                     return outcome, paid
+                continue
+            async with in_transaction(_connection()) as db:
                 won = (
                     await models.Order.filter(id=order_id, status=status)
                     .using_db(db)
@@ -350,7 +381,7 @@ class TortoisePaymentStore:
                         paid_at=paid_at,
                         transaction_id=event.transaction_id,
                         provider=provider,
-                        invoice_due_on=invoice_due(local_date(paid_at)),
+                        invoice_due_on=due_on,
                     )
                 )
                 if not won:
@@ -369,31 +400,29 @@ class TortoisePaymentStore:
                     )
                 )
                 await self._log(event, provider, source, outcome, db)
-                # Read and confirmed inside the transaction (this task's queries run in it):
-                # what `on_applied` writes commits with the payment or not at all.
+                # Read and queued inside the transaction (this task's queries run in it): the
+                # confirmation commits with the payment or not at all.
                 order = await self.get(event.order_number)
-                if order is not None and on_applied is not None:
-                    await on_applied(order, outcome)
+                if order is not None and confirmation is not None:
+                    queued = _outbox_row(await confirmation(order, outcome))
+                    if queued is not None:
+                        await outbox.enqueue([queued])
             return outcome, order
 
-    async def _decided_on(self, number: str) -> list[tuple[int, str, int, str | None]]:
-        """(id, status, amount, transaction id) of the order, what decide() reads."""
+    async def _decided_on(self, number: str) -> Sequence[Mapping[str, Any]]:
+        """The order's rows, with at least what decide() reads (id, status, amount_fen,
+        transaction_id); on PostgreSQL the whole order, one row per item (_order_of)."""
         if not _could_be_ours(number):
             return []
         if _is_postgres():
-            _, rows = await models.Order._meta.db.execute_query(_DECIDE_POSTGRES, [number])
-            return [
-                (row["id"], row["status"], row["amount_fen"], row["transaction_id"]) for row in rows
-            ]
-        return list(
-            await models.Order.filter(number=number).values_list(
-                "id", "status", "amount_fen", "transaction_id"
-            )
+            _, rows = await models.Order._meta.db.execute_query(_ORDER_POSTGRES, [number])
+            return rows
+        return await models.Order.filter(number=number).values(
+            "id", "status", "amount_fen", "transaction_id"
         )
 
     @staticmethod
     async def _pay_postgres(
-        db: BaseDBAsyncClient,
         order_id: int,
         status: str,
         event: PaymentEvent,
@@ -402,26 +431,30 @@ class TortoisePaymentStore:
         outcome: Outcome,
         paid_at: datetime,
         invoice_due_on: date,
-    ) -> list[dict[str, Any]]:
-        """_PAY_POSTGRES: the order's rows, none when its status moved since it was read."""
-        _, rows = await db.execute_query(
-            _PAY_POSTGRES,
-            [
-                order_id,
-                status,
-                paid_at,
-                event.transaction_id,
-                provider,
-                invoice_due_on,
-                study_deadline(paid_at),
-                event.order_number[:32],
-                source,
-                outcome.value,
-                event.amount_fen,
-                timezone.now(),  # as Tortoise's auto_now_add would
-            ],
-        )
-        return [dict(row) for row in rows]
+        queued: outbox.NewMessage | None,
+    ) -> bool:
+        """The payment's one statement; False when the order's status moved since it was
+        read (nothing written)."""
+        params: list[Any] = [
+            order_id,
+            status,
+            paid_at,
+            event.transaction_id,
+            provider,
+            invoice_due_on,
+            study_deadline(paid_at),
+            event.order_number[:32],
+            source,
+            outcome.value,
+            event.amount_fen,
+            timezone.now(),  # as Tortoise's auto_now_add would
+        ]
+        sql = _PAY_POSTGRES
+        if queued is not None:
+            sql = _PAY_AND_QUEUE_POSTGRES
+            params += outbox.row_params_postgres(queued)
+        _, rows = await models.Order._meta.db.execute_query(sql, params)
+        return bool(rows)
 
     @staticmethod
     async def _log(

@@ -1,16 +1,22 @@
-"""The payer's confirmation is written with the payment, in one transaction: nothing can come
-between them (a crash, an error) that leaves an order paid and its payer never told. The
-process-level proof is in test_process_killed.py; this one is quick and exact."""
+"""The payer's confirmation is written with the payment, in one statement on PostgreSQL and one
+transaction on SQLite: nothing can come between them (a crash, an error) that leaves an order
+paid and its payer never told. The process-level proof is in test_process_killed.py; this one
+is quick and exact."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import pytest
+from aiogram.methods import SendMessage
+from tortoise.exceptions import IntegrityError
 
 from bot.notifier import BotPaymentNotifier
 from domain.checkout import ApplyPayment, Order
 from domain.payment import CURRENCY, Outcome, PaymentEvent
 from infra.db import models, open_database
-from infra.outbox import TortoiseOutbox
+from infra.outbox import NewMessage, TortoiseOutbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
 from infra.workdays import ChineseWorkingDays
@@ -20,31 +26,58 @@ from tests.support.clock import FixedClock
 
 
 class DiesWhileQueueing(BotPaymentNotifier):
-    """Fails the first time it queues a confirmation, as a process dying there would."""
+    """Fails the first time it makes a confirmation, as a process dying there would."""
 
     died = False
+    error: tuple[type[Exception], ...] = (ConnectionResetError,)
 
-    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
+    async def confirmation(
+        self, order: Order, *, late: bool, found_by_reconciliation: bool
+    ) -> NewMessage | None:
         if not self.died:
             self.died = True
             raise ConnectionResetError("the process died here")
-        await super().paid(order, late=late, found_by_reconciliation=found_by_reconciliation)
+        return await super().confirmation(
+            order, late=late, found_by_reconciliation=found_by_reconciliation
+        )
 
 
+class QueuesABadRow(BotPaymentNotifier):
+    """The first confirmation is a row the database refuses (no kind): the write fails."""
+
+    refused = False
+    # PostgreSQL refuses it in the payment's statement, Tortoise in the transaction (SQLite).
+    error = (IntegrityError, ValueError)
+
+    async def confirmation(
+        self, order: Order, *, late: bool, found_by_reconciliation: bool
+    ) -> NewMessage | None:
+        row = await super().confirmation(
+            order, late=late, found_by_reconciliation=found_by_reconciliation
+        )
+        if not self.refused and row is not None:
+            self.refused = True
+            return replace(row, kind=None)  # type: ignore[arg-type]
+        return row
+
+
+@pytest.mark.parametrize("failing", [DiesWhileQueueing, QueuesABadRow])
 async def test_a_payment_whose_confirmation_was_not_queued_is_not_applied_either(
-    database, i18n, recording_bot, clock: FixedClock
+    database, i18n, recording_bot, clock: FixedClock, failing
 ):
-    await confirmation_not_queued_payment_not_applied(i18n, recording_bot, clock)
+    await confirmation_not_queued_payment_not_applied(i18n, recording_bot, clock, failing)
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("failing", [DiesWhileQueueing, QueuesABadRow])
 async def test_on_postgresql_the_payment_and_its_confirmation_are_one_statements_all_or_nothing(
-    postgres_url, i18n, recording_bot, clock: FixedClock
+    postgres_url, i18n, recording_bot, clock: FixedClock, failing
 ):
-    """There the payment is one statement in the confirmation's transaction."""
+    """There the payment and its confirmation's row are one statement: the confirmation failing
+    to be made (before it) or to be written (in it) leaves the order unpaid."""
     context = await open_database(postgres_url)
     try:
-        await confirmation_not_queued_payment_not_applied(i18n, recording_bot, clock)
+        await confirmation_not_queued_payment_not_applied(i18n, recording_bot, clock, failing)
     finally:
         await context.close_connections()
 
@@ -52,17 +85,22 @@ async def test_on_postgresql_the_payment_and_its_confirmation_are_one_statements
 class KeepsOrders(BotPaymentNotifier):
     orders: list[Order]
 
-    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
+    async def confirmation(
+        self, order: Order, *, late: bool, found_by_reconciliation: bool
+    ) -> NewMessage | None:
         self.orders.append(order)
-        await super().paid(order, late=late, found_by_reconciliation=found_by_reconciliation)
+        return await super().confirmation(
+            order, late=late, found_by_reconciliation=found_by_reconciliation
+        )
 
 
 @pytest.mark.postgres
 async def test_on_postgresql_the_confirmed_order_is_the_paid_order_as_stored(
     postgres_url, i18n, recording_bot, clock: FixedClock
 ):
-    """The order the confirmation is made from is read back by the payment's own statement on
-    PostgreSQL: it must be the order as stored once paid, items and holders included."""
+    """The order the confirmation is made from is the deciding read's, with the payment's
+    values, before the write on PostgreSQL: it must be the order as stored once paid, items
+    and holders included."""
     context = await open_database(postgres_url)
     try:
         bot, _ = recording_bot
@@ -95,12 +133,12 @@ async def test_on_postgresql_the_confirmed_order_is_the_paid_order_as_stored(
 
 
 async def confirmation_not_queued_payment_not_applied(
-    i18n, recording_bot, clock: FixedClock
+    i18n, recording_bot, clock: FixedClock, failing: type[DiesWhileQueueing | QueuesABadRow]
 ) -> None:
     bot, _ = recording_bot
     world = make_world()
     _, order = await world.paying_trainee()
-    notifier = DiesWhileQueueing(
+    notifier = failing(
         bot, i18n, TortoiseAccountRepository(), None, "http://app", TortoiseOutbox(), clock
     )
     apply = ApplyPayment(
@@ -108,7 +146,8 @@ async def confirmation_not_queued_payment_not_applied(
     )
     event = PaymentEvent(order.number, True, order.amount_fen, CURRENCY, "TXN-1", None)
 
-    with pytest.raises(ConnectionResetError):  # the provider hears no success
+    # The provider hears no success.
+    with pytest.raises(failing.error):
         await apply(event, "notification")
     assert (await models.Order.get(number=order.number)).status == "pending"
     assert not await models.PaymentLog.exists()
@@ -122,3 +161,78 @@ async def confirmation_not_queued_payment_not_applied(
     [confirmation] = await models.Outbox.filter(kind="order_paid")
     assert confirmation.chat_id == order.payer and confirmation.status == "pending"
     assert confirmation.payload["params"]["order"] == order.number
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_concurrent_notifications_queue_one_confirmation(
+    postgres_url, i18n, recording_bot, clock: FixedClock
+):
+    """The confirmation is made before the write, by every notification that decided to apply:
+    only the one whose write won queues it."""
+    context = await open_database(postgres_url)
+    try:
+        bot, _ = recording_bot
+        world = make_world()
+        _, order = await world.paying_trainee()
+        notifier = KeepsOrders(
+            bot, i18n, TortoiseAccountRepository(), None, "http://app", TortoiseOutbox(), clock
+        )
+        notifier.orders = []
+        apply = ApplyPayment(
+            TortoisePaymentStore(registry.PII), notifier, ChineseWorkingDays(), "sandbox", clock
+        )
+        event = PaymentEvent(order.number, True, order.amount_fen, CURRENCY, "TXN-1", None)
+        outcomes = await asyncio.gather(*(apply(event, "notification") for _ in range(12)))
+        assert outcomes.count(Outcome.APPLIED) == 1
+        assert outcomes.count(Outcome.DUPLICATE) == 11
+        [confirmation] = await models.Outbox.filter(kind="order_paid")
+        assert confirmation.payload["params"]["order"] == order.number
+        assert await models.PaymentLog.filter(order_number=order.number).count() == 12
+    finally:
+        await context.close_connections()
+
+
+class TellsWithoutAQueue(BotPaymentNotifier):
+    """Without an outbox the payer is told directly: only once the payment is applied."""
+
+    told_after_the_write: list[bool]
+
+    async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
+        stored = await models.Order.get(number=order.number)
+        self.told_after_the_write.append(stored.status == "paid")
+        await super().paid(order, late=late, found_by_reconciliation=found_by_reconciliation)
+
+
+async def told_directly_once(i18n, recording_bot, clock: FixedClock) -> None:
+    bot, session = recording_bot
+    world = make_world()
+    _, order = await world.paying_trainee()
+    notifier = TellsWithoutAQueue(bot, i18n, TortoiseAccountRepository(), None, "http://app")
+    notifier.told_after_the_write = []
+    apply = ApplyPayment(
+        TortoisePaymentStore(registry.PII), notifier, ChineseWorkingDays(), "sandbox", clock
+    )
+    event = PaymentEvent(order.number, True, order.amount_fen, CURRENCY, "TXN-1", None)
+    assert await apply(event, "notification") is Outcome.APPLIED
+    assert await apply(event, "notification") is Outcome.DUPLICATE
+    assert notifier.told_after_the_write == [True]
+    [message] = session.sent(SendMessage)
+    assert order.number in message.text and message.chat_id == order.payer
+    assert not await models.Outbox.exists()
+
+
+async def test_without_an_outbox_the_payer_is_told_once_after_the_payment(
+    database, i18n, recording_bot, clock: FixedClock
+):
+    await told_directly_once(i18n, recording_bot, clock)
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_without_an_outbox_the_payer_is_told_once_after_the_payment(
+    postgres_url, i18n, recording_bot, clock: FixedClock
+):
+    context = await open_database(postgres_url)
+    try:
+        await told_directly_once(i18n, recording_bot, clock)
+    finally:
+        await context.close_connections()

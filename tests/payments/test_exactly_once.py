@@ -32,6 +32,11 @@ class RecordingNotifier:
     expired_orders: list[str] = field(default_factory=list)
     failed_orders: list[str] = field(default_factory=list)
 
+    async def confirmation(
+        self, order: Order, *, late: bool, found_by_reconciliation: bool
+    ) -> object | None:
+        return None  # no queue: `paid` is told once the payment is applied
+
     async def paid(self, order: Order, *, late: bool, found_by_reconciliation: bool) -> None:
         self.paid_orders.append(order.number)
 

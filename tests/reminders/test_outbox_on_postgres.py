@@ -1,5 +1,6 @@
-"""The outbox's precompiled statements on PostgreSQL (the payment's confirmation is queued by
-them inside the payment's transaction): once per key however often and however concurrently
+"""The outbox's precompiled statements on PostgreSQL (an order's notices and the reminders are
+queued by them; the payment's confirmation by the payment's own statement, see
+tests/payments/test_payment_round_trips.py): once per key however often and however concurrently
 it is queued, the count of rows written, the payload as given, and the sent messages found by
 a key prefix taken literally."""
 
