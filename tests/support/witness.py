@@ -13,6 +13,7 @@ numbered in the order taken, for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import importlib
 import os
@@ -129,6 +130,13 @@ class Witness:
         folder = SCREENSHOTS / self.journey
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.person}-{self.shots:02d}-{step}.png"
+        # A photo still loading shows as a grey box: the shot waits for the page's pictures
+        # (a picture that never loads is then seen as broken, as a person would see it).
+        with contextlib.suppress(Exception):
+            await page.evaluate(
+                "() => Promise.race([new Promise(done => setTimeout(done, 10000)), Promise.all("
+                "Array.from(document.images).map(i => i.decode().catch(() => null)))])"
+            )
         await page.screenshot(path=str(path), full_page=True)
         return path
 
