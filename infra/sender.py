@@ -250,8 +250,10 @@ class LocalRateLimiter:
             channel
         )
         if chat_id is not None:
+            # The chat's next message waits its interval after this one, not after all of a
+            # burst's: replies are not paced by this limiter, so their debt must not pile up.
             interval, _ = self._limits.chat(chat_id, channel)
-            self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now) + interval
+            self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now + interval)
 
 
 # Both keys checked and advanced in one atomic step, on Redis's clock (instances' clocks may
@@ -280,15 +282,21 @@ store(KEYS[2], ctat + ci)
 return {0, 0}
 """
 
-# Each key (the overall budget, and the chat's when there is one) advanced by its interval.
+# The overall budget advanced by its interval; the chat's (when there is one) set to at least
+# an interval from now. Replies are not paced by the limiter: a burst of them must not leave
+# the chat owing a second for each (a reminder to that person would wait that long).
 _CHARGE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-for i, key in ipairs(KEYS) do
-  local tat = tonumber(redis.call('GET', key) or '0')
-  if tat < now then tat = now end
-  tat = tat + tonumber(ARGV[i])
+local function store(key, tat)
   redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+end
+local gtat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if gtat < now then gtat = now end
+store(KEYS[1], gtat + tonumber(ARGV[1]))
+if KEYS[2] then
+  local floor = now + tonumber(ARGV[2])
+  if tonumber(redis.call('GET', KEYS[2]) or '0') < floor then store(KEYS[2], floor) end
 end
 return 0
 """

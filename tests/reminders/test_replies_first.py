@@ -159,3 +159,26 @@ async def test_a_reply_goes_even_when_the_shared_limiter_cannot_be_reached(stand
         await bot.session.close()
 
     assert [m["text"] for m in chat.messages(100001)["messages"]][-1] == "您好"
+
+
+async def test_a_burst_of_replies_leaves_the_chat_one_interval_not_one_each():
+    """CI (test_far_machine_date_e2e): every reply took a second of its chat, and retried
+    replies took it again, so after a conversation the paid confirmation owed more than 10 s."""
+    limiter = LocalRateLimiter(LIMITS, clock=Frozen())
+    for _ in range(5):
+        await limiter.charge(chat_id=100_001)
+
+    assert (await limiter.try_acquire(100_001)).wait == pytest.approx(1.0)
+
+
+@pytest.mark.redis
+async def test_with_redis_a_burst_of_replies_leaves_the_chat_one_interval(redis: Redis):
+    prefix = f"jijiao:test-rate:{secrets.token_hex(4)}"
+    replying, sending = (
+        RedisRateLimiter(redis, LIMITS, prefix),
+        RedisRateLimiter(redis, LIMITS, prefix),
+    )
+    for _ in range(5):
+        await replying.charge(chat_id=100_001)
+
+    assert 0.9 < (await sending.try_acquire(100_001)).wait <= 1.0
