@@ -34,7 +34,11 @@ _URL = re.compile(r"(?:https?://|/app/|/verify/|/pay/|/sandbox/)\S*")
 _COMMAND = re.compile(r"(?<![\w/])/[a-z_]+")
 _FILE_NAME = re.compile(r"[\w\-.]+\.(?:docx|pdf|xlsx|png|jpg|zip)\b", re.IGNORECASE)
 _SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
-_REPR = re.compile(r"\{'|'\}|\[\]|<\w+(?:\.\w+)* object at|\b[A-Z]\w+\.[A-Z][A-Z_]+\b|\bNone\b")
+# A Python None where a value should be, not the English word going on into its sentence
+# ("None; it can be used as soon as it is written" is an exam option).
+_REPR = re.compile(
+    r"\{'|'\}|\[\]|<\w+(?:\.\w+)* object at|\b[A-Z]\w+\.[A-Z][A-Z_]+\b|\bNone\b(?![;,]?\s+[a-z])"
+)
 _LOCALE_TAG = re.compile(r"\b(?:zh_CN|zh-hans|en_US)\b")
 _CHINESE = re.compile(r"[\u3400-\u9fff]+")
 # Half-width , : ; ? ! ( ) beside Chinese text, a space apart or none ("考试: …", "(多选)"):

@@ -8,6 +8,15 @@ def test_it_sees_internal_codes_and_python_data_in_either_language():
     assert problems_in("person_not_found {'id_number': 1}", "en")
     assert problems_in("语言：zh_CN", "zh")
     assert problems_in("状态：EnrolmentState.PASSED", "zh")
+    assert problems_in("Deadline: None (Beijing time)", "en")
+    assert problems_in("成绩：None 分", "zh")
+
+
+def test_the_english_word_none_in_a_sentence_is_not_python_data():
+    """CI: an exam option of the English bank read "None; it can be used as soon as it is
+    written", and the English trainee's walk failed whenever the draw picked it."""
+    assert not problems_in("B. None; it can be used as soon as it is written", "en")
+    assert not problems_in("None of the above", "en")
 
 
 def test_it_sees_enum_values_and_english_in_chinese_text():
