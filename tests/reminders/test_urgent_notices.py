@@ -44,6 +44,12 @@ def order(number: str, status: OrderStatus, invoice: str | None = None) -> Order
     )
 
 
+def notifier_of(bot, i18n, outbox: TortoiseOutbox, clock: FixedClock) -> BotPaymentNotifier:
+    return BotPaymentNotifier(
+        bot, i18n, TortoiseAccountRepository(), None, "http://app", outbox=outbox, clock=clock
+    )
+
+
 async def row(number: str, status: str) -> None:
     await models.Order.create(
         number=number,
@@ -64,9 +70,7 @@ async def test_order_and_invoice_notices_are_outbox_rows_sent_in_quiet_hours_onc
     bot, session = recording_bot
     clock = FixedClock(NIGHT)
     outbox = TortoiseOutbox()
-    notifier = BotPaymentNotifier(
-        bot, i18n, TortoiseAccountRepository(), None, "http://app", outbox=outbox, clock=clock
-    )
+    notifier = notifier_of(bot, i18n, outbox, clock)
     await row("JJ-1", "pending")
     await row("JJ-2", "paid")  # paid after the warning was queued
     await notifier.expiring(order("JJ-1", OrderStatus.PENDING))
@@ -92,15 +96,7 @@ async def test_order_and_invoice_notices_are_outbox_rows_sent_in_quiet_hours_onc
 async def test_an_expired_order_notice_carries_the_new_qr_button(database, i18n, recording_bot):
     bot, session = recording_bot
     clock = FixedClock(NIGHT + timedelta(minutes=6))
-    notifier = BotPaymentNotifier(
-        bot,
-        i18n,
-        TortoiseAccountRepository(),
-        None,
-        "http://app",
-        outbox=TortoiseOutbox(),
-        clock=clock,
-    )
+    notifier = notifier_of(bot, i18n, TortoiseOutbox(), clock)
     await row("JJ-3", "expired")
     await notifier.expired(order("JJ-3", OrderStatus.EXPIRED))
     assert await world.sender(i18n, clock, BotTransport(bot))() == 1
@@ -119,9 +115,7 @@ async def test_a_paid_notice_clears_the_qr_codes_sent_up_to_its_sending_not_its_
     bot, session = recording_bot
     clock = FixedClock(NIGHT)
     outbox = TortoiseOutbox()
-    notifier = BotPaymentNotifier(
-        bot, i18n, TortoiseAccountRepository(), None, "http://app", outbox=outbox, clock=clock
-    )
+    notifier = notifier_of(bot, i18n, outbox, clock)
     await row("JJ-4", "paid")
     await outbox.record_sent(PAYER, ORDER_QR, f"{ORDER_QR}|JJ-4|1", 501, NIGHT)
     paid = replace(order("JJ-4", OrderStatus.PAID), paid_at=NIGHT)
