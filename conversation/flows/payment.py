@@ -260,19 +260,23 @@ class Payment:
             question = say(texts.who_pays, bill.enterprise.name)
             return Turn().add(Reply(question, who_pays_buttons()))
         turn = Turn()
-        shown = await self._present(talk, turn)
+        shown = await self._present(talk, turn, bill=bill)  # the state is fresh: the same bill
         if shown is not None and not shown.items:
             turn.add(self._order(talk, shown.open_orders[0]))
         return turn
 
-    async def _present(self, talk: Talk, turn: Turn, edit: bool = False) -> Bill | None:
-        """The bill as the payer left it: their ticks and page, for whom they chose."""
+    async def _present(
+        self, talk: Talk, turn: Turn, edit: bool = False, bill: Bill | None = None
+    ) -> Bill | None:
+        """The bill as the payer left it: their ticks and page, for whom they chose. `bill`
+        when the caller has just read the one for the chosen payer (a bill is five reads)."""
         state = talk.state
-        try:
-            bill = await self._show(talk.account.id, await _channel(state))
-        except PaymentRefused as exc:
-            turn.add(_refusal(exc))
-            return None
+        if bill is None:
+            try:
+                bill = await self._show(talk.account.id, await _channel(state))
+            except PaymentRefused as exc:
+                turn.add(_refusal(exc))
+                return None
         if not bill.items and not bill.open_orders:
             turn.add(Reply(say(texts.nothing_to_pay), nothing_left_buttons()))
             return None
@@ -307,6 +311,7 @@ class Payment:
             await self._present(talk, turn)
             return turn
         unticked = await _unticked(state)
+        bill = None
         if action is PickAction.TOGGLE:
             unticked.symmetric_difference_update({item})  # only due ids survive _present
         elif action is PickAction.PAGE:
@@ -318,7 +323,7 @@ class Payment:
             unticked = set()
         await state.update_data({UNTICKED: sorted(unticked)})
         turn = Turn()
-        await self._present(talk, turn, edit=True)
+        await self._present(talk, turn, edit=True, bill=bill)
         return turn
 
     async def _ask_remove(self, talk: Talk, item: int) -> Turn:

@@ -5,6 +5,9 @@ for someone else's order or enrolment changes nothing."""
 from __future__ import annotations
 
 import io
+import re
+from collections import Counter
+from collections.abc import Awaitable
 
 import zxingcpp
 from PIL import Image
@@ -25,6 +28,7 @@ from texts.enrolment import masked_number
 from texts.i18n import use_locale
 
 TRAINEE, OTHER = 300011, 300012
+FROM = re.compile(r'FROM "?(\w+)"?')
 # The harness's payment provider: the same base and secret (tests/conftest.py).
 SANDBOX = SandboxProvider("http://127.0.0.1:8080", b"s" * 32)
 
@@ -139,3 +143,33 @@ async def test_a_stale_or_forged_button_for_someone_elses_order_changes_nothing(
     assert await channel.press(OTHER, actions.pick(PickAction.REMOVE_YES, 2**40)) == []
     assert await channel.press(OTHER, actions.pay(PayAction.CHECK, "x:y")) == []
     assert await snapshot() == before
+
+
+async def test_a_bill_is_read_once_per_turn(harness: BotHarness):
+    """/pay and "none" on the pick list show a bill they have just read: each of its reads
+    (who the account is bound to, its open orders, invoice details, what is due) happens once
+    a turn, not once to decide and again to show (issue 20: /pay was a quarter of the load)."""
+    channel = PlainTextChannel(harness.services.handlers["conversations"], harness.accounts)
+    await _enrolled(channel, TRAINEE, 7, "周七")
+    connection = models.Order._meta.db._connection  # aiosqlite's
+    statements: list[str] = []
+
+    async def tables_read(turn: Awaitable[list[Screen]]) -> Counter[str]:
+        statements.clear()
+        await connection.set_trace_callback(statements.append)
+        try:
+            await turn
+        finally:
+            await connection.set_trace_callback(None)
+        return Counter(
+            FROM.search(s).group(1) for s in statements if s.startswith("SELECT") and FROM.search(s)
+        )
+
+    read = await tables_read(channel.send(TRAINEE, "/pay"))
+    assert "合计：¥300.00" in channel.screens[TRAINEE][-1].text
+    bill_tables = ("binding", "enterprise_contact", "payment_order", "invoice_profile", "enrolment")
+    assert {table: read[table] for table in bill_tables} == dict.fromkeys(bill_tables, 1), read
+
+    read = await tables_read(channel.press(TRAINEE, actions.pick(PickAction.NONE, -1)))
+    assert "¥0.00" in channel.screens[TRAINEE][-1].text  # nobody ticked
+    assert {table: read[table] for table in bill_tables} == dict.fromkeys(bill_tables, 1), read
