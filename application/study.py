@@ -44,6 +44,7 @@ from domain.study import (
 from infra.content import Catalogue, Course
 from infra.db import models
 from infra.db.columns import column
+from infra.db.sql import decoded, fetch
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
 from infra.faces.engine import Refusal, cosine, read_header
@@ -251,6 +252,18 @@ class ReadyFaces:
         return self._engine
 
 
+# The trainee's paid enrolments, newest first, on every page of the web view (infra/db/sql.py).
+_PAID_ENROLMENTS = """
+SELECT enrolment.id, certificate.cert_type, certificate.number, enrolment.state,
+    enrolment.paid_at, enrolment.study_deadline, certificate.role
+FROM enrolment
+JOIN certificate ON certificate.id = enrolment.certificate_id
+JOIN binding ON binding.person_id = certificate.person_id
+WHERE binding.chat_user_id = $1 AND enrolment.paid_at IS NOT NULL
+ORDER BY enrolment.paid_at DESC
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class StudyEnrolment:
     id: int
@@ -387,22 +400,16 @@ class Study:
     # Enrolments: the trainee is the certificate's person bound to this chat account.
 
     async def enrolments(self, user_id: int) -> list[StudyEnrolment]:
-        rows = (
-            await models.Enrolment.filter(
-                certificate__person__binding__chat_user_id=user_id, paid_at__isnull=False
-            )
-            .select_related("certificate")
-            .order_by("-paid_at")
-        )
+        rows = await fetch(models.Enrolment, _PAID_ENROLMENTS, [user_id])
         return [
             StudyEnrolment(
-                row.id,
-                CertType(row.certificate.cert_type),
-                row.certificate.number,
-                row.state,
-                row.paid_at,
-                row.study_deadline,
-                SiteRole(row.certificate.role) if row.certificate.role else None,
+                row["id"],
+                CertType(row["cert_type"]),
+                row["number"],
+                row["state"],
+                decoded(models.Enrolment, "paid_at", row["paid_at"]),
+                decoded(models.Enrolment, "study_deadline", row["study_deadline"]),
+                SiteRole(row["role"]) if row["role"] else None,
             )
             for row in rows
         ]

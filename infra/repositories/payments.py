@@ -28,13 +28,19 @@ from domain.payment import (
     decide,
     study_deadline,
 )
-from domain.registry import Certificate, CertType, RegistryStatus, SiteRole
+from domain.registry import Certificate
 from domain.timezone import local_date
 from infra import outbox
 from infra.db import models
 from infra.db.columns import column
+from infra.db.sql import decoded, fetch, numbered
 from infra.pii import Pii
-from infra.repositories.registry import certificate_to_domain
+from infra.repositories.registry import (
+    CERTIFICATE_COLUMNS,
+    ENROLMENTS,
+    certificate_of_row,
+    certificate_to_domain,
+)
 
 
 def _items() -> Prefetch:
@@ -101,14 +107,10 @@ def _to_domain(row: models.Order, pii: Pii) -> Order:
 # write. The payment is then one statement, atomic without a transaction: the order paid if its
 # status is still the one decided on, its enrolments moved to studying, the audit row and the
 # confirmation's outbox row, all or nothing; it returns the order's id when it won.
-_ORDER_POSTGRES = """
+_ORDERS = f"""
 SELECT payment_order.*, order_enterprise.credit_code AS order_credit_code,
     item.enrolment_id AS item_enrolment_id, item.amount_fen AS item_fee_fen,
-    certificate.number AS cert_number, certificate.cert_type AS cert_type,
-    certificate.expires_on AS cert_expires_on, certificate.status AS cert_status,
-    certificate.category AS cert_category, certificate.role AS cert_role,
-    certificate.issued_on AS cert_issued_on, person.id_number_sealed AS holder_sealed,
-    person.name AS holder_name, cert_enterprise.credit_code AS cert_credit_code
+    {CERTIFICATE_COLUMNS}
 FROM payment_order
 LEFT JOIN enterprise order_enterprise ON order_enterprise.id = payment_order.enterprise_id
 LEFT JOIN order_item item ON item.order_id = payment_order.id
@@ -116,9 +118,19 @@ LEFT JOIN enrolment ON enrolment.id = item.enrolment_id
 LEFT JOIN certificate ON certificate.id = enrolment.certificate_id
 LEFT JOIN person ON person.id = certificate.person_id
 LEFT JOIN enterprise cert_enterprise ON cert_enterprise.id = certificate.enterprise_id
-WHERE payment_order.number = $1
-ORDER BY item.id
 """
+_ORDER = _ORDERS + "WHERE payment_order.number = $1 ORDER BY item.id"
+_OPEN_ORDERS = (
+    _ORDERS + "WHERE payment_order.payer_chat_user_id = $1 AND payment_order.status = $2"
+    " ORDER BY payment_order.id, item.id"
+)
+_DUE = f"""{ENROLMENTS}WHERE enrolment.state = $1 AND enrolment.channel = $2 AND """
+_DUE_TO_ENTERPRISE = (
+    _DUE
+    + """enrolment.enterprise_id IN (
+    SELECT id FROM enterprise WHERE credit_code = $3) ORDER BY enrolment.id"""
+)
+_INVOICE_PROFILE = "SELECT title, taxpayer_id, email FROM invoice_profile WHERE chat_user_id = $1"
 _LOG_POSTGRES = """
 INSERT INTO payment_log (order_number, provider, source, outcome, transaction_id, amount_fen,
     created_at)
@@ -153,25 +165,14 @@ _PAY_AND_QUEUE_POSTGRES = _pay_postgres_sql(
 
 
 def _order_of(rows: Sequence[Mapping[str, Any]], pii: Pii) -> Order:
-    """The order as _ORDER_POSTGRES reads it: one row per item."""
+    """The order as _ORDERS reads it: one row per item."""
     head = rows[0]
+
+    def when(name: str) -> Any:
+        return decoded(models.Order, name, head[name])
+
     items = tuple(
-        DueItem(
-            row["item_enrolment_id"],
-            Certificate(
-                number=row["cert_number"],
-                cert_type=CertType(row["cert_type"]),
-                holder_id_number=pii.open(row["holder_sealed"]),
-                holder_name=row["holder_name"],
-                expires_on=row["cert_expires_on"],
-                status=RegistryStatus(row["cert_status"]),
-                category=row["cert_category"],
-                role=SiteRole(row["cert_role"]) if row["cert_role"] else None,
-                enterprise_credit_code=row["cert_credit_code"],
-                issued_on=row["cert_issued_on"],
-            ),
-            row["item_fee_fen"],
-        )
+        DueItem(row["item_enrolment_id"], certificate_of_row(row, pii), row["item_fee_fen"])
         for row in rows
         if row["item_enrolment_id"] is not None
     )
@@ -182,16 +183,16 @@ def _order_of(rows: Sequence[Mapping[str, Any]], pii: Pii) -> Order:
         enterprise_credit_code=head["order_credit_code"],
         amount_fen=head["amount_fen"],
         status=OrderStatus(head["status"]),
-        created_at=head["created_at"],
-        expires_at=head["expires_at"],
+        created_at=when("created_at"),
+        expires_at=when("expires_at"),
         pay_url=head["pay_url"],
         items=items,
         invoice=InvoiceDetails(
             head["invoice_title"], head["invoice_taxpayer_id"], head["invoice_email"]
         ),
-        paid_at=head["paid_at"],
+        paid_at=when("paid_at"),
         transaction_id=head["transaction_id"],
-        invoice_due_on=head["invoice_due_on"],
+        invoice_due_on=when("invoice_due_on"),
         invoice_file_id=head["invoice_file_id"],
     )
 
@@ -222,23 +223,24 @@ class TortoisePaymentStore:
     async def due(
         self, *, id_number: str | None, credit_code: str | None
     ) -> list[tuple[int, Certificate]]:
-        query = models.Enrolment.filter(state=EnrolmentState.ENROLLED.value)
+        waiting = EnrolmentState.ENROLLED.value
         if credit_code is not None:
-            query = query.filter(
-                channel=Channel.ENTERPRISE.value, enterprise__credit_code=credit_code
-            )
+            params = [waiting, Channel.ENTERPRISE.value, credit_code]
+            sql = _DUE_TO_ENTERPRISE
         else:
-            query = query.filter(
-                channel=Channel.INDIVIDUAL.value,
-                certificate__person__id_number_hash__in=self._pii.digests(id_number or ""),
-            )
-        rows = await query.select_related(
-            "certificate__person", "certificate__enterprise"
-        ).order_by("id")
-        return [(row.id, certificate_to_domain(row.certificate, self._pii)) for row in rows]
+            digests = self._pii.digests(id_number or "")
+            params = [waiting, Channel.INDIVIDUAL.value, *digests]
+            held = numbered(3, len(digests))
+            sql = f"{_DUE}person.id_number_hash IN ({held}) ORDER BY enrolment.id"
+        rows = await fetch(models.Enrolment, sql, params)
+        return [(row["enrolment_id"], certificate_of_row(row, self._pii)) for row in rows]
 
     async def open_orders(self, payer: ChatUserId) -> list[Order]:
-        return await self._orders(payer_chat_user_id=payer, status=OrderStatus.PENDING.value)
+        rows = await fetch(models.Order, _OPEN_ORDERS, [payer, OrderStatus.PENDING.value])
+        by_order: dict[int, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            by_order.setdefault(row["id"], []).append(row)
+        return [_order_of(order_rows, self._pii) for order_rows in by_order.values()]
 
     async def cancel_unpaid(self, enrolment_id: int, actor: ChatUserId, at: datetime) -> bool:
         async with in_transaction(_connection()) as db:
@@ -261,8 +263,10 @@ class TortoisePaymentStore:
         return bool(ended)
 
     async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None:
-        row = await models.InvoiceProfile.get_or_none(chat_user_id=payer)
-        return InvoiceDetails(row.title, row.taxpayer_id, row.email) if row else None
+        rows = await fetch(models.InvoiceProfile, _INVOICE_PROFILE, [payer])
+        if not rows:
+            return None
+        return InvoiceDetails(rows[0]["title"], rows[0]["taxpayer_id"], rows[0]["email"])
 
     async def save_invoice_profile(self, payer: ChatUserId, details: InvoiceDetails) -> None:
         await models.InvoiceProfile.update_or_create(
@@ -317,8 +321,8 @@ class TortoisePaymentStore:
     async def get(self, number: str) -> Order | None:
         if not _could_be_ours(number):
             return None
-        found = await self._orders(number=number)
-        return found[0] if found else None
+        rows = await fetch(models.Order, _ORDER, [number])
+        return _order_of(rows, self._pii) if rows else None
 
     async def apply(
         self,
@@ -410,16 +414,11 @@ class TortoisePaymentStore:
             return outcome, order
 
     async def _decided_on(self, number: str) -> Sequence[Mapping[str, Any]]:
-        """The order's rows, with at least what decide() reads (id, status, amount_fen,
-        transaction_id); on PostgreSQL the whole order, one row per item (_order_of)."""
+        """The whole order, one row per item (_order_of): what decide() reads (id, status,
+        amount_fen, transaction_id), and on PostgreSQL what the confirmation is made of."""
         if not _could_be_ours(number):
             return []
-        if _is_postgres():
-            _, rows = await models.Order._meta.db.execute_query(_ORDER_POSTGRES, [number])
-            return rows
-        return await models.Order.filter(number=number).values(
-            "id", "status", "amount_fen", "transaction_id"
-        )
+        return await fetch(models.Order, _ORDER, [number])
 
     @staticmethod
     async def _pay_postgres(

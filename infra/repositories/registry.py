@@ -12,21 +12,28 @@ from domain.accounts import ChatUserId
 from domain.enrolment import ACTIVE_STATES, Channel, Enrolment, EnrolmentRefused, EnrolmentState
 from domain.registry import CertType, RegistryStatus, SiteRole, Track
 from infra.db import models
+from infra.db.sql import Row, decoded, fetch, numbered
 from infra.pii import Pii
 from infra.repositories import reach
 
 
 def person_to_domain(row: models.Person, pii: Pii) -> domain.Person:
+    return _person(row.id_number_sealed, row.name, row.phone_sealed, pii)
+
+
+def _person(id_number_sealed: str, name: str, phone_sealed: str, pii: Pii) -> domain.Person:
     return domain.Person(
-        id_number=pii.open(row.id_number_sealed), name=row.name, phone=pii.open(row.phone_sealed)
+        id_number=pii.open(id_number_sealed), name=name, phone=pii.open(phone_sealed)
     )
 
 
 def enterprise_to_domain(row: models.Enterprise, pii: Pii) -> domain.Enterprise:
+    return _enterprise(row.credit_code, row.name, row.contact_phone_sealed, pii)
+
+
+def _enterprise(credit_code: str, name: str, phone_sealed: str, pii: Pii) -> domain.Enterprise:
     return domain.Enterprise(
-        credit_code=row.credit_code,
-        name=row.name,
-        contact_phone=pii.open(row.contact_phone_sealed),
+        credit_code=credit_code, name=name, contact_phone=pii.open(phone_sealed)
     )
 
 
@@ -45,6 +52,54 @@ def certificate_to_domain(row: models.Certificate, pii: Pii) -> domain.Certifica
         enterprise_credit_code=enterprise.credit_code if enterprise else None,
         issued_on=row.issued_on,
     )
+
+
+# A certificate with its holder and enterprise, as columns of a hot read's rows (infra/db/sql.py):
+# the tables are `certificate`, `person` and `cert_enterprise` (LEFT JOIN enterprise).
+CERTIFICATE_COLUMNS = """certificate.number AS cert_number, certificate.cert_type AS cert_type,
+    certificate.expires_on AS cert_expires_on, certificate.status AS cert_status,
+    certificate.category AS cert_category, certificate.role AS cert_role,
+    certificate.issued_on AS cert_issued_on, person.id_number_sealed AS holder_sealed,
+    person.name AS holder_name, cert_enterprise.credit_code AS cert_credit_code"""
+CERTIFICATE_JOINS = """JOIN person ON person.id = certificate.person_id
+LEFT JOIN enterprise cert_enterprise ON cert_enterprise.id = certificate.enterprise_id"""
+
+
+def certificate_of_row(row: Row, pii: Pii) -> domain.Certificate:
+    """The certificate of a row with CERTIFICATE_COLUMNS."""
+    return domain.Certificate(
+        number=row["cert_number"],
+        cert_type=CertType(row["cert_type"]),
+        holder_id_number=pii.open(row["holder_sealed"]),
+        holder_name=row["holder_name"],
+        expires_on=decoded(models.Certificate, "expires_on", row["cert_expires_on"]),
+        status=RegistryStatus(row["cert_status"]),
+        category=row["cert_category"],
+        role=SiteRole(row["cert_role"]) if row["cert_role"] else None,
+        enterprise_credit_code=row["cert_credit_code"],
+        issued_on=decoded(models.Certificate, "issued_on", row["cert_issued_on"]),
+    )
+
+
+# An account's bindings are read on most turns: one statement each.
+_PERSON_OF = """
+SELECT person.id_number_sealed, person.name, person.phone_sealed
+FROM binding JOIN person ON person.id = binding.person_id
+WHERE binding.chat_user_id = $1
+"""
+_ENTERPRISE_OF = """
+SELECT enterprise.credit_code, enterprise.name, enterprise.contact_phone_sealed
+FROM enterprise_contact JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id
+WHERE enterprise_contact.chat_user_id = $1
+"""
+# Enrolments with their certificates (/status, the bill): WHERE and ORDER BY follow.
+ENROLMENTS = f"""
+SELECT enrolment.id AS enrolment_id, enrolment.state AS enrolment_state,
+    enrolment.channel AS enrolment_channel, {CERTIFICATE_COLUMNS}
+FROM enrolment
+JOIN certificate ON certificate.id = enrolment.certificate_id
+{CERTIFICATE_JOINS}
+"""
 
 
 class TortoiseRegistry:
@@ -86,8 +141,11 @@ class TortoiseBindings:
         self._pii = pii
 
     async def person_of(self, account: ChatUserId) -> domain.Person | None:
-        row = await models.Binding.get_or_none(chat_user_id=account).select_related("person")
-        return person_to_domain(row.person, self._pii) if row else None
+        rows = await fetch(models.Binding, _PERSON_OF, [account])
+        if not rows:
+            return None
+        row = rows[0]
+        return _person(row["id_number_sealed"], row["name"], row["phone_sealed"], self._pii)
 
     async def account_of(self, id_number: str) -> ChatUserId | None:
         person = await models.Person.get_or_none(
@@ -110,10 +168,11 @@ class TortoiseBindings:
         )
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
-        row = await models.EnterpriseContact.get_or_none(chat_user_id=account).select_related(
-            "enterprise"
-        )
-        return enterprise_to_domain(row.enterprise, self._pii) if row else None
+        rows = await fetch(models.EnterpriseContact, _ENTERPRISE_OF, [account])
+        if not rows:
+            return None
+        row = rows[0]
+        return _enterprise(row["credit_code"], row["name"], row["contact_phone_sealed"], self._pii)
 
     async def bind_enterprise(self, account: ChatUserId, credit_code: str) -> None:
         enterprise = await models.Enterprise.get(credit_code=credit_code)
@@ -177,25 +236,28 @@ class TortoiseEnrolments:
         return Enrolment(row.id, certificate, EnrolmentState.ENROLLED, channel)
 
     async def of_person(self, id_number: str) -> list[Enrolment]:
-        rows = (
-            await models.Enrolment.filter(
-                certificate__person__id_number_hash__in=self._pii.digests(id_number)
-            )
-            .select_related(*self._related)
-            .order_by("-created_at")
-        )
-        return [enrolment_to_domain(row, self._pii) for row in rows]
+        digests = self._pii.digests(id_number)
+        sql = f"""{ENROLMENTS}WHERE person.id_number_hash IN ({numbered(1, len(digests))})
+ORDER BY enrolment.created_at DESC"""
+        return self._enrolments(await fetch(models.Enrolment, sql, digests))
 
     async def of_enterprise(self, credit_code: str) -> list[Enrolment]:
-        rows = (
-            await models.Enrolment.filter(
-                certificate__enterprise__credit_code=credit_code,
-                state__in=[state.value for state in ACTIVE_STATES | {EnrolmentState.PASSED}],
+        states = sorted(state.value for state in ACTIVE_STATES | {EnrolmentState.PASSED})
+        sql = f"""{ENROLMENTS}WHERE cert_enterprise.credit_code = $1
+AND enrolment.state IN ({numbered(2, len(states))})
+ORDER BY enrolment.created_at DESC"""
+        return self._enrolments(await fetch(models.Enrolment, sql, [credit_code, *states]))
+
+    def _enrolments(self, rows: Iterable[Row]) -> list[Enrolment]:
+        return [
+            Enrolment(
+                id=row["enrolment_id"],
+                certificate=certificate_of_row(row, self._pii),
+                state=EnrolmentState(row["enrolment_state"]),
+                channel=Channel(row["enrolment_channel"]),
             )
-            .select_related(*self._related)
-            .order_by("-created_at")
-        )
-        return [enrolment_to_domain(row, self._pii) for row in rows]
+            for row in rows
+        ]
 
 
 class TortoiseSupportDesk:

@@ -162,7 +162,9 @@ async def test_a_bill_is_read_once_per_turn(harness: BotHarness):
         finally:
             await connection.set_trace_callback(None)
         return Counter(
-            FROM.search(s).group(1) for s in statements if s.startswith("SELECT") and FROM.search(s)
+            FROM.search(s).group(1)
+            for s in statements
+            if s.lstrip().startswith("SELECT") and FROM.search(s)
         )
 
     read = await tables_read(channel.send(TRAINEE, "/pay"))

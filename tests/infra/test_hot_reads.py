@@ -1,0 +1,197 @@
+"""The reads on every turn's path are SQL written once for both databases (infra/db/sql.py,
+issue 20): on SQLite and on PostgreSQL they give the same domain objects, dates as dates and
+times as aware datetimes, whom the account is bound to, the enrolments of a person and of an
+enterprise (newest first, each its own certificate and holder), what is due to whom, and the
+payer's open orders with their items."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from application.study import FaceStore, LazyFaces, Study, StudyConfig
+from domain.accounts import ChatUserId
+from domain.checkout import InvoiceDetails
+from domain.enrolment import Channel, EnrolmentState
+from domain.payment import OrderStatus
+from domain.registry import CertType, RegistryStatus, SiteRole
+from infra.content import load_courses
+from infra.db import models, open_database
+from infra.repositories.payments import TortoisePaymentStore
+from infra.repositories.registry import TortoiseBindings, TortoiseEnrolments
+from tests.support import registry
+from tests.support.clock import FixedClock
+
+CONFIG = StudyConfig()
+CONTACT, TRAINEE, STRANGER = ChatUserId(41), ChatUserId(42), ChatUserId(43)
+
+
+async def world(clock: FixedClock) -> dict[str, int]:
+    now = clock.now()
+    company = await registry.enterprise(7, "云南测试建设有限公司", "13900000007")
+    holder = await registry.person(7, "赵七", "13800000007")
+    other = await registry.person(8, "钱八", "13800000008")
+    await models.Binding.create(chat_user_id=TRAINEE, person=holder)
+    await models.EnterpriseContact.create(chat_user_id=CONTACT, enterprise=company)
+    own = await registry.certificate(holder, "云建安B(2024)0007", "safety_b", date(2027, 3, 31))
+    own.issued_on, own.category, own.role = date(2024, 4, 1), None, None
+    await own.save()
+    site = await registry.certificate(
+        holder, "云建施(2023)0007", "site_pro", date(2027, 5, 1), employer=company
+    )
+    site.role = SiteRole.CONSTRUCTION.value
+    await site.save()
+    staff = await registry.certificate(
+        other, "云建安C(2022)0008", "safety_c", date(2026, 12, 31), employer=company
+    )
+    mine = await registry.enrolment(own, TRAINEE, "enrolled", created_at=now - timedelta(days=2))
+    theirs = await models.Enrolment.create(
+        certificate=site,
+        active_key=site.number,
+        channel="enterprise",
+        enterprise=company,
+        enrolled_by=CONTACT,
+        state="enrolled",
+        created_at=now - timedelta(days=1),
+    )
+    passed = await models.Enrolment.create(
+        certificate=staff,
+        channel="enterprise",
+        enterprise=company,
+        enrolled_by=CONTACT,
+        state="passed",
+        created_at=now,
+    )
+    await models.Enrolment.create(  # cancelled: not the enterprise's any more
+        certificate=staff,
+        channel="enterprise",
+        enterprise=company,
+        enrolled_by=CONTACT,
+        state="cancelled",
+        created_at=now - timedelta(days=9),
+    )
+    order = await models.Order.create(
+        number="JJ202612070001",
+        payer_chat_user_id=CONTACT,
+        channel="enterprise",
+        enterprise=company,
+        amount_fen=30000,
+        status="pending",
+        provider="sandbox",
+        created_at=now,
+        expires_at=now + timedelta(minutes=30),
+        invoice_title="云南测试建设有限公司",
+    )
+    await models.OrderItem.create(order=order, enrolment=theirs, amount_fen=30000)
+    await models.InvoiceProfile.create(chat_user_id=CONTACT, title="云南测试建设有限公司")
+    return {"mine": mine.id, "theirs": theirs.id, "passed": passed.id}
+
+
+async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
+    ids = await world(clock)
+    bindings = TortoiseBindings(registry.PII)
+    enrolments = TortoiseEnrolments(registry.PII)
+    payments = TortoisePaymentStore(registry.PII)
+
+    person = await bindings.person_of(TRAINEE)
+    assert person is not None
+    assert (person.id_number, person.name, person.phone) == (
+        registry.id_number(7),
+        "赵七",
+        "13800000007",
+    )
+    assert await bindings.person_of(STRANGER) is None
+    company = await bindings.enterprise_of(CONTACT)
+    assert company is not None
+    assert (company.credit_code, company.name, company.contact_phone) == (
+        registry.credit_code(7),
+        "云南测试建设有限公司",
+        "13900000007",
+    )
+    assert await bindings.enterprise_of(TRAINEE) is None
+
+    # The holder's enrolments, newest first, through their own and their employer's channel.
+    own = await enrolments.of_person(registry.id_number(7))
+    assert [(e.id, e.state, e.channel) for e in own] == [
+        (ids["theirs"], EnrolmentState.ENROLLED, Channel.ENTERPRISE),
+        (ids["mine"], EnrolmentState.ENROLLED, Channel.INDIVIDUAL),
+    ]
+    site, safety = own[0].certificate, own[1].certificate
+    assert (site.cert_type, site.role, site.enterprise_credit_code) == (
+        CertType.SITE_PRO,
+        SiteRole.CONSTRUCTION,
+        registry.credit_code(7),
+    )
+    assert safety.expires_on == date(2027, 3, 31) and type(safety.expires_on) is date
+    assert safety.issued_on == date(2024, 4, 1) and safety.status is RegistryStatus.VALID
+    assert (safety.holder_id_number, safety.holder_name) == (registry.id_number(7), "赵七")
+    assert safety.enterprise_credit_code is None and site.issued_on is None
+
+    # The enterprise's: its employees' certificates, active or passed, not cancelled.
+    theirs = await enrolments.of_enterprise(registry.credit_code(7))
+    assert [(e.id, e.certificate.holder_name) for e in theirs] == [
+        (ids["passed"], "钱八"),
+        (ids["theirs"], "赵七"),
+    ]
+
+    # What is due: to the person, their own enrolment; to the company, the one it made.
+    due = await payments.due(id_number=registry.id_number(7), credit_code=None)
+    assert [(i, c.number) for i, c in due] == [(ids["mine"], "云建安B(2024)0007")]
+    due = await payments.due(id_number=None, credit_code=registry.credit_code(7))
+    assert [(i, c.number) for i, c in due] == [(ids["theirs"], "云建施(2023)0007")]
+    assert await payments.due(id_number=registry.id_number(9), credit_code=None) == []
+
+    [order] = await payments.open_orders(CONTACT)
+    assert (order.number, order.status, order.enterprise_credit_code, order.amount_fen) == (
+        "JJ202612070001",
+        OrderStatus.PENDING,
+        registry.credit_code(7),
+        30000,
+    )
+    assert order.created_at == clock.now() and order.created_at.tzinfo is not None
+    assert order.expires_at == clock.now() + timedelta(minutes=30)
+    assert isinstance(order.expires_at, datetime) and order.paid_at is None
+    assert [(i.enrolment_id, i.certificate.number, i.fee_fen) for i in order.items] == [
+        (ids["theirs"], "云建施(2023)0007", 30000)
+    ]
+    assert await payments.open_orders(TRAINEE) == []
+    assert await payments.get("JJ202612070001") == order
+    assert await payments.get("JJ000000000000") is None
+    assert await payments.invoice_profile(CONTACT) == InvoiceDetails(
+        "云南测试建设有限公司", None, None
+    )
+    assert await payments.invoice_profile(TRAINEE) is None
+
+    # The web view's list of the trainee's paid enrolments (every page reads it).
+    study = Study(load_courses(), LazyFaces(tmp_path), FaceStore(tmp_path / "faces"), CONFIG)
+    assert await study.enrolments(TRAINEE) == []
+    paid_at = clock.now() - timedelta(hours=1)
+    await models.Enrolment.filter(id=ids["theirs"]).update(
+        state="studying", paid_at=paid_at, study_deadline=paid_at + timedelta(days=30)
+    )
+    [paid] = await study.enrolments(TRAINEE)
+    assert (paid.id, paid.cert_type, paid.certificate_number, paid.state, paid.role) == (
+        ids["theirs"],
+        CertType.SITE_PRO,
+        "云建施(2023)0007",
+        "studying",
+        SiteRole.CONSTRUCTION,
+    )
+    assert paid.paid_at == paid_at and paid.deadline == paid_at + timedelta(days=30)
+    assert paid.paid_at is not None and paid.paid_at.tzinfo is not None
+    assert await study.enrolments(CONTACT) == []  # the payer is not the holder
+
+
+async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):
+    await reads_agree(clock, tmp_path)
+
+
+@pytest.mark.postgres
+async def test_the_hot_reads_on_postgresql(postgres_url, clock: FixedClock, tmp_path: Path):
+    context = await open_database(postgres_url)
+    try:
+        await reads_agree(clock, tmp_path)
+    finally:
+        await context.close_connections()
