@@ -262,6 +262,12 @@ JOIN binding ON binding.person_id = certificate.person_id
 WHERE binding.chat_user_id = $1 AND enrolment.paid_at IS NOT NULL
 ORDER BY enrolment.paid_at DESC
 """
+_CREDITED = (
+    "SELECT lesson, seconds_credited AS seconds FROM lesson_progress WHERE enrolment_id = $1"
+)
+_PROFILE = """
+SELECT consent_at, photo_path, photo_status, deleted_at FROM face_profile WHERE chat_user_id = $1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,19 +436,20 @@ class Study:
         ]
 
     async def progress(self, enrolment: StudyEnrolment) -> list[LessonState]:
-        rows = await LessonProgress.filter(enrolment_id=enrolment.id)
-        return self.lesson_states(enrolment, {row.lesson: row.seconds_credited for row in rows})
+        rows = await fetch(LessonProgress, _CREDITED, [enrolment.id])
+        return self.lesson_states(enrolment, {row["lesson"]: row["seconds"] for row in rows})
 
     # Consent and the enrolment photo.
 
     async def profile(self, user_id: int) -> Profile:
-        row = await FaceProfile.get_or_none(chat_user_id=user_id)
-        if row is None or row.deleted_at is not None:
+        rows = await fetch(FaceProfile, _PROFILE, [user_id])
+        if not rows or rows[0]["deleted_at"] is not None:
             return Profile(False, False)
+        row = rows[0]
         return Profile(
-            row.consent_at is not None,
-            row.photo_path is not None,
-            row.photo_path is not None and row.photo_status == PhotoStatus.PENDING.value,
+            row["consent_at"] is not None,
+            row["photo_path"] is not None,
+            row["photo_path"] is not None and row["photo_status"] == PhotoStatus.PENDING.value,
         )
 
     async def photo_pending(self, user_id: int) -> bool:

@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 
 from infra.db import models
 from infra.db.columns import column
+from infra.db.sql import execute, numbered
 from infra.outbox import new_worker_id
 from infra.pii import Pii, PiiUnreadable
 
@@ -30,6 +31,13 @@ class TakenOver:
     # None: sealed under another SECURITY_SECRET_KEY, nothing to handle.
     payload: dict[str, Any] | None
     attempts: int
+
+
+# On every update's path, as SQL (infra/db/sql.py).
+_FINISH = """
+UPDATE update_inbox SET done_at = $1
+WHERE bot_id = $2 AND done_at IS NULL AND update_id IN ({})
+"""
 
 
 class TortoiseInbox:
@@ -74,8 +82,9 @@ class TortoiseInbox:
         was handled all the same): one statement per update, on the hot path of each one."""
         if not update_ids:
             return 0
-        rows = self._rows().filter(update_id__in=list(update_ids), done_at=None)
-        return int(await rows.update(done_at=now))
+        ids = list(update_ids)
+        sql = _FINISH.format(numbered(3, len(ids)))
+        return await execute(models.UpdateInbox, sql, [now, self._bot_id, *ids])
 
     async def release(self, update_ids: Collection[int], now: datetime) -> int:
         """Gives updates back unfinished (shutting down): any instance may take them at once."""

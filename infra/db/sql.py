@@ -28,11 +28,21 @@ def _for_sqlite(sql: str) -> str:
 
 async def fetch(model: type[Model], sql: str, params: Sequence[Any]) -> Sequence[Row]:
     """The rows of `sql` on `model`'s connection (the transaction's, inside one)."""
+    _, rows = await _run(model, sql, params)
+    return rows
+
+
+async def execute(model: type[Model], sql: str, params: Sequence[Any]) -> int:
+    """An UPDATE, INSERT or DELETE on `model`'s connection: the rows it changed."""
+    changed, _ = await _run(model, sql, params)
+    return changed
+
+
+async def _run(model: type[Model], sql: str, params: Sequence[Any]) -> tuple[int, Sequence[Row]]:
     db = model._meta.db
     if db.capabilities.dialect == "sqlite":
         sql = _for_sqlite(sql)
-    _, rows = await db.execute_query(sql, list(params))
-    return rows
+    return await db.execute_query(sql, list(params))
 
 
 def numbered(first: int, count: int) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -8,6 +8,7 @@ from tortoise.exceptions import IntegrityError
 from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale, resolve_locale
 from infra.db.models import ChatUser
+from infra.db.sql import decoded, fetch
 
 # How stale a Telegram account's "last seen" may get before an update writes it again.
 SEEN_GRANULARITY = timedelta(minutes=1)
@@ -22,6 +23,47 @@ def _to_domain(row: ChatUser) -> ChatAccount:
     )
 
 
+# Read on every update and page (infra/db/sql.py).
+_ACCOUNT = """
+SELECT id, first_name, language_code, locale, unreachable, last_inbound_at
+FROM chat_user WHERE id = $1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """An account as an update finds it: whether it is marked unreachable, when it last
+    wrote."""
+
+    account: ChatAccount
+    unreachable: bool
+    last_inbound_at: datetime | None
+
+    def stale(self, at: datetime | None) -> bool:
+        return at is not None and (
+            self.last_inbound_at is None or at - self.last_inbound_at >= SEEN_GRANULARITY
+        )
+
+    def needs_write(self, first_name: str, language_code: str | None, at: datetime | None) -> bool:
+        kept = (self.account.first_name, self.account.language_code, self.unreachable)
+        return kept != (first_name, language_code, False) or self.stale(at)
+
+
+async def _seen(id: int) -> _Seen | None:
+    rows = await fetch(ChatUser, _ACCOUNT, [id])
+    if not rows:
+        return None
+    row = rows[0]
+    account = ChatAccount(
+        id=ChatUserId(row["id"]),
+        first_name=row["first_name"],
+        language_code=row["language_code"],
+        chosen_locale=row["locale"],
+    )
+    last = decoded(ChatUser, "last_inbound_at", row["last_inbound_at"])
+    return _Seen(account, bool(row["unreachable"]), last)
+
+
 class TortoiseAccountRepository:
     async def seen(
         self,
@@ -32,7 +74,11 @@ class TortoiseAccountRepository:
         at: datetime | None = None,
     ) -> ChatAccount:
         """A Telegram account wrote (`at`: when, so a person bound on two channels is written
-        to on the one used last; kept to the minute, not a write per update)."""
+        to on the one used last; kept to the minute, not a write per update). Most updates
+        only read it."""
+        found = await _seen(id)
+        if found is not None and not found.needs_write(first_name, language_code, at):
+            return replace(found.account, client_language_new=False)
         row, created = await ChatUser.get_or_create(
             id=id,
             defaults={
@@ -41,20 +87,13 @@ class TortoiseAccountRepository:
                 "last_inbound_at": at,
             },
         )
-        changed = (row.first_name, row.language_code, row.unreachable) != (
-            first_name,
-            language_code,
-            False,
-        )
-        stale = at is not None and (
-            row.last_inbound_at is None or at - row.last_inbound_at >= SEEN_GRANULARITY
-        )
         language_new = created or row.language_code != language_code
-        if not created and (changed or stale):
+        was = _Seen(_to_domain(row), row.unreachable, row.last_inbound_at)
+        if not created and was.needs_write(first_name, language_code, at):
             # Writing to us again also means we can reach them again.
             row.first_name, row.language_code, row.unreachable = first_name, language_code, False
             fields = ["first_name", "language_code", "unreachable", "updated_at"]
-            if stale:
+            if was.stale(at):
                 row.last_inbound_at = at
                 fields.append("last_inbound_at")
             await row.save(update_fields=fields)
@@ -122,8 +161,8 @@ class TortoiseAccountRepository:
         await ChatUser.filter(id=id).update(locale=locale.value)
 
     async def get(self, id: ChatUserId) -> ChatAccount | None:
-        row = await ChatUser.get_or_none(id=id)
-        return _to_domain(row) if row else None
+        found = await _seen(id)
+        return found.account if found else None
 
 
 async def locale_of(id: int) -> Locale:

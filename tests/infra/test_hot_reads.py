@@ -2,16 +2,18 @@
 issue 20): on SQLite and on PostgreSQL they give the same domain objects, dates as dates and
 times as aware datetimes, whom the account is bound to, the enrolments of a person and of an
 enterprise (newest first, each its own certificate and holder), what is due to whom, and the
-payer's open orders with their items."""
+payer's open orders with their items, the web view's paid enrolments, lesson progress and face
+profile, and the account an update comes from."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from application.study import FaceStore, LazyFaces, Study, StudyConfig
+from application.study import FaceStore, LazyFaces, Profile, Study, StudyConfig
 from domain.accounts import ChatUserId
 from domain.checkout import InvoiceDetails
 from domain.enrolment import Channel, EnrolmentState
@@ -19,6 +21,8 @@ from domain.payment import OrderStatus
 from domain.registry import CertType, RegistryStatus, SiteRole
 from infra.content import load_courses
 from infra.db import models, open_database
+from infra.db.study_models import LessonProgress
+from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import TortoiseBindings, TortoiseEnrolments
 from tests.support import registry
@@ -182,6 +186,34 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert paid.paid_at == paid_at and paid.deadline == paid_at + timedelta(days=30)
     assert paid.paid_at is not None and paid.paid_at.tzinfo is not None
     assert await study.enrolments(CONTACT) == []  # the payer is not the holder
+    assert await study.progress(paid) == study.lesson_states(paid, {})
+    first = study.course(paid).lessons[0].key
+    await LessonProgress.create(
+        enrolment_id=paid.id, lesson=first, chat_user_id=TRAINEE, seconds_credited=90
+    )
+    assert (await study.progress(paid))[0].credited == 90
+    assert await study.profile(TRAINEE) == Profile(False, False)
+    await study.consent(TRAINEE, clock.now())
+    assert await study.profile(TRAINEE) == Profile(True, False)
+
+    # Who is talking, on every update: read, and written only when something changed.
+    accounts = TortoiseAccountRepository()
+    now = clock.now()
+    met = await accounts.seen(STRANGER, "孙九", "en", at=now)
+    assert met.client_language_new and met.locale.value == "en"
+    again = await accounts.seen(STRANGER, "孙九", "en", at=now + timedelta(seconds=30))
+    assert not again.client_language_new and again == replace(met, client_language_new=False)
+    row = await models.ChatUser.get(id=STRANGER)
+    assert row.last_inbound_at == now  # within the minute: not written
+    await accounts.seen(STRANGER, "孙九", "en", at=now + timedelta(minutes=2))
+    row = await models.ChatUser.get(id=STRANGER)
+    assert row.last_inbound_at == now + timedelta(minutes=2)
+    await models.ChatUser.filter(id=STRANGER).update(unreachable=True, locale="zh_CN")
+    back = await accounts.seen(STRANGER, "孙九", "zh-hans", at=now + timedelta(minutes=2))
+    assert back.client_language_new and back.chosen_locale == "zh_CN"
+    assert not (await models.ChatUser.get(id=STRANGER)).unreachable  # writing again: reachable
+    assert await accounts.get(STRANGER) == replace(back, client_language_new=False)
+    assert await accounts.get(ChatUserId(999)) is None
 
 
 async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):
