@@ -26,6 +26,49 @@ class ConversationState(Protocol):
     async def clear(self) -> None: ...
 
 
+class TurnState:
+    """The person's state for one turn: read from the channel's store once, written through at
+    once. A turn asks for it several times (each flow for its step, a bill for whose it is);
+    with several instances each ask was a round trip to Redis (issue 20)."""
+
+    __slots__ = ("_data", "_state", "_store")
+    _UNREAD: Any = object()
+
+    def __init__(self, store: ConversationState) -> None:
+        self._store = store
+        self._state: str | None = self._UNREAD
+        self._data: dict[str, Any] = self._UNREAD
+
+    async def get_state(self) -> str | None:
+        if self._state is self._UNREAD:
+            self._state = await self._store.get_state()
+        return self._state
+
+    async def set_state(self, state: str | None = None) -> None:
+        await self._store.set_state(state)
+        self._state = state
+
+    async def get_data(self) -> dict[str, Any]:
+        if self._data is self._UNREAD:
+            self._data = dict(await self._store.get_data())
+        return dict(self._data)
+
+    async def set_data(self, data: dict[str, Any]) -> None:
+        await self._store.set_data(data)
+        self._data = dict(data)
+
+    async def update_data(
+        self, data: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        merged = {**await self.get_data(), **kwargs, **(data or {})}  # as aiogram's
+        await self.set_data(merged)
+        return dict(merged)
+
+    async def clear(self) -> None:
+        await self.set_state(None)
+        await self.set_data({})
+
+
 @dataclass(frozen=True, slots=True)
 class Talk:
     """Who is talking, and their conversation state."""
@@ -45,6 +88,7 @@ class Conversations:
         self._flows = tuple(flows)
 
     async def __call__(self, event: Event, talk: Talk) -> Turn:
+        talk = Talk(talk.account, TurnState(talk.state))
         for flow in self._flows:
             turn = await flow(event, talk)
             if turn is not None:

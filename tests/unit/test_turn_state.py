@@ -1,0 +1,101 @@
+"""A turn reads the person's conversation state from the channel's store once and writes it
+through at once (conversation/engine.py, TurnState): each flow asking for its step and a bill
+asking whose it is were each a round trip to Redis with several instances (issue 20)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conversation.engine import Conversations, Talk
+from conversation.events import Command, Event
+from conversation.replies import Reply, Turn
+from domain.accounts import ChatAccount, ChatUserId
+from tests.conversation.plaintext import DictState
+
+ACCOUNT = ChatAccount(ChatUserId(1), "张三", "zh-hans", None)
+
+
+class CountingStore(DictState):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+        self.writes: list[str] = []
+
+    async def get_state(self) -> str | None:
+        self.reads.append("state")
+        return await super().get_state()
+
+    async def get_data(self) -> dict[str, Any]:
+        self.reads.append("data")
+        return await super().get_data()
+
+    async def set_state(self, state: str | None = None) -> None:
+        self.writes.append("state")
+        await super().set_state(state)
+
+    async def set_data(self, data: dict[str, Any]) -> None:
+        self.writes.append("data")
+        await super().set_data(data)
+
+
+class AsksItsStep:
+    """A flow that is not the event's: it only looks at the step, as most flows do."""
+
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        await talk.state.get_state()
+        await talk.state.get_data()
+        return None
+
+
+class Answers:
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        assert await talk.state.get_state() == "Pay:title"
+        data = await talk.state.get_data()
+        data["scribbled"] = True  # a flow's own copy: not what the next read gets
+        await talk.state.update_data({"page": 2}, page=1, ticked=[3])
+        assert await talk.state.get_data() == {"channel": "individual", "page": 2, "ticked": [3]}
+        await talk.state.set_state("Pay:email")
+        assert await talk.state.get_state() == "Pay:email"
+        return Turn().add(Reply("ok"))
+
+
+async def test_a_turn_reads_the_state_once_and_writes_it_through():
+    store = CountingStore()
+    store.state, store.data = "Pay:title", {"channel": "individual"}
+    conversations = Conversations([AsksItsStep(), AsksItsStep(), AsksItsStep(), Answers()])
+
+    turn = await conversations(Command("pay"), Talk(ACCOUNT, store))
+
+    assert turn
+    assert sorted(store.reads) == ["data", "state"]  # once each, for four flows
+    assert store.writes == ["data", "state"]  # each write at once, in order
+    assert (store.state, store.data) == (
+        "Pay:email",
+        {"channel": "individual", "page": 2, "ticked": [3]},
+    )
+
+
+async def test_the_next_turn_reads_the_store_again():
+    """Only one turn is remembered: another turn (another instance, a restart) may have
+    moved the person on since."""
+    store = CountingStore()
+    conversations = Conversations([AsksItsStep()])
+    await conversations(Command("status"), Talk(ACCOUNT, store))
+    store.state = "Enrolment:phone"  # moved on elsewhere
+    await conversations(Command("status"), Talk(ACCOUNT, store))
+    assert store.reads == ["state", "data", "state", "data"]
+
+
+async def test_clear_forgets_both_and_reads_nothing_more():
+    store = CountingStore()
+    store.state, store.data = "Pay:title", {"channel": "individual"}
+
+    class Clears:
+        async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+            await talk.state.clear()
+            assert await talk.state.get_state() is None
+            assert await talk.state.get_data() == {}
+            return Turn().add(Reply("cleared"))
+
+    await Conversations([Clears()])(Command("pay"), Talk(ACCOUNT, store))
+    assert store.reads == [] and (store.state, store.data) == (None, {})
