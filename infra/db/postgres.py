@@ -54,21 +54,8 @@ class _Pool(asyncpg.Pool):  # type: ignore[misc]
     __slots__ = ("acquire_timeout",)
 
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
-        """The deadline is for waiting on a busy pool. A free connection is handed over at once
-        (a new one is bounded by the connect timeout), so then no deadline is set: asyncpg sets
-        one with `wait_for`, a task and a timer for every query, 8 % of an instance's busy time
-        under load (docs/operations.md, fourth round). Nothing runs between this and the
-        acquisition it returns: Tortoise awaits it at once."""
-        if timeout is None and not self._queue.qsize():
-            timeout = self.acquire_timeout
-        return super().acquire(timeout=timeout)
-
-    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
-        # Giving the connection back (rolling back a transaction left open) has the deadline
-        # too, whatever the acquisition had.
-        await super().release(
-            connection, timeout=self.acquire_timeout if timeout is None else timeout
-        )
+        # The same timeout bounds giving the connection back (asyncpg keeps it for release).
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
 class PostgresClient(AsyncpgDBClient):

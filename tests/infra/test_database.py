@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import asyncpg
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from asyncpg import compat as asyncpg_compat
 from tortoise import Tortoise, connections
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -126,47 +124,3 @@ async def test_a_transaction_that_could_not_begin_leaves_its_task_working(postgr
         finally:
             proxy.thaw()
             await context.close_connections()
-
-
-@pytest.mark.postgres
-async def test_a_full_pool_is_waited_on_until_the_deadline_and_a_free_connection_at_once(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-):
-    """The acquisition's deadline is set only when the pool has no free connection: with one
-    free, asyncpg's `wait_for` (a task and a timer per query) is skipped (issue 20). A query
-    waiting on a full pool still ends as an outage at the deadline, and a connection given
-    back has the deadline too."""
-    context = await open_database(postgres_url, timeout=0.5)
-    database = connections.get(connection_name(postgres_url))
-    waits = 0
-    original = asyncpg_compat.wait_for
-
-    async def counted(fut: Any, timeout: float | None) -> Any:
-        nonlocal waits
-        waits += 1
-        return await original(fut, timeout)
-
-    monkeypatch.setattr(asyncpg_compat, "wait_for", counted)
-    loop = asyncio.get_running_loop()
-    try:
-        await database.execute_query("SELECT 1")  # the pool is made
-        waits = 0
-        for _ in range(5):
-            await database.execute_query("SELECT 1")
-        assert waits == 0  # a free connection each time: no deadline needed
-
-        pool = database._pool
-        held = [await pool.acquire() for _ in range(pool.get_max_size())]
-        try:
-            started = loop.time()
-            with pytest.raises(Exception) as full:
-                await database.execute_query("SELECT 1")
-            assert is_outage(full.value) and loop.time() - started < 3
-            assert waits == 1
-        finally:
-            for connection in held:
-                await pool.release(connection)
-        _, rows = await database.execute_query("SELECT 1 AS one")
-        assert rows[0]["one"] == 1
-    finally:
-        await context.close_connections()
