@@ -248,8 +248,7 @@ class _Payments:
     async def _bill(self, account: ChatUserId, channel: Channel | None = None) -> Bill:
         """The bill of the channel asked for; without one, the company's when it has something
         to pay, else the account's own (the company came first before the choice existed)."""
-        enterprise = await self._bindings.enterprise_of(account)
-        person = await self._bindings.person_of(account)
+        person, enterprise = await self._bindings.bound(account)
         if enterprise is None and person is None:
             raise PaymentRefused("not_bound")
         bound = [

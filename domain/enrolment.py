@@ -249,8 +249,7 @@ class MyStatus:
         self._enrolments = enrolments
 
     async def __call__(self, account: ChatUserId) -> Status:
-        person = await self._bindings.person_of(account)
-        enterprise = await self._bindings.enterprise_of(account)
+        person, enterprise = await self._bindings.bound(account)
         return Status(
             person_enrolments=await self._enrolments.of_person(person.id_number) if person else [],
             enterprise=enterprise,
@@ -283,8 +282,7 @@ class RequestCategoryCorrection:
 
     async def __call__(self, account: ChatUserId, number: str) -> int:
         """Asked by the holder, or by the enterprise contact for an employee's certificate."""
-        person = await self._bindings.person_of(account)
-        enterprise = await self._bindings.enterprise_of(account)
+        person, enterprise = await self._bindings.bound(account)
         if person is None and enterprise is None:
             raise EnrolmentRefused("not_bound")
         certificates = (

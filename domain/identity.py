@@ -8,7 +8,7 @@ the registry holds for the ID number or credit code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from domain.accounts import ChatUserId
 from domain.errors import DomainError
@@ -38,11 +38,22 @@ class Registry(Protocol):
     async def certificates_of_enterprise(self, credit_code: str) -> list[Certificate]: ...
 
 
+class Bound(NamedTuple):
+    """Whom an account speaks for: its registry person, its enterprise, either or both."""
+
+    person: Person | None
+    enterprise: Enterprise | None
+
+
 class Bindings(Protocol):
     """A person is bound to at most one account per channel (a Telegram account, a WeChat
     account): both proved the registry phone, so both are the person's."""
 
     async def person_of(self, account: ChatUserId) -> Person | None: ...
+    async def bound(self, account: ChatUserId) -> Bound:
+        """person_of and enterprise_of at once (one read: /status and /pay need both)."""
+        ...
+
     async def account_of(self, id_number: str) -> ChatUserId | None:
         """The account to write to: of the person's bindings, the one they used last."""
         ...

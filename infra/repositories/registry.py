@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from domain import registry as domain
 from domain.accounts import ChatUserId
 from domain.enrolment import ACTIVE_STATES, Channel, Enrolment, EnrolmentRefused, EnrolmentState
+from domain.identity import Bound
 from domain.registry import CertType, RegistryStatus, SiteRole, Track
 from infra.db import models
 from infra.db.sql import Row, decoded, fetch, numbered
@@ -92,6 +93,15 @@ SELECT enterprise.credit_code, enterprise.name, enterprise.contact_phone_sealed
 FROM enterprise_contact JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id
 WHERE enterprise_contact.chat_user_id = $1
 """
+_BOUND = """
+SELECT person.id_number_sealed, person.name, person.phone_sealed,
+    enterprise.credit_code, enterprise.name AS enterprise_name, enterprise.contact_phone_sealed
+FROM (SELECT 1 AS one) AS account
+LEFT JOIN binding ON binding.chat_user_id = $1
+LEFT JOIN person ON person.id = binding.person_id
+LEFT JOIN enterprise_contact ON enterprise_contact.chat_user_id = $1
+LEFT JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id
+"""
 # Enrolments with their certificates (/status, the bill): WHERE and ORDER BY follow.
 ENROLMENTS = f"""
 SELECT enrolment.id AS enrolment_id, enrolment.state AS enrolment_state,
@@ -146,6 +156,17 @@ class TortoiseBindings:
             return None
         row = rows[0]
         return _person(row["id_number_sealed"], row["name"], row["phone_sealed"], self._pii)
+
+    async def bound(self, account: ChatUserId) -> Bound:
+        [row] = await fetch(models.Binding, _BOUND, [account])
+        person = enterprise = None
+        if row["id_number_sealed"] is not None:
+            person = _person(row["id_number_sealed"], row["name"], row["phone_sealed"], self._pii)
+        if row["credit_code"] is not None:
+            enterprise = _enterprise(
+                row["credit_code"], row["enterprise_name"], row["contact_phone_sealed"], self._pii
+            )
+        return Bound(person, enterprise)
 
     async def account_of(self, id_number: str) -> ChatUserId | None:
         person = await models.Person.get_or_none(

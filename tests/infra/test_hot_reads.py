@@ -17,6 +17,7 @@ from application.study import FaceStore, LazyFaces, Profile, Study, StudyConfig
 from domain.accounts import ChatUserId
 from domain.checkout import InvoiceDetails
 from domain.enrolment import Channel, EnrolmentState
+from domain.identity import Bound
 from domain.payment import OrderStatus
 from domain.registry import CertType, RegistryStatus, SiteRole
 from infra.content import load_courses
@@ -29,7 +30,7 @@ from tests.support import registry
 from tests.support.clock import FixedClock
 
 CONFIG = StudyConfig()
-CONTACT, TRAINEE, STRANGER = ChatUserId(41), ChatUserId(42), ChatUserId(43)
+CONTACT, TRAINEE, STRANGER, BOTH = (ChatUserId(n) for n in (41, 42, 43, 44))
 
 
 async def world(clock: FixedClock) -> dict[str, int]:
@@ -115,6 +116,17 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
         "13900000007",
     )
     assert await bindings.enterprise_of(TRAINEE) is None
+    # Both at once, as /status and /pay read them: one, the other, neither, both.
+    assert await bindings.bound(TRAINEE) == Bound(person, None)
+    assert await bindings.bound(CONTACT) == Bound(None, company)
+    assert await bindings.bound(STRANGER) == Bound(None, None)
+    other = await registry.person_by_id_number(registry.id_number(8))
+    await models.Binding.create(chat_user_id=BOTH, person=other)
+    employer = await models.Enterprise.get(credit_code=registry.credit_code(7))
+    await models.EnterpriseContact.create(chat_user_id=BOTH, enterprise=employer)
+    both = await bindings.bound(BOTH)
+    assert both.enterprise == company and both.person is not None
+    assert (both.person.name, both.person.phone) == ("钱八", "13800000008")
 
     # The holder's enrolments, newest first, through their own and their employer's channel.
     own = await enrolments.of_person(registry.id_number(7))

@@ -24,6 +24,7 @@ from domain.checkout import (
     ticked,
 )
 from domain.enrolment import Channel
+from domain.identity import Bound
 from domain.payment import PaymentRefused
 from domain.registry import Certificate, CertType, Enterprise, Person, RegistryStatus
 from tests.support.clock import FixedClock
@@ -93,6 +94,9 @@ class FakeBindings:
 
     async def enterprise_of(self, account: ChatUserId) -> Enterprise | None:
         return self.enterprise if account == ME else None
+
+    async def bound(self, account: ChatUserId) -> Bound:
+        return Bound(await self.person_of(account), await self.enterprise_of(account))
 
 
 @dataclass
