@@ -82,17 +82,7 @@ def certificate_of_row(row: Row, pii: Pii) -> domain.Certificate:
     )
 
 
-# An account's bindings are read on most turns: one statement each.
-_PERSON_OF = """
-SELECT person.id_number_sealed, person.name, person.phone_sealed
-FROM binding JOIN person ON person.id = binding.person_id
-WHERE binding.chat_user_id = $1
-"""
-_ENTERPRISE_OF = """
-SELECT enterprise.credit_code, enterprise.name, enterprise.contact_phone_sealed
-FROM enterprise_contact JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id
-WHERE enterprise_contact.chat_user_id = $1
-"""
+# Whom an account speaks for, read on most turns: one statement.
 _BOUND = """
 SELECT person.id_number_sealed, person.name, person.phone_sealed,
     enterprise.credit_code, enterprise.name AS enterprise_name, enterprise.contact_phone_sealed
@@ -151,11 +141,7 @@ class TortoiseBindings:
         self._pii = pii
 
     async def person_of(self, account: ChatUserId) -> domain.Person | None:
-        rows = await fetch(models.Binding, _PERSON_OF, [account])
-        if not rows:
-            return None
-        row = rows[0]
-        return _person(row["id_number_sealed"], row["name"], row["phone_sealed"], self._pii)
+        return (await self.bound(account)).person
 
     async def bound(self, account: ChatUserId) -> Bound:
         [row] = await fetch(models.Binding, _BOUND, [account])
@@ -189,11 +175,7 @@ class TortoiseBindings:
         )
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
-        rows = await fetch(models.EnterpriseContact, _ENTERPRISE_OF, [account])
-        if not rows:
-            return None
-        row = rows[0]
-        return _enterprise(row["credit_code"], row["name"], row["contact_phone_sealed"], self._pii)
+        return (await self.bound(account)).enterprise
 
     async def bind_enterprise(self, account: ChatUserId, credit_code: str) -> None:
         enterprise = await models.Enterprise.get(credit_code=credit_code)
