@@ -33,7 +33,8 @@ async def fetch(model: type[Model], sql: str, params: Sequence[Any]) -> Sequence
 
 
 async def execute(model: type[Model], sql: str, params: Sequence[Any]) -> int:
-    """An UPDATE, INSERT or DELETE on `model`'s connection: the rows it changed."""
+    """An UPDATE or DELETE on `model`'s connection: the rows it changed. (Not an INSERT:
+    Tortoise reads PostgreSQL's "INSERT oid count" as the oid.)"""
     changed, _ = await _run(model, sql, params)
     return changed
 
