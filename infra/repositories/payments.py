@@ -12,7 +12,6 @@ from tortoise import fields, timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Subquery
 from tortoise.models import Model
-from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
 
 from domain.accounts import ChatUserId
@@ -39,18 +38,7 @@ from infra.repositories.registry import (
     CERTIFICATE_COLUMNS,
     ENROLMENTS,
     certificate_of_row,
-    certificate_to_domain,
 )
-
-
-def _items() -> Prefetch:
-    """An order's items with their certificates and holders in one query, not one per level."""
-    return Prefetch(
-        "items",
-        queryset=models.OrderItem.all().select_related(
-            "enrolment__certificate__person", "enrolment__certificate__enterprise"
-        ),
-    )
 
 
 def _max_length(model: type[Model], name: str) -> int:
@@ -72,35 +60,6 @@ def _connection() -> str:
     return models.Order._meta.default_connection or "default"
 
 
-def _to_domain(row: models.Order, pii: Pii) -> Order:
-    """Needs the items prefetched with their certificates."""
-    items = tuple(
-        DueItem(
-            item.enrolment_id,
-            certificate_to_domain(item.enrolment.certificate, pii),
-            item.amount_fen,
-        )
-        for item in row.items
-    )
-    return Order(
-        number=row.number,
-        payer=ChatUserId(row.payer_chat_user_id),
-        channel=Channel(row.channel),
-        enterprise_credit_code=row.enterprise.credit_code if row.enterprise else None,
-        amount_fen=row.amount_fen,
-        status=OrderStatus(row.status),
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        pay_url=row.pay_url,
-        items=items,
-        invoice=InvoiceDetails(row.invoice_title, row.invoice_taxpayer_id, row.invoice_email),
-        paid_at=row.paid_at,
-        transaction_id=row.transaction_id,
-        invoice_due_on=row.invoice_due_on,
-        invoice_file_id=row.invoice_file_id,
-    )
-
-
 # The notification's hot path on PostgreSQL, as precompiled SQL: building these with Tortoise
 # cost more than running them. The read decides (without a lock) and is the whole order with
 # its items, certificates and holders, so the payer's confirmation is made from it before the
@@ -120,10 +79,6 @@ LEFT JOIN person ON person.id = certificate.person_id
 LEFT JOIN enterprise cert_enterprise ON cert_enterprise.id = certificate.enterprise_id
 """
 _ORDER = _ORDERS + "WHERE payment_order.number = $1 ORDER BY item.id"
-_OPEN_ORDERS = (
-    _ORDERS + "WHERE payment_order.payer_chat_user_id = $1 AND payment_order.status = $2"
-    " ORDER BY payment_order.id, item.id"
-)
 _DUE = f"""{ENROLMENTS}WHERE enrolment.state = $1 AND enrolment.channel = $2 AND """
 _DUE_TO_ENTERPRISE = (
     _DUE
@@ -212,13 +167,15 @@ class TortoisePaymentStore:
     def __init__(self, pii: Pii) -> None:
         self._pii = pii
 
-    async def _orders(self, **filters: object) -> list[Order]:
-        rows = (
-            await models.Order.filter(**filters)
-            .select_related("enterprise")
-            .prefetch_related(_items())
+    async def _orders(self, where: str, params: Sequence[Any]) -> list[Order]:
+        """The orders `where` picks (a condition on payment_order), each with its items."""
+        rows = await fetch(
+            models.Order, f"{_ORDERS}WHERE {where} ORDER BY payment_order.id, item.id", params
         )
-        return [_to_domain(row, self._pii) for row in rows]
+        by_order: dict[int, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            by_order.setdefault(row["id"], []).append(row)
+        return [_order_of(order_rows, self._pii) for order_rows in by_order.values()]
 
     async def due(
         self, *, id_number: str | None, credit_code: str | None
@@ -236,11 +193,10 @@ class TortoisePaymentStore:
         return [(row["enrolment_id"], certificate_of_row(row, self._pii)) for row in rows]
 
     async def open_orders(self, payer: ChatUserId) -> list[Order]:
-        rows = await fetch(models.Order, _OPEN_ORDERS, [payer, OrderStatus.PENDING.value])
-        by_order: dict[int, list[Mapping[str, Any]]] = {}
-        for row in rows:
-            by_order.setdefault(row["id"], []).append(row)
-        return [_order_of(order_rows, self._pii) for order_rows in by_order.values()]
+        return await self._orders(
+            "payment_order.payer_chat_user_id = $1 AND payment_order.status = $2",
+            [payer, OrderStatus.PENDING.value],
+        )
 
     async def cancel_unpaid(self, enrolment_id: int, actor: ChatUserId, at: datetime) -> bool:
         async with in_transaction(_connection()) as db:
@@ -494,7 +450,7 @@ class TortoisePaymentStore:
         )
         for order_id in candidates:
             if await self._end(order_id, OrderStatus.EXPIRED):
-                expired += await self._orders(id=order_id)
+                expired += await self._orders("payment_order.id = $1", [order_id])
         return expired
 
     async def close(self, number: str) -> Order | None:
@@ -530,10 +486,9 @@ class TortoisePaymentStore:
 
     async def expiring_unwarned(self, now: datetime, within: timedelta) -> list[Order]:
         return await self._orders(
-            status=OrderStatus.PENDING.value,
-            warned_at__isnull=True,
-            expires_at__lte=now + within,
-            expires_at__gt=now,
+            "payment_order.status = $1 AND payment_order.warned_at IS NULL"
+            " AND payment_order.expires_at <= $2 AND payment_order.expires_at > $3",
+            [OrderStatus.PENDING.value, now + within, now],
         )
 
     async def mark_warned(self, number: str, at: datetime) -> bool:
@@ -543,9 +498,10 @@ class TortoisePaymentStore:
         return bool(changed)
 
     async def to_reconcile(self, now: datetime, expired_since: datetime) -> list[Order]:
-        pending = await self._orders(status=OrderStatus.PENDING.value)
+        pending = await self._orders("payment_order.status = $1", [OrderStatus.PENDING.value])
         expired = await self._orders(
-            status=OrderStatus.EXPIRED.value, expires_at__gte=expired_since
+            "payment_order.status = $1 AND payment_order.expires_at >= $2",
+            [OrderStatus.EXPIRED.value, expired_since],
         )
         return pending + expired
 
@@ -559,5 +515,7 @@ class TortoisePaymentStore:
 
     async def overdue_invoices(self, today: date) -> list[Order]:
         return await self._orders(
-            status=OrderStatus.PAID.value, invoice_file_id__isnull=True, invoice_due_on__lt=today
+            "payment_order.status = $1 AND payment_order.invoice_file_id IS NULL"
+            " AND payment_order.invoice_due_on < $2",
+            [OrderStatus.PAID.value, today],
         )

@@ -180,6 +180,24 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     )
     assert await payments.invoice_profile(TRAINEE) is None
 
+    # The jobs' reads of orders by time: the same order, picked by when it ends.
+    now = clock.now()
+    assert await payments.expiring_unwarned(now, timedelta(minutes=10)) == []
+    assert await payments.expiring_unwarned(now, timedelta(minutes=30)) == [order]
+    assert await payments.to_reconcile(now, now - timedelta(days=1)) == [order]
+    assert await payments.overdue_invoices(now.date()) == []
+    [expired] = await payments.expire(now + timedelta(minutes=30))
+    assert (expired.number, expired.status) == (order.number, OrderStatus.EXPIRED)
+    assert await payments.to_reconcile(now, now) == [expired]
+    assert await payments.to_reconcile(now, now + timedelta(hours=1)) == []
+    await models.Order.filter(number=order.number).update(
+        status="paid", invoice_due_on=now.date() - timedelta(days=1)
+    )
+    [overdue] = await payments.overdue_invoices(now.date())
+    assert overdue.number == order.number and overdue.invoice_due_on == now.date() - timedelta(
+        days=1
+    )
+
     # The web view's list of the trainee's paid enrolments (every page reads it).
     study = Study(load_courses(), LazyFaces(tmp_path), FaceStore(tmp_path / "faces"), CONFIG)
     assert await study.enrolments(TRAINEE) == []
