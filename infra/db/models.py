@@ -103,6 +103,7 @@ class Certificate(Model):
 
     class Meta:
         table = "certificate"
+        indexes = (("person_id",), ("enterprise_id",))
 
 
 class ImportRun(Model):
@@ -245,6 +246,7 @@ class Order(Model):
 
     class Meta:
         table = "payment_order"
+        indexes = (("enterprise_id",),)
 
 
 class OrderItem(Model):
@@ -260,6 +262,7 @@ class OrderItem(Model):
 
     class Meta:
         table = "order_item"
+        indexes = (("order_id",), ("enrolment_id",))
 
 
 class PaymentLog(Model):
@@ -368,6 +371,7 @@ class RelayedMessage(Model):
 
     class Meta:
         table = "relayed_message"
+        indexes = (("ticket_id",),)
 
 
 class Application(Model):
@@ -389,6 +393,7 @@ class Application(Model):
 
     class Meta:
         table = "application"
+        indexes = (("enrolment_id",),)
 
 
 class AuditLog(Model):

@@ -69,6 +69,7 @@ class FaceCheck(Model):
 
     class Meta:
         table = "face_check"
+        indexes = (("enrolment_id",),)
 
 
 class FaceReview(Model):
@@ -94,3 +95,4 @@ class FaceReview(Model):
 
     class Meta:
         table = "face_review"
+        indexes = (("enrolment_id",),)

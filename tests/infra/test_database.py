@@ -64,6 +64,51 @@ async def test_migrations_apply_to_postgresql_and_are_idempotent(empty_postgres_
     await Tortoise.close_connections()
 
 
+# Foreign keys with no index whose first column is the key: neither database makes one itself.
+_UNINDEXED_POSTGRES = """
+SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+WHERE c.contype = 'f' AND NOT EXISTS (
+    SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
+"""
+
+
+@pytest.mark.postgres
+async def test_every_foreign_key_is_indexed_on_postgresql(empty_postgres_url: str):
+    """A bill, a payment notification and /status join orders to their items and certificates
+    to their holders: an unindexed key is a scan of the whole table on every such read."""
+    context = await open_database(empty_postgres_url)
+    try:
+        _, rows = await connections.get(connection_name(empty_postgres_url)).execute_query(
+            _UNINDEXED_POSTGRES
+        )
+    finally:
+        await context.close_connections()
+    assert [tuple(row.values()) for row in rows] == []
+
+
+async def test_every_foreign_key_is_indexed_on_sqlite(tmp_path):
+    url = f"sqlite://{tmp_path / 'keys.sqlite3'}"
+    context = await open_database(url)
+    try:
+        db = connections.get(connection_name(url))
+        _, tables = await db.execute_query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        unindexed = []
+        for (table,) in (tuple(row) for row in tables):
+            _, keys = await db.execute_query(f'PRAGMA foreign_key_list("{table}")')
+            _, indexes = await db.execute_query(f'PRAGMA index_list("{table}")')
+            leading = set()
+            for index in indexes:
+                _, columns = await db.execute_query(f'PRAGMA index_info("{index["name"]}")')
+                leading |= {c["name"] for c in columns if c["seqno"] == 0}
+            unindexed += [(table, key["from"]) for key in keys if key["from"] not in leading]
+    finally:
+        await context.close_connections()
+    assert unindexed == []
+
+
 @pytest.mark.redis
 async def test_redis_keeps_conversation_state_across_storage_instances(redis_url: str):
     first = RedisStorage.from_url(redis_url)
