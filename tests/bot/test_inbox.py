@@ -195,3 +195,61 @@ async def test_an_update_costs_one_write_to_store_it_and_one_to_mark_it_done(
     assert own == ["INSERT", "UPDATE"], statements
     assert greetings(harness)
     assert await models.UpdateInbox.filter(done_at__isnull=False).count() == 1
+
+
+class HeldStore(TortoiseInbox):
+    """The inbox's store, whose done-mark writes wait until the test lets each one through."""
+
+    def __init__(self, bot_id: int) -> None:
+        super().__init__(PII, bot_id, worker_id="held")
+        self.finished: list[list[int]] = []
+        self.go = asyncio.Event()
+
+    async def finish(self, update_ids, now):
+        self.finished.append(sorted(update_ids))
+        await self.go.wait()
+        self.go.clear()
+        return await super().finish(update_ids, now)
+
+
+async def test_updates_handled_while_a_done_mark_is_written_are_marked_together(
+    harness: BotHarness, clock: FixedClock
+):
+    """Group commit (issue 20): while one done mark is being written, the updates handled
+    meanwhile wait and are marked by the next statement, all together; none counts as done
+    before its own mark is written."""
+    store = HeldStore(harness.bot.id)
+    inbox = Inbox(harness.dispatcher, harness.bot, store, clock, config=InboxConfig(lease=LEASE))
+    sent = [
+        as_json(updates.message("/start", updates.user(100130 + n, first_name="张三")))
+        for n in range(4)
+    ]
+    await inbox.receive(sent[0])
+    for _ in range(200):  # the first update handled, its mark being written
+        if store.finished:
+            break
+        await asyncio.sleep(0.01)
+    for update in sent[1:]:
+        await inbox.receive(update)
+    for _ in range(200):  # the three others handled meanwhile, waiting for their mark
+        if len(greetings(harness)) == 4:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    first, *others = (u["update_id"] for u in sent)
+    assert store.finished == [[first]]
+    assert len(inbox.in_flight) == 4  # nobody is done before their mark is written
+
+    store.go.set()
+    for _ in range(200):
+        if len(store.finished) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert store.finished == [[first], sorted(others)]
+    assert await models.UpdateInbox.filter(done_at__isnull=False).count() == 1
+    assert len(inbox.in_flight) == 3
+
+    store.go.set()
+    await inbox.settle(5)
+    assert not inbox.in_flight
+    assert await models.UpdateInbox.filter(done_at__isnull=False).count() == 4
