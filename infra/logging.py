@@ -73,4 +73,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # No line per request or per update (aiogram's "Update id=… is handled"): the metrics count
+    # both with their durations, and failures are logged all the same.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)

@@ -58,6 +58,27 @@ async def test_every_line_logged_while_an_update_is_handled_names_the_update(
     assert "update_id" not in after
 
 
+async def test_no_line_per_handled_update_but_aiograms_errors_are_logged(
+    json_log: io.StringIO, recording_bot
+):
+    """Like the access log, aiogram's "Update id=… is handled" is not written for every update
+    (the metrics count them, issue 20); its warnings and errors still are (a failing update
+    is logged by the inbox itself, tests/bot/test_inbox.py)."""
+    bot, _session = recording_bot
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def handle(message: Message) -> None:
+        log.info("handled")
+
+    await dispatcher.feed_update(bot, updates.message("hello"))
+    logging.getLogger("aiogram.event").error("Failed to make answer: %s", "a test")
+
+    assert [line["message"] for line in lines(json_log)] == ["handled"]
+    [failed] = lines(json_log, "aiogram.event")
+    assert failed["level"] == "ERROR"
+
+
 async def test_every_line_logged_for_a_request_names_it_and_the_client_gets_the_id(
     json_log: io.StringIO, aiohttp_client
 ):
