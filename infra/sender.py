@@ -32,6 +32,7 @@ twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -465,10 +466,32 @@ class OutboxSender:
             log.exception("outbox: progress report failed")
 
     async def _deliver(self, batch: list[Claimed]) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        handled: set[int] = set()  # rows given to a send, or settled while prepared
+        try:
+            await self._deliver_each(batch, tasks, handled)
+        except Exception as exc:
+            # The limiter (Redis) or the database failed on the way, and the job stops: the rows
+            # not yet given to a send go back at once rather than stay claimed until the lease
+            # runs out (CI, test_redis_outage: a broadcast waited a minute after Redis came
+            # back, the limiter's connection being stale). The sends under way end as usual.
+            reason = f"{type(exc).__name__}: {exc}"
+            now = self._clock.now()
+            with contextlib.suppress(Exception):  # the database away too: the lease's wait
+                for item in batch:
+                    if item.id not in handled:
+                        await self._outbox.retry_later(item, now, reason)
+            raise
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _deliver_each(
+        self, batch: list[Claimed], tasks: set[asyncio.Task[None]], handled: set[int]
+    ) -> None:
         recipients = await self._outbox.recipients(item.chat_id for item in batch)
         ready: deque[_Job] = deque(_Job(item) for item in batch)
         later: list[tuple[float, int, _Job]] = []
-        tasks: set[asyncio.Task[None]] = set()
         while ready or later:
             while later and later[0][0] <= time.monotonic():
                 ready.append(heapq.heappop(later)[2])
@@ -481,6 +504,7 @@ class OutboxSender:
                 job.channel = recipient.channel
                 job.message = await self._prepare(job.item, recipient)
                 if job.message is None:
+                    handled.add(job.item.id)
                     continue
             verdict = await self._limiter.try_acquire(job.item.chat_id, job.channel)
             if verdict.wait > 0:
@@ -494,10 +518,9 @@ class OutboxSender:
                 continue
             await self._slots.acquire()
             task = asyncio.create_task(self._send(job.item, job.message, job.channel))
+            handled.add(job.item.id)
             tasks.add(task)
             task.add_done_callback(self._done(tasks))
-        if tasks:
-            await asyncio.gather(*tasks)
 
     def _done(self, tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
         def release(task: asyncio.Task[None]) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 
@@ -314,6 +316,41 @@ async def test_a_429_while_the_shared_limiter_is_away_is_waited_out_and_the_mess
     assert await send() == 1
     assert len(telegram.texts_to(300_003)) == 1
     assert (await models.Outbox.get()).status == "sent"
+
+
+class LimiterStale(LocalRateLimiter):
+    """The shared limiter's first answer fails: its Redis connection was stale."""
+
+    def __init__(self) -> None:
+        super().__init__(Limits(global_per_second=10_000, private_per_second=10_000))
+        self.failed = False
+
+    async def try_acquire(self, chat_id: int, channel: str = "telegram") -> Any:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("Connection closed by server.")
+        return await super().try_acquire(chat_id, channel)
+
+
+async def test_rows_claimed_when_the_limiter_fails_go_back_at_once(
+    database, clock: FixedClock, i18n
+):
+    """CI (test_redis_outage, again): right after Redis came back, the limiter's first call
+    failed on a stale connection, the job stopped, and the broadcast it had claimed waited a
+    minute for its lease. The rows not yet sent are given back, due at once."""
+    telegram = RetryAfterOnce()
+    telegram.told.update({300_005, 300_006})  # no 429 here
+    await world.broadcast_to([300_005, 300_006], clock.now())
+    send = world.sender(i18n, clock, telegram, limiter=LimiterStale())
+
+    with pytest.raises(ConnectionError):
+        await send()
+    rows = await models.Outbox.all()
+    assert [(r.status, r.claimed_by) for r in rows] == [("pending", None)] * 2
+    assert all(r.not_before <= clock.now() for r in rows)
+
+    assert await send() == 2
+    assert len(telegram.texts_to(300_005)) == len(telegram.texts_to(300_006)) == 1
 
 
 async def test_a_send_that_fails_on_the_way_gives_its_row_back_at_once(
