@@ -283,9 +283,6 @@ class Inbox:
         for task in self.in_flight:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._marking is not None:  # the marks of updates handled to their end go in
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._marking
         now = self._clock.now()
         with contextlib.suppress(Exception):
             if self._unrecorded:

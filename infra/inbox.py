@@ -79,8 +79,7 @@ class TortoiseInbox:
 
     async def finish(self, update_ids: Collection[int], now: datetime) -> int:
         """Marks the updates done, ours or not (an update taken over after our lease ran out
-        was handled all the same): one statement for all of them, on the hot path of each
-        update (the inbox gives those handled together at once)."""
+        was handled all the same): one statement per update, on the hot path of each one."""
         if not update_ids:
             return 0
         ids = list(update_ids)

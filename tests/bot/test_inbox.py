@@ -253,28 +253,3 @@ async def test_updates_handled_while_a_done_mark_is_written_are_marked_together(
     await inbox.settle(5)
     assert not inbox.in_flight
     assert await models.UpdateInbox.filter(done_at__isnull=False).count() == 4
-
-
-async def test_a_shutdown_waits_for_the_done_marks_being_written(
-    harness: BotHarness, clock: FixedClock
-):
-    """An update handled to its end is not given back to be handled again because the
-    process stopped while its done mark was being written."""
-    store = HeldStore(harness.bot.id)
-    inbox = Inbox(harness.dispatcher, harness.bot, store, clock, config=InboxConfig(lease=LEASE))
-    update = as_json(updates.message("/start", updates.user(100140, first_name="张三")))
-    await inbox.receive(update)
-    for _ in range(200):
-        if store.finished:
-            break
-        await asyncio.sleep(0.01)
-
-    stopping = asyncio.create_task(inbox.stop(grace=0))
-    await asyncio.sleep(0.05)
-    assert not stopping.done()
-    store.go.set()
-    await stopping
-
-    row = await models.UpdateInbox.get(update_id=update["update_id"])
-    assert row.done_at is not None
-    assert len(greetings(harness)) == 1
