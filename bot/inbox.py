@@ -140,10 +140,6 @@ class Inbox:
         self._handling: dict[int, asyncio.Task[None]] = {}
         # Handled, but the done mark did not reach the database: written on the next turn.
         self._unrecorded: set[int] = set()
-        # Done marks waiting for the write in flight, and the one future they all wait on.
-        self._to_mark: set[int] = set()
-        self._marked: asyncio.Future[None] | None = None
-        self._marking: asyncio.Task[None] | None = None
         self._turns: asyncio.Task[None] | None = None
 
     @property
@@ -193,35 +189,11 @@ class Inbox:
         await self._done([update_id])
 
     async def _done(self, update_ids: Collection[int]) -> None:
-        """Returns once the done marks are written (or kept for the next turn). Marks go in
-        together: the updates handled while one write is in flight wait for it and then go in
-        the next, one statement for them all; an idle inbox writes at once."""
-        self._to_mark.update(update_ids)
-        if self._marked is None:
-            self._marked = asyncio.get_running_loop().create_future()
-        written = self._marked
-        if self._marking is None:
-            self._marking = asyncio.create_task(self._mark(), name="update-inbox-done")
-        # Shielded: a handler cancelled while waiting (shutting down) leaves the write to end.
-        await asyncio.shield(written)
-
-    async def _mark(self) -> None:
         try:
-            while self._to_mark:
-                ids, self._to_mark = self._to_mark, set()
-                written, self._marked = self._marked, None
-                try:
-                    await self._store.finish(ids, self._clock.now())
-                except Exception as exc:
-                    log.warning(
-                        "updates %s: done mark not written (%s)", sorted(ids), describe(exc)
-                    )
-                    self._unrecorded.update(ids)
-                finally:
-                    if written is not None and not written.done():
-                        written.set_result(None)
-        finally:
-            self._marking = None
+            await self._store.finish(update_ids, self._clock.now())
+        except Exception as exc:
+            log.warning("updates %s: done mark not written (%s)", list(update_ids), describe(exc))
+            self._unrecorded.update(update_ids)
 
     def start(self) -> None:
         self._turns = asyncio.create_task(self._run(), name="update-inbox")
