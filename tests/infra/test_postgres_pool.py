@@ -6,7 +6,7 @@ connection that the pool replaces, never one lost or one still in the transactio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -42,43 +42,52 @@ async def test_a_query_outside_a_transaction_starts_no_task(postgres_url: str):
     assert started == []
 
 
-@pytest.fixture
-async def pool(postgres_url: str) -> AsyncIterator[Any]:
-    """The app's pool, opened by a first query."""
+async def test_an_open_transaction_is_rolled_back_when_its_connection_goes_back(
+    postgres_url: str,
+):
     context = await open_database(postgres_url, timeout=5.0)
     db = models.ChatUser._meta.db
-    await db.execute_query("CREATE TABLE probe (id int)")
-    yield db._pool
-    await context.close_connections()
+    await db.execute_query(SQL, [1])
+    pool = db._pool
+    try:
+        await db.execute_query("CREATE TABLE probe (id int)")
+        connection = await pool.acquire()
+        await connection.execute("BEGIN")
+        await connection.execute("INSERT INTO probe VALUES (7001)")
+        await pool.release(connection)
+
+        _, rows = await db.execute_query("SELECT id FROM probe")
+        assert rows == []
+        for _ in range(pool.get_max_size() + 1):  # every connection back, none in the BEGIN
+            async with pool.acquire() as again:
+                assert not again.is_in_transaction()
+    finally:
+        await context.close_connections()
 
 
-async def in_a_transaction(pool: Any) -> Any:
-    """A connection of the pool inside a transaction that wrote a row."""
-    connection = await pool.acquire()
-    await connection.execute("BEGIN")
-    await connection.execute("INSERT INTO probe VALUES (7001)")
-    return connection
+async def test_a_caller_cancelled_while_its_connection_is_rolled_back_loses_none(
+    postgres_url: str,
+):
+    context = await open_database(postgres_url, timeout=5.0)
+    db = models.ChatUser._meta.db
+    await db.execute_query(SQL, [1])
+    pool = db._pool
+    try:
+        await db.execute_query("CREATE TABLE probe (id int)")
+        connection = await pool.acquire()
+        await connection.execute("BEGIN")
+        await connection.execute("INSERT INTO probe VALUES (7002)")
+        releasing = asyncio.create_task(pool.release(connection))
+        await asyncio.sleep(0)  # the ROLLBACK is sent
+        releasing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await releasing
 
-
-async def test_an_open_transaction_is_rolled_back_when_its_connection_goes_back(pool: Any):
-    await pool.release(await in_a_transaction(pool))
-
-    for _ in range(pool.get_max_size() + 1):  # every connection back, none in the BEGIN
-        async with pool.acquire() as again:
-            assert not again.is_in_transaction()
-            assert await again.fetchval("SELECT count(*) FROM probe") == 0
-
-
-async def test_a_caller_cancelled_while_its_connection_is_rolled_back_loses_none(pool: Any):
-    releasing = asyncio.create_task(pool.release(await in_a_transaction(pool)))
-    await asyncio.sleep(0)  # the ROLLBACK is sent
-    releasing.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await releasing
-
-    held = [await pool.acquire(timeout=5) for _ in range(pool.get_max_size())]
-    for each in held:
-        assert not each.is_in_transaction()
-        assert await each.fetchval("SELECT count(*) FROM probe") == 0
-    for each in held:
-        await pool.release(each)
+        held = [await pool.acquire(timeout=5) for _ in range(pool.get_max_size())]
+        for each in held:
+            assert not each.is_in_transaction()
+            assert await each.fetchval("SELECT count(*) FROM probe") == 0
+        for each in held:
+            await pool.release(each)
+    finally:
+        await context.close_connections()
