@@ -427,7 +427,18 @@ async def test_updates_being_handled_when_the_process_is_killed_are_each_answere
     async def all_answered() -> bool:
         return min(answers()[key] for key in sent.values()) >= 1
 
-    await eventually(all_answered, timeout=90, what=f"every update answered ({story})")
+    try:
+        await eventually(all_answered, timeout=90, what=f"every update answered ({story})")
+    except AssertionError as exc:
+        unanswered = sorted(key for key in sent.values() if not answers()[key])
+        rows = await models.UpdateInbox.filter(done_at=None).values(
+            "update_id", "attempts", "claimed_by", "claimed_until"
+        )
+        raise AssertionError(
+            f"{exc}\nunanswered: {unanswered}\nundone in the inbox: {rows}\n"
+            f"waiting in Telegram: {len(chat.updates)}\n"
+            f"restarted instance's log:\n{world.instance.log()[-20000:]}"
+        ) from None
 
     async def settled() -> bool:
         return not chat.updates and not await models.UpdateInbox.filter(done_at=None).exists()
