@@ -14,7 +14,7 @@ import contextlib
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolAcquireContext
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContextPooled
 from tortoise.backends.base.config_generator import expand_db_url
@@ -56,6 +56,23 @@ class _Pool(asyncpg.Pool):  # type: ignore[misc]
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
         # The same timeout bounds giving the connection back (asyncpg keeps it for release).
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        """asyncpg's release, without the task that its `asyncio.shield` makes for each one:
+        Tortoise gives a connection back after every query outside a transaction, and that
+        task was a quarter of the client's CPU per query (docs/operations.md, "Fifth round").
+        With `_keep_session` a release has nothing to wait for unless an open transaction must
+        be rolled back or a cancelled query waited out; if the caller is cancelled right then,
+        asyncpg terminates the connection (the pool opens another) rather than leaking it."""
+        if type(connection) is not PoolConnectionProxy or connection._holder._pool is not self:
+            await super().release(connection, timeout=timeout)  # asyncpg's own error
+            return
+        if connection._con is None:  # already given back
+            return
+        self._check_init()
+        connection._con._on_release()
+        holder = connection._holder
+        await holder.release(holder._timeout if timeout is None else timeout)
 
 
 class PostgresClient(AsyncpgDBClient):
