@@ -28,8 +28,10 @@ class ConversationState(Protocol):
 
 class TurnState:
     """The person's state for one turn: read from the channel's store once, written through at
-    once. A turn asks for it several times (each flow for its step, a bill for whose it is);
-    with several instances each ask was a round trip to Redis (issue 20)."""
+    once, and not written when the turn already knows it is so (a command that starts afresh
+    from no step). A turn asks for it several times (each flow for its step, a bill for whose
+    it is); with several instances each ask and each write is a round trip to Redis
+    (issue 20)."""
 
     __slots__ = ("_data", "_state", "_store")
     _UNREAD: Any = object()
@@ -45,6 +47,8 @@ class TurnState:
         return self._state
 
     async def set_state(self, state: str | None = None) -> None:
+        if state == self._state:  # (never while unread)
+            return
         await self._store.set_state(state)
         self._state = state
 
@@ -54,6 +58,8 @@ class TurnState:
         return dict(self._data)
 
     async def set_data(self, data: dict[str, Any]) -> None:
+        if data == self._data:
+            return
         await self._store.set_data(data)
         self._data = dict(data)
 

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-
 from infra.db import models
 from infra.db.columns import column
-from infra.db.sql import execute, numbered
+from infra.db.sql import execute, inserted, numbered
 from infra.outbox import new_worker_id
 from infra.pii import Pii, PiiUnreadable
 
@@ -33,7 +31,15 @@ class TakenOver:
     attempts: int
 
 
-# On every update's path, as SQL (infra/db/sql.py).
+# On every update's path, as SQL (infra/db/sql.py). A delivery of an update already stored
+# inserts nothing and returns no row.
+_STORE = """
+INSERT INTO update_inbox (bot_id, update_id, payload_sealed, received_at, attempts, claimed_by,
+    claimed_until)
+VALUES ($1, $2, $3, $4, 1, $5, $6)
+ON CONFLICT (bot_id, update_id) DO NOTHING
+RETURNING id
+"""
 _FINISH = """
 UPDATE update_inbox SET done_at = $1
 WHERE bot_id = $2 AND done_at IS NULL AND update_id IN ({})
@@ -55,18 +61,12 @@ class TortoiseInbox:
         """Stores a new update, claimed by this instance until `now + lease`. False when the
         update is there already (delivered again): whoever holds it handles it."""
         sealed = self._pii.seal(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
-        try:
-            await models.UpdateInbox.create(
-                bot_id=self._bot_id,
-                update_id=update_id,
-                payload_sealed=sealed,
-                received_at=now,
-                claimed_by=self.worker_id,
-                claimed_until=now + lease,
-            )
-        except IntegrityError:
-            return False
-        return True
+        stored = await inserted(
+            models.UpdateInbox,
+            _STORE,
+            [self._bot_id, update_id, sealed, now, self.worker_id, now + lease],
+        )
+        return bool(stored)
 
     async def renew(self, update_ids: Collection[int], now: datetime, lease: timedelta) -> int:
         if not update_ids:

@@ -34,9 +34,18 @@ async def fetch(model: type[Model], sql: str, params: Sequence[Any]) -> Sequence
 
 async def execute(model: type[Model], sql: str, params: Sequence[Any]) -> int:
     """An UPDATE or DELETE on `model`'s connection: the rows it changed. (Not an INSERT:
-    Tortoise reads PostgreSQL's "INSERT oid count" as the oid.)"""
+    Tortoise reads PostgreSQL's "INSERT oid count" as the oid; see `inserted`.)"""
     changed, _ = await _run(model, sql, params)
     return changed
+
+
+async def inserted(model: type[Model], sql: str, params: Sequence[Any]) -> Sequence[Row]:
+    """What an `INSERT … RETURNING` returned (Tortoise's `execute_query` runs an INSERT
+    without reading its rows on PostgreSQL)."""
+    db = model._meta.db
+    if db.capabilities.dialect == "sqlite":
+        sql = _for_sqlite(sql)
+    return await db.execute_query_dict(sql, list(params))
 
 
 async def _run(model: type[Model], sql: str, params: Sequence[Any]) -> tuple[int, Sequence[Row]]:

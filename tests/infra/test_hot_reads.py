@@ -3,7 +3,7 @@ issue 20): on SQLite and on PostgreSQL they give the same domain objects, dates 
 times as aware datetimes, whom the account is bound to, the enrolments of a person and of an
 enterprise (newest first, each its own certificate and holder), what is due to whom, and the
 payer's open orders with their items, the web view's paid enrolments, lesson progress and face
-profile, and the account an update comes from."""
+profile, the account an update comes from and the update inbox's row."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from domain.registry import CertType, RegistryStatus, SiteRole
 from infra.content import load_courses
 from infra.db import models, open_database
 from infra.db.study_models import LessonProgress
+from infra.inbox import TortoiseInbox
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
 from infra.repositories.registry import TortoiseBindings, TortoiseEnrolments
@@ -244,6 +245,23 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert not (await models.ChatUser.get(id=STRANGER)).unreachable  # writing again: reachable
     assert await accounts.get(STRANGER) == replace(back, client_language_new=False)
     assert await accounts.get(ChatUserId(999)) is None
+
+    # The update inbox, on every update: stored once (a redelivery stores nothing), dates as
+    # Tortoise writes them, so the lease's comparisons and the take-over read them back.
+    inbox = TortoiseInbox(registry.PII, bot_id=7, worker_id="here")
+    update = {"update_id": 9001, "message": {"text": "/status 530102199001010812"}}
+    lease = timedelta(seconds=30)
+    assert await inbox.store(9001, update, now, lease)
+    assert not await inbox.store(9001, update, now + timedelta(seconds=1), lease)
+    assert await TortoiseInbox(registry.PII, bot_id=8).store(9001, update, now, lease)
+    stored = await models.UpdateInbox.get(bot_id=7, update_id=9001)
+    assert (stored.received_at, stored.claimed_until) == (now, now + lease)
+    assert (stored.attempts, stored.claimed_by, stored.done_at) == (1, "here", None)
+    assert "530102" not in stored.payload_sealed
+    assert await inbox.take_over(now + lease - timedelta(seconds=1), lease, 10) == []
+    [taken] = await TortoiseInbox(registry.PII, bot_id=7).take_over(now + lease, lease, 10)
+    assert (taken.update_id, taken.payload, taken.attempts) == (9001, update, 2)
+    assert await inbox.finish([9001], now + lease) == 1
 
 
 async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):

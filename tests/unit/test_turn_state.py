@@ -75,6 +75,31 @@ async def test_a_turn_reads_the_state_once_and_writes_it_through():
     )
 
 
+class StartsAfresh:
+    """/pay: whatever the person was doing ends, and the bill is remembered."""
+
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        await talk.state.clear()
+        await talk.state.update_data(selected=[7])
+        return Turn().add(Reply("bill"))
+
+
+async def test_what_the_turn_knows_is_so_already_is_not_written_again():
+    store = CountingStore()
+    conversations = Conversations([AsksItsStep(), StartsAfresh()])
+
+    assert await conversations(Command("pay"), Talk(ACCOUNT, store))
+
+    assert store.writes == ["data"]  # no step to clear, no data to empty: only the bill
+    assert (store.state, store.data) == (None, {"selected": [7]})
+
+    # Unread, a clear is written: the turn cannot know what another turn left.
+    store.state, store.data, store.writes = "Pay:title", {"channel": "individual"}, []
+    assert await Conversations([StartsAfresh()])(Command("pay"), Talk(ACCOUNT, store))
+    assert store.writes == ["state", "data", "data"]
+    assert (store.state, store.data) == (None, {"selected": [7]})
+
+
 async def test_the_next_turn_reads_the_store_again():
     """Only one turn is remembered: another turn (another instance, a restart) may have
     moved the person on since."""
