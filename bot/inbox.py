@@ -119,6 +119,11 @@ class InboxConfig:
     # Updates taken over per turn, and in flight at most before taking more.
     batch: int = 50
     in_flight: int = 200
+    # Updates handled at once; the others in flight wait their turn in memory, their leases
+    # renewed. A burst (the take-over after a restart, everyone answering a broadcast) then
+    # queues here instead of at the database pool, where a wait past DATABASE_TIMEOUT would
+    # answer a healthy database's trainee "temporarily unavailable".
+    concurrency: int = 16
 
 
 class Inbox:
@@ -138,6 +143,7 @@ class Inbox:
         self._claims = claims or LocalClaims()
         self.config = config or InboxConfig()
         self._handling: dict[int, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(self.config.concurrency)
         # Handled, but the done mark did not reach the database: written on the next turn.
         self._unrecorded: set[int] = set()
         self._turns: asyncio.Task[None] | None = None
@@ -176,16 +182,18 @@ class Inbox:
         task.add_done_callback(lambda _: self._handling.pop(update_id, None))
 
     async def _handle(self, update_id: int, update: dict[str, Any]) -> None:
-        try:
-            parsed = Update.model_validate(update, context={"bot": self._bot})
-            result = await self._dispatcher.feed_update(self._bot, parsed)
-            if isinstance(result, TelegramMethod):
-                await self._dispatcher.silent_call_request(bot=self._bot, result=result)
-        except Exception:
-            # As polling did: a failing update is logged (the errors router has apologised
-            # where it could), not handled again.
-            log.exception("update %s failed", update_id)
-        # Cancelled (shutting down) it is not done: it is given back and handled again.
+        async with self._slots:
+            try:
+                parsed = Update.model_validate(update, context={"bot": self._bot})
+                result = await self._dispatcher.feed_update(self._bot, parsed)
+                if isinstance(result, TelegramMethod):
+                    await self._dispatcher.silent_call_request(bot=self._bot, result=result)
+            except Exception:
+                # As polling did: a failing update is logged (the errors router has apologised
+                # where it could), not handled again.
+                log.exception("update %s failed", update_id)
+        # Cancelled (shutting down, even while waiting for a slot) it is not done: it is given
+        # back and handled again.
         await self._done([update_id])
 
     async def _done(self, update_ids: Collection[int]) -> None:

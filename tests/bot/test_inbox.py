@@ -115,6 +115,50 @@ async def test_an_update_that_killed_its_instance_three_times_is_given_up(
     assert (await models.UpdateInbox.get(update_id=update_id)).done_at is not None
 
 
+async def test_a_burst_is_handled_a_few_at_a_time_and_those_waiting_keep_their_lease(
+    harness: BotHarness, clock: FixedClock
+):
+    """After a restart an instance takes over every update its dead self left. Handled all at
+    once they would queue at the database pool, where a wait past DATABASE_TIMEOUT answers
+    "temporarily unavailable" (the process-kill tests saw it on a busy machine): they queue in
+    the inbox instead, their leases renewed, and each is answered."""
+    release = asyncio.Event()
+    running, most, handled = 0, 0, []
+
+    @harness.dispatcher.message()
+    async def slow(message) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        handled.append(message.from_user.id)
+
+    dead = TortoiseInbox(PII, harness.bot.id, worker_id="dead")
+    users = range(100201, 100211)
+    for user in users:
+        update = as_json(updates.message("hi", updates.user(user)))
+        await dead.store(update["update_id"], update, clock.now(), LEASE)
+    clock.advance(seconds=31)
+    store = TortoiseInbox(PII, harness.bot.id, worker_id="restarted")
+    config = InboxConfig(lease=LEASE, concurrency=3)
+    restarted = Inbox(harness.dispatcher, harness.bot, store, clock, config=config)
+    other = instance(harness, clock, "other")
+
+    assert await restarted.turn() == len(users)
+    for _ in range(4):  # two minutes: the waiting updates stay the restarted instance's
+        await asyncio.sleep(0.05)
+        clock.advance(seconds=LEASE.total_seconds() / 3)
+        await restarted.turn()
+        assert await other.turn() == 0
+    assert most == 3
+    release.set()
+    await restarted.settle(5)
+
+    assert sorted(handled) == list(users) and most == 3
+    assert await models.UpdateInbox.filter(done_at=None).count() == 0
+
+
 async def test_a_shutdown_gives_unfinished_updates_back_at_once(
     harness: BotHarness, clock: FixedClock
 ):
