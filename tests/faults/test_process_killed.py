@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from tortoise import connections
 
 from domain.accounts import ChatUserId
 from domain.checkout import Fees, Order, PlaceOrder
@@ -67,6 +68,22 @@ class World:
         await self.database.cut()
         await self.database.restore()
         self.faults.clear()
+
+    async def sessions_ended(self) -> None:
+        """What the killed process had sent PostgreSQL has landed or never will: the server's
+        sessions behind the proxy have ended. Until then a statement the process wrote just
+        before it died (a done mark, a `sent` mark) may still commit, after the test has
+        measured the window."""
+        ports = sorted(self.database.upstream_ports)
+
+        async def ended() -> bool:
+            rows = await connections.get("postgres").execute_query_dict(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE client_port = ANY($1::int[])",
+                [ports],
+            )
+            return rows[0]["n"] == 0
+
+        await eventually(ended, what="the killed process's database sessions ended")
 
     async def start_again(self) -> None:
         self.instance = await self.fleet.start(f"{self.instance.name}+")
@@ -301,9 +318,10 @@ async def test_a_broadcast_killed_midway_reaches_everyone_and_repeats_only_what_
 
         await eventually(answers_held, what="Telegram's answers are held back")
     await world.instance.kill()  # the proxies are left alone until the window is measured
-    # What the dead process had already handed to Telegram lands; then the window is measured:
-    # messages Telegram has whose rows were never marked sent.
+    # What the dead process had already handed to Telegram and PostgreSQL lands; then the
+    # window is measured: messages Telegram has whose rows were never marked sent.
     await world.faults.idle()
+    await world.sessions_ended()
     at_kill = delivered()
     unmarked = set(
         await models.Outbox.filter(kind="broadcast", status="sending").values_list(
@@ -409,6 +427,7 @@ async def test_updates_being_handled_when_the_process_is_killed_are_each_answere
         await eventually(answers_held, what="Telegram's answers are held back")
     await world.instance.kill()  # the proxies are left alone until the window is measured
     await world.faults.idle()
+    await world.sessions_ended()
     at_kill = answers()
     unfinished = {
         sent[update_id]

@@ -35,6 +35,9 @@ class TcpProxy:
         self.port = free_port()
         self.accepted = 0
         self.held = 0  # chunks that arrived while frozen
+        # The proxy's own ports towards the server: the clients' sessions as the server sees
+        # them (PostgreSQL's pg_stat_activity.client_port).
+        self.upstream_ports: set[int] = set()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -98,6 +101,7 @@ class TcpProxy:
             client_out.transport.abort()
             return
         self._writers.update((client_out, server_out))
+        self.upstream_ports.add(server_out.get_extra_info("sockname")[1])
         for source, target in ((client_in, server_out), (server_in, client_out)):
             task = asyncio.create_task(self._pipe(source, target, client_out, server_out))
             self._pipes.add(task)
