@@ -39,7 +39,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -394,6 +394,74 @@ def per_kind(target: Target) -> str:
     return f"  {target.name}: " + "; ".join(parts)
 
 
+# ---- instances held to a share of a core --------------------------------------------------
+
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1's CPU controller, as on this machine
+HELD_CORES = 0.35  # each instance's share when held: two of them leave the rest room
+HELD_PERIOD_US = 20_000  # short CFS periods, so a held instance is throttled in small slices
+
+
+class CpuHolds:
+    """Two instances on 2 shared cores are measured against the machine: the load generator,
+    PostgreSQL and Redis take most of what one instance leaves. Held each to the same share of
+    a core (a cgroup of its own with a CFS quota), one instance and two are compared on equal
+    terms, as on machines of their own: whether the product scales (nothing shared between the
+    instances, such as a lock, Redis or PostgreSQL, holding the second back) rather than whether
+    this machine has a spare core. Needs a writable cgroup v1 CPU controller (root)."""
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+        self.root = CGROUP_CPU / f"jijiao-bench-{os.getpid()}"
+        self.groups: list[Path] = []
+
+    def available(self) -> str | None:
+        """None when holds can be made, else why not."""
+        try:
+            self.root.mkdir()
+        except OSError as exc:
+            return f"no cgroup CPU controller to hold instances with ({exc.strerror})"
+        return None
+
+    def hold(self, pid: int) -> None:
+        group = self.root / str(pid)
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text(str(HELD_PERIOD_US))
+        (group / "cpu.cfs_quota_us").write_text(str(round(self.cores * HELD_PERIOD_US)))
+        (group / "cgroup.procs").write_text(str(pid))
+        self.groups.append(group)
+
+    def release(self) -> None:
+        for group in self.groups:
+            for pid in (group / "cgroup.procs").read_text().split():
+                try:
+                    (CGROUP_CPU / "cgroup.procs").write_text(pid)
+                except OSError:  # gone already
+                    pass
+            group.rmdir()
+        self.groups.clear()
+        self.root.rmdir()
+
+
+async def held_scaling(rig: Rig, one: Target, two: Target) -> str:
+    """The two targets again, each instance held to HELD_CORES: their BENCH line."""
+    holds = CpuHolds(HELD_CORES)
+    if (why := holds.available()) is not None:
+        return f"BENCH load scaling=2_over_1_held skipped: {why}"
+    try:
+        for pid in two.serving:
+            holds.hold(pid)
+        label = f"{HELD_CORES} of a core each"
+        held_one = replace(one, name=f"1 instance, {label}", rounds=[])
+        held_two = replace(two, name=f"2 instances, {label}", rounds=[])
+        for number in range(rig.shape.rounds):
+            for target in (held_one, held_two) if number % 2 == 0 else (held_two, held_one):
+                await rig.round(target)
+    finally:
+        holds.release()
+    trainees = f"trainees={rig.shape.trainees} cores_each={HELD_CORES}"
+    return bench_line(f"scaling=2_over_1_held {trainees}", held_two, held_one, "one_instance")
+
+
 # ---- the profile -----------------------------------------------------------------------------
 
 
@@ -513,6 +581,8 @@ async def measure(
                     print(f"round {number + 1}", flush=True)
                     for target in targets if number % 2 == 0 else targets[::-1]:
                         await rig.round(target)
+                print(f"each instance held to {HELD_CORES} of a core", flush=True)
+                held = await held_scaling(rig, one, two)
         finally:
             await echo.stop()
         print("per kind:")
@@ -523,6 +593,7 @@ async def measure(
         print(bench_line(f"instances=1 {trainees}", one, echo_target, "echo"))
         print(bench_line(f"instances=2 {trainees}", two, echo_target, "echo"))
         print(bench_line(f"scaling=2_over_1 {trainees}", two, one, "one_instance"))
+        print(held)
 
         await profile(rig, profile_out)
     print(f"cores: {os.cpu_count()}")
