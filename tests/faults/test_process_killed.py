@@ -25,7 +25,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from tortoise import connections
 
 from domain.accounts import ChatUserId
 from domain.checkout import Fees, Order, PlaceOrder
@@ -77,7 +76,7 @@ class World:
         ports = sorted(self.database.upstream_ports)
 
         async def ended() -> bool:
-            rows = await connections.get("postgres").execute_query_dict(
+            rows = await models.UpdateInbox._meta.db.execute_query_dict(
                 "SELECT count(*) AS n FROM pg_stat_activity WHERE client_port = ANY($1::int[])",
                 [ports],
             )
