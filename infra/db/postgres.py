@@ -49,6 +49,12 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     An open transaction is still rolled back by the pool before this is called."""
 
 
+class NoFreeConnection(TimeoutError):
+    """No connection from the pool within the deadline: all were busy (or a new one could not
+    be opened in time). Still an outage to the person (a `TimeoutError`), but the log says
+    which wait ran out, where asyncio's own `TimeoutError` says nothing."""
+
+
 # asyncpg ships no types (no stubs, no py.typed), so its Pool is Any to mypy.
 class _Pool(asyncpg.Pool):  # type: ignore[misc]
     __slots__ = ("acquire_timeout",)
@@ -56,6 +62,17 @@ class _Pool(asyncpg.Pool):  # type: ignore[misc]
     def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
         # The same timeout bounds giving the connection back (asyncpg keeps it for release).
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+    async def _acquire(self, timeout: float | None) -> PoolConnectionProxy:
+        try:
+            return await super()._acquire(timeout)
+        except TimeoutError as exc:
+            if timeout is None or isinstance(exc, NoFreeConnection):
+                raise
+            raise NoFreeConnection(
+                f"no connection from the pool within {timeout:g} s "
+                f"({self.get_size()} open, {self.get_idle_size()} idle)"
+            ) from None
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:
         """asyncpg's release, without the task that its `asyncio.shield` makes for each one:

@@ -131,6 +131,13 @@ async def world(
                 "REMINDERS_QUIET_START": "00:00",
                 "REMINDERS_QUIET_END": "00:00",
                 "TELEGRAM_INBOX_LEASE_SECONDS": str(LEASE),
+                # Every query goes through the proxy in this test's process, whose one event
+                # loop also serves the local chat, Telegram's faults and the balancer; in CI,
+                # with the other worker's browsers on the cores, some of the instance's waits
+                # for PostgreSQL passed the default 3 s, and healthy trainees were told
+                # "temporarily unavailable". A hung database within its deadline is
+                # tests/faults/test_database_outage.py's subject.
+                "DATABASE_TIMEOUT": "10",
                 **({"TELEGRAM_WEBHOOK_URL": ""} if mode == "polling" else {}),
             },
         )

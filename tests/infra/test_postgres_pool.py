@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from infra.db import models, open_database
+from infra.db.postgres import NoFreeConnection
+from infra.outages import describe, is_outage
 
 pytestmark = pytest.mark.postgres
 
@@ -82,3 +84,21 @@ async def test_a_caller_cancelled_while_its_connection_is_rolled_back_loses_none
         assert await each.fetchval("SELECT count(*) FROM probe") == 0
     for each in held:
         await pool.release(each)
+
+
+async def test_a_wait_for_a_free_connection_that_runs_out_says_so(pool: Any):
+    """The log of an outage names the wait that ran out: asyncio's own TimeoutError has no
+    message, and "temporarily unavailable" from a busy pool read the same as from a hung server."""
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        with pytest.raises(NoFreeConnection) as raised:
+            await pool.acquire(timeout=0.2)
+    finally:
+        for connection in held:
+            await pool.release(connection)
+    assert is_outage(raised.value)
+    assert describe(raised.value).startswith(
+        f"NoFreeConnection: no connection from the pool within 0.2 s ({pool.get_max_size()} open"
+    )
+    connection = await pool.acquire(timeout=0.2)  # the pool is whole again
+    await pool.release(connection)
