@@ -20,7 +20,7 @@ from aiogram.types import (
 )
 
 from bot.commands import set_chat_language
-from conversation.engine import Conversations, Talk
+from conversation.engine import Conversations, Talk, TurnState
 from conversation.events import Command, Event, FileSent, PhoneShared, Pressed, Typed
 from conversation.replies import (
     Ask,
@@ -172,6 +172,7 @@ def make_router() -> Router:
     async def message(
         message: Message,
         state: FSMContext,
+        raw_state: str | None,
         account: ChatAccount,
         conversations: Conversations,
         replies: TelegramReplies,
@@ -180,19 +181,22 @@ def make_router() -> Router:
         event = event_of(message)
         if event is None:
             raise SkipHandler
-        await answer(event, message, state, account, conversations, replies, bot)
+        talk = Talk(account, TurnState(state, raw_state))  # the step aiogram has read already
+        await answer(event, message, talk, conversations, replies, bot)
 
     @router.callback_query(F.data)
     async def press(
         query: CallbackQuery,
         state: FSMContext,
+        raw_state: str | None,
         account: ChatAccount,
         conversations: Conversations,
         replies: TelegramReplies,
         bot: Bot,
     ) -> None:
         assert query.data is not None
-        turn = await conversations(Pressed(Press.unpack(query.data)), Talk(account, state))
+        talk = Talk(account, TurnState(state, raw_state))  # the step aiogram has read already
+        turn = await conversations(Pressed(Press.unpack(query.data)), talk)
         if not turn:
             raise SkipHandler
         await replies.render(bot, query.from_user.id, turn, query)
@@ -203,14 +207,13 @@ def make_router() -> Router:
 async def answer(
     event: Event,
     message: Message,
-    state: FSMContext,
-    account: ChatAccount,
+    talk: Talk,
     conversations: Conversations,
     replies: TelegramReplies,
     bot: Bot,
 ) -> None:
     """The core's answer to a message's event; none goes on to the next handler."""
-    turn = await conversations(event, Talk(account, state))
+    turn = await conversations(event, talk)
     if not turn:
         raise SkipHandler
     await replies.render(bot, message.chat.id, turn)

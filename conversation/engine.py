@@ -36,9 +36,11 @@ class TurnState:
     __slots__ = ("_data", "_state", "_store")
     _UNREAD: Any = object()
 
-    def __init__(self, store: ConversationState) -> None:
+    def __init__(self, store: ConversationState, state: str | None = _UNREAD) -> None:
+        """`state`: the step, when the channel has just read it from `store` (aiogram's FSM
+        middleware reads it for every update) and it need not be read again."""
         self._store = store
-        self._state: str | None = self._UNREAD
+        self._state: str | None = state
         self._data: dict[str, Any] = self._UNREAD
 
     async def get_state(self) -> str | None:
@@ -94,7 +96,8 @@ class Conversations:
         self._flows = tuple(flows)
 
     async def __call__(self, event: Event, talk: Talk) -> Turn:
-        talk = Talk(talk.account, TurnState(talk.state))
+        if not isinstance(talk.state, TurnState):
+            talk = Talk(talk.account, TurnState(talk.state))
         for flow in self._flows:
             turn = await flow(event, talk)
             if turn is not None:

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
 from bot.conversation import TelegramReplies, answer
-from conversation.engine import Conversations
+from conversation.engine import Conversations, Talk
 from conversation.events import Unanswered
 from domain.accounts import ChatAccount
 from texts import common as texts
@@ -31,7 +31,7 @@ def make_router() -> Router:
         desk (a core without self-help goes on to the handler below)."""
         assert message.text is not None
         event = Unanswered(message.text)
-        await answer(event, message, state, account, conversations, replies, bot)
+        await answer(event, message, Talk(account, state), conversations, replies, bot)
 
     @router.message()
     async def answer_unknown(message: Message, webapp_url: str) -> None:

@@ -10,7 +10,7 @@ from aiogram.types import Message
 
 from bot.conversation import TelegramReplies, answer
 from bot.desk import Desk
-from conversation.engine import Conversations
+from conversation.engine import Conversations, Talk
 from conversation.events import Leftover
 from domain.accounts import ChatAccount
 
@@ -34,7 +34,7 @@ def make_relay_router() -> Router:
         # (formatting, a photo, a sticker) is copied whole.
         plain = message.text if message.text is not None and not message.entities else None
         event = Leftover(str(message.message_id), plain)
-        await answer(event, message, state, account, conversations, replies, bot)
+        await answer(event, message, Talk(account, state), conversations, replies, bot)
 
     @router.edited_message()
     async def relay_edit(message: Message, desk: Desk) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conversation.engine import Conversations, Talk
+from conversation.engine import Conversations, Talk, TurnState
 from conversation.events import Command, Event
 from conversation.replies import Reply, Turn
 from domain.accounts import ChatAccount, ChatUserId
@@ -124,3 +124,16 @@ async def test_clear_forgets_both_and_reads_nothing_more():
 
     await Conversations([Clears()])(Command("pay"), Talk(ACCOUNT, store))
     assert store.reads == [] and (store.state, store.data) == (None, {})
+
+
+async def test_a_step_the_channel_has_read_is_not_read_again():
+    """aiogram's FSM middleware reads the step of every update before any handler runs; the
+    Telegram handlers hand it to the turn, which reads only the data, when it must."""
+    store = CountingStore()
+    store.state, store.data = "Pay:title", {"channel": "individual"}
+    conversations = Conversations([AsksItsStep(), Answers()])
+
+    assert await conversations(Command("pay"), Talk(ACCOUNT, TurnState(store, "Pay:title")))
+
+    assert store.reads == ["data"]
+    assert store.state == "Pay:email"
