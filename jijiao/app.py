@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
@@ -155,7 +154,7 @@ from infra.settings import (
 from infra.signing import Signer
 from infra.sms.sandbox import SandboxSms
 from infra.sms.store import KeyedCodeHasher, TortoiseCodeStore
-from infra.telegram import RepliesFirst, RetryAfter, TransientErrors
+from infra.telegram import JsonSession, RepliesFirst, RetryAfter, TransientErrors
 from infra.workdays import ChineseWorkingDays
 from infra.workers import Job, Lease, NoLease, RedisLease, Workers, stop_task
 from jijiao.exam_board import ChatExams
@@ -830,7 +829,7 @@ def make_bot(settings: Settings) -> Bot:
     if api_url is None and settings.local_mode:
         api_url = f"http://127.0.0.1:{settings.web.port}/_local"
     api = PRODUCTION if api_url is None else TelegramAPIServer.from_base(api_url)
-    session = AiohttpSession(api=api, timeout=settings.telegram.request_timeout)
+    session = JsonSession(api=api, timeout=settings.telegram.request_timeout)
     bot = Bot(
         settings.bot_token,
         session=session,

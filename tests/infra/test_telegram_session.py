@@ -1,17 +1,24 @@
 from __future__ import annotations
 
+import asyncio
 import gc
+import json
 import weakref
+from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.methods.base import Response
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import web
 
-from infra.telegram import RESPONSE_MODELS, RetryAfter
+from infra.telegram import RESPONSE_MODELS, JsonSession, RetryAfter
 from localchat import FloodLimits, LocalChat
 from tests.support.serving import bare_config, localchat_app
 
@@ -60,3 +67,104 @@ def test_the_models_aiogram_reads_answers_with_are_built_once_and_kept():
 
     assert kept() is not None and answered() is not None
     assert kept() in RESPONSE_MODELS
+
+
+# ---- JsonSession: calls without a file as one JSON body ---------------------------------------
+
+KEYBOARD = InlineKeyboardMarkup(
+    inline_keyboard=[[InlineKeyboardButton(text="去缴费", callback_data="pay:7")]]
+)
+
+
+def json_bot(base: str, timeout: float = 5) -> Bot:
+    """As the product makes it (jijiao/app.py: make_bot): HTML by default."""
+    return Bot(
+        TOKEN,
+        session=JsonSession(api=TelegramAPIServer.from_base(base), timeout=timeout),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+@pytest.fixture
+async def recorder(aiohttp_server):
+    """A Bot API that records what it is sent and answers as Telegram does."""
+    seen: list[tuple[str, str, bytes]] = []
+    answer: dict[str, Any] = {"status": 200}
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        seen.append((request.match_info["method"], request.content_type, body))
+        if answer.get("hang"):
+            await asyncio.sleep(5)
+        if answer["status"] != 200:
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                status=400,
+            )
+        result = {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 100001, "type": "private"},
+            "text": "ok",
+        }
+        return web.json_response({"ok": True, "result": result})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", handle)
+    server = await aiohttp_server(app)
+    yield seen, answer, str(server.make_url(""))
+
+
+async def test_a_call_without_a_file_goes_as_one_json_body(recorder):
+    seen, _, base = recorder
+    bot = json_bot(base)
+    sent = await bot.send_message(100001, "合计：<b>¥30</b>", reply_markup=KEYBOARD)
+    await bot.session.close()
+
+    assert sent.message_id == 1  # Telegram's answer read as aiogram reads it
+    [(method, content_type, body)] = seen
+    assert (method, content_type) == ("sendMessage", "application/json")
+    assert json.loads(body) == {
+        "chat_id": 100001,
+        "text": "合计：<b>¥30</b>",
+        "parse_mode": "HTML",  # the bot's default, as aiogram's form resolves it
+        "reply_markup": {"inline_keyboard": [[{"text": "去缴费", "callback_data": "pay:7"}]]},
+    }
+    assert "合计".encode() in body  # UTF-8 as it is, not \\u escapes: a smaller body
+
+
+async def test_a_call_with_a_file_still_goes_as_aiograms_multipart_form(recorder):
+    seen, _, base = recorder
+    bot = json_bot(base)
+    photo = BufferedInputFile(b"\x89PNG not really", filename="receipt.png")
+    await bot.send_photo(100001, photo, caption="回执")
+    await bot.session.close()
+
+    [(method, content_type, body)] = seen
+    assert (method, content_type) == ("sendPhoto", "multipart/form-data")
+    assert b'filename="receipt.png"' in body and "回执".encode() in body
+
+
+async def test_telegrams_refusal_and_a_timeout_are_aiograms_own_errors(recorder):
+    """What the middlewares (RetryAfter, TransientErrors) and the handlers catch."""
+    _, answer, base = recorder
+    bot = json_bot(base, timeout=0.2)
+    answer["status"] = 400
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(100001, "hi")
+    answer.update(status=200, hang=True)
+    with pytest.raises(TelegramNetworkError, match="timeout"):
+        await bot.send_message(100001, "hi")
+    await bot.session.close()
+
+
+async def test_the_stand_in_shows_what_a_json_call_sent(stand_in):
+    chat, base = stand_in
+    bot = json_bot(base)
+    await bot.send_message(100001, "合计：<b>¥30</b>", reply_markup=KEYBOARD)
+    await bot.session.close()
+
+    [message] = [m for m in chat.messages(100001)["messages"]]
+    assert message["text"] == "合计：¥30"
+    assert message["entities"][0]["type"] == "bold"
+    assert message["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "pay:7"

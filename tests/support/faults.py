@@ -307,6 +307,11 @@ class FaultyTelegram:
             values = parse_qs(body.decode(errors="replace")).get("chat_id")
             if values and values[0].lstrip("-").isdigit():
                 chat_id = int(values[0])
+        elif request.content_type == "application/json":  # the app's calls without a file
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(body)
+                named = parsed.get("chat_id") if isinstance(parsed, dict) else None
+                chat_id = named if isinstance(named, int) else None
         if method:
             self.calls[method] += 1
         rule = self._take(method, chat_id) if method else None
