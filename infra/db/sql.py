@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 _NUMBERED = re.compile(r"\$(\d+)")
@@ -42,17 +43,19 @@ async def execute(model: type[Model], sql: str, params: Sequence[Any]) -> int:
 async def inserted(model: type[Model], sql: str, params: Sequence[Any]) -> Sequence[Row]:
     """What an `INSERT … RETURNING` returned (Tortoise's `execute_query` runs an INSERT
     without reading its rows on PostgreSQL)."""
-    db = model._meta.db
-    if db.capabilities.dialect == "sqlite":
-        sql = _for_sqlite(sql)
+    db, sql = _on(model, sql)
     return await db.execute_query_dict(sql, list(params))
 
 
 async def _run(model: type[Model], sql: str, params: Sequence[Any]) -> tuple[int, Sequence[Row]]:
-    db = model._meta.db
-    if db.capabilities.dialect == "sqlite":
-        sql = _for_sqlite(sql)
+    db, sql = _on(model, sql)
     return await db.execute_query(sql, list(params))
+
+
+def _on(model: type[Model], sql: str) -> tuple[BaseDBAsyncClient, str]:
+    """`model`'s connection (the transaction's, inside one) and `sql` in its dialect."""
+    db = model._meta.db
+    return db, _for_sqlite(sql) if db.capabilities.dialect == "sqlite" else sql
 
 
 def numbered(first: int, count: int) -> str:
