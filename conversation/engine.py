@@ -27,13 +27,14 @@ class ConversationState(Protocol):
 
 
 class TurnState:
-    """The person's state for one turn: read from the channel's store once, written through at
-    once, and not written when the turn already knows it is so (a command that starts afresh
-    from no step). A turn asks for it several times (each flow for its step, a bill for whose
-    it is); with several instances each ask and each write is a round trip to Redis
-    (issue 20)."""
+    """The person's state for one turn: read from the channel's store once, changed in memory
+    by the flows, and written back once when the turn has its answer (`flush`), only what
+    differs from what was read. A turn asks for it several times (each flow for its step, a
+    bill for whose it is) and may change it several times (/pay empties it, then remembers the
+    bill); with several instances each ask and each write is a round trip to Redis
+    (issue 20). A turn that fails writes nothing: the person stays where they were."""
 
-    __slots__ = ("_data", "_state", "_store")
+    __slots__ = ("_data", "_read_data", "_read_state", "_state", "_store")
     _UNREAD: Any = object()
 
     def __init__(self, store: ConversationState, state: str | None = _UNREAD) -> None:
@@ -41,28 +42,25 @@ class TurnState:
         middleware reads it for every update) and it need not be read again."""
         self._store = store
         self._state: str | None = state
+        self._read_state: str | None = state
         self._data: dict[str, Any] = self._UNREAD
+        self._read_data: dict[str, Any] = self._UNREAD
 
     async def get_state(self) -> str | None:
         if self._state is self._UNREAD:
-            self._state = await self._store.get_state()
+            self._state = self._read_state = await self._store.get_state()
         return self._state
 
     async def set_state(self, state: str | None = None) -> None:
-        if state == self._state:  # (never while unread)
-            return
-        await self._store.set_state(state)
         self._state = state
 
     async def get_data(self) -> dict[str, Any]:
         if self._data is self._UNREAD:
-            self._data = dict(await self._store.get_data())
+            self._read_data = dict(await self._store.get_data())
+            self._data = dict(self._read_data)
         return dict(self._data)
 
     async def set_data(self, data: dict[str, Any]) -> None:
-        if data == self._data:
-            return
-        await self._store.set_data(data)
         self._data = dict(data)
 
     async def update_data(
@@ -75,6 +73,16 @@ class TurnState:
     async def clear(self) -> None:
         await self.set_state(None)
         await self.set_data({})
+
+    async def flush(self) -> None:
+        """Writes what the turn changed, the step first; nothing the store already holds (what
+        was not read may differ, and is written)."""
+        if self._state is not self._UNREAD and self._state != self._read_state:
+            await self._store.set_state(self._state)
+            self._read_state = self._state
+        if self._data is not self._UNREAD and self._data != self._read_data:
+            await self._store.set_data(self._data)
+            self._read_data = dict(self._data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +104,13 @@ class Conversations:
         self._flows = tuple(flows)
 
     async def __call__(self, event: Event, talk: Talk) -> Turn:
-        if not isinstance(talk.state, TurnState):
-            talk = Talk(talk.account, TurnState(talk.state))
+        state = talk.state if isinstance(talk.state, TurnState) else TurnState(talk.state)
+        talk = Talk(talk.account, state)
         for flow in self._flows:
             turn = await flow(event, talk)
             if turn is not None:
-                return turn
-        return Turn()
+                break
+        else:
+            turn = Turn()
+        await state.flush()
+        return turn

@@ -1,10 +1,13 @@
-"""A turn reads the person's conversation state from the channel's store once and writes it
-through at once (conversation/engine.py, TurnState): each flow asking for its step and a bill
-asking whose it is were each a round trip to Redis with several instances (issue 20)."""
+"""A turn reads the person's conversation state from the channel's store once and writes back
+what it changed once, when it has its answer (conversation/engine.py, TurnState): each flow
+asking for its step, a bill asking whose it is, /pay emptying the state and then remembering
+the bill were each a round trip to Redis with several instances (issue 20)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from conversation.engine import Conversations, Talk, TurnState
 from conversation.events import Command, Event
@@ -59,7 +62,7 @@ class Answers:
         return Turn().add(Reply("ok"))
 
 
-async def test_a_turn_reads_the_state_once_and_writes_it_through():
+async def test_a_turn_reads_the_state_once_and_writes_it_back_once():
     store = CountingStore()
     store.state, store.data = "Pay:title", {"channel": "individual"}
     conversations = Conversations([AsksItsStep(), AsksItsStep(), AsksItsStep(), Answers()])
@@ -68,7 +71,7 @@ async def test_a_turn_reads_the_state_once_and_writes_it_through():
 
     assert turn
     assert sorted(store.reads) == ["data", "state"]  # once each, for four flows
-    assert store.writes == ["data", "state"]  # each write at once, in order
+    assert store.writes == ["state", "data"]  # each once, when the turn has its answer
     assert (store.state, store.data) == (
         "Pay:email",
         {"channel": "individual", "page": 2, "ticked": [3]},
@@ -93,10 +96,11 @@ async def test_what_the_turn_knows_is_so_already_is_not_written_again():
     assert store.writes == ["data"]  # no step to clear, no data to empty: only the bill
     assert (store.state, store.data) == (None, {"selected": [7]})
 
-    # Unread, a clear is written: the turn cannot know what another turn left.
+    # Unread, the clear is written: the turn cannot know what another turn left. The emptied
+    # data and the bill are one write.
     store.state, store.data, store.writes = "Pay:title", {"channel": "individual"}, []
     assert await Conversations([StartsAfresh()])(Command("pay"), Talk(ACCOUNT, store))
-    assert store.writes == ["state", "data", "data"]
+    assert store.writes == ["state", "data"]
     assert (store.state, store.data) == (None, {"selected": [7]})
 
 
@@ -137,3 +141,35 @@ async def test_a_step_the_channel_has_read_is_not_read_again():
 
     assert store.reads == ["data"]
     assert store.state == "Pay:email"
+
+
+class MovesOnThenFails:
+    async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+        await talk.state.set_state("Pay:email")
+        await talk.state.update_data(taxpayer="91530100MA6K0000X1")
+        raise ConnectionError("the database went away")
+
+
+async def test_a_turn_that_fails_leaves_the_person_where_they_were():
+    """Written back only with the answer: a step moved and then an outage would otherwise
+    leave the person at a step whose question they never saw."""
+    store = CountingStore()
+    store.state, store.data = "Pay:taxpayer", {"channel": "individual"}
+
+    with pytest.raises(ConnectionError):
+        await Conversations([MovesOnThenFails()])(Command("pay"), Talk(ACCOUNT, store))
+
+    assert store.writes == []
+    assert (store.state, store.data) == ("Pay:taxpayer", {"channel": "individual"})
+
+
+async def test_a_turn_no_flow_takes_writes_what_a_flow_changed_on_the_way():
+    class ClearsAndPasses:
+        async def __call__(self, event: Event, talk: Talk) -> Turn | None:
+            await talk.state.set_state(None)
+            return None
+
+    store = CountingStore()
+    store.state = "Pay:title"
+    assert not await Conversations([ClearsAndPasses()])(Command("help"), Talk(ACCOUNT, store))
+    assert store.writes == ["state"] and store.state is None
