@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.clock import Clock
+from infra.group_commit import GroupCommit
 from infra.inbox import TakenOver
 from infra.outages import describe, is_outage
 from infra.workers import stop_task
@@ -93,8 +94,8 @@ class InboxStore(Protocol):
     worker_id: str
 
     async def store(
-        self, update_id: int, payload: dict[str, Any], now: datetime, lease: timedelta
-    ) -> bool: ...
+        self, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime, lease: timedelta
+    ) -> set[int]: ...
 
     async def renew(self, update_ids: Collection[int], now: datetime, lease: timedelta) -> int: ...
 
@@ -144,6 +145,10 @@ class Inbox:
         self.config = config or InboxConfig()
         self._handling: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(self.config.concurrency)
+        # Updates arriving, and updates handled, while the previous statement is under way go
+        # together in the next: one INSERT, one UPDATE for many under load (issue 20).
+        self._stores = GroupCommit(self._store_group)
+        self._finishes = GroupCommit(self._finish_group)
         # Handled, but the done mark did not reach the database: written on the next turn.
         self._unrecorded: set[int] = set()
         self._turns: asyncio.Task[None] | None = None
@@ -160,7 +165,7 @@ class Inbox:
             log.warning("an update without an update_id: ignored")
             return
         try:
-            fresh = await self._store.store(update_id, update, self._clock.now(), self.config.lease)
+            fresh = await self._stores((update_id, update))
         except Exception as exc:
             if is_outage(exc):
                 log.warning("update %s not stored (%s): handled at once", update_id, describe(exc))
@@ -194,14 +199,26 @@ class Inbox:
                 log.exception("update %s failed", update_id)
         # Cancelled (shutting down, even while waiting for a slot) it is not done: it is given
         # back and handled again.
-        await self._done([update_id])
+        await self._done(update_id)
 
-    async def _done(self, update_ids: Collection[int]) -> None:
+    async def _done(self, update_id: int) -> None:
         try:
-            await self._store.finish(update_ids, self._clock.now())
+            await self._finishes(update_id)
         except Exception as exc:
-            log.warning("updates %s: done mark not written (%s)", list(update_ids), describe(exc))
-            self._unrecorded.update(update_ids)
+            log.warning("update %s: done mark not written (%s)", update_id, describe(exc))
+            self._unrecorded.add(update_id)
+
+    async def _store_group(self, updates: list[tuple[int, dict[str, Any]]]) -> list[bool]:
+        fresh = await self._store.store(updates, self._clock.now(), self.config.lease)
+        answers = []
+        for update_id, _ in updates:
+            answers.append(update_id in fresh)
+            fresh.discard(update_id)  # delivered twice at once: handled once
+        return answers
+
+    async def _finish_group(self, update_ids: list[int]) -> list[None]:
+        await self._store.finish(update_ids, self._clock.now())
+        return [None] * len(update_ids)
 
     def start(self) -> None:
         self._turns = asyncio.create_task(self._run(), name="update-inbox")
@@ -239,7 +256,7 @@ class Inbox:
                     item.update_id,
                     "unreadable" if item.payload is None else f"{item.attempts - 1} attempts",
                 )
-                await self._done([item.update_id])
+                await self._done(item.update_id)
                 continue
             log.info("update %s taken over (attempt %s)", item.update_id, item.attempts)
             self._start(item.update_id, item.payload)

@@ -11,7 +11,7 @@ rows stay for the retention period so that a redelivery finds its update, then a
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,15 +31,17 @@ class TakenOver:
     attempts: int
 
 
-# On every update's path, as SQL (infra/db/sql.py). A delivery of an update already stored
-# inserts nothing and returns no row.
+# On every update's path, as SQL (infra/db/sql.py), for the updates that arrived together
+# (bot/inbox.py groups them). A delivery of an update already stored inserts nothing and
+# returns no row.
 _STORE = """
 INSERT INTO update_inbox (bot_id, update_id, payload_sealed, received_at, attempts, claimed_by,
     claimed_until)
-VALUES ($1, $2, $3, $4, 1, $5, $6)
+VALUES {}
 ON CONFLICT (bot_id, update_id) DO NOTHING
-RETURNING id
+RETURNING update_id
 """
+_STORED_ROW = "($1, ${}, ${}, $2, 1, $3, $4)"  # each update's id and payload after the four
 _FINISH = """
 UPDATE update_inbox SET done_at = $1
 WHERE bot_id = $2 AND done_at IS NULL AND update_id IN ({})
@@ -56,17 +58,20 @@ class TortoiseInbox:
         return models.UpdateInbox.filter(bot_id=self._bot_id)
 
     async def store(
-        self, update_id: int, payload: dict[str, Any], now: datetime, lease: timedelta
-    ) -> bool:
-        """Stores a new update, claimed by this instance until `now + lease`. False when the
-        update is there already (delivered again): whoever holds it handles it."""
-        sealed = self._pii.seal(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
-        stored = await inserted(
-            models.UpdateInbox,
-            _STORE,
-            [self._bot_id, update_id, sealed, now, self.worker_id, now + lease],
-        )
-        return bool(stored)
+        self, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Stores new updates (id and payload), claimed by this instance until `now + lease`,
+        in one statement; answers the ids stored now. An update there already (delivered
+        again) is not: whoever holds it handles it."""
+        if not updates:
+            return set()
+        rows, params = [], [self._bot_id, now, self.worker_id, now + lease]
+        for update_id, payload in updates:
+            rows.append(_STORED_ROW.format(len(params) + 1, len(params) + 2))
+            dumped = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+            params += [update_id, self._pii.seal(dumped)]
+        stored = await inserted(models.UpdateInbox, _STORE.format(", ".join(rows)), params)
+        return {row["update_id"] for row in stored}
 
     async def renew(self, update_ids: Collection[int], now: datetime, lease: timedelta) -> int:
         if not update_ids:
@@ -79,7 +84,8 @@ class TortoiseInbox:
 
     async def finish(self, update_ids: Collection[int], now: datetime) -> int:
         """Marks the updates done, ours or not (an update taken over after our lease ran out
-        was handled all the same): one statement per update, on the hot path of each one."""
+        was handled all the same), in one statement: those handled together (bot/inbox.py
+        groups them) on the hot path."""
         if not update_ids:
             return 0
         ids = list(update_ids)

@@ -37,7 +37,7 @@ async def left_by_a_dead_instance(harness: BotHarness, clock: FixedClock, user_i
     """/start stored by an instance that died before finishing it."""
     update = as_json(updates.message("/start", updates.user(user_id, first_name="张三")))
     dead = TortoiseInbox(PII, harness.bot.id, worker_id="dead")
-    assert await dead.store(update["update_id"], update, clock.now(), LEASE)
+    assert await dead.store([(update["update_id"], update)], clock.now(), LEASE)
     return int(update["update_id"])
 
 
@@ -138,7 +138,7 @@ async def test_a_burst_is_handled_a_few_at_a_time_and_those_waiting_keep_their_l
     users = range(100201, 100211)
     for user in users:
         update = as_json(updates.message("hi", updates.user(user)))
-        await dead.store(update["update_id"], update, clock.now(), LEASE)
+        await dead.store([(update["update_id"], update)], clock.now(), LEASE)
     clock.advance(seconds=31)
     store = TortoiseInbox(PII, harness.bot.id, worker_id="restarted")
     config = InboxConfig(lease=LEASE, concurrency=3)
@@ -198,7 +198,7 @@ async def test_done_updates_are_kept_for_the_retention_then_pruned(
 class DatabaseAway:
     worker_id = "away"
 
-    async def store(self, *args: Any) -> bool:
+    async def store(self, *args: Any) -> set[int]:
         raise ConnectionRefusedError("the database is away")
 
     async def finish(self, *args: Any) -> int:
@@ -239,3 +239,41 @@ async def test_an_update_costs_one_write_to_store_it_and_one_to_mark_it_done(
     assert own == ["INSERT", "UPDATE"], statements
     assert greetings(harness)
     assert await models.UpdateInbox.filter(done_at__isnull=False).count() == 1
+
+
+class Counting(TortoiseInbox):
+    """The store's statements, each with how many updates it carried."""
+
+    def __init__(self, bot_id: int) -> None:
+        super().__init__(PII, bot_id, worker_id="counting")
+        self.stores: list[int] = []
+        self.finishes: list[int] = []
+
+    async def store(self, batch: Any, now: Any, lease: Any) -> set[int]:
+        self.stores.append(len(batch))
+        return await super().store(batch, now, lease)
+
+    async def finish(self, update_ids: Any, now: Any) -> int:
+        self.finishes.append(len(update_ids))
+        return await super().finish(update_ids, now)
+
+
+async def test_updates_arriving_together_are_stored_and_marked_done_together(
+    harness: BotHarness, clock: FixedClock
+):
+    """Under load the inbox writes one statement for the updates that arrived while the
+    previous one was under way, not one each (issue 20); each delivery still returns only once
+    its update is stored, and a redelivery in the same group is handled once."""
+    store = Counting(harness.bot.id)
+    inbox = Inbox(harness.dispatcher, harness.bot, store, clock, config=InboxConfig(lease=LEASE))
+    users = range(100301, 100313)
+    sent = [as_json(updates.message("/start", updates.user(u, first_name="张三"))) for u in users]
+
+    await asyncio.gather(*(inbox.receive(update) for update in [*sent, sent[0]]))
+    assert await models.UpdateInbox.filter(bot_id=harness.bot.id).count() == len(users)
+    await inbox.settle(5)
+
+    assert sum(store.stores) == len(users) + 1 and len(store.stores) < len(users)
+    assert sum(store.finishes) == len(users) and len(store.finishes) < len(users)
+    assert len(greetings(harness)) == len(users)  # the redelivery: not handled twice
+    assert await models.UpdateInbox.filter(done_at=None).count() == 0

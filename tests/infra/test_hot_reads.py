@@ -251,9 +251,11 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     inbox = TortoiseInbox(registry.PII, bot_id=7, worker_id="here")
     update = {"update_id": 9001, "message": {"text": "/status 530102199001010812"}}
     lease = timedelta(seconds=30)
-    assert await inbox.store(9001, update, now, lease)
-    assert not await inbox.store(9001, update, now + timedelta(seconds=1), lease)
-    assert await TortoiseInbox(registry.PII, bot_id=8).store(9001, update, now, lease)
+    assert await inbox.store([(9001, update)], now, lease) == {9001}
+    assert await inbox.store([(9001, update)], now + timedelta(seconds=1), lease) == set()
+    assert await TortoiseInbox(registry.PII, bot_id=8).store([(9001, update)], now, lease) == {
+        9001
+    }
     stored = await models.UpdateInbox.get(bot_id=7, update_id=9001)
     assert (stored.received_at, stored.claimed_until) == (now, now + lease)
     assert (stored.attempts, stored.claimed_by, stored.done_at) == (1, "here", None)
@@ -261,7 +263,13 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert await inbox.take_over(now + lease - timedelta(seconds=1), lease, 10) == []
     [taken] = await TortoiseInbox(registry.PII, bot_id=7).take_over(now + lease, lease, 10)
     assert (taken.update_id, taken.payload, taken.attempts) == (9001, update, 2)
-    assert await inbox.finish([9001], now + lease) == 1
+    # Updates that arrived together: one statement, the one already there left out, the
+    # same update twice in it stored once.
+    other = {"update_id": 9002, "message": {"text": "/pay"}}
+    together = [(9002, other), (9001, update), (9002, other)]
+    assert await inbox.store(together, now, lease) == {9002}
+    assert await models.UpdateInbox.filter(bot_id=7).count() == 2
+    assert await inbox.finish([9001, 9002], now + lease) == 2
 
 
 async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):
