@@ -44,7 +44,7 @@ from domain.study import (
 from infra.content import Catalogue, Course
 from infra.db import models
 from infra.db.columns import column
-from infra.db.sql import decoded, fetch
+from infra.db.sql import Row, decoded, fetch
 from infra.db.study_models import FaceCheck, FaceProfile, FaceReview, LessonProgress
 from infra.faces import AsyncFaceEngine, FaceEngine, FaceRefused, default_cache_dir
 from infra.faces.engine import Refusal, cosine, read_header
@@ -253,20 +253,33 @@ class ReadyFaces:
 
 
 # The trainee's paid enrolments, newest first, on every page of the web view (infra/db/sql.py).
-_PAID_ENROLMENTS = """
+_PAID = """
 SELECT enrolment.id, certificate.cert_type, certificate.number, enrolment.state,
     enrolment.paid_at, enrolment.study_deadline, certificate.role
 FROM enrolment
 JOIN certificate ON certificate.id = enrolment.certificate_id
 JOIN binding ON binding.person_id = certificate.person_id
 WHERE binding.chat_user_id = $1 AND enrolment.paid_at IS NOT NULL
-ORDER BY enrolment.paid_at DESC
 """
+_PAID_ENROLMENTS = f"{_PAID} ORDER BY enrolment.paid_at DESC, enrolment.id DESC"
 _CREDITED = (
     "SELECT lesson, seconds_credited AS seconds FROM lesson_progress WHERE enrolment_id = $1"
 )
 _PROFILE = """
 SELECT consent_at, photo_path, photo_status, deleted_at FROM face_profile WHERE chat_user_id = $1
+"""
+# The study page in one read: the face profile (on every row, NULL without one), each paid
+# enrolment (NULL without any) and its lessons' credited seconds (a row each, NULL before the
+# first). Three reads on every opening of the Mini App before (issue 20).
+_HOME = f"""
+SELECT face_profile.consent_at, face_profile.photo_path, face_profile.photo_status,
+    face_profile.deleted_at, paid.*, lesson_progress.lesson,
+    lesson_progress.seconds_credited AS seconds
+FROM (SELECT 1 AS one) AS account
+LEFT JOIN face_profile ON face_profile.chat_user_id = $1
+LEFT JOIN ({_PAID}) AS paid ON TRUE
+LEFT JOIN lesson_progress ON lesson_progress.enrolment_id = paid.id
+ORDER BY paid.paid_at DESC, paid.id DESC
 """
 
 
@@ -292,6 +305,39 @@ class Profile:
     consented: bool
     has_photo: bool
     photo_pending: bool = False  # taken, waiting for staff approval
+
+
+@dataclass(frozen=True, slots=True)
+class StudyHome:
+    """What the study page shows: the face profile, the paid enrolments (the latest paid
+    first) and the seconds credited per lesson of each."""
+
+    profile: Profile
+    enrolments: list[StudyEnrolment]
+    credited: dict[int, dict[str, int]]
+
+
+def _study_enrolment(row: Row) -> StudyEnrolment:
+    return StudyEnrolment(
+        row["id"],
+        CertType(row["cert_type"]),
+        row["number"],
+        row["state"],
+        decoded(models.Enrolment, "paid_at", row["paid_at"]),
+        decoded(models.Enrolment, "study_deadline", row["study_deadline"]),
+        SiteRole(row["role"]) if row["role"] else None,
+    )
+
+
+def _profile(row: Row) -> Profile:
+    """A face profile row (its columns NULL when there is none); deleted, there is none."""
+    if row["deleted_at"] is not None:
+        return Profile(False, False)
+    return Profile(
+        row["consent_at"] is not None,
+        row["photo_path"] is not None,
+        row["photo_path"] is not None and row["photo_status"] == PhotoStatus.PENDING.value,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,20 +451,23 @@ class Study:
 
     # Enrolments: the trainee is the certificate's person bound to this chat account.
 
+    async def home(self, user_id: int) -> StudyHome:
+        rows = await fetch(models.Enrolment, _HOME, [user_id])
+        enrolments: dict[int, StudyEnrolment] = {}
+        credited: dict[int, dict[str, int]] = {}
+        for row in rows:
+            if row["id"] is None:
+                continue
+            if row["id"] not in enrolments:
+                enrolments[row["id"]] = _study_enrolment(row)
+                credited[row["id"]] = {}
+            if row["lesson"] is not None:
+                credited[row["id"]][row["lesson"]] = row["seconds"]
+        return StudyHome(_profile(rows[0]), list(enrolments.values()), credited)
+
     async def enrolments(self, user_id: int) -> list[StudyEnrolment]:
         rows = await fetch(models.Enrolment, _PAID_ENROLMENTS, [user_id])
-        return [
-            StudyEnrolment(
-                row["id"],
-                CertType(row["cert_type"]),
-                row["number"],
-                row["state"],
-                decoded(models.Enrolment, "paid_at", row["paid_at"]),
-                decoded(models.Enrolment, "study_deadline", row["study_deadline"]),
-                SiteRole(row["role"]) if row["role"] else None,
-            )
-            for row in rows
-        ]
+        return [_study_enrolment(row) for row in rows]
 
     async def enrolment(self, user_id: int, enrolment_id: int) -> StudyEnrolment | None:
         return next((e for e in await self.enrolments(user_id) if e.id == enrolment_id), None)
@@ -443,14 +492,7 @@ class Study:
 
     async def profile(self, user_id: int) -> Profile:
         rows = await fetch(FaceProfile, _PROFILE, [user_id])
-        if not rows or rows[0]["deleted_at"] is not None:
-            return Profile(False, False)
-        row = rows[0]
-        return Profile(
-            row["consent_at"] is not None,
-            row["photo_path"] is not None,
-            row["photo_path"] is not None and row["photo_status"] == PhotoStatus.PENDING.value,
-        )
+        return _profile(rows[0]) if rows else Profile(False, False)
 
     async def photo_pending(self, user_id: int) -> bool:
         return (await self.profile(user_id)).photo_pending

@@ -143,21 +143,24 @@ def _countdown(enrolment: StudyEnrolment, now: datetime) -> dict[str, Any]:
 async def study_home(request: web.Request) -> web.Response:
     viewer = _viewer(request)
     study = request.app[STUDY].study
-    profile = await study.profile(viewer.user_id)
-    enrolments = await study.enrolments(viewer.user_id)
+    home = await study.home(viewer.user_id)  # one read: the page opens the Mini App
+    enrolments = home.enrolments
     context = _context(
         request,
-        profile=profile,
+        profile=home.profile,
         enrolments=enrolments,
         retention_days=study.config.retention.days,
     )
     if not enrolments:
         return aiohttp_jinja2.render_template("study_home.html", request, context)
     if "enrolment" in request.query:
-        current = await _enrolment(request, viewer, request.query["enrolment"])
+        chosen = _id(request.query["enrolment"])
+        current = next((e for e in enrolments if e.id == chosen), None)
+        if current is None:
+            raise web.HTTPNotFound()
     else:
         current = enrolments[0]
-    states = await study.progress(current)
+    states = study.lesson_states(current, home.credited[current.id])
     course = study.course(current)
     lessons = [(lesson, state) for lesson, state in zip(course.lessons, states, strict=True)]
     resume = next((lesson for lesson, state in lessons if state.percent < 100), None)

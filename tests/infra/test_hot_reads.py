@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from application.study import FaceStore, LazyFaces, Profile, Study, StudyConfig
+from application.study import FaceStore, LazyFaces, Profile, Study, StudyConfig, StudyHome
 from domain.accounts import ChatUserId
 from domain.checkout import InvoiceDetails
 from domain.enrolment import Channel, EnrolmentState
@@ -202,6 +202,8 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     # The web view's list of the trainee's paid enrolments (every page reads it).
     study = Study(load_courses(), LazyFaces(tmp_path), FaceStore(tmp_path / "faces"), CONFIG)
     assert await study.enrolments(TRAINEE) == []
+    assert await study.home(TRAINEE) == StudyHome(Profile(False, False), [], {})
+    assert await study.home(STRANGER) == StudyHome(Profile(False, False), [], {})
     paid_at = clock.now() - timedelta(hours=1)
     await models.Enrolment.filter(id=ids["theirs"]).update(
         state="studying", paid_at=paid_at, study_deadline=paid_at + timedelta(days=30)
@@ -226,6 +228,30 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert await study.profile(TRAINEE) == Profile(False, False)
     await study.consent(TRAINEE, clock.now())
     assert await study.profile(TRAINEE) == Profile(True, False)
+
+    # The study page's one read: the profile, the paid enrolments (the latest paid first) and
+    # each one's credited lessons, as the three reads above give them.
+    assert await study.home(TRAINEE) == StudyHome(
+        Profile(True, False), [paid], {paid.id: {first: 90}}
+    )
+    await models.Enrolment.filter(id=ids["mine"]).update(
+        state="studying", paid_at=paid_at + timedelta(minutes=5), study_deadline=paid_at
+    )
+    latest, _ = await study.enrolments(TRAINEE)
+    assert latest.id == ids["mine"]
+    second = study.course(latest).lessons[1].key
+    await LessonProgress.create(
+        enrolment_id=latest.id, lesson=second, chat_user_id=TRAINEE, seconds_credited=30
+    )
+    await LessonProgress.create(
+        enrolment_id=paid.id, lesson=second, chat_user_id=TRAINEE, seconds_credited=60
+    )
+    home = await study.home(TRAINEE)
+    assert home.enrolments == [latest, paid] == await study.enrolments(TRAINEE)
+    assert home.credited == {latest.id: {second: 30}, paid.id: {first: 90, second: 60}}
+    assert study.lesson_states(paid, home.credited[paid.id]) == await study.progress(paid)
+    await study.delete_photo(TRAINEE, clock.now())  # deleted: as if there were none
+    assert (await study.home(TRAINEE)).profile == Profile(False, False)
 
     # Who is talking, on every update: read, and written only when something changed.
     accounts = TortoiseAccountRepository()
@@ -253,9 +279,7 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     lease = timedelta(seconds=30)
     assert await inbox.store([(9001, update)], now, lease) == {9001}
     assert await inbox.store([(9001, update)], now + timedelta(seconds=1), lease) == set()
-    assert await TortoiseInbox(registry.PII, bot_id=8).store([(9001, update)], now, lease) == {
-        9001
-    }
+    assert await TortoiseInbox(registry.PII, bot_id=8).store([(9001, update)], now, lease) == {9001}
     stored = await models.UpdateInbox.get(bot_id=7, update_id=9001)
     assert (stored.received_at, stored.claimed_until) == (now, now + lease)
     assert (stored.attempts, stored.claimed_by, stored.done_at) == (1, "here", None)
