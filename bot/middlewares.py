@@ -28,6 +28,7 @@ from domain.clock import Clock
 from domain.locales import DEFAULT_LOCALE, Locale, resolve_locale
 from infra.logging import UPDATE_ID
 from infra.metrics import Metrics
+from infra.repositories.registry import one_update
 from texts import common as texts
 from texts.i18n import Catalogs
 
@@ -49,14 +50,15 @@ class AccountMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is not None and not user.is_bot:
-            data["account"] = await self._accounts.seen(
-                ChatUserId(user.id),
-                user.first_name,
-                user.language_code,
-                at=self._clock.now() if self._clock is not None else None,
-            )
-        return await handler(event, data)
+        with one_update():  # whom the account is bound to: read with it, once
+            if user is not None and not user.is_bot:
+                data["account"] = await self._accounts.seen(
+                    ChatUserId(user.id),
+                    user.first_name,
+                    user.language_code,
+                    at=self._clock.now() if self._clock is not None else None,
+                )
+            return await handler(event, data)
 
 
 class AccountLocaleMiddleware(BaseMiddleware):

@@ -9,6 +9,7 @@ from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale, resolve_locale
 from infra.db.models import ChatUser
 from infra.db.sql import decoded, fetch
+from infra.repositories.registry import BOUND_COLUMNS, BOUND_JOINS, remember_bound
 
 # How stale a Telegram account's "last seen" may get before an update writes it again.
 SEEN_GRANULARITY = timedelta(minutes=1)
@@ -23,11 +24,13 @@ def _to_domain(row: ChatUser) -> ChatAccount:
     )
 
 
-# Read on every update and page (infra/db/sql.py).
-_ACCOUNT = """
-SELECT id, first_name, language_code, locale, unreachable, last_inbound_at
-FROM chat_user WHERE id = $1
-"""
+# Read on every update and page (infra/db/sql.py); an update's with whom it is bound to.
+_COLUMNS = """chat_user.id, chat_user.first_name, chat_user.language_code, chat_user.locale,
+    chat_user.unreachable, chat_user.last_inbound_at"""
+_ACCOUNT = f"SELECT {_COLUMNS} FROM chat_user WHERE chat_user.id = $1"
+_ACCOUNT_BOUND = (
+    f"SELECT {_COLUMNS}, {BOUND_COLUMNS} FROM chat_user {BOUND_JOINS} WHERE chat_user.id = $1"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +52,13 @@ class _Seen:
         return kept != (first_name, language_code, False) or self.stale(at)
 
 
-async def _seen(id: int) -> _Seen | None:
-    rows = await fetch(ChatUser, _ACCOUNT, [id])
+async def _seen(id: int, bound: bool = False) -> _Seen | None:
+    rows = await fetch(ChatUser, _ACCOUNT_BOUND if bound else _ACCOUNT, [id])
     if not rows:
         return None
     row = rows[0]
+    if bound:
+        remember_bound(id, row)
     account = ChatAccount(
         id=ChatUserId(row["id"]),
         first_name=row["first_name"],
@@ -76,7 +81,7 @@ class TortoiseAccountRepository:
         """A Telegram account wrote (`at`: when, so a person bound on two channels is written
         to on the one used last; kept to the minute, not a write per update). Most updates
         only read it."""
-        found = await _seen(id)
+        found = await _seen(id, bound=True)
         if found is not None and not found.needs_write(first_name, language_code, at):
             return replace(found.account, client_language_new=False)
         row, created = await ChatUser.get_or_create(

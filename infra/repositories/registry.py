@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
@@ -83,15 +85,14 @@ def certificate_of_row(row: Row, pii: Pii) -> domain.Certificate:
 
 
 # Whom an account speaks for, read on most turns: one statement.
-_BOUND = """
-SELECT person.id_number_sealed, person.name, person.phone_sealed,
-    enterprise.credit_code, enterprise.name AS enterprise_name, enterprise.contact_phone_sealed
-FROM (SELECT 1 AS one) AS account
-LEFT JOIN binding ON binding.chat_user_id = $1
+# Whom account $1 is bound to: a person, an enterprise (as its contact), both or neither.
+BOUND_COLUMNS = """person.id_number_sealed, person.name, person.phone_sealed,
+    enterprise.credit_code, enterprise.name AS enterprise_name, enterprise.contact_phone_sealed"""
+BOUND_JOINS = """LEFT JOIN binding ON binding.chat_user_id = $1
 LEFT JOIN person ON person.id = binding.person_id
 LEFT JOIN enterprise_contact ON enterprise_contact.chat_user_id = $1
-LEFT JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id
-"""
+LEFT JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id"""
+_BOUND = f"SELECT {BOUND_COLUMNS} FROM (SELECT 1 AS one) AS account {BOUND_JOINS}"
 # Enrolments with their certificates (/status, the bill): WHERE and ORDER BY follow.
 ENROLMENTS = f"""
 SELECT enrolment.id AS enrolment_id, enrolment.state AS enrolment_state,
@@ -136,6 +137,47 @@ class TortoiseRegistry:
         return [certificate_to_domain(row, self._pii) for row in rows]
 
 
+class _Known:
+    """Whom the update's account is bound to, as read with the account (`row`: None until
+    read, or once a binding of this update changed it)."""
+
+    __slots__ = ("account", "row")
+
+    def __init__(self) -> None:
+        self.account: int | None = None
+        self.row: Row | None = None
+
+
+_update: ContextVar[_Known | None] = ContextVar("update_bound", default=None)
+
+
+@contextmanager
+def one_update() -> Iterator[None]:
+    """Around the handling of one update: whom its account is bound to is read with the
+    account (`remember_bound`, TortoiseAccountRepository.seen) and not again by each use case
+    that asks (/status, the bill): one round trip less per update (issue 20). A binding made
+    within it is read afresh; outside it, every ask reads."""
+    token = _update.set(_Known())
+    try:
+        yield
+    finally:
+        _update.reset(token)
+
+
+def remember_bound(account: int, row: Row) -> None:
+    """`row`, with BOUND_COLUMNS, is whom `account` is bound to for the rest of the update."""
+    known = _update.get()
+    if known is not None:
+        known.account, known.row = account, row
+
+
+def forget_bound() -> None:
+    """A binding changed: the update reads it afresh."""
+    known = _update.get()
+    if known is not None:
+        known.row = None
+
+
 class TortoiseBindings:
     def __init__(self, pii: Pii) -> None:
         self._pii = pii
@@ -144,7 +186,11 @@ class TortoiseBindings:
         return (await self.bound(account)).person
 
     async def bound(self, account: ChatUserId) -> Bound:
-        [row] = await fetch(models.Binding, _BOUND, [account])
+        known = _update.get()
+        if known is not None and known.account == account and known.row is not None:
+            row = known.row
+        else:
+            [row] = await fetch(models.Binding, _BOUND, [account])
         person = enterprise = None
         if row["id_number_sealed"] is not None:
             person = _person(row["id_number_sealed"], row["name"], row["phone_sealed"], self._pii)
@@ -173,6 +219,7 @@ class TortoiseBindings:
         await models.Binding.create(
             chat_user_id=account, person=person, channel=await reach.channel_of(account)
         )
+        forget_bound()
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
         return (await self.bound(account)).enterprise
@@ -182,6 +229,7 @@ class TortoiseBindings:
         await models.EnterpriseContact.update_or_create(
             chat_user_id=account, defaults={"enterprise": enterprise}
         )
+        forget_bound()
 
 
 def enrolment_to_domain(row: models.Enrolment, pii: Pii) -> Enrolment:

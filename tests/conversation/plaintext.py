@@ -35,6 +35,7 @@ from conversation.replies import (
 from domain.accounts import AccountRepository, ChatUserId
 from domain.clock import Clock
 from domain.phone_codes import PhoneCodes
+from infra.repositories.registry import one_update
 from texts.i18n import use_locale
 
 TAG = re.compile(r"</?[a-z][^>]*>")
@@ -107,13 +108,14 @@ class PlainTextChannel:
     async def _turn(self, user: int, *events: Event) -> list[Screen]:
         """The first of `events` that something takes (the channel's order of handling)."""
         first_name, language = self._people[user]
-        account = await self._accounts.seen(ChatUserId(user), first_name, language)
-        state = self._states.setdefault(user, DictState())
-        turn = Turn()
-        for event in events:
-            turn = await self._conversations(event, Talk(account, state))
-            if turn:
-                break
+        with one_update():  # as Telegram's: whom the account is bound to, read with it
+            account = await self._accounts.seen(ChatUserId(user), first_name, language)
+            state = self._states.setdefault(user, DictState())
+            turn = Turn()
+            for event in events:
+                turn = await self._conversations(event, Talk(account, state))
+                if turn:
+                    break
         with use_locale(account.locale.value):
             shown = [self._render(reply) for reply in turn.replies]
             if turn.notice is not None:

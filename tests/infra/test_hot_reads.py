@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,9 +25,10 @@ from infra.content import load_courses
 from infra.db import models, open_database
 from infra.db.study_models import LessonProgress
 from infra.inbox import TortoiseInbox
+from infra.repositories import registry as registry_repository
 from infra.repositories.accounts import TortoiseAccountRepository
 from infra.repositories.payments import TortoisePaymentStore
-from infra.repositories.registry import TortoiseBindings, TortoiseEnrolments
+from infra.repositories.registry import TortoiseBindings, TortoiseEnrolments, one_update
 from tests.support import registry
 from tests.support.clock import FixedClock
 
@@ -296,8 +298,64 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert await inbox.finish([9001, 9002], now + lease) == 2
 
 
+class CountingFetch:
+    def __init__(self, fetch: Any) -> None:
+        self.fetch, self.sql = fetch, []
+
+    async def __call__(self, model: Any, sql: str, params: Any) -> Any:
+        self.sql.append(sql)
+        return await self.fetch(model, sql, params)
+
+
+async def bound_read_once(clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update reads whom its account is bound to with the account (one_update), not again
+    for each use case that asks; a binding made in it is read afresh; outside one, each ask
+    reads."""
+    await world(clock)
+    pii, now = registry.PII, clock.now()
+    accounts, bindings = TortoiseAccountRepository(), TortoiseBindings(pii)
+    await models.ChatUser.create(id=TRAINEE, first_name="赵七", last_inbound_at=now)
+    await models.ChatUser.create(id=STRANGER, first_name="孙九", last_inbound_at=now)
+    fresh = await bindings.bound(TRAINEE)
+    assert fresh.person is not None and fresh.person.name == "赵七"
+    counted = CountingFetch(registry_repository.fetch)
+    monkeypatch.setattr(registry_repository, "fetch", counted)
+
+    with one_update():
+        await accounts.seen(TRAINEE, "赵七", None, at=now)
+        assert await bindings.bound(TRAINEE) == fresh
+        assert await bindings.person_of(TRAINEE) == fresh.person
+        assert counted.sql == []  # read with the account
+        assert await bindings.bound(CONTACT) != fresh and len(counted.sql) == 1  # not its own
+
+        await accounts.seen(STRANGER, "孙九", None, at=now)
+        assert await bindings.bound(STRANGER) == Bound(None, None)
+        await bindings.bind_enterprise(STRANGER, registry.credit_code(7))
+        assert (await bindings.bound(STRANGER)).enterprise is not None  # afresh
+        assert len(counted.sql) == 2
+
+    assert await bindings.bound(TRAINEE) == fresh and len(counted.sql) == 3  # outside: read
+
+
 async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):
     await reads_agree(clock, tmp_path)
+
+
+async def test_an_update_reads_whom_it_is_bound_to_once_on_sqlite(
+    database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+):
+    await bound_read_once(clock, monkeypatch)
+
+
+@pytest.mark.postgres
+async def test_an_update_reads_whom_it_is_bound_to_once_on_postgresql(
+    postgres_url, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+):
+    context = await open_database(postgres_url)
+    try:
+        await bound_read_once(clock, monkeypatch)
+    finally:
+        await context.close_connections()
 
 
 @pytest.mark.postgres
