@@ -61,8 +61,13 @@ def make_dispatcher(
     AccountLocaleMiddleware(i18n, staff_groups, Locale(staff_locale)).setup(dispatcher)
     dispatcher.callback_query.outer_middleware(TrackAnswers())
     dispatcher.callback_query.outer_middleware(OldButtons(dependencies.get("webapp_url", "")))
+    # Trainees' private chats first: the staff routers each take only their group's messages
+    # and buttons (their chat filters), the conversation router only private chats, so the
+    # order between them changes nothing but how many routers a trainee's update passes
+    # through before it is answered (issue 20).
     dispatcher.include_routers(
         errors.make_router(),
+        conversation.make_router(),
         staff_registry.make_router(staff_group_id),
         staff_payment.make_router(staff_group_id),
         broadcast.make_router(staff_group_id),
@@ -70,7 +75,6 @@ def make_dispatcher(
         staff_stats.make_router(staff_group_id),
         exam.make_staff_router(staff_group_id),
         staff_faces.make_router(staff_group_id),
-        conversation.make_router(),
         broadcast.make_mute_router(),
         selfie.make_router(),
         support.make_relay_router(),
