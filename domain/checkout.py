@@ -95,13 +95,17 @@ class PaymentStore(Protocol):
         """Enrolments waiting for payment (enrolled, no open order)."""
         ...
 
-    async def open_orders(self, payer: ChatUserId) -> list[Order]: ...
+    async def open_orders_and_invoice(
+        self, payer: ChatUserId
+    ) -> tuple[list[Order], InvoiceDetails | None]:
+        """The payer's open orders and saved invoice details (each bill shows both)."""
+        ...
+
     async def cancel_unpaid(self, enrolment_id: int, actor: ChatUserId, at: datetime) -> bool:
         """Ends an enrolment still waiting for payment (no open order) and audit-logs who did
         it; False when it is no longer waiting (ordered, paid or already removed)."""
         ...
 
-    async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None: ...
     async def save_invoice_profile(self, payer: ChatUserId, details: InvoiceDetails) -> None: ...
     async def create_order(self, order: Order) -> Order:
         """Atomically moves the items' enrolments to awaiting payment; PaymentRefused
@@ -258,8 +262,7 @@ class _Payments:
         ]
         if channel is not None and channel not in bound:
             raise PaymentRefused("not_bound")
-        open_orders = await self._store.open_orders(account)
-        invoice = await self._store.invoice_profile(account)
+        open_orders, invoice = await self._store.open_orders_and_invoice(account)
         bills = {}
         for c in bound:
             if c is Channel.ENTERPRISE:

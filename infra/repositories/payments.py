@@ -68,7 +68,7 @@ def _connection() -> str:
 # confirmation's outbox row, all or nothing; it returns the order's id when it won.
 _ORDERS = f"""
 SELECT payment_order.*, order_enterprise.credit_code AS order_credit_code,
-    item.enrolment_id AS item_enrolment_id, item.amount_fen AS item_fee_fen,
+    item.id AS item_id, item.enrolment_id AS item_enrolment_id, item.amount_fen AS item_fee_fen,
     {CERTIFICATE_COLUMNS}
 FROM payment_order
 LEFT JOIN enterprise order_enterprise ON order_enterprise.id = payment_order.enterprise_id
@@ -85,7 +85,18 @@ _DUE_TO_ENTERPRISE = (
     + """enrolment.enterprise_id IN (
     SELECT id FROM enterprise WHERE credit_code = $3) ORDER BY enrolment.id"""
 )
-_INVOICE_PROFILE = "SELECT title, taxpayer_id, email FROM invoice_profile WHERE chat_user_id = $1"
+# What a bill needs of its payer, in one read: the saved invoice details (on every row, NULL
+# without them) and the open orders with their items (a row per item; none without any).
+_PAYER = f"""
+SELECT invoice_profile.id AS profile_id, invoice_profile.title AS profile_title,
+    invoice_profile.taxpayer_id AS profile_taxpayer_id, invoice_profile.email AS profile_email,
+    open_order.*
+FROM (SELECT 1 AS one) AS payer
+LEFT JOIN invoice_profile ON invoice_profile.chat_user_id = $1
+LEFT JOIN ({_ORDERS}WHERE payment_order.payer_chat_user_id = $1 AND payment_order.status = $2
+) AS open_order ON TRUE
+ORDER BY open_order.id, open_order.item_id
+"""
 _LOG_POSTGRES = """
 INSERT INTO payment_log (order_number, provider, source, outcome, transaction_id, amount_fen,
     created_at)
@@ -172,9 +183,14 @@ class TortoisePaymentStore:
         rows = await fetch(
             models.Order, f"{_ORDERS}WHERE {where} ORDER BY payment_order.id, item.id", params
         )
+        return self._grouped(rows)
+
+    def _grouped(self, rows: Sequence[Mapping[str, Any]]) -> list[Order]:
+        """Orders from _ORDERS' rows (one per item, in order), those without an order left."""
         by_order: dict[int, list[Mapping[str, Any]]] = {}
         for row in rows:
-            by_order.setdefault(row["id"], []).append(row)
+            if row["id"] is not None:
+                by_order.setdefault(row["id"], []).append(row)
         return [_order_of(order_rows, self._pii) for order_rows in by_order.values()]
 
     async def due(
@@ -192,11 +208,19 @@ class TortoisePaymentStore:
         rows = await fetch(models.Enrolment, sql, params)
         return [(row["enrolment_id"], certificate_of_row(row, self._pii)) for row in rows]
 
-    async def open_orders(self, payer: ChatUserId) -> list[Order]:
-        return await self._orders(
-            "payment_order.payer_chat_user_id = $1 AND payment_order.status = $2",
-            [payer, OrderStatus.PENDING.value],
+    async def open_orders_and_invoice(
+        self, payer: ChatUserId
+    ) -> tuple[list[Order], InvoiceDetails | None]:
+        rows = await fetch(models.Order, _PAYER, [payer, OrderStatus.PENDING.value])
+        head = rows[0]
+        invoice = (
+            InvoiceDetails(
+                head["profile_title"], head["profile_taxpayer_id"], head["profile_email"]
+            )
+            if head["profile_id"] is not None
+            else None
         )
+        return self._grouped(rows), invoice
 
     async def cancel_unpaid(self, enrolment_id: int, actor: ChatUserId, at: datetime) -> bool:
         async with in_transaction(_connection()) as db:
@@ -217,12 +241,6 @@ class TortoisePaymentStore:
                     details={"channel": row.channel, "enterprise": row.enterprise_id},
                 )
         return bool(ended)
-
-    async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None:
-        rows = await fetch(models.InvoiceProfile, _INVOICE_PROFILE, [payer])
-        if not rows:
-            return None
-        return InvoiceDetails(rows[0]["title"], rows[0]["taxpayer_id"], rows[0]["email"])
 
     async def save_invoice_profile(self, payer: ChatUserId, details: InvoiceDetails) -> None:
         await models.InvoiceProfile.update_or_create(

@@ -31,8 +31,10 @@ TRAINEE, OTHER = 300011, 300012
 # A bill's reads, by the SQL they are (infra/repositories): bindings, orders, invoice, due.
 BILL = {
     "bound": re.compile(r"LEFT JOIN binding\b"),
-    "open orders": re.compile(r"FROM payment_order\b"),
-    "invoice details": re.compile(r"FROM invoice_profile\b"),
+    # The payer's open orders and saved invoice details: one statement.
+    "open orders and invoice details": re.compile(
+        r"JOIN invoice_profile\b[\s\S]*FROM payment_order\b"
+    ),
     "due": re.compile(r"FROM enrolment\b"),
 }
 # The harness's payment provider: the same base and secret (tests/conftest.py).
@@ -153,9 +155,9 @@ async def test_a_stale_or_forged_button_for_someone_elses_order_changes_nothing(
 
 async def test_a_bill_is_read_once_per_turn(harness: BotHarness):
     """/pay and "none" on the pick list show a bill they have just read: each of its reads
-    (whom the account speaks for, in one read; its open orders; invoice details; what is due)
-    happens once a turn, not once to decide and again to show (issue 20: /pay was a quarter
-    of the load), and no statement runs twice."""
+    (whom the account speaks for, read with the account; its open orders with its invoice
+    details, in one read; what is due) happens once a turn, not once to decide and again to
+    show (issue 20: /pay was a quarter of the load), and no statement runs twice."""
     channel = PlainTextChannel(harness.services.handlers["conversations"], harness.accounts)
     await _enrolled(channel, TRAINEE, 7, "周七")
     connection = models.Order._meta.db._connection  # aiosqlite's

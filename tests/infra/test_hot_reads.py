@@ -162,7 +162,8 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert [(i, c.number) for i, c in due] == [(ids["theirs"], "云建施(2023)0007")]
     assert await payments.due(id_number=registry.id_number(9), credit_code=None) == []
 
-    [order] = await payments.open_orders(CONTACT)
+    [order], invoice = await payments.open_orders_and_invoice(CONTACT)
+    assert invoice == InvoiceDetails("云南测试建设有限公司", None, None)
     assert (order.number, order.status, order.enterprise_credit_code, order.amount_fen) == (
         "JJ202612070001",
         OrderStatus.PENDING,
@@ -175,13 +176,49 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert [(i.enrolment_id, i.certificate.number, i.fee_fen) for i in order.items] == [
         (ids["theirs"], "云建施(2023)0007", 30000)
     ]
-    assert await payments.open_orders(TRAINEE) == []
+    assert await payments.open_orders_and_invoice(TRAINEE) == ([], None)
     assert await payments.get("JJ202612070001") == order
     assert await payments.get("JJ000000000000") is None
-    assert await payments.invoice_profile(CONTACT) == InvoiceDetails(
-        "云南测试建设有限公司", None, None
+    # Orders in order, each with its items in order; a paid one is not open; saved details
+    # without orders are still read.
+    second = await models.Order.create(
+        number="JJ202612070002",
+        payer_chat_user_id=CONTACT,
+        channel="enterprise",
+        amount_fen=60000,
+        status="pending",
+        provider="sandbox",
+        created_at=clock.now(),
+        expires_at=clock.now() + timedelta(minutes=30),
+        invoice_title="云南测试建设有限公司",
     )
-    assert await payments.invoice_profile(TRAINEE) is None
+    await models.OrderItem.create(order=second, enrolment_id=ids["passed"], amount_fen=30000)
+    await models.OrderItem.create(order=second, enrolment_id=ids["mine"], amount_fen=30000)
+    paid = await models.Order.create(
+        number="JJ202612070003",
+        payer_chat_user_id=CONTACT,
+        channel="enterprise",
+        amount_fen=30000,
+        status="paid",
+        provider="sandbox",
+        created_at=clock.now(),
+        expires_at=clock.now() + timedelta(minutes=30),
+        invoice_title="云南测试建设有限公司",
+    )
+    await models.OrderItem.create(order=paid, enrolment_id=ids["theirs"], amount_fen=30000)
+    orders, _ = await payments.open_orders_and_invoice(CONTACT)
+    assert [(o.number, [i.enrolment_id for i in o.items]) for o in orders] == [
+        ("JJ202612070001", [ids["theirs"]]),
+        ("JJ202612070002", [ids["passed"], ids["mine"]]),
+    ]
+    assert orders[0] == order
+    await models.InvoiceProfile.create(chat_user_id=TRAINEE, title="赵七", email="z@example.cn")
+    assert await payments.open_orders_and_invoice(TRAINEE) == (
+        [],
+        InvoiceDetails("赵七", None, "z@example.cn"),
+    )
+    await second.delete()
+    await paid.delete()
 
     # The jobs' reads of orders by time: the same order, picked by when it ends.
     now = clock.now()

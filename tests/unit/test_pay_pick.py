@@ -110,11 +110,10 @@ class FakeStore:
         ids = self.company_due if credit_code else self.own_due
         return [(n, cert(n)) for n in ids if n not in self.cancelled]
 
-    async def open_orders(self, payer: ChatUserId) -> list[Order]:
-        return [o for o in self.orders if o.payer == payer]
-
-    async def invoice_profile(self, payer: ChatUserId) -> InvoiceDetails | None:
-        return InvoiceDetails("抬头")
+    async def open_orders_and_invoice(
+        self, payer: ChatUserId
+    ) -> tuple[list[Order], InvoiceDetails | None]:
+        return [o for o in self.orders if o.payer == payer], InvoiceDetails("抬头")
 
     async def create_order(self, order: Order) -> Order:
         ordered = {i.enrolment_id for i in order.items}
