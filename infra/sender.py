@@ -59,7 +59,6 @@ from aiogram.types import InlineKeyboardMarkup
 
 from domain.clock import Clock
 from domain.reminders import ANSWER_KINDS, URGENT_KINDS, QuietHours
-from infra.group_commit import GroupCommit
 from infra.outages import describe, is_outage
 from infra.outbox import Claimed, Recipient, Status, TortoiseOutbox
 from infra.telegram import own_retries
@@ -284,10 +283,9 @@ store(KEYS[2], ctat + ci)
 return {0, 0}
 """
 
-# Replies that went out together (ARGV[2] of them): the overall budget advanced by the
-# interval (ARGV[1]) for each; each chat's (KEYS[2…], its interval ARGV[3…]) set to at least an
-# interval from now. Replies are not paced by the limiter: a burst of them must not leave the
-# chat owing a second for each (a reminder to that person would wait that long).
+# The overall budget advanced by its interval; the chat's (when there is one) set to at least
+# an interval from now. Replies are not paced by the limiter: a burst of them must not leave
+# the chat owing a second for each (a reminder to that person would wait that long).
 _CHARGE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -296,10 +294,10 @@ local function store(key, tat)
 end
 local gtat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if gtat < now then gtat = now end
-store(KEYS[1], gtat + tonumber(ARGV[1]) * tonumber(ARGV[2]))
-for i = 2, #KEYS do
-  local floor = now + tonumber(ARGV[i + 1])
-  if tonumber(redis.call('GET', KEYS[i]) or '0') < floor then store(KEYS[i], floor) end
+store(KEYS[1], gtat + tonumber(ARGV[1]))
+if KEYS[2] then
+  local floor = now + tonumber(ARGV[2])
+  if tonumber(redis.call('GET', KEYS[2]) or '0') < floor then store(KEYS[2], floor) end
 end
 return 0
 """
@@ -327,9 +325,6 @@ class RedisRateLimiter:
         self._gcra = redis.register_script(_GCRA)
         self._hold = redis.register_script(_HOLD)
         self._charge = redis.register_script(_CHARGE)
-        # Replies charged while a charge is under way go together in the next one: under
-        # load, one script run for many replies rather than one each (issue 20).
-        self._charges = GroupCommit(self._charge_group)
 
     async def try_acquire(self, chat_id: int, channel: str = TELEGRAM) -> Verdict:
         interval, burst = self._limits.chat(chat_id, channel)
@@ -352,19 +347,13 @@ class RedisRateLimiter:
         await self._hold(keys=[f"{self._prefix}:chat:{chat_id}"], args=[round(seconds * 1e6)])
 
     async def charge(self, channel: str = TELEGRAM, chat_id: int | None = None) -> None:
-        await self._charges((channel, chat_id))
-
-    async def _charge_group(self, replies: list[tuple[str, int | None]]) -> list[None]:
-        for channel in dict.fromkeys(channel for channel, _ in replies):
-            scope = "" if channel == TELEGRAM else f":{channel}"
-            chats = list(dict.fromkeys(c for ch, c in replies if ch == channel and c is not None))
-            keys = [f"{self._prefix}{scope}:global"]
-            keys += [f"{self._prefix}:chat:{chat}" for chat in chats]
-            count = sum(1 for ch, _ in replies if ch == channel)
-            args = [round(self._limits.global_of(channel) * 1e6), count]
-            args += [round(self._limits.chat(chat, channel)[0] * 1e6) for chat in chats]
-            await self._charge(keys=keys, args=args)
-        return [None] * len(replies)
+        scope = "" if channel == TELEGRAM else f":{channel}"
+        keys = [f"{self._prefix}{scope}:global"]
+        args = [round(self._limits.global_of(channel) * 1e6)]
+        if chat_id is not None:
+            keys.append(f"{self._prefix}:chat:{chat_id}")
+            args.append(round(self._limits.chat(chat_id, channel)[0] * 1e6))
+        await self._charge(keys=keys, args=args)
 
 
 # ---- the sender ----------------------------------------------------------------------------

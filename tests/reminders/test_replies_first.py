@@ -4,7 +4,6 @@ rather than their replies meeting the broadcast at Telegram (429, a second or mo
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -183,36 +182,3 @@ async def test_with_redis_a_burst_of_replies_leaves_the_chat_one_interval(redis:
         await replying.charge(chat_id=100_001)
 
     assert 0.9 < (await sending.try_acquire(100_001)).wait <= 1.0
-
-
-@pytest.mark.redis
-async def test_with_redis_replies_charged_together_are_one_script_run(redis: Redis):
-    """Replies charged at the same moment, or while a charge is under way, go together (one
-    round trip to Redis for many under load; issue 20): each still takes its place overall and
-    its chat's second."""
-    prefix = f"jijiao:test-rate:{secrets.token_hex(4)}"
-    replying, sending = (
-        RedisRateLimiter(redis, LIMITS, prefix),
-        RedisRateLimiter(redis, LIMITS, prefix),
-    )
-    runs: list[list[str]] = []
-    script = replying._charge
-
-    async def counted(keys: list[str], args: list[int]) -> object:
-        runs.append(keys)
-        return await script(keys=keys, args=args)
-
-    replying._charge = counted  # type: ignore[assignment]
-    await asyncio.gather(
-        replying.charge(chat_id=100_001),
-        replying.charge(chat_id=100_002),
-        replying.charge(chat_id=100_001),
-        replying.charge(),
-    )
-
-    assert runs == [[f"{prefix}:global", f"{prefix}:chat:100001", f"{prefix}:chat:100002"]]
-    overall = await sending.try_acquire(700_001)  # four replies: the burst of 3 and one more
-    assert not overall.chat_bound and 0.2 < overall.wait <= 0.25
-    for chat in (100_001, 100_002):
-        verdict = await sending.try_acquire(chat)
-        assert verdict.chat_bound and 0.9 < verdict.wait <= 1.0
