@@ -268,14 +268,16 @@ _CREDITED = (
 _PROFILE = """
 SELECT consent_at, photo_path, photo_status, deleted_at FROM face_profile WHERE chat_user_id = $1
 """
-# The study page in one read: the face profile (on every row, NULL without one), each paid
-# enrolment (NULL without any) and its lessons' credited seconds (a row each, NULL before the
-# first). Three reads on every opening of the Mini App before (issue 20).
+# The study page in one read: the language the trainee chose in the chat and the face profile
+# (on every row, NULL without them), each paid enrolment (NULL without any) and its lessons'
+# credited seconds (a row each, NULL before the first). Four reads on every opening of the Mini
+# App before (issue 20).
 _HOME = f"""
-SELECT face_profile.consent_at, face_profile.photo_path, face_profile.photo_status,
-    face_profile.deleted_at, paid.*, lesson_progress.lesson,
+SELECT chat_user.locale AS chosen_locale, face_profile.consent_at, face_profile.photo_path,
+    face_profile.photo_status, face_profile.deleted_at, paid.*, lesson_progress.lesson,
     lesson_progress.seconds_credited AS seconds
 FROM (SELECT 1 AS one) AS account
+LEFT JOIN chat_user ON chat_user.id = $1
 LEFT JOIN face_profile ON face_profile.chat_user_id = $1
 LEFT JOIN ({_PAID}) AS paid ON TRUE
 LEFT JOIN lesson_progress ON lesson_progress.enrolment_id = paid.id
@@ -309,9 +311,11 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class StudyHome:
-    """What the study page shows: the face profile, the paid enrolments (the latest paid
-    first) and the seconds credited per lesson of each."""
+    """What the study page shows, and in which language: the one chosen in the chat (None:
+    none chosen), the face profile, the paid enrolments (the latest paid first) and the
+    seconds credited per lesson of each."""
 
+    chosen_locale: str | None
     profile: Profile
     enrolments: list[StudyEnrolment]
     credited: dict[int, dict[str, int]]
@@ -463,7 +467,8 @@ class Study:
                 credited[row["id"]] = {}
             if row["lesson"] is not None:
                 credited[row["id"]][row["lesson"]] = row["seconds"]
-        return StudyHome(_profile(rows[0]), list(enrolments.values()), credited)
+        head = rows[0]
+        return StudyHome(head["chosen_locale"], _profile(head), list(enrolments.values()), credited)
 
     async def enrolments(self, user_id: int) -> list[StudyEnrolment]:
         rows = await fetch(models.Enrolment, _PAID_ENROLMENTS, [user_id])

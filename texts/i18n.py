@@ -79,6 +79,11 @@ class Catalogs:
         finally:
             _current.reset(token)
 
+    def switch_locale(self, locale: str) -> None:
+        """The locale for the rest of the enclosing `use_locale` block: a request that learns
+        its reader's language part-way (webview.middlewares.speak)."""
+        _current.set(locale)
+
     @contextlib.contextmanager
     def context(self) -> Iterator[None]:
         """Kept for callers written for aiogram's I18n: the catalogs are always in context."""

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp_jinja2
 from aiohttp import web
 
-from domain.locales import DEFAULT_LOCALE, resolve_locale
+from domain.locales import DEFAULT_LOCALE, Locale, resolve_locale
 from infra.logging import REQUEST_ID
 from infra.outages import describe, is_outage
 from webview import keys
@@ -108,12 +108,36 @@ def words_only_on_refusal(handler: Handler) -> Handler:
     return handler
 
 
+def reads_its_own_locale(handler: Handler) -> Handler:
+    """Marks a page whose own read brings the viewer's chosen language (the study page, which
+    the Mini App opens on): the account is not read for it beforehand; the handler calls
+    `speak` with that choice before it says anything."""
+    setattr(handler, "reads_its_own_locale", True)  # noqa: B010
+    return handler
+
+
+def speak(request: web.Request, chosen: str | None) -> None:
+    """The language of the rest of a `reads_its_own_locale` request, now that its handler has
+    read the viewer's choice; also what its refusals (a 404) are said in."""
+    locale = _resolve(request, request[VIEWER], chosen).value
+    request[LOCALE] = locale
+    request.app[keys.I18N].switch_locale(locale)  # within viewer_and_locale's use_locale
+
+
+def _resolve(request: web.Request, viewer: Viewer | None, chosen: str | None) -> Locale:
+    """`?lang=`, else the language chosen in the chat, else the client's, else Chinese."""
+    chosen = request.query.get("lang") or chosen
+    language_code = viewer.language_code if viewer else None
+    if language_code is None:
+        language_code = request.headers.get("Accept-Language", "").split(",")[0] or None
+    return resolve_locale(chosen, language_code)
+
+
 async def chosen_locale(request: web.Request) -> str:
     """The language a request marked `words_only_on_refusal` answers a refusal in."""
     viewer = request[VIEWER]
     account = await request.app[keys.ACCOUNTS].get(viewer.user_id) if viewer else None  # type: ignore[arg-type]
-    chosen = request.query.get("lang") or (account.chosen_locale if account else None)
-    return resolve_locale(chosen, viewer.language_code if viewer else None).value
+    return _resolve(request, viewer, account.chosen_locale if account else None).value
 
 
 @web.middleware
@@ -129,9 +153,11 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
         except NotAuthenticated:
             viewer = None
     chosen = None
-    language_code = viewer.language_code if viewer else None
     outage: Exception | None = None
-    quiet = getattr(request.match_info.handler, "words_only_on_refusal", False)
+    handler_of = request.match_info.handler
+    quiet = getattr(handler_of, "words_only_on_refusal", False) or getattr(
+        handler_of, "reads_its_own_locale", False
+    )
     if viewer is not None and not quiet:
         try:
             account = await request.app[keys.ACCOUNTS].get(viewer.user_id)  # type: ignore[arg-type]
@@ -142,11 +168,7 @@ async def viewer_and_locale(request: web.Request, handler: Handler) -> web.Strea
                 log.warning("could not load the locale of user %s", viewer.user_id, exc_info=True)
             account = None
         chosen = account.chosen_locale if account else None
-    if request.query.get("lang"):
-        chosen = request.query["lang"]
-    if language_code is None:
-        language_code = request.headers.get("Accept-Language", "").split(",")[0] or None
-    locale = resolve_locale(chosen, language_code)
+    locale = _resolve(request, viewer, chosen)
     request[VIEWER] = viewer
     request[LOCALE] = locale.value
     i18n = request.app[keys.I18N]

@@ -20,7 +20,7 @@ from texts.faces import face_reason
 from webview import keys
 from webview.auth import Viewer
 from webview.bodies import json_or_none
-from webview.middlewares import LOCALE, VIEWER
+from webview.middlewares import LOCALE, VIEWER, reads_its_own_locale, speak
 
 MAX_PHOTO = 6 * 1024 * 1024
 
@@ -140,10 +140,12 @@ def _countdown(enrolment: StudyEnrolment, now: datetime) -> dict[str, Any]:
     }
 
 
+@reads_its_own_locale
 async def study_home(request: web.Request) -> web.Response:
     viewer = _viewer(request)
     study = request.app[STUDY].study
-    home = await study.home(viewer.user_id)  # one read: the page opens the Mini App
+    home = await study.home(viewer.user_id)  # one read, the language too: the Mini App opens here
+    speak(request, home.chosen_locale)
     enrolments = home.enrolments
     context = _context(
         request,

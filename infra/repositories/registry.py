@@ -84,8 +84,8 @@ def certificate_of_row(row: Row, pii: Pii) -> domain.Certificate:
     )
 
 
-# Whom an account speaks for, read on most turns: one statement.
-# Whom account $1 is bound to: a person, an enterprise (as its contact), both or neither.
+# Whom account $1 speaks for, read on most turns (with the account, in an update: one_update):
+# a person, an enterprise (as its contact), both or neither.
 BOUND_COLUMNS = """person.id_number_sealed, person.name, person.phone_sealed,
     enterprise.credit_code, enterprise.name AS enterprise_name, enterprise.contact_phone_sealed"""
 BOUND_JOINS = """LEFT JOIN binding ON binding.chat_user_id = $1
@@ -157,10 +157,12 @@ def one_update() -> Iterator[None]:
     account (`remember_bound`, TortoiseAccountRepository.seen) and not again by each use case
     that asks (/status, the bill): one round trip less per update (issue 20). A binding made
     within it is read afresh; outside it, every ask reads."""
-    token = _update.set(_Known())
+    known = _Known()
+    token = _update.set(known)
     try:
         yield
     finally:
+        known.account = known.row = None  # a task started within it outlives the update
         _update.reset(token)
 
 

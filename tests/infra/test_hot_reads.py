@@ -241,8 +241,8 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     # The web view's list of the trainee's paid enrolments (every page reads it).
     study = Study(load_courses(), LazyFaces(tmp_path), FaceStore(tmp_path / "faces"), CONFIG)
     assert await study.enrolments(TRAINEE) == []
-    assert await study.home(TRAINEE) == StudyHome(Profile(False, False), [], {})
-    assert await study.home(STRANGER) == StudyHome(Profile(False, False), [], {})
+    assert await study.home(TRAINEE) == StudyHome(None, Profile(False, False), [], {})
+    assert await study.home(STRANGER) == StudyHome(None, Profile(False, False), [], {})
     paid_at = clock.now() - timedelta(hours=1)
     await models.Enrolment.filter(id=ids["theirs"]).update(
         state="studying", paid_at=paid_at, study_deadline=paid_at + timedelta(days=30)
@@ -271,8 +271,10 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     # The study page's one read: the profile, the paid enrolments (the latest paid first) and
     # each one's credited lessons, as the three reads above give them.
     assert await study.home(TRAINEE) == StudyHome(
-        Profile(True, False), [paid], {paid.id: {first: 90}}
+        None, Profile(True, False), [paid], {paid.id: {first: 90}}
     )
+    await models.ChatUser.create(id=TRAINEE, first_name="赵七", locale="en")  # chosen in the chat
+    assert (await study.home(TRAINEE)).chosen_locale == "en"
     await models.Enrolment.filter(id=ids["mine"]).update(
         state="studying", paid_at=paid_at + timedelta(minutes=5), study_deadline=paid_at
     )

@@ -411,3 +411,24 @@ async def test_a_local_trial_without_the_head_turn_says_so_on_the_face_check(
     study.config = replace(study.config, head_turn=True)
     page = await (await trainees.as_user(ZHANG).get(lesson)).text()
     assert 'id="head-turn-off"' not in page
+
+
+async def test_the_study_page_speaks_the_language_chosen_in_the_chat_from_its_own_read(
+    trainees: Trainees, clock: FixedClock
+):
+    """The Mini App opens on the study page; its one read brings the language the trainee
+    chose in the chat (issue 20: the account was read for it beforehand), for the page and for
+    its refusals. `?lang=` still wins, and without a choice the client's language holds."""
+    enrolment = await seed_enrolment(ZHANG, "C-001", clock.now() - timedelta(days=1))
+    client = trainees.as_user(ZHANG)  # a Chinese Telegram client
+    assert "保存多久" in await (await client.get("/app/study")).text()
+
+    await models.ChatUser.update_or_create(
+        id=ZHANG, defaults={"first_name": "张三", "locale": "en"}
+    )
+    page = await client.get("/app/study")
+    assert page.status == 200 and "How long we keep it" in await page.text()
+    assert "保存多久" not in await page.text()
+    missing = await client.get(f"/app/study?enrolment={enrolment + 999}")
+    assert missing.status == 404 and "Page not found" in await missing.text()
+    assert "保存多久" in await (await client.get("/app/study?lang=zh_CN")).text()
