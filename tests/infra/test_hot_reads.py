@@ -179,33 +179,27 @@ async def reads_agree(clock: FixedClock, tmp_path: Path) -> None:
     assert await payments.open_orders_and_invoice(TRAINEE) == ([], None)
     assert await payments.get("JJ202612070001") == order
     assert await payments.get("JJ000000000000") is None
+
     # Orders in order, each with its items in order; a paid one is not open; saved details
     # without orders are still read.
-    second = await models.Order.create(
-        number="JJ202612070002",
-        payer_chat_user_id=CONTACT,
-        channel="enterprise",
-        amount_fen=60000,
-        status="pending",
-        provider="sandbox",
-        created_at=clock.now(),
-        expires_at=clock.now() + timedelta(minutes=30),
-        invoice_title="云南测试建设有限公司",
-    )
-    await models.OrderItem.create(order=second, enrolment_id=ids["passed"], amount_fen=30000)
-    await models.OrderItem.create(order=second, enrolment_id=ids["mine"], amount_fen=30000)
-    paid = await models.Order.create(
-        number="JJ202612070003",
-        payer_chat_user_id=CONTACT,
-        channel="enterprise",
-        amount_fen=30000,
-        status="paid",
-        provider="sandbox",
-        created_at=clock.now(),
-        expires_at=clock.now() + timedelta(minutes=30),
-        invoice_title="云南测试建设有限公司",
-    )
-    await models.OrderItem.create(order=paid, enrolment_id=ids["theirs"], amount_fen=30000)
+    async def contacts_order(number: str, status: str, *enrolments: int) -> models.Order:
+        order = await models.Order.create(
+            number=number,
+            payer_chat_user_id=CONTACT,
+            channel="enterprise",
+            amount_fen=30000 * len(enrolments),
+            status=status,
+            provider="sandbox",
+            created_at=clock.now(),
+            expires_at=clock.now() + timedelta(minutes=30),
+            invoice_title="云南测试建设有限公司",
+        )
+        for enrolment in enrolments:
+            await models.OrderItem.create(order=order, enrolment_id=enrolment, amount_fen=30000)
+        return order
+
+    second = await contacts_order("JJ202612070002", "pending", ids["passed"], ids["mine"])
+    paid = await contacts_order("JJ202612070003", "paid", ids["theirs"])
     orders, _ = await payments.open_orders_and_invoice(CONTACT)
     assert [(o.number, [i.enrolment_id for i in o.items]) for o in orders] == [
         ("JJ202612070001", [ids["theirs"]]),
