@@ -34,7 +34,6 @@ from infra.repositories import reach
 from infra.repositories.exams import attempt_of as exam_attempt
 from infra.repositories.exams import makeups_granted
 from infra.repositories.reach import channel_of
-from infra.repositories.registry import forget_bound
 from infra.repositories.support import audit
 
 PER_PAGE = 25
@@ -477,7 +476,6 @@ class ConsoleRecords:
                     )
             except IntegrityError:
                 return Rebinding(Rebound.ACCOUNT_TAKEN, new_account)
-            forget_bound()
             await models.SupportRequest.filter(id=request_id).using_db(db).update(status="done")
             await models.AuditLog.create(
                 actor_id=staff_id,

@@ -173,7 +173,7 @@ def remember_bound(account: int, row: Row) -> None:
         known.account, known.row = account, row
 
 
-def forget_bound() -> None:
+def _forget_bound() -> None:
     """A binding changed: the update reads it afresh."""
     known = _update.get()
     if known is not None:
@@ -221,7 +221,7 @@ class TortoiseBindings:
         await models.Binding.create(
             chat_user_id=account, person=person, channel=await reach.channel_of(account)
         )
-        forget_bound()
+        _forget_bound()
 
     async def enterprise_of(self, account: ChatUserId) -> domain.Enterprise | None:
         return (await self.bound(account)).enterprise
@@ -231,7 +231,7 @@ class TortoiseBindings:
         await models.EnterpriseContact.update_or_create(
             chat_user_id=account, defaults={"enterprise": enterprise}
         )
-        forget_bound()
+        _forget_bound()
 
 
 def enrolment_to_domain(row: models.Enrolment, pii: Pii) -> Enrolment:

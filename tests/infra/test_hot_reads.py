@@ -7,6 +7,8 @@ profile, the account an update comes from and the update inbox's row."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -368,6 +370,12 @@ async def bound_read_once(clock: FixedClock, monkeypatch: pytest.MonkeyPatch) ->
         assert len(counted.sql) == 2
 
     assert await bindings.bound(TRAINEE) == fresh and len(counted.sql) == 3  # outside: read
+    # A task started within an update outlives it: it reads afresh, not the update's memo.
+    with one_update():
+        await accounts.seen(TRAINEE, "赵七", None, at=now)
+        started_within = contextvars.copy_context()
+    later = asyncio.create_task(bindings.bound(TRAINEE), context=started_within)
+    assert await later == fresh and len(counted.sql) == 4
 
 
 async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):
