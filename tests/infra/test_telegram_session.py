@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import weakref
@@ -12,10 +13,23 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.methods import AnswerCallbackQuery, AnswerInlineQuery, EditMessageText, SendMessage
 from aiogram.methods.base import Response
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+)
 from aiohttp import web
 
 from infra.telegram import RESPONSE_MODELS, JsonSession, RetryAfter
@@ -96,6 +110,8 @@ async def recorder(aiohttp_server):
         seen.append((request.match_info["method"], request.content_type, body))
         if answer.get("hang"):
             await asyncio.sleep(5)
+        if "raw" in answer:
+            return web.Response(text=answer["raw"], content_type="application/json")
         if answer["status"] != 200:
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
@@ -133,6 +149,47 @@ async def test_a_call_without_a_file_goes_as_one_json_body(recorder):
     assert "合计".encode() in body  # UTF-8 as it is, not \\u escapes: a smaller body
 
 
+@pytest.mark.parametrize(
+    "method",
+    [
+        SendMessage(
+            chat_id=100001,
+            text="<b>合计</b>",
+            reply_markup=KEYBOARD,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        EditMessageText(chat_id=100001, message_id=3, text="已付", reply_markup=None),
+        AnswerInlineQuery(
+            inline_query_id="q",
+            results=[
+                InlineQueryResultArticle(
+                    id="1",
+                    title="回执",
+                    input_message_content=InputTextMessageContent(message_text="<i>1</i>"),
+                )
+            ],
+        ),
+    ],
+    ids=["keyboard", "removed-keyboard", "nested-defaults"],
+)
+async def test_the_json_body_holds_what_aiograms_form_holds(recorder, method):
+    """Unset fields are left out before preparing, where aiogram's form leaves them out
+    after; the bot's defaults (parse mode) are filled in at every depth all the same."""
+    seen, _, base = recorder
+    bot = json_bot(base)
+    aiograms = {}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = bot.session.prepare_value(value, bot=bot, files={}, _dumps_json=False)
+        if prepared is not None and prepared != "":
+            aiograms[key] = prepared
+    with contextlib.suppress(ClientDecodeError):  # the recorder answers every call with a message
+        await bot(method)
+    await bot.session.close()
+
+    [(_, _, body)] = seen
+    assert json.loads(body) == json.loads(json.dumps(aiograms))
+
+
 async def test_a_call_with_a_file_still_goes_as_aiograms_multipart_form(recorder):
     seen, _, base = recorder
     bot = json_bot(base)
@@ -156,6 +213,34 @@ async def test_telegrams_refusal_and_a_timeout_are_aiograms_own_errors(recorder)
     with pytest.raises(TelegramNetworkError, match="timeout"):
         await bot.send_message(100001, "hi")
     await bot.session.close()
+
+
+async def test_an_answer_that_is_no_message_is_aiograms_decode_error(recorder):
+    _, answer, base = recorder
+    bot = json_bot(base)
+    for raw in ("<html>bad gateway</html>", '{"ok": true, "result": {"message_id": "x"}}'):
+        answer["raw"] = raw
+        with pytest.raises(ClientDecodeError):
+            await bot.send_message(100001, "hi")
+    await bot.session.close()
+
+
+async def test_the_answer_carries_the_keyboard_just_sent_not_a_copy_read_again(stand_in):
+    """Telegram echoes an inline keyboard as it was sent; reading it back was a third of
+    reading a reply's answer (docs/operations.md, ninth round)."""
+    _, base = stand_in
+    bot = json_bot(base)
+    sent = await bot.send_message(100001, "合计：<b>¥30</b>", reply_markup=KEYBOARD)
+    edited = await bot.edit_message_text(
+        "已付", chat_id=100001, message_id=sent.message_id, reply_markup=None
+    )
+    await bot.session.close()
+
+    assert sent.reply_markup is KEYBOARD
+    # The rest of the answer read as aiogram reads it: Telegram's entities, the bot attached.
+    assert sent.entities is not None and sent.entities[0].type == "bold"
+    assert sent.chat.id == 100001 and sent.bot is bot
+    assert isinstance(edited, Message) and edited.reply_markup is None
 
 
 async def test_the_stand_in_shows_what_a_json_call_sent(stand_in):
