@@ -35,6 +35,7 @@ from conversation.replies import (
 from domain.accounts import ChatAccount, ChatUserId
 from domain.clock import Clock
 from domain.locales import Locale
+from infra.repositories.registry import one_update
 from texts import wechat as texts
 from texts.i18n import use_locale
 from wechat.api import WeChatApi, WeChatError
@@ -271,7 +272,11 @@ class WeChatChannel:
     async def handle(self, message: Any) -> str | None:
         """Answers `message`; the passive reply's XML when the whole answer is one plain
         text (WeChat shows it at once, no API call), else None (sent as customer-service
-        messages)."""
+        messages). Whom the account is bound to is read with it, once (`one_update`)."""
+        with one_update():
+            return await self._handle(message)
+
+    async def _handle(self, message: Any) -> str | None:
         openid = str(message.source)
         if str(getattr(message, "event", "")).lower() == "unsubscribe":
             await self._accounts.left(CHANNEL, openid)

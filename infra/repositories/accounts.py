@@ -8,10 +8,10 @@ from tortoise.exceptions import IntegrityError
 from domain.accounts import ChatAccount, ChatUserId
 from domain.locales import Locale, resolve_locale
 from infra.db.models import ChatUser
-from infra.db.sql import decoded, fetch
-from infra.repositories.registry import BOUND_COLUMNS, BOUND_JOINS, remember_bound
+from infra.db.sql import Row, decoded, fetch
+from infra.repositories.registry import BOUND_COLUMNS, bound_joins, remember_bound
 
-# How stale a Telegram account's "last seen" may get before an update writes it again.
+# How stale an account's "last seen" may get before a message writes it again (either channel).
 SEEN_GRANULARITY = timedelta(minutes=1)
 
 
@@ -29,7 +29,12 @@ _COLUMNS = """chat_user.id, chat_user.first_name, chat_user.language_code, chat_
     chat_user.unreachable, chat_user.last_inbound_at"""
 _ACCOUNT = f"SELECT {_COLUMNS} FROM chat_user WHERE chat_user.id = $1"
 _ACCOUNT_BOUND = (
-    f"SELECT {_COLUMNS}, {BOUND_COLUMNS} FROM chat_user {BOUND_JOINS} WHERE chat_user.id = $1"
+    f"SELECT {_COLUMNS}, {BOUND_COLUMNS} FROM chat_user {bound_joins('$1')} WHERE chat_user.id = $1"
+)
+# An account of another channel (a WeChat openid), with whom it is bound to.
+_ACCOUNT_ON_BOUND = (
+    f"SELECT {_COLUMNS}, {BOUND_COLUMNS} FROM chat_user {bound_joins('chat_user.id')} "
+    "WHERE chat_user.channel = $1 AND chat_user.external_id = $2"
 )
 
 
@@ -56,9 +61,12 @@ async def _seen(id: int, bound: bool = False) -> _Seen | None:
     rows = await fetch(ChatUser, _ACCOUNT_BOUND if bound else _ACCOUNT, [id])
     if not rows:
         return None
-    row = rows[0]
     if bound:
-        remember_bound(id, row)
+        remember_bound(id, rows[0])
+    return _seen_as(rows[0])
+
+
+def _seen_as(row: Row) -> _Seen:
     account = ChatAccount(
         id=ChatUserId(row["id"]),
         first_name=row["first_name"],
@@ -118,8 +126,8 @@ class TortoiseAccountRepository:
         ChatUserId everywhere keeps working and never meets a Telegram id (always positive).
         `at` is when the person wrote (WeChat's 48-hour window opens from it)."""
         for _ in range(5):
-            row = await ChatUser.get_or_none(channel=channel, external_id=external_id)
-            if row is not None:
+            rows = await fetch(ChatUser, _ACCOUNT_ON_BOUND, [channel, external_id])
+            if rows:
                 break
             lowest = await ChatUser.filter(id__lt=0).order_by("id").first().only("id")
             new_id = lowest.id - 1 if lowest is not None else -1
@@ -137,11 +145,16 @@ class TortoiseAccountRepository:
             return replace(_to_domain(row), client_language_new=True)
         else:
             raise RuntimeError(f"no account id could be allocated on {channel}")
-        if at is not None or row.unreachable:
+        # Read with whom it is bound to (one_update), as a Telegram update's account is; written
+        # only when it was unreachable or its last message is a minute old or more.
+        remember_bound(rows[0]["id"], rows[0])
+        found = _seen_as(rows[0])
+        if found.unreachable or found.stale(at):
+            row = await ChatUser.get(id=found.account.id)
             row.last_inbound_at = at or row.last_inbound_at
             row.unreachable = False
             await row.save(update_fields=["last_inbound_at", "unreachable", "updated_at"])
-        return _to_domain(row)
+        return found.account
 
     async def left(self, channel: str, external_id: str) -> None:
         """The person unfollowed (WeChat's unsubscribe): nothing is sent until they write again."""

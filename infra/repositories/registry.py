@@ -88,11 +88,18 @@ def certificate_of_row(row: Row, pii: Pii) -> domain.Certificate:
 # a person, an enterprise (as its contact), both or neither.
 BOUND_COLUMNS = """person.id_number_sealed, person.name, person.phone_sealed,
     enterprise.credit_code, enterprise.name AS enterprise_name, enterprise.contact_phone_sealed"""
-BOUND_JOINS = """LEFT JOIN binding ON binding.chat_user_id = $1
+
+
+def bound_joins(account: str) -> str:
+    """The joins BOUND_COLUMNS come from, for the account whose id is `account` (a parameter,
+    or the column of a table already in the query)."""
+    return f"""LEFT JOIN binding ON binding.chat_user_id = {account}
 LEFT JOIN person ON person.id = binding.person_id
-LEFT JOIN enterprise_contact ON enterprise_contact.chat_user_id = $1
+LEFT JOIN enterprise_contact ON enterprise_contact.chat_user_id = {account}
 LEFT JOIN enterprise ON enterprise.id = enterprise_contact.enterprise_id"""
-_BOUND = f"SELECT {BOUND_COLUMNS} FROM (SELECT 1 AS one) AS account {BOUND_JOINS}"
+
+
+_BOUND = f"SELECT {BOUND_COLUMNS} FROM (SELECT 1 AS one) AS account {bound_joins('$1')}"
 # Enrolments with their certificates (/status, the bill): WHERE and ORDER BY follow.
 ENROLMENTS = f"""
 SELECT enrolment.id AS enrolment_id, enrolment.state AS enrolment_state,

@@ -377,6 +377,15 @@ async def bound_read_once(clock: FixedClock, monkeypatch: pytest.MonkeyPatch) ->
     later = asyncio.create_task(bindings.bound(TRAINEE), context=started_within)
     assert await later == fresh and len(counted.sql) == 4
 
+    # A WeChat message's account is read with whom it is bound to, as a Telegram update's is.
+    wechat = await accounts.seen_on("wechat", "o-zhao", "微信用户", None, at=now)
+    await bindings.bind_enterprise(wechat.id, registry.credit_code(7))
+    with one_update():
+        again = await accounts.seen_on("wechat", "o-zhao", "微信用户", None, at=now)
+        assert again.id == wechat.id
+        assert (await bindings.bound(again.id)).enterprise is not None
+        assert len(counted.sql) == 4
+
 
 async def test_the_hot_reads_on_sqlite(database, clock: FixedClock, tmp_path: Path):
     await reads_agree(clock, tmp_path)

@@ -127,6 +127,27 @@ async def test_wechat_accounts_take_negative_ids_and_keep_them(database, clock: 
     assert not window_open(await accounts.last_inbound(smith.id), clock.now())
 
 
+async def test_a_wechat_message_writes_its_time_once_a_minute_and_reopens_an_unfollowed_account(
+    database, clock: FixedClock
+):
+    """Read on every message; written, as a Telegram account is, when a minute old (the 48
+    hours then close at most a minute early, never late) or when the person had unfollowed."""
+    accounts = TortoiseAccountRepository()
+    li = await accounts.seen_on("wechat", LI, "微信用户", "zh_CN", at=clock.now())
+    first = clock.now()
+    clock.advance(seconds=30)
+    await accounts.seen_on("wechat", LI, "微信用户", "zh_CN", at=clock.now())
+    assert await accounts.last_inbound(li.id) == first
+    clock.advance(seconds=30)
+    await accounts.seen_on("wechat", LI, "微信用户", "zh_CN", at=clock.now())
+    assert await accounts.last_inbound(li.id) == clock.now()
+
+    await accounts.left("wechat", LI)
+    back = await accounts.seen_on("wechat", LI, "微信用户", "zh_CN", at=clock.now())
+    assert back.id == li.id
+    assert not (await models.ChatUser.get(id=li.id)).unreachable
+
+
 def test_telegram_html_becomes_wechat_text_with_its_links():
     html = '<b>证书</b> 云建安B&lt;1&gt; <a href="https://x.test/a?b=1&amp;c=2">看</a> <i>!</i>'
     assert plain(html) == '证书 云建安B<1> <a href="https://x.test/a?b=1&c=2">看</a> !'
