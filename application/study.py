@@ -14,6 +14,7 @@ import functools
 import hashlib
 import io
 import logging
+import math
 import random
 import shutil
 import weakref
@@ -351,11 +352,14 @@ class PendingCheck:
     answer_by: datetime
     challenge: str | None = None  # "left" | "right": two frames, the head turning that way
 
-    def as_json(self) -> dict[str, str | int | None]:
+    def as_json(self, now: datetime) -> dict[str, str | int | None]:
+        """`seconds_left` by the server's clock: the page counts down from it on the phone's
+        own, which may be minutes or days off (a check must not close the moment it opens)."""
         return {
             "id": self.id,
             "kind": self.kind.value,
             "answer_by": self.answer_by.isoformat(),
+            "seconds_left": max(0, math.ceil((self.answer_by - now).total_seconds())),
             "challenge": self.challenge,
         }
 

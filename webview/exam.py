@@ -31,8 +31,8 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _check_json(check: PendingCheck | None) -> dict[str, Any] | None:
-    return check.as_json() if check is not None else None
+def _check_json(check: PendingCheck | None, now: datetime) -> dict[str, Any] | None:
+    return check.as_json(now) if check is not None else None
 
 
 def blocked_text(
@@ -117,7 +117,7 @@ def _attempt_json(request: web.Request, view: AttemptView) -> dict[str, Any]:
         "now": now.isoformat(),
         "seconds_left": max(0, int((view.attempt.deadline - now).total_seconds())),
         "answers": {key: sorted(value) for key, value in view.answers.items()},
-        "check": _check_json(view.check),
+        "check": _check_json(view.check, now),
     }
 
 
@@ -125,10 +125,12 @@ async def api_start(request: web.Request) -> web.Response:
     viewer = _guard(request)
     body = await _json(request)
     enrolment = await _enrolment(request, viewer, body.get("enrolment"))
-    result = await request.app[EXAMS].start(viewer.user_id, enrolment, _now(request))
+    now = _now(request)
+    result = await request.app[EXAMS].start(viewer.user_id, enrolment, now)
     if isinstance(result, PendingCheck):
         # The questions come once this check passes: nothing is drawn, no attempt is used.
-        return web.json_response({"ok": False, "reason": "face_check", "check": result.as_json()})
+        check = result.as_json(now)
+        return web.json_response({"ok": False, "reason": "face_check", "check": check})
     if isinstance(result, ExamEligibility):
         return web.json_response(
             {
@@ -190,9 +192,8 @@ async def api_answer(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text='{"ok": false, "error": "bad_request"}', content_type="application/json"
         )
-    saved = await request.app[EXAMS].save(
-        viewer.user_id, attempt_id, question, picked, _now(request)
-    )
+    now = _now(request)
+    saved = await request.app[EXAMS].save(viewer.user_id, attempt_id, question, picked, now)
     if saved is None:
         raise web.HTTPNotFound()
     if not saved.ok:
@@ -209,7 +210,7 @@ async def api_answer(request: web.Request) -> web.Response:
             status=409 if saved.code in messages else 422,
         )
     return web.json_response(
-        {"ok": True, "now": _now(request).isoformat(), "check": _check_json(saved.check)}
+        {"ok": True, "now": now.isoformat(), "check": _check_json(saved.check, now)}
     )
 
 

@@ -106,7 +106,7 @@ def _beat_json(request: web.Request, beat: Beat) -> dict[str, Any]:
         "credited": beat.credited_now,
         "reason": beat.reason.value if beat.reason else None,
         "message": reason_text(request, beat.reason.value if beat.reason else None),
-        "check": beat.check.as_json() if beat.check else None,
+        "check": beat.check.as_json(_now(request)) if beat.check else None,
     }
 
 
@@ -259,13 +259,9 @@ async def api_open_lesson(request: web.Request) -> web.Response:
     study = request.app[STUDY].study
     body = await _json(request)
     enrolment = await _enrolment(request, viewer, body.get("enrolment"))
-    check = await study.open_lesson(viewer.user_id, enrolment, _now(request))
-    return web.json_response(
-        {
-            "ok": True,
-            "check": check.as_json() if check else None,
-        }
-    )
+    now = _now(request)
+    check = await study.open_lesson(viewer.user_id, enrolment, now)
+    return web.json_response({"ok": True, "check": check.as_json(now) if check else None})
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

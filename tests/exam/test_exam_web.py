@@ -315,6 +315,8 @@ async def test_the_questions_come_only_after_the_opening_face_check_passed(
     tapped = await examinees.tap_start(ZHANG, enrolment)
     assert (tapped["ok"], tapped["reason"]) == (False, "face_check")
     assert tapped["check"]["kind"] == "exam"
+    # The page counts down the server's seconds on the phone's own clock, whatever its date.
+    assert tapped["check"]["seconds_left"] == 60
     someone_else = await examinees.answer_check(ZHANG, tapped["check"]["id"], photo("person_a_2"))
     assert (someone_else["result"], someone_else["reason"]) == ("failed", "no_match")
 

@@ -5,9 +5,10 @@
   var j = window.jijiao;
 
   // The face check overlay (_face_check.html), on the exam home before the questions and on
-  // the attempt page at random moments. `skew()` is the server's clock minus this phone's;
-  // `done(data)` hears the server's verdict (passed or failed) once there is one.
-  function checkOverlay(texts, checkUrl, skew, done) {
+  // the attempt page at random moments. It counts down the server's `seconds_left` on this
+  // phone's clock, whatever that clock says the date is; `done(data)` hears the server's
+  // verdict (passed or failed) once there is one.
+  function checkOverlay(texts, checkUrl, done) {
     var overlay = document.getElementById("check");
     var video = document.getElementById("camera");
     var take = document.getElementById("check-take");
@@ -31,8 +32,9 @@
         if (check.challenge) { j.show(instruction, check.challenge === "left" ? texts.turnLeft : texts.turnRight); }
       });
       clearInterval(timer);
+      var by = Date.now() + check.seconds_left * 1000;
       timer = setInterval(function () {
-        var left = Math.max(0, Math.round((Date.parse(check.answer_by) - (Date.now() + skew())) / 1000));
+        var left = Math.max(0, Math.round((by - Date.now()) / 1000));
         document.getElementById("check-timer").textContent = texts.secondsLeft + " " + left;
         if (left === 0) { close(); done({ result: "failed", reason: "too_late" }); }
       }, 500);
@@ -70,7 +72,7 @@
         j.show(startError, data.message || data.reason || "");
       }).catch(function () { start.disabled = false; });
     };
-    var gate = checkOverlay(homeTexts, "/app/api/study/checks/", function () { return 0; }, function (data) {
+    var gate = checkOverlay(homeTexts, "/app/api/study/checks/", function (data) {
       if (data.result === "passed") { begin(); return; }
       start.disabled = false;
       j.show(startError, data.message || (data.reason === "too_late" ? homeTexts.tooLate : homeTexts.error));
@@ -237,7 +239,7 @@
   });
 
   // Face checks: the clock keeps running; a failure holds the receipt for staff.
-  var checks = checkOverlay(texts, attempt.dataset.checkUrl, function () { return offset; }, function () {});
+  var checks = checkOverlay(texts, attempt.dataset.checkUrl, function () {});
   function askCheck(check) { checks.ask(check); }
   function closeCheck() { checks.close(); }
 

@@ -86,8 +86,9 @@
     status.textContent = texts.paused;
     camera(checkVideo).catch(function () { noCamera(check); });
     clearInterval(timer);
+    var by = Date.now() + check.seconds_left * 1000;  // the server's count on this phone's clock
     timer = setInterval(function () {
-      var left = Math.max(0, Math.round((Date.parse(check.answer_by) - Date.now()) / 1000));
+      var left = Math.max(0, Math.round((by - Date.now()) / 1000));
       checkTimer.textContent = texts.secondsLeft + " " + left;
     }, 500);
   }
