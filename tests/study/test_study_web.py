@@ -164,6 +164,9 @@ async def test_progress_stops_while_a_check_is_pending_and_when_it_fails(
     paused = await beat(trainees, enrolment, "falls")
     assert paused["lesson"]["seconds"] == 0 and paused["reason"] == "face_check"
     assert paused["check"] is not None  # a new chance, and nothing counts until it is passed
+    # What is left of its minute (opened 5 s ago) by the server: the page counts that down on
+    # the phone's own clock.
+    assert paused["check"]["seconds_left"] == 55
 
 
 async def test_a_check_answered_after_the_minute_fails(trainees: Trainees, clock: FixedClock):
